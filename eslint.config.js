@@ -1,0 +1,84 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'samples/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    // Layering of docs/design.md: a module imports only the modules left of it in the flow.
+    files: ['src/ctf/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/text/**',
+            '**/filter/**',
+            '**/model/**',
+            '**/analyses/**',
+            '**/containers/**',
+            '**/record/**',
+            '**/relay/**',
+            '**/ust/**',
+            '**/cli/**',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/containers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/ctf/**',
+            '**/text/**',
+            '**/filter/**',
+            '**/model/**',
+            '**/analyses/**',
+            '**/record/**',
+            '**/relay/**',
+            '**/ust/**',
+            '**/cli/**',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/text/**/*.ts', 'src/filter/**/*.ts', 'src/model/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/analyses/**',
+            '**/record/**',
+            '**/relay/**',
+            '**/ust/**',
+            '**/cli/**',
+            '**/containers/**',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/analyses/**/*.ts', 'src/record/**/*.ts', 'src/relay/**/*.ts', 'src/ust/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/cli/**'] }],
+    },
+  },
+);

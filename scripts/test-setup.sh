@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs from Debian everything the test suite needs. Idempotent: apt-get runs only when a
+# package is missing. Called by `npm test` (and therefore by .ci/run); never rely on a package
+# installed by hand.
+set -eu
+
+PACKAGES="
+babeltrace2
+lttng-tools
+liblttng-ust-dev
+python3-lttnganalyses
+gcc
+libc6-dev
+make
+util-linux
+"
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-setup: missing Debian packages:$missing (run as root so that they can be installed)" >&2
+    exit 1
+  fi
+  echo "test-setup: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $missing >&2
+fi
+
+if [ ! -d node_modules ]; then
+  npm ci >&2
+fi

@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+
+/**
+ * Every subcommand lives in its own file under `src/cli/commands/` and exports
+ * `register(program)`. Add one line here per subcommand.
+ */
+export function registerCommands(program: Command): void {
+  void program;
+}
