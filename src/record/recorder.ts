@@ -1,0 +1,1023 @@
+/**
+ * `nstrace record`: a kernel recorder over tracefs that writes the CTF trace lttng-modules
+ * would have written, with namespace contexts on every event and a statedump.
+ *
+ * Flow: a private tracefs instance is created and configured (mono clock, discard mode, our
+ * own pids excluded), events are enabled, /proc is walked into the thread table and the
+ * statedump is queued; then every CPU's `trace_pipe_raw` is read in whole pages, and the
+ * records of all CPUs are merged by time (the thread table must see a fork before the child's
+ * first event) and converted by per-event compiled converters straight into per-CPU packets.
+ * On stop (duration, abort signal, error) the instance is removed, which restores tracefs.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { NstraceError, UsageError } from '../util/errors.js';
+import type { NamedField, StructFC } from '../ctf/ir.js';
+import { findField, type FtraceEventFormat } from './format.js';
+import { PageCursor } from './ringbuf.js';
+import {
+  listSystemEvents,
+  locateTracefs,
+  readEventFormat,
+  readHeaderLayouts,
+  tracefsCpus,
+  TraceInstance,
+  unmountTracefs,
+  type TracefsMount,
+} from './tracefs.js';
+import { readNsHierarchy, walkThreads, type ProcThread } from './proc.js';
+import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, ThreadTable, type ContextName, type Thread } from './threads.js';
+import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from './lttng-events.js';
+import {
+  compilePayload,
+  genericFields,
+  genericName,
+  planSyscall,
+  rwbsFromBytes,
+  type ConvHelpers,
+  type PayloadFn,
+  type PlanField,
+} from './convert.js';
+import { FileSink, PacketStream, type PacketInfoOut, type PacketSink } from './packets.js';
+import { emitMetadata, writeMetadataFile, type RecordedEventClass, type TraceSchema } from './metadata.js';
+import { fieldsForCode, structFC, structFromCodes } from './types.js';
+import { encodedSizeBound, encodeValues } from './encode.js';
+import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js';
+import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from './events.js';
+import { UserMemory } from './usermem.js';
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  type: string;
+  image: string;
+  initPid: number;
+  /** Inodes: pid, user, mnt, net, uts, ipc, cgroup, time (0 when unknown). */
+  ns: {
+    pid: number;
+    user: number;
+    mnt: number;
+    net: number;
+    uts: number;
+    ipc: number;
+    cgroup: number;
+    time: number;
+  };
+  cgroupPath: string;
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+  /** ns since the Unix epoch, 0 when unknown. */
+  startedAt: bigint | number;
+}
+
+/** What the recorder needs from container discovery (the CLI adapts `containers/`). */
+export interface ContainerFeed {
+  /** Every container now. Must not take long (the recorder waits for it at the start). */
+  snapshot(): Promise<ContainerRecord[]>;
+}
+
+export interface RecordProgress {
+  elapsedMs: number;
+  events: number;
+  bytes: number;
+  lost: number;
+  eventsPerSec: number;
+}
+
+export interface RecordOptions {
+  /** Trace directory; the kernel trace goes to `<outDir>/kernel`. */
+  outDir: string;
+  durationMs?: number;
+  /** `-e` patterns; undefined for the default set. */
+  events?: readonly string[];
+  /** Record every syscall (default: yes with the default set, no with `-e`). */
+  syscalls?: boolean;
+  contexts?: readonly ContextName[];
+  /** Ring buffer size per CPU, KiB. */
+  bufferSizeKb?: number;
+  /** CTF packet size, bytes. */
+  packetSize?: number;
+  statedump?: boolean;
+  containers?: ContainerFeed;
+  /** How often to look for container changes (ms). */
+  containerPollMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: RecordProgress) => void;
+  progressIntervalMs?: number;
+  onWarning?: (message: string) => void;
+  /** Trace name in the env block. */
+  traceName?: string;
+  /** Recorder version string for the env block. */
+  recorderVersion?: string;
+  /** Where packets go (default: files in `<outDir>/kernel`). */
+  sink?: PacketSink;
+  /** Extra pids whose events are not recorded (besides this process). */
+  excludePids?: readonly number[];
+}
+
+export interface RecordSummary {
+  traceDir: string;
+  durationMs: number;
+  events: number;
+  lost: number;
+  bytes: number;
+  packets: number;
+  perCpu: Array<{ cpu: number; events: number; lost: number; packets: number }>;
+  eventClasses: number;
+  statedumpEvents: number;
+  containers: number;
+  threads: { lazyReads: number; lazyMisses: number; nsResolved: number; nsUnresolved: number };
+  userStrings: { reads: number; failures: number };
+  unknownFtraceEvents: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+}
+
+const MERGE_MARGIN_NS = 5_000_000;
+const TWO32 = 4294967296;
+
+interface Handler {
+  ftrace: string;
+  lttngName: string;
+  fmt: FtraceEventFormat;
+  /** Fields to write; undefined when the event is only used for state. */
+  plan: PlanField[] | undefined;
+  entryFmt: FtraceEventFormat | undefined;
+  classId: number;
+  payload: PayloadFn | undefined;
+  maxLen: number;
+  state: ((pv: DataView, pu: Uint8Array, s: number, th: Thread, ts: number, cpu: number) => void) | undefined;
+  /** Syscall entry: remember the thread's syscall and (when needed) its arguments. */
+  entry: { saveBytes: number } | undefined;
+  scName?: string;
+}
+
+class CpuReader {
+  readonly pool: Buffer;
+  readonly pv: DataView;
+  readonly queue: Int32Array;
+  head = 0;
+  count = 0;
+  hasCur = false;
+  curSlot = -1;
+  readUntil = -Infinity;
+  lost = 0;
+  lastStatLost = 0;
+  constructor(
+    readonly cpu: number,
+    readonly fd: number,
+    readonly pageSize: number,
+    readonly slots: number,
+    readonly cursor: PageCursor,
+    readonly stream: PacketStream,
+  ) {
+    this.pool = Buffer.alloc(pageSize * slots);
+    this.pv = new DataView(this.pool.buffer, this.pool.byteOffset, this.pool.byteLength);
+    this.queue = new Int32Array(slots);
+  }
+}
+
+export class Recorder {
+  private readonly opts: RecordOptions;
+  private mount: TracefsMount | undefined;
+  private instance: TraceInstance | undefined;
+  private readers: CpuReader[] = [];
+  private handlers: Array<Handler | undefined> = [];
+  private table!: ThreadTable;
+  private classes: RecordedEventClass[] = [];
+  private classByName = new Map<string, RecordedEventClass>();
+  private metadataDirty = true;
+  private schema!: TraceSchema;
+  private traceDir = '';
+  private baseHi = 0;
+  private baseBig = 0n;
+  private injected: InjectedEvent[] = [];
+  private injectedPos = 0;
+  private injectStream!: PacketStream;
+  private unknownIds = 0;
+  private helpers!: ConvHelpers;
+  private forkParent: Thread | undefined;
+  private forkChild: Thread | undefined;
+  private readonly usermem = new UserMemory();
+  private selfThread: Thread | undefined;
+  private startTs = 0;
+  private stopTs = 0;
+  private statedumpCount = 0;
+  private containerCount = 0;
+  private knownContainers = new Map<string, ContainerRecord>();
+  private stopping = false;
+  private finished = false;
+  private lostTotal = 0;
+  private sink!: PacketSink;
+
+  constructor(opts: RecordOptions) {
+    this.opts = opts;
+  }
+
+  /** ns relative to the base, on CLOCK_MONOTONIC (= ftrace's `mono`). */
+  now(): number {
+    return Number(process.hrtime.bigint() - this.baseBig);
+  }
+
+  private warn(msg: string): void {
+    this.opts.onWarning?.(msg);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Setup
+
+  private classFor(name: string, fields: StructFC): RecordedEventClass {
+    let c = this.classByName.get(name);
+    if (!c) {
+      c = { id: this.classes.length, name, fields };
+      this.classes.push(c);
+      this.classByName.set(name, c);
+      this.metadataDirty = true;
+    }
+    return c;
+  }
+
+  private flushMetadata(): void {
+    if (!this.metadataDirty) return;
+    this.schema.events = this.classes;
+    writeMetadataFile(path.join(this.traceDir, 'metadata'), emitMetadata(this.schema));
+    this.metadataDirty = false;
+  }
+
+  private buildSchema(): void {
+    const ctxFields: NamedField[] = [];
+    for (const c of this.table.contexts) ctxFields.push(...fieldsForCode(c, CONTEXT_FIELDS[c]));
+    const realNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+    const monoNs = process.hrtime.bigint();
+    const created = new Date();
+    const pad = (n: number): string => String(n).padStart(2, '0');
+    const dt =
+      `${created.getUTCFullYear()}${pad(created.getUTCMonth() + 1)}${pad(created.getUTCDate())}T` +
+      `${pad(created.getUTCHours())}${pad(created.getUTCMinutes())}${pad(created.getUTCSeconds())}+0000`;
+    this.schema = {
+      uuid: crypto.randomBytes(16),
+      clockUuid: crypto.randomBytes(16),
+      clockOffsetNs: realNs - monoNs,
+      eventContext: structFC(ctxFields),
+      events: this.classes,
+      env: [
+        ['hostname', os.hostname()],
+        ['domain', 'kernel'],
+        ['sysname', os.type()],
+        ['kernel_release', os.release()],
+        ['kernel_version', os.version()],
+        ['tracer_name', 'lttng-modules'],
+        ['tracer_major', 2],
+        ['tracer_minor', 13],
+        ['tracer_patchlevel', 0],
+        ['trace_buffering_scheme', 'global'],
+        ['trace_name', this.opts.traceName ?? path.basename(path.resolve(this.opts.outDir))],
+        ['trace_creation_datetime', dt],
+        ['nstrace_recorder', `nstrace-record ${this.opts.recorderVersion ?? ''}`.trim()],
+        ['nstrace_source', 'ftrace'],
+      ],
+    };
+  }
+
+  private makeHandler(ftrace: string, fmt: FtraceEventFormat, write: boolean): Handler {
+    const spec = LTTNG_EVENT_BY_FTRACE.get(ftrace);
+    const [system, event] = ftrace.split(':') as [string, string];
+    const lttngName = spec ? spec.name : genericName(system, event);
+    const plan = write ? (spec ? spec.fields.map((f) => ({ ...f })) : genericFields(fmt)) : undefined;
+    return {
+      ftrace,
+      lttngName,
+      fmt,
+      plan,
+      entryFmt: undefined,
+      classId: -1,
+      payload: undefined,
+      maxLen: 0,
+      state: this.stateFor(ftrace, fmt),
+      entry: undefined,
+    };
+  }
+
+  /** Handler for the thread-table side of an event (undefined if it has none). */
+  private stateFor(ftrace: string, fmt: FtraceEventFormat): Handler['state'] {
+    const off = (n: string): number => {
+      const f = findField(fmt, n);
+      if (!f) throw new NstraceError(`${ftrace}: field ${n} missing in its format`);
+      return f.offset;
+    };
+    const t = this.table;
+    switch (ftrace) {
+      case 'task:task_newtask': {
+        const pid = off('pid');
+        const comm = off('comm');
+        const flags = off('clone_flags');
+        return (pv, pu, s, th, ts) => {
+          const child = pv.getInt32(s + pid, true);
+          const fl = pv.getUint32(s + flags, true);
+          t.onNewTask(th, child, pu.subarray(s + comm, s + comm + 16), fl, ts);
+        };
+      }
+      case 'task:task_rename': {
+        const pid = off('pid');
+        const comm = off('newcomm');
+        return (pv, pu, s, _th, ts, cpu) => {
+          const who = t.get(pv.getInt32(s + pid, true), cpu);
+          t.onRename(who, pu.subarray(s + comm, s + comm + 16), ts);
+        };
+      }
+      case 'sched:sched_process_fork': {
+        const parent = off('parent_pid');
+        const child = off('child_pid');
+        return (pv, _pu, s, th, ts, cpu) => {
+          const p = t.get(pv.getInt32(s + parent, true), cpu);
+          const ctid = pv.getInt32(s + child, true);
+          let c = t.byTid.get(ctid);
+          if (!c) c = t.onNewTask(p, ctid, p.comm, 0, ts);
+          this.forkParent = p;
+          this.forkChild = c;
+          void th;
+        };
+      }
+      case 'sched:sched_process_exec': {
+        const pid = off('pid');
+        const old = off('old_pid');
+        return (pv, _pu, s, th, ts) => {
+          const tid = pv.getInt32(s + pid, true);
+          const oldTid = pv.getInt32(s + old, true);
+          t.onExec(tid, oldTid, ts);
+          this.usermem.forget(th.pid);
+        };
+      }
+      case 'sched:sched_process_exit':
+        return (_pv, _pu, _s, th) => {
+          t.onExit(th);
+        };
+      case 'sched:sched_process_free': {
+        const pid = off('pid');
+        return (pv, _pu, s, _th, ts) => {
+          const tid = pv.getInt32(s + pid, true);
+          const gone = t.byTid.get(tid);
+          if (gone && gone.tid === gone.pid) this.usermem.forget(gone.pid);
+          t.onFree(tid, ts);
+        };
+      }
+      case 'syscalls:sys_exit_clone':
+      case 'syscalls:sys_exit_clone3':
+      case 'syscalls:sys_exit_fork':
+      case 'syscalls:sys_exit_vfork': {
+        const ret = off('ret');
+        return (pv, _pu, s, th) => {
+          t.onCloneReturn(th, pv.getInt32(s + ret, true));
+        };
+      }
+      case 'syscalls:sys_exit_unshare': {
+        const ret = off('ret');
+        return (pv, _pu, s, th, ts) => {
+          if (pv.getInt32(s + ret, true) !== 0 || th.scArgs === undefined || th.scName !== 'unshare') return;
+          t.onUnshare(th, th.scView!.getUint32(0, true), ts);
+        };
+      }
+      case 'syscalls:sys_exit_setns': {
+        const ret = off('ret');
+        return (pv, _pu, s, th, ts) => {
+          if (pv.getInt32(s + ret, true) !== 0) return;
+          const nstype = th.scArgs !== undefined && th.scName === 'setns' ? th.scView!.getUint32(8, true) : 0;
+          t.onSetns(th, nstype, ts);
+        };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private compileHandler(h: Handler): void {
+    if (!h.plan) return;
+    const compiled = compilePayload(h.plan, h.fmt, h.entryFmt);
+    if (compiled.missing.length > 0) {
+      this.warn(`${h.lttngName}: no ftrace source for ${compiled.missing.join(', ')} (written as 0/empty)`);
+    }
+    h.payload = compiled.fn;
+    h.classId = this.classFor(h.lttngName, compiled.fields).id;
+    h.maxLen = 13 + this.table.ctxBytes + compiled.maxSize + 8;
+  }
+
+  private setupHandlers(eventsDir: string): number {
+    const o = this.opts;
+    const sel = selectEvents(
+      o.events,
+      o.syscalls,
+      (s) => listSystemEvents(eventsDir, s),
+      () => fs.readdirSync(eventsDir).filter((d) => fs.statSync(path.join(eventsDir, d)).isDirectory()),
+    );
+    const enable: string[] = [];
+    const add = (ftrace: string, write: boolean): Handler | undefined => {
+      const [s, e] = ftrace.split(':') as [string, string];
+      const fmt = readEventFormat(eventsDir, s, e);
+      if (!fmt) return undefined;
+      const prev = this.handlers[fmt.id];
+      if (prev) {
+        if (write && !prev.plan) {
+          const h = this.makeHandler(ftrace, fmt, true);
+          h.entry = prev.entry;
+          h.entryFmt = prev.entryFmt;
+          this.handlers[fmt.id] = h;
+          return h;
+        }
+        return prev;
+      }
+      const h = this.makeHandler(ftrace, fmt, write);
+      this.handlers[fmt.id] = h;
+      enable.push(ftrace);
+      return h;
+    };
+    for (const f of sel.written) add(f, true);
+    for (const f of INTERNAL_FTRACE) add(f, sel.written.has(f));
+    // Syscalls.
+    const sysEvents = listSystemEvents(eventsDir, 'syscalls');
+    const names = sysEvents
+      .map((e) => /^sys_enter_(.+)$/.exec(e)?.[1])
+      .filter((x): x is string => x !== undefined);
+    for (const name of names) {
+      const write = sel.allSyscalls || sel.syscalls.has(name);
+      const internal = INTERNAL_SYSCALLS.includes(name);
+      if (!write && !internal) continue;
+      const entryFmt = readEventFormat(eventsDir, 'syscalls', `sys_enter_${name}`);
+      const exitFmt = readEventFormat(eventsDir, 'syscalls', `sys_exit_${name}`);
+      if (!entryFmt || !exitFmt) continue;
+      const plan = planSyscall(name, entryFmt, exitFmt);
+      const nargs = entryFmt.fields.filter(
+        (f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr',
+      ).length;
+      const en = this.makeHandler(`syscalls:sys_enter_${name}`, entryFmt, false);
+      en.lttngName = `syscall_entry_${name}`;
+      en.plan = write ? plan.entryFields : undefined;
+      en.entry = { saveBytes: plan.needsArgs ? nargs * 8 : 0 };
+      en.scName = name;
+      const ex = this.makeHandler(`syscalls:sys_exit_${name}`, exitFmt, false);
+      ex.lttngName = `syscall_exit_${name}`;
+      ex.plan = write ? plan.exitFields : undefined;
+      ex.entryFmt = entryFmt;
+      this.handlers[entryFmt.id] = en;
+      this.handlers[exitFmt.id] = ex;
+      enable.push(`syscalls:sys_enter_${name}`, `syscalls:sys_exit_${name}`);
+    }
+    // Enable.
+    const inst = this.instance!;
+    const allSys = sel.allSyscalls;
+    if (allSys) inst.enableEvent('syscalls', undefined, true);
+    for (const f of enable) {
+      const [s, e] = f.split(':') as [string, string];
+      if (allSys && s === 'syscalls') continue;
+      inst.enableEvent(s, e, true);
+    }
+    return enable.length;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Run
+
+  async run(): Promise<RecordSummary> {
+    if (process.getuid && process.getuid() !== 0) {
+      throw new UsageError('nstrace record needs root (tracefs and /proc of every process)');
+    }
+    const cpuStart = process.cpuUsage();
+    const t0 = Date.now();
+    try {
+      await this.start();
+      await this.loop();
+    } finally {
+      this.cleanup();
+    }
+    const cpu = process.cpuUsage(cpuStart);
+    let events = 0;
+    let packets = 0;
+    let bytes = 0;
+    for (const r of this.readers) {
+      events += r.stream.events;
+      packets += r.stream.packets;
+      bytes += r.stream.bytes;
+    }
+    return {
+      traceDir: this.traceDir,
+      durationMs: Date.now() - t0,
+      events,
+      lost: this.lostTotal,
+      bytes,
+      packets,
+      perCpu: this.readers.map((r) => ({
+        cpu: r.cpu,
+        events: r.stream.events,
+        lost: r.lost,
+        packets: r.stream.packets,
+      })),
+      eventClasses: this.classes.length,
+      statedumpEvents: this.statedumpCount,
+      containers: this.containerCount,
+      threads: { ...this.table.stats },
+      userStrings: { reads: this.usermem.reads, failures: this.usermem.failures },
+      unknownFtraceEvents: this.unknownIds,
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+    };
+  }
+
+  private async start(): Promise<void> {
+    const o = this.opts;
+    const contexts = o.contexts ?? DEFAULT_CONTEXTS;
+    // Time base: a multiple of 2^32 ns below now, so low timestamp bits are plain remainders.
+    const nowBig = process.hrtime.bigint();
+    this.baseHi = Number(nowBig >> 32n);
+    this.baseBig = BigInt(this.baseHi) << 32n;
+    const hierarchy = readNsHierarchy();
+    this.table = new ThreadTable({
+      contexts,
+      nsParent: (inum) => hierarchy.parent.get(inum),
+      now: () => this.now(),
+    });
+    this.helpers = {
+      userString: (th, lo, hi, du, off) => this.usermem.copyString(th.pid, hi * TWO32 + lo, du, off),
+      special: (name, dv, du, off) => this.special(name, dv, du, off),
+      rwbs: rwbsFromBytes,
+    };
+
+    this.mount = locateTracefs({ mount: true });
+    TraceInstance.removeStale(this.mount);
+    this.instance = new TraceInstance(this.mount, `nstrace-${process.pid}`);
+    const inst = this.instance;
+    inst.create();
+    const clocks = inst.clocks();
+    if (!clocks.available.includes('mono')) throw new NstraceError('tracefs has no "mono" trace clock');
+    inst.write('trace_clock', 'mono');
+    inst.write('tracing_on', '0');
+    inst.write('options/overwrite', '0');
+    inst.write('options/event-fork', '1');
+    inst.write('buffer_size_kb', String(o.bufferSizeKb ?? 16384));
+    const self = [process.pid, ...(o.excludePids ?? [])];
+    for (const tid of fs.readdirSync('/proc/self/task')) self.push(Number(tid));
+    inst.write('set_event_notrace_pid', [...new Set(self)].join(' '));
+
+    const layouts = readHeaderLayouts(this.mount.root);
+    const pageSize = Number(inst.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
+    const eventsDir = path.join(inst.dir, 'events');
+    this.setupHandlers(eventsDir);
+
+    // Output.
+    this.traceDir = path.join(o.outDir, 'kernel');
+    if (fs.existsSync(path.join(this.traceDir, 'metadata'))) {
+      throw new UsageError(`${this.traceDir} already holds a trace (choose another -o)`);
+    }
+    fs.mkdirSync(this.traceDir, { recursive: true });
+    this.buildSchema();
+    const fileSink = o.sink ? undefined : new FileSink(this.traceDir);
+    const inner: PacketSink = o.sink ?? fileSink!;
+    // Metadata must describe every class a packet uses before the packet is written.
+    this.sink = {
+      packet: (s: PacketStream, b: Uint8Array, i: PacketInfoOut) => {
+        this.flushMetadata();
+        inner.packet(s, b, i);
+      },
+      close: (s: PacketStream) => inner.close(s),
+    };
+    const packetSize = o.packetSize ?? 256 * 1024;
+    const cpus = tracefsCpus(this.mount.root).filter((c) => fs.existsSync(inst.file(`per_cpu/cpu${c}`)));
+    for (const cpu of cpus) {
+      const stream = new PacketStream({
+        name: `channel0_${cpu}`,
+        streamId: 0,
+        instanceId: cpu,
+        cpuId: cpu,
+        packetSize,
+        uuid: this.schema.uuid,
+        baseHi: this.baseHi,
+        sink: this.sink,
+      });
+      fileSink?.touch(stream);
+      const fd = fs.openSync(
+        inst.file(`per_cpu/cpu${cpu}/trace_pipe_raw`),
+        fs.constants.O_RDONLY | fs.constants.O_NONBLOCK,
+      );
+      const cursor = new PageCursor(layouts.page, layouts.event, this.baseHi, 0, `cpu${cpu}/trace_pipe_raw`);
+      this.readers.push(new CpuReader(cpu, fd, pageSize, 2048, cursor, stream));
+    }
+    this.injectStream = this.readers[0]!.stream;
+    this.flushMetadata();
+
+    // Go.
+    this.startTs = this.now();
+    inst.write('tracing_on', '1');
+    if (o.statedump !== false) await this.statedump();
+  }
+
+  private async statedump(): Promise<void> {
+    const threads: ProcThread[] = walkThreads();
+    const seen = this.now();
+    for (const p of threads) this.table.addFromProc(p, seen);
+    this.selfThread = this.table.byTid.get(process.pid);
+    const evs = buildStatedump(threads, this.table, { now: () => this.now() });
+    if (this.opts.containers) {
+      try {
+        const list = await withTimeout(this.opts.containers.snapshot(), 3000);
+        for (const c of list) {
+          this.knownContainers.set(c.id, c);
+          evs.push(containerEvent('nstrace_container_statedump', c, this.now()));
+          this.containerCount++;
+        }
+      } catch (err) {
+        this.warn(`container discovery failed: ${(err as Error).message}`);
+      }
+    }
+    evs.push(statedumpEnd(this.now()));
+    this.statedumpCount = evs.length;
+    this.inject(evs);
+  }
+
+  private inject(evs: InjectedEvent[]): void {
+    // Keep the queue sorted by time (statedump events are built in time order).
+    this.injected = this.injected.slice(this.injectedPos).concat(evs);
+    this.injected.sort((a, b) => a.ts - b.ts);
+    this.injectedPos = 0;
+  }
+
+  private special(name: string, dv: DataView, du: Uint8Array, o: number): number {
+    const p = this.forkParent;
+    const c = this.forkChild;
+    switch (name) {
+      case 'parent_tgid':
+        dv.setInt32(o, p ? p.pid : 0, true);
+        return o + 4;
+      case 'parent_ns_inum':
+        dv.setUint32(o, p ? p.ns[0]!.inum : 0, true);
+        return o + 4;
+      case 'child_tgid':
+        dv.setInt32(o, c ? c.pid : 0, true);
+        return o + 4;
+      case 'child_ns_inum':
+        dv.setUint32(o, c ? c.ns[0]!.inum : 0, true);
+        return o + 4;
+      case 'vtids': {
+        const ids = c ? c.nsTids : [];
+        du[o++] = ids.length;
+        for (const v of ids) {
+          dv.setInt32(o, v, true);
+          o += 4;
+        }
+        return o;
+      }
+      default:
+        throw new Error(`unknown special field ${name}`);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const o = this.opts;
+    const deadline = o.durationMs !== undefined ? Date.now() + o.durationMs : Infinity;
+    const progressEvery = o.progressIntervalMs ?? 1000;
+    let nextProgress = Date.now() + progressEvery;
+    let nextStats = 0;
+    const onAbort = (): void => {
+      this.stopping = true;
+    };
+    o.signal?.addEventListener('abort', onAbort);
+    try {
+      while (!this.stopping && !o.signal?.aborted) {
+        const got = this.readAll(false);
+        this.process(false);
+        const now = Date.now();
+        if (now >= nextStats) {
+          this.checkLost();
+          nextStats = now + 200;
+        }
+        if (now >= nextProgress) {
+          nextProgress = now + progressEvery;
+          this.reportProgress();
+        }
+        if (now >= deadline) break;
+        // Read again at once while data flows; otherwise sleep a little.
+        await sleep(got > 0 ? 0 : Math.min(20, Math.max(0, deadline - now)));
+      }
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+    // Final drain: stop tracing, read what is left, write everything.
+    this.stopTs = this.now();
+    try {
+      this.instance?.write('tracing_on', '0');
+    } catch {
+      // instance gone: nothing more to read
+    }
+    this.readAll(true);
+    this.process(true);
+    this.checkLost();
+    for (const r of this.readers) r.stream.finish(Math.max(this.stopTs, r.stream.lastTs), this.startTs);
+    this.flushMetadata();
+    this.finished = true;
+    this.reportProgress();
+  }
+
+  private startMs = Date.now();
+  private reportProgress(): void {
+    if (!this.opts.onProgress) return;
+    let events = 0;
+    let bytes = 0;
+    for (const r of this.readers) {
+      events += r.stream.events;
+      bytes += r.stream.bytes + r.stream.pos;
+    }
+    const elapsedMs = Date.now() - this.startMs;
+    this.opts.onProgress({
+      elapsedMs,
+      events,
+      bytes,
+      lost: this.lostTotal,
+      eventsPerSec: elapsedMs > 0 ? (events * 1000) / elapsedMs : 0,
+    });
+  }
+
+  /** Adds ring-buffer losses (overrun + dropped, from per_cpu stats) to the streams. */
+  private checkLost(): void {
+    const inst = this.instance;
+    if (!inst || !inst.exists) return;
+    for (const r of this.readers) {
+      const st = inst.cpuStats(r.cpu);
+      const total = (st.get('overrun') ?? 0) + (st.get('dropped events') ?? 0);
+      const delta = total - r.lastStatLost;
+      if (delta > 0) {
+        r.lastStatLost = total;
+        r.lost += delta;
+        r.stream.discarded += delta;
+        this.lostTotal += delta;
+        this.warn(`lost ${delta} events on CPU ${r.cpu} (ring buffer full; try a larger --buffer-size)`);
+      }
+    }
+  }
+
+  /** Reads every available page of every CPU. Returns the number of pages read. */
+  private readAll(final: boolean): number {
+    let pages = 0;
+    for (const r of this.readers) {
+      const before = this.now();
+      let eagain = false;
+      while (r.count < r.slots) {
+        const slot = (r.head + r.count) % r.slots;
+        let n: number;
+        try {
+          n = fs.readSync(r.fd, r.pool, slot * r.pageSize, r.pageSize, null);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+            eagain = true;
+            break;
+          }
+          if (code === 'EINTR') continue;
+          throw new NstraceError(`reading cpu${r.cpu}/trace_pipe_raw: ${(err as Error).message}`, 1, {
+            cause: err,
+          });
+        }
+        if (n <= 0) {
+          eagain = true;
+          break;
+        }
+        if (n < r.pageSize) r.pool.fill(0, slot * r.pageSize + n, (slot + 1) * r.pageSize);
+        r.queue[slot] = slot;
+        r.count++;
+        pages++;
+      }
+      if (eagain || final) r.readUntil = Math.max(r.readUntil, before - MERGE_MARGIN_NS);
+      else {
+        // Queue full: only what is before the last queued page's start is surely complete.
+        const last = (r.head + r.count - 1) % r.slots;
+        const hi = r.pv.getUint32(last * r.pageSize + 4, true);
+        const lo = r.pv.getUint32(last * r.pageSize, true);
+        r.readUntil = Math.max(r.readUntil, (hi - this.baseHi) * TWO32 + lo - 1);
+      }
+    }
+    return pages;
+  }
+
+  /** Positions `r` on its next event; false when its queue is exhausted. */
+  private advance(r: CpuReader): boolean {
+    const c = r.cursor;
+    while (true) {
+      if (r.curSlot >= 0) {
+        if (c.next()) {
+          r.hasCur = true;
+          return true;
+        }
+        // Page done: release it.
+        r.head = (r.head + 1) % r.slots;
+        r.count--;
+        r.curSlot = -1;
+      }
+      if (r.count === 0) return false;
+      r.curSlot = r.head;
+      c.reset(r.pv, r.curSlot * r.pageSize, r.pageSize);
+    }
+  }
+
+  private peek(r: CpuReader): number {
+    if (!r.hasCur && !this.advance(r)) return Infinity;
+    return r.cursor.ts;
+  }
+
+  /** Merges all CPUs (and the injected events) by time, up to what is known complete. */
+  private process(final: boolean): void {
+    let W = Infinity;
+    if (!final) for (const r of this.readers) W = Math.min(W, r.readUntil);
+    const readers = this.readers;
+    const n = readers.length;
+    while (true) {
+      let best = -2;
+      let bestTs = Infinity;
+      let second = Infinity;
+      for (let i = 0; i < n; i++) {
+        const ts = this.peek(readers[i]!);
+        if (ts < bestTs) {
+          second = bestTs;
+          bestTs = ts;
+          best = i;
+        } else if (ts < second) second = ts;
+      }
+      const its = this.injectedPos < this.injected.length ? this.injected[this.injectedPos]!.ts : Infinity;
+      if (its < bestTs) {
+        second = bestTs;
+        bestTs = its;
+        best = -1;
+      } else if (its < second) second = its;
+      if (best === -2 || bestTs > W) break;
+      const limit = Math.min(second, W);
+      if (best === -1) this.drainInjected(limit);
+      else this.drain(readers[best]!, limit);
+    }
+  }
+
+  private drainInjected(limit: number): void {
+    const ps = this.injectStream;
+    const self = this.selfThread ?? this.table.get(process.pid, 0);
+    while (this.injectedPos < this.injected.length) {
+      const ev = this.injected[this.injectedPos]!;
+      if (ev.ts > limit) return;
+      this.injectedPos++;
+      const cls = this.classFor(ev.name, structFromCodes(ev.fields));
+      const codes = ev.fields.map((f) => f[1]);
+      const max = 13 + this.table.ctxBytes + encodedSizeBound(codes, ev.values) + 8;
+      let o = ps.reserve(ev.ts, max);
+      o = ps.header(o, cls.id, Math.max(ev.ts, ps.lastTs));
+      if (self.ctxEpoch !== this.table.epoch) this.table.rebuild(self);
+      const dv = ps.view;
+      const w = self.ctx;
+      for (let k = 0; k < w.length; k++) {
+        dv.setInt32(o, w[k]!, true);
+        o += 4;
+      }
+      o = encodeValues(codes, ev.values, dv, ps.buf, o);
+      ps.pos = o;
+      ps.events++;
+    }
+  }
+
+  /** The hot loop: converts `r`'s events up to `limit` into its packet stream. */
+  private drain(r: CpuReader, limit: number): void {
+    const c = r.cursor;
+    const pv = r.pv;
+    const pu = r.pool;
+    const ps = r.stream;
+    const dv = ps.view;
+    const du = ps.buf;
+    const table = this.table;
+    const handlers = this.handlers;
+    const helpers = this.helpers;
+    const cpu = r.cpu;
+    const nw = table.ctxWords;
+    let lastTid = -2;
+    let th: Thread | undefined;
+    while (r.hasCur || this.advance(r)) {
+      const ts = c.ts;
+      if (ts > limit) return;
+      r.hasCur = false;
+      const s = c.dataOffset;
+      const hd = handlers[pv.getUint16(s, true)];
+      if (hd === undefined) {
+        this.unknownIds++;
+        continue;
+      }
+      const tid = pv.getInt32(s + 4, true);
+      if (tid !== lastTid || th === undefined) {
+        th = table.get(tid, cpu);
+        lastTid = tid;
+      }
+      if (hd.entry !== undefined) {
+        th.scId = hd.fmt.id;
+        th.scName = hd.scName;
+        const nb = hd.entry.saveBytes;
+        if (nb > 0) {
+          if (th.scArgs === undefined) {
+            th.scArgs = new Uint8Array(48);
+            th.scView = new DataView(th.scArgs.buffer);
+          }
+          th.scArgs.set(pu.subarray(s + 16, s + 16 + nb));
+        }
+      }
+      if (hd.state !== undefined) {
+        hd.state(pv, pu, s, th, ts, cpu);
+        lastTid = -2;
+        th = table.get(tid, cpu);
+      }
+      if (hd.plan === undefined) continue;
+      if (hd.payload === undefined) this.compileHandler(hd);
+      let o = ps.pos;
+      if (o + hd.maxLen > ps.limit || !ps.hasOpenPacket) o = ps.reserve(ts, hd.maxLen);
+      o = ps.header(o, hd.classId, ts);
+      if (th.ctxEpoch !== table.epoch) table.rebuild(th);
+      const w = th.ctx;
+      for (let k = 0; k < nw; k++) {
+        dv.setInt32(o, w[k]!, true);
+        o += 4;
+      }
+      o = hd.payload!(pv, pu, s, dv, du, o, th, helpers);
+      ps.pos = o;
+      ps.events++;
+    }
+  }
+
+  private cleanup(): void {
+    for (const r of this.readers) {
+      try {
+        fs.closeSync(r.fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.usermem.closeAll();
+    if (!this.finished) {
+      // Error path: still close what was written so the trace is readable up to here.
+      try {
+        for (const r of this.readers) r.stream.finish(Math.max(this.now(), r.stream.lastTs), this.startTs);
+        this.flushMetadata();
+      } catch {
+        // best effort
+      }
+    }
+    try {
+      this.instance?.remove();
+    } finally {
+      if (this.mount) unmountTracefs(this.mount);
+    }
+  }
+}
+
+function containerEvent(name: string, c: ContainerRecord, ts: number): InjectedEvent {
+  const fields = STATEDUMP_EVENTS[name]!;
+  return {
+    name,
+    fields,
+    ts,
+    values: [
+      c.id,
+      c.name,
+      c.type,
+      c.image,
+      c.initPid,
+      c.ns.pid,
+      c.ns.user,
+      c.ns.mnt,
+      c.ns.net,
+      c.ns.uts,
+      c.ns.ipc,
+      c.ns.cgroup,
+      c.ns.time,
+      c.cgroupPath,
+      c.podName,
+      c.podNamespace,
+      c.podUid,
+      typeof c.startedAt === 'bigint' ? c.startedAt : BigInt(Math.trunc(c.startedAt)),
+    ],
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => (ms <= 0 ? setImmediate(res) : setTimeout(res, ms)));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Records until `durationMs`, the abort signal, or an error; always restores tracefs. */
+export async function record(opts: RecordOptions): Promise<RecordSummary> {
+  return new Recorder(opts).run();
+}
