@@ -124,7 +124,8 @@ export class PacketStream {
   /** Packet open and at least one event in it. */
   private open = false;
   private beginTs = 0;
-  private seq = 0;
+  /** Sequence number of the open packet (incremented when it closes). */
+  seq = 0;
   /** Cumulative lost events (written in every packet context). */
   discarded = 0;
   private discardedWritten = 0;

@@ -27,8 +27,15 @@ import {
   unmountTracefs,
   type TracefsMount,
 } from './tracefs.js';
-import { readNsHierarchy, walkThreads, type ProcThread } from './proc.js';
-import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, ThreadTable, type ContextName, type Thread } from './threads.js';
+import { boottimeMinusMonoNs, readNsHierarchy, walkThreads, type ProcThread } from './proc.js';
+import {
+  CONTEXT_FIELDS,
+  DEFAULT_CONTEXTS,
+  ThreadTable,
+  type ContextName,
+  type PatchEntry,
+  type Thread,
+} from './threads.js';
 import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from './lttng-events.js';
 import {
   compilePayload,
@@ -47,6 +54,7 @@ import { encodedSizeBound, encodeValues } from './encode.js';
 import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js';
 import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from './events.js';
 import { UserMemory } from './usermem.js';
+import { Watcher, type WatchSpec } from './watcher.js';
 
 export interface ContainerRecord {
   id: string;
@@ -116,6 +124,15 @@ export interface RecordOptions {
   sink?: PacketSink;
   /** Extra pids whose events are not recorded (besides this process). */
   excludePids?: readonly number[];
+  /**
+   * Also exclude every process this one starts (tracefs `event-fork`). Default true; tests
+   * that record their own children turn it off.
+   */
+  excludeChildren?: boolean;
+  /** Called once tracing is on and the statedump is queued. */
+  onStarted?: () => void;
+  /** Use the low-latency watcher for namespaces of new tasks and syscall strings (default true). */
+  watcher?: boolean;
 }
 
 export interface RecordSummary {
@@ -131,12 +148,18 @@ export interface RecordSummary {
   containers: number;
   threads: { lazyReads: number; lazyMisses: number; nsResolved: number; nsUnresolved: number };
   userStrings: { reads: number; failures: number };
+  /** Low-latency watcher: results used, events it had no result for, results that came too late. */
+  watcher: { matched: number; unmatched: number; late: number; lost: number; failed: boolean } | undefined;
+  /** Values written before they were known, then patched / left (packet already written). */
+  patches: { patched: number; tooLate: number };
   unknownFtraceEvents: number;
   cpuUserMs: number;
   cpuSystemMs: number;
 }
 
 const MERGE_MARGIN_NS = 5_000_000;
+/** Tolerance when comparing a task's start (10 ms ticks, /proc/uptime) with an event time. */
+const START_SLACK_NS = 30_000_000;
 const TWO32 = 4294967296;
 
 interface Handler {
@@ -212,6 +235,17 @@ export class Recorder {
   private finished = false;
   private lostTotal = 0;
   private sink!: PacketSink;
+  private watcher: Watcher | undefined;
+  private watchInstance: TraceInstance | undefined;
+  /** Timestamp of the event being converted (for the watcher's string captures). */
+  private curTs = 0;
+  /** Stream being written (for patch entries made by special fields). */
+  private curStream: PacketStream | undefined;
+  /** Threads with values written before they were known. */
+  private readonly pendingPatch = new Set<Thread>();
+  private learnedSeen = 0;
+  private patchStats = { patched: 0, tooLate: 0 };
+  private startShift = 0;
 
   constructor(opts: RecordOptions) {
     this.opts = opts;
@@ -324,7 +358,7 @@ export class Recorder {
         const pid = off('pid');
         const comm = off('newcomm');
         return (pv, pu, s, _th, ts, cpu) => {
-          const who = t.get(pv.getInt32(s + pid, true), cpu);
+          const who = t.get(pv.getInt32(s + pid, true), cpu, ts);
           t.onRename(who, pu.subarray(s + comm, s + comm + 16), ts);
         };
       }
@@ -332,7 +366,7 @@ export class Recorder {
         const parent = off('parent_pid');
         const child = off('child_pid');
         return (pv, _pu, s, th, ts, cpu) => {
-          const p = t.get(pv.getInt32(s + parent, true), cpu);
+          const p = t.get(pv.getInt32(s + parent, true), cpu, ts);
           const ctid = pv.getInt32(s + child, true);
           let c = t.byTid.get(ctid);
           if (!c) c = t.onNewTask(p, ctid, p.comm, 0, ts);
@@ -360,7 +394,7 @@ export class Recorder {
         return (pv, _pu, s, _th, ts) => {
           const tid = pv.getInt32(s + pid, true);
           const gone = t.byTid.get(tid);
-          if (gone && gone.tid === gone.pid) this.usermem.forget(gone.pid);
+          if (gone) this.usermem.forget(gone.pid);
           t.onFree(tid, ts);
         };
       }
@@ -517,7 +551,19 @@ export class Recorder {
       statedumpEvents: this.statedumpCount,
       containers: this.containerCount,
       threads: { ...this.table.stats },
-      userStrings: { reads: this.usermem.reads, failures: this.usermem.failures },
+      userStrings: this.watcher
+        ? { reads: this.watcher.stats.reads, failures: this.watcher.stats.fail }
+        : { reads: this.usermem.reads, failures: this.usermem.failures },
+      watcher: this.watcher
+        ? {
+            matched: this.watcher.stats.matched,
+            unmatched: this.watcher.stats.unmatched,
+            late: this.watcher.stats.late,
+            lost: this.watcher.stats.lost,
+            failed: this.watcher.failed !== undefined,
+          }
+        : undefined,
+      patches: { ...this.patchStats },
       unknownFtraceEvents: this.unknownIds,
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
@@ -532,13 +578,17 @@ export class Recorder {
     this.baseHi = Number(nowBig >> 32n);
     this.baseBig = BigInt(this.baseHi) << 32n;
     const hierarchy = readNsHierarchy();
+    // A task's start time (boot clock) in our relative mono ns: startNs - startShift.
+    this.startShift = boottimeMinusMonoNs() + Number(this.baseBig);
     this.table = new ThreadTable({
+      startedBy: (startNs, ts) => startNs - this.startShift <= ts + START_SLACK_NS,
       contexts,
       nsParent: (inum) => hierarchy.parent.get(inum),
       now: () => this.now(),
+      snapshot: (tid, ts) => this.watcher?.snapshot(tid, ts),
     });
     this.helpers = {
-      userString: (th, lo, hi, du, off) => this.usermem.copyString(th.pid, hi * TWO32 + lo, du, off),
+      userString: (th, lo, hi, du, off) => this.userString(th, hi * TWO32 + lo, du, off),
       special: (name, dv, du, off) => this.special(name, dv, du, off),
       rwbs: rwbsFromBytes,
     };
@@ -553,11 +603,12 @@ export class Recorder {
     inst.write('trace_clock', 'mono');
     inst.write('tracing_on', '0');
     inst.write('options/overwrite', '0');
-    inst.write('options/event-fork', '1');
+    inst.write('options/event-fork', o.excludeChildren === false ? '0' : '1');
     inst.write('buffer_size_kb', String(o.bufferSizeKb ?? 16384));
     const self = [process.pid, ...(o.excludePids ?? [])];
     for (const tid of fs.readdirSync('/proc/self/task')) self.push(Number(tid));
-    inst.write('set_event_notrace_pid', [...new Set(self)].join(' '));
+    const notrace = [...new Set(self)].join(' ');
+    inst.write('set_event_notrace_pid', notrace);
 
     const layouts = readHeaderLayouts(this.mount.root);
     const pageSize = Number(inst.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
@@ -604,11 +655,89 @@ export class Recorder {
     }
     this.injectStream = this.readers[0]!.stream;
     this.flushMetadata();
+    if (o.watcher !== false) this.startWatcher(notrace, layouts, cpus);
 
     // Go.
     this.startTs = this.now();
+    this.watchInstance?.write('tracing_on', '1');
     inst.write('tracing_on', '1');
     if (o.statedump !== false) await this.statedump();
+    o.onStarted?.();
+  }
+
+  /** The low-latency side instance and its worker (see watcher.ts). */
+  private startWatcher(notrace: string, layouts: ReturnType<typeof readHeaderLayouts>, cpus: number[]): void {
+    const specs: WatchSpec[] = [];
+    const enable = new Set<string>();
+    for (const h of this.handlers) {
+      if (!h) continue;
+      if (h.ftrace === 'task:task_newtask') {
+        specs.push({ id: h.fmt.id, kind: 'newtask', pidOffset: findField(h.fmt, 'pid')!.offset });
+      } else if (h.ftrace === 'syscalls:sys_exit_unshare' || h.ftrace === 'syscalls:sys_exit_setns') {
+        specs.push({ id: h.fmt.id, kind: 'nschange' });
+      } else if (h.entry && h.plan) {
+        const ptrOffsets: number[] = [];
+        for (const f of h.plan) {
+          if (!('user' in f.src)) continue;
+          const ff = findField(h.fmt, f.src.user);
+          if (ff) ptrOffsets.push(ff.offset);
+        }
+        if (ptrOffsets.length === 0) continue;
+        specs.push({ id: h.fmt.id, kind: 'str', ptrOffsets });
+      } else continue;
+      enable.add(h.ftrace);
+    }
+    if (specs.some((x) => x.kind === 'str')) {
+      for (const h of this.handlers) {
+        if (h?.ftrace === 'sched:sched_process_exec') specs.push({ id: h.fmt.id, kind: 'exec' });
+        else if (h?.ftrace === 'sched:sched_process_free') {
+          specs.push({ id: h.fmt.id, kind: 'free', pidOffset: findField(h.fmt, 'pid')!.offset });
+        } else continue;
+        enable.add(h.ftrace);
+      }
+    }
+    const w = new TraceInstance(this.mount!, `nstrace-${process.pid}-w`);
+    w.create();
+    this.watchInstance = w;
+    w.write('trace_clock', 'mono');
+    w.write('tracing_on', '0');
+    w.write('options/overwrite', '0');
+    w.write('options/event-fork', this.opts.excludeChildren === false ? '0' : '1');
+    w.write('buffer_size_kb', '8192');
+    w.write('set_event_notrace_pid', notrace);
+    for (const f of enable) {
+      const [sys, ev] = f.split(':') as [string, string];
+      w.enableEvent(sys, ev, true);
+    }
+    const pageSize = Number(w.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
+    this.watcher = new Watcher({
+      cpuFiles: cpus.map((c) => w.file(`per_cpu/cpu${c}/trace_pipe_raw`)),
+      statFiles: cpus.map((c) => w.file(`per_cpu/cpu${c}/stats`)),
+      pageSize,
+      page: layouts.page,
+      header: layouts.event,
+      baseHi: this.baseHi,
+      startShift: this.startShift,
+      startSlackNs: START_SLACK_NS,
+      specs,
+      onError: (e) =>
+        this.warn(
+          `watcher failed (${(e as Error).message}); syscall strings and new namespaces will be read late`,
+        ),
+    });
+  }
+
+  private userString(th: Thread, ptr: number, du: Uint8Array, o: number): number {
+    const w = this.watcher;
+    if (!w || w.failed !== undefined) return this.usermem.copyString(th.pid, ptr, du, o);
+    const cap = w.string(th.tid, this.curTs, ptr);
+    if (!cap) {
+      du[o] = 0;
+      return o + 1;
+    }
+    du.set(cap.bytes, o);
+    du[o + cap.bytes.length] = 0;
+    return o + cap.bytes.length + 1;
   }
 
   private async statedump(): Promise<void> {
@@ -650,15 +779,18 @@ export class Recorder {
         return o + 4;
       case 'parent_ns_inum':
         dv.setUint32(o, p ? p.ns[0]!.inum : 0, true);
+        if (p && p.ns[0]!.inum === 0) this.addPatch(p, this.curStream!, o, 2);
         return o + 4;
       case 'child_tgid':
         dv.setInt32(o, c ? c.pid : 0, true);
         return o + 4;
       case 'child_ns_inum':
         dv.setUint32(o, c ? c.ns[0]!.inum : 0, true);
+        if (c && c.ns[0]!.inum === 0) this.addPatch(c, this.curStream!, o, 2);
         return o + 4;
       case 'vtids': {
         const ids = c ? c.nsTids : [];
+        if (c && ids.includes(0)) this.addPatch(c, this.curStream!, o, 1);
         du[o++] = ids.length;
         for (const v of ids) {
           dv.setInt32(o, v, true);
@@ -668,6 +800,49 @@ export class Recorder {
       }
       default:
         throw new Error(`unknown special field ${name}`);
+    }
+  }
+
+  private addPatch(t: Thread, ps: PacketStream, off: number, kind: 0 | 1 | 2): void {
+    let l = t.patches;
+    if (!l) t.patches = l = [];
+    if (l.length >= 4096) l.shift();
+    l.push({ stream: ps, seq: ps.seq, off, kind });
+    this.pendingPatch.add(t);
+  }
+
+  /** Rewrites values that became known in packets that are still open. */
+  private applyPatches(): void {
+    this.learnedSeen = this.table.learned;
+    for (const t of this.pendingPatch) {
+      const l = t.patches!;
+      this.table.rebuild(t);
+      const keep: PatchEntry[] = [];
+      for (const e of l) {
+        const ps = e.stream as PacketStream;
+        if (ps.seq !== e.seq || !ps.hasOpenPacket) {
+          this.patchStats.tooLate++;
+          continue;
+        }
+        const dv = ps.view;
+        if (e.kind === 0) {
+          const w = t.ctx;
+          for (let k = 0; k < w.length; k++) dv.setInt32(e.off + 4 * k, w[k]!, true);
+        } else if (e.kind === 1) {
+          const ids = t.nsTids;
+          if (ps.buf[e.off] === ids.length)
+            for (let k = 0; k < ids.length; k++) dv.setInt32(e.off + 1 + 4 * k, ids[k]!, true);
+        } else {
+          dv.setUint32(e.off, t.ns[0]!.inum, true);
+        }
+        this.patchStats.patched++;
+        if (t.incomplete) keep.push(e);
+      }
+      if (keep.length > 0 && t.incomplete) t.patches = keep;
+      else {
+        t.patches = undefined;
+        this.pendingPatch.delete(t);
+      }
     }
   }
 
@@ -688,6 +863,7 @@ export class Recorder {
         const now = Date.now();
         if (now >= nextStats) {
           this.checkLost();
+          this.watcher?.prune(this.now() - 2e9);
           nextStats = now + 200;
         }
         if (now >= nextProgress) {
@@ -705,9 +881,11 @@ export class Recorder {
     this.stopTs = this.now();
     try {
       this.instance?.write('tracing_on', '0');
+      this.watchInstance?.write('tracing_on', '0');
     } catch {
       // instance gone: nothing more to read
     }
+    await this.watcher?.stop();
     this.readAll(true);
     this.process(true);
     this.checkLost();
@@ -826,6 +1004,10 @@ export class Recorder {
   private process(final: boolean): void {
     let W = Infinity;
     if (!final) for (const r of this.readers) W = Math.min(W, r.readUntil);
+    if (this.watcher) {
+      const wp = this.watcher.drain();
+      if (!final) W = Math.min(W, wp);
+    }
     const readers = this.readers;
     const n = readers.length;
     while (true) {
@@ -904,8 +1086,9 @@ export class Recorder {
         continue;
       }
       const tid = pv.getInt32(s + 4, true);
+      this.curTs = ts;
       if (tid !== lastTid || th === undefined) {
-        th = table.get(tid, cpu);
+        th = table.get(tid, cpu, ts);
         lastTid = tid;
       }
       if (hd.entry !== undefined) {
@@ -923,7 +1106,8 @@ export class Recorder {
       if (hd.state !== undefined) {
         hd.state(pv, pu, s, th, ts, cpu);
         lastTid = -2;
-        th = table.get(tid, cpu);
+        th = table.get(tid, cpu, ts);
+        if (table.learned !== this.learnedSeen) this.applyPatches();
       }
       if (hd.plan === undefined) continue;
       if (hd.payload === undefined) this.compileHandler(hd);
@@ -931,6 +1115,8 @@ export class Recorder {
       if (o + hd.maxLen > ps.limit || !ps.hasOpenPacket) o = ps.reserve(ts, hd.maxLen);
       o = ps.header(o, hd.classId, ts);
       if (th.ctxEpoch !== table.epoch) table.rebuild(th);
+      if (th.incomplete) this.addPatch(th, ps, o, 0);
+      this.curStream = ps;
       const w = th.ctx;
       for (let k = 0; k < nw; k++) {
         dv.setInt32(o, w[k]!, true);
@@ -963,7 +1149,11 @@ export class Recorder {
     try {
       this.instance?.remove();
     } finally {
-      if (this.mount) unmountTracefs(this.mount);
+      try {
+        this.watchInstance?.remove();
+      } finally {
+        if (this.mount) unmountTracefs(this.mount);
+      }
     }
   }
 }

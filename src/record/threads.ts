@@ -76,6 +76,17 @@ export function commBytes(comm: string): Uint8Array {
   return out;
 }
 
+/** A place in an open packet holding a value of a thread that was not known yet. */
+export interface PatchEntry {
+  /** The packet stream (opaque here). */
+  stream: unknown;
+  /** Packet sequence number the value was written in (patch only while that packet is open). */
+  seq: number;
+  off: number;
+  /** 0: the context words, 1: the fork event's vtids, 2: a pid-ns inode. */
+  kind: 0 | 1 | 2;
+}
+
 export class Thread {
   pid: number;
   ppid: number;
@@ -90,6 +101,10 @@ export class Thread {
   /** Context words (see ThreadTable.layout), rebuilt when `ctxEpoch` is stale. */
   ctx: Int32Array;
   ctxEpoch = -1;
+  /** Some context value is not known yet (a new namespace, an id at a deeper level). */
+  incomplete = false;
+  /** Where values of this thread not known yet were written (patched when they become known). */
+  patches: PatchEntry[] | undefined;
   /** Time (relative ns) of the /proc read this entry comes from; events before it are stale. */
   seenAt: number;
   exited = false;
@@ -145,6 +160,26 @@ export interface ThreadTableOptions {
   nsParent?: (inum: number) => number | undefined;
   /** Now, in the recorder's relative ns (for `seenAt` of tasks read lazily). */
   now?: () => number;
+  /**
+   * /proc snapshot of `tid` taken right when the event at `ts` happened (by the watcher), if
+   * any: the exact state, where a read at conversion time may be too late.
+   */
+  snapshot?: (tid: number, ts: number) => NsSnapshotLike | undefined;
+  /**
+   * Whether a task that started at `startNs` (ns since boot) can be the one an event at `ts`
+   * (relative ns) came from: a task read from /proc after its tid was reused started later.
+   */
+  startedBy?: (startNs: number, ts: number) => boolean;
+}
+
+/** What the watcher saw in /proc for a task (see watcher.ts). */
+export interface NsSnapshotLike {
+  ns: number[];
+  pidForChildren: number;
+  timeForChildren: number;
+  nsTids: number[];
+  nsPids: number[];
+  pid: number;
 }
 
 export interface ContextSlot {
@@ -169,6 +204,8 @@ export class ThreadTable {
   ) => { ns: number[]; pidForChildren: number; timeForChildren: number } | undefined;
   private readonly nsParent: (inum: number) => number | undefined;
   private readonly now: () => number;
+  private readonly snapshotFn: ((tid: number, ts: number) => NsSnapshotLike | undefined) | undefined;
+  private readonly startedBy: (startNs: number, ts: number) => boolean;
   /** Statistics for the summary. */
   readonly stats = { lazyReads: 0, lazyMisses: 0, nsResolved: 0, nsUnresolved: 0 };
 
@@ -187,6 +224,38 @@ export class ThreadTable {
       });
     this.nsParent = opts.nsParent ?? (() => undefined);
     this.now = opts.now ?? (() => 0);
+    this.snapshotFn = opts.snapshot;
+    this.startedBy = opts.startedBy ?? (() => true);
+  }
+
+  /**
+   * Fills what is unknown in `t` from a snapshot taken at the event (exact), or from /proc now
+   * (late: right unless the task changed since). Returns false when neither is available.
+   */
+  private fill(t: Thread, ts: number): boolean {
+    const snap = this.snapshotFn?.(t.tid, ts);
+    if (snap && snap.pid === t.pid) {
+      this.applySnapshot(t, snap);
+      return true;
+    }
+    return this.fillFromProc(t, ts);
+  }
+
+  private applySnapshot(t: Thread, p: NsSnapshotLike): void {
+    for (let i = 0; i < NS_TYPES.length; i++) {
+      const n = t.ns[i]!;
+      if (n.inum === 0) this.resolveNs(n, p.ns[i] ?? 0);
+    }
+    if (t.pidForChildren.inum === 0) this.resolveNs(t.pidForChildren, p.pidForChildren);
+    if (t.timeForChildren.inum === 0) this.resolveNs(t.timeForChildren, p.timeForChildren);
+    if (p.nsTids.length === t.nsTids.length) {
+      for (let i = 0; i < p.nsTids.length; i++) {
+        if (t.nsTids[i] === 0) t.nsTids[i] = p.nsTids[i]!;
+        if (t.nsPids[i] === 0) t.nsPids[i] = p.nsPids[i] ?? 0;
+      }
+    }
+    this.invalidate(t);
+    this.learned++;
   }
 
   /** The namespace object of a known inode (shared by every thread in it). */
@@ -281,18 +350,25 @@ export class ThreadTable {
     return r;
   }
 
-  /** Thread of a tid, read from /proc on first sight if the snapshot and events missed it. */
-  get(tid: number, cpu: number): Thread {
+  /**
+   * Thread of a tid, read from /proc on first sight if the snapshot and events missed it
+   * (`ts`: time of the event that needs it, to reject a later task with the same tid).
+   */
+  get(tid: number, cpu: number, ts = Infinity): Thread {
     if (tid === 0) return this.idleThread(cpu);
     const t = this.byTid.get(tid);
     if (t) return t;
-    return this.lazy(tid);
+    return this.lazy(tid, ts);
   }
 
-  private lazy(tid: number): Thread {
+  private lazy(tid: number, ts: number): Thread {
     this.stats.lazyReads++;
     const p = this.readTaskFn(tid);
-    if (p && p.tid === tid) return this.addFromProc(p, this.now());
+    // The entry stands for the task from this event on: later state events still apply (they
+    // are already reflected in /proc if they happened before the read, and applying them again
+    // gives the same state).
+    if (p && p.tid === tid && this.startedBy(p.startNs, ts))
+      return this.addFromProc(p, ts === Infinity ? this.now() : ts);
     this.stats.lazyMisses++;
     // Gone already: assume the initial namespaces, ids as seen from the root only.
     const ns = NS_TYPES.map((_, i) => this.rootNs(i));
@@ -361,7 +437,20 @@ export class ThreadTable {
       }
     }
     t.ctxEpoch = this.epoch;
+    t.incomplete = this.isIncomplete(t);
   }
+
+  /** A context value of `t` is a placeholder (0) that may become known later. */
+  isIncomplete(t: Thread): boolean {
+    if (t.tid === 0) return false;
+    for (const n of t.ns) if (n.inum === 0) return true;
+    for (const x of t.nsTids) if (x === 0) return true;
+    for (const x of t.nsPids) if (x === 0) return true;
+    return false;
+  }
+
+  /** Bumped whenever ids or namespaces of some thread became known (patches may apply). */
+  learned = 0;
 
   /** Id of a task at pid-ns `level` given its root-first id list; 0 when not visible there. */
   idAtLevel(ids: readonly number[], level: number): number {
@@ -380,15 +469,16 @@ export class ThreadTable {
     this.linkParents(n);
     this.stats.nsResolved++;
     this.epoch++;
+    this.learned++;
   }
 
   /**
    * Tries to learn unknown namespaces and ids of `t` from /proc (the task must still exist and
    * be the same task). Only fills what is unknown.
    */
-  private fillFromProc(t: Thread): boolean {
+  private fillFromProc(t: Thread, ts: number): boolean {
     const p = this.readTaskFn(t.tid);
-    if (!p || p.pid !== t.pid) return false;
+    if (!p || p.pid !== t.pid || !this.startedBy(p.startNs, ts)) return false;
     for (let i = 0; i < NS_TYPES.length; i++) {
       const n = t.ns[i]!;
       if (n.inum === 0) this.resolveNs(n, p.ns[i] ?? 0);
@@ -407,7 +497,10 @@ export class ThreadTable {
           changed = true;
         }
       }
-      if (changed) this.invalidate(t);
+      if (changed) {
+        this.invalidate(t);
+        this.learned++;
+      }
     }
     return true;
   }
@@ -481,7 +574,7 @@ export class ThreadTable {
     this.byTid.set(childTid, child);
     parent.lastChild = child;
     if (unknown || this.hasUnknown(child)) {
-      this.fillFromProc(child);
+      this.fill(child, ts);
       if (this.hasUnknown(child)) this.stats.nsUnresolved++;
     }
     return child;
@@ -496,6 +589,7 @@ export class ThreadTable {
       child.nsTids[level] = ret;
       if (child.pid === child.tid && child.nsPids[level] === 0) child.nsPids[level] = ret;
       this.invalidate(child);
+      this.learned++;
     }
   }
 
@@ -562,7 +656,7 @@ export class ThreadTable {
     }
     if (changed) {
       this.invalidate(t);
-      this.fillFromProc(t);
+      this.fill(t, ts);
     }
   }
 
@@ -572,7 +666,7 @@ export class ThreadTable {
    */
   onSetns(t: Thread, nstype: number, ts: number): void {
     if (t.seenAt > ts) return;
-    const r = this.readNsFn(t.tid);
+    const r = this.snapshotFn?.(t.tid, ts) ?? this.readNsFn(t.tid);
     if (!r) {
       this.stats.nsUnresolved++;
       return;
