@@ -49,6 +49,11 @@ export interface StreamInstance {
   readonly streamClass: StreamClass;
   /** `stream_instance_id` from the packet header, if any. */
   readonly instanceId: number | undefined;
+  /**
+   * babeltrace2's stream id: `instanceId` when the packets have one (and timestamps), else a
+   * counter per trace in the order the stream files were found.
+   */
+  readonly id: number;
   /** Stream files in reading order. */
   readonly files: readonly string[];
   /** Default clock class of the stream class (the one the event timestamps map to). */
