@@ -11,8 +11,23 @@ import { NstraceError, TraceFormatError } from '../util/errors.js';
 import type { DiscardedRecord, EventRecord, StreamInstance, TimeBase, Trace, TraceRecord } from './event.js';
 import type { ClockClass, EventClass, StreamClass, TraceClass } from './ir.js';
 import { TracePlan } from './decode/plan.js';
-import { HEAD_DISCARD, HEAD_END, HEAD_EVENT, StreamCursor, type TracerQuirks, firstPacketProps } from './stream-cursor.js';
-import { readMetadataFile } from './metadata/index.js';
+import {
+  HEAD_DISCARD,
+  HEAD_END,
+  HEAD_EVENT,
+  StreamCursor,
+  type TracerQuirks,
+  firstPacketProps,
+} from './stream-cursor.js';
+
+/** Reads a metadata file into a trace class (the TSDL parser; wired in by `src/ctf/index.ts`). */
+export type MetadataLoader = (path: string) => { cls: TraceClass };
+let readMetadataFile: MetadataLoader = () => {
+  throw new NstraceError('internal: no metadata parser registered');
+};
+export function setMetadataLoader(loader: MetadataLoader): void {
+  readMetadataFile = loader;
+}
 
 export interface OpenOptions {
   /** Added to every clock's offset, like babeltrace2's `--clock-offset` (seconds). */
@@ -36,7 +51,9 @@ export function findTraces(input: string): FoundTrace[] {
   if (!existsSync(root)) throw new NstraceError(`${input}: no such file or directory`);
   const st = statSync(root);
   if (!st.isDirectory()) {
-    throw new NstraceError(`${input}: not a directory (give the directory that holds the trace's \`metadata\` file)`);
+    throw new NstraceError(
+      `${input}: not a directory (give the directory that holds the trace's \`metadata\` file)`,
+    );
   }
   const out: FoundTrace[] = [];
   const walk = (dir: string, depth: number): void => {
@@ -117,7 +134,12 @@ function clockBaseNs(c: ClockClass, opts: OpenOptions): bigint {
     cyc -= whole * c.freq;
   }
   const cycNs = c.freq === 1e9 ? BigInt(cyc) : BigInt(Math.trunc((1e9 * cyc) / c.freq));
-  return s * NS + cycNs + BigInt(Math.trunc(opts.clockOffsetSeconds ?? 0)) * NS + BigInt(Math.trunc(opts.clockOffsetNs ?? 0));
+  return (
+    s * NS +
+    cycNs +
+    BigInt(Math.trunc(opts.clockOffsetSeconds ?? 0)) * NS +
+    BigInt(Math.trunc(opts.clockOffsetNs ?? 0))
+  );
 }
 
 function nsOfCycles(c: ClockClass, cycles: number, opts: OpenOptions): bigint {
@@ -146,7 +168,8 @@ function tracerQuirks(cls: TraceClass): TracerQuirks {
   if (name === 'lttng-ust') after = major < 2 || (major === 2 && minor < 11);
   else if (name === 'lttng-modules') {
     after =
-      major < 2 || (major === 2 && ((minor === 10 && patch < 10) || (minor === 9 && patch < 13) || minor < 9));
+      major < 2 ||
+      (major === 2 && ((minor === 10 && patch < 10) || (minor === 9 && patch < 13) || minor < 9));
   }
   return { lttngCrash: name === 'lttng-ust' || name === 'lttng-modules', lttngEventAfterPacket: after };
 }
@@ -262,7 +285,10 @@ export class TraceSet {
 
     const groupCount = loaded.reduce((n, l) => n + l.groups.length, 0);
     const budget = opts.memoryBudget ?? 16 * 1024 * 1024;
-    const windowBytes = Math.min(4 * 1024 * 1024, Math.max(64 * 1024, Math.floor(budget / Math.max(1, groupCount))));
+    const windowBytes = Math.min(
+      4 * 1024 * 1024,
+      Math.max(64 * 1024, Math.floor(budget / Math.max(1, groupCount))),
+    );
     const streams: StreamInstance[] = [];
     this.cursors = [];
     let total = 0;
@@ -308,7 +334,8 @@ export class TraceSet {
     const found: FoundTrace[] = [];
     for (const p of paths) {
       const f = findTraces(p);
-      if (f.length === 0) throw new NstraceError(`${p}: no CTF trace found (no directory with a \`metadata\` file)`);
+      if (f.length === 0)
+        throw new NstraceError(`${p}: no CTF trace found (no directory with a \`metadata\` file)`);
       found.push(...f);
     }
     // Load metadata, then merge traces that share a UUID (session rotation chunks).
@@ -437,7 +464,13 @@ export class TraceSet {
 }
 
 /** Adds the stream files of the trace directory `dir` to `groups`, the babeltrace2 way. */
-function addStreamFiles(dir: string, plan: TracePlan, opts: OpenOptions, groups: Group[], own: boolean): void {
+function addStreamFiles(
+  dir: string,
+  plan: TracePlan,
+  opts: OpenOptions,
+  groups: Group[],
+  own: boolean,
+): void {
   void own;
   for (const name of readdirRaw(dir)) {
     if (name === 'metadata' || name.startsWith('.')) continue;
@@ -462,7 +495,11 @@ function addStreamFiles(dir: string, plan: TracePlan, opts: OpenOptions, groups:
     }
     // Keep files sorted by their first packet's beginning time (stable).
     let i = 0;
-    while (i < g.files.length && !(beginNs !== undefined && g.files[i]!.beginNs !== undefined && beginNs < g.files[i]!.beginNs!)) i++;
+    while (
+      i < g.files.length &&
+      !(beginNs !== undefined && g.files[i]!.beginNs !== undefined && beginNs < g.files[i]!.beginNs!)
+    )
+      i++;
     g.files.splice(i, 0, file);
   }
 }

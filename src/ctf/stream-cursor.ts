@@ -145,7 +145,11 @@ export class StreamCursor {
   private run(fn: DecodeFn, start: number, out: FieldValue[] | null): number {
     for (;;) {
       const base = (this.winFile - this.pktOff) * 8;
-      if (start < base || start > base + this.winLen * 8 || (this.winFile - this.pktOff) % this.alignBytes !== 0) {
+      if (
+        start < base ||
+        start > base + this.winLen * 8 ||
+        (this.winFile - this.pktOff) % this.alignBytes !== 0
+      ) {
         this.fill(start >>> 3, 64);
         continue;
       }
@@ -246,17 +250,26 @@ export class StreamCursor {
       contentBits = packetBits;
     }
     if (contentBits > packetBits) {
-      throw this.error(0, `content size (${contentBits} bits) is larger than packet size (${packetBits} bits)`);
+      throw this.error(
+        0,
+        `content size (${contentBits} bits) is larger than packet size (${packetBits} bits)`,
+      );
     }
-    if (packetBits % 8 !== 0) throw this.error(0, `packet size ${packetBits} bits is not a whole number of bytes`);
-    if (packetBits / 8 > MAX_PACKET_BYTES) throw this.error(0, `packet size ${packetBits / 8} bytes is too large`);
+    if (packetBits % 8 !== 0)
+      throw this.error(0, `packet size ${packetBits} bits is not a whole number of bytes`);
+    if (packetBits / 8 > MAX_PACKET_BYTES)
+      throw this.error(0, `packet size ${packetBits / 8} bytes is too large`);
     if (this.pktOff + packetBits / 8 > this.fileSize) {
       throw this.error(
         0,
         `truncated packet: packet size is ${packetBits / 8} bytes but the file has only ${this.fileSize - this.pktOff} bytes left`,
       );
     }
-    if (p > contentBits) throw this.error(0, `packet header and context (${p} bits) exceed the content size (${contentBits} bits)`);
+    if (p > contentBits)
+      throw this.error(
+        0,
+        `packet header and context (${p} bits) exceed the content size (${contentBits} bits)`,
+      );
     if (packetBits === 0) throw this.error(0, 'packet of size 0');
     this.pktBytes = packetBits / 8;
     this.contentBits = contentBits;
@@ -305,11 +318,19 @@ export class StreamCursor {
         if (count < 0) count += 2 ** 64;
         b = prev.endClk;
       }
-      if (emit) this.queue.push(this.discardRecord('discarded-events', count, withClock ? b : -1, withClock ? cur.endClk : -1));
+      if (emit)
+        this.queue.push(
+          this.discardRecord('discarded-events', count, withClock ? b : -1, withClock ? cur.endClk : -1),
+        );
     }
     if (sp.hasSeqNum && prev.seq >= 0 && cur.seq >= 0 && cur.seq - prev.seq > 1) {
       this.queue.push(
-        this.discardRecord('discarded-packets', cur.seq - prev.seq - 1, withClock ? prev.endClk : -1, withClock ? cur.beginClk : -1),
+        this.discardRecord(
+          'discarded-packets',
+          cur.seq - prev.seq - 1,
+          withClock ? prev.endClk : -1,
+          withClock ? cur.beginClk : -1,
+        ),
       );
     }
     this.prev = cur;
@@ -382,10 +403,14 @@ export class StreamCursor {
     let plan: EventPlan | undefined;
     if (st.id >= 0) {
       plan = this.plan.eventPlan(sp, st.id);
-      if (plan === undefined) throw this.error(this.evStart, `unknown event class id ${st.id} in stream class ${sp.sc.id}`);
+      if (plan === undefined)
+        throw this.error(this.evStart, `unknown event class id ${st.id} in stream class ${sp.sc.id}`);
     } else {
       if (sp.onlyEvent === undefined) {
-        throw this.error(this.evStart, `event without an id in a stream class with ${sp.sc.eventClasses.size} event classes`);
+        throw this.error(
+          this.evStart,
+          `event without an id in a stream class with ${sp.sc.eventClasses.size} event classes`,
+        );
       }
       plan = this.plan.eventPlan(sp, sp.onlyEvent.id)!;
     }
@@ -461,26 +486,37 @@ export function firstPacketProps(
       try {
         return fn(buf, dv, start, got * 8, st, out);
       } catch (e) {
-        if (e === NEED_MORE) throw new TraceFormatError(path, 0, 'packet header and context do not fit in 64 KiB');
+        if (e === NEED_MORE)
+          throw new TraceFormatError(path, 0, 'packet header and context do not fit in 64 KiB');
         if (e instanceof DecodeFault) throw new TraceFormatError(path, Math.floor(e.pos / 8), e.message);
         throw e;
       }
     };
     let p = 0;
-    if (plan.packetHeaderFn) p = runOnce(plan.packetHeaderFn, p, new Array<FieldValue>(plan.cls.packetHeader!.fields.length));
+    if (plan.packetHeaderFn)
+      p = runOnce(plan.packetHeaderFn, p, new Array<FieldValue>(plan.cls.packetHeader!.fields.length));
     if (st.magic !== -1 && st.magic !== CTF_MAGIC) {
-      throw new TraceFormatError(path, 0, `bad packet magic 0x${st.magic.toString(16)} (expected 0xc1fc1fc1)`);
+      throw new TraceFormatError(
+        path,
+        0,
+        `bad packet magic 0x${st.magic.toString(16)} (expected 0xc1fc1fc1)`,
+      );
     }
     let scId = st.streamClassId;
     if (scId === -1) {
       if (plan.streams.size !== 1) {
-        throw new TraceFormatError(path, 0, 'packet header has no stream_id but the trace has several stream classes');
+        throw new TraceFormatError(
+          path,
+          0,
+          'packet header has no stream_id but the trace has several stream classes',
+        );
       }
       scId = [...plan.streams.keys()][0]!;
     }
     const sp = plan.streams.get(scId);
     if (sp === undefined) throw new TraceFormatError(path, 0, `unknown stream class id ${scId}`);
-    if (sp.packetContextFn) runOnce(sp.packetContextFn, p, new Array<FieldValue>(sp.sc.packetContext!.fields.length));
+    if (sp.packetContextFn)
+      runOnce(sp.packetContextFn, p, new Array<FieldValue>(sp.sc.packetContext!.fields.length));
     return { streamClassId: scId, instanceId: st.instanceId, beginClk: st.tsBegin };
   } finally {
     closeSync(fd);

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { EnumFC, FieldClass, IntegerFC, NamedField, StructFC, VariantFC } from '../ir.js';
-import { type CompileEnv, DecodeFault, DecodeState, NEED_MORE, collectClasses, collectRefs, compileScope, refKey } from './compile.js';
+import {
+  type CompileEnv,
+  DecodeFault,
+  DecodeState,
+  NEED_MORE,
+  collectClasses,
+  collectRefs,
+  compileScope,
+  refKey,
+} from './compile.js';
 import type { FieldValue } from '../event.js';
 
 const int = (size: number, o: Partial<IntegerFC> = {}): IntegerFC => ({
@@ -29,11 +38,18 @@ function env(roots: Array<[Parameters<typeof collectClasses>[0], StructFC]>): Co
     collectRefs(root, refs);
   }
   const slots = new Map<string, number>();
-  for (const r of refs) if (!slots.has(refKey(r.scope, r.path))) slots.set(refKey(r.scope, r.path), slots.size);
+  for (const r of refs)
+    if (!slots.has(refKey(r.scope, r.path))) slots.set(refKey(r.scope, r.path), slots.size);
   return { slots, classes, clocks: new Map(), implicitClock: () => undefined };
 }
 
-function run(root: StructFC, scope: Parameters<typeof compileScope>[1], bytes: number[], e?: CompileEnv, st = new DecodeState()) {
+function run(
+  root: StructFC,
+  scope: Parameters<typeof compileScope>[1],
+  bytes: number[],
+  e?: CompileEnv,
+  st = new DecodeState(),
+) {
   const fn = compileScope(root, scope, e ?? env([[scope, root]]), true);
   const buf = new Uint8Array(bytes.length + 16);
   buf.set(bytes);
@@ -51,7 +67,17 @@ describe('compiled decoders', () => {
       f('d', int(64)),
       f('e', int(64, { signed: true })),
     ]);
-    const bytes = [0xff, 0xfe, 0xff, 0x12, 0x34, 0x56, 0x78, ...[1, 0, 0, 0, 0, 0, 0, 0], ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]];
+    const bytes = [
+      0xff,
+      0xfe,
+      0xff,
+      0x12,
+      0x34,
+      0x56,
+      0x78,
+      ...[1, 0, 0, 0, 0, 0, 0, 0],
+      ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+    ];
     const { out, end } = run(root, 'event.fields', bytes);
     expect(out).toEqual([255, -2, 0x12345678, 1, -1]);
     expect(end).toBe(bytes.length * 8);
@@ -110,9 +136,19 @@ describe('compiled decoders', () => {
       f('s', { kind: 'string', encoding: 'utf8', align: 8 }),
       f('comm', { kind: 'array', length: 8, element: text, align: 8 }),
       f('_n_length', int(8)),
-      f('n', { kind: 'sequence', length: { scope: 'event.fields', path: ['_n_length'], text: '_n_length' }, element: int(16), align: 8 }),
+      f('n', {
+        kind: 'sequence',
+        length: { scope: 'event.fields', path: ['_n_length'], text: '_n_length' },
+        element: int(16),
+        align: 8,
+      }),
       f('_t_length', int(8)),
-      f('t', { kind: 'sequence', length: { scope: 'event.fields', path: ['_t_length'], text: '_t_length' }, element: text, align: 8 }),
+      f('t', {
+        kind: 'sequence',
+        length: { scope: 'event.fields', path: ['_t_length'], text: '_t_length' },
+        element: text,
+        align: 8,
+      }),
     ]);
     const bytes = [
       ...Buffer.from('h\xe9llo\0', 'latin1'),
@@ -131,10 +167,17 @@ describe('compiled decoders', () => {
   it('refuses a sequence length the packet cannot hold, without allocating', () => {
     const root = struct([
       f('_n_length', int(32)),
-      f('n', { kind: 'sequence', length: { scope: 'event.fields', path: ['_n_length'], text: '_n_length' }, element: int(32), align: 8 }),
+      f('n', {
+        kind: 'sequence',
+        length: { scope: 'event.fields', path: ['_n_length'], text: '_n_length' },
+        element: int(32),
+        align: 8,
+      }),
     ]);
     expect(() => run(root, 'event.fields', [0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])).toThrow(DecodeFault);
-    expect(() => run(root, 'event.fields', [0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])).toThrow(/length 4294967295 does not fit/);
+    expect(() => run(root, 'event.fields', [0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])).toThrow(
+      /length 4294967295 does not fit/,
+    );
   });
 
   it('asks for more data when the window ends before the content', () => {
@@ -143,9 +186,13 @@ describe('compiled decoders', () => {
     const st = new DecodeState();
     st.endIsContent = false;
     const buf = new Uint8Array(32);
-    expect(() => fn(buf, new DataView(buf.buffer), 0, 40, st, [])).toThrow(expect.objectContaining(NEED_MORE));
+    expect(() => fn(buf, new DataView(buf.buffer), 0, 40, st, [])).toThrow(
+      expect.objectContaining(NEED_MORE),
+    );
     st.endIsContent = true;
-    expect(() => fn(buf, new DataView(buf.buffer), 0, 40, st, [])).toThrow(/event\.fields field `b` goes past the end/);
+    expect(() => fn(buf, new DataView(buf.buffer), 0, 40, st, [])).toThrow(
+      /event\.fields field `b` goes past the end/,
+    );
   });
 
   it('selects variant options by tag label ranges and rejects unknown tags', () => {

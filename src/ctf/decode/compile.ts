@@ -322,7 +322,13 @@ class Emitter {
     }
   }
 
-  integer(fc: IntegerFC, path: readonly string[], target: string | null, inArray: boolean, asEnum?: EnumFC): void {
+  integer(
+    fc: IntegerFC,
+    path: readonly string[],
+    target: string | null,
+    inArray: boolean,
+    asEnum?: EnumFC,
+  ): void {
     const S = fc.size;
     const le = fc.byteOrder === 'le';
     const A = fc.align;
@@ -365,16 +371,24 @@ class Emitter {
     this.emit(`pos += ${S};`);
   }
 
-  float(fc: { expDig: number; mantDig: number; align: number; byteOrder: string }, path: readonly string[], target: string | null): void {
+  float(
+    fc: { expDig: number; mantDig: number; align: number; byteOrder: string },
+    path: readonly string[],
+    target: string | null,
+  ): void {
     const S = fc.expDig + fc.mantDig;
     if (S !== 32 && S !== 64) {
-      this.emit(`throw fault(pos, ${JSON.stringify(`${this.describe(path)}: ${S}-bit floating point numbers are not supported`)});`);
+      this.emit(
+        `throw fault(pos, ${JSON.stringify(`${this.describe(path)}: ${S}-bit floating point numbers are not supported`)});`,
+      );
       return;
     }
     this.align(fc.align);
     this.check(String(S), path);
     if (fc.align % 8 !== 0) {
-      this.emit(`if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned floating point numbers are not supported`)});`);
+      this.emit(
+        `if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned floating point numbers are not supported`)});`,
+      );
     }
     const x = this.v('f');
     this.emit(`const ${x} = dv.getFloat${S}(pos >>> 3, ${fc.byteOrder === 'le'});`);
@@ -390,7 +404,9 @@ class Emitter {
     this.emit(`const ${b} = pos >>> 3, ${lim} = end >>> 3;`);
     this.emit(`let ${e} = ${b};`);
     this.emit(`while (${e} < ${lim} && u8[${e}] !== 0) ${e}++;`);
-    this.emit(`if (${e} >= ${lim}) throw overflow(st, pos, ${JSON.stringify(this.describe(path) + ' (string)')});`);
+    this.emit(
+      `if (${e} >= ${lim}) throw overflow(st, pos, ${JSON.stringify(this.describe(path) + ' (string)')});`,
+    );
     if (target !== null) this.emit(`${target} = byteString(u8, ${b}, ${e});`);
     this.emit(`pos = (${e} + 1) << 3;`);
   }
@@ -410,7 +426,9 @@ class Emitter {
     const slot = this.env.slots.get(key);
     const tagFc = this.env.classes.get(key);
     if (slot === undefined || tagFc === undefined || tagFc.kind !== 'enum') {
-      this.emit(`throw fault(pos, ${JSON.stringify(`${this.describe(path)}: variant tag \`${fc.tag.text}\` is not an enumeration`)});`);
+      this.emit(
+        `throw fault(pos, ${JSON.stringify(`${this.describe(path)}: variant tag \`${fc.tag.text}\` is not an enumeration`)});`,
+      );
       return;
     }
     const select = this.k(variantSelector(tagFc, fc));
@@ -441,7 +459,9 @@ class Emitter {
       const key = refKey(fc.length.scope, fc.length.path);
       const slot = this.env.slots.get(key);
       if (slot === undefined) {
-        this.emit(`throw fault(pos, ${JSON.stringify(`${this.describe(path)}: sequence length \`${fc.length.text}\` not found`)});`);
+        this.emit(
+          `throw fault(pos, ${JSON.stringify(`${this.describe(path)}: sequence length \`${fc.length.text}\` not found`)});`,
+        );
         return;
       }
       this.emit(`const ${n} = toNum(st.sv[${slot}]);`);
@@ -451,16 +471,22 @@ class Emitter {
     const eb = minBits(elem);
     // Never allocate for a length the packet cannot hold (e.g. a corrupt length of 2^32).
     if (eb > 0) {
-      this.emit(`if (${n} * ${eb} > end - pos) { if (!st.endIsContent && ${n} * ${eb} <= 2147483647) throw NEED_MORE; throw fault(pos, ${JSON.stringify(`${this.describe(path)}: length `)} + ${n} + ${JSON.stringify(' does not fit in the rest of the packet')}); }`);
+      this.emit(
+        `if (${n} * ${eb} > end - pos) { if (!st.endIsContent && ${n} * ${eb} <= 2147483647) throw NEED_MORE; throw fault(pos, ${JSON.stringify(`${this.describe(path)}: length `)} + ${n} + ${JSON.stringify(' does not fit in the rest of the packet')}); }`,
+      );
     } else {
-      this.emit(`if (${n} > 1000000) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: absurd length `)} + ${n});`);
+      this.emit(
+        `if (${n} > 1000000) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: absurd length `)} + ${n});`,
+      );
     }
     if (isTextElement(elem)) {
       // Text array/sequence: a string up to the first NUL, like babeltrace2.
       const b = this.v('b');
       const e = this.v('e');
       this.align(elem.align);
-      this.emit(`if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned text array`)});`);
+      this.emit(
+        `if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned text array`)});`,
+      );
       this.emit(`const ${b} = pos >>> 3;`);
       if (target !== null) {
         this.emit(`let ${e} = ${b}; const ${e}l = ${b} + ${n};`);
@@ -491,7 +517,9 @@ function variantSelector(tag: EnumFC, v: VariantFC): (t: number | bigint) => num
       if (m.label === opt.name) for (const [lo, hi] of m.ranges) ranges.push([lo, hi, i]);
     }
   });
-  const safe = ranges.every(([lo, hi]) => Number.isSafeInteger(Number(lo)) && Number.isSafeInteger(Number(hi)));
+  const safe = ranges.every(
+    ([lo, hi]) => Number.isSafeInteger(Number(lo)) && Number.isSafeInteger(Number(hi)),
+  );
   if (safe) {
     const flat = ranges.map(([lo, hi, i]) => [Number(lo), Number(hi), i] as const);
     return (t) => {

@@ -3,9 +3,27 @@
  * compiled the first time one of its events is met), plus what the reader needs to know about
  * each stream class (default clock, which packet-context fields exist).
  */
-import type { ClockClass, EventClass, FieldClass, FieldRef, IntegerFC, Scope, StreamClass, StructFC, TraceClass } from '../ir.js';
+import type {
+  ClockClass,
+  EventClass,
+  FieldClass,
+  FieldRef,
+  IntegerFC,
+  Scope,
+  StreamClass,
+  StructFC,
+  TraceClass,
+} from '../ir.js';
 import type { FieldValue } from '../event.js';
-import { type CompileEnv, type DecodeFn, collectClasses, collectRefs, compileScope, maxAlign, refKey } from './compile.js';
+import {
+  type CompileEnv,
+  type DecodeFn,
+  collectClasses,
+  collectRefs,
+  compileScope,
+  maxAlign,
+  refKey,
+} from './compile.js';
 import { MetadataError } from '../../util/errors.js';
 
 /** The clock babeltrace2 creates when a trace has timestamps but declares no clock. */
@@ -107,15 +125,18 @@ export class TracePlan {
     this.file = file;
     this.clocks = new Map(cls.clocks);
     let key = firstKey;
-    for (const sc of cls.streamClasses.values()) for (const ec of sc.eventClasses.values()) this.keys.set(ec, key++);
+    for (const sc of cls.streamClasses.values())
+      for (const ec of sc.eventClasses.values()) this.keys.set(ec, key++);
 
     // Implicit clock mapping (babeltrace2): unmapped `timestamp` in event headers and
     // `timestamp_begin`/`timestamp_end` in packet contexts map to the trace's only clock, or to
     // an implicit 1 GHz clock named `default` when the trace declares none.
     const needsImplicit = (sc: StreamClass): boolean =>
-      [topField(sc.eventHeader, 'timestamp'), topField(sc.packetContext, 'timestamp_begin'), topField(sc.packetContext, 'timestamp_end')].some(
-        (f) => f !== undefined && isIntLike(f) && intOf(f)!.mappedClock === undefined,
-      );
+      [
+        topField(sc.eventHeader, 'timestamp'),
+        topField(sc.packetContext, 'timestamp_begin'),
+        topField(sc.packetContext, 'timestamp_end'),
+      ].some((f) => f !== undefined && isIntLike(f) && intOf(f)!.mappedClock === undefined);
     let implicitName: string | undefined;
     if ([...cls.streamClasses.values()].some(needsImplicit)) {
       if (this.clocks.size === 0) {
@@ -124,7 +145,12 @@ export class TracePlan {
       } else if (this.clocks.size === 1) {
         implicitName = [...this.clocks.keys()][0];
       } else {
-        throw new MetadataError(file, undefined, undefined, 'a timestamp field maps to no clock and the trace has several clocks');
+        throw new MetadataError(
+          file,
+          undefined,
+          undefined,
+          'a timestamp field maps to no clock and the trace has several clocks',
+        );
       }
     }
 
@@ -138,7 +164,12 @@ export class TracePlan {
       collectRefs(sc.packetContext, this.refs);
       collectRefs(sc.eventHeader, this.refs);
       collectRefs(sc.eventContext, this.refs);
-      align = Math.max(align, maxAlign(sc.packetContext), maxAlign(sc.eventHeader), maxAlign(sc.eventContext));
+      align = Math.max(
+        align,
+        maxAlign(sc.packetContext),
+        maxAlign(sc.eventHeader),
+        maxAlign(sc.eventContext),
+      );
       for (const ec of sc.eventClasses.values()) {
         collectRefs(ec.context, this.refs);
         collectRefs(ec.fields, this.refs);
@@ -155,11 +186,14 @@ export class TracePlan {
       if (implicitName === undefined || path.length !== 1) return undefined;
       const n = path[0];
       if (scope === 'stream.event.header' && n === 'timestamp') return implicitName;
-      if (scope === 'stream.packet.context' && (n === 'timestamp_begin' || n === 'timestamp_end')) return implicitName;
+      if (scope === 'stream.packet.context' && (n === 'timestamp_begin' || n === 'timestamp_end'))
+        return implicitName;
       return undefined;
     };
     this.env = { slots, classes: this.traceClasses, clocks: this.clocks, implicitClock };
-    this.packetHeaderFn = cls.packetHeader ? compileScope(cls.packetHeader, 'trace.packet.header', this.env, true) : undefined;
+    this.packetHeaderFn = cls.packetHeader
+      ? compileScope(cls.packetHeader, 'trace.packet.header', this.env, true)
+      : undefined;
 
     for (const sc of cls.streamClasses.values()) {
       const clockNames = new Set<string>();
@@ -178,18 +212,30 @@ export class TracePlan {
         }
       }
       if (clockNames.size > 1) {
-        throw new MetadataError(file, undefined, undefined, `stream class ${sc.id} maps its timestamps to several clocks (${[...clockNames].join(', ')})`);
+        throw new MetadataError(
+          file,
+          undefined,
+          undefined,
+          `stream class ${sc.id} maps its timestamps to several clocks (${[...clockNames].join(', ')})`,
+        );
       }
       const clockName = [...clockNames][0];
       const clock = clockName === undefined ? undefined : this.clocks.get(clockName);
       if (clockName !== undefined && clock === undefined) {
-        throw new MetadataError(file, undefined, undefined, `stream class ${sc.id} maps to unknown clock \`${clockName}\``);
+        throw new MetadataError(
+          file,
+          undefined,
+          undefined,
+          `stream class ${sc.id} maps to unknown clock \`${clockName}\``,
+        );
       }
       const pc = sc.packetContext;
       this.streams.set(sc.id, {
         sc,
         packetContextFn: pc ? compileScope(pc, 'stream.packet.context', this.env, true) : undefined,
-        eventHeaderFn: sc.eventHeader ? compileScope(sc.eventHeader, 'stream.event.header', this.env, false) : undefined,
+        eventHeaderFn: sc.eventHeader
+          ? compileScope(sc.eventHeader, 'stream.event.header', this.env, false)
+          : undefined,
         clock,
         hasTsBegin: isIntLike(topField(pc, 'timestamp_begin')),
         hasTsEnd: isIntLike(topField(pc, 'timestamp_end')),
