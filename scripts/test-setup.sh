@@ -13,6 +13,7 @@ gcc
 libc6-dev
 make
 util-linux
+python3-bt2
 "
 
 missing=""

@@ -80,6 +80,7 @@ export class Instantiator {
         const fields: NamedField[] = [];
         for (let i = 0; i < t.fields.length; i++) {
           const f = t.fields[i]!;
+          this.checkTagged(f);
           this.names.push(f.name);
           this.idx.push(i);
           fields.push({ name: f.name, type: this.convert(f.type) });
@@ -103,6 +104,7 @@ export class Instantiator {
         const options: NamedField[] = [];
         for (let i = 0; i < t.options.length; i++) {
           const o = t.options[i]!;
+          this.checkTagged(o);
           this.names.push(o.name);
           this.idx.push(i);
           options.push({ name: o.name, type: this.convert(o.type) });
@@ -127,6 +129,18 @@ export class Instantiator {
         this.idx.pop();
         return { kind: 'sequence', length, element, align: t.align };
       }
+    }
+  }
+
+  /** A field whose type is an untagged variant is an error at the field. */
+  private checkTagged(f: DField): void {
+    let t = f.type;
+    while (t.kind === 'array' || t.kind === 'sequence') t = t.element;
+    if (t.kind === 'variant' && t.tag === undefined) {
+      throw this.b.error(
+        f.loc,
+        `field '${f.name}' is an untagged variant${t.name === undefined ? '' : ` ('${t.name}')`}; give it a tag: variant ${t.name ?? ''} <tag> ${f.name}`,
+      );
     }
   }
 

@@ -195,7 +195,7 @@ export class Parser {
         this.next();
         continue;
       }
-      if (this.assignmentAhead()) items.push(this.parseAttribute(true));
+      if (this.assignmentAhead() || this.attributeLike()) items.push(this.parseAttribute(true));
       else items.push(this.parseBodyItem(false));
     }
     this.next();
@@ -212,6 +212,12 @@ export class Parser {
     k++;
     while (this.isPunct('.', k) && this.peek(k + 1).kind === Tok.Ident) k += 2;
     return this.isPunct('=', k) || this.isPunct(':=', k);
+  }
+
+  /** An identifier that cannot start a declaration: a malformed attribute (`major 1;`). */
+  private attributeLike(): boolean {
+    const t = this.peek();
+    return t.kind === Tok.Ident && !KEYWORDS.has(t.text) && !this.isTypeName(t.text);
   }
 
   private parseAttribute(allowTypeAssign: boolean): Attribute {
