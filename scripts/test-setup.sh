@@ -14,7 +14,6 @@ gcc
 libc6-dev
 make
 util-linux
-python3-bt2
 "
 
 missing=""
