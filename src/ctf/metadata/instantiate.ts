@@ -33,7 +33,6 @@ interface Target {
 }
 
 export class Instantiator {
-  private readonly shared = new WeakMap<object, FieldClass>();
   private copies = 0;
 
   // State of the current `root()` call.
@@ -153,8 +152,8 @@ export class Instantiator {
 
   /** IR for a type without references, built once. */
   private share(t: DType): FieldClass {
-    const cached = this.shared.get(t);
-    if (cached !== undefined) return cached;
+    const memo = t as { ir?: FieldClass };
+    if (memo.ir !== undefined) return memo.ir;
     let out: FieldClass;
     switch (t.kind) {
       case 'struct':
@@ -174,7 +173,7 @@ export class Instantiator {
       default:
         return t;
     }
-    this.shared.set(t, out);
+    memo.ir = out;
     return out;
   }
 

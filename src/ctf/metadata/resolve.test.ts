@@ -14,7 +14,7 @@ import type {
   TraceClass,
   VariantFC,
 } from '../ir.js';
-import { parseMetadata, type MetadataWarning, type ParseOptions } from './index.js';
+import { parseMetadata, readMetadataFile, type MetadataWarning, type ParseOptions } from './index.js';
 import { parse } from './parser.js';
 import { resolve } from './resolve.js';
 
@@ -700,6 +700,14 @@ callsite { name = "late"; func = "main"; file = "a.c"; line = 39; ip = 0x40096c;
     });
     expect([cls.major, cls.minor]).toEqual([1, 8]);
     expect(warnings).toEqual(['CTF 0.1 (LTTng 2.0 pre-release) metadata read as CTF 1.8']);
+  });
+});
+
+describe('files', () => {
+  it('reports an unreadable metadata file as a trace format error', () => {
+    expect(() => readMetadataFile('/nonexistent/metadata')).toThrow(
+      /cannot read the metadata file \(ENOENT\)/,
+    );
   });
 });
 

@@ -5,6 +5,7 @@
  * (test/fixtures/lttng-ust-2.13), checked field by field.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +121,35 @@ function checkUstClasses(cls: TraceClass): void {
   expect(ev[1]!.fields!.fields).toEqual([]);
 }
 
+/**
+ * Stops the daemons of a sandbox (found by their LTTNG_HOME). LttngSandbox.destroy() looks for
+ * the sessiond pid file through /proc/<holder>/root, which does not show the sandbox's private
+ * tmpfs, so it misses them.
+ */
+async function stopSandboxDaemons(home: string): Promise<void> {
+  const mine = (): number[] =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/environ`, 'latin1').split('\0').includes(`LTTNG_HOME=${home}`);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const pid of mine()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        /* gone */
+      }
+    }
+    for (let i = 0; i < 50 && mine().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('LTTng-UST 2.13 metadata', () => {
   it('parses the committed sample (packetized, namespace contexts)', () => {
     const { cls, packetized } = readMetadataFile(
@@ -171,6 +201,7 @@ describe('LTTng-UST 2.13 metadata', () => {
         if (NS_CONTEXTS.includes(n)) expect(t).toMatchObject({ kind: 'int', size: 64 });
       }
     } finally {
+      await stopSandboxDaemons(sb.home);
       await sb.destroy();
     }
   });
