@@ -54,7 +54,7 @@ export interface ContainerInfo {
   /**
    * Identity key, stable across restarts of the same container: `<type>:<id>`, except Kubernetes
    * containers with a known pod uid and container name, `k8s:<pod uid>/<container name>` (the
-   * kubelet recreates a restarted container with a new id). Bare namespaces (`unshare`) have
+   * kubelet recreates a restarted container with a new id; `POD` names the pod sandbox). Bare namespaces (`unshare`) have
    * nothing stable: their key holds the pid namespace inode.
    */
   key: string;
@@ -137,11 +137,8 @@ export function toContainerEventPayload(c: ContainerInfo): ContainerEventPayload
 }
 
 /** The identity key of a container (see `ContainerInfo.key`). */
-export function identityKey(c: Pick<ContainerInfo, 'type' | 'id' | 'podUid' | 'labels'>): string {
-  if (c.type === 'k8s' && c.podUid !== '') {
-    const cname =
-      c.labels['io.kubernetes.container.name'] ?? c.labels['io.kubernetes.cri.container-name'] ?? '';
-    if (cname !== '') return `k8s:${c.podUid}/${cname}`;
-  }
+export function identityKey(c: Pick<ContainerInfo, 'type' | 'id' | 'name' | 'podUid'>): string {
+  // A Kubernetes container's `name` is its name in the pod spec (`POD` for the sandbox).
+  if (c.type === 'k8s' && c.podUid !== '' && c.name !== '') return `k8s:${c.podUid}/${c.name}`;
   return `${c.type}:${c.id}`;
 }
