@@ -48,7 +48,7 @@ export interface DiscoverOptions {
   onWarning?: (message: string) => void;
 }
 
-/** One process of the scan. */
+/** One process of the scan. `ppid`, `comm` and `startTicks` are read only for processes of containers (else -1, '', 0). */
 export interface ProcEntry {
   pid: number;
   ppid: number;
@@ -78,34 +78,40 @@ export function hostPidNamespace(proc: ProcFs): number {
   return proc.nsInode('self', 'pid');
 }
 
-/** Read every process once. Cgroup rules are evaluated once per distinct cgroup file content. */
+/**
+ * Read every process once: its cgroup file and pid namespace link; and, for the processes of
+ * containers only, its `stat`. Cgroup rules are evaluated once per distinct cgroup file content.
+ */
 export function scanProcesses(proc: ProcFs): HostScan {
   const hostPidNs = hostPidNamespace(proc);
   const procs = new Map<number, ProcEntry>();
   const matchCache = new Map<string, CgroupMatch | null>();
   for (const pid of proc.listPids()) {
-    const st = proc.stat(pid);
-    if (st === null) continue;
     const cgroupText = proc.readText(pid, 'cgroup');
     if (cgroupText === null) continue;
     const pidNs = proc.nsInode(pid, 'pid');
-    if (pidNs === 0) continue; // gone meanwhile
+    if (pidNs === 0) continue; // gone meanwhile, or not ours to read
     let match = matchCache.get(cgroupText);
     if (match === undefined) {
       match = matchCgroupLines(parseProcCgroup(cgroupText));
       matchCache.set(cgroupText, match);
     }
-    procs.set(pid, {
-      pid,
-      ppid: st.ppid,
-      comm: st.comm,
-      pidNs,
-      startTicks: st.startTicks,
-      cgroupText,
-      match,
-    });
+    const e: ProcEntry = { pid, ppid: -1, comm: '', pidNs, startTicks: 0, cgroupText, match };
+    if ((match !== null || pidNs !== hostPidNs) && !readStat(e, proc)) continue;
+    procs.set(pid, e);
   }
   return { hostPidNs, procs };
+}
+
+/** Fill `ppid`, `comm`, `startTicks` of an entry; false when the process is gone. */
+function readStat(e: ProcEntry, proc: ProcFs): boolean {
+  if (e.ppid >= 0) return true;
+  const st = proc.stat(e.pid);
+  if (st === null) return false;
+  e.ppid = st.ppid;
+  e.comm = st.comm;
+  e.startTicks = st.startTicks;
+  return true;
 }
 
 /** A group of processes that form one container, before enrichment. */
@@ -196,7 +202,7 @@ export interface ScannedContainer {
 function buildFromGroup(g: Group, scan: HostScan, proc: ProcFs): ScannedContainer | null {
   const init = pickInit(g.members, scan.hostPidNs, proc);
   if (!init) return null;
-  const parent = scan.procs.get(init.ppid);
+  const parent = proc.stat(init.ppid);
   const hint = parent ? parentHint(parent.comm, proc.cmdline(parent.pid)) : null;
   let info: ContainerInfo;
   if (g.match) {
@@ -237,7 +243,7 @@ function buildFromGroup(g: Group, scan: HostScan, proc: ProcFs): ScannedContaine
 /** Build a container from a runtime's record whose init pid the scan did not group (other cgroup layout). */
 function buildFromRuntimePid(rc: RuntimeContainer, scan: HostScan, proc: ProcFs): ContainerInfo | null {
   const init = scan.procs.get(rc.pid);
-  if (!init) return null;
+  if (!init || !readStat(init, proc)) return null;
   const info = newInfo(rc.type, rc.id);
   info.initPid = init.pid;
   info.ns = proc.namespaces(init.pid);

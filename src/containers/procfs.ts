@@ -2,7 +2,7 @@
  * Small synchronous readers of `/proc`. Each read is one or two syscalls on an in-memory
  * filesystem; a process that exits meanwhile reads as `null` / 0, never as an error.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { NS_TYPES, emptyNamespaces } from './types.js';
 import type { Namespaces, NsType } from './types.js';
 
@@ -19,6 +19,7 @@ export interface ProcStat {
 
 export class ProcFs {
   private bootNs: bigint | undefined;
+  private buf = Buffer.allocUnsafe(16384);
 
   constructor(readonly root = '/proc') {}
 
@@ -40,11 +41,34 @@ export class ProcFs {
     return out;
   }
 
+  /**
+   * Content of `/proc/<pid>/<file>` (latin1), or null. One open/read/close into a reused buffer:
+   * two to three times cheaper than readFileSync, which also fstat()s and allocates.
+   */
   readText(pid: number | 'self', file: string): string | null {
+    let fd: number;
     try {
-      return readFileSync(`${this.root}/${pid}/${file}`, 'latin1');
+      fd = openSync(`${this.root}/${pid}/${file}`, 'r');
     } catch {
       return null;
+    }
+    try {
+      let len = 0;
+      for (;;) {
+        if (len === this.buf.length) {
+          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+          this.buf.copy(bigger);
+          this.buf = bigger;
+        }
+        const n = readSync(fd, this.buf, len, this.buf.length - len, null);
+        if (n === 0) break;
+        len += n;
+      }
+      return this.buf.toString('latin1', 0, len);
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
     }
   }
 

@@ -9,7 +9,8 @@
  *   point of the trace); `noteCgroupMkdir` of a container cgroup and `noteFork` into an unknown
  *   pid namespace trigger a rescan soon (the new container's processes join a moment later);
  * - the Docker and Podman event streams, when their sockets are there (start/die -> rescan);
- * - a periodic rescan of `/proc` (default every second; about 1 ms per 100 processes);
+ * - a periodic poll (default every second): a cheap check of `/proc` (one readlink per process),
+ *   a full rescan when it finds a change, and every tenth poll anyway (see `poll`);
  * - `refresh()`, on demand.
  * A rescan reads only `/proc`. Runtimes are asked (with the per-call timeout) only about
  * containers not seen before, and their answer is kept per container id, so a restarted Docker
@@ -19,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { classifyPath, matchCgroupLines, parseProcCgroup } from './cgroup-rules.js';
 import { enrichContainers, finishList, scanContainers } from './discover.js';
 import type { DiscoverOptions, ScannedContainer } from './discover.js';
+import type { CgroupMatch } from './cgroup-rules.js';
 import type { JsonStream } from './http-unix.js';
 import { ProcFs } from './procfs.js';
 import { DEFAULT_DOCKER_SOCKETS, watchDockerEvents } from './runtimes/docker.js';
@@ -88,6 +90,9 @@ function applyEnrichment(c: ContainerInfo, e: Enrichment): void {
   c.sources = [...e.sources];
 }
 
+/** Every this many polls, a full rescan even when the quick check finds nothing. */
+const FULL_SCAN_EVERY = 10;
+
 /** Retry delays (ms) after a container cgroup appeared, until its processes are seen. */
 const MKDIR_RETRIES = [20, 50, 100, 200, 400, 800, 1600];
 
@@ -101,6 +106,10 @@ export class ContainerWatcher {
   /** (key, init pid) of containers stopped by a notification: a scan still showing them is stale. */
   private readonly tombstones = new Map<string, number>();
   private readonly streams: JsonStream[] = [];
+  private readonly matchCache = new Map<string, CgroupMatch | null>();
+  /** Non-host pid namespaces of the processes of the last full rescan. */
+  private readonly seenPidNs = new Set<number>();
+  private pollsSinceFull = 0;
   private hostPidNs = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private soonTimer: NodeJS.Timeout | undefined;
@@ -124,7 +133,7 @@ export class ContainerWatcher {
     w.initial = [...w.known.values()];
     if (opts.api !== false && opts.runtimeEvents !== false) w.subscribe();
     const pollMs = opts.pollMs ?? 1000;
-    if (pollMs > 0) w.pollTimer = setInterval(() => void w.refresh('poll'), pollMs);
+    if (pollMs > 0) w.pollTimer = setInterval(() => w.poll(), pollMs);
     return w;
   }
 
@@ -140,7 +149,12 @@ export class ContainerWatcher {
   containerOfPid(pid: number): ContainerInfo | null {
     const cg = this.proc.readText(pid, 'cgroup');
     if (cg !== null) {
-      const m = matchCgroupLines(parseProcCgroup(cg));
+      let m = this.matchCache.get(cg);
+      if (m === undefined) {
+        if (this.matchCache.size >= 4096) this.matchCache.clear();
+        m = matchCgroupLines(parseProcCgroup(cg));
+        this.matchCache.set(cg, m);
+      }
       if (m) {
         for (const c of this.known.values()) if (c.id === m.id) return c;
       }
@@ -264,9 +278,34 @@ export class ContainerWatcher {
     this.emit('stop', c, reason);
   }
 
+  /**
+   * A periodic poll. A full rescan reads every process's cgroup file; most polls only check what
+   * is cheap (one readlink per process): that every known init is still there, and that no
+   * process is in a pid namespace the last rescan did not see. A full rescan runs when either
+   * fails, and every `FULL_SCAN_EVERY` polls regardless (containers sharing the host's pid
+   * namespace, e.g. `docker run --pid=host`, are only seen then).
+   */
+  poll(): void {
+    if (this.closed || this.running) return;
+    if (++this.pollsSinceFull >= FULL_SCAN_EVERY || this.quickCheckFails()) void this.refresh('poll');
+  }
+
+  /** True when something may have changed since the last full rescan. */
+  quickCheckFails(): boolean {
+    for (const c of this.known.values()) if (this.proc.nsInode(c.initPid, 'pid') !== c.ns.pid) return true;
+    for (const pid of this.proc.listPids()) {
+      const ns = this.proc.nsInode(pid, 'pid');
+      if (ns !== 0 && ns !== this.hostPidNs && !this.seenPidNs.has(ns)) return true;
+    }
+    return false;
+  }
+
   private async rescan(reason: ChangeReason, first: boolean): Promise<void> {
     const s = scanContainers(this.proc);
     this.hostPidNs = s.scan.hostPidNs;
+    this.pollsSinceFull = 0;
+    this.seenPidNs.clear();
+    for (const p of s.scan.procs.values()) if (p.pidNs !== this.hostPidNs) this.seenPidNs.add(p.pidNs);
     // Re-apply what runtimes said before; ask them only about containers never seen.
     const fresh: ScannedContainer[] = [];
     for (const b of s.found) {

@@ -91,6 +91,14 @@ export function alive(pid: number): boolean {
   }
 }
 
+export function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return '';
+  }
+}
+
 export function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1')
@@ -457,8 +465,9 @@ export async function startNspawn(
   }
   const initPid = await waitFor(`nspawn ${name} init`, () => {
     if (!alive(pid)) throw new Error(`systemd-nspawn ${name} exited`);
-    const c = childrenOf(pid).find((p) => readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('/bin/sh'));
-    return c ?? null;
+    // Ready once the init has exec'd the loop and nspawn has put it in its payload cgroup.
+    const c = childrenOf(pid).find((p) => commOf(p) === 'sh');
+    return c !== undefined && procCgroupPath(c).endsWith('/payload') ? c : null;
   });
   return { pid, initPid };
 }
@@ -480,6 +489,7 @@ export async function startUnshare(rootfs: string): Promise<Spawned> {
     [
       '--pid',
       '--fork',
+      '--kill-child',
       '--mount',
       '--uts',
       '--ipc',
@@ -493,7 +503,8 @@ export async function startUnshare(rootfs: string): Promise<Spawned> {
   );
   const initPid = await waitFor('unshare init', () => {
     if (!alive(pid)) throw new Error('unshare exited');
-    return childrenOf(pid)[0] ?? null;
+    // Ready once the child has exec'd the loop (before that its comm is still `unshare`).
+    return childrenOf(pid).find((c) => commOf(c) === 'sh') ?? null;
   });
   return { pid, initPid };
 }
