@@ -6,6 +6,7 @@
  * stopped and must be reported gone. The watcher is checked on starts, stops and restarts, both
  * from its own sources (event streams, polling) and from recorder notifications.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discover } from '../../src/containers/discover.js';
@@ -594,6 +595,53 @@ describe.skipIf(unshareSkip !== '')('plain unshare (a bare pid namespace)', () =
     // `lsns -t pid` agrees on the namespace and its first process.
     const lsns = await run('lsns', ['-t', 'pid', '-n', '-r', '-o', 'NS,PID']);
     expect(lsns.split('\n')).toContain(`${ns['pid']} ${init}`);
+  });
+
+  it('`nstrace containers --watch --json` prints a start line, and ends on SIGINT', async () => {
+    const cli = spawn(
+      process.execPath,
+      [
+        'node_modules/vite-node/vite-node.mjs',
+        'src/cli/main.ts',
+        'containers',
+        '--watch',
+        '--json',
+        '--no-api',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    cli.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    cli.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+    let second: Spawned | undefined;
+    try {
+      const wt = new Workdir();
+      try {
+        // The initial list comes first; then a container started afterwards is a `start` line.
+        await waitFor('the watch to start', () => err.includes('nstrace: watching containers ('), 30_000);
+        second = await startUnshare(await wt.rootfs());
+        const init = second.initPid;
+        const line = await waitFor(
+          'a start line',
+          () =>
+            out
+              .split('\n')
+              .filter((l) => l.startsWith('{'))
+              .map((l) => JSON.parse(l) as { event: string; container: { initPid: number; type: string } })
+              .find((e) => e.event === 'start' && e.container.initPid === init) ?? null,
+          20_000,
+        );
+        expect(line.container.type).toBe('unshare');
+      } finally {
+        if (second) await stopUnshare(second);
+        await wt.remove();
+      }
+    } finally {
+      cli.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('is reported gone once its init is killed', async () => {

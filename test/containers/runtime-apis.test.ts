@@ -303,6 +303,52 @@ describe('LXD REST API', () => {
   });
 });
 
+describe('containers only a runtime API knows', () => {
+  it('a running container in a cgroup no rule knows and the host pid namespace is built from the API pid', async () => {
+    const fp = new FakeProc().host();
+    try {
+      fp.add({
+        pid: 700,
+        ppid: 1,
+        comm: 'nginx',
+        cgroup: hybridCgroup('/custom-parent/web'),
+        ns: { mnt: 4026532999 },
+      });
+      fp.add({
+        pid: 701,
+        ppid: 700,
+        comm: 'nginx',
+        cgroup: hybridCgroup('/custom-parent/web'),
+        ns: { mnt: 4026532999 },
+      });
+      const sock = await serve('docker.sock', (req, res) => {
+        if (req.url === '/containers/json?all=1')
+          return json(res, [{ Id: ID1, Names: ['/web'], Image: 'nginx', State: 'running', Labels: {} }]);
+        json(res, { State: { Pid: 700, StartedAt: '2026-11-27T13:05:17Z' } });
+      });
+      const d = await discover({
+        procRoot: fp.root,
+        dockerSockets: [sock],
+        podmanSockets: [],
+        lxdSockets: [],
+        crioSockets: [],
+      });
+      expect(d.containers).toHaveLength(1);
+      expect(d.containers[0]).toMatchObject({
+        key: `docker:${ID1}`,
+        name: 'web',
+        initPid: 700,
+        pids: [700, 701],
+        cgroupPath: '/custom-parent/web',
+        sources: ['docker-api'],
+      });
+      expect(d.containers[0]?.ns.mnt).toBe(4026532999);
+    } finally {
+      fp.dispose();
+    }
+  });
+});
+
 describe('CRI-O inspect endpoint', () => {
   it('gives the pod identity from the labels', async () => {
     const sock = await serve('crio.sock', (req, res) => {

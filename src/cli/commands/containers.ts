@@ -123,6 +123,7 @@ async function watch(dopts: DiscoverOptions, opts: Options): Promise<void> {
     { ...dopts, onWarning: warn },
   );
   for (const c of w.initial) line('running', c, 'initial');
+  process.stderr.write(`nstrace: watching containers (${w.initial.length} running); interrupt to stop\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
