@@ -371,22 +371,40 @@ export async function enrichContainers(
   for (const b of s.found) byId.set(b.info.id, b.info);
   const extra: ContainerInfo[] = [];
   const has = (pred: (c: ContainerInfo) => boolean): boolean => built.some((b) => pred(b.info));
+  // A whole discovery asks every runtime whose socket is there (it may know containers the scan
+  // did not group); the watcher's questions about a few new containers go only where they belong.
+  const whole = targets === s.found;
+  const maybe = (types: readonly string[]): boolean =>
+    whole || has((c) => types.includes(c.type) || types.includes(c.runtime));
+  const skip = async (): Promise<RuntimeContainer[]> => [];
   const [docker, podman, lxd] = await Promise.all([
-    queryApi(
-      'docker',
-      opts.dockerSockets ?? DEFAULT_DOCKER_SOCKETS,
-      has((c) => c.type === 'docker' || (c.type === 'k8s' && c.runtime === 'docker')),
-      (s) => listDocker(s, timeoutMs),
-      opts,
-    ),
-    queryApi(
-      'podman',
-      opts.podmanSockets ?? defaultPodmanSockets(),
-      has((c) => c.type === 'podman'),
-      (s) => listPodman(s, timeoutMs),
-      opts,
-    ),
-    queryApi('lxd', opts.lxdSockets ?? DEFAULT_LXD_SOCKETS, false, (s) => listLxd(s, timeoutMs), opts),
+    maybe(['docker', 'oci', 'k8s'])
+      ? queryApi(
+          'docker',
+          opts.dockerSockets ?? DEFAULT_DOCKER_SOCKETS,
+          has((c) => c.type === 'docker' || (c.type === 'k8s' && c.runtime === 'docker')),
+          (sock) => listDocker(sock, timeoutMs),
+          opts,
+        )
+      : skip(),
+    maybe(['podman', 'oci'])
+      ? queryApi(
+          'podman',
+          opts.podmanSockets ?? defaultPodmanSockets(),
+          has((c) => c.type === 'podman'),
+          (sock) => listPodman(sock, timeoutMs),
+          opts,
+        )
+      : skip(),
+    maybe(['lxc'])
+      ? queryApi(
+          'lxd',
+          opts.lxdSockets ?? DEFAULT_LXD_SOCKETS,
+          false,
+          (sock) => listLxd(sock, timeoutMs),
+          opts,
+        )
+      : skip(),
   ]);
 
   // CRI-O: one inspect per container it may own.

@@ -418,6 +418,19 @@ describe('parseProcCgroup / matchCgroupLines', () => {
     expect(representativeCgroupPath(lines)).toBe('/payload');
   });
 
+  it('pure cgroup v2 hosts: a single `0::` line (systemd driver)', () => {
+    // [beats] TestV2CID and the systemd-driver layouts above, as /proc/<pid>/cgroup shows them on v2.
+    const lines = parseProcCgroup(
+      '0::/system.slice/docker-2dcbab615aebfa9313feffc5cfdacd381543cfa04c6be3f39ac656e55ef34805.scope\n',
+    );
+    expect(lines).toHaveLength(1);
+    expect(matchCgroupLines(lines)).toMatchObject({
+      type: 'docker',
+      id: '2dcbab615aebfa9313feffc5cfdacd381543cfa04c6be3f39ac656e55ef34805',
+    });
+    expect(matchCgroupLines(parseProcCgroup('0::/user.slice/user-1000.slice/session-3.scope\n'))).toBeNull();
+  });
+
   it('falls back to a v1 controller line when unified and name=systemd say nothing', () => {
     // A v1-only host where only the memory controller was delegated to the container.
     const lines = parseProcCgroup(
