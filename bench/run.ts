@@ -12,6 +12,7 @@ const BENCHES: Bench[] = [
   { name: 'print', load: () => import('./print.js') },
   { name: 'metadata', load: () => import('./metadata.js') },
   { name: 'containers', load: () => import('./containers.js') },
+  { name: 'record', load: () => import('./record.js') },
 ];
 
 async function main(): Promise<void> {

@@ -50,6 +50,8 @@ export const INTERNAL_FTRACE: readonly string[] = [
   'sched:sched_process_exec',
   'sched:sched_process_exit',
   'sched:sched_process_free',
+  'cgroup:cgroup_mkdir',
+  'cgroup:cgroup_rmdir',
 ];
 /** Syscalls whose entry/exit the thread table always needs. */
 export const INTERNAL_SYSCALLS: readonly string[] = ['clone', 'clone3', 'fork', 'vfork', 'unshare', 'setns'];

@@ -48,44 +48,26 @@ import {
   type PlanField,
 } from './convert.js';
 import { FileSink, PacketStream, type PacketInfoOut, type PacketSink } from './packets.js';
-import { emitMetadata, writeMetadataFile, type RecordedEventClass, type TraceSchema } from './metadata.js';
+import {
+  emitMetadata,
+  eventDecl,
+  writeMetadataFile,
+  type RecordedEventClass,
+  type TraceSchema,
+} from './metadata.js';
 import { fieldsForCode, structFC, structFromCodes } from './types.js';
 import { encodedSizeBound, encodeValues } from './encode.js';
 import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js';
 import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from './events.js';
 import { UserMemory } from './usermem.js';
 import { Watcher, type WatchSpec } from './watcher.js';
-
-export interface ContainerRecord {
-  id: string;
-  name: string;
-  type: string;
-  image: string;
-  initPid: number;
-  /** Inodes: pid, user, mnt, net, uts, ipc, cgroup, time (0 when unknown). */
-  ns: {
-    pid: number;
-    user: number;
-    mnt: number;
-    net: number;
-    uts: number;
-    ipc: number;
-    cgroup: number;
-    time: number;
-  };
-  cgroupPath: string;
-  podName: string;
-  podNamespace: string;
-  podUid: string;
-  /** ns since the Unix epoch, 0 when unknown. */
-  startedAt: bigint | number;
-}
-
-/** What the recorder needs from container discovery (the CLI adapts `containers/`). */
-export interface ContainerFeed {
-  /** Every container now. Must not take long (the recorder waits for it at the start). */
-  snapshot(): Promise<ContainerRecord[]>;
-}
+import {
+  toContainerEventPayload,
+  watchContainers,
+  type ContainerInfo,
+  type ContainerWatcher,
+  type WatchOptions,
+} from '../containers/index.js';
 
 export interface RecordProgress {
   elapsedMs: number;
@@ -109,9 +91,10 @@ export interface RecordOptions {
   /** CTF packet size, bytes. */
   packetSize?: number;
   statedump?: boolean;
-  containers?: ContainerFeed;
-  /** How often to look for container changes (ms). */
-  containerPollMs?: number;
+  /** Container statedump and start/stop events (default true). */
+  containers?: boolean;
+  /** Options of the container watcher (poll period, runtime API timeouts, sockets...). */
+  containerOptions?: WatchOptions;
   signal?: AbortSignal;
   onProgress?: (p: RecordProgress) => void;
   progressIntervalMs?: number;
@@ -129,6 +112,8 @@ export interface RecordOptions {
    * that record their own children turn it off.
    */
   excludeChildren?: boolean;
+  /** Ring-buffer sub-buffer size, KiB (kernels >= 6.8; default 64). */
+  subbufKb?: number;
   /** Called once tracing is on and the statedump is queued. */
   onStarted?: () => void;
   /** Use the low-latency watcher for namespaces of new tasks and syscall strings (default true). */
@@ -146,6 +131,8 @@ export interface RecordSummary {
   eventClasses: number;
   statedumpEvents: number;
   containers: number;
+  containerStarts: number;
+  containerStops: number;
   threads: { lazyReads: number; lazyMisses: number; nsResolved: number; nsUnresolved: number };
   userStrings: { reads: number; failures: number };
   /** Low-latency watcher: results used, events it had no result for, results that came too late. */
@@ -189,6 +176,10 @@ class CpuReader {
   readUntil = -Infinity;
   lost = 0;
   lastStatLost = 0;
+  /** Last thread looked up on this CPU (valid while the table's version is `thVersion`). */
+  lastTid = -2;
+  lastTh: Thread | undefined = undefined;
+  thVersion = -1;
   constructor(
     readonly cpu: number,
     readonly fd: number,
@@ -230,7 +221,8 @@ export class Recorder {
   private stopTs = 0;
   private statedumpCount = 0;
   private containerCount = 0;
-  private knownContainers = new Map<string, ContainerRecord>();
+  private containerWatcher: ContainerWatcher | undefined;
+  private containerEvents = { starts: 0, stops: 0 };
   private stopping = false;
   private finished = false;
   private lostTotal = 0;
@@ -246,6 +238,8 @@ export class Recorder {
   private learnedSeen = 0;
   private patchStats = { patched: 0, tooLate: 0 };
   private startShift = 0;
+  /** A state handler is running (container changes it causes take the event's time). */
+  private inEvent = false;
 
   constructor(opts: RecordOptions) {
     this.opts = opts;
@@ -274,12 +268,24 @@ export class Recorder {
     return c;
   }
 
+  /**
+   * Writes the metadata the packets about to be written need: the whole document the first
+   * time, then only the new event classes, appended (like LTTng's metadata stream grows).
+   */
   private flushMetadata(): void {
     if (!this.metadataDirty) return;
-    this.schema.events = this.classes;
-    writeMetadataFile(path.join(this.traceDir, 'metadata'), emitMetadata(this.schema));
+    const file = path.join(this.traceDir, 'metadata');
+    if (this.metadataClasses === 0) {
+      this.schema.events = this.classes;
+      writeMetadataFile(file, emitMetadata(this.schema));
+    } else {
+      fs.appendFileSync(file, this.classes.slice(this.metadataClasses).map(eventDecl).join(''));
+    }
+    this.metadataClasses = this.classes.length;
     this.metadataDirty = false;
   }
+
+  private metadataClasses = 0;
 
   private buildSchema(): void {
     const ctxFields: NamedField[] = [];
@@ -373,6 +379,7 @@ export class Recorder {
           this.forkParent = p;
           this.forkChild = c;
           void th;
+          if (c.pid === c.tid) this.containerWatcher?.noteFork(p.pid, c.tid, c.ns[0]!.inum || undefined);
         };
       }
       case 'sched:sched_process_exec': {
@@ -388,7 +395,25 @@ export class Recorder {
       case 'sched:sched_process_exit':
         return (_pv, _pu, _s, th) => {
           t.onExit(th);
+          if (th.tid === th.pid) this.containerWatcher?.noteExit(th.pid);
         };
+      case 'cgroup:cgroup_mkdir':
+      case 'cgroup:cgroup_rmdir': {
+        const f = findField(fmt, 'path');
+        if (!f || !f.dataLoc) return undefined;
+        const mkdir = ftrace === 'cgroup:cgroup_mkdir';
+        return (pv, pu, s) => {
+          const cw = this.containerWatcher;
+          if (!cw) return;
+          const loc = pv.getUint32(s + f.offset, true);
+          const start = s + (loc & 0xffff);
+          let end = start + (loc >>> 16);
+          while (end > start && pu[end - 1] === 0) end--;
+          const path = Buffer.from(pu.buffer, pu.byteOffset + start, end - start).toString('utf8');
+          if (mkdir) cw.noteCgroupMkdir(path);
+          else cw.noteCgroupRmdir(path);
+        };
+      }
       case 'sched:sched_process_free': {
         const pid = off('pid');
         return (pv, _pu, s, _th, ts) => {
@@ -523,6 +548,7 @@ export class Recorder {
       await this.start();
       await this.loop();
     } finally {
+      await this.containerWatcher?.close().catch(() => undefined);
       this.cleanup();
     }
     const cpu = process.cpuUsage(cpuStart);
@@ -550,6 +576,8 @@ export class Recorder {
       eventClasses: this.classes.length,
       statedumpEvents: this.statedumpCount,
       containers: this.containerCount,
+      containerStarts: this.containerEvents.starts,
+      containerStops: this.containerEvents.stops,
       threads: { ...this.table.stats },
       userStrings: this.watcher
         ? { reads: this.watcher.stats.reads, failures: this.watcher.stats.fail }
@@ -611,6 +639,12 @@ export class Recorder {
     inst.write('set_event_notrace_pid', notrace);
 
     const layouts = readHeaderLayouts(this.mount.root);
+    // Bigger sub-buffers: one read(2) returns up to one sub-buffer, so fewer reads.
+    try {
+      inst.write('buffer_subbuf_size_kb', String(o.subbufKb ?? 64));
+    } catch {
+      // older kernels: fixed page-sized sub-buffers
+    }
     const pageSize = Number(inst.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
     const eventsDir = path.join(inst.dir, 'events');
     this.setupHandlers(eventsDir);
@@ -651,7 +685,10 @@ export class Recorder {
         fs.constants.O_RDONLY | fs.constants.O_NONBLOCK,
       );
       const cursor = new PageCursor(layouts.page, layouts.event, this.baseHi, 0, `cpu${cpu}/trace_pipe_raw`);
-      this.readers.push(new CpuReader(cpu, fd, pageSize, 2048, cursor, stream));
+      // 8 MiB of pages per CPU between reading and converting.
+      this.readers.push(
+        new CpuReader(cpu, fd, pageSize, Math.max(64, Math.floor((8 << 20) / pageSize)), cursor, stream),
+      );
     }
     this.injectStream = this.readers[0]!.stream;
     this.flushMetadata();
@@ -746,11 +783,18 @@ export class Recorder {
     for (const p of threads) this.table.addFromProc(p, seen);
     this.selfThread = this.table.byTid.get(process.pid);
     const evs = buildStatedump(threads, this.table, { now: () => this.now() });
-    if (this.opts.containers) {
+    if (this.opts.containers !== false) {
       try {
-        const list = await withTimeout(this.opts.containers.snapshot(), 3000);
-        for (const c of list) {
-          this.knownContainers.set(c.id, c);
+        const cw = await withTimeout(
+          watchContainers(
+            (c) => this.containerChange('nstrace_container_start', c),
+            (c) => this.containerChange('nstrace_container_stop', c),
+            { ...this.opts.containerOptions, onWarning: (m) => this.warn(m) },
+          ),
+          10_000,
+        );
+        this.containerWatcher = cw;
+        for (const c of cw.initial) {
           evs.push(containerEvent('nstrace_container_statedump', c, this.now()));
           this.containerCount++;
         }
@@ -761,6 +805,18 @@ export class Recorder {
     evs.push(statedumpEnd(this.now()));
     this.statedumpCount = evs.length;
     this.inject(evs);
+  }
+
+  /**
+   * A container started or stopped. Stops noticed from an event (the init's exit, its cgroup's
+   * removal) come synchronously while that event is converted: they take its time; the others
+   * (polls, runtime events) take the current time, which is after everything converted so far.
+   */
+  private containerChange(name: string, c: ContainerInfo): void {
+    const ts = this.inEvent ? this.curTs : Math.max(this.now(), this.curTs);
+    if (name === 'nstrace_container_start') this.containerEvents.starts++;
+    else this.containerEvents.stops++;
+    this.inject([containerEvent(name, c, ts)]);
   }
 
   private inject(evs: InjectedEvent[]): void {
@@ -871,8 +927,9 @@ export class Recorder {
           this.reportProgress();
         }
         if (now >= deadline) break;
-        // Read again at once while data flows; otherwise sleep a little.
-        await sleep(got > 0 ? 0 : Math.min(20, Math.max(0, deadline - now)));
+        // Read again at once while data floods in; otherwise let it gather a little (larger
+        // reads and merge runs are cheaper per event; the ring buffer holds far more).
+        await sleep(got >= 8 ? 0 : Math.min(got > 0 ? 5 : 20, Math.max(0, deadline - now)));
       }
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
@@ -1072,12 +1129,16 @@ export class Recorder {
     const handlers = this.handlers;
     const helpers = this.helpers;
     const cpu = r.cpu;
-    const nw = table.ctxWords;
-    let lastTid = -2;
-    let th: Thread | undefined;
+    let lastTid = r.thVersion === table.version ? r.lastTid : -2;
+    let th: Thread | undefined = r.lastTh;
     while (r.hasCur || this.advance(r)) {
       const ts = c.ts;
-      if (ts > limit) return;
+      if (ts > limit) {
+        r.lastTid = lastTid;
+        r.lastTh = th;
+        r.thVersion = table.version;
+        return;
+      }
       r.hasCur = false;
       const s = c.dataOffset;
       const hd = handlers[pv.getUint16(s, true)];
@@ -1100,11 +1161,17 @@ export class Recorder {
             th.scArgs = new Uint8Array(48);
             th.scView = new DataView(th.scArgs.buffer);
           }
-          th.scArgs.set(pu.subarray(s + 16, s + 16 + nb));
+          const a = th.scView!;
+          for (let k = 0; k < nb; k += 8) {
+            a.setUint32(k, pv.getUint32(s + 16 + k, true), true);
+            a.setUint32(k + 4, pv.getUint32(s + 20 + k, true), true);
+          }
         }
       }
       if (hd.state !== undefined) {
+        this.inEvent = true;
         hd.state(pv, pu, s, th, ts, cpu);
+        this.inEvent = false;
         lastTid = -2;
         th = table.get(tid, cpu, ts);
         if (table.learned !== this.learnedSeen) this.applyPatches();
@@ -1117,15 +1184,15 @@ export class Recorder {
       if (th.ctxEpoch !== table.epoch) table.rebuild(th);
       if (th.incomplete) this.addPatch(th, ps, o, 0);
       this.curStream = ps;
-      const w = th.ctx;
-      for (let k = 0; k < nw; k++) {
-        dv.setInt32(o, w[k]!, true);
-        o += 4;
-      }
+      du.set(th.ctxBytes, o);
+      o += th.ctxBytes.length;
       o = hd.payload!(pv, pu, s, dv, du, o, th, helpers);
       ps.pos = o;
       ps.events++;
     }
+    r.lastTid = lastTid;
+    r.lastTh = th;
+    r.thVersion = table.version;
   }
 
   private cleanup(): void {
@@ -1158,32 +1225,17 @@ export class Recorder {
   }
 }
 
-function containerEvent(name: string, c: ContainerRecord, ts: number): InjectedEvent {
+function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEvent {
   const fields = STATEDUMP_EVENTS[name]!;
+  const p = toContainerEventPayload(c);
   return {
     name,
     fields,
     ts,
-    values: [
-      c.id,
-      c.name,
-      c.type,
-      c.image,
-      c.initPid,
-      c.ns.pid,
-      c.ns.user,
-      c.ns.mnt,
-      c.ns.net,
-      c.ns.uts,
-      c.ns.ipc,
-      c.ns.cgroup,
-      c.ns.time,
-      c.cgroupPath,
-      c.podName,
-      c.podNamespace,
-      c.podUid,
-      typeof c.startedAt === 'bigint' ? c.startedAt : BigInt(Math.trunc(c.startedAt)),
-    ],
+    values: fields.map(([f]) => {
+      const v = (p as unknown as Record<string, string | number | bigint>)[f];
+      return v === undefined ? 0 : v;
+    }),
   };
 }
 

@@ -100,21 +100,23 @@ export class Thread {
   nsPids: number[];
   /** Context words (see ThreadTable.layout), rebuilt when `ctxEpoch` is stale. */
   ctx: Int32Array;
+  /** The same bytes (little-endian on x86), copied as a block into every event. */
+  ctxBytes: Uint8Array;
   ctxEpoch = -1;
   /** Some context value is not known yet (a new namespace, an id at a deeper level). */
   incomplete = false;
   /** Where values of this thread not known yet were written (patched when they become known). */
-  patches: PatchEntry[] | undefined;
+  patches: PatchEntry[] | undefined = undefined;
   /** Time (relative ns) of the /proc read this entry comes from; events before it are stale. */
   seenAt: number;
   exited = false;
   /** Last child created (task_newtask), for clone's return value. */
-  lastChild: Thread | undefined;
+  lastChild: Thread | undefined = undefined;
   /** Syscall in progress: its ftrace sys_enter id, name and raw argument bytes. */
   scId = -1;
-  scName: string | undefined;
-  scArgs: Uint8Array | undefined;
-  scView: DataView | undefined;
+  scName: string | undefined = undefined;
+  scArgs: Uint8Array | undefined = undefined;
+  scView: DataView | undefined = undefined;
   constructor(
     readonly tid: number,
     init: {
@@ -140,6 +142,7 @@ export class Thread {
     this.nsPids = init.nsPids;
     this.seenAt = init.seenAt;
     this.ctx = new Int32Array(ctxWords);
+    this.ctxBytes = new Uint8Array(this.ctx.buffer);
   }
 
   get vtid(): number {
@@ -195,6 +198,8 @@ export class ThreadTable {
   private readonly nsByKey = new Map<string, Ns>();
   /** Incremented whenever a namespace becomes known: every thread rebuilds its context. */
   epoch = 0;
+  /** Incremented whenever a tid is removed or moved (cached tid -> thread lookups are stale). */
+  version = 0;
   readonly contexts: readonly ContextName[];
   readonly ctxWords: number;
   readonly ctxBytes: number;
@@ -571,6 +576,7 @@ export class ThreadTable {
       },
       this.ctxWords,
     );
+    if (this.byTid.has(childTid)) this.version++;
     this.byTid.set(childTid, child);
     parent.lastChild = child;
     if (unknown || this.hasUnknown(child)) {
@@ -599,6 +605,7 @@ export class ThreadTable {
     const t = this.byTid.get(oldTid);
     if (!t || t.seenAt > ts) return;
     this.byTid.delete(oldTid);
+    this.version++;
     const leader = this.byTid.get(tid);
     // The leader's ids at every level are the process ids.
     const moved = new Thread(
@@ -632,7 +639,10 @@ export class ThreadTable {
 
   onFree(tid: number, ts: number): void {
     const t = this.byTid.get(tid);
-    if (t && t.seenAt <= ts) this.byTid.delete(tid);
+    if (t && t.seenAt <= ts) {
+      this.byTid.delete(tid);
+      this.version++;
+    }
   }
 
   /** unshare(flags) returned 0. */

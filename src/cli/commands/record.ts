@@ -3,6 +3,7 @@
  * stop on Ctrl-C / SIGTERM / --duration, print a summary.
  */
 import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../util/errors.js';
 import { record, type RecordSummary } from '../../record/recorder.js';
@@ -66,7 +67,11 @@ export function printSummary(s: RecordSummary, out: NodeJS.WritableStream): void
     `Lost events: ${s.lost}${s.lost > 0 ? '  (ring buffer overflow: use a larger --buffer-size or fewer events)' : ''}\n`,
   );
   out.write(
-    `Statedump: ${s.statedumpEvents} events, ${s.containers} containers; ` +
+    `Statedump: ${s.statedumpEvents} events, ${s.containers} containers` +
+      (s.containerStarts + s.containerStops > 0
+        ? ` (${s.containerStarts} started, ${s.containerStops} stopped during the recording)`
+        : '') +
+      '; ' +
       `recorder CPU: ${((s.cpuUserMs + s.cpuSystemMs) / 1000).toFixed(2)} s` +
       (s.events > 0
         ? ` (${(((s.cpuUserMs + s.cpuSystemMs) / s.events) * 1000).toFixed(0)} ms per million events)`
@@ -112,7 +117,9 @@ export function register(program: Command): void {
     .option('--buffer-size <size>', 'ring buffer per CPU (e.g. 16M)', '16M')
     .addOption(new Option('--packet-size <size>', 'CTF packet size').default('256k'))
     .option('--no-statedump', 'skip the /proc statedump at the start')
+    .option('--no-containers', 'no container statedump and start/stop events (skips runtime API calls)')
     .option('--no-progress', 'no progress line even on a TTY')
+    .option('--summary-json <file>', 'also write the summary as JSON to FILE (for scripts)')
     .action(async (opts: Record<string, unknown>) => {
       const outDir = (opts.output as string | undefined) ?? defaultOutDir();
       const durationMs = opts.duration !== undefined ? parseDuration(String(opts.duration)) : undefined;
@@ -147,6 +154,7 @@ export function register(program: Command): void {
           bufferSizeKb,
           packetSize,
           statedump: opts.statedump !== false,
+          containers: opts.containers !== false,
           signal: ac.signal,
           recorderVersion: VERSION,
           progressIntervalMs: 500,
@@ -165,6 +173,9 @@ export function register(program: Command): void {
         });
         if (tty) process.stderr.write('\r\x1b[K');
         printSummary(summary, process.stdout);
+        if (opts.summaryJson !== undefined) {
+          writeFileSync(String(opts.summaryJson), JSON.stringify(summary, null, 2) + '\n');
+        }
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
