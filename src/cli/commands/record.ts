@@ -74,7 +74,7 @@ export function printSummary(s: RecordSummary, out: NodeJS.WritableStream): void
       '; ' +
       `recorder CPU: ${((s.cpuUserMs + s.cpuSystemMs) / 1000).toFixed(2)} s` +
       (s.events > 0
-        ? ` (${(((s.cpuUserMs + s.cpuSystemMs) / s.events) * 1000).toFixed(0)} ms per million events)`
+        ? ` (${((s.cpuUserMs + s.cpuSystemMs) / 1000 / (s.events / 1e6)).toFixed(2)} s per million events)`
         : '') +
       '\n',
   );
