@@ -50,8 +50,12 @@ export interface PlanField {
 export interface CompiledPayload {
   fn: PayloadFn;
   fields: StructFC;
-  /** Upper bound of the payload size in bytes. */
+  /**
+   * Upper bound of the payload size in bytes, plus the record's own length when `recordVar`
+   * (strings copied from the record are no longer than the record).
+   */
   maxSize: number;
+  recordVar: boolean;
   source: string;
 }
 
@@ -172,6 +176,7 @@ export function compilePayload(
 ): CompiledPayload & { missing: string[] } {
   let body = '';
   let maxSize = 0;
+  let recordVar = false;
   const missing: string[] = [];
   const codes: Array<[string, string]> = [];
   for (const pf of fields) {
@@ -210,7 +215,8 @@ export function compilePayload(
       const f = 'from' in src ? fieldOrThrow(fmt, src.from) : undefined;
       if (!f) missing.push(pf.name);
       body += genString(f);
-      maxSize += (f ? (f.dataLoc ? 0xffff : f.size) : 0) + 1;
+      if (f?.dataLoc) recordVar = true;
+      maxSize += (f && !f.dataLoc ? f.size : 0) + 1;
       continue;
     }
     if (t.kind === 'text') {
@@ -266,7 +272,7 @@ export function compilePayload(
   const entryId = entryFmt ? entryFmt.id : -1;
   const source = `"use strict";\nconst ENTRY_ID = ${entryId};\nreturn function convert(pv, pu, s, dv, du, o, th, h) {\n${body}return o;\n};`;
   const fn = new Function(source)() as PayloadFn;
-  return { fn, fields: structFromCodes(codes), maxSize, source, missing };
+  return { fn, fields: structFromCodes(codes), maxSize, recordVar, source, missing };
 }
 
 /** The rwbs helper, shared by all converters. */

@@ -163,6 +163,8 @@ interface Handler {
   /** Syscall entry: remember the thread's syscall and (when needed) its arguments. */
   entry: { saveBytes: number } | undefined;
   scName?: string;
+  /** The payload may copy up to the record's length (strings from the record). */
+  recordVar?: boolean;
 }
 
 class CpuReader {
@@ -338,6 +340,8 @@ export class Recorder {
       maxLen: 0,
       state: this.stateFor(ftrace, fmt),
       entry: undefined,
+      scName: undefined,
+      recordVar: false,
     };
   }
 
@@ -461,6 +465,7 @@ export class Recorder {
     h.payload = compiled.fn;
     h.classId = this.classFor(h.lttngName, compiled.fields).id;
     h.maxLen = 13 + this.table.ctxBytes + compiled.maxSize + 8;
+    h.recordVar = compiled.recordVar;
   }
 
   private setupHandlers(eventsDir: string): number {
@@ -544,13 +549,24 @@ export class Recorder {
     }
     const cpuStart = process.cpuUsage();
     const t0 = Date.now();
+    let failure: unknown;
     try {
       await this.start();
       await this.loop();
-    } finally {
-      await this.containerWatcher?.close().catch(() => undefined);
-      this.cleanup();
+    } catch (err) {
+      failure = err;
     }
+    await this.containerWatcher?.close().catch(() => undefined);
+    // On an error the worker may still run: its fds keep the watcher instance busy.
+    await this.watcher?.stop().catch(() => undefined);
+    try {
+      this.cleanup();
+    } catch (err) {
+      // Never hide the error that stopped the recording behind a cleanup error.
+      if (failure === undefined) failure = err;
+      else this.warn(`while cleaning up: ${(err as Error).message}`);
+    }
+    if (failure !== undefined) throw failure;
     const cpu = process.cpuUsage(cpuStart);
     let events = 0;
     let packets = 0;
@@ -1179,7 +1195,8 @@ export class Recorder {
       if (hd.plan === undefined) continue;
       if (hd.payload === undefined) this.compileHandler(hd);
       let o = ps.pos;
-      if (o + hd.maxLen > ps.limit || !ps.hasOpenPacket) o = ps.reserve(ts, hd.maxLen);
+      const need = hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen;
+      if (o + need > ps.limit || !ps.hasOpenPacket) o = ps.reserve(ts, need);
       o = ps.header(o, hd.classId, ts);
       if (th.ctxEpoch !== table.epoch) table.rebuild(th);
       if (th.incomplete) this.addPatch(th, ps, o, 0);
