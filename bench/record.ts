@@ -69,6 +69,19 @@ function timed(argv: string[], env?: NodeJS.ProcessEnv): { done: Promise<Timed>;
   return { done, pid: () => child.pid ?? 0 };
 }
 
+/** perf is the peer: install Debian's linux-perf if it is missing (the bench only needs it). */
+function ensurePerf(): void {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+  } catch {
+    process.stderr.write('record bench: installing linux-perf\n');
+    execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'linux-perf'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -255,6 +268,7 @@ export async function run(): Promise<BenchResult> {
   const bars: BarResult[] = [];
   try {
     if (process.getuid?.() !== 0) throw new Error('the record benchmark needs root');
+    ensurePerf();
     const bin = workloadBinary(dir);
     process.stderr.write(`record bench: ${secs} s per run (untraced, nstrace, perf, floor)\n`);
     const base = (await workload(bin, secs)) / secs;

@@ -397,8 +397,9 @@ export class Recorder {
         };
       }
       case 'sched:sched_process_exit':
-        return (_pv, _pu, _s, th) => {
-          t.onExit(th);
+        return (_pv, _pu, _s, th, ts) => {
+          t.onExit(th, ts);
+          this.usermem.forget(th.pid);
           if (th.tid === th.pid) this.containerWatcher?.noteExit(th.pid);
         };
       case 'cgroup:cgroup_mkdir':
@@ -743,9 +744,8 @@ export class Recorder {
     if (specs.some((x) => x.kind === 'str')) {
       for (const h of this.handlers) {
         if (h?.ftrace === 'sched:sched_process_exec') specs.push({ id: h.fmt.id, kind: 'exec' });
-        else if (h?.ftrace === 'sched:sched_process_free') {
-          specs.push({ id: h.fmt.id, kind: 'free', pidOffset: findField(h.fmt, 'pid')!.offset });
-        } else continue;
+        else if (h?.ftrace === 'sched:sched_process_exit') specs.push({ id: h.fmt.id, kind: 'exit' });
+        else continue;
         enable.add(h.ftrace);
       }
     }

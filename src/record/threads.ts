@@ -29,6 +29,8 @@ export class Ns {
 }
 
 export const CLONE_THREAD = 0x00010000;
+/** Events of a task after its sched_process_exit (its last switch out) come within this. */
+const EXITED_GRACE_NS = 50_000_000;
 export const CLONE_PARENT = 0x00008000;
 
 /** Context fields the recorder can add to every event, with their CTF type codes. */
@@ -110,6 +112,8 @@ export class Thread {
   /** Time (relative ns) of the /proc read this entry comes from; events before it are stale. */
   seenAt: number;
   exited = false;
+  /** When it exited (relative ns), if it did. */
+  exitedAt = Infinity;
   /** Last child created (task_newtask), for clone's return value. */
   lastChild: Thread | undefined = undefined;
   /** Syscall in progress: its ftrace sys_enter id, name and raw argument bytes. */
@@ -362,7 +366,14 @@ export class ThreadTable {
   get(tid: number, cpu: number, ts = Infinity): Thread {
     if (tid === 0) return this.idleThread(cpu);
     const t = this.byTid.get(tid);
-    if (t) return t;
+    if (t !== undefined && (t.exitedAt === Infinity || ts - t.exitedAt < EXITED_GRACE_NS)) return t;
+    // Unknown, or exited a while ago: the tid belongs to a task whose creation we did not see
+    // (sched_process_free, which would have removed the old entry, can fire in a context that
+    // is not traced).
+    if (t !== undefined) {
+      this.byTid.delete(tid);
+      this.version++;
+    }
     return this.lazy(tid, ts);
   }
 
@@ -633,8 +644,9 @@ export class ThreadTable {
     this.invalidate(t);
   }
 
-  onExit(t: Thread): void {
+  onExit(t: Thread, ts = 0): void {
     t.exited = true;
+    t.exitedAt = ts;
   }
 
   onFree(tid: number, ts: number): void {

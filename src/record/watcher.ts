@@ -26,13 +26,13 @@ type WorkerThreadsModule = typeof WorkerThreadsNs;
 type FsModule = typeof FsNs;
 type OsModule = typeof OsNs;
 
-export type WatchKind = 'newtask' | 'nschange' | 'str' | 'exec' | 'free';
+export type WatchKind = 'newtask' | 'nschange' | 'str' | 'exec' | 'exit';
 
 export interface WatchSpec {
   /** ftrace event id (the same in every instance). */
   id: number;
   kind: WatchKind;
-  /** newtask, free: offset of the `pid` field (the child, the freed task). */
+  /** newtask: offset of the `pid` field (the child). */
   pidOffset?: number;
   /** str: offsets of the 8-byte pointer arguments. */
   ptrOffsets?: number[];
@@ -334,12 +334,12 @@ function workerMain(): void {
       const ts = evTs[i]!;
       const spec = specs.get(view.getUint16(s, true))!;
       const tid = view.getInt32(s + 4, true);
-      if (spec.kind === 'exec') {
+      // A task that execs or exits no longer has the address space a cached fd points to, and
+      // its tid may be reused after it exits. (sched_process_free would be later, but it fires
+      // in whatever context frees the task, which may be one we do not trace: exit is in the
+      // task's own.)
+      if (spec.kind === 'exec' || spec.kind === 'exit') {
         dropFd(tid);
-        continue;
-      }
-      if (spec.kind === 'free') {
-        dropFd(view.getInt32(s + spec.pidOffset!, true));
         continue;
       }
       if (now - ts > d.maxAgeNs) {
@@ -501,16 +501,24 @@ export class Watcher {
     let i = 0;
     while (i < l.length && l[i]!.ts < ts - MATCH_WINDOW_NS) i++;
     if (i > 0) l.splice(0, i);
+    // The same tracepoint hit gives (almost) the same timestamp in both instances: take the
+    // closest result, not the first in the window (a task's earlier syscall may be close too).
+    let best = -1;
+    let bestD = Infinity;
     for (let k = 0; k < l.length; k++) {
       const x = l[k]!;
       if (x.ts > ts + MATCH_WINDOW_NS) break;
-      if (ok(x)) {
-        l.splice(k, 1);
-        if (l.length === 0) map.delete(tid);
-        return x;
+      const dist = Math.abs(x.ts - ts);
+      if (ok(x) && dist < bestD) {
+        best = k;
+        bestD = dist;
       }
     }
-    return undefined;
+    if (best < 0) return undefined;
+    const x = l[best]!;
+    l.splice(best, 1);
+    if (l.length === 0) map.delete(tid);
+    return x;
   }
 
   /** The /proc snapshot taken for an event of `tid` at `ts` (child of a newtask, or unshare/setns). */
