@@ -2,10 +2,16 @@
  * Small, monomorphic write helpers called by the generated encoders (`encoder.ts`). Positions
  * are bit positions (`pos`) or byte indexes (`byte`) in the stream's chunk buffer.
  */
-import type { FieldValue } from '../event.js';
-
-/** What an encoder accepts for one field: the reader's `FieldValue`s, plus bytes for byte arrays. */
-export type WValue = FieldValue | Uint8Array | undefined | null;
+/**
+ * What an encoder accepts for one field. The reader's `FieldValue`s are accepted as they are;
+ * also bytes for byte arrays/sequences, enum labels, variant options by name, and missing
+ * values (encoded as 0 / empty).
+ */
+export type WValue = number | bigint | string | Uint8Array | readonly WValue[] | WVariant | undefined | null;
+export interface WVariant {
+  readonly option: number | string;
+  readonly value: WValue;
+}
 export type Values = readonly WValue[];
 
 const TWO32 = 4294967296;

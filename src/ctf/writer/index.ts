@@ -59,7 +59,7 @@ export {
 export type { EmitStyle, TypeAlias, NamedStruct } from './metadata.js';
 export { compileEncoder, fixedSize } from './encoder.js';
 export type { CompiledEncoder, EncodeFn, ScopeInput, CompileOptions } from './encoder.js';
-export type { WValue, Values } from './encode-helpers.js';
+export type { WValue, WVariant, Values } from './encode-helpers.js';
 export {
   int,
   uint,

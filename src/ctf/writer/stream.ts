@@ -121,7 +121,8 @@ export class StreamWriter {
   private inPacket = 0;
 
   private lastTs = 0;
-  private lastKey = -1;
+  /** `timestamp >> 27` of the previous event (LTTng's `last_tsc`, 0 at the start like the ring buffer's). */
+  private lastKey = 0;
   private seq = 0;
   private discardedTotal = 0;
   private discardedWritten = 0;

@@ -51,3 +51,38 @@ export function afterName(line: string, name: string): string {
   if (i < 0) throw new Error(`no event ${name} in: ${line}`);
   return line.slice(i + name.length + 3);
 }
+
+/** One record of `bt2dump.py` (see there for the value encoding). */
+export type DumpValue = string | number | boolean | null | DumpValue[] | { [k: string]: DumpValue };
+export interface DumpRecord {
+  t: 'e' | 'd' | 'dp' | 'pb' | 'pe';
+  name?: string;
+  cs?: string;
+  ns?: string;
+  sid?: number;
+  cpu?: number | null;
+  sctx?: DumpValue;
+  ectx?: DumpValue;
+  payload?: DumpValue;
+  count?: number;
+  begin?: string;
+  end?: string;
+}
+
+const DUMP = new URL('./bt2dump.py', import.meta.url).pathname;
+
+/** Messages of `dir` as decoded by babeltrace2's Python bindings; asserts a clean run. */
+export function bt2Dump(dir: string): DumpRecord[] {
+  const r = run('/usr/bin/python3', [DUMP, dir]);
+  if (r.code !== 0 || r.stderr !== '')
+    throw new Error(`bt2dump failed (exit ${r.code}):\n${r.stderr.slice(0, 4000)}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as DumpRecord);
+}
+
+/** Event records only. */
+export function bt2Events(dir: string): DumpRecord[] {
+  return bt2Dump(dir).filter((r) => r.t === 'e');
+}
