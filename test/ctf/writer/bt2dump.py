@@ -44,7 +44,8 @@ def main():
                 "name": ev.name,
                 "cs": str(msg.default_clock_snapshot.value),
                 "ns": str(msg.default_clock_snapshot.ns_from_origin),
-                "sid": ev.stream.id,
+                "sid": ev.stream.cls.id,
+                "inst": ev.stream.id,
                 "cpu": None,
                 "sctx": conv(ev.common_context_field) if ev.common_context_field is not None else None,
                 "ectx": conv(ev.specific_context_field) if ev.specific_context_field is not None else None,
@@ -57,18 +58,18 @@ def main():
         elif type(msg) is bt2._DiscardedEventsMessageConst:
             out.write(json.dumps({
                 "t": "d",
-                "sid": msg.stream.id,
+                "sid": msg.stream.cls.id,
                 "count": msg.count,
                 "begin": str(msg.beginning_default_clock_snapshot.value),
                 "end": str(msg.end_default_clock_snapshot.value),
             }) + "\n")
         elif type(msg) is bt2._DiscardedPacketsMessageConst:
-            out.write(json.dumps({"t": "dp", "sid": msg.stream.id, "count": msg.count}) + "\n")
+            out.write(json.dumps({"t": "dp", "sid": msg.stream.cls.id, "count": msg.count}) + "\n")
         elif type(msg) is bt2._PacketBeginningMessageConst:
-            out.write(json.dumps({"t": "pb", "sid": msg.packet.stream.id,
+            out.write(json.dumps({"t": "pb", "sid": msg.packet.stream.cls.id,
                                   "cs": str(msg.default_clock_snapshot.value)}) + "\n")
         elif type(msg) is bt2._PacketEndMessageConst:
-            out.write(json.dumps({"t": "pe", "sid": msg.packet.stream.id,
+            out.write(json.dumps({"t": "pe", "sid": msg.packet.stream.cls.id,
                                   "cs": str(msg.default_clock_snapshot.value)}) + "\n")
 
 

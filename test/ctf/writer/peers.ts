@@ -60,6 +60,7 @@ export interface DumpRecord {
   cs?: string;
   ns?: string;
   sid?: number;
+  inst?: number;
   cpu?: number | null;
   sctx?: DumpValue;
   ectx?: DumpValue;
