@@ -46,6 +46,11 @@ export interface CompileOptions {
   readonly strings?: 'utf8' | 'latin1';
   /** Name used in the generated function and messages. */
   readonly name?: string;
+  /**
+   * The target bytes past `p` are known to be zero (the stream writer zeroes its packets), so
+   * padding need not be written.
+   */
+  readonly zeroed?: boolean;
 }
 
 export interface ScopeInput {
@@ -130,10 +135,12 @@ class Gen {
   readonly le: (fc: { byteOrder: 'le' | 'be' }) => string = (fc) =>
     fc.byteOrder === 'le' ? 'true' : 'false';
   readonly latin1: boolean;
+  readonly zeroed: boolean;
   readonly name: string;
 
   constructor(o: CompileOptions) {
     this.latin1 = o.strings === 'latin1';
+    this.zeroed = o.zeroed === true;
     this.name = o.name ?? 'encoder';
   }
 
@@ -205,9 +212,21 @@ class Gen {
         case 32:
           this.emit(`dv.setUint32(${this.byteAt()}, ${val}, ${le});`);
           return;
-        case 64:
-          this.emit(`H.w64(dv, ${this.byteAt()}, ${val}, ${le});`);
+        case 64: {
+          // Inline fast path for numbers that fit 32 bits (signed or unsigned).
+          const x = this.v('x');
+          const at = this.byteAt();
+          const lo = fc.byteOrder === 'le' ? at : `${at} + 4`;
+          const hi = fc.byteOrder === 'le' ? `${at} + 4` : at;
+          this.emit(`const ${x} = ${val};`);
+          this.emit(
+            `if (typeof ${x} !== 'number') H.w64(dv, ${at}, ${x}, ${le});` +
+              ` else if ((${x} | 0) === ${x}) { dv.setInt32(${lo}, ${x}, ${le}); dv.setInt32(${hi}, ${x} >> 31, ${le}); }` +
+              ` else if (${x} >>> 0 === ${x}) { dv.setUint32(${lo}, ${x}, ${le}); dv.setUint32(${hi}, 0, ${le}); }` +
+              ` else H.w64(dv, ${at}, ${x}, ${le});`,
+          );
           return;
+        }
       }
     }
     this.emit(`H.wbits(u8, p + ${this.k}, ${fc.size}, ${val}, ${le});`);
@@ -350,7 +369,30 @@ class Gen {
       this.alignTo(8);
       if (this.byteAligned()) {
         const f = this.latin1 || elem.encoding === 'none' ? 'H.wcharsLatin1' : 'H.wchars';
-        this.emit(`${f}(u8, ${this.byteAt()}, ${length}, ${val});`);
+        const at = this.byteAt();
+        if (length <= 64) {
+          // Inline ASCII loop (the common case: comm names); anything else goes to the helper.
+          const sv = this.v('c');
+          const iv = this.v('i');
+          const m = this.v('m');
+          this.emit(`const ${sv} = ${val};`);
+          this.emit(`if (typeof ${sv} === 'string' && ${sv}.length <= ${length}) {`);
+          this.emit(`  const ${m} = ${sv}.length;`);
+          this.emit(`  let ${iv} = 0;`);
+          this.emit(
+            `  for (; ${iv} < ${m}; ${iv}++) { const ch = ${sv}.charCodeAt(${iv}); if (ch >= 128 || ch === 0) break; u8[${at} + ${iv}] = ch; }`,
+          );
+          if (this.zeroed) {
+            this.emit(`  if (${iv} < ${m}) ${f}(u8, ${at}, ${length}, ${sv});`);
+          } else {
+            this.emit(
+              `  if (${iv} < ${m}) ${f}(u8, ${at}, ${length}, ${sv}); else for (; ${iv} < ${length}; ${iv}++) u8[${at} + ${iv}] = 0;`,
+            );
+          }
+          this.emit(`} else ${f}(u8, ${at}, ${length}, ${sv});`);
+        } else {
+          this.emit(`${f}(u8, ${at}, ${length}, ${val});`);
+        }
         this.k += length * 8;
         this.run += length * 8;
         return;

@@ -235,7 +235,7 @@ export class TraceWriter {
         { scope: 'event.context', struct: ctx },
         { scope: 'event.fields', struct: fields },
       ],
-      { strings: this.#opts.strings ?? 'utf8', name: spec.name },
+      { strings: this.#opts.strings ?? 'utf8', name: spec.name, zeroed: true },
     );
     st.events.set(id, cls);
     st.nextId = Math.max(st.nextId, id + 1);
