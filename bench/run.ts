@@ -2,13 +2,16 @@
  * `npm run bench`: every benchmark of the repository, each comparing nstrace with its peer tool
  * on the same input in the same run, and a summary of the bars from the issues.
  *
- * Usage: npm run bench [-- NAME...]   (NAME: print, cputop, filter, record, relayd)
+ * Usage: npm run bench [-- NAME...]   (NAME: print, writer, cputop, filter, record, relayd)
  */
 import type { BenchResult } from './measure.js';
 
 type Bench = { name: string; load: () => Promise<{ run: () => Promise<BenchResult> }> };
 
-const BENCHES: Bench[] = [{ name: 'print', load: () => import('./print.js') }];
+const BENCHES: Bench[] = [
+  { name: 'print', load: () => import('./print.js') },
+  { name: 'writer', load: () => import('./writer.js') },
+];
 
 async function main(): Promise<void> {
   const want = process.argv.slice(2);
