@@ -2,6 +2,8 @@
  * Small, monomorphic write helpers called by the generated encoders (`encoder.ts`). Positions
  * are bit positions (`pos`) or byte indexes (`byte`) in the stream's chunk buffer.
  */
+import { WriterError } from '../../util/errors.js';
+
 /**
  * What an encoder accepts for one field. The reader's `FieldValue`s are accepted as they are;
  * also bytes for byte arrays/sequences, enum labels, variant options by name, and missing
@@ -302,7 +304,7 @@ export interface EnumTable {
 
 export function enumValue(t: EnumTable, v: string): number | bigint {
   const x = t.byLabel.get(v);
-  if (x === undefined) throw new RangeError(`no label '${v}' in enumeration ${t.name}`);
+  if (x === undefined) throw new WriterError(`no label '${v}' in enumeration ${t.name}`);
   return x;
 }
 
@@ -317,9 +319,11 @@ export interface VariantTable {
   readonly byName: ReadonlyMap<string, number>;
 }
 
+/** Index of the option a variant value selects (a missing value selects the first option). */
 export function variantOption(t: VariantTable, v: WValue): number {
-  if (v === undefined || v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
-    throw new TypeError(`variant ${t.name}: value must be { option, value }`);
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
+    throw new WriterError(`variant ${t.name}: value must be { option, value }`);
   }
   const o = (v as { option: number | string }).option;
   if (typeof o === 'number') {
@@ -328,7 +332,7 @@ export function variantOption(t: VariantTable, v: WValue): number {
     const i = t.byName.get(o);
     if (i !== undefined) return i;
   }
-  throw new RangeError(`variant ${t.name}: no option ${String(o)}`);
+  throw new WriterError(`variant ${t.name}: no option ${String(o)}`);
 }
 
 /** True when tag value `tv` selects option `o`. */

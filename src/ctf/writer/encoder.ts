@@ -447,6 +447,8 @@ class Gen {
     const ov = this.v('o');
     this.emit(`const ${vv} = ${val};`);
     this.emit(`const ${ov} = H.variantOption(${t}, ${vv});`);
+    const xv = this.v('y');
+    this.emit(`const ${xv} = ${vv} == null ? undefined : ${vv}.value;`);
     this.emit(
       `if (!H.tagSelects(${t}, ${ov}, ${target.valVar})) H.wint(u8, dv, ${target.posVar}, ${target.fc.size}, ${t}.canon[${ov}], ${this.le(target.fc)});`,
     );
@@ -462,7 +464,7 @@ class Gen {
       this.known = startKnown;
       this.bValid = false;
       this.run = startRun;
-      this.field(o.type, `${vv}.value`, `${key}/${o.name}`);
+      this.field(o.type, xv, `${key}/${o.name}`);
       this.flush();
       endKnown = Math.min(endKnown, this.known);
       endRun = Math.max(endRun, this.run);
@@ -521,8 +523,10 @@ function collectRefs(fc: FieldClass | undefined, out: Map<string, 'len' | 'tag'>
 function findField(s: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
   let cur: FieldClass | undefined = s;
   for (const n of path) {
-    if (cur === undefined || cur.kind !== 'struct') return undefined;
-    cur = cur.fields.find((f) => f.name === n)?.type;
+    if (cur === undefined) return undefined;
+    if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === n)?.type;
+    else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === n)?.type;
+    else return undefined;
   }
   return cur;
 }

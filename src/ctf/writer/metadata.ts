@@ -21,6 +21,7 @@ import type {
   FieldClass,
   FieldRef,
   IntegerFC,
+  Scope,
   StreamClass,
   StructFC,
   TraceClass,
@@ -213,28 +214,66 @@ export class TsdlPrinter {
   #scope(name: string, s: StructFC): string {
     const named = this.#structs.get(s);
     if (named !== undefined) return `\t${name} := struct ${named};\n`;
-    return `\t${name} := struct {\n${this.#fields(s, 2)}\t}${s.minAlign > 1 ? ` align(${s.minAlign})` : ''};\n`;
+    this.#scopeName = SCOPE_OF_BLOCK_ENTRY[name];
+    this.#chain = [];
+    const body = this.#fields(s, 2, []);
+    this.#scopeName = undefined;
+    return `\t${name} := struct {\n${body}\t}${s.minAlign > 1 ? ` align(${s.minAlign})` : ''};\n`;
   }
 
-  #fields(s: StructFC, indent: number): string {
+  /** Dynamic scope being printed (undefined for named structures printed at top level). */
+  #scopeName: Scope | undefined;
+  /** Enclosing structures being printed: the names declared so far in each, and their paths. */
+  #chain: Array<{ names: Set<string>; path: readonly string[] }> = [];
+
+  #fields(s: StructFC, indent: number, path: readonly string[] = []): string {
     let out = '';
-    for (const f of s.fields) out += this.#decl(f.name, f.type, indent);
+    const entry = { names: new Set<string>(), path };
+    this.#chain.push(entry);
+    for (const f of s.fields) {
+      out += this.#decl(f.name, f.type, indent, [...path, f.name]);
+      entry.names.add(f.name);
+    }
+    this.#chain.pop();
     return out;
   }
 
-  #decl(name: string, fc: FieldClass, indent: number): string {
+  /**
+   * How to print a reference: as written when a relative lookup from here (enclosing structures,
+   * innermost first) finds that very field or nothing (then it is in an earlier scope);
+   * otherwise (a type declared in one place and used in another) as an absolute path.
+   */
+  #ref(r: FieldRef): string {
+    const text = refText(r);
+    if (this.#scopeName === undefined || SCOPE_PREFIX.test(text)) return text;
+    const parts = text.split('.');
+    for (let i = this.#chain.length - 1; i >= 0; i--) {
+      const c = this.#chain[i]!;
+      if (c.names.has(parts[0]!)) {
+        const path = [...c.path, ...parts];
+        const same =
+          r.scope === this.#scopeName &&
+          path.length === r.path.length &&
+          path.every((x, j) => x === r.path[j]);
+        return same ? text : `${r.scope}.${r.path.join('.')}`;
+      }
+    }
+    return r.scope === this.#scopeName ? `${r.scope}.${r.path.join('.')}` : text;
+  }
+
+  #decl(name: string, fc: FieldClass, indent: number, path: readonly string[] = []): string {
     checkIdentifier(name, 'field name');
     let suffix = '';
     let base = fc;
     while (base.kind === 'array' || base.kind === 'sequence') {
-      suffix += base.kind === 'array' ? `[${base.length}]` : `[ ${refText(base.length)} ]`;
+      suffix += base.kind === 'array' ? `[${base.length}]` : `[ ${this.#ref(base.length)} ]`;
       base = base.element;
     }
-    return `${tabs(indent)}${this.#type(base, indent)} ${name}${suffix};\n`;
+    return `${tabs(indent)}${this.#type(base, indent, path)} ${name}${suffix};\n`;
   }
 
   /** Type specifier text; multi-line types start at the current position and end at `indent`. */
-  #type(fc: FieldClass, indent: number): string {
+  #type(fc: FieldClass, indent: number, path: readonly string[] = []): string {
     switch (fc.kind) {
       case 'int': {
         const alias = this.#aliases.get(fc);
@@ -257,11 +296,11 @@ export class TsdlPrinter {
       case 'struct': {
         const named = this.#structs.get(fc);
         if (named !== undefined) return `struct ${named}`;
-        return `struct {\n${this.#fields(fc, indent + 1)}${tabs(indent)}}${fc.minAlign > 1 ? ` align(${fc.minAlign})` : ''}`;
+        return `struct {\n${this.#fields(fc, indent + 1, path)}${tabs(indent)}}${fc.minAlign > 1 ? ` align(${fc.minAlign})` : ''}`;
       }
       case 'variant': {
-        let out = `variant <${refText(fc.tag)}> {\n`;
-        for (const o of fc.options) out += this.#decl(o.name, o.type, indent + 1);
+        let out = `variant <${this.#ref(fc.tag)}> {\n`;
+        for (const o of fc.options) out += this.#decl(o.name, o.type, indent + 1, [...path, o.name]);
         return `${out}${tabs(indent)}}`;
       }
       case 'array':
@@ -322,6 +361,18 @@ function checkInt(fc: IntegerFC): void {
     // Legal in CTF; nothing to do. (Kept for documentation: babeltrace2 reads such integers.)
   }
 }
+
+const SCOPE_OF_BLOCK_ENTRY: Record<string, Scope> = {
+  'packet.header': 'trace.packet.header',
+  'packet.context': 'stream.packet.context',
+  'event.header': 'stream.event.header',
+  'event.context': 'stream.event.context',
+  context: 'event.context',
+  fields: 'event.fields',
+};
+
+const SCOPE_PREFIX =
+  /^(trace\.packet\.header|stream\.packet\.context|stream\.event\.header|stream\.event\.context|event\.context|event\.fields)\./;
 
 function refText(r: FieldRef): string {
   return r.text !== '' ? r.text : `${r.scope}.${r.path.join('.')}`;

@@ -324,8 +324,9 @@ export function resolveRefs(root: StructFC, scope: Scope, roots: ScopeRoots): St
       case 'variant': {
         const tag = resolveOne(fc.tag, 'enum');
         let changed = tag !== fc.tag;
+        // Paths through a variant name the option (as the metadata parser does).
         const options = fc.options.map((o) => {
-          const t = visit(o.type, path);
+          const t = visit(o.type, [...path, o.name]);
           if (t !== o.type) changed = true;
           return t === o.type ? o : { name: o.name, type: t };
         });
@@ -388,8 +389,10 @@ export function resolveRefs(root: StructFC, scope: Scope, roots: ScopeRoots): St
 function lookupPath(root: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
   let cur: FieldClass | undefined = root;
   for (const name of path) {
-    if (cur === undefined || cur.kind !== 'struct') return undefined;
-    cur = cur.fields.find((f) => f.name === name)?.type;
+    if (cur === undefined) return undefined;
+    if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === name)?.type;
+    else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === name)?.type;
+    else return undefined;
   }
   return cur;
 }

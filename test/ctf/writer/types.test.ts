@@ -132,6 +132,22 @@ function kitchenSink(): NamedField[] {
       ]),
     ),
     lttngField('after_var', uint(7)),
+    // A variant whose options hold their own tag, variant and sequence (paths through options).
+    lttngField('kind', enumeration(u8(), { num: 0, rec: 1 })),
+    lttngField(
+      'deep',
+      variant('_kind', [
+        field('num', s32()),
+        field(
+          'rec',
+          struct([
+            lttngField('sub', enumeration(uint(4), { p: 0, q: [1, 15] })),
+            lttngField('sv', variant('_sub', [field('p', string()), field('q', array(u8(), 2))])),
+            ...lttngSequence('items', struct([lttngField('k', u16()), lttngField('t', string())]), u8()),
+          ]),
+        ),
+      ]),
+    ),
     lttngField('nested_seq', struct([...lttngSequence('v', s32(), u8())])),
   ];
 }
