@@ -148,7 +148,7 @@ class Gen {
     this.lines.push(`${'  '.repeat(this.ind)}${s}`);
   }
   v(prefix: string): string {
-    return `${prefix}${this.tmp++}`;
+    return `${prefix}_${this.tmp++}`;
   }
   c(x: unknown): string {
     this.consts.push(x);

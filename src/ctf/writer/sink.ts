@@ -4,10 +4,11 @@
  * `close()` can finish from a signal handler. A relay client implements `TraceSink` to send
  * packets, index entries and metadata over the network instead.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IndexEntry } from '../index-file.js';
 import { encodeIndexEntry, encodeIndexHeader, INDEX_ENTRY_SIZE_1_1 } from '../index-file.js';
+import { WriterError } from '../../util/errors.js';
 
 export interface StreamSinkInfo {
   /** File name, e.g. `channel0_3`. */
@@ -45,9 +46,17 @@ export class DirectorySink implements TraceSink {
   #metadataFd = -1;
   readonly #streams: DirectoryStreamSink[] = [];
 
-  constructor(dir: string, o: { index?: boolean } = {}) {
+  /**
+   * `dir` must not exist or be empty (stale stream files would be read as part of the new
+   * trace); with `overwrite`, an existing directory is removed first.
+   */
+  constructor(dir: string, o: { index?: boolean; overwrite?: boolean } = {}) {
     this.dir = dir;
     this.#index = o.index ?? true;
+    if (existsSync(dir) && readdirSync(dir).length > 0) {
+      if (o.overwrite !== true) throw new WriterError(`${dir} is not empty (pass overwrite to replace it)`);
+      rmSync(dir, { recursive: true, force: true });
+    }
     mkdirSync(dir, { recursive: true });
     if (this.#index) mkdirSync(join(dir, 'index'), { recursive: true });
   }

@@ -20,8 +20,10 @@ import { resolveNativeByteOrder, resolveRefs, struct } from './types.js';
 export interface TraceWriterOptions {
   /** LTTng layout (`lttngLayout()`): byte order, uuid, env, clock, headers. */
   readonly layout: TraceLayout;
-  /** Output directory (created). Either this or `sink`. */
+  /** Output directory (created; must be empty or absent unless `overwrite`). Either this or `sink`. */
   readonly dir?: string;
+  /** Remove an existing non-empty output directory first. */
+  readonly overwrite?: boolean;
   readonly sink?: TraceSink;
   /**
    * Room of a packet in bytes (LTTng's sub-buffer size), multiple of 8; default 1 MiB. Packets
@@ -124,7 +126,8 @@ export class TraceWriter {
       throw new WriterError(`packet size ${this.#capacity} must be a multiple of 8 between 512 and 64 MiB`);
     }
     if (o.sink !== undefined) this.sink = o.sink;
-    else if (o.dir !== undefined) this.sink = new DirectorySink(o.dir, { index: o.index ?? true });
+    else if (o.dir !== undefined)
+      this.sink = new DirectorySink(o.dir, { index: o.index ?? true, overwrite: o.overwrite ?? false });
     else throw new WriterError('give an output directory or a sink');
     const L = o.layout;
     const clocks = new Map<string, ClockClass>([[L.clock.name, L.clock]]);

@@ -398,3 +398,25 @@ describe('output', () => {
     expect(packets(join(dir, 'channel0_0')).at(-1)!.timestampEnd).toBe(5000n);
   });
 });
+
+describe('output directory', () => {
+  it('refuses a non-empty directory unless told to overwrite it', () => {
+    const dir = join(tmp.dir, 'reuse');
+    const mk = (overwrite?: boolean): TraceWriter => {
+      const tw = TraceWriter.create({
+        dir,
+        layout: layout(),
+        ...(overwrite !== undefined ? { overwrite } : {}),
+      });
+      tw.addStreamClass({});
+      const e = tw.addEventClass({ name: 'e' });
+      tw.stream(0, overwrite === true ? 0 : 5).write(e, 1);
+      return tw;
+    };
+    mk().close();
+    expect(() => mk()).toThrow(/not empty/);
+    mk(true).close();
+    // The stale stream of the first trace is gone.
+    expect(readdirSync(dir).sort()).toEqual(['channel0_0', 'index', 'metadata']);
+  });
+});

@@ -65,7 +65,7 @@ export interface DumpRecord {
   sctx?: DumpValue;
   ectx?: DumpValue;
   payload?: DumpValue;
-  count?: number;
+  count?: number | null;
   begin?: string;
   end?: string;
 }

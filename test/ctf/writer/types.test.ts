@@ -4,7 +4,6 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { FieldClass, NamedField } from '../../../src/ctf/ir.js';
 import {
   TraceWriter,
   array,
@@ -24,7 +23,6 @@ import {
   sint,
   string,
   struct,
-  u16,
   u32,
   u8,
   uint,
@@ -32,125 +30,11 @@ import {
 } from '../../../src/ctf/writer/index.js';
 import type { WValue } from '../../../src/ctf/writer/index.js';
 import { structValue } from './expected.js';
-import { TEXTS, randInt, rng } from './random.js';
+import { kitchenSink, randomValue, rng } from './random.js';
 import { afterName, bt1, bt2Events, bt2Lines, tempDir } from './peers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-function allIntFields(bitfields: boolean): NamedField[] {
-  const out: NamedField[] = [];
-  for (let size = 1; size <= 64; size++) {
-    if (!bitfields && size % 8 !== 0) continue;
-    const align = bitfields ? 1 : 8;
-    out.push(lttngField(`u${size}${bitfields ? 'b' : ''}`, uint(size, { align })));
-    out.push(lttngField(`s${size}${bitfields ? 'b' : ''}`, sint(size, { align })));
-  }
-  return out;
-}
-
-function randomValue(r: () => number, fc: FieldClass): WValue {
-  switch (fc.kind) {
-    case 'int':
-      return randInt(r, fc.size, fc.signed);
-    case 'enum': {
-      const m = fc.mappings[Math.floor(r() * fc.mappings.length)]!;
-      return r() < 0.3 ? m.label : Number(m.ranges[0]![1]);
-    }
-    case 'float':
-      return r() < 0.2 ? 0 : (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
-    case 'string':
-      return TEXTS[Math.floor(r() * TEXTS.length)]!;
-    case 'array':
-    case 'sequence': {
-      const el = fc.element;
-      if (el.kind === 'int' && el.size === 8 && el.encoding !== 'none') {
-        // Empty char arrays and text sequences hit the same babeltrace2 bug as strings.
-        return TEXTS[Math.floor(r() * TEXTS.length)]!;
-      }
-      const n = fc.kind === 'array' ? fc.length : Math.floor(r() * 5);
-      return Array.from({ length: n }, () => randomValue(r, el));
-    }
-    case 'struct':
-      return fc.fields.map((f) => randomValue(r, f.type));
-    case 'variant': {
-      const i = Math.floor(r() * fc.options.length);
-      return { option: r() < 0.5 ? i : fc.options[i]!.name, value: randomValue(r, fc.options[i]!.type) };
-    }
-  }
-}
-
-function kitchenSink(): NamedField[] {
-  const tag = enumeration(u8(), { small: 0, medium: [1, 9], big: 10, text: 11 });
-  const point = struct([lttngField('x', s32()), lttngField('y', s32()), lttngField('label', string())]);
-  return [
-    ...allIntFields(true),
-    ...allIntFields(false),
-    lttngField('hex32', hex(32)),
-    lttngField('hex64', hex(64)),
-    lttngField('hexs16', int(16, { signed: true, base: 16 })),
-    lttngField('oct16', oct(16)),
-    lttngField('bin8', int(8, { base: 2 })),
-    lttngField('be32', int(32, { signed: true, byteOrder: 'be' })),
-    lttngField('le64', int(64, { byteOrder: 'le' })),
-    lttngField('f32', float32()),
-    lttngField('f64', float64()),
-    lttngField('bit3', uint(3)),
-    lttngField('f32u', float32({ align: 1 })),
-    lttngField('f64u', float64({ align: 1 })),
-    lttngField('str', string()),
-    lttngField('ascii', string('ascii')),
-    lttngField('en_u', enumeration(u16(), { A: 0, B: [1, 100], C: 65535 })),
-    lttngField('en_s', enumeration(sint(32), { NEG: [-100, -1], ZERO: 0, POS: [1, 2147483647] })),
-    lttngField('en_64', enumeration(uint(64), { LOW: 0, HIGH: [1n << 62n, (1n << 64n) - 1n] })),
-    lttngField('comm', charArray(16)),
-    lttngField('comm_u', charArray(16, { signed: false })),
-    lttngField('bytes', array(uint(8), 6)),
-    lttngField('arr_s32', array(s32(), 4)),
-    lttngField('arr_bits', array(uint(3), 5)),
-    lttngField('arr_arr', array(array(u16(), 2), 3)),
-    lttngField('arr_pt', array(point, 2)),
-    ...lttngSequence('msg', char(), u32()),
-    ...lttngSequence('seq_u16', u16(), u8()),
-    ...lttngSequence('seq_pt', point),
-    ...lttngSequence('seq_str', string(), u8()),
-    lttngField(
-      'nested',
-      struct([
-        lttngField('a', u8()),
-        lttngField('inner', struct([lttngField('b', uint(5)), lttngField('c', string())])),
-      ]),
-    ),
-    lttngField('tag', tag),
-    lttngField(
-      'var',
-      variant('_tag', [
-        field('small', u8()),
-        field('medium', struct([lttngField('m', u32()), lttngField('n', string())])),
-        field('big', float64()),
-        field('text', string()),
-      ]),
-    ),
-    lttngField('after_var', uint(7)),
-    // A variant whose options hold their own tag, variant and sequence (paths through options).
-    lttngField('kind', enumeration(u8(), { num: 0, rec: 1 })),
-    lttngField(
-      'deep',
-      variant('_kind', [
-        field('num', s32()),
-        field(
-          'rec',
-          struct([
-            lttngField('sub', enumeration(uint(4), { p: 0, q: [1, 15] })),
-            lttngField('sv', variant('_sub', [field('p', string()), field('q', array(u8(), 2))])),
-            ...lttngSequence('items', struct([lttngField('k', u16()), lttngField('t', string())]), u8()),
-          ]),
-        ),
-      ]),
-    ),
-    lttngField('nested_seq', struct([...lttngSequence('v', s32(), u8())])),
-  ];
-}
 
 describe.each([
   ['le', false],
