@@ -523,6 +523,8 @@ function collectRefs(fc: FieldClass | undefined, out: Map<string, 'len' | 'tag'>
 function findField(s: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
   let cur: FieldClass | undefined = s;
   for (const n of path) {
+    // Paths go through array/sequence elements without naming them.
+    while (cur !== undefined && (cur.kind === 'array' || cur.kind === 'sequence')) cur = cur.element;
     if (cur === undefined) return undefined;
     if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === n)?.type;
     else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === n)?.type;

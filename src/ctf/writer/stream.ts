@@ -66,6 +66,8 @@ export interface StreamWriterInit {
     readonly header: number;
   };
   readonly packet: PacketPlan;
+  /** Encoder of the stream event context alone (for `beginRaw()`). */
+  readonly contextEncode: EncodeFn;
   /** Bytes of room for events per packet (header and context included). */
   readonly capacity: number;
   readonly fixedPacketSize: boolean;
@@ -96,6 +98,10 @@ export class StreamWriter {
   private readonly u64Align: number;
   private readonly extAlign: number;
   private readonly packet: PacketPlan;
+  private readonly ctxEncode: EncodeFn;
+  private rawPending = false;
+  private rawKey = 0;
+  private rawTs = 0;
   private readonly capacity: number;
   private readonly fixed: boolean;
   private readonly baseHi: number;
@@ -148,6 +154,7 @@ export class StreamWriter {
     this.u64Align = Math.max(8, o.align.u64);
     this.extAlign = Math.max(this.u32Align, this.u64Align);
     this.packet = o.packet;
+    this.ctxEncode = o.contextEncode;
     this.capacity = o.capacity;
     this.fixed = o.fixedPacketSize;
     this.base = o.cyclesBase;
@@ -198,6 +205,7 @@ export class StreamWriter {
       );
     }
     if (this.closed) throw new WriterError(`stream ${this.name} is closed`);
+    if (this.rawPending) throw new WriterError(`stream ${this.name}: beginRaw() without commitRaw()`);
     if (!this.open) this.openPacket(ts);
     else if (ec.slackBits > this.slackBytes * 8 - 256) this.regrow(ts);
     let hi: number;
@@ -250,6 +258,91 @@ export class StreamWriter {
     this.inPacket++;
     this.events++;
     return true;
+  }
+
+  /**
+   * Low-level path for converters that produce the payload bytes themselves (e.g. copying
+   * fields out of ftrace records): writes the event header and the stream event context, and
+   * returns the byte offset in `bytes` where the caller writes at most `maxPayloadBytes` bytes
+   * of payload (byte-aligned; larger alignments are the caller's), then calls
+   * `commitRaw(endByte)`. Returns -1 when the event cannot fit an empty packet (dropped and
+   * counted as discarded, like `write()`). Read `bytes`/`view` after this call: opening a
+   * packet may replace the buffer. The bytes past the offset are zero.
+   */
+  beginRaw(ec: EventClassWriter, ts: number, maxPayloadBytes: number, streamContext?: Values): number {
+    if (ec.streamClassId !== this.streamClassId) {
+      throw new WriterError(
+        `event class '${ec.name}' belongs to stream class ${ec.streamClassId}, not ${this.streamClassId}`,
+      );
+    }
+    if (!(ts >= this.lastTs) || ts !== Math.floor(ts) || ts > Number.MAX_SAFE_INTEGER) {
+      throw new WriterError(
+        `stream ${this.name}: timestamp ${ts} is not an integer >= the previous one (${this.lastTs})`,
+      );
+    }
+    if (this.closed) throw new WriterError(`stream ${this.name} is closed`);
+    if (this.rawPending) throw new WriterError(`stream ${this.name}: beginRaw() without commitRaw()`);
+    if (!this.open) this.openPacket(ts);
+    let hi: number;
+    let lo: number;
+    const th = Math.floor(ts / TWO32);
+    hi = this.baseHi + th;
+    lo = this.baseLo + (ts - th * TWO32);
+    if (lo >= TWO32) {
+      lo -= TWO32;
+      hi += 1;
+    }
+    const key = hi * 32 + (lo >>> 27);
+    const ext = ec.id > this.maxCompactId || key !== this.lastKey;
+    const fits = (): number => {
+      const r = this.ctxEncode(this.chunk, this.dv, this.header(ec.id, ext, hi, lo), this.lim, streamContext);
+      if (r < 0) return -1;
+      const at = Math.ceil(r / 8);
+      return at + maxPayloadBytes <= this.lim >>> 3 ? at : -1;
+    };
+    let at = fits();
+    if (at < 0) {
+      this.wipeAfterContent();
+      if (this.inPacket === 0) {
+        this.tooBig();
+        return -1;
+      }
+      this.closePacket(ts);
+      this.openPacket(ts);
+      at = fits();
+      if (at < 0) {
+        this.wipeAfterContent();
+        this.tooBig();
+        return -1;
+      }
+    }
+    this.rawPending = true;
+    this.rawKey = key;
+    this.rawTs = ts;
+    return at;
+  }
+
+  /** Ends the event begun by `beginRaw()`: `endByte` is the offset after its last byte. */
+  commitRaw(endByte: number): void {
+    if (!this.rawPending) throw new WriterError(`stream ${this.name}: commitRaw() without beginRaw()`);
+    if (endByte * 8 > this.lim)
+      throw new WriterError(`stream ${this.name}: raw event past the room it asked for`);
+    this.rawPending = false;
+    this.pos = endByte * 8;
+    this.lastKey = this.rawKey;
+    this.lastTs = this.rawTs;
+    this.inPacket++;
+    this.events++;
+  }
+
+  /** The buffer `beginRaw()` offsets point into (valid until the next call on this stream). */
+  get bytes(): Uint8Array {
+    return this.chunk;
+  }
+
+  /** A DataView over `bytes`. */
+  get view(): DataView {
+    return this.dv;
   }
 
   /** Writes the event header at the current position; returns the bit position after it. */

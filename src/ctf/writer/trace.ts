@@ -8,6 +8,7 @@
 import type { ClockClass, EventClass, NamedField, StreamClass, StructFC, TraceClass } from '../ir.js';
 import { WriterError } from '../../util/errors.js';
 import { compileEncoder } from './encoder.js';
+import type { EncodeFn } from './encoder.js';
 import type { WValue } from './encode-helpers.js';
 import type { HeaderKind, TraceLayout } from './layout.js';
 import { packetizeMetadata, TsdlPrinter, METADATA_SIGNATURE, METADATA_PACKET_SIZE } from './metadata.js';
@@ -78,6 +79,7 @@ export interface StreamOptions {
 
 interface StreamClassState {
   cls: StreamClass;
+  contextEncode: EncodeFn;
   events: Map<number, EventClass>;
   header: HeaderKind;
   channel: string;
@@ -190,7 +192,20 @@ export class TraceWriter {
       eventClasses: events,
     };
     this.#streamClasses.set(id, cls);
-    this.#state.set(id, { cls, events, header, channel: spec.channel ?? `channel${id}`, nextId: 0 });
+    const contextEncode = compileEncoder([{ scope: 'stream.event.context', struct: ctx }], {
+      strings: this.#opts.strings ?? 'utf8',
+      name: `stream${id}_context`,
+      zeroed: true,
+    });
+    this.#slackBits = Math.max(this.#slackBits, contextEncode.slackBits);
+    this.#state.set(id, {
+      cls,
+      contextEncode: contextEncode.fn,
+      events,
+      header,
+      channel: spec.channel ?? `channel${id}`,
+      nextId: 0,
+    });
     this.#pending += this.#printer.streamBlock(cls);
     return cls;
   }
@@ -292,6 +307,7 @@ export class TraceWriter {
       byteOrder: L.byteOrder,
       align: { u16: L.align.u16, u32: L.align.u32, u64: L.align.u64, header: L.align.header[st.header] },
       packet: plan,
+      contextEncode: st.contextEncode,
       capacity: this.#capacity,
       fixedPacketSize: this.#opts.fixedPacketSize ?? false,
       chunkSize: this.#opts.chunkSize ?? Math.max(2 << 20, 2 * this.#capacity),

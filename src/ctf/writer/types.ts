@@ -389,6 +389,8 @@ export function resolveRefs(root: StructFC, scope: Scope, roots: ScopeRoots): St
 function lookupPath(root: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
   let cur: FieldClass | undefined = root;
   for (const name of path) {
+    // Paths go through array/sequence elements without naming them.
+    while (cur !== undefined && (cur.kind === 'array' || cur.kind === 'sequence')) cur = cur.element;
     if (cur === undefined) return undefined;
     if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === name)?.type;
     else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === name)?.type;

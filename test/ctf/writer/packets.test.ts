@@ -420,3 +420,42 @@ describe('output directory', () => {
     expect(readdirSync(dir).sort()).toEqual(['channel0_0', 'index', 'metadata']);
   });
 });
+
+describe('raw payloads', () => {
+  it('beginRaw/commitRaw produce the same bytes as write()', () => {
+    const mk = (): { tw: TraceWriter; sink: MemorySink } => {
+      const sink = new MemorySink();
+      const tw = TraceWriter.create({ sink, layout: layout(), packetSize: 4096 });
+      tw.addStreamClass({ context: [lttngField('pid_ns', u32()), lttngField('vtid', s32())] });
+      return { tw, sink };
+    };
+    const fields = [lttngField('comm', charArray(16)), lttngField('tid', s32()), lttngField('state', u64())];
+    const a = mk();
+    const b = mk();
+    const ea = a.tw.addEventClass({ name: 'sched', fields });
+    const eb = b.tw.addEventClass({ name: 'sched', fields });
+    const r = rng(3);
+    let ts = 10;
+    for (let i = 0; i < 3000; i++) {
+      ts += 1 + Math.floor(r() * (r() < 0.02 ? 2 ** 30 : 1000));
+      const cpu = i % 2;
+      const comm = `task-${i % 7}`;
+      a.tw.stream(0, cpu).write(ea, ts, [comm, i, i * 3], [4026531836, i]);
+      const s = b.tw.stream(0, cpu);
+      const at = s.beginRaw(eb, ts, 28, [4026531836, i]);
+      expect(at).toBeGreaterThan(0);
+      const u8 = s.bytes;
+      const dv = s.view;
+      for (let k = 0; k < comm.length; k++) u8[at + k] = comm.charCodeAt(k);
+      dv.setInt32(at + 16, i, true);
+      dv.setBigUint64(at + 20, BigInt(i * 3), true);
+      s.commitRaw(at + 28);
+    }
+    a.tw.close();
+    b.tw.close();
+    for (const name of ['channel0_0', 'channel0_1']) {
+      expect(Buffer.from(b.sink.bytes(name)).equals(Buffer.from(a.sink.bytes(name)))).toBe(true);
+    }
+    expect(a.sink.bytes('channel0_0').length).toBeGreaterThan(4096 * 10);
+  });
+});
