@@ -123,10 +123,7 @@ describe.each(['le', 'be'] as const)('nstrace and babeltrace2 read the writer tr
       ],
     });
     tw.addStreamClass({ header: 'large' });
-    // nstrace's reader does not decode floats at unaligned bit positions (babeltrace2 does; see
-    // types.test.ts): leave those two fields out here.
-    const fields = kitchenSink().filter((f) => f.name !== '_f32u' && f.name !== '_f64u');
-    const sink = tw.addEventClass({ name: 'sink', streamClassId: 0, fields });
+    const sink = tw.addEventClass({ name: 'sink', streamClassId: 0, fields: kitchenSink() });
     const small = tw.addEventClass({ name: 'small', streamClassId: 1, fields: [lttngField('n', u64())] });
     const r = rng(bo === 'le' ? 11 : 12);
     let ts = 1000;
@@ -156,12 +153,8 @@ describe.each(['le', 'be'] as const)('nstrace and babeltrace2 read the writer tr
   });
 });
 
-/**
- * nstrace-reader issues found by these round trips (babeltrace2 reads the traces). An `it.fails`
- * test is expected to fail until the reader is fixed; then it turns red: make it `it`.
- */
-describe('reader issues found by round trips', () => {
-  // Fixed in the reader since; kept as a regression test.
+/** Reader issues these round trips found (babeltrace2 read both traces); fixed since. */
+describe('round trips that once broke the reader', () => {
   it('a compact-header stream class next to a large-header one: extended compact headers', () => {
     const dir = join(tmp.dir, 'mixed-headers');
     const tw = TraceWriter.create({
@@ -178,7 +171,7 @@ describe('reader issues found by round trips', () => {
     expect(nstraceDump(dir)).toHaveLength(2);
   });
 
-  it.fails('floats at unaligned bit positions', () => {
+  it('floats at unaligned bit positions', () => {
     const dir = join(tmp.dir, 'unaligned-float');
     const tw = TraceWriter.create({
       dir,
