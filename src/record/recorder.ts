@@ -12,7 +12,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { NstraceError, UsageError } from '../util/errors.js';
 import type { NamedField, StructFC } from '../ctf/ir.js';
 import { findField, type FtraceEventFormat } from './format.js';
@@ -47,14 +46,13 @@ import {
   type PayloadFn,
   type PlanField,
 } from './convert.js';
-import { FileSink, PacketStream, type PacketInfoOut, type PacketSink } from './packets.js';
 import {
-  emitMetadata,
-  eventDecl,
-  writeMetadataFile,
-  type RecordedEventClass,
-  type TraceSchema,
-} from './metadata.js';
+  TraceWriter,
+  lttngLayout,
+  type EventClassWriter,
+  type StreamWriter,
+  type TraceSink,
+} from '../ctf/writer/index.js';
 import { fieldsForCode, structFC, structFromCodes } from './types.js';
 import { encodedSizeBound, encodeValues } from './encode.js';
 import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js';
@@ -103,8 +101,8 @@ export interface RecordOptions {
   traceName?: string;
   /** Recorder version string for the env block. */
   recorderVersion?: string;
-  /** Where packets go (default: files in `<outDir>/kernel`). */
-  sink?: PacketSink;
+  /** Where the trace goes (default: files in `<outDir>/kernel`); a relay client passes its own. */
+  sink?: TraceSink;
   /** Extra pids whose events are not recorded (besides this process). */
   excludePids?: readonly number[];
   /**
@@ -156,8 +154,9 @@ interface Handler {
   /** Fields to write; undefined when the event is only used for state. */
   plan: PlanField[] | undefined;
   entryFmt: FtraceEventFormat | undefined;
-  classId: number;
+  ec: EventClassWriter | undefined;
   payload: PayloadFn | undefined;
+  /** Largest payload in bytes (plus the record's length when `recordVar`). */
   maxLen: number;
   state: ((pv: DataView, pu: Uint8Array, s: number, th: Thread, ts: number, cpu: number) => void) | undefined;
   /** Syscall entry: remember the thread's syscall and (when needed) its arguments. */
@@ -178,6 +177,8 @@ class CpuReader {
   readUntil = -Infinity;
   lost = 0;
   lastStatLost = 0;
+  /** Timestamp of the last event written to this CPU's stream. */
+  lastTs = 0;
   /** Last thread looked up on this CPU (valid while the table's version is `thVersion`). */
   lastTid = -2;
   lastTh: Thread | undefined = undefined;
@@ -188,7 +189,7 @@ class CpuReader {
     readonly pageSize: number,
     readonly slots: number,
     readonly cursor: PageCursor,
-    readonly stream: PacketStream,
+    readonly stream: StreamWriter,
   ) {
     this.pool = Buffer.alloc(pageSize * slots);
     this.pv = new DataView(this.pool.buffer, this.pool.byteOffset, this.pool.byteLength);
@@ -203,16 +204,14 @@ export class Recorder {
   private readers: CpuReader[] = [];
   private handlers: Array<Handler | undefined> = [];
   private table!: ThreadTable;
-  private classes: RecordedEventClass[] = [];
-  private classByName = new Map<string, RecordedEventClass>();
-  private metadataDirty = true;
-  private schema!: TraceSchema;
+  private tw!: TraceWriter;
+  private classByName = new Map<string, EventClassWriter>();
   private traceDir = '';
   private baseHi = 0;
   private baseBig = 0n;
   private injected: InjectedEvent[] = [];
   private injectedPos = 0;
-  private injectStream!: PacketStream;
+  private injectStream!: StreamWriter;
   private unknownIds = 0;
   private helpers!: ConvHelpers;
   private forkParent: Thread | undefined;
@@ -228,13 +227,12 @@ export class Recorder {
   private stopping = false;
   private finished = false;
   private lostTotal = 0;
-  private sink!: PacketSink;
   private watcher: Watcher | undefined;
   private watchInstance: TraceInstance | undefined;
   /** Timestamp of the event being converted (for the watcher's string captures). */
   private curTs = 0;
   /** Stream being written (for patch entries made by special fields). */
-  private curStream: PacketStream | undefined;
+  private curStream: StreamWriter | undefined;
   /** Threads with values written before they were known. */
   private readonly pendingPatch = new Set<Thread>();
   private learnedSeen = 0;
@@ -259,69 +257,43 @@ export class Recorder {
   // ------------------------------------------------------------------------------------------
   // Setup
 
-  private classFor(name: string, fields: StructFC): RecordedEventClass {
+  /**
+   * The writer's event class of an LTTng event, added on first use: the first events seen get
+   * the lowest ids, hence compact headers for the frequent ones (the metadata grows as LTTng's
+   * does; the writer publishes it before any packet that needs it).
+   */
+  private classFor(name: string, fields: StructFC): EventClassWriter {
     let c = this.classByName.get(name);
     if (!c) {
-      c = { id: this.classes.length, name, fields };
-      this.classes.push(c);
+      c = this.tw.addEventClass({ name, fields });
       this.classByName.set(name, c);
-      this.metadataDirty = true;
     }
     return c;
   }
 
-  /**
-   * Writes the metadata the packets about to be written need: the whole document the first
-   * time, then only the new event classes, appended (like LTTng's metadata stream grows).
-   */
-  private flushMetadata(): void {
-    if (!this.metadataDirty) return;
-    const file = path.join(this.traceDir, 'metadata');
-    if (this.metadataClasses === 0) {
-      this.schema.events = this.classes;
-      writeMetadataFile(file, emitMetadata(this.schema));
-    } else {
-      fs.appendFileSync(file, this.classes.slice(this.metadataClasses).map(eventDecl).join(''));
-    }
-    this.metadataClasses = this.classes.length;
-    this.metadataDirty = false;
-  }
-
-  private metadataClasses = 0;
-
-  private buildSchema(): void {
+  private createWriter(traceDir: string, packetSize: number): void {
     const ctxFields: NamedField[] = [];
     for (const c of this.table.contexts) ctxFields.push(...fieldsForCode(c, CONTEXT_FIELDS[c]));
+    // realtime - monotonic, measured the way LTTng does (as close together as possible).
     const realNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
     const monoNs = process.hrtime.bigint();
-    const created = new Date();
-    const pad = (n: number): string => String(n).padStart(2, '0');
-    const dt =
-      `${created.getUTCFullYear()}${pad(created.getUTCMonth() + 1)}${pad(created.getUTCDate())}T` +
-      `${pad(created.getUTCHours())}${pad(created.getUTCMinutes())}${pad(created.getUTCSeconds())}+0000`;
-    this.schema = {
-      uuid: crypto.randomBytes(16),
-      clockUuid: crypto.randomBytes(16),
-      clockOffsetNs: realNs - monoNs,
-      eventContext: structFC(ctxFields),
-      events: this.classes,
-      env: [
-        ['hostname', os.hostname()],
-        ['domain', 'kernel'],
-        ['sysname', os.type()],
-        ['kernel_release', os.release()],
-        ['kernel_version', os.version()],
-        ['tracer_name', 'lttng-modules'],
-        ['tracer_major', 2],
-        ['tracer_minor', 13],
-        ['tracer_patchlevel', 0],
-        ['trace_buffering_scheme', 'global'],
-        ['trace_name', this.opts.traceName ?? path.basename(path.resolve(this.opts.outDir))],
-        ['trace_creation_datetime', dt],
-        ['nstrace_recorder', `nstrace-record ${this.opts.recorderVersion ?? ''}`.trim()],
-        ['nstrace_source', 'ftrace'],
-      ],
-    };
+    const o = this.opts;
+    this.tw = TraceWriter.create({
+      ...(o.sink ? { sink: o.sink } : { dir: traceDir }),
+      layout: lttngLayout({
+        domain: 'kernel',
+        hostname: os.hostname(),
+        clock: { offsetCycles: realNs - monoNs },
+        traceName: o.traceName ?? path.basename(path.resolve(o.outDir)),
+        env: {
+          nstrace_recorder: `nstrace-record ${o.recorderVersion ?? ''}`.trim(),
+          nstrace_source: 'ftrace',
+        },
+      }),
+      packetSize,
+      cyclesBase: this.baseBig,
+    });
+    this.tw.addStreamClass({ header: 'compact', context: structFC(ctxFields) });
   }
 
   private makeHandler(ftrace: string, fmt: FtraceEventFormat, write: boolean): Handler {
@@ -335,7 +307,7 @@ export class Recorder {
       fmt,
       plan,
       entryFmt: undefined,
-      classId: -1,
+      ec: undefined,
       payload: undefined,
       maxLen: 0,
       state: this.stateFor(ftrace, fmt),
@@ -464,8 +436,8 @@ export class Recorder {
       this.warn(`${h.lttngName}: no ftrace source for ${compiled.missing.join(', ')} (written as 0/empty)`);
     }
     h.payload = compiled.fn;
-    h.classId = this.classFor(h.lttngName, compiled.fields).id;
-    h.maxLen = 13 + this.table.ctxBytes + compiled.maxSize + 8;
+    h.ec = this.classFor(h.lttngName, compiled.fields);
+    h.maxLen = compiled.maxSize + 8;
     h.recordVar = compiled.recordVar;
   }
 
@@ -571,12 +543,11 @@ export class Recorder {
     const cpu = process.cpuUsage(cpuStart);
     let events = 0;
     let packets = 0;
-    let bytes = 0;
     for (const r of this.readers) {
       events += r.stream.events;
       packets += r.stream.packets;
-      bytes += r.stream.bytes;
     }
+    const bytes = dirBytes(this.traceDir);
     return {
       traceDir: this.traceDir,
       durationMs: Date.now() - t0,
@@ -590,7 +561,7 @@ export class Recorder {
         lost: r.lost,
         packets: r.stream.packets,
       })),
-      eventClasses: this.classes.length,
+      eventClasses: this.classByName.size,
       statedumpEvents: this.statedumpCount,
       containers: this.containerCount,
       containerStarts: this.containerEvents.starts,
@@ -668,35 +639,13 @@ export class Recorder {
 
     // Output.
     this.traceDir = path.join(o.outDir, 'kernel');
-    if (fs.existsSync(path.join(this.traceDir, 'metadata'))) {
+    if (!o.sink && fs.existsSync(this.traceDir) && fs.readdirSync(this.traceDir).length > 0) {
       throw new UsageError(`${this.traceDir} already holds a trace (choose another -o)`);
     }
-    fs.mkdirSync(this.traceDir, { recursive: true });
-    this.buildSchema();
-    const fileSink = o.sink ? undefined : new FileSink(this.traceDir);
-    const inner: PacketSink = o.sink ?? fileSink!;
-    // Metadata must describe every class a packet uses before the packet is written.
-    this.sink = {
-      packet: (s: PacketStream, b: Uint8Array, i: PacketInfoOut) => {
-        this.flushMetadata();
-        inner.packet(s, b, i);
-      },
-      close: (s: PacketStream) => inner.close(s),
-    };
-    const packetSize = o.packetSize ?? 256 * 1024;
+    this.createWriter(this.traceDir, o.packetSize ?? 256 * 1024);
     const cpus = tracefsCpus(this.mount.root).filter((c) => fs.existsSync(inst.file(`per_cpu/cpu${c}`)));
     for (const cpu of cpus) {
-      const stream = new PacketStream({
-        name: `channel0_${cpu}`,
-        streamId: 0,
-        instanceId: cpu,
-        cpuId: cpu,
-        packetSize,
-        uuid: this.schema.uuid,
-        baseHi: this.baseHi,
-        sink: this.sink,
-      });
-      fileSink?.touch(stream);
+      const stream = this.tw.stream(0, cpu);
       const fd = fs.openSync(
         inst.file(`per_cpu/cpu${cpu}/trace_pipe_raw`),
         fs.constants.O_RDONLY | fs.constants.O_NONBLOCK,
@@ -708,7 +657,7 @@ export class Recorder {
       );
     }
     this.injectStream = this.readers[0]!.stream;
-    this.flushMetadata();
+    this.tw.flushMetadata();
     if (o.watcher !== false) this.startWatcher(notrace, layouts, cpus);
 
     // Go.
@@ -875,11 +824,12 @@ export class Recorder {
     }
   }
 
-  private addPatch(t: Thread, ps: PacketStream, off: number, kind: 0 | 1 | 2): void {
+  private addPatch(t: Thread, ps: StreamWriter, off: number, kind: 0 | 1 | 2): void {
     let l = t.patches;
     if (!l) t.patches = l = [];
     if (l.length >= 4096) l.shift();
-    l.push({ stream: ps, seq: ps.seq, off, kind });
+    // Valid while no packet of the stream closes (the open packet's bytes stay where they are).
+    l.push({ stream: ps, seq: ps.packets, off, kind });
     this.pendingPatch.add(t);
   }
 
@@ -891,8 +841,8 @@ export class Recorder {
       this.table.rebuild(t);
       const keep: PatchEntry[] = [];
       for (const e of l) {
-        const ps = e.stream as PacketStream;
-        if (ps.seq !== e.seq || !ps.hasOpenPacket) {
+        const ps = e.stream as StreamWriter;
+        if (ps.packets !== e.seq) {
           this.patchStats.tooLate++;
           continue;
         }
@@ -902,7 +852,7 @@ export class Recorder {
           for (let k = 0; k < w.length; k++) dv.setInt32(e.off + 4 * k, w[k]!, true);
         } else if (e.kind === 1) {
           const ids = t.nsTids;
-          if (ps.buf[e.off] === ids.length)
+          if (ps.bytes[e.off] === ids.length)
             for (let k = 0; k < ids.length; k++) dv.setInt32(e.off + 1 + 4 * k, ids[k]!, true);
         } else {
           dv.setUint32(e.off, t.ns[0]!.inum, true);
@@ -962,8 +912,8 @@ export class Recorder {
     this.readAll(true);
     this.process(true);
     this.checkLost();
-    for (const r of this.readers) r.stream.finish(Math.max(this.stopTs, r.stream.lastTs), this.startTs);
-    this.flushMetadata();
+    for (const r of this.readers) r.stream.close(this.stopTs);
+    this.tw.close();
     this.finished = true;
     this.reportProgress();
   }
@@ -972,11 +922,9 @@ export class Recorder {
   private reportProgress(): void {
     if (!this.opts.onProgress) return;
     let events = 0;
-    let bytes = 0;
-    for (const r of this.readers) {
-      events += r.stream.events;
-      bytes += r.stream.bytes + r.stream.pos;
-    }
+    for (const r of this.readers) events += r.stream.events;
+    // Written so far (a relay sink has no directory: 0).
+    const bytes = this.opts.sink ? 0 : dirBytes(this.traceDir);
     const elapsedMs = Date.now() - this.startMs;
     this.opts.onProgress({
       elapsedMs,
@@ -998,7 +946,7 @@ export class Recorder {
       if (delta > 0) {
         r.lastStatLost = total;
         r.lost += delta;
-        r.stream.discarded += delta;
+        r.stream.discard(delta);
         this.lostTotal += delta;
         this.warn(`lost ${delta} events on CPU ${r.cpu} (ring buffer full; try a larger --buffer-size)`);
       }
@@ -1115,21 +1063,18 @@ export class Recorder {
       const ev = this.injected[this.injectedPos]!;
       if (ev.ts > limit) return;
       this.injectedPos++;
-      const cls = this.classFor(ev.name, structFromCodes(ev.fields));
+      const ec = this.classFor(ev.name, structFromCodes(ev.fields));
       const codes = ev.fields.map((f) => f[1]);
-      const max = 13 + this.table.ctxBytes + encodedSizeBound(codes, ev.values) + 8;
-      let o = ps.reserve(ev.ts, max);
-      o = ps.header(o, cls.id, Math.max(ev.ts, ps.lastTs));
+      // Never before what the stream already holds (the writer requires non-decreasing times).
+      const r0 = this.readers[0]!;
+      const ts = Math.max(ev.ts, r0.lastTs);
+      const at = ps.beginRaw(ec, ts, encodedSizeBound(codes, ev.values) + 8);
+      if (at < 0) continue;
+      r0.lastTs = ts;
       if (self.ctxEpoch !== this.table.epoch) this.table.rebuild(self);
-      const dv = ps.view;
-      const w = self.ctx;
-      for (let k = 0; k < w.length; k++) {
-        dv.setInt32(o, w[k]!, true);
-        o += 4;
-      }
-      o = encodeValues(codes, ev.values, dv, ps.buf, o);
-      ps.pos = o;
-      ps.events++;
+      const du = ps.bytes;
+      du.set(self.ctxBytes, at - self.ctxBytes.length);
+      ps.commitRaw(encodeValues(codes, ev.values, ps.view, du, at));
     }
   }
 
@@ -1139,8 +1084,6 @@ export class Recorder {
     const pv = r.pv;
     const pu = r.pool;
     const ps = r.stream;
-    const dv = ps.view;
-    const du = ps.buf;
     const table = this.table;
     const handlers = this.handlers;
     const helpers = this.helpers;
@@ -1194,18 +1137,19 @@ export class Recorder {
       }
       if (hd.plan === undefined) continue;
       if (hd.payload === undefined) this.compileHandler(hd);
-      let o = ps.pos;
-      const need = hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen;
-      if (o + need > ps.limit || !ps.hasOpenPacket) o = ps.reserve(ts, need);
-      o = ps.header(o, hd.classId, ts);
+      // The writer writes the event header and opens packets; the context bytes and the payload
+      // are copied in here (the context encoder's zeros are overwritten).
+      let o = ps.beginRaw(hd.ec!, ts, hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen);
+      if (o < 0) continue;
+      const du = ps.bytes;
       if (th.ctxEpoch !== table.epoch) table.rebuild(th);
-      if (th.incomplete) this.addPatch(th, ps, o, 0);
+      const cb = th.ctxBytes;
+      du.set(cb, o - cb.length);
+      if (th.incomplete) this.addPatch(th, ps, o - cb.length, 0);
       this.curStream = ps;
-      du.set(th.ctxBytes, o);
-      o += th.ctxBytes.length;
-      o = hd.payload!(pv, pu, s, dv, du, o, th, helpers);
-      ps.pos = o;
-      ps.events++;
+      o = hd.payload!(pv, pu, s, ps.view, du, o, th, helpers);
+      ps.commitRaw(o);
+      r.lastTs = ts;
     }
     r.lastTid = lastTid;
     r.lastTh = th;
@@ -1224,8 +1168,7 @@ export class Recorder {
     if (!this.finished) {
       // Error path: still close what was written so the trace is readable up to here.
       try {
-        for (const r of this.readers) r.stream.finish(Math.max(this.now(), r.stream.lastTs), this.startTs);
-        this.flushMetadata();
+        this.tw?.close();
       } catch {
         // best effort
       }
@@ -1254,6 +1197,32 @@ function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEve
       return v === undefined ? 0 : v;
     }),
   };
+}
+
+/** Bytes of the files in a directory (the trace written so far). */
+function dirBytes(dir: string): number {
+  let n = 0;
+  const walk = (d: string): void => {
+    let es: fs.Dirent[];
+    try {
+      es = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of es) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        try {
+          n += fs.statSync(p).size;
+        } catch {
+          // gone
+        }
+      }
+    }
+  };
+  walk(dir);
+  return n;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record, type RecordSummary } from '../../src/record/recorder.js';
-import { parseMetadata } from '../../src/ctf/metadata/index.js';
+import { readMetadataFile } from '../../src/ctf/metadata/index.js';
 import { TraceSet } from '../../src/ctf/reader.js';
+import { parseIndexFile } from '../../src/ctf/index-file.js';
 import { babeltrace2, parseBt2Lines, skipReason, tmpDir } from './helpers.js';
 
 const reason = skipReason();
@@ -42,7 +43,10 @@ afterAll(() => {
 describe.skipIf(reason !== undefined)('recorded trace round trip', () => {
   it('metadata: nstrace TSDL parser and babeltrace2 both accept it, with the LTTng kernel layout', () => {
     const file = path.join(out, 'kernel', 'metadata');
-    const tc = parseMetadata(fs.readFileSync(file, 'utf8'), file);
+    // Packetized, like LTTng's.
+    expect(fs.readFileSync(file).readUInt32LE(0)).toBe(0x75d11d57);
+    const { cls: tc, packetized } = readMetadataFile(file);
+    expect(packetized).toBe(true);
     expect(tc.env.get('domain')).toBe('kernel');
     expect(tc.env.get('tracer_name')).toBe('lttng-modules');
     expect(tc.env.get('tracer_major')).toBe(2);
@@ -110,13 +114,23 @@ describe.skipIf(reason !== undefined)('recorded trace round trip', () => {
     expect(names).toContain('lttng_statedump_end');
   });
 
-  it('packets: sequence numbers, sizes and the index files match what the streams hold', () => {
+  it('packets: the index files describe the streams packet by packet', () => {
     const dir = path.join(out, 'kernel');
+    let packets = 0;
     for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('channel0_'))) {
       const size = fs.statSync(path.join(dir, f)).size;
-      expect(size % (64 * 1024)).toBe(0);
-      const idx = fs.readFileSync(path.join(dir, 'index', `${f}.idx`));
-      expect((idx.length - 16) / 72).toBe(size / (64 * 1024));
+      const idx = parseIndexFile(fs.readFileSync(path.join(dir, 'index', `${f}.idx`)), f);
+      let off = 0;
+      idx.entries.forEach((e, i) => {
+        expect(e.offset).toBe(off);
+        expect(e.packetSeqNum).toBe(BigInt(i));
+        expect(e.contentSize).toBeLessThanOrEqual(e.packetSize);
+        expect(e.packetSize).toBeLessThanOrEqual(64 * 1024 * 8);
+        off += e.packetSize / 8;
+      });
+      expect(off).toBe(size);
+      packets += idx.entries.length;
     }
+    expect(packets).toBe(summary.packets);
   });
 });
