@@ -29,6 +29,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, here.includes('dist-bench') ? '../..' : '..');
 const TRACEFS = '/sys/kernel/tracing';
 const SCHED = ['sched_switch', 'sched_waking', 'sched_wakeup'];
+/**
+ * Kernel buffer per CPU, the same for every recorder (ftrace ring buffer, perf mmap): deep
+ * enough to ride out the moments the recorder gets less CPU on a busy machine.
+ */
+const BUFFER_MB = 256;
+const BUFFER = `${BUFFER_MB}M`;
 
 interface Timed {
   cpu: number;
@@ -126,7 +132,7 @@ async function runNstrace(bin: string, secs: number, dir: string): Promise<RunRe
     '--no-statedump',
     '--no-progress',
     '--buffer-size',
-    '64M',
+    BUFFER,
     '--summary-json',
     summary,
   ]);
@@ -202,12 +208,9 @@ async function runFloor(bin: string, secs: number, dir: string): Promise<RunResu
     w('tracing_on', '0');
     w('trace_clock', 'mono');
     w('options/overwrite', '0');
-    w('buffer_size_kb', String(64 * 1024));
-    try {
-      w('buffer_subbuf_size_kb', '64');
-    } catch {
-      // fixed page size
-    }
+    w('buffer_size_kb', String(BUFFER_MB * 1024));
+    // Page-sized sub-buffers: `cat` reads whenever anything is there, and every read returns a
+    // whole sub-buffer, so bigger ones would mostly copy padding.
     for (const e of SCHED) w(`events/sched/${e}/enable`, '1');
     w('events/syscalls/enable', '1');
     const files = cpus.map((c) => path.join(dir, `floor-cpu${c}.raw`));
@@ -240,12 +243,23 @@ async function runFloor(bin: string, secs: number, dir: string): Promise<RunResu
     const sub = Number(fs.readFileSync(path.join(inst, 'buffer_subbuf_size_kb'), 'utf8').trim()) * 1024;
     const cur = new PageCursor(page, header, 0, 0);
     let events = 0;
+    const chunk = Buffer.alloc(sub * 256);
+    const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (const f of files) {
-      const b = fs.readFileSync(f);
-      const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      for (let off = 0; off + sub <= b.length; off += sub) {
-        cur.reset(v, off, sub);
-        while (cur.next()) events++;
+      const fd = fs.openSync(f, 'r');
+      try {
+        for (
+          let n = fs.readSync(fd, chunk, 0, chunk.length, null);
+          n >= sub;
+          n = fs.readSync(fd, chunk, 0, chunk.length, null)
+        ) {
+          for (let off = 0; off + sub <= n; off += sub) {
+            cur.reset(v, off, sub);
+            while (cur.next()) events++;
+          }
+        }
+      } finally {
+        fs.closeSync(fd);
       }
       fs.rmSync(f, { force: true });
     }
