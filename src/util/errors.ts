@@ -46,3 +46,10 @@ export class UsageError extends NstraceError {
     super(message, 2);
   }
 }
+
+/** Talking to a relay daemon failed (connection refused, protocol error, error reply). */
+export class RelayError extends NstraceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 1, options);
+  }
+}

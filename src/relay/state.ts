@@ -1,0 +1,703 @@
+/**
+ * The relay's state: sessions, their CTF traces and streams, and what each stream has written
+ * to disk. Both the control/data receivers and the live server work on these objects; all of
+ * it runs on the one Node event loop, so no locking is needed, but every mutation must leave
+ * the objects consistent before returning.
+ *
+ * On disk (lttng-relayd's layout): `<output>/<session output path>/<pathname>/<channel>` per
+ * data stream, `<pathname>/metadata` for the metadata stream, and
+ * `<pathname>/index/<channel>.idx` with one 72-byte entry per packet.
+ */
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import {
+  encodeIndexHeader,
+  INDEX_ENTRY_SIZE_1_0,
+  INDEX_ENTRY_SIZE_1_1,
+  INDEX_HEADER_SIZE,
+} from '../ctf/index-file.js';
+import { U64_NONE } from './codec.js';
+import type { GroupBy } from './paths.js';
+import { sessionOutputPath, uniqueDir } from './paths.js';
+
+const DIR_MODE = 0o770;
+const FILE_MODE = 0o660;
+const ZEROS = Buffer.alloc(256 * 1024);
+
+export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
+export type LogFn = (level: LogLevel, msg: string) => void;
+
+/** Counters shown in the status line. */
+export interface RelayCounters {
+  bytesReceived: number;
+  packetsReceived: number;
+  metadataBytesReceived: number;
+  indexesWritten: number;
+  sessionsCreated: number;
+  streamsCreated: number;
+  connectionsAccepted: number;
+  protocolErrors: number;
+}
+
+export interface RelayStateOptions {
+  outputDir: string;
+  groupBy: GroupBy;
+  log: LogFn;
+  /** Log every control and live command and reply (debug level). */
+  traceProtocol?: boolean;
+}
+
+/** Key of a sessiond's trace chunk: all relay sessions of one sessiond session share them. */
+function chunkKey(uuid: string, sessiondSessionId: number, chunkId: number): string {
+  return `${uuid}:${sessiondSessionId}:${chunkId}`;
+}
+
+export interface TraceChunk {
+  id: number;
+  creationTimestamp: number;
+  overrideName: string | null;
+  closed: boolean;
+}
+
+/** The half of an index entry each connection brings. */
+interface PendingIndex {
+  /** Data half: the tracefile and offset the packet was written at. */
+  tracefile: number;
+  offset: number;
+  hasData: boolean;
+  /** Control half: SEND_INDEX bytes 16..80 (packet_size .. packet_seq_num), or null. */
+  control: Buffer | null;
+}
+
+/** One tracefile's worth of index entries (streams without `--tracefile-size` have one). */
+export interface TracefileSegment {
+  tracefile: number;
+  /** Index sequence number (0-based, per stream) of the first entry in this file. */
+  firstSeq: number;
+  count: number;
+  /** Overwritten by a later tracefile with the same number (`--tracefile-count`). */
+  gone: boolean;
+}
+
+export class Session {
+  /** Set when the control connection is gone. */
+  connectionClosed = false;
+  /** The live viewer attached to this session, if any (one at most, as in lttng-relayd). */
+  viewer: object | null = null;
+  /** Set when streams were published (or got their first packet) since a viewer last asked. */
+  newStreams = false;
+  readonly traces = new Map<string, CtfTrace>();
+  readonly streams: RelayStream[] = [];
+  unpublished: RelayStream[] = [];
+  currentChunk: TraceChunk | null = null;
+  openStreams = 0;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly hostname: string,
+    readonly basePath: string,
+    readonly liveTimer: number,
+    readonly snapshot: boolean,
+    readonly sessiondUuid: string,
+    readonly sessiondSessionId: number,
+    readonly creationTime: number,
+    readonly minor: number,
+    /** Relative to the output directory. */
+    readonly outputPath: string,
+    /** Absolute. */
+    readonly dir: string,
+  ) {}
+}
+
+export class CtfTrace {
+  readonly streams: RelayStream[] = [];
+  metadataStream: RelayStream | null = null;
+  metadataStreamSentToViewer = false;
+  /** The attached viewer's stream for this trace's metadata (for NEW_METADATA flags). */
+  viewerMetadata: { metadataSent: number } | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly session: Session,
+    readonly pathname: string,
+  ) {}
+}
+
+export class RelayStream {
+  // Data file.
+  fd = -1;
+  fileSize = 0;
+  tracefile = 0;
+  readonly segments: TracefileSegment[] = [];
+  idxFd = -1;
+  /** Sequence numbers (u64, -1 = none) as in lttng-relayd. */
+  prevDataSeq = -1;
+  prevIndexSeq = -1;
+  lastNetSeqNum = -1;
+  closeRequested = false;
+  closed = false;
+  published = false;
+  dataPendingCheckDone = false;
+  metadataReceived = 0;
+  /** Timestamp of the last live beacon, U64_NONE if none since the last real index. */
+  beaconTsEnd: bigint = U64_NONE;
+  /** CTF stream class id of the last index (live INACTIVE replies carry it). */
+  ctfStreamId = 0n;
+  /** Index entries written (what live serves). */
+  indexReceivedSeqcount = 0;
+  private readonly pending = new Map<number, PendingIndex>();
+  /** The data connection currently in the middle of a packet for this stream. */
+  writer: object | null = null;
+  packetsWritten = 0;
+  bytesWritten = 0;
+
+  constructor(
+    readonly handle: number,
+    readonly trace: CtfTrace,
+    readonly channelName: string,
+    readonly pathname: string,
+    readonly tracefileSize: number,
+    readonly tracefileCount: number,
+    readonly dir: string,
+    readonly state: RelayState,
+  ) {}
+
+  get session(): Session {
+    return this.trace.session;
+  }
+
+  get isMetadata(): boolean {
+    return this.channelName === 'metadata';
+  }
+
+  /** Entry size of this session's index files (1.0 before peer minor 8). */
+  get indexEntrySize(): number {
+    return this.session.minor >= 8 ? INDEX_ENTRY_SIZE_1_1 : INDEX_ENTRY_SIZE_1_0;
+  }
+
+  dataFileName(tracefile = this.tracefile): string {
+    return this.tracefileSize > 0 ? `${this.channelName}_${tracefile}` : this.channelName;
+  }
+
+  dataFilePath(tracefile = this.tracefile): string {
+    return join(this.dir, this.dataFileName(tracefile));
+  }
+
+  indexFilePath(tracefile = this.tracefile): string {
+    return join(this.dir, 'index', `${this.dataFileName(tracefile)}.idx`);
+  }
+
+  /** Creates (truncates) the data or metadata file; called at ADD_STREAM. */
+  open(): void {
+    mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
+    this.fd = openSync(this.dataFilePath(), 'w+', FILE_MODE);
+    this.fileSize = 0;
+    if (!this.isMetadata) this.segments.push({ tracefile: 0, firstSeq: 0, count: 0, gone: false });
+  }
+
+  // ------------------------------------------------------------------ data path
+
+  /**
+   * Called when a data header arrives: rotates the tracefile if needed and returns the offset
+   * at which the packet will be written.
+   */
+  beginPacket(dataSize: number): number {
+    if (this.tracefileSize > 0 && this.fileSize > 0 && this.fileSize + dataSize > this.tracefileSize) {
+      this.nextTracefile();
+    }
+    return this.fileSize;
+  }
+
+  /**
+   * Appends payload pieces and `padding` zero bytes at the end of the data file, in one
+   * `writev` for ordinary packets. Large padding extends the file with `ftruncate` instead
+   * (the hole reads as zeros), so an absurd padding field costs no memory and no copying.
+   */
+  append(pieces: Buffer[], padding: number): void {
+    let total = 0;
+    for (const b of pieces) total += b.length;
+    let bufs = pieces;
+    let tail = padding;
+    if (padding > 0 && padding <= ZEROS.length) {
+      bufs = pieces.concat([ZEROS.subarray(0, padding)]);
+      total += padding;
+      tail = 0;
+    }
+    if (total > 0) writeAllv(this.fd, bufs, this.fileSize, total);
+    this.fileSize += total;
+    if (tail > 0) {
+      this.fileSize += tail;
+      ftruncateSync(this.fd, this.fileSize);
+    }
+    this.bytesWritten += total + tail;
+  }
+
+  /** Drops a packet that was only partly received: cuts the file back to `offset`. */
+  truncateTo(offset: number): void {
+    if (this.fd < 0) return;
+    if (this.fileSize > offset) {
+      ftruncateSync(this.fd, offset);
+      this.fileSize = offset;
+    }
+  }
+
+  /** A data packet with `netSeq` is completely on disk at `offset` of the current tracefile. */
+  packetWritten(netSeq: number, offset: number): void {
+    this.prevDataSeq = netSeq;
+    this.packetsWritten++;
+    this.state.counters.packetsReceived++;
+    if (this.packetsWritten === 1) this.session.newStreams = true;
+    if (this.session.minor >= 4 && !this.session.snapshot) {
+      const p = this.pending.get(netSeq);
+      if (p === undefined) {
+        if (this.pending.size >= MAX_PENDING_INDEXES) this.dropOldestDataOnly();
+        this.pending.set(netSeq, { tracefile: this.tracefile, offset, hasData: true, control: null });
+      } else {
+        p.tracefile = this.tracefile;
+        p.offset = offset;
+        p.hasData = true;
+        this.flushIndex(netSeq, p);
+      }
+    }
+    this.tryClose();
+  }
+
+  /** SEND_INDEX: `body` is the 80 (or 64) byte payload. */
+  indexReceived(netSeq: number, body: Buffer): void {
+    const packetSize = body.readBigUInt64BE(16);
+    if (packetSize === 0n) {
+      // Live beacon: "no event in this stream up to timestamp_end".
+      if (this.indexReceivedSeqcount > 0 && this.indexesInFlight() === 0) {
+        this.beaconTsEnd = body.readBigUInt64BE(40);
+      }
+      return;
+    }
+    this.beaconTsEnd = U64_NONE;
+    const control = Buffer.from(body.subarray(16));
+    const p = this.pending.get(netSeq);
+    if (p === undefined) {
+      if (this.pending.size >= MAX_PENDING_INDEXES) {
+        throw new RangeError(`stream ${this.handle}: more than ${MAX_PENDING_INDEXES} indexes without data`);
+      }
+      this.pending.set(netSeq, { tracefile: this.tracefile, offset: 0, hasData: false, control });
+    } else {
+      p.control = control;
+      this.flushIndex(netSeq, p);
+    }
+  }
+
+  /** A sender that never sends indexes must not make the pending map grow forever. */
+  private dropOldestDataOnly(): void {
+    for (const [seq, p] of this.pending) {
+      if (p.hasData && p.control === null) {
+        this.pending.delete(seq);
+        return;
+      }
+    }
+  }
+
+  private indexesInFlight(): number {
+    return this.pending.size;
+  }
+
+  private flushIndex(netSeq: number, p: PendingIndex): void {
+    this.pending.delete(netSeq);
+    const control = p.control!;
+    const seg = this.segments.find((s) => s.tracefile === p.tracefile && !s.gone);
+    if (seg === undefined || p.tracefile !== this.tracefile) {
+      // The tracefile this packet went to has since been replaced; nothing to index.
+      return;
+    }
+    if (this.idxFd < 0) this.openIndexFile();
+    const entrySize = this.indexEntrySize;
+    const entry = Buffer.allocUnsafe(entrySize);
+    entry.writeBigUInt64BE(BigInt(p.offset), 0);
+    control.copy(entry, 8, 0, entrySize - 8);
+    writeSync(this.idxFd, entry, 0, entrySize, INDEX_HEADER_SIZE + seg.count * entrySize);
+    seg.count++;
+    this.indexReceivedSeqcount++;
+    this.prevIndexSeq = netSeq;
+    this.ctfStreamId = control.readBigUInt64BE(40);
+    this.state.counters.indexesWritten++;
+  }
+
+  private openIndexFile(): void {
+    const dir = join(this.dir, 'index');
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    this.idxFd = openSync(this.indexFilePath(), 'w+', FILE_MODE);
+    const hdr = encodeIndexHeader(this.session.minor >= 8 ? 1 : 0);
+    writeSync(this.idxFd, hdr, 0, hdr.length, 0);
+  }
+
+  private nextTracefile(): void {
+    closeSync(this.fd);
+    if (this.idxFd >= 0) closeSync(this.idxFd);
+    this.idxFd = -1;
+    let next = this.tracefile + 1;
+    if (this.tracefileCount > 0) next %= this.tracefileCount;
+    for (const s of this.segments) if (s.tracefile === next) s.gone = true;
+    this.tracefile = next;
+    for (const path of [this.dataFilePath(), this.indexFilePath()]) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // not there yet
+      }
+    }
+    this.fd = openSync(this.dataFilePath(), 'w+', FILE_MODE);
+    this.fileSize = 0;
+    this.segments.push({ tracefile: next, firstSeq: this.indexReceivedSeqcount, count: 0, gone: false });
+    // Drop segment records nobody can read any more.
+    while (this.segments.length > 1 && this.segments[0]!.gone) this.segments.shift();
+    // Index halves of packets that went to the old file can no longer be paired.
+    for (const [seq, p] of this.pending) if (p.hasData) this.pending.delete(seq);
+  }
+
+  /** Metadata: appends one metadata packet (plus its padding). */
+  appendMetadata(payload: Buffer, padding: number): void {
+    this.append([payload], padding);
+    this.metadataReceived += payload.length + padding;
+  }
+
+  /** RESET_METADATA: start the metadata file over. */
+  resetMetadata(): void {
+    ftruncateSync(this.fd, 0);
+    this.fileSize = 0;
+    this.metadataReceived = 0;
+    this.prevDataSeq = 0;
+    this.prevIndexSeq = 0;
+  }
+
+  /** Reads `len` bytes at `offset` of tracefile `tracefile` (viewers). Short reads allowed. */
+  read(tracefile: number, offset: number, len: number): Buffer {
+    const out = Buffer.allocUnsafe(len);
+    let fd = this.fd >= 0 && tracefile === this.tracefile ? this.fd : -1;
+    let mine = false;
+    if (fd < 0) {
+      fd = openSync(this.dataFilePath(tracefile), 'r');
+      mine = true;
+    }
+    try {
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, out, got, len - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === len ? out : out.subarray(0, got);
+    } finally {
+      if (mine) closeSync(fd);
+    }
+  }
+
+  /** Reads index entry number `seq` (per-stream count from 0), or null if it is not readable. */
+  readIndexEntry(seq: number): { entry: Buffer; tracefile: number } | null {
+    const seg = this.segments.find((s) => !s.gone && seq >= s.firstSeq && seq < s.firstSeq + s.count);
+    if (seg === undefined) return null;
+    const entrySize = this.indexEntrySize;
+    const entry = Buffer.alloc(entrySize);
+    const pos = INDEX_HEADER_SIZE + (seq - seg.firstSeq) * entrySize;
+    let fd = this.idxFd >= 0 && seg.tracefile === this.tracefile ? this.idxFd : -1;
+    let mine = false;
+    try {
+      if (fd < 0) {
+        fd = openSync(this.indexFilePath(seg.tracefile), 'r');
+        mine = true;
+      }
+      const n = readSync(fd, entry, 0, entrySize, pos);
+      if (n !== entrySize) return null;
+    } catch {
+      return null;
+    } finally {
+      if (mine && fd >= 0) closeSync(fd);
+    }
+    return { entry, tracefile: seg.tracefile };
+  }
+
+  /** Sequence number of the oldest index entry still readable. */
+  oldestReadableSeq(): number {
+    const seg = this.segments.find((s) => !s.gone);
+    return seg === undefined ? this.indexReceivedSeqcount : seg.firstSeq;
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  /** All data up to the last packet the sender announced has arrived. */
+  dataComplete(): boolean {
+    return this.lastNetSeqNum === -1 || this.prevDataSeq - this.lastNetSeqNum >= 0;
+  }
+
+  /** CLOSE_STREAM: close now or as soon as the data up to `lastNetSeq` is on disk. */
+  requestClose(lastNetSeq: number): void {
+    this.lastNetSeqNum = lastNetSeq;
+    this.closeRequested = true;
+    this.tryClose();
+  }
+
+  /** The control connection went away without CLOSE_STREAM (lttng-relayd's rules). */
+  connectionClosed(): void {
+    if (this.closed) return;
+    if (!this.closeRequested) {
+      // Packets whose index will never come stay in the data file but get no index entry;
+      // indexes still waiting for their data tell how far the data goes.
+      let last = -1;
+      for (const [seq, p] of this.pending) {
+        if (p.hasData && p.control === null) this.pending.delete(seq);
+        else if (p.control !== null && (last === -1 || seq - last > 0)) last = seq;
+      }
+      this.lastNetSeqNum = last;
+      this.closeRequested = true;
+    }
+    this.tryClose();
+  }
+
+  tryClose(): void {
+    if (this.closed || !this.closeRequested) return;
+    if (!this.dataComplete()) return;
+    if (this.writer !== null) return;
+    this.close();
+  }
+
+  /** Releases files and forgets the handle (viewers may still read what was written). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd >= 0) closeSync(this.fd);
+    if (this.idxFd >= 0) closeSync(this.idxFd);
+    this.fd = -1;
+    this.idxFd = -1;
+    this.pending.clear();
+    this.state.streamClosed(this);
+  }
+
+  /** Packets whose data is on disk but whose index never came. */
+  unindexedPackets(): number {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.hasData && p.control === null) n++;
+    return n;
+  }
+}
+
+/** Bound on index halves waiting for their data, per stream (a peer cannot grow it forever). */
+const MAX_PENDING_INDEXES = 1 << 16;
+
+export class RelayState {
+  readonly sessions = new Map<number, Session>();
+  /** Open streams by handle (the data connection has no other context). */
+  readonly streams = new Map<number, RelayStream>();
+  readonly chunks = new Map<string, TraceChunk>();
+  readonly counters: RelayCounters = {
+    bytesReceived: 0,
+    packetsReceived: 0,
+    metadataBytesReceived: 0,
+    indexesWritten: 0,
+    sessionsCreated: 0,
+    streamsCreated: 0,
+    connectionsAccepted: 0,
+    protocolErrors: 0,
+  };
+  private nextSessionId = 1;
+  private nextStreamHandle = 1;
+  private nextTraceId = 1;
+  private nextViewerSessionId = 1;
+  /** Output directories claimed in this run, by sessiond uuid + sessiond session id. */
+  private readonly dirClaims = new Map<string, string>();
+  private readonly claimedDirs = new Set<string>();
+
+  constructor(readonly options: RelayStateOptions) {}
+
+  get log(): LogFn {
+    return this.options.log;
+  }
+
+  allocViewerSessionId(): number {
+    return this.nextViewerSessionId++;
+  }
+
+  createSession(p: {
+    name: string;
+    hostname: string;
+    basePath: string;
+    liveTimer: number;
+    snapshot: boolean;
+    sessiondUuid: string;
+    sessiondSessionId: number;
+    creationTime: number;
+    nameContainsCreationTime: boolean;
+    minor: number;
+  }): Session {
+    const claimKey = `${p.sessiondUuid}:${p.sessiondSessionId}`;
+    let rel = this.dirClaims.get(claimKey);
+    if (rel === undefined) {
+      const wanted = sessionOutputPath(
+        {
+          sessionName: p.name,
+          hostname: p.hostname,
+          basePath: p.basePath,
+          creationTime: p.creationTime,
+          sessionNameContainsCreationTime: p.nameContainsCreationTime,
+        },
+        this.options.groupBy,
+      );
+      rel = uniqueDir(this.options.outputDir, wanted, (r) => this.claimedDirs.has(r));
+      this.dirClaims.set(claimKey, rel);
+      this.claimedDirs.add(rel);
+    }
+    const dir = join(this.options.outputDir, rel);
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    const s = new Session(
+      this.nextSessionId++,
+      p.name,
+      p.hostname,
+      p.basePath,
+      p.liveTimer,
+      p.snapshot,
+      p.sessiondUuid,
+      p.sessiondSessionId,
+      p.creationTime,
+      p.minor,
+      rel,
+      dir,
+    );
+    this.sessions.set(s.id, s);
+    this.counters.sessionsCreated++;
+    return s;
+  }
+
+  addStream(
+    session: Session,
+    channelName: string,
+    pathname: string,
+    tracefileSize: number,
+    tracefileCount: number,
+  ): RelayStream {
+    let trace = session.traces.get(pathname);
+    if (trace === undefined) {
+      trace = new CtfTrace(this.nextTraceId++, session, pathname);
+      session.traces.set(pathname, trace);
+    }
+    const dir = join(session.dir, pathname);
+    const stream = new RelayStream(
+      this.nextStreamHandle++,
+      trace,
+      channelName,
+      pathname,
+      tracefileSize,
+      tracefileCount,
+      dir,
+      this,
+    );
+    stream.open();
+    trace.streams.push(stream);
+    if (stream.isMetadata) trace.metadataStream = stream;
+    session.streams.push(stream);
+    session.unpublished.push(stream);
+    session.openStreams++;
+    this.streams.set(stream.handle, stream);
+    this.counters.streamsCreated++;
+    return stream;
+  }
+
+  /** STREAMS_SENT: viewers may now see every stream added so far. */
+  publishStreams(session: Session): void {
+    for (const s of session.unpublished) s.published = true;
+    if (session.unpublished.length > 0 && session.viewer !== null) session.newStreams = true;
+    session.unpublished = [];
+  }
+
+  getChunk(uuid: string, sessiondSessionId: number, chunkId: number): TraceChunk | undefined {
+    return this.chunks.get(chunkKey(uuid, sessiondSessionId, chunkId));
+  }
+
+  putChunk(uuid: string, sessiondSessionId: number, chunk: TraceChunk): void {
+    this.chunks.set(chunkKey(uuid, sessiondSessionId, chunk.id), chunk);
+  }
+
+  streamClosed(stream: RelayStream): void {
+    this.streams.delete(stream.handle);
+    const s = stream.session;
+    s.openStreams--;
+    this.maybeForgetSession(s);
+  }
+
+  /** Control connection of `session` is gone. */
+  sessionConnectionClosed(session: Session): void {
+    if (session.connectionClosed) return;
+    session.connectionClosed = true;
+    for (const st of session.streams) st.connectionClosed();
+    this.maybeForgetSession(session);
+  }
+
+  /** Drops a session nobody can reach any more (closed, all streams closed, no viewer). */
+  maybeForgetSession(session: Session): void {
+    if (session.connectionClosed && session.openStreams === 0 && session.viewer === null) {
+      this.sessions.delete(session.id);
+      // Chunks of a sessiond session are forgotten with its last relay session.
+      let shared = false;
+      for (const o of this.sessions.values()) {
+        if (o.sessiondUuid === session.sessiondUuid && o.sessiondSessionId === session.sessiondSessionId)
+          shared = true;
+      }
+      if (!shared) {
+        const prefix = `${session.sessiondUuid}:${session.sessiondSessionId}:`;
+        for (const k of [...this.chunks.keys()]) if (k.startsWith(prefix)) this.chunks.delete(k);
+      }
+    }
+  }
+
+  /** Live sessions visible to viewers (control connection still up). */
+  visibleSessions(): Session[] {
+    return [...this.sessions.values()].filter((s) => !s.connectionClosed);
+  }
+
+  /** Closes every stream's files (daemon shutdown). */
+  closeAll(): void {
+    for (const st of [...this.streams.values()]) {
+      st.writer = null;
+      st.close();
+    }
+  }
+}
+
+/** `writev` until everything is written, at most `IOV_BATCH` buffers per call. */
+function writeAllv(fd: number, bufs: Buffer[], position: number, total: number): void {
+  let pos = position;
+  let done = 0;
+  for (let i = 0; i < bufs.length; i += IOV_BATCH) {
+    const group = i === 0 && bufs.length <= IOV_BATCH ? bufs : bufs.slice(i, i + IOV_BATCH);
+    let want = 0;
+    for (const b of group) want += b.length;
+    let written = writevSync(fd, group, pos);
+    pos += written;
+    done += written;
+    if (written === want) continue;
+    // Partial write (rare on regular files): finish piece by piece.
+    for (const b of group) {
+      if (written >= b.length) {
+        written -= b.length;
+        continue;
+      }
+      let off = written;
+      written = 0;
+      while (off < b.length) {
+        const n = writeSync(fd, b, off, b.length - off, pos);
+        off += n;
+        pos += n;
+        done += n;
+      }
+    }
+  }
+  if (done !== total) throw new Error(`short write: ${done} of ${total} bytes`);
+}
+
+const IOV_BATCH = 512;
