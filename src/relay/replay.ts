@@ -110,12 +110,25 @@ export function metadataPackets(bytes: Buffer, file: string): { content: Buffer;
   return out;
 }
 
-/** Sends every trace below `root` through `client` (which must be connected). */
-export async function replayTrace(
+/** A replay whose streams and metadata are announced; `sendPackets()` sends the data. */
+export interface PreparedReplay {
+  sendPackets(): Promise<ReplayResult>;
+  /**
+   * Live beacon for every data stream at the end of its last packet (a consumer's live timer
+   * sends these for idle streams: they let viewers go past a stream with no new data).
+   */
+  sendBeacons(): Promise<void>;
+}
+
+/**
+ * Announces every trace below `root` to the relay (streams, STREAMS_SENT, metadata) without
+ * sending data yet, as a consumer does before tracing starts.
+ */
+export async function prepareReplay(
   client: RelayClient,
   root: string,
   opts: ReplayOptions = {},
-): Promise<ReplayResult> {
+): Promise<PreparedReplay> {
   const traces = findTraces(root);
   const result: ReplayResult = { traces: traces.length, streams: 0, packets: 0, bytes: 0, metadataBytes: 0 };
   const pathnameFor = opts.pathnameFor ?? ((rel: string) => (rel === '' ? basename(root) : rel));
@@ -144,34 +157,52 @@ export async function replayTrace(
         ? 1
         : 0,
   );
-  const fds = new Map<string, number>();
-  let buf = Buffer.alloc(1 << 20);
-  try {
-    for (let rep = 0; rep < (opts.repeat ?? 1); rep++) {
-      for (const it of items) {
-        let fd = fds.get(it.file.path);
-        if (fd === undefined) {
-          fd = openSync(it.file.path, 'r');
-          fds.set(it.file.path, fd);
+  const last = new Map<StreamHandle, IndexEntry>();
+  for (const it of items) last.set(it.handle, it.entry);
+  return {
+    async sendBeacons() {
+      for (const [h, e] of last) await client.sendBeacon(h, e.streamId, e.timestampEnd);
+    },
+    async sendPackets() {
+      const fds = new Map<string, number>();
+      try {
+        for (let rep = 0; rep < (opts.repeat ?? 1); rep++) {
+          for (const it of items) {
+            let fd = fds.get(it.file.path);
+            if (fd === undefined) {
+              fd = openSync(it.file.path, 'r');
+              fds.set(it.file.path, fd);
+            }
+            const size = it.entry.packetSize / 8;
+            const send = opts.trimPadding === true ? Math.ceil(it.entry.contentSize / 8) : size;
+            // socket.write keeps a reference to what it is given: each packet gets its own buffer.
+            const buf = Buffer.allocUnsafe(send);
+            const got = readSync(fd, buf, 0, send, it.entry.offset);
+            if (got !== send) {
+              throw new TraceFormatError(
+                it.file.path,
+                it.entry.offset,
+                'packet extends past the end of the file',
+              );
+            }
+            await client.sendPacket(it.handle, buf, it.entry);
+            result.packets++;
+            result.bytes += size;
+          }
         }
-        const size = it.entry.packetSize / 8;
-        const send = opts.trimPadding === true ? Math.ceil(it.entry.contentSize / 8) : size;
-        if (buf.length < send) buf = Buffer.alloc(send);
-        const got = readSync(fd, buf, 0, send, it.entry.offset);
-        if (got !== send)
-          throw new TraceFormatError(
-            it.file.path,
-            it.entry.offset,
-            'packet extends past the end of the file',
-          );
-        // socket.write keeps a reference to what it is given: each packet gets its own copy.
-        await client.sendPacket(it.handle, Buffer.from(buf.subarray(0, send)), it.entry);
-        result.packets++;
-        result.bytes += size;
+      } finally {
+        for (const fd of fds.values()) closeSync(fd);
       }
-    }
-  } finally {
-    for (const fd of fds.values()) closeSync(fd);
-  }
-  return result;
+      return result;
+    },
+  };
+}
+
+/** Sends every trace below `root` through `client` (which must be connected). */
+export async function replayTrace(
+  client: RelayClient,
+  root: string,
+  opts: ReplayOptions = {},
+): Promise<ReplayResult> {
+  return (await prepareReplay(client, root, opts)).sendPackets();
 }

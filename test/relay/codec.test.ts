@@ -5,7 +5,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteQueue } from '../../src/relay/bytequeue.js';
 import * as C from '../../src/relay/codec.js';
-import { datetimeString, isSafeComponent, safeRelativePath, sessionOutputPath, uniqueDir } from '../../src/relay/paths.js';
+import {
+  datetimeString,
+  isSafeComponent,
+  safeRelativePath,
+  sessionOutputPath,
+  uniqueDir,
+} from '../../src/relay/paths.js';
 import { parseRelayUrl } from '../../src/relay/url.js';
 import { UsageError } from '../../src/util/errors.js';
 import { tempDir } from './helpers.js';
@@ -82,7 +88,13 @@ describe('wire structs', () => {
   });
 
   it('encode big-endian and decode what they encode', () => {
-    const b = C.DataHdr.encode({ circuit_id: 0, stream_id: 7, net_seq_num: 0x123456789, data_size: 4096, padding_size: 12 });
+    const b = C.DataHdr.encode({
+      circuit_id: 0,
+      stream_id: 7,
+      net_seq_num: 0x123456789,
+      data_size: 4096,
+      padding_size: 12,
+    });
     expect(b.toString('hex')).toBe(
       '0000000000000000' + '0000000000000007' + '0000000123456789' + '00001000' + '0000000c',
     );
@@ -106,12 +118,16 @@ describe('wire structs', () => {
       ),
     );
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.integer({ min: 0, max: 2 ** 53 - 1 }), (ver, id) => {
-        expect(C.ResetMetadata.decode(C.ResetMetadata.encode({ stream_id: id, version: ver }))).toEqual({
-          stream_id: id,
-          version: ver,
-        });
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+        (ver, id) => {
+          expect(C.ResetMetadata.decode(C.ResetMetadata.encode({ stream_id: id, version: ver }))).toEqual({
+            stream_id: id,
+            version: ver,
+          });
+        },
+      ),
     );
   });
 
@@ -154,21 +170,25 @@ describe('wire structs', () => {
 describe('ByteQueue', () => {
   it('cuts messages across arbitrary fragments', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 40 })), (data, cuts) => {
-        const q = new ByteQueue();
-        let o = 0;
-        for (const c of cuts) {
-          if (o >= data.length) break;
-          q.push(Buffer.from(data.subarray(o, o + c)));
-          o += c;
-        }
-        if (o < data.length) q.push(Buffer.from(data.subarray(o)));
-        expect(q.length).toBe(data.length);
-        const a = q.take(Math.min(17, data.length));
-        const rest: Buffer[] = [];
-        while (q.length > 0) rest.push(q.takeSome(5));
-        expect(Buffer.concat([a, ...rest])).toEqual(Buffer.from(data));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 300 }),
+        fc.array(fc.integer({ min: 1, max: 40 })),
+        (data, cuts) => {
+          const q = new ByteQueue();
+          let o = 0;
+          for (const c of cuts) {
+            if (o >= data.length) break;
+            q.push(Buffer.from(data.subarray(o, o + c)));
+            o += c;
+          }
+          if (o < data.length) q.push(Buffer.from(data.subarray(o)));
+          expect(q.length).toBe(data.length);
+          const a = q.take(Math.min(17, data.length));
+          const rest: Buffer[] = [];
+          while (q.length > 0) rest.push(q.takeSome(5));
+          expect(Buffer.concat([a, ...rest])).toEqual(Buffer.from(data));
+        },
+      ),
     );
   });
 });
@@ -210,9 +230,12 @@ describe('output paths', () => {
     expect(dt).toMatch(/^\d{8}-\d{6}$/);
     expect(sessionOutputPath(n, 'host')).toBe(`myhost/mysess-${dt}`);
     expect(sessionOutputPath({ ...n, basePath: '/a/b/' }, 'host')).toBe('myhost/a/b');
-    expect(sessionOutputPath({ ...n, sessionName: 'auto-20240102-030405', sessionNameContainsCreationTime: true }, 'host')).toBe(
-      'myhost/auto-20240102-030405',
-    );
+    expect(
+      sessionOutputPath(
+        { ...n, sessionName: 'auto-20240102-030405', sessionNameContainsCreationTime: true },
+        'host',
+      ),
+    ).toBe('myhost/auto-20240102-030405');
     expect(sessionOutputPath(n, 'session')).toBe(`mysess/myhost-${dt}`);
     expect(sessionOutputPath({ ...n, basePath: 'x' }, 'session')).toBe(`mysess/myhost-${dt}/x`);
   });
@@ -223,10 +246,12 @@ describe('output paths', () => {
   });
 
   it('refuse names that escape the output directory', () => {
-    for (const bad of ['', '.', '..', '.hidden', 'a/b', 'x\ny']) expect(isSafeComponent(bad), bad).toBe(false);
+    for (const bad of ['', '.', '..', '.hidden', 'a/b', 'x\ny'])
+      expect(isSafeComponent(bad), bad).toBe(false);
     expect(isSafeComponent('ctr-web_1.example')).toBe(true);
     expect(safeRelativePath('/ust/uid/0/64-bit', false)).toBe('ust/uid/0/64-bit');
-    for (const bad of ['../x', 'a/../b', 'a//b', 'a/./b', '..', '//etc']) expect(safeRelativePath(bad, false), bad).toBeNull();
+    for (const bad of ['../x', 'a/../b', 'a//b', 'a/./b', '..', '//etc'])
+      expect(safeRelativePath(bad, false), bad).toBeNull();
     expect(safeRelativePath('', false)).toBeNull();
     expect(safeRelativePath('', true)).toBe('');
   });

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { parseIndexFile } from '../../src/ctf/index-file.js';
+import * as C from '../../src/relay/codec.js';
 
 export const execFileP = promisify(execFile);
 
@@ -275,6 +276,8 @@ export function dropTimestamps(text: string): string {
 export function babeltraceLive(url: string): {
   done: Promise<{ stdout: string; stderr: string; code: number | null }>;
   child: ChildProcess;
+  /** What it printed so far. */
+  output: () => string;
 } {
   const child = spawn(
     'babeltrace2',
@@ -288,7 +291,7 @@ export function babeltraceLive(url: string): {
   const done = new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) =>
     child.once('exit', (code) => resolve({ stdout, stderr, code })),
   );
-  return { done, child };
+  return { done, child, output: () => stdout };
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
@@ -330,4 +333,69 @@ export function checkIndexes(dir: string): number {
     packets += entries.length;
   }
   return packets;
+}
+
+/** One LIST_SESSIONS round trip on a relay's live port (works with any 2.x relay). */
+export async function liveSessions(
+  port: number,
+): Promise<
+  { id: number; hostname: string; name: string; clients: number; streams: number; liveTimer: number }[]
+> {
+  const sock = connect({ host: '127.0.0.1', port });
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const need = (n: number): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (got >= n) {
+          sock.off('data', onData);
+          sock.off('error', reject);
+          const all = Buffer.concat(chunks);
+          chunks.length = 0;
+          chunks.push(all.subarray(n));
+          got -= n;
+          resolve(all.subarray(0, n));
+        }
+      };
+      const onData = (d: Buffer): void => {
+        chunks.push(d);
+        got += d.length;
+        check();
+      };
+      sock.on('data', onData);
+      sock.once('error', reject);
+      check();
+    });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', () => resolve());
+      sock.once('error', reject);
+    });
+    const cmd = (c: number, payload: Buffer): Buffer =>
+      Buffer.concat([C.ViewerCmd.encode({ data_size: payload.length, cmd: c, cmd_version: 0 }), payload]);
+    sock.write(
+      cmd(
+        C.ViewerCommand.CONNECT,
+        C.ViewerConnect.encode({ viewer_session_id: -1, major: 2, minor: 4, type: 1 }),
+      ),
+    );
+    await need(C.ViewerConnect.size);
+    sock.write(cmd(C.ViewerCommand.LIST_SESSIONS, Buffer.alloc(0)));
+    const n = C.ViewerListSessions.decode(await need(4)).sessions_count;
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const s = C.ViewerSessionRec.decode(await need(C.ViewerSessionRec.size));
+      out.push({
+        id: s.id,
+        hostname: s.hostname,
+        name: s.session_name,
+        clients: s.clients,
+        streams: s.streams,
+        liveTimer: s.live_timer,
+      });
+    }
+    return out;
+  } finally {
+    sock.destroy();
+  }
 }
