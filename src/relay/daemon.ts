@@ -37,6 +37,8 @@ export interface RelayDaemonOptions {
   log?: LogFn;
   /** Log every control and live command and reply at debug level. */
   traceProtocol?: boolean;
+  /** How long a stream whose sender left waits for announced data. Default 30 s. */
+  orphanTimeoutMs?: number;
   /** How long `close()` waits for indexes of packets already on disk. Default 2000 ms. */
   shutdownGraceMs?: number;
 }
@@ -70,6 +72,7 @@ export class RelayDaemon {
       groupBy: options.groupBy ?? 'host',
       log,
       traceProtocol: options.traceProtocol === true,
+      orphanTimeoutMs: options.orphanTimeoutMs,
     });
     const specs = {
       control: options.control ?? { host: '0.0.0.0', port: DEFAULT_CONTROL_PORT },

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { ByteQueue } from './bytequeue.js';
 import { DataHdr } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
-import type { RelayState, RelayStream } from './state.js';
+import type { RelayState, RelayStream, Session } from './state.js';
 
 /** Write a packet that is still arriving once this much of it is buffered. */
 const FLUSH_BYTES = 8 * 1024 * 1024;
@@ -28,6 +28,8 @@ interface PacketInProgress {
 export class DataConnection extends Conn {
   private readonly q = new ByteQueue();
   private cur: PacketInProgress | null = null;
+  /** Streams this connection carried data for. */
+  private readonly served = new Set<RelayStream>();
 
   constructor(sock: Socket, state: RelayState, onGone: (c: Conn) => void) {
     super(sock, state, 'data', onGone);
@@ -72,6 +74,11 @@ export class DataConnection extends Conn {
       throw new ProtocolError(`stream ${h.stream_id} is being written by another data connection`);
     }
     stream.writer = this;
+    if (stream.dataConn !== this) {
+      stream.dataConn = this;
+      this.served.add(stream);
+      stream.session.dataConns.add(this);
+    }
     const offset = stream.beginPacket(h.data_size);
     this.cur = {
       stream,
@@ -98,15 +105,21 @@ export class DataConnection extends Conn {
     const cur = this.cur;
     this.cur = null;
     this.q.clear();
-    if (cur === null) return;
-    const stream = cur.stream;
-    stream.writer = null;
-    if (stream.closed) return;
-    if (cur.flushed) stream.truncateTo(cur.offset);
-    this.state.log(
-      'warn',
-      `data connection ${this.peer}: closed in the middle of packet ${cur.netSeq} of stream ${stream.handle}; dropped it`,
-    );
-    stream.tryClose();
+    if (cur !== null) {
+      const stream = cur.stream;
+      stream.writer = null;
+      if (!stream.closed) {
+        if (cur.flushed) stream.truncateTo(cur.offset);
+        this.state.log(
+          'warn',
+          `data connection ${this.peer}: closed in the middle of packet ${cur.netSeq} of stream ${stream.handle}; dropped it`,
+        );
+      }
+    }
+    // Streams whose sender already said goodbye will get no more data.
+    const sessions = new Set<Session>();
+    for (const s of this.served) sessions.add(s.session);
+    this.served.clear();
+    for (const session of sessions) for (const s of session.streams) s.tryClose();
   }
 }

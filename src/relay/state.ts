@@ -54,6 +54,11 @@ export interface RelayStateOptions {
   log: LogFn;
   /** Log every control and live command and reply (debug level). */
   traceProtocol?: boolean;
+  /**
+   * How long a stream whose sender left waits for data it announced (an index without its
+   * packet) before it is closed anyway. Default 30 s.
+   */
+  orphanTimeoutMs?: number;
 }
 
 /** Key of a sessiond's trace chunk: all relay sessions of one sessiond session share them. */
@@ -100,6 +105,8 @@ export class Session {
   unpublished: RelayStream[] = [];
   currentChunk: TraceChunk | null = null;
   openStreams = 0;
+  /** Data connections that carried packets for this session. */
+  readonly dataConns = new Set<{ dead: boolean }>();
 
   constructor(
     readonly id: number,
@@ -158,6 +165,9 @@ export class RelayStream {
   private readonly pending = new Map<number, PendingIndex>();
   /** The data connection currently in the middle of a packet for this stream. */
   writer: object | null = null;
+  /** The data connection that last sent a packet for this stream. */
+  dataConn: { dead: boolean } | null = null;
+  private giveUpTimer: NodeJS.Timeout | null = null;
   packetsWritten = 0;
   bytesWritten = 0;
 
@@ -463,8 +473,33 @@ export class RelayStream {
 
   tryClose(): void {
     if (this.closed || !this.closeRequested) return;
-    if (!this.dataComplete()) return;
     if (this.writer !== null) return;
+    if (!this.dataComplete()) {
+      // Data still to come, unless the connection that carried it is gone (a consumer has
+      // one data connection for all streams of a session).
+      const conns = this.dataConn !== null ? [this.dataConn] : [...this.session.dataConns];
+      if (conns.length > 0 && conns.every((c) => c.dead)) {
+        this.abandon('its data connection is gone');
+      } else if (this.session.connectionClosed && this.giveUpTimer === null) {
+        // The sender is gone and we cannot tell whether its data connection is: do not keep
+        // the files open forever.
+        const ms = this.state.options.orphanTimeoutMs ?? 30_000;
+        this.giveUpTimer = setTimeout(() => this.abandon(`no data for ${ms} ms after its sender left`), ms);
+        this.giveUpTimer.unref();
+      }
+      return;
+    }
+    this.close();
+  }
+
+  /** Closes although the announced data never fully arrived. */
+  abandon(why: string): void {
+    if (this.closed) return;
+    this.state.log(
+      'warn',
+      `stream ${this.pathname}/${this.channelName} of ${this.session.hostname}/${this.session.name}: ` +
+        `closed before packet ${this.lastNetSeqNum} arrived (${why})`,
+    );
     this.close();
   }
 
@@ -472,6 +507,8 @@ export class RelayStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.giveUpTimer !== null) clearTimeout(this.giveUpTimer);
+    this.giveUpTimer = null;
     if (this.fd >= 0) closeSync(this.fd);
     if (this.idxFd >= 0) closeSync(this.idxFd);
     this.fd = -1;
