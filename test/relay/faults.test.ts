@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIndexFile } from '../../src/ctf/index-file.js';
 import * as C from '../../src/relay/codec.js';
 import { prepareReplay, RelayClient, RelayDaemon, replayTrace } from '../../src/relay/index.js';
-import { babeltrace, files, sleep, tempDir, waitFor } from './helpers.js';
+import { babeltrace, checkPrefixOfOriginal, files, sleep, tempDir, waitFor } from './helpers.js';
 
 const WITH_INDEX = fileURLToPath(new URL('../fixtures/babeltrace/trace-with-index', import.meta.url));
 
@@ -71,40 +71,6 @@ const CONNECT = live(
 
 function sha(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-/**
- * The stream files of a (possibly cut) replay of WITH_INDEX at `dir`: each data file must be
- * the original's first k packets exactly, its index the first j <= k entries, the metadata
- * whole packets. Returns the number of packets found.
- */
-function checkPrefixOfOriginal(dir: string): number {
-  let packets = 0;
-  const meta = readFileSync(join(dir, 'metadata'));
-  const origMeta = readFileSync(join(WITH_INDEX, 'metadata'));
-  expect(origMeta.subarray(0, meta.length).equals(meta), 'metadata is a prefix').toBe(true);
-  expect(meta.length % 4096, 'metadata holds whole packets').toBe(0);
-  for (const ch of ['ust_channel_0', 'ust_channel_1', 'ust_channel_2', 'ust_channel_3']) {
-    const orig = readFileSync(join(WITH_INDEX, ch));
-    const origIdx = parseIndexFile(readFileSync(join(WITH_INDEX, 'index', `${ch}.idx`)), ch).entries;
-    const data = readFileSync(join(dir, ch));
-    const boundaries = [0, ...origIdx.map((e) => e.offset + e.packetSize / 8)];
-    expect(boundaries, `${ch}: ${data.length} bytes is a whole number of packets`).toContain(data.length);
-    expect(orig.subarray(0, data.length).equals(data), `${ch} is a prefix of the original`).toBe(true);
-    let entries = 0;
-    try {
-      const idx = parseIndexFile(readFileSync(join(dir, 'index', `${ch}.idx`)), ch).entries;
-      entries = idx.length;
-      expect(idx).toEqual(origIdx.slice(0, idx.length));
-    } catch (err) {
-      // No index file yet: only possible if no packet arrived.
-      if (data.length > 0) throw err;
-    }
-    const k = boundaries.indexOf(data.length);
-    expect(entries).toBeLessThanOrEqual(k);
-    packets += k;
-  }
-  return packets;
 }
 
 /** A TCP proxy to the relay that cuts a client's connections after some number of bytes. */
@@ -331,7 +297,7 @@ describe('nstrace relayd under faults', () => {
       );
       let packets = 0;
       try {
-        packets = checkPrefixOfOriginal(dir);
+        packets = checkPrefixOfOriginal(dir, WITH_INDEX);
       } catch (err) {
         throw new Error(
           `seed ${seed}, round ${i}, cut at byte ${cut} of ${total}: ${(err as Error).message}`,

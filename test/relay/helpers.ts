@@ -399,3 +399,37 @@ export async function liveSessions(
     sock.destroy();
   }
 }
+
+/**
+ * The stream files of a (possibly cut) replay of the trace-with-index fixture `original` at `dir`: each data file must be
+ * the original's first k packets exactly, its index the first j <= k entries, the metadata
+ * whole packets. Returns the number of packets found.
+ */
+export function checkPrefixOfOriginal(dir: string, original: string): number {
+  let packets = 0;
+  const meta = readFileSync(join(dir, 'metadata'));
+  const origMeta = readFileSync(join(original, 'metadata'));
+  expect(origMeta.subarray(0, meta.length).equals(meta), 'metadata is a prefix').toBe(true);
+  expect(meta.length % 4096, 'metadata holds whole packets').toBe(0);
+  for (const ch of ['ust_channel_0', 'ust_channel_1', 'ust_channel_2', 'ust_channel_3']) {
+    const orig = readFileSync(join(original, ch));
+    const origIdx = parseIndexFile(readFileSync(join(original, 'index', `${ch}.idx`)), ch).entries;
+    const data = readFileSync(join(dir, ch));
+    const boundaries = [0, ...origIdx.map((e) => e.offset + e.packetSize / 8)];
+    expect(boundaries, `${ch}: ${data.length} bytes is a whole number of packets`).toContain(data.length);
+    expect(orig.subarray(0, data.length).equals(data), `${ch} is a prefix of the original`).toBe(true);
+    let entries = 0;
+    try {
+      const idx = parseIndexFile(readFileSync(join(dir, 'index', `${ch}.idx`)), ch).entries;
+      entries = idx.length;
+      expect(idx).toEqual(origIdx.slice(0, idx.length));
+    } catch (err) {
+      // No index file yet: only possible if no packet arrived.
+      if (data.length > 0) throw err;
+    }
+    const k = boundaries.indexOf(data.length);
+    expect(entries).toBeLessThanOrEqual(k);
+    packets += k;
+  }
+  return packets;
+}
