@@ -62,6 +62,14 @@ export const u64n: FieldKind<number> = {
   },
 };
 
+/** `u64n` read straight from a buffer (hot paths: no DataView). */
+export function readU64n(b: Uint8Array, off: number): number {
+  const hi = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+  const lo = ((b[off + 4]! << 24) | (b[off + 5]! << 16) | (b[off + 6]! << 8) | b[off + 7]!) >>> 0;
+  if (hi === 0xffffffff && lo === 0xffffffff) return -1;
+  return hi * 0x100000000 + lo;
+}
+
 /** `char[n]`, NUL-padded; decodes to the text before the first NUL (UTF-8). */
 export function chars(n: number): FieldKind<string> {
   return {

@@ -28,11 +28,15 @@ export abstract class Conn {
     sock.setNoDelay(true);
     sock.on('data', (chunk: Buffer) => {
       if (this.dead) return;
+      // Replies to every command in this chunk leave in one write.
+      sock.cork();
       try {
         this.onData(chunk);
       } catch (err) {
         this.fail(err);
       }
+      this.state.flushDirty();
+      sock.uncork();
     });
     sock.on('error', (err) => {
       this.state.log('debug', `${kind} connection ${this.peer}: ${err.message}`);
@@ -44,6 +48,7 @@ export abstract class Conn {
       } catch (err) {
         this.state.log('error', `${kind} connection ${this.peer}: cleanup failed: ${describe(err)}`);
       }
+      this.state.flushDirty();
       this.onGone(this);
     });
   }
@@ -76,6 +81,8 @@ export abstract class Conn {
     this.state.counters.protocolErrors++;
     const level = err instanceof ProtocolError ? 'warn' : 'error';
     this.state.log(level, `${this.kind} connection ${this.peer}: ${describe(err)}; closing it`);
+    // An error reply queued before the failure still goes out.
+    this.sock.uncork();
     this.sock.destroy();
   }
 

@@ -38,7 +38,7 @@ import {
   StreamRotationPosition,
   TraceChunkExists,
   TraceChunkExistsReply,
-  u64n,
+  readU64n,
   VersionMsg,
 } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
@@ -47,6 +47,9 @@ import type { RelayState, RelayStream, Session } from './state.js';
 
 const MAX_CHANNEL_NAME = 264;
 const MAX_PATHNAME = 4096;
+
+/** Generic replies by code, shared (never modified after creation). */
+const REPLIES = new Map<number, Buffer>();
 
 /** `min` of two u64 sequence numbers where -1 stands for all-ones (the largest). */
 function u64min(a: number, b: number): number {
@@ -100,7 +103,12 @@ export class ControlConnection extends Conn {
   }
 
   private reply(code: number): void {
-    this.send(GenericReply.encode({ ret_code: code }));
+    let b = REPLIES.get(code);
+    if (b === undefined) {
+      b = GenericReply.encode({ ret_code: code });
+      REPLIES.set(code, b);
+    }
+    this.send(b);
   }
 
   private need(payload: Buffer, size: number, what: string): void {
@@ -379,8 +387,8 @@ export class ControlConnection extends Conn {
     this.requireSession('SEND_INDEX');
     const size = this.minor >= 8 ? RelaydIndex.size : RELAYD_INDEX_SIZE_1_0;
     this.need(p, size, 'SEND_INDEX');
-    const streamId = u64n.read(new DataView(p.buffer, p.byteOffset, 16), 0);
-    const netSeq = u64n.read(new DataView(p.buffer, p.byteOffset, 16), 8);
+    const streamId = readU64n(p, 0);
+    const netSeq = readU64n(p, 8);
     const s = this.stream(streamId);
     if (s === undefined) return this.reply(LttngErr.UNK);
     s.indexReceived(netSeq, p.subarray(0, size));

@@ -79,7 +79,10 @@ interface PendingIndex {
   tracefile: number;
   offset: number;
   hasData: boolean;
-  /** Control half: SEND_INDEX bytes 16..80 (packet_size .. packet_seq_num), or null. */
+  /**
+   * Control half: the index entry built from SEND_INDEX (packet_size .. packet_seq_num at 8..),
+   * its offset filled in once the data half is known; null until SEND_INDEX comes.
+   */
   control: Buffer | null;
 }
 
@@ -165,6 +168,12 @@ export class RelayStream {
   private readonly pending = new Map<number, PendingIndex>();
   /** The data connection currently in the middle of a packet for this stream. */
   writer: object | null = null;
+  /** Data bytes appended but not yet written (see RelayState.flushDirty). */
+  private wq: Buffer[] = [];
+  private wqBytes = 0;
+  /** Index entries completed but not yet written, and the index file's logical size. */
+  private iq: Buffer[] = [];
+  private idxSize = 0;
   /** The data connection that last sent a packet for this stream. */
   dataConn: { dead: boolean } | null = null;
   private giveUpTimer: NodeJS.Timeout | null = null;
@@ -229,32 +238,63 @@ export class RelayStream {
   }
 
   /**
-   * Appends payload pieces and `padding` zero bytes at the end of the data file, in one
-   * `writev` for ordinary packets. Large padding extends the file with `ftruncate` instead
-   * (the hole reads as zeros), so an absurd padding field costs no memory and no copying.
+   * Appends payload pieces and `padding` zero bytes at the end of the data file. The bytes are
+   * queued and written by `flush()` (one `writev` per stream per socket read, see
+   * `RelayState.flushDirty`). Large padding extends the file with `ftruncate` instead (the
+   * hole reads as zeros), so an absurd padding field costs no memory and no copying.
    */
   append(pieces: Buffer[], padding: number): void {
     let total = 0;
-    for (const b of pieces) total += b.length;
-    let bufs = pieces;
+    for (const b of pieces) {
+      if (b.length === 0) continue;
+      this.wq.push(b);
+      total += b.length;
+    }
     let tail = padding;
     if (padding > 0 && padding <= ZEROS.length) {
-      bufs = pieces.concat([ZEROS.subarray(0, padding)]);
+      this.wq.push(ZEROS.subarray(0, padding));
       total += padding;
       tail = 0;
     }
-    if (total > 0) writeAllv(this.fd, bufs, this.fileSize, total);
+    this.wqBytes += total;
     this.fileSize += total;
     if (tail > 0) {
+      this.flushData();
       this.fileSize += tail;
       ftruncateSync(this.fd, this.fileSize);
     }
     this.bytesWritten += total + tail;
+    this.state.markDirty(this);
+  }
+
+  /** Writes what is queued for this stream's data and index files. */
+  flush(): void {
+    this.flushData();
+    this.flushIdx();
+  }
+
+  private flushData(): void {
+    if (this.wqBytes === 0) return;
+    const bufs = this.wq;
+    const n = this.wqBytes;
+    this.wq = [];
+    this.wqBytes = 0;
+    writeAllv(this.fd, bufs, this.fileSize - n, n);
+  }
+
+  private flushIdx(): void {
+    if (this.iq.length === 0) return;
+    const bufs = this.iq;
+    this.iq = [];
+    let n = 0;
+    for (const b of bufs) n += b.length;
+    writeAllv(this.idxFd, bufs, this.idxSize - n, n);
   }
 
   /** Drops a packet that was only partly received: cuts the file back to `offset`. */
   truncateTo(offset: number): void {
     if (this.fd < 0) return;
+    this.flushData();
     if (this.fileSize > offset) {
       ftruncateSync(this.fd, offset);
       this.fileSize = offset;
@@ -284,24 +324,26 @@ export class RelayStream {
 
   /** SEND_INDEX: `body` is the 80 (or 64) byte payload. */
   indexReceived(netSeq: number, body: Buffer): void {
-    const packetSize = body.readBigUInt64BE(16);
-    if (packetSize === 0n) {
-      // Live beacon: "no event in this stream up to timestamp_end".
+    if (body.readUInt32BE(16) === 0 && body.readUInt32BE(20) === 0) {
+      // packet_size 0: a live beacon, "no event in this stream up to timestamp_end".
       if (this.indexReceivedSeqcount > 0 && this.indexesInFlight() === 0) {
         this.beaconTsEnd = body.readBigUInt64BE(40);
       }
       return;
     }
     this.beaconTsEnd = U64_NONE;
-    const control = Buffer.from(body.subarray(16));
+    // The index entry is the SEND_INDEX payload from packet_size on, after the offset.
+    const entrySize = this.indexEntrySize;
+    const entry = Buffer.allocUnsafe(entrySize);
+    body.copy(entry, 8, 16, 16 + entrySize - 8);
     const p = this.pending.get(netSeq);
     if (p === undefined) {
       if (this.pending.size >= MAX_PENDING_INDEXES) {
         throw new RangeError(`stream ${this.handle}: more than ${MAX_PENDING_INDEXES} indexes without data`);
       }
-      this.pending.set(netSeq, { tracefile: this.tracefile, offset: 0, hasData: false, control });
+      this.pending.set(netSeq, { tracefile: this.tracefile, offset: 0, hasData: false, control: entry });
     } else {
-      p.control = control;
+      p.control = entry;
       this.flushIndex(netSeq, p);
     }
   }
@@ -320,25 +362,26 @@ export class RelayStream {
     return this.pending.size;
   }
 
+  /** Both halves of a packet's index are in: queue the entry for the index file. */
   private flushIndex(netSeq: number, p: PendingIndex): void {
     this.pending.delete(netSeq);
-    const control = p.control!;
-    const seg = this.segments.find((s) => s.tracefile === p.tracefile && !s.gone);
+    const entry = p.control!;
+    const seg = this.segments[this.segments.length - 1];
     if (seg === undefined || p.tracefile !== this.tracefile) {
       // The tracefile this packet went to has since been replaced; nothing to index.
       return;
     }
     if (this.idxFd < 0) this.openIndexFile();
-    const entrySize = this.indexEntrySize;
-    const entry = Buffer.allocUnsafe(entrySize);
-    entry.writeBigUInt64BE(BigInt(p.offset), 0);
-    control.copy(entry, 8, 0, entrySize - 8);
-    writeSync(this.idxFd, entry, 0, entrySize, INDEX_HEADER_SIZE + seg.count * entrySize);
+    entry.writeUInt32BE(Math.floor(p.offset / 0x100000000), 0);
+    entry.writeUInt32BE(p.offset >>> 0, 4);
+    this.iq.push(entry);
+    this.idxSize += entry.length;
     seg.count++;
     this.indexReceivedSeqcount++;
     this.prevIndexSeq = netSeq;
-    this.ctfStreamId = control.readBigUInt64BE(40);
+    this.ctfStreamId = entry.readBigUInt64BE(48);
     this.state.counters.indexesWritten++;
+    this.state.markDirty(this);
   }
 
   private openIndexFile(): void {
@@ -347,9 +390,11 @@ export class RelayStream {
     this.idxFd = openSync(this.indexFilePath(), 'w+', FILE_MODE);
     const hdr = encodeIndexHeader(this.session.minor >= 8 ? 1 : 0);
     writeSync(this.idxFd, hdr, 0, hdr.length, 0);
+    this.idxSize = hdr.length;
   }
 
   private nextTracefile(): void {
+    this.flush();
     closeSync(this.fd);
     if (this.idxFd >= 0) closeSync(this.idxFd);
     this.idxFd = -1;
@@ -381,6 +426,7 @@ export class RelayStream {
 
   /** RESET_METADATA: start the metadata file over. */
   resetMetadata(): void {
+    this.flushData();
     ftruncateSync(this.fd, 0);
     this.fileSize = 0;
     this.metadataReceived = 0;
@@ -509,6 +555,14 @@ export class RelayStream {
     this.closed = true;
     if (this.giveUpTimer !== null) clearTimeout(this.giveUpTimer);
     this.giveUpTimer = null;
+    try {
+      this.flush();
+    } catch (err) {
+      this.state.log(
+        'error',
+        `stream ${this.pathname}/${this.channelName}: write failed: ${(err as Error).message}`,
+      );
+    }
     if (this.fd >= 0) closeSync(this.fd);
     if (this.idxFd >= 0) closeSync(this.idxFd);
     this.fd = -1;
@@ -543,6 +597,9 @@ export class RelayState {
     connectionsAccepted: 0,
     protocolErrors: 0,
   };
+  /** Streams with queued writes. */
+  private readonly dirty = new Set<RelayStream>();
+  private flushScheduled = false;
   private nextSessionId = 1;
   private nextStreamHandle = 1;
   private nextTraceId = 1;
@@ -555,6 +612,41 @@ export class RelayState {
 
   get log(): LogFn {
     return this.options.log;
+  }
+
+  markDirty(stream: RelayStream): void {
+    this.dirty.add(stream);
+    if (!this.flushScheduled) {
+      // Connections flush at the end of each callback; this catches any other path (timers).
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushDirty();
+      });
+    }
+  }
+
+  /**
+   * Writes every stream's queued data and index bytes. Called at the end of every socket
+   * callback, so that no other callback (a live viewer's) ever sees an index entry or a
+   * counter ahead of the files.
+   */
+  flushDirty(): void {
+    if (this.dirty.size === 0) return;
+    const streams = [...this.dirty];
+    this.dirty.clear();
+    for (const st of streams) {
+      if (st.closed) continue;
+      try {
+        st.flush();
+      } catch (err) {
+        this.counters.protocolErrors++;
+        this.log(
+          'error',
+          `${st.session.outputPath}/${st.pathname}/${st.channelName}: write failed: ${(err as Error).message}`,
+        );
+      }
+    }
   }
 
   allocViewerSessionId(): number {

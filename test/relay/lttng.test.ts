@@ -32,11 +32,16 @@ function sessionDir(out: string, host: string, name: string): string {
   return join(out, host, hits[0]!);
 }
 
-/** TSDL of a trace with what differs between two sessions of one workload blanked out. */
+/**
+ * TSDL of a trace with what differs between two sessions of one workload blanked out: the
+ * trace UUID, session name, creation time (the two sessions may straddle a second) and the
+ * clock offset (measured per session).
+ */
 function normalizedMetadata(tsdl: string): string {
   return tsdl
     .replace(/uuid = "[0-9a-f-]+";/g, 'uuid = "U";')
     .replace(/trace_name = "[^"]*";/g, 'trace_name = "N";')
+    .replace(/trace_creation_datetime = "[^"]*";/g, 'trace_creation_datetime = "D";')
     .replace(/offset = \d+;/g, 'offset = O;')
     .replace(/hostname = "[^"]*";/g, 'hostname = "H";');
 }

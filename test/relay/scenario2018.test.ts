@@ -59,8 +59,9 @@ describe.skipIf(skip !== null)('host and container stream to one nstrace relayd'
     }
     const N = 5000;
     await Promise.all([
-      host.exec('env', ['LTTNG_UST_ALLOW_BLOCKING=1', wl, String(N), '1000', 'from-host']),
-      ctr.exec('env', ['LTTNG_UST_ALLOW_BLOCKING=1', wl, String(N), '1000', 'from-container']),
+      // 50 ms pauses every 1000 events: both run for a while, side by side.
+      host.exec('env', ['LTTNG_UST_ALLOW_BLOCKING=1', wl, String(N), '50000', 'from-host']),
+      ctr.exec('env', ['LTTNG_UST_ALLOW_BLOCKING=1', wl, String(N), '50000', 'from-container']),
     ]);
     for (const sd of [host, ctr]) {
       await sd.lttng('stop');
