@@ -281,14 +281,20 @@ export class RelayClient {
    * packet (`index.packetSize / 8 - bytes.length` bytes) is zero padding the relay writes.
    */
   async sendPacket(stream: StreamHandle, bytes: Uint8Array, index: PacketIndexFields): Promise<void> {
+    const seq = await this.sendData(stream, bytes, index.packetSize / 8 - bytes.length);
+    await this.sendIndex(stream, seq, index);
+  }
+
+  /**
+   * Sends a packet on the data connection only and returns its `net_seq_num`; its index must
+   * follow with `sendIndex` (the relay pairs them, in whichever order they arrive).
+   */
+  async sendData(stream: StreamHandle, bytes: Uint8Array, paddingSize: number): Promise<number> {
     this.check();
     if (stream.isMetadata || stream.closed)
       throw new RelayError(`cannot send data on stream ${stream.channelName}`);
-    const packetBytes = index.packetSize / 8;
-    if (!Number.isInteger(packetBytes) || packetBytes < bytes.length) {
-      throw new RelayError(
-        `packet of ${bytes.length} bytes does not fit its packet_size of ${index.packetSize} bits`,
-      );
+    if (!Number.isInteger(paddingSize) || paddingSize < 0 || paddingSize > 0xffffffff) {
+      throw new RelayError(`bad padding size ${paddingSize} for a packet of ${bytes.length} bytes`);
     }
     const seq = stream.nextNetSeq++;
     const hdr = DataHdr.encode({
@@ -296,12 +302,12 @@ export class RelayClient {
       stream_id: stream.id,
       net_seq_num: seq,
       data_size: bytes.length,
-      padding_size: packetBytes - bytes.length,
+      padding_size: paddingSize,
     });
     await this.write(this.data!, [hdr, bytes]);
     this.bytesSent += bytes.length;
     this.packetsSent++;
-    await this.sendIndex(stream, seq, index);
+    return seq;
   }
 
   /**
@@ -322,7 +328,9 @@ export class RelayClient {
     });
   }
 
-  private async sendIndex(stream: StreamHandle, seq: number, i: PacketIndexFields): Promise<void> {
+  /** Sends the index of the data packet `seq` of `stream` (not waiting for the answer). */
+  async sendIndex(stream: StreamHandle, seq: number, i: PacketIndexFields): Promise<void> {
+    this.check();
     const body = RelaydIndex.encode({
       relay_stream_id: stream.id,
       net_seq_num: seq,

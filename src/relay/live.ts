@@ -44,7 +44,7 @@ import {
   ViewerTracePacket,
 } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
-import type { RelayState, RelayStream, Session } from './state.js';
+import type { RelayState, RelayStream, Session, Tracefile } from './state.js';
 
 /** Largest GET_PACKET / GET_METADATA answer we build in memory. */
 const MAX_VIEWER_READ = 64 * 1024 * 1024;
@@ -57,7 +57,7 @@ class ViewerStream {
   /** Told to the viewer (in an ATTACH or GET_NEW_STREAMS reply). */
   sentFlag = false;
   /** Tracefile the last index came from: GET_PACKET reads there. */
-  tracefile = 0;
+  file: Tracefile | null = null;
   /**
    * The viewer was told the stream ended (HUP, or "no new metadata" after the close): it is
    * kept only so that it is never announced again; requests for it get ERR.
@@ -232,7 +232,6 @@ export class LiveConnection extends Conn {
           trace.viewerMetadata = vs;
         } else if (seek === ViewerSeek.LAST) {
           vs.indexSent = rs.indexReceivedSeqcount;
-          vs.tracefile = rs.tracefile;
         } else {
           vs.indexSent = rs.oldestReadableSeq();
         }
@@ -336,7 +335,7 @@ export class LiveConnection extends Conn {
     const len = Math.min(rs.metadataReceived - vs.metadataSent, MAX_VIEWER_READ);
     let data: Buffer;
     try {
-      data = rs.read(0, vs.metadataSent, len);
+      data = rs.read(rs.current, vs.metadataSent, len);
     } catch {
       return reply(ViewerMetadataStatus.ERR);
     }
@@ -390,7 +389,7 @@ export class LiveConnection extends Conn {
         idx.status = rs.closed ? ViewerIndexStatus.HUP : ViewerIndexStatus.RETRY;
       } else {
         raw = got.entry;
-        vs.tracefile = got.tracefile;
+        vs.file = got.file;
         vs.indexSent++;
         idx.status = ViewerIndexStatus.OK;
       }
@@ -435,7 +434,7 @@ export class LiveConnection extends Conn {
     }
     let data: Buffer;
     try {
-      data = vs.stream.read(vs.tracefile, r.offset, r.len);
+      data = vs.stream.read(vs.file ?? vs.stream.current, r.offset, r.len);
     } catch {
       return err();
     }

@@ -24,6 +24,9 @@ export interface ReplayOptions {
   trimPadding?: boolean;
   /** Send every packet this many times (benchmarks: a bigger load from a small trace). */
   repeat?: number;
+  /** Announce the data streams with `--tracefile-size` / `--tracefile-count` limits. */
+  tracefileSize?: number;
+  tracefileCount?: number;
 }
 
 export interface ReplayResult {
@@ -138,7 +141,13 @@ export async function prepareReplay(
     const meta = await client.addStream('metadata', pathname);
     const handles = new Map<DataStreamFile, StreamHandle>();
     for (const s of t.streams) {
-      handles.set(s, await client.addStream(s.channel, pathname));
+      handles.set(
+        s,
+        await client.addStream(s.channel, pathname, {
+          tracefileSize: opts.tracefileSize,
+          tracefileCount: opts.tracefileCount,
+        }),
+      );
       result.streams++;
     }
     await client.streamsSent();

@@ -75,8 +75,8 @@ export interface TraceChunk {
 
 /** The half of an index entry each connection brings. */
 interface PendingIndex {
-  /** Data half: the tracefile and offset the packet was written at. */
-  tracefile: number;
+  /** Data half: the tracefile the packet was written to, and its offset there. */
+  file: Tracefile | null;
   offset: number;
   hasData: boolean;
   /**
@@ -86,13 +86,21 @@ interface PendingIndex {
   control: Buffer | null;
 }
 
-/** One tracefile's worth of index entries (streams without `--tracefile-size` have one). */
-export interface TracefileSegment {
-  tracefile: number;
-  /** Index sequence number (0-based, per stream) of the first entry in this file. */
-  firstSeq: number;
+/**
+ * One data file of a stream and its index file. A stream has one; with `--tracefile-size` it
+ * gets a new one each time the current is full (`CHANNEL_0`, `CHANNEL_1`, ... and their
+ * `.idx`), and with `--tracefile-count` the oldest are overwritten.
+ */
+export interface Tracefile {
+  readonly number: number;
+  /** Index file: fd (-1 once closed), bytes written or queued, entries written or queued. */
+  idxFd: number;
+  idxSize: number;
+  queue: Buffer[];
   count: number;
-  /** Overwritten by a later tracefile with the same number (`--tracefile-count`). */
+  /** Packets whose index half may still come for this file. */
+  refs: number;
+  /** Overwritten by a later tracefile with the same number. */
   gone: boolean;
 }
 
@@ -147,9 +155,17 @@ export class RelayStream {
   // Data file.
   fd = -1;
   fileSize = 0;
-  tracefile = 0;
-  readonly segments: TracefileSegment[] = [];
-  idxFd = -1;
+  /** The tracefile being written (a stream without `--tracefile-size` has only this one). */
+  current: Tracefile = newTracefile(0);
+  /** Payload bytes counted against `--tracefile-size` in the current tracefile. */
+  private tracefileBytes = 0;
+  /**
+   * With `--tracefile-size`: where each index entry went, in the order entries were written
+   * (entry number `indexBase + i` is `order[i]`), for live viewers.
+   */
+  private order: { file: Tracefile; local: number }[] = [];
+  private indexBase = 0;
+  private readonly oldTracefiles: Tracefile[] = [];
   /** Sequence numbers (u64, -1 = none) as in lttng-relayd. */
   prevDataSeq = -1;
   prevIndexSeq = -1;
@@ -171,9 +187,6 @@ export class RelayStream {
   /** Data bytes appended but not yet written (see RelayState.flushDirty). */
   private wq: Buffer[] = [];
   private wqBytes = 0;
-  /** Index entries completed but not yet written, and the index file's logical size. */
-  private iq: Buffer[] = [];
-  private idxSize = 0;
   /** The data connection that last sent a packet for this stream. */
   dataConn: { dead: boolean } | null = null;
   private giveUpTimer: NodeJS.Timeout | null = null;
@@ -204,6 +217,10 @@ export class RelayStream {
     return this.session.minor >= 8 ? INDEX_ENTRY_SIZE_1_1 : INDEX_ENTRY_SIZE_1_0;
   }
 
+  get tracefile(): number {
+    return this.current.number;
+  }
+
   dataFileName(tracefile = this.tracefile): string {
     return this.tracefileSize > 0 ? `${this.channelName}_${tracefile}` : this.channelName;
   }
@@ -221,7 +238,6 @@ export class RelayStream {
     mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
     this.fd = openSync(this.dataFilePath(), 'w+', FILE_MODE);
     this.fileSize = 0;
-    if (!this.isMetadata) this.segments.push({ tracefile: 0, firstSeq: 0, count: 0, gone: false });
   }
 
   // ------------------------------------------------------------------ data path
@@ -231,8 +247,11 @@ export class RelayStream {
    * at which the packet will be written.
    */
   beginPacket(dataSize: number): number {
-    if (this.tracefileSize > 0 && this.fileSize > 0 && this.fileSize + dataSize > this.tracefileSize) {
-      this.nextTracefile();
+    if (this.tracefileSize > 0) {
+      // lttng-relayd's accounting: payload bytes only (not the padding), and a new file as
+      // soon as the packet would not fit, even into an empty one.
+      if (this.tracefileBytes + dataSize > this.tracefileSize) this.nextTracefile();
+      this.tracefileBytes += dataSize;
     }
     return this.fileSize;
   }
@@ -283,12 +302,8 @@ export class RelayStream {
   }
 
   private flushIdx(): void {
-    if (this.iq.length === 0) return;
-    const bufs = this.iq;
-    this.iq = [];
-    let n = 0;
-    for (const b of bufs) n += b.length;
-    writeAllv(this.idxFd, bufs, this.idxSize - n, n);
+    flushTracefileIdx(this.current);
+    for (const t of this.oldTracefiles) flushTracefileIdx(t);
   }
 
   /** Drops a packet that was only partly received: cuts the file back to `offset`. */
@@ -309,11 +324,13 @@ export class RelayStream {
     if (this.packetsWritten === 1) this.session.newStreams = true;
     if (this.session.minor >= 4 && !this.session.snapshot) {
       const p = this.pending.get(netSeq);
+      if (this.current.idxFd < 0 && !this.current.gone) this.openIndexFile(this.current);
+      this.current.refs++;
       if (p === undefined) {
         if (this.pending.size >= MAX_PENDING_INDEXES) this.dropOldestDataOnly();
-        this.pending.set(netSeq, { tracefile: this.tracefile, offset, hasData: true, control: null });
+        this.pending.set(netSeq, { file: this.current, offset, hasData: true, control: null });
       } else {
-        p.tracefile = this.tracefile;
+        p.file = this.current;
         p.offset = offset;
         p.hasData = true;
         this.flushIndex(netSeq, p);
@@ -341,7 +358,7 @@ export class RelayStream {
       if (this.pending.size >= MAX_PENDING_INDEXES) {
         throw new RangeError(`stream ${this.handle}: more than ${MAX_PENDING_INDEXES} indexes without data`);
       }
-      this.pending.set(netSeq, { tracefile: this.tracefile, offset: 0, hasData: false, control: entry });
+      this.pending.set(netSeq, { file: null, offset: 0, hasData: false, control: entry });
     } else {
       p.control = entry;
       this.flushIndex(netSeq, p);
@@ -352,9 +369,26 @@ export class RelayStream {
   private dropOldestDataOnly(): void {
     for (const [seq, p] of this.pending) {
       if (p.hasData && p.control === null) {
-        this.pending.delete(seq);
+        this.dropPending(seq, p);
         return;
       }
+    }
+  }
+
+  private dropPending(seq: number, p: PendingIndex): void {
+    this.pending.delete(seq);
+    if (p.file !== null) this.release(p.file);
+  }
+
+  /** One pending packet of `t` is settled; an old tracefile nobody waits on gets closed. */
+  private release(t: Tracefile): void {
+    t.refs--;
+    if (t.refs <= 0 && t !== this.current && t.idxFd >= 0) {
+      flushTracefileIdx(t);
+      closeSync(t.idxFd);
+      t.idxFd = -1;
+      const i = this.oldTracefiles.indexOf(t);
+      if (i >= 0) this.oldTracefiles.splice(i, 1);
     }
   }
 
@@ -362,46 +396,63 @@ export class RelayStream {
     return this.pending.size;
   }
 
-  /** Both halves of a packet's index are in: queue the entry for the index file. */
+  /** Both halves of a packet's index are in: queue the entry for its tracefile's index. */
   private flushIndex(netSeq: number, p: PendingIndex): void {
     this.pending.delete(netSeq);
     const entry = p.control!;
-    const seg = this.segments[this.segments.length - 1];
-    if (seg === undefined || p.tracefile !== this.tracefile) {
-      // The tracefile this packet went to has since been replaced; nothing to index.
+    const t = p.file!;
+    if (t.gone || t.idxFd < 0) {
+      // Its tracefile has been overwritten since (--tracefile-count): nothing to index.
+      this.release(t);
       return;
     }
-    if (this.idxFd < 0) this.openIndexFile();
     entry.writeUInt32BE(Math.floor(p.offset / 0x100000000), 0);
     entry.writeUInt32BE(p.offset >>> 0, 4);
-    this.iq.push(entry);
-    this.idxSize += entry.length;
-    seg.count++;
+    t.queue.push(entry);
+    if (this.tracefileSize > 0) this.order.push({ file: t, local: t.count });
+    t.idxSize += entry.length;
+    t.count++;
     this.indexReceivedSeqcount++;
-    this.prevIndexSeq = netSeq;
+    // Indexes come in packet order from real senders; if not, never move backwards.
+    if (netSeq > this.prevIndexSeq) this.prevIndexSeq = netSeq;
     this.ctfStreamId = entry.readBigUInt64BE(48);
     this.state.counters.indexesWritten++;
     this.state.markDirty(this);
+    this.release(t);
   }
 
-  private openIndexFile(): void {
+  private openIndexFile(t: Tracefile): void {
     const dir = join(this.dir, 'index');
     mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-    this.idxFd = openSync(this.indexFilePath(), 'w+', FILE_MODE);
+    t.idxFd = openSync(this.indexFilePath(t.number), 'w+', FILE_MODE);
     const hdr = encodeIndexHeader(this.session.minor >= 8 ? 1 : 0);
-    writeSync(this.idxFd, hdr, 0, hdr.length, 0);
-    this.idxSize = hdr.length;
+    writeSync(t.idxFd, hdr, 0, hdr.length, 0);
+    t.idxSize = hdr.length;
   }
 
   private nextTracefile(): void {
     this.flush();
     closeSync(this.fd);
-    if (this.idxFd >= 0) closeSync(this.idxFd);
-    this.idxFd = -1;
-    let next = this.tracefile + 1;
+    const old = this.current;
+    let next = old.number + 1;
     if (this.tracefileCount > 0) next %= this.tracefileCount;
-    for (const s of this.segments) if (s.tracefile === next) s.gone = true;
-    this.tracefile = next;
+    // The file we are about to reuse is gone, with whatever still pointed into it.
+    for (const t of [old, ...this.oldTracefiles]) {
+      if (t.number !== next) continue;
+      t.gone = true;
+      if (t.idxFd >= 0) closeSync(t.idxFd);
+      t.idxFd = -1;
+      t.queue = [];
+    }
+    this.oldTracefiles.splice(0, this.oldTracefiles.length, ...this.oldTracefiles.filter((t) => !t.gone));
+    if (!old.gone) {
+      if (old.refs > 0) this.oldTracefiles.push(old);
+      else if (old.idxFd >= 0) {
+        closeSync(old.idxFd);
+        old.idxFd = -1;
+      }
+    }
+    this.current = newTracefile(next);
     for (const path of [this.dataFilePath(), this.indexFilePath()]) {
       try {
         unlinkSync(path);
@@ -411,11 +462,16 @@ export class RelayStream {
     }
     this.fd = openSync(this.dataFilePath(), 'w+', FILE_MODE);
     this.fileSize = 0;
-    this.segments.push({ tracefile: next, firstSeq: this.indexReceivedSeqcount, count: 0, gone: false });
-    // Drop segment records nobody can read any more.
-    while (this.segments.length > 1 && this.segments[0]!.gone) this.segments.shift();
-    // Index halves of packets that went to the old file can no longer be paired.
-    for (const [seq, p] of this.pending) if (p.hasData) this.pending.delete(seq);
+    this.tracefileBytes = 0;
+    // As lttng-relayd: the new tracefile's index exists from the start.
+    this.openIndexFile(this.current);
+    // Forget index entries nobody can read any more.
+    let drop = 0;
+    while (drop < this.order.length && this.order[drop]!.file.gone) drop++;
+    if (drop > 0) {
+      this.order = this.order.slice(drop);
+      this.indexBase += drop;
+    }
   }
 
   /** Metadata: appends one metadata packet (plus its padding). */
@@ -434,13 +490,14 @@ export class RelayStream {
     this.prevIndexSeq = 0;
   }
 
-  /** Reads `len` bytes at `offset` of tracefile `tracefile` (viewers). Short reads allowed. */
-  read(tracefile: number, offset: number, len: number): Buffer {
+  /** Reads `len` bytes at `offset` of tracefile `t` (viewers). Short reads allowed. */
+  read(t: Tracefile, offset: number, len: number): Buffer {
+    if (t.gone) return Buffer.alloc(0);
     const out = Buffer.allocUnsafe(len);
-    let fd = this.fd >= 0 && tracefile === this.tracefile ? this.fd : -1;
+    let fd = this.fd >= 0 && t === this.current ? this.fd : -1;
     let mine = false;
     if (fd < 0) {
-      fd = openSync(this.dataFilePath(tracefile), 'r');
+      fd = openSync(this.dataFilePath(t.number), 'r');
       mine = true;
     }
     try {
@@ -457,17 +514,27 @@ export class RelayStream {
   }
 
   /** Reads index entry number `seq` (per-stream count from 0), or null if it is not readable. */
-  readIndexEntry(seq: number): { entry: Buffer; tracefile: number } | null {
-    const seg = this.segments.find((s) => !s.gone && seq >= s.firstSeq && seq < s.firstSeq + s.count);
-    if (seg === undefined) return null;
+  readIndexEntry(seq: number): { entry: Buffer; file: Tracefile } | null {
+    let file: Tracefile;
+    let local: number;
+    if (this.tracefileSize > 0) {
+      const o = this.order[seq - this.indexBase];
+      if (o === undefined || o.file.gone) return null;
+      file = o.file;
+      local = o.local;
+    } else {
+      file = this.current;
+      local = seq;
+      if (seq >= file.count) return null;
+    }
     const entrySize = this.indexEntrySize;
     const entry = Buffer.alloc(entrySize);
-    const pos = INDEX_HEADER_SIZE + (seq - seg.firstSeq) * entrySize;
-    let fd = this.idxFd >= 0 && seg.tracefile === this.tracefile ? this.idxFd : -1;
+    const pos = INDEX_HEADER_SIZE + local * entrySize;
+    let fd = file.idxFd;
     let mine = false;
     try {
       if (fd < 0) {
-        fd = openSync(this.indexFilePath(seg.tracefile), 'r');
+        fd = openSync(this.indexFilePath(file.number), 'r');
         mine = true;
       }
       const n = readSync(fd, entry, 0, entrySize, pos);
@@ -477,13 +544,15 @@ export class RelayStream {
     } finally {
       if (mine && fd >= 0) closeSync(fd);
     }
-    return { entry, tracefile: seg.tracefile };
+    return { entry, file };
   }
 
   /** Sequence number of the oldest index entry still readable. */
   oldestReadableSeq(): number {
-    const seg = this.segments.find((s) => !s.gone);
-    return seg === undefined ? this.indexReceivedSeqcount : seg.firstSeq;
+    if (this.tracefileSize === 0) return 0;
+    let i = 0;
+    while (i < this.order.length && this.order[i]!.file.gone) i++;
+    return this.indexBase + i;
   }
 
   // ------------------------------------------------------------------ closing
@@ -508,7 +577,7 @@ export class RelayStream {
       // indexes still waiting for their data tell how far the data goes.
       let last = -1;
       for (const [seq, p] of this.pending) {
-        if (p.hasData && p.control === null) this.pending.delete(seq);
+        if (p.hasData && p.control === null) this.dropPending(seq, p);
         else if (p.control !== null && (last === -1 || seq - last > 0)) last = seq;
       }
       this.lastNetSeqNum = last;
@@ -564,9 +633,12 @@ export class RelayStream {
       );
     }
     if (this.fd >= 0) closeSync(this.fd);
-    if (this.idxFd >= 0) closeSync(this.idxFd);
     this.fd = -1;
-    this.idxFd = -1;
+    for (const t of [this.current, ...this.oldTracefiles]) {
+      if (t.idxFd >= 0) closeSync(t.idxFd);
+      t.idxFd = -1;
+    }
+    this.oldTracefiles.length = 0;
     this.pending.clear();
     this.state.streamClosed(this);
   }
@@ -577,6 +649,19 @@ export class RelayStream {
     for (const p of this.pending.values()) if (p.hasData && p.control === null) n++;
     return n;
   }
+}
+
+function newTracefile(n: number): Tracefile {
+  return { number: n, idxFd: -1, idxSize: 0, queue: [], count: 0, refs: 0, gone: false };
+}
+
+function flushTracefileIdx(t: Tracefile): void {
+  if (t.queue.length === 0 || t.idxFd < 0) return;
+  const bufs = t.queue;
+  t.queue = [];
+  let n = 0;
+  for (const b of bufs) n += b.length;
+  writeAllv(t.idxFd, bufs, t.idxSize - n, n);
 }
 
 /** Bound on index halves waiting for their data, per stream (a peer cannot grow it forever). */

@@ -406,4 +406,37 @@ describe('nstrace relayd under faults', () => {
     expect(readFileSync(join(dir, 'ch_0')).equals(data.subarray(0, 4096))).toBe(true);
     expect(logs.some((l) => l.includes('closed in the middle of packet 1'))).toBe(true);
   });
+
+  it('indexes packets whose index arrives after their tracefile was left behind', async () => {
+    const c = await RelayClient.connect(url, { hostname: 'faulthost', sessionName: 'lateindex' });
+    const meta = await c.addStream('metadata', 'tr');
+    // 5000 bytes per tracefile: every 4 KiB packet opens the next file.
+    const ch = await c.addStream('ust_channel_0', 'tr', { tracefileSize: 5000, tracefileCount: 10 });
+    await c.streamsSent();
+    await c.sendMetadata(meta, readFileSync(join(WITH_INDEX, 'metadata')));
+    const data = readFileSync(join(WITH_INDEX, 'ust_channel_0'));
+    const idx = parseIndexFile(readFileSync(join(WITH_INDEX, 'index', 'ust_channel_0.idx')), 'x').entries;
+    const seqs: number[] = [];
+    for (const e of idx)
+      seqs.push(await c.sendData(ch, data.subarray(e.offset, e.offset + e.packetSize / 8), 0));
+    const dir = join(work, 'out', c.outputPath, 'tr');
+    await waitFor('every packet on disk', () => {
+      try {
+        return statSync(join(dir, `ust_channel_0_${idx.length - 1}`)).size === 4096;
+      } catch {
+        return false;
+      }
+    });
+    // Only now the indexes (the data connection raced ahead of the control connection).
+    for (let i = 0; i < idx.length; i++) await c.sendIndex(ch, seqs[i]!, idx[i]!);
+    await c.close();
+    for (let i = 0; i < idx.length; i++) {
+      const f = join(dir, 'index', `ust_channel_0_${i}.idx`);
+      const entries = parseIndexFile(readFileSync(f), f).entries;
+      expect(entries).toEqual([{ ...idx[i]!, offset: 0 }]);
+    }
+    const text = await babeltrace([dir]);
+    expect(text.stderr).toBe('');
+    expect(text.stdout.split('\n').filter((l) => l.includes('cpu_id'))).toHaveLength(1000);
+  });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareReplay, RelayClient, RelayDaemon, replayTrace } from '../../src/relay/index.js';
+import type { ReplayOptions } from '../../src/relay/index.js';
 import {
   babeltrace,
   babeltraceLive,
@@ -31,7 +32,7 @@ if (skip !== null) console.warn(`SKIPPING relay replay tests against lttng-relay
 
 function sameTree(a: string, b: string): void {
   const fa = files(a);
-  expect(files(b)).toEqual(fa);
+  expect(files(b).join('\n'), `files of ${b} vs ${a}`).toEqual(fa.join('\n'));
   for (const f of fa) expect(readFileSync(join(b, f)).equals(readFileSync(join(a, f))), f).toBe(true);
 }
 
@@ -59,9 +60,15 @@ describe('replaying recorded traces through RelayClient', () => {
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 
-  async function replay(url: string, session: string, root: string, trimPadding = false): Promise<string> {
+  async function replay(
+    url: string,
+    session: string,
+    root: string,
+    trimPadding = false,
+    opts: ReplayOptions = {},
+  ): Promise<string> {
     const c = await RelayClient.connect(url, { hostname: 'replayhost', sessionName: session });
-    await replayTrace(c, root, { trimPadding });
+    await replayTrace(c, root, { trimPadding, ...opts });
     await c.close();
     return c.outputPath;
   }
@@ -106,6 +113,40 @@ describe('replaying recorded traces through RelayClient', () => {
       const noPaths = (t: string) => t.replace(/within stream "[^"]*\/([^/"]+)"/g, 'within stream "$1"');
       expect(noPaths(text.stderr)).toEqual(noPaths(orig.stderr));
     }
+  });
+
+  it.skipIf(skip !== null)(
+    'splits tracefiles like lttng-relayd (--tracefile-size/--tracefile-count)',
+    async () => {
+      for (const [name, opts] of [
+        ['tf-count3', { tracefileSize: 9_000, tracefileCount: 3 }],
+        ['tf-count50', { tracefileSize: 10_000, tracefileCount: 50 }],
+        ['tf-tiny', { tracefileSize: 1000, tracefileCount: 2 }],
+      ] as const) {
+        const a = await replay(peer!.url, name, WITH_INDEX, true, opts);
+        const b = await replay(ours, name, WITH_INDEX, true, opts);
+        const peerDir = join(peer!.outputDir, a);
+        const ourDir = join(work, 'ours', b);
+        expect(files(ourDir).filter((f) => /ust_channel_0_\d+$/.test(f)).length, name).toBeGreaterThan(1);
+        sameTree(peerDir, ourDir);
+        expect((await babeltrace([ourDir])).stdout).toEqual((await babeltrace([peerDir])).stdout);
+      }
+    },
+  );
+
+  it('splits tracefiles without a count limit', async () => {
+    // (lttng-relayd 2.13.9 dies of a division by zero here: tracefile_count 0 means "no
+    // limit" to the session daemon, and the relay takes the next file index modulo it.)
+    const out = await replay(ours, 'tf-unlimited', WITH_INDEX, true, { tracefileSize: 10_000 });
+    const dir = join(work, 'ours', out);
+    // 5 packets of 4080 payload bytes per stream, two per 10000-byte file.
+    expect(files(join(dir, 'trace-with-index')).filter((f) => f.startsWith('ust_channel_0_'))).toEqual([
+      'ust_channel_0_0',
+      'ust_channel_0_1',
+      'ust_channel_0_2',
+    ]);
+    expect(checkIndexes(dir)).toBe(20);
+    expect((await babeltrace([dir])).stdout).toEqual((await babeltrace([WITH_INDEX])).stdout);
   });
 
   it.skipIf(skip !== null)('serves the same live session as lttng-relayd', async () => {
