@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerContainers } from './containers.js';
 import { register as registerRelayd } from './relayd.js';
 
 /**
@@ -6,5 +7,6 @@ import { register as registerRelayd } from './relayd.js';
  * `register(program)`. Add one line here per subcommand.
  */
 export function registerCommands(program: Command): void {
+  registerContainers(program);
   registerRelayd(program);
 }
