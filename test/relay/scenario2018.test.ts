@@ -6,6 +6,8 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TraceSet } from '../../src/ctf/reader.js';
+import { fieldIndex } from '../../src/ctf/fields.js';
 import { RelayDaemon } from '../../src/relay/index.js';
 import {
   babeltrace,
@@ -96,5 +98,29 @@ describe.skipIf(skip !== null)('host and container stream to one nstrace relayd'
     const firstCtr = lines.findIndex((l) => l.includes(' ctr-web-1 '));
     const lastHost = lines.length - 1 - [...lines].reverse().findIndex((l) => l.includes(` ${hostName} `));
     expect(firstCtr).toBeLessThan(lastHost);
+
+    // nstrace's own reader merges them the same way.
+    const set = TraceSet.open(dirs);
+    const perHost = new Map<string, number>();
+    const msgs = new Map<string, Set<string>>();
+    let last = -Infinity;
+    let count = 0;
+    for (let r = set.next(); r !== null; r = set.next()) {
+      if (r.kind !== 'event') continue;
+      count++;
+      expect(r.ts).toBeGreaterThanOrEqual(last);
+      last = r.ts;
+      const host = String(r.stream.trace.cls.env.get('hostname'));
+      perHost.set(host, (perHost.get(host) ?? 0) + 1);
+      // TSDL names (lttng-ust writes `_msg`; babeltrace2 prints `msg`).
+      const msg = r.payload![fieldIndex(r.eventClass.fields, '_msg')] as string;
+      if (!msgs.has(host)) msgs.set(host, new Set());
+      msgs.get(host)!.add(msg);
+    }
+    set.close();
+    expect(count).toBe(2 * N);
+    expect(Object.fromEntries(perHost)).toEqual({ [hostName]: N, 'ctr-web-1': N });
+    expect(msgs.get(hostName)).toEqual(new Set(['from-host']));
+    expect(msgs.get('ctr-web-1')).toEqual(new Set(['from-container']));
   });
 });
