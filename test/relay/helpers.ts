@@ -213,7 +213,7 @@ export class LttngRelayd {
     return `net://127.0.0.1:${this.ports.control}:${this.ports.data}`;
   }
 
-  static async start(outputDir: string): Promise<LttngRelayd> {
+  static async start(outputDir: string, extraArgs: string[] = []): Promise<LttngRelayd> {
     const ports = { control: await freePort(), data: await freePort(), live: await freePort() };
     const home = tempDir('relayd-home');
     const child = spawn(
@@ -227,6 +227,7 @@ export class LttngRelayd {
         `tcp://127.0.0.1:${ports.live}`,
         '-o',
         outputDir,
+        ...extraArgs,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LTTNG_HOME: home } },
     );

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareReplay, RelayClient, RelayDaemon, replayTrace } from '../../src/relay/index.js';
-import type { ReplayOptions } from '../../src/relay/index.js';
+import type { RelayClientOptions, ReplayOptions } from '../../src/relay/index.js';
 import {
   babeltrace,
   babeltraceLive,
@@ -220,4 +220,104 @@ describe('replaying recorded traces through RelayClient', () => {
       }
     }
   });
+
+  it.skipIf(skip !== null)('names session directories as lttng-relayd does', async () => {
+    const bySession = await RelayDaemon.start({
+      outputDir: join(work, 'ours-by-session'),
+      control: { host: '127.0.0.1', port: 0 },
+      data: { host: '127.0.0.1', port: 0 },
+      live: { host: '127.0.0.1', port: 0 },
+      groupBy: 'session',
+    });
+    const peerBySession = await LttngRelayd.start(join(work, 'peer-by-session'), [
+      '--group-output-by-session',
+    ]);
+    try {
+      const creationTime = Math.floor(Date.UTC(2023, 5, 7, 8, 9, 10) / 1000);
+      const cases: [string, Partial<RelayClientOptions>, string][] = [
+        ['plain', {}, ''],
+        ['auto-20230607-080910', { sessionNameContainsCreationTime: true }, ''],
+        ['based', {}, '/some/base/path'],
+      ];
+      const urlOf = (r: { ports: { control: number; data: number } }, base: string) =>
+        `net://127.0.0.1:${r.ports.control}:${r.ports.data}${base}`;
+      for (const [name, o, base] of cases) {
+        const paths: string[] = [];
+        for (const u of [
+          urlOf(peer!, base),
+          urlOf(daemon, base),
+          urlOf(peerBySession, base),
+          urlOf(bySession, base),
+        ]) {
+          const c = await RelayClient.connect(u, {
+            hostname: 'namehost',
+            sessionName: name,
+            creationTime,
+            ...o,
+          });
+          await c.addStream('metadata', 'ust/uid/0/64-bit');
+          await c.close();
+          paths.push(c.outputPath);
+        }
+        expect(paths[1], `${name}, by host`).toBe(paths[0]);
+        expect(paths[3], `${name}, by session`).toBe(paths[2]);
+        expect(files(join(peerBySession.outputDir, paths[2]!))).toEqual(
+          files(join(work, 'ours-by-session', paths[3]!)),
+        );
+      }
+    } finally {
+      await bySession.close();
+      await peerBySession.stop();
+    }
+  });
+
+  it.skipIf(skip !== null)(
+    'puts the kernel and UST consumers of one session in one directory, live too',
+    async () => {
+      // lttng-sessiond opens one relay session per consumer daemon; they share the directory,
+      // and babeltrace2 attaches to every relay session with the host and session name.
+      const sender = { senderUuid: Buffer.alloc(16, 7), senderSessionId: 42, creationTime: 1_700_000_000 };
+      const outputs: string[] = [];
+      for (const relay of ['peer', 'ours'] as const) {
+        const url = relay === 'peer' ? peer!.url : ours;
+        const livePort = relay === 'peer' ? peer!.ports.live : daemon.ports.live;
+        const opts = { hostname: 'twohost', sessionName: `two-${relay}`, liveTimerUs: 100_000, ...sender };
+        const k = await RelayClient.connect(url, opts);
+        const u = await RelayClient.connect(url, opts);
+        expect(u.outputPath).toBe(k.outputPath);
+        expect(u.relaySessionId).not.toBe(k.relaySessionId);
+        const rk = await prepareReplay(k, join(MULTI, 'kernel'), { pathnameFor: () => 'kernel' });
+        const ru = await prepareReplay(u, join(MULTI, 'ust'), { pathnameFor: () => 'ust/uid/1000/64-bit' });
+        const viewer = babeltraceLive(`net://127.0.0.1:${livePort}/host/twohost/two-${relay}`);
+        try {
+          await waitFor(
+            `babeltrace2 to attach to both sessions on ${relay}`,
+            async () =>
+              (await liveSessions(livePort)).filter((s) => s.name === `two-${relay}` && s.clients === 1)
+                .length === 2,
+          );
+          await Promise.all([rk.sendPackets(), ru.sendPackets()]);
+          const want = (await babeltrace([MULTI])).stdout.split('\n').length;
+          await waitFor(`babeltrace2 to print everything from ${relay}`, async () => {
+            await rk.sendBeacons();
+            await ru.sendBeacons();
+            return viewer.output().split('\n').length >= want;
+          });
+          await Promise.all([k.close(), u.close()]);
+          const r = await viewer.done;
+          expect(r.code, r.stderr).toBe(0);
+          outputs.push(r.stdout);
+          const dir = join(relay === 'peer' ? peer!.outputDir : join(work, 'ours'), k.outputPath);
+          expect(files(dir).filter((f) => f.endsWith('metadata'))).toEqual([
+            'kernel/metadata',
+            'ust/uid/1000/64-bit/metadata',
+          ]);
+        } finally {
+          await stopChild(viewer.child);
+        }
+      }
+      expect(outputs[1]).toEqual(outputs[0]);
+      expect(outputs[0]).toEqual((await babeltrace([MULTI])).stdout);
+    },
+  );
 });
