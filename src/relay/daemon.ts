@@ -37,6 +37,8 @@ export interface RelayDaemonOptions {
   log?: LogFn;
   /** Log every control and live command and reply at debug level. */
   traceProtocol?: boolean;
+  /** Stream and index files kept open at once; more are reopened on use. Default: half the open-files limit. */
+  maxOpenFiles?: number;
   /** How long a stream whose sender left waits for announced data. Default 30 s. */
   orphanTimeoutMs?: number;
   /** How long `close()` waits for indexes of packets already on disk. Default 2000 ms. */
@@ -73,6 +75,7 @@ export class RelayDaemon {
       log,
       traceProtocol: options.traceProtocol === true,
       orphanTimeoutMs: options.orphanTimeoutMs,
+      maxOpenFiles: options.maxOpenFiles,
     });
     const specs = {
       control: options.control ?? { host: '0.0.0.0', port: DEFAULT_CONTROL_PORT },

@@ -26,11 +26,11 @@ import {
   INDEX_HEADER_SIZE,
 } from '../ctf/index-file.js';
 import { U64_NONE } from './codec.js';
+import { CachedFile, defaultFileBudget, FdCache } from './fdcache.js';
 import type { GroupBy } from './paths.js';
 import { sessionOutputPath, uniqueDir } from './paths.js';
 
 const DIR_MODE = 0o770;
-const FILE_MODE = 0o660;
 const ZEROS = Buffer.alloc(256 * 1024);
 
 export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
@@ -50,6 +50,8 @@ export interface RelayCounters {
 
 export interface RelayStateOptions {
   outputDir: string;
+  /** Stream and index files kept open at once (default: half the open-files limit). */
+  maxOpenFiles?: number;
   groupBy: GroupBy;
   log: LogFn;
   /** Log every control and live command and reply (debug level). */
@@ -93,8 +95,8 @@ interface PendingIndex {
  */
 export interface Tracefile {
   readonly number: number;
-  /** Index file: fd (-1 once closed), bytes written or queued, entries written or queued. */
-  idxFd: number;
+  /** Index file (null until created or once closed), bytes and entries written or queued. */
+  idx: CachedFile | null;
   idxSize: number;
   queue: Buffer[];
   count: number;
@@ -152,8 +154,8 @@ export class CtfTrace {
 }
 
 export class RelayStream {
-  // Data file.
-  fd = -1;
+  /** The current data (or metadata) file; null once closed. */
+  file: CachedFile | null = null;
   fileSize = 0;
   /** The tracefile being written (a stream without `--tracefile-size` has only this one). */
   current: Tracefile = newTracefile(0);
@@ -236,7 +238,7 @@ export class RelayStream {
   /** Creates (truncates) the data or metadata file; called at ADD_STREAM. */
   open(): void {
     mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
-    this.fd = openSync(this.dataFilePath(), 'w+', FILE_MODE);
+    this.file = new CachedFile(this.dataFilePath(), this.state.files);
     this.fileSize = 0;
   }
 
@@ -280,7 +282,7 @@ export class RelayStream {
     if (tail > 0) {
       this.flushData();
       this.fileSize += tail;
-      ftruncateSync(this.fd, this.fileSize);
+      ftruncateSync(this.file!.fd, this.fileSize);
     }
     this.bytesWritten += total + tail;
     this.state.markDirty(this);
@@ -298,7 +300,7 @@ export class RelayStream {
     const n = this.wqBytes;
     this.wq = [];
     this.wqBytes = 0;
-    writeAllv(this.fd, bufs, this.fileSize - n, n);
+    writeAllv(this.file!.fd, bufs, this.fileSize - n, n);
   }
 
   private flushIdx(): void {
@@ -308,10 +310,10 @@ export class RelayStream {
 
   /** Drops a packet that was only partly received: cuts the file back to `offset`. */
   truncateTo(offset: number): void {
-    if (this.fd < 0) return;
+    if (this.file === null) return;
     this.flushData();
     if (this.fileSize > offset) {
-      ftruncateSync(this.fd, offset);
+      ftruncateSync(this.file.fd, offset);
       this.fileSize = offset;
     }
   }
@@ -324,7 +326,7 @@ export class RelayStream {
     if (this.packetsWritten === 1) this.session.newStreams = true;
     if (this.session.minor >= 4 && !this.session.snapshot) {
       const p = this.pending.get(netSeq);
-      if (this.current.idxFd < 0 && !this.current.gone) this.openIndexFile(this.current);
+      if (this.current.idx === null && !this.current.gone) this.openIndexFile(this.current);
       this.current.refs++;
       if (p === undefined) {
         if (this.pending.size >= MAX_PENDING_INDEXES) this.dropOldestDataOnly();
@@ -383,10 +385,9 @@ export class RelayStream {
   /** One pending packet of `t` is settled; an old tracefile nobody waits on gets closed. */
   private release(t: Tracefile): void {
     t.refs--;
-    if (t.refs <= 0 && t !== this.current && t.idxFd >= 0) {
+    if (t.refs <= 0 && t !== this.current && t.idx !== null) {
       flushTracefileIdx(t);
-      closeSync(t.idxFd);
-      t.idxFd = -1;
+      closeIdx(t);
       const i = this.oldTracefiles.indexOf(t);
       if (i >= 0) this.oldTracefiles.splice(i, 1);
     }
@@ -401,7 +402,7 @@ export class RelayStream {
     this.pending.delete(netSeq);
     const entry = p.control!;
     const t = p.file!;
-    if (t.gone || t.idxFd < 0) {
+    if (t.gone || t.idx === null) {
       // Its tracefile has been overwritten since (--tracefile-count): nothing to index.
       this.release(t);
       return;
@@ -424,15 +425,15 @@ export class RelayStream {
   private openIndexFile(t: Tracefile): void {
     const dir = join(this.dir, 'index');
     mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-    t.idxFd = openSync(this.indexFilePath(t.number), 'w+', FILE_MODE);
+    t.idx = new CachedFile(this.indexFilePath(t.number), this.state.files);
     const hdr = encodeIndexHeader(this.session.minor >= 8 ? 1 : 0);
-    writeSync(t.idxFd, hdr, 0, hdr.length, 0);
+    writeSync(t.idx.fd, hdr, 0, hdr.length, 0);
     t.idxSize = hdr.length;
   }
 
   private nextTracefile(): void {
     this.flush();
-    closeSync(this.fd);
+    this.file?.close();
     const old = this.current;
     let next = old.number + 1;
     if (this.tracefileCount > 0) next %= this.tracefileCount;
@@ -440,17 +441,13 @@ export class RelayStream {
     for (const t of [old, ...this.oldTracefiles]) {
       if (t.number !== next) continue;
       t.gone = true;
-      if (t.idxFd >= 0) closeSync(t.idxFd);
-      t.idxFd = -1;
+      closeIdx(t);
       t.queue = [];
     }
     this.oldTracefiles.splice(0, this.oldTracefiles.length, ...this.oldTracefiles.filter((t) => !t.gone));
     if (!old.gone) {
       if (old.refs > 0) this.oldTracefiles.push(old);
-      else if (old.idxFd >= 0) {
-        closeSync(old.idxFd);
-        old.idxFd = -1;
-      }
+      else closeIdx(old);
     }
     this.current = newTracefile(next);
     for (const path of [this.dataFilePath(), this.indexFilePath()]) {
@@ -460,7 +457,7 @@ export class RelayStream {
         // not there yet
       }
     }
-    this.fd = openSync(this.dataFilePath(), 'w+', FILE_MODE);
+    this.file = new CachedFile(this.dataFilePath(), this.state.files);
     this.fileSize = 0;
     this.tracefileBytes = 0;
     // As lttng-relayd: the new tracefile's index exists from the start.
@@ -483,7 +480,7 @@ export class RelayStream {
   /** RESET_METADATA: start the metadata file over. */
   resetMetadata(): void {
     this.flushData();
-    ftruncateSync(this.fd, 0);
+    ftruncateSync(this.file!.fd, 0);
     this.fileSize = 0;
     this.metadataReceived = 0;
     this.prevDataSeq = 0;
@@ -494,7 +491,7 @@ export class RelayStream {
   read(t: Tracefile, offset: number, len: number): Buffer {
     if (t.gone) return Buffer.alloc(0);
     const out = Buffer.allocUnsafe(len);
-    let fd = this.fd >= 0 && t === this.current ? this.fd : -1;
+    let fd = this.file !== null && t === this.current ? this.file.fd : -1;
     let mine = false;
     if (fd < 0) {
       fd = openSync(this.dataFilePath(t.number), 'r');
@@ -530,7 +527,7 @@ export class RelayStream {
     const entrySize = this.indexEntrySize;
     const entry = Buffer.alloc(entrySize);
     const pos = INDEX_HEADER_SIZE + local * entrySize;
-    let fd = file.idxFd;
+    let fd = file.idx !== null ? file.idx.fd : -1;
     let mine = false;
     try {
       if (fd < 0) {
@@ -632,12 +629,9 @@ export class RelayStream {
         `stream ${this.pathname}/${this.channelName}: write failed: ${(err as Error).message}`,
       );
     }
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-    for (const t of [this.current, ...this.oldTracefiles]) {
-      if (t.idxFd >= 0) closeSync(t.idxFd);
-      t.idxFd = -1;
-    }
+    this.file?.close();
+    this.file = null;
+    for (const t of [this.current, ...this.oldTracefiles]) closeIdx(t);
     this.oldTracefiles.length = 0;
     this.pending.clear();
     this.state.streamClosed(this);
@@ -652,16 +646,21 @@ export class RelayStream {
 }
 
 function newTracefile(n: number): Tracefile {
-  return { number: n, idxFd: -1, idxSize: 0, queue: [], count: 0, refs: 0, gone: false };
+  return { number: n, idx: null, idxSize: 0, queue: [], count: 0, refs: 0, gone: false };
 }
 
 function flushTracefileIdx(t: Tracefile): void {
-  if (t.queue.length === 0 || t.idxFd < 0) return;
+  if (t.queue.length === 0 || t.idx === null) return;
   const bufs = t.queue;
   t.queue = [];
   let n = 0;
   for (const b of bufs) n += b.length;
-  writeAllv(t.idxFd, bufs, t.idxSize - n, n);
+  writeAllv(t.idx.fd, bufs, t.idxSize - n, n);
+}
+
+function closeIdx(t: Tracefile): void {
+  t.idx?.close();
+  t.idx = null;
 }
 
 /** Bound on index halves waiting for their data, per stream (a peer cannot grow it forever). */
@@ -693,7 +692,11 @@ export class RelayState {
   private readonly dirClaims = new Map<string, string>();
   private readonly claimedDirs = new Set<string>();
 
-  constructor(readonly options: RelayStateOptions) {}
+  readonly files: FdCache;
+
+  constructor(readonly options: RelayStateOptions) {
+    this.files = new FdCache(options.maxOpenFiles ?? defaultFileBudget());
+  }
 
   get log(): LogFn {
     return this.options.log;

@@ -439,4 +439,36 @@ describe('nstrace relayd under faults', () => {
     expect(text.stderr).toBe('');
     expect(text.stdout.split('\n').filter((l) => l.includes('cpu_id'))).toHaveLength(1000);
   });
+
+  it('works with fewer open files than streams', async () => {
+    const small = await RelayDaemon.start({
+      outputDir: join(work, 'few-files'),
+      control: { host: '127.0.0.1', port: 0 },
+      data: { host: '127.0.0.1', port: 0 },
+      live: { host: '127.0.0.1', port: 0 },
+      maxOpenFiles: 3,
+    });
+    try {
+      const u = `net://127.0.0.1:${small.ports.control}:${small.ports.data}`;
+      // 10 sessions x 5 streams (+ 4 index files each) at once, through 3 open files.
+      const dirs = await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const c = await RelayClient.connect(u, {
+            hostname: 'fewhost',
+            sessionName: `few${i}`,
+            liveTimerUs: 100_000,
+          });
+          await replayTrace(c, WITH_INDEX);
+          await c.close();
+          return join(work, 'few-files', c.outputPath, 'trace-with-index');
+        }),
+      );
+      expect(small.state.files.openCount).toBeLessThanOrEqual(3);
+      const want = files(WITH_INDEX).map((f) => [f, sha(join(WITH_INDEX, f))] as const);
+      for (const d of dirs) for (const [f, h] of want) expect(sha(join(d, f)), `${d}/${f}`).toBe(h);
+    } finally {
+      await small.close();
+    }
+    expect(small.state.files.openCount).toBe(0);
+  });
 });
