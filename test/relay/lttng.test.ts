@@ -130,7 +130,18 @@ describe.skipIf(skip !== null)('nstrace relayd with real LTTng 2.13', () => {
     const ourText = await babeltrace([ourDir]);
     expect(ourText.stderr).toBe('');
     expect(peerText.stdout.split('\n').filter((l) => l.includes('nstrace_test:tick'))).toHaveLength(N);
-    expect(dropTimestamps(ourText.stdout)).toEqual(dropTimestamps(peerText.stdout));
+    const a = dropTimestamps(ourText.stdout).split('\n');
+    const b = dropTimestamps(peerText.stdout).split('\n');
+    const at = a.findIndex((l, i) => l !== b[i]);
+    const ctx = (t: string) =>
+      t
+        .split('\n')
+        .slice(Math.max(0, at - 3), at + 3)
+        .join('\n');
+    expect(
+      at,
+      `first difference at line ${at}:\nours:\n${ctx(ourText.stdout)}\npeer:\n${ctx(peerText.stdout)}`,
+    ).toBe(-1);
     expect(daemon.status().counters.protocolErrors).toBe(0);
   });
 
