@@ -101,7 +101,8 @@ describe.skipIf(skip !== null)('nstrace relayd with real LTTng 2.13', () => {
     }
     await sessiond.lttng('start', 'peer');
     await sessiond.lttng('start', 'ours');
-    await sessiond.exec('env', ['LTTNG_UST_ALLOW_BLOCKING=1', wl, String(N)]);
+    // Half a second before the first event: both sessions must have enabled it in the app.
+    await sessiond.exec('env', ['LTTNG_UST_ALLOW_BLOCKING=1', wl, String(N), '0', 'hello', '500000']);
     for (const name of ['peer', 'ours']) {
       await sessiond.lttng('stop', name);
       await sessiond.lttng('destroy', name);
@@ -129,6 +130,7 @@ describe.skipIf(skip !== null)('nstrace relayd with real LTTng 2.13', () => {
     const peerText = await babeltrace([peerDir]);
     const ourText = await babeltrace([ourDir]);
     expect(ourText.stderr).toBe('');
+    expect(ourText.stdout.split('\n').filter((l) => l.includes('nstrace_test:tick'))).toHaveLength(N);
     expect(peerText.stdout.split('\n').filter((l) => l.includes('nstrace_test:tick'))).toHaveLength(N);
     const a = dropTimestamps(ourText.stdout).split('\n');
     const b = dropTimestamps(peerText.stdout).split('\n');
