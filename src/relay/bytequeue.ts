@@ -81,6 +81,17 @@ export class ByteQueue {
     }
   }
 
+  /** Copies the buffered bytes that live in `shared` (a read buffer about to be reused). */
+  detach(shared: ArrayBufferLike): void {
+    for (let i = 0; i < this.chunks.length; i++) {
+      const c = this.chunks[i]!;
+      if (c.buffer !== shared) continue;
+      const from = i === 0 ? this.head : 0;
+      this.chunks[i] = Buffer.from(c.subarray(from));
+      if (i === 0) this.head = 0;
+    }
+  }
+
   clear(): void {
     this.chunks = [];
     this.head = 0;

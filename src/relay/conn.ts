@@ -26,18 +26,8 @@ export abstract class Conn {
   ) {
     this.peer = `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? '?'}`;
     sock.setNoDelay(true);
-    sock.on('data', (chunk: Buffer) => {
-      if (this.dead) return;
-      // Replies to every command in this chunk leave in one write.
-      sock.cork();
-      try {
-        this.onData(chunk);
-      } catch (err) {
-        this.fail(err);
-      }
-      this.state.flushDirty();
-      sock.uncork();
-    });
+    // (A socket reading into a shared buffer delivers through `ingest` instead: no 'data'.)
+    sock.on('data', (chunk: Buffer) => this.ingest(chunk));
     sock.on('error', (err) => {
       this.state.log('debug', `${kind} connection ${this.peer}: ${err.message}`);
     });
@@ -51,6 +41,23 @@ export abstract class Conn {
       this.state.flushDirty();
       this.onGone(this);
     });
+  }
+
+  /**
+   * Handles bytes from the peer: everything this read completes, its replies (in one write)
+   * and its file writes happen before returning.
+   */
+  ingest(chunk: Buffer): void {
+    if (this.dead) return;
+    const sock = this.sock;
+    sock.cork();
+    try {
+      this.onData(chunk);
+    } catch (err) {
+      this.fail(err);
+    }
+    this.state.flushDirty();
+    sock.uncork();
   }
 
   protected abstract onData(chunk: Buffer): void;

@@ -70,6 +70,21 @@ export class DataConnection extends Conn {
     }
   }
 
+  /**
+   * The read buffer `shared` is about to be reused: copy what this connection still holds of
+   * it (a partial header, the start of an incomplete packet). Everything else was written.
+   */
+  detach(shared: ArrayBufferLike): void {
+    this.q.detach(shared);
+    const cur = this.cur;
+    if (cur !== null) {
+      for (let i = 0; i < cur.pieces.length; i++) {
+        const p = cur.pieces[i]!;
+        if (p.buffer === shared) cur.pieces[i] = Buffer.from(p);
+      }
+    }
+  }
+
   private startPacket(b: Buffer): void {
     // The per-packet hot path: read the fields directly (same layout as DataHdr).
     const h = {
