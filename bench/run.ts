@@ -13,6 +13,7 @@ const BENCHES: Bench[] = [
   { name: 'metadata', load: () => import('./metadata.js') },
   { name: 'containers', load: () => import('./containers.js') },
   { name: 'writer', load: () => import('./writer.js') },
+  { name: 'relayd', load: () => import('./relayd.js') },
 ];
 
 async function main(): Promise<void> {
