@@ -1,0 +1,695 @@
+/**
+ * The babeltrace2-compatible text printer: turns `TraceRecord`s into exactly the lines
+ * babeltrace2 2.0.4's `sink.text.pretty` writes (see docs/text-format.md for the rules).
+ *
+ * Speed: for each (trace, event class) the printer compiles once a JavaScript function that
+ * formats the fixed part of the line (header, scope separators, field names, already joined
+ * into string constants) and the values (with the formatting of each field's class decided in
+ * advance). Lines are appended to one string buffer, handed to the caller in large chunks.
+ */
+import type { EventClass, StreamClass } from '../ctf/ir.js';
+import type {
+  DiscardedRecord,
+  EventRecord,
+  FieldValue,
+  StreamInstance,
+  TimeBase,
+  Trace,
+  TraceRecord,
+} from '../ctf/event.js';
+import {
+  formatBinary,
+  formatG,
+  formatHex,
+  formatOctal,
+  formatUuid,
+  pad2,
+  pad9,
+  quoteString,
+} from './format.js';
+import type { PrettyOptions } from './options.js';
+import type { EnumPlan, PlanNode, StreamPlan, StructPlan } from './plan.js';
+import { planStreamClass } from './plan.js';
+
+/** Where the printer's text goes. */
+export interface PrettySink {
+  /** Event lines (standard output). A returned promise means "wait before writing more". */
+  out(chunk: string): void | Promise<void>;
+  /** Warnings (standard error): discarded events/packets, negative-time fallback. */
+  err(text: string): void;
+}
+
+/** babeltrace2's ANSI codes ("bright" colours are bold + colour in 2.0.4). */
+const C = {
+  reset: '\x1b[0m',
+  bold: '\x1b[1m',
+  yellow: '\x1b[33m',
+  cyan: '\x1b[36m',
+  brightRed: '\x1b[1m\x1b[31m',
+  brightYellow: '\x1b[1m\x1b[33m',
+  brightMagenta: '\x1b[1m\x1b[35m',
+};
+
+interface Colors {
+  name: string;
+  fieldName: string;
+  rst: string;
+  string: string;
+  number: string;
+  enumLabel: string;
+  unknown: string;
+  eventName: string;
+  timestamp: string;
+}
+
+function colorsOf(on: boolean): Colors {
+  if (!on) {
+    return {
+      name: '',
+      fieldName: '',
+      rst: '',
+      string: '',
+      number: '',
+      enumLabel: '',
+      unknown: '',
+      eventName: '',
+      timestamp: '',
+    };
+  }
+  return {
+    name: C.bold,
+    fieldName: C.cyan,
+    rst: C.reset,
+    string: C.bold,
+    number: C.bold,
+    enumLabel: C.bold,
+    unknown: C.bold + C.brightRed,
+    eventName: C.bold + C.brightMagenta,
+    timestamp: C.bold + C.brightYellow,
+  };
+}
+
+const LOG_LEVEL_NAMES = [
+  'TRACE_EMERG',
+  'TRACE_ALERT',
+  'TRACE_CRIT',
+  'TRACE_ERR',
+  'TRACE_WARNING',
+  'TRACE_NOTICE',
+  'TRACE_INFO',
+  'TRACE_DEBUG_SYSTEM',
+  'TRACE_DEBUG_PROGRAM',
+  'TRACE_DEBUG_PROCESS',
+  'TRACE_DEBUG_MODULE',
+  'TRACE_DEBUG_UNIT',
+  'TRACE_DEBUG_FUNCTION',
+  'TRACE_DEBUG_LINE',
+  'TRACE_DEBUG',
+];
+
+/** Formats the body of one event: everything after the timestamp/delta part, with the newline. */
+type EventFormatter = (
+  packetContext: FieldValue[] | undefined,
+  streamContext: FieldValue[] | undefined,
+  context: FieldValue[] | undefined,
+  payload: FieldValue[] | undefined,
+) => string;
+
+/** Helpers the generated code calls. */
+interface Helpers {
+  q: (v: FieldValue) => string;
+  g: (v: FieldValue) => string;
+  hex: (v: FieldValue, size: number) => string;
+  oct: (v: FieldValue, size: number, signed: boolean) => string;
+  bin: (v: FieldValue, size: number) => string;
+  enums: Array<(v: FieldValue) => string>;
+  arr: (v: FieldValue) => FieldValue[];
+}
+
+function asText(v: FieldValue): string {
+  if (typeof v === 'string') return v;
+  // A text array/sequence handed over as bytes: babeltrace2 shows it up to the first NUL.
+  if (Array.isArray(v)) {
+    let s = '';
+    for (const b of v) {
+      if (b === 0) break;
+      s += String.fromCharCode(Number(b));
+    }
+    return Buffer.from(s, 'latin1').toString('utf8');
+  }
+  return String(v);
+}
+
+function asArray(v: FieldValue): FieldValue[] {
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string') {
+    // Bytes of a text value shown as integers (not expected from the reader).
+    return [...Buffer.from(v, 'utf8')];
+  }
+  return [];
+}
+
+function asIntegral(v: FieldValue): number | bigint {
+  return typeof v === 'number' || typeof v === 'bigint' ? v : Number(v);
+}
+
+/** Compiles per-event-class formatters from plans (JavaScript code generation). */
+class Compiler {
+  private code = '';
+  /** JavaScript expressions of the current straight-line run, joined with `+`. */
+  private parts: string[] = [];
+  private lastLit = false;
+  private vars = 0;
+  readonly enums: Array<(v: FieldValue) => string> = [];
+
+  constructor(
+    private readonly col: Colors,
+    private readonly opts: PrettyOptions,
+  ) {}
+
+  private lit(s: string): void {
+    if (s === '') return;
+    if (this.lastLit) {
+      const prev = JSON.parse(this.parts.pop()!) as string;
+      this.parts.push(JSON.stringify(prev + s));
+    } else {
+      this.parts.push(JSON.stringify(s));
+    }
+    this.lastLit = true;
+  }
+  private flush(): void {
+    if (this.parts.length > 0) {
+      // The first operand must be a string so that `+` concatenates (numbers, bigints).
+      if (!this.parts[0]!.startsWith('"')) this.parts.unshift('""');
+      this.code += `s += ${this.parts.join(' + ')};\n`;
+      this.parts = [];
+      this.lastLit = false;
+    }
+  }
+  private expr(e: string): void {
+    this.parts.push(`(${e})`);
+    this.lastLit = false;
+  }
+  private stmt(st: string): void {
+    this.flush();
+    this.code += st + '\n';
+  }
+  private newVar(prefix: string): string {
+    return `${prefix}${this.vars++}`;
+  }
+
+  /** Code appending the value `v` (a JS expression) of a field planned as `n`. */
+  private field(n: PlanNode, v: string, names: boolean): void {
+    const c = this.col;
+    switch (n.k) {
+      case 'int': {
+        const fc = n.fc;
+        this.lit(c.number);
+        switch (fc.base) {
+          case 10:
+            this.expr(v);
+            break;
+          case 16:
+            this.expr(`H.hex(${v}, ${fc.size})`);
+            break;
+          case 8:
+            this.expr(`H.oct(${v}, ${fc.size}, ${fc.signed})`);
+            break;
+          case 2:
+            this.expr(`H.bin(${v}, ${fc.size})`);
+            break;
+        }
+        this.lit(c.rst);
+        return;
+      }
+      case 'enum': {
+        const i = this.enums.length;
+        this.enums.push(enumFormatter(n, c));
+        this.expr(`H.enums[${i}](${v})`);
+        return;
+      }
+      case 'float':
+        this.lit(c.number);
+        this.expr(`H.g(${v})`);
+        this.lit(c.rst);
+        return;
+      case 'string':
+        this.lit(c.string);
+        this.expr(`H.q(${v})`);
+        this.lit(c.rst);
+        return;
+      case 'struct':
+        this.struct(n, v, names);
+        return;
+      case 'array': {
+        const a = this.newVar('a');
+        const i = this.newVar('i');
+        this.stmt(`{ const ${a} = H.arr(${v});`);
+        this.lit('[');
+        this.stmt(`for (let ${i} = 0; ${i} < ${a}.length; ${i}++) {`);
+        this.expr(`${i} === 0 ? " " : ", "`);
+        if (names) this.expr(`"[" + ${i} + "] = "`);
+        this.field(n.elem, `${a}[${i}]`, names);
+        this.stmt('}');
+        this.lit(' ]');
+        this.stmt('}');
+        return;
+      }
+      case 'variant': {
+        const x = this.newVar('v');
+        this.stmt(`{ const ${x} = ${v};`);
+        this.lit('{ ');
+        this.stmt(`switch (${x}.option) {`);
+        n.options.forEach((o, i) => {
+          this.stmt(`case ${i}:`);
+          this.field(o, `${x}.value`, names);
+          this.stmt('break;');
+        });
+        this.stmt('}');
+        this.lit(' }');
+        this.stmt('}');
+        return;
+      }
+    }
+  }
+
+  private struct(n: StructPlan, v: string, names: boolean): void {
+    const c = this.col;
+    this.lit('{');
+    let x = v;
+    if (n.members.length > 1 && !/^[a-z]+\d*$/.test(v)) {
+      x = this.newVar('s');
+      this.stmt(`{ const ${x} = ${v};`);
+    }
+    n.members.forEach((m, i) => {
+      this.lit(i > 0 ? ', ' : ' ');
+      if (names) this.lit(c.fieldName + m.name + c.rst + ' = ');
+      this.field(m.node, `${x}[${m.index}]`, names);
+    });
+    if (x !== v) this.stmt('}');
+    this.lit(' }');
+  }
+
+  /**
+   * The formatter of one event class of `trace`: `header` is the constant text between the
+   * timestamp part and the scopes.
+   */
+  compile(header: string, plan: StreamPlan, ec: EventClass, startLine: boolean): EventFormatter {
+    const o = this.opts;
+    const c = this.col;
+    this.code = '';
+    this.parts = [];
+    this.lastLit = false;
+    this.lit(header);
+    let start = startLine;
+    const ep = plan.events.get(ec);
+    const scopes: Array<[StructPlan | undefined, string, string, boolean]> = [
+      [plan.packetContext, 'pc', 'stream.packet.context', o.namesContext],
+      [plan.eventContext, 'sc', 'stream.event.context', o.namesContext],
+      [ep?.context, 'c', 'event.context', o.namesContext],
+      [ep?.payload, 'f', 'event.fields', o.namesPayload],
+    ];
+    for (const [sp, arg, scopeName, names] of scopes) {
+      if (!sp) continue;
+      if (!start) this.lit(', ');
+      start = false;
+      if (o.namesScope) this.lit(c.name + scopeName + c.rst + ' = ');
+      this.struct(sp, arg, names);
+    }
+    this.lit('\n');
+    this.flush();
+    const body = `"use strict";\nreturn function (pc, sc, c, f) {\nlet s = "";\n${this.code}return s;\n};`;
+    const helpers: Helpers = {
+      q: (v) => quoteString(asText(v)),
+      g: (v) => formatG(Number(v)),
+      hex: (v, size) => formatHex(asIntegral(v), size),
+      oct: (v, size, signed) => formatOctal(asIntegral(v), size, signed),
+      bin: (v, size) => formatBinary(asIntegral(v), size),
+      enums: this.enums.splice(0),
+      arr: asArray,
+    };
+    return new Function('H', body)(helpers) as EventFormatter;
+  }
+}
+
+/** `( "A", "B" : container = N )`, with a small cache of the label part per value. */
+function enumFormatter(n: EnumPlan, c: Colors): (v: FieldValue) => string {
+  const fc = n.container;
+  const num = (v: number | bigint): string => {
+    switch (fc.base) {
+      case 16:
+        return formatHex(v, fc.size);
+      case 8:
+        return formatOctal(v, fc.size, fc.signed);
+      case 2:
+        return formatBinary(v, fc.size);
+      default:
+        return '' + v;
+    }
+  };
+  const labelsOf = (v: number | bigint): string => {
+    const b = BigInt(v);
+    let s = '';
+    let count = 0;
+    for (const m of n.mappings) {
+      if (m.ranges.some(([lo, hi]) => lo <= b && b <= hi)) {
+        s += (count > 0 ? ', ' : '') + c.enumLabel + quoteString(m.label) + c.rst;
+        count++;
+      }
+    }
+    return count === 0 ? c.unknown + '<unknown>' + c.rst : s;
+  };
+  const cache = new Map<number | bigint, string>();
+  return (raw: FieldValue): string => {
+    const v = asIntegral(raw);
+    let r = cache.get(v);
+    if (r === undefined) {
+      r = '( ' + labelsOf(v) + ' : container = ' + c.number + num(v) + c.rst + ' )';
+      if (cache.size < 4096) cache.set(v, r);
+    }
+    return r;
+  };
+}
+
+/** Per (trace, stream class) compiled state. */
+interface StreamState {
+  plan: StreamPlan;
+  formatters: Map<EventClass, EventFormatter>;
+}
+
+/** Result of comparing: the text before the timestamp part never exists; see `tsPart`. */
+export class PrettyPrinter {
+  private buf = '';
+  private readonly col: Colors;
+  private readonly compiler: Compiler;
+  private readonly states = new Map<Trace, Map<StreamClass, StreamState>>();
+  private lastEc: EventClass | undefined;
+  private lastStream: StreamInstance | undefined;
+  private lastFmt: EventFormatter | undefined;
+  private lastHasClock = false;
+
+  // Timestamp state (babeltrace2 keeps -1 as "none yet").
+  private lastTs: number | undefined;
+  private deltaTs: number | undefined;
+  private lastCycles: number | bigint | undefined;
+  private deltaCycles: number | bigint | undefined;
+  private negativeWarned = false;
+  private cacheSec = NaN;
+  private cachePrefix = '';
+  private readonly streamIds = new Map<StreamInstance, number>();
+
+  /** Chunk size handed to the sink. */
+  chunkSize = 1 << 17;
+
+  constructor(
+    private readonly opts: PrettyOptions,
+    private readonly base: TimeBase,
+    private readonly sink: PrettySink,
+    /** All streams of the trace set (for babeltrace2's automatic stream IDs). */
+    streams: readonly StreamInstance[] = [],
+  ) {
+    this.col = colorsOf(opts.colors);
+    this.compiler = new Compiler(this.col, opts);
+    const next = new Map<Trace, number>();
+    for (const s of streams) {
+      if (s.instanceId !== undefined) continue;
+      const n = next.get(s.trace) ?? 0;
+      this.streamIds.set(s, n);
+      next.set(s.trace, n + 1);
+    }
+  }
+
+  /** Prints one record; returns a promise when the sink asks to wait. */
+  print(rec: TraceRecord): void | Promise<void> {
+    if (rec.kind === 'event') {
+      this.event(rec);
+      if (this.buf.length >= this.chunkSize) return this.flush();
+      return undefined;
+    }
+    const p = this.flush();
+    this.sink.err(this.discardedText(rec));
+    return p;
+  }
+
+  /** Hands the buffered text to the sink. */
+  flush(): void | Promise<void> {
+    if (this.buf === '') return undefined;
+    const b = this.buf;
+    this.buf = '';
+    return this.sink.out(b);
+  }
+
+  /** Appends the line of one event to the buffer. */
+  event(rec: EventRecord): void {
+    let fmt: EventFormatter;
+    let hasClock: boolean;
+    if (rec.eventClass === this.lastEc && rec.stream === this.lastStream) {
+      fmt = this.lastFmt!;
+      hasClock = this.lastHasClock;
+    } else {
+      fmt = this.formatter(rec.stream, rec.eventClass);
+      hasClock = rec.stream.clock !== undefined;
+      this.lastEc = rec.eventClass;
+      this.lastStream = rec.stream;
+      this.lastFmt = fmt;
+      this.lastHasClock = hasClock;
+    }
+    const body = fmt(rec.packet.context, rec.streamContext, rec.context, rec.payload);
+    this.buf += hasClock ? this.tsPart(rec) + body : body;
+  }
+
+  private formatter(stream: StreamInstance, ec: EventClass): EventFormatter {
+    let byClass = this.states.get(stream.trace);
+    if (!byClass) {
+      byClass = new Map();
+      this.states.set(stream.trace, byClass);
+    }
+    let st = byClass.get(stream.streamClass);
+    if (!st) {
+      st = { plan: planStreamClass(stream.streamClass), formatters: new Map() };
+      byClass.set(stream.streamClass, st);
+    }
+    let f = st.formatters.get(ec);
+    if (!f) {
+      const hasClock = stream.clock !== undefined;
+      const [header, startLine] = this.headerText(stream.trace, ec, hasClock);
+      f = this.compiler.compile(header, st.plan, ec, startLine);
+      st.formatters.set(ec, f);
+    }
+    return f;
+  }
+
+  /**
+   * The constant header text after the timestamp part (optional fields, event name) and
+   * whether the next scope starts a "line" (babeltrace2's `start_line`, no comma before it).
+   */
+  private headerText(trace: Trace, ec: EventClass, hasClock: boolean): [string, boolean] {
+    const o = this.opts;
+    const c = this.col;
+    const names = o.namesHeader;
+    const nameEq = (n: string): string => c.name + n + c.rst + ' = ';
+    let h = '';
+    // After a timestamp, babeltrace2 sets start_line to !names; without a clock it stays true.
+    const startLine = hasClock ? !names : true;
+    let dom = false;
+    const env = trace.cls.env;
+    if (o.fieldTrace) {
+      if (!startLine) h += ', ';
+      if (names) h += nameEq('trace');
+      h += trace.name;
+      if (names) h += ', ';
+    }
+    const envString = (key: string): string | undefined => {
+      const v = env.get(key);
+      return typeof v === 'string' ? v : undefined;
+    };
+    const hostname = envString('hostname');
+    if (o.fieldHostname && hostname !== undefined) {
+      if (!startLine) h += ', ';
+      if (names) h += nameEq('trace:hostname');
+      h += hostname;
+      dom = true;
+    }
+    const item = (enabled: boolean, label: string, text: string | undefined): void => {
+      if (!enabled || text === undefined) return;
+      if (!startLine) h += ', ';
+      if (names) h += nameEq(label);
+      else if (dom) h += ':';
+      h += text;
+      dom = true;
+    };
+    item(o.fieldDomain, 'trace:domain', envString('domain'));
+    item(o.fieldProcname, 'trace:procname', envString('procname'));
+    const vpid = env.get('vpid');
+    item(
+      o.fieldVpid,
+      'trace:vpid',
+      typeof vpid === 'number' || typeof vpid === 'bigint' ? `(${vpid})` : undefined,
+    );
+    const ll = ec.logLevel;
+    item(
+      o.fieldLoglevel,
+      'loglevel',
+      ll !== undefined && ll >= 0 && ll < LOG_LEVEL_NAMES.length
+        ? `${LOG_LEVEL_NAMES[ll]} (${ll})`
+        : undefined,
+    );
+    item(o.fieldEmf, 'model.emf.uri', ec.emfUri);
+    if (dom && !names) h += ' ';
+    if (!startLine) h += ', ';
+    if (names) h += nameEq('name');
+    h += c.eventName + ec.name + c.rst;
+    h += names ? ', ' : ': ';
+    return [h, true];
+  }
+
+  /**
+   * `[time] (+delta) ` or `timestamp = time, delta = +d` (names variant). babeltrace2 keeps the
+   * previous time and the delta with -1 meaning "none": an event whose time is exactly -1 ns from
+   * the origin is taken as "no previous time", and the delta is then left unchanged.
+   */
+  private tsPart(rec: EventRecord): string {
+    const o = this.opts;
+    const c = this.col;
+    let t: string;
+    let d = '';
+    if (o.clockCycles) {
+      const cyc = rec.cycles;
+      t = pad20(cyc);
+      if (this.lastCycles !== undefined) this.deltaCycles = subU64(cyc, this.lastCycles);
+      this.lastCycles = isU64Max(cyc) ? undefined : cyc;
+      if (o.delta) d = this.deltaCycles === undefined ? '+????????????' : '+' + padN(this.deltaCycles, 12);
+    } else {
+      const ts = rec.ts;
+      t = this.wallTime(ts);
+      if (this.lastTs !== undefined) this.deltaTs = ts - this.lastTs;
+      this.lastTs = this.isMinusOneNs(ts) ? undefined : ts;
+      if (o.delta) d = this.deltaTs === undefined ? '+?.?????????' : formatDelta(this.deltaTs);
+    }
+    if (o.namesHeader) {
+      let s = c.name + 'timestamp' + c.rst + ' = ' + c.timestamp + t + c.rst;
+      if (o.delta) s += ', ' + c.name + 'delta' + c.rst + ' = ' + d;
+      return s;
+    }
+    let s = '[' + c.timestamp + t + c.rst + '] ';
+    if (o.delta) s += '(' + d + ') ';
+    return s;
+  }
+
+  /** Whether relative `ts` is exactly -1 ns from the origin. */
+  private isMinusOneNs(ts: number): boolean {
+    const approx = this.base.seconds * 1e9 + this.base.ns + ts;
+    if (approx > 1e6 || approx < -1e6) return false;
+    return BigInt(this.base.seconds) * 1_000_000_000n + BigInt(this.base.ns) + BigInt(ts) === -1n;
+  }
+
+  /** babeltrace2's wall-clock time text of a relative `ts`. */
+  wallTime(ts: number): string {
+    const total = this.base.ns + ts;
+    let sec = Math.floor(total / 1e9);
+    let ns = total - sec * 1e9;
+    if (ns >= 1e9) {
+      ns -= 1e9;
+      sec += 1;
+    }
+    sec += this.base.seconds;
+    if (sec < 0) return this.negativeTime(sec, ns);
+    if (sec !== this.cacheSec) {
+      this.cacheSec = sec;
+      this.cachePrefix = this.secondsText(sec);
+    }
+    return this.cachePrefix + pad9(ns);
+  }
+
+  private secondsText(sec: number): string {
+    const o = this.opts;
+    if (o.clockSeconds) return sec + '.';
+    const d = new Date(sec * 1000);
+    let s = '';
+    if (o.clockGmt) {
+      if (o.clockDate)
+        s = d.getUTCFullYear() + '-' + pad2(d.getUTCMonth() + 1) + '-' + pad2(d.getUTCDate()) + ' ';
+      return s + pad2(d.getUTCHours()) + ':' + pad2(d.getUTCMinutes()) + ':' + pad2(d.getUTCSeconds()) + '.';
+    }
+    if (o.clockDate) s = d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ';
+    return s + pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()) + '.';
+  }
+
+  /**
+   * Negative times: babeltrace2 warns once and prints `-SEC.NS`; after the warning it formats
+   * the absolute value as a time of day (a babeltrace2 quirk kept for identical output).
+   */
+  private negativeTime(sec: number, ns: number): string {
+    // Absolute value of sec + ns/1e9 with sec < 0, 0 <= ns < 1e9.
+    let asec = -sec;
+    let ans = 0;
+    if (ns > 0) {
+      asec -= 1;
+      ans = 1e9 - ns;
+    }
+    if (this.opts.clockSeconds) return '-' + asec + '.' + pad9(ans);
+    if (!this.negativeWarned) {
+      this.negativeWarned = true;
+      this.sink.err('[warning] Fallback to [sec.ns] to print negative time value. Use --clock-seconds.\n');
+      return '-' + asec + '.' + pad9(ans);
+    }
+    this.cacheSec = NaN;
+    return this.secondsText(asec) + pad9(ans);
+  }
+
+  /** The warning line babeltrace2 writes to standard error for a discarded-items record. */
+  discardedText(rec: DiscardedRecord): string {
+    const w = this.opts.warningColors;
+    const yellow = w ? C.yellow : '';
+    const bold = w ? C.bold : '';
+    const reset = w ? C.reset : '';
+    const count = rec.count as number | undefined;
+    const unknown = count === undefined || count < 0;
+    const what = rec.kind === 'discarded-events' ? 'event' : 'packet';
+    let s = `${yellow}${bold}WARNING${reset}${yellow}: ${unknown ? 'Tracer may have discarded' : 'Tracer discarded'} `;
+    s += unknown ? `${what}s` : `${count} ${what}${count === 1 ? '' : 's'}`;
+    s += ' ';
+    if (rec.beginTs !== undefined && rec.endTs !== undefined) {
+      s += 'between [' + this.wallTime(rec.beginTs) + '] and [' + this.wallTime(rec.endTs) + ']';
+    } else {
+      s += '(unknown time range)';
+    }
+    const trace = rec.stream.trace;
+    s += ` in trace "${trace.name}" `;
+    s += trace.cls.uuid ? `(UUID: ${formatUuid(trace.cls.uuid)}) ` : '(no UUID) ';
+    const streamName = rec.stream.files[0] ?? '(unknown)';
+    s += `within stream "${streamName}" (stream class ID: ${rec.stream.streamClass.id}, `;
+    const id = rec.stream.instanceId ?? this.streamIds.get(rec.stream);
+    s += id !== undefined ? `stream ID: ${id}` : 'no stream ID';
+    s += `).${reset}\n`;
+    return s;
+  }
+}
+
+function formatDelta(d: number): string {
+  if (d < 0) {
+    // babeltrace2 stores the delta in an unsigned 64-bit integer.
+    const u = BigInt.asUintN(64, BigInt(d));
+    return '+' + (u / 1_000_000_000n).toString() + '.' + pad9(Number(u % 1_000_000_000n));
+  }
+  const sec = Math.floor(d / 1e9);
+  return '+' + sec + '.' + pad9(d - sec * 1e9);
+}
+
+function pad20(v: number | bigint): string {
+  return padN(typeof v === 'number' && v < 0 ? BigInt.asUintN(64, BigInt(v)) : v, 20);
+}
+
+function padN(v: number | bigint, n: number): string {
+  const s = '' + v;
+  return s.length >= n ? s : '0'.repeat(n - s.length) + s;
+}
+
+function isU64Max(v: number | bigint): boolean {
+  return typeof v === 'bigint' && v === 0xffff_ffff_ffff_ffffn;
+}
+
+function subU64(a: number | bigint, b: number | bigint): number | bigint {
+  if (typeof a === 'number' && typeof b === 'number' && a >= b) return a - b;
+  return BigInt.asUintN(64, BigInt(a) - BigInt(b));
+}
