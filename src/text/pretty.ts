@@ -17,6 +17,7 @@ import type {
   Trace,
   TraceRecord,
 } from '../ctf/event.js';
+import { textToByteString } from '../ctf/event.js';
 import {
   formatBinary,
   formatG,
@@ -31,7 +32,10 @@ import type { PrettyOptions } from './options.js';
 import type { EnumPlan, PlanNode, StreamPlan, StructPlan } from './plan.js';
 import { planStreamClass } from './plan.js';
 
-/** Where the printer's text goes. */
+/**
+ * Where the printer's text goes. Texts are byte strings (one char per byte): write them with
+ * the `latin1` encoding to get babeltrace2's exact bytes.
+ */
 export interface PrettySink {
   /** Event lines (standard output). A returned promise means "wait before writing more". */
   out(chunk: string): void | Promise<void>;
@@ -126,6 +130,7 @@ interface Helpers {
   arr: (v: FieldValue) => FieldValue[];
 }
 
+/** A string value (a byte string, see `FieldValue`). */
 function asText(v: FieldValue): string {
   if (typeof v === 'string') return v;
   // A text array/sequence handed over as bytes: babeltrace2 shows it up to the first NUL.
@@ -133,9 +138,9 @@ function asText(v: FieldValue): string {
     let s = '';
     for (const b of v) {
       if (b === 0) break;
-      s += String.fromCharCode(Number(b));
+      s += String.fromCharCode(Number(b) & 0xff);
     }
-    return Buffer.from(s, 'latin1').toString('utf8');
+    return s;
   }
   return String(v);
 }
@@ -143,11 +148,19 @@ function asText(v: FieldValue): string {
 function asArray(v: FieldValue): FieldValue[] {
   if (Array.isArray(v)) return v;
   if (typeof v === 'string') {
-    // Bytes of a text value shown as integers (not expected from the reader).
-    return [...Buffer.from(v, 'utf8')];
+    // The bytes of a text value, shown as integers (not expected from the reader).
+    const out: number[] = [];
+    for (let i = 0; i < v.length; i++) out.push(v.charCodeAt(i));
+    return out;
   }
   return [];
 }
+
+/**
+ * Text from the metadata or the file system, as a byte string like the field values: the
+ * printer's whole output is a byte string, written with the `latin1` encoding.
+ */
+const bytes = textToByteString;
 
 function asIntegral(v: FieldValue): number | bigint {
   return typeof v === 'number' || typeof v === 'bigint' ? v : Number(v);
@@ -283,7 +296,7 @@ class Compiler {
     }
     n.members.forEach((m, i) => {
       this.lit(i > 0 ? ', ' : ' ');
-      if (names) this.lit(c.fieldName + m.name + c.rst + ' = ');
+      if (names) this.lit(c.fieldName + bytes(m.name) + c.rst + ' = ');
       this.field(m.node, `${x}[${m.index}]`, names);
     });
     if (x !== v) this.stmt('}');
@@ -353,7 +366,7 @@ function enumFormatter(n: EnumPlan, c: Colors): (v: FieldValue) => string {
     let count = 0;
     for (const m of n.mappings) {
       if (m.ranges.some(([lo, hi]) => lo <= b && b <= hi)) {
-        s += (count > 0 ? ', ' : '') + c.enumLabel + quoteString(m.label) + c.rst;
+        s += (count > 0 ? ', ' : '') + c.enumLabel + quoteString(bytes(m.label)) + c.rst;
         count++;
       }
     }
@@ -383,10 +396,9 @@ export class PrettyPrinter {
   private readonly col: Colors;
   private readonly compiler: Compiler;
   private readonly states = new Map<Trace, Map<StreamClass, StreamState>>();
-  private lastEc: EventClass | undefined;
-  private lastStream: StreamInstance | undefined;
-  private lastFmt: EventFormatter | undefined;
-  private lastHasClock = false;
+  /** Compiled formatters by dense class key (checked against the class and stream trace). */
+  private readonly byKey: Array<{ ec: EventClass; stream: StreamInstance; fmt: EventFormatter } | undefined> =
+    [];
 
   // Timestamp state (babeltrace2 keeps -1 as "none yet").
   private lastTs: number | undefined;
@@ -396,7 +408,6 @@ export class PrettyPrinter {
   private negativeWarned = false;
   private cacheSec = NaN;
   private cachePrefix = '';
-  private readonly streamIds = new Map<StreamInstance, number>();
 
   /** Chunk size handed to the sink. */
   chunkSize = 1 << 17;
@@ -405,18 +416,9 @@ export class PrettyPrinter {
     private readonly opts: PrettyOptions,
     private readonly base: TimeBase,
     private readonly sink: PrettySink,
-    /** All streams of the trace set (for babeltrace2's automatic stream IDs). */
-    streams: readonly StreamInstance[] = [],
   ) {
     this.col = colorsOf(opts.colors);
     this.compiler = new Compiler(this.col, opts);
-    const next = new Map<Trace, number>();
-    for (const s of streams) {
-      if (s.instanceId !== undefined) continue;
-      const n = next.get(s.trace) ?? 0;
-      this.streamIds.set(s, n);
-      next.set(s.trace, n + 1);
-    }
   }
 
   /** Prints one record; returns a promise when the sink asks to wait. */
@@ -441,21 +443,18 @@ export class PrettyPrinter {
 
   /** Appends the line of one event to the buffer. */
   event(rec: EventRecord): void {
-    let fmt: EventFormatter;
-    let hasClock: boolean;
-    if (rec.eventClass === this.lastEc && rec.stream === this.lastStream) {
-      fmt = this.lastFmt!;
-      hasClock = this.lastHasClock;
-    } else {
-      fmt = this.formatter(rec.stream, rec.eventClass);
-      hasClock = rec.stream.clock !== undefined;
-      this.lastEc = rec.eventClass;
-      this.lastStream = rec.stream;
-      this.lastFmt = fmt;
-      this.lastHasClock = hasClock;
+    let slot = this.byKey[rec.classKey];
+    if (
+      slot === undefined ||
+      slot.ec !== rec.eventClass ||
+      slot.stream.trace !== rec.stream.trace ||
+      slot.stream.clock !== rec.stream.clock
+    ) {
+      slot = { ec: rec.eventClass, stream: rec.stream, fmt: this.formatter(rec.stream, rec.eventClass) };
+      this.byKey[rec.classKey] = slot;
     }
-    const body = fmt(rec.packet.context, rec.streamContext, rec.context, rec.payload);
-    this.buf += hasClock ? this.tsPart(rec) + body : body;
+    const body = slot.fmt(rec.packet.context, rec.streamContext, rec.context, rec.payload);
+    this.buf += rec.stream.clock !== undefined ? this.tsPart(rec) + body : body;
   }
 
   private formatter(stream: StreamInstance, ec: EventClass): EventFormatter {
@@ -496,12 +495,12 @@ export class PrettyPrinter {
     if (o.fieldTrace) {
       if (!startLine) h += ', ';
       if (names) h += nameEq('trace');
-      h += trace.name;
+      h += bytes(trace.name);
       if (names) h += ', ';
     }
     const envString = (key: string): string | undefined => {
       const v = env.get(key);
-      return typeof v === 'string' ? v : undefined;
+      return typeof v === 'string' ? bytes(v) : undefined;
     };
     const hostname = envString('hostname');
     if (o.fieldHostname && hostname !== undefined) {
@@ -534,11 +533,11 @@ export class PrettyPrinter {
         ? `${LOG_LEVEL_NAMES[ll]} (${ll})`
         : undefined,
     );
-    item(o.fieldEmf, 'model.emf.uri', ec.emfUri);
+    item(o.fieldEmf, 'model.emf.uri', ec.emfUri === undefined ? undefined : bytes(ec.emfUri));
     if (dom && !names) h += ' ';
     if (!startLine) h += ', ';
     if (names) h += nameEq('name');
-    h += c.eventName + ec.name + c.rst;
+    h += c.eventName + bytes(ec.name) + c.rst;
     h += names ? ', ' : ': ';
     return [h, true];
   }
@@ -655,12 +654,11 @@ export class PrettyPrinter {
       s += '(unknown time range)';
     }
     const trace = rec.stream.trace;
-    s += ` in trace "${trace.name}" `;
+    s += ` in trace "${bytes(trace.name)}" `;
     s += trace.cls.uuid ? `(UUID: ${formatUuid(trace.cls.uuid)}) ` : '(no UUID) ';
-    const streamName = rec.stream.files[0] ?? '(unknown)';
+    const streamName = bytes(rec.stream.files[0] ?? '(unknown)');
     s += `within stream "${streamName}" (stream class ID: ${rec.stream.streamClass.id}, `;
-    const id = rec.stream.instanceId ?? this.streamIds.get(rec.stream);
-    s += id !== undefined ? `stream ID: ${id}` : 'no stream ID';
+    s += `stream ID: ${rec.stream.id}`;
     s += `).${reset}\n`;
     return s;
   }

@@ -54,10 +54,13 @@ export function printRecords(
   return { out, err };
 }
 
-/** undefined when equal, else a description of the first differing line. */
+/**
+ * undefined when equal, else a description of the first differing line. Strings are byte
+ * strings (the printer's output).
+ */
 export function firstDifference(actual: Buffer | string, expected: Buffer | string): string | undefined {
-  const a = typeof actual === 'string' ? Buffer.from(actual, 'utf8') : actual;
-  const e = typeof expected === 'string' ? Buffer.from(expected, 'utf8') : expected;
+  const a = typeof actual === 'string' ? Buffer.from(actual, 'latin1') : actual;
+  const e = typeof expected === 'string' ? Buffer.from(expected, 'latin1') : expected;
   if (a.equals(e)) return undefined;
   const al = a.toString('latin1').split('\n');
   const el = e.toString('latin1').split('\n');

@@ -550,7 +550,7 @@ export function readerValue(fc: FieldClass | undefined, v: FieldValue): FieldVal
       if (typeof v === 'string') return [...Buffer.from(v, 'utf8')];
       return (v as FieldValue[]).map((x) => readerValue(fc.element, x));
     case 'string': {
-      const t = v as string;
+      const t = Buffer.from(v as string, 'utf8').toString('latin1');
       const nul = t.indexOf('\0');
       return nul < 0 ? t : t.slice(0, nul);
     }
@@ -583,12 +583,16 @@ export function toRecords(dir: string, t: SynthTrace, discarded: DiscardedRecord
     ? { seconds: clock.offsetSeconds + Math.floor(clock.offsetCycles / 1e9), ns: clock.offsetCycles % 1e9 }
     : { seconds: 0, ns: 0 };
   const out: EventRecord[] = [];
+  const keys = new Map<EventClass, number>();
+  for (const sc of t.cls.streamClasses.values())
+    for (const ec of sc.eventClasses.values()) keys.set(ec, keys.size);
   t.streams.forEach((s, i) => {
     const sc = t.cls.streamClasses.get(s.streamClassId)!;
     const stream: StreamInstance = {
       trace,
       streamClass: sc,
       instanceId: s.instanceId,
+      id: s.instanceId ?? i,
       files: [join(abs, s.fileName ?? `stream_${i}`)],
       clock,
       index: i,
@@ -619,6 +623,7 @@ export function toRecords(dir: string, t: SynthTrace, discarded: DiscardedRecord
         out.push({
           kind: 'event',
           eventClass: ec,
+          classKey: keys.get(ec)!,
           stream,
           packet,
           cycles: e.ts,
