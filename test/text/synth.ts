@@ -24,7 +24,6 @@ import type {
 } from '../../src/ctf/ir.js';
 import type {
   DiscardedRecord,
-  EventRecord,
   FieldValue,
   PacketInfo,
   StreamInstance,
@@ -567,9 +566,12 @@ export interface SynthRecords {
 
 /**
  * Builds the records the reader would produce for `t` written at `dir`, muxed by time (stable
- * by stream order for equal times). `discarded` adds discarded-event records.
+ * by stream order for equal times), with discarded-events records where a packet's
+ * `events_discarded` counter grows (from the previous packet's end to this packet's end) and
+ * discarded-packets records where `packet_seq_num` jumps (from the previous packet's end to this
+ * packet's beginning), ordered by their beginning.
  */
-export function toRecords(dir: string, t: SynthTrace, discarded: DiscardedRecord[] = []): SynthRecords {
+export function toRecords(dir: string, t: SynthTrace): SynthRecords {
   const abs = resolve(dir);
   const clock = [...t.cls.clocks.values()][0];
   const hostname = t.cls.env.get('hostname');
@@ -582,7 +584,7 @@ export function toRecords(dir: string, t: SynthTrace, discarded: DiscardedRecord
   const base: TimeBase = clock
     ? { seconds: clock.offsetSeconds + Math.floor(clock.offsetCycles / 1e9), ns: clock.offsetCycles % 1e9 }
     : { seconds: 0, ns: 0 };
-  const out: EventRecord[] = [];
+  const out: TraceRecord[] = [];
   const keys = new Map<EventClass, number>();
   for (const sc of t.cls.streamClasses.values())
     for (const ec of sc.eventClasses.values()) keys.set(ec, keys.size);
@@ -598,10 +600,13 @@ export function toRecords(dir: string, t: SynthTrace, discarded: DiscardedRecord
       index: i,
     };
     let offset = 0;
+    let prevEnd: number | undefined;
+    let prevDiscarded = 0;
     s.packets.forEach((p, seq) => {
       const enc = encodePacket(t.cls, s, sc, p, seq);
       const first = p.events[0]?.ts ?? 0;
       const last = p.events[p.events.length - 1]?.ts ?? first;
+      const discarded = Number(p.context?.['events_discarded'] ?? 0);
       const packet: PacketInfo = {
         stream,
         file: stream.files[0]!,
@@ -614,10 +619,26 @@ export function toRecords(dir: string, t: SynthTrace, discarded: DiscardedRecord
         endCycles: p.endTs ?? last,
         beginTs: p.beginTs ?? first,
         endTs: p.endTs ?? last,
-        discardedEventsCounter: 0,
-        seqNum: seq,
+        discardedEventsCounter: discarded,
+        seqNum: Number(p.context?.['packet_seq_num'] ?? seq),
       };
       offset += enc.bytes.length;
+      const seqNum = Number(p.context?.['packet_seq_num'] ?? seq);
+      const prevSeq =
+        seq === 0 ? undefined : Number(s.packets[seq - 1]!.context?.['packet_seq_num'] ?? seq - 1);
+      // babeltrace2 reports lost events before lost packets; lost packets end where this one begins.
+      if (prevEnd !== undefined && discarded > prevDiscarded) {
+        out.push(
+          discardedRecord('discarded-events', packet, discarded - prevDiscarded, prevEnd, packet.endTs!),
+        );
+      }
+      if (prevEnd !== undefined && prevSeq !== undefined && seqNum > prevSeq + 1) {
+        out.push(
+          discardedRecord('discarded-packets', packet, seqNum - prevSeq - 1, prevEnd, packet.beginTs!),
+        );
+      }
+      prevDiscarded = discarded;
+      prevEnd = packet.endTs;
       for (const e of p.events) {
         const ec = sc.eventClasses.get(e.id)!;
         out.push({
@@ -636,10 +657,29 @@ export function toRecords(dir: string, t: SynthTrace, discarded: DiscardedRecord
       }
     });
   });
-  const all: TraceRecord[] = [...out, ...discarded];
-  const order = new Map(all.map((r, i) => [r, i]));
-  all.sort((a, b) => a.ts - b.ts || order.get(a)! - order.get(b)!);
-  return { trace, base, records: all };
+  const order = new Map(out.map((r, i) => [r, i]));
+  out.sort((a, b) => a.ts - b.ts || order.get(a)! - order.get(b)!);
+  return { trace, base, records: out };
+}
+
+function discardedRecord(
+  kind: DiscardedRecord['kind'],
+  packet: PacketInfo,
+  count: number,
+  beginTs: number,
+  endTs: number,
+): DiscardedRecord {
+  return {
+    kind,
+    stream: packet.stream,
+    packet,
+    count,
+    beginTs,
+    endTs,
+    beginCycles: beginTs,
+    endCycles: endTs,
+    ts: beginTs,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
