@@ -7,7 +7,7 @@
  * into string constants) and the values (with the formatting of each field's class decided in
  * advance). Lines are appended to one string buffer, handed to the caller in large chunks.
  */
-import type { EventClass, StreamClass } from '../ctf/ir.js';
+import type { ClockClass, EventClass, StreamClass } from '../ctf/ir.js';
 import type {
   DiscardedRecord,
   EventRecord,
@@ -402,7 +402,9 @@ export class PrettyPrinter {
 
   // Timestamp state (babeltrace2 keeps -1 as "none yet").
   private lastTs: number | undefined;
-  private deltaTs: number | undefined;
+  /** Exact absolute time of the previous event when it was beyond the exact range. */
+  private lastExact: bigint | undefined;
+  private deltaTs: number | bigint | undefined;
   private lastCycles: number | bigint | undefined;
   private deltaCycles: number | bigint | undefined;
   private negativeWarned = false;
@@ -416,6 +418,8 @@ export class PrettyPrinter {
     private readonly opts: PrettyOptions,
     private readonly base: TimeBase,
     private readonly sink: PrettySink,
+    /** `--clock-offset`/`--clock-offset-ns` (used for exact times far from the base). */
+    private readonly clockOffset: ClockOffset = { seconds: 0, ns: 0 },
   ) {
     this.col = colorsOf(opts.colors);
     this.compiler = new Compiler(this.col, opts);
@@ -545,7 +549,8 @@ export class PrettyPrinter {
   /**
    * `[time] (+delta) ` or `timestamp = time, delta = +d` (names variant). babeltrace2 keeps the
    * previous time and the delta with -1 meaning "none": an event whose time is exactly -1 ns from
-   * the origin is taken as "no previous time", and the delta is then left unchanged.
+   * the origin is taken as "no previous time" (the delta is then left unchanged), and a delta of
+   * exactly -1 prints as unknown.
    */
   private tsPart(rec: EventRecord): string {
     const o = this.opts;
@@ -557,13 +562,35 @@ export class PrettyPrinter {
       t = pad20(cyc);
       if (this.lastCycles !== undefined) this.deltaCycles = subU64(cyc, this.lastCycles);
       this.lastCycles = isU64Max(cyc) ? undefined : cyc;
-      if (o.delta) d = this.deltaCycles === undefined ? '+????????????' : '+' + padN(this.deltaCycles, 12);
+      if (o.delta) {
+        const dc = this.deltaCycles;
+        d = dc === undefined || isU64Max(dc) ? '+????????????' : '+' + padN(dc, 12);
+      }
     } else {
       const ts = rec.ts;
-      t = this.wallTime(ts);
-      if (this.lastTs !== undefined) this.deltaTs = ts - this.lastTs;
-      this.lastTs = this.isMinusOneNs(ts) ? undefined : ts;
-      if (o.delta) d = this.deltaTs === undefined ? '+?.?????????' : formatDelta(this.deltaTs);
+      if (ts < SAFE && ts > -SAFE) {
+        t = this.wallTime(ts);
+        if (this.lastTs !== undefined) {
+          this.deltaTs =
+            this.lastExact === undefined ? ts - this.lastTs : this.baseBig() + BigInt(ts) - this.lastExact;
+        }
+        this.lastExact = undefined;
+        this.lastTs = this.isMinusOneNs(ts) ? undefined : ts;
+      } else {
+        // Beyond 2^53 ns from the trace set's base the relative time is not exact: use the
+        // stream clock's exact value.
+        const abs = this.exactNs(ts, rec.cycles, rec.stream.clock);
+        t = this.wallTimeExact(abs);
+        if (this.lastTs !== undefined) {
+          this.deltaTs = abs - (this.lastExact ?? this.baseBig() + BigInt(this.lastTs));
+        }
+        this.lastExact = abs;
+        this.lastTs = abs === -1n ? undefined : ts;
+      }
+      if (o.delta) {
+        const dt = this.deltaTs;
+        d = dt === undefined || dt === -1 || dt === -1n ? '+?.?????????' : formatDelta(dt);
+      }
     }
     if (o.namesHeader) {
       let s = c.name + 'timestamp' + c.rst + ' = ' + c.timestamp + t + c.rst;
@@ -575,14 +602,29 @@ export class PrettyPrinter {
     return s;
   }
 
+  private baseBig(): bigint {
+    return BigInt(this.base.seconds) * NS + BigInt(this.base.ns);
+  }
+
   /** Whether relative `ts` is exactly -1 ns from the origin. */
   private isMinusOneNs(ts: number): boolean {
     const approx = this.base.seconds * 1e9 + this.base.ns + ts;
     if (approx > 1e6 || approx < -1e6) return false;
-    return BigInt(this.base.seconds) * 1_000_000_000n + BigInt(this.base.ns) + BigInt(ts) === -1n;
+    return this.baseBig() + BigInt(ts) === -1n;
   }
 
-  /** babeltrace2's wall-clock time text of a relative `ts`. */
+  /**
+   * Exact ns from the origin of a clock value, computed like babeltrace2: the clock offset
+   * (seconds, then cycles, normalised, plus `--clock-offset`/`--clock-offset-ns` applied to the
+   * clock class) plus the value, cycles converted with double arithmetic for non-GHz clocks.
+   * Falls back to the relative time when the stream has no clock.
+   */
+  private exactNs(ts: number, cycles: number | bigint | undefined, clock: ClockClass | undefined): bigint {
+    if (clock === undefined || cycles === undefined) return this.baseBig() + BigInt(Math.round(ts));
+    return clockOffsetNs(clock, this.clockOffset) + cyclesToNs(cycles, clock.freq);
+  }
+
+  /** babeltrace2's wall-clock time text of a relative `ts` (exact below 2^53). */
   wallTime(ts: number): string {
     const total = this.base.ns + ts;
     let sec = Math.floor(total / 1e9);
@@ -598,6 +640,29 @@ export class PrettyPrinter {
       this.cachePrefix = this.secondsText(sec);
     }
     return this.cachePrefix + pad9(ns);
+  }
+
+  /** Same for an exact absolute time. */
+  private wallTimeExact(abs: bigint): string {
+    let sec = abs / NS;
+    let ns = abs - sec * NS;
+    if (ns < 0n) {
+      ns += NS;
+      sec -= 1n;
+    }
+    const s = Number(sec);
+    if (s < 0) return this.negativeTime(s, Number(ns));
+    if (s !== this.cacheSec) {
+      this.cacheSec = s;
+      this.cachePrefix = this.secondsText(s);
+    }
+    return this.cachePrefix + pad9(Number(ns));
+  }
+
+  /** Time text of a discarded-items bound. */
+  private boundTime(ts: number, cycles: number | undefined, clock: ClockClass | undefined): string {
+    if (ts < SAFE && ts > -SAFE) return this.wallTime(ts);
+    return this.wallTimeExact(this.exactNs(ts, cycles, clock));
   }
 
   private secondsText(sec: number): string {
@@ -649,7 +714,13 @@ export class PrettyPrinter {
     s += unknown ? `${what}s` : `${count} ${what}${count === 1 ? '' : 's'}`;
     s += ' ';
     if (rec.beginTs !== undefined && rec.endTs !== undefined) {
-      s += 'between [' + this.wallTime(rec.beginTs) + '] and [' + this.wallTime(rec.endTs) + ']';
+      const clock = rec.stream.clock;
+      s +=
+        'between [' +
+        this.boundTime(rec.beginTs, rec.beginCycles, clock) +
+        '] and [' +
+        this.boundTime(rec.endTs, rec.endCycles, clock) +
+        ']';
     } else {
       s += '(unknown time range)';
     }
@@ -664,14 +735,64 @@ export class PrettyPrinter {
   }
 }
 
-function formatDelta(d: number): string {
-  if (d < 0) {
+function formatDelta(d: number | bigint): string {
+  if (typeof d === 'bigint' || d < 0) {
     // babeltrace2 stores the delta in an unsigned 64-bit integer.
     const u = BigInt.asUintN(64, BigInt(d));
-    return '+' + (u / 1_000_000_000n).toString() + '.' + pad9(Number(u % 1_000_000_000n));
+    return '+' + (u / NS).toString() + '.' + pad9(Number(u % NS));
   }
   const sec = Math.floor(d / 1e9);
   return '+' + sec + '.' + pad9(d - sec * 1e9);
+}
+
+const NS = 1_000_000_000n;
+/** Relative times with an absolute value below this are exact doubles. */
+const SAFE = 2 ** 53;
+
+/** `--clock-offset` (seconds) and `--clock-offset-ns`, as given. */
+export interface ClockOffset {
+  readonly seconds: number;
+  readonly ns: number;
+}
+
+/** babeltrace2's ns conversion of a cycle count (exact for 1 GHz, double arithmetic else). */
+function cyclesToNs(cycles: number | bigint, freq: number): bigint {
+  if (freq === 1e9) return BigInt(cycles);
+  return BigInt(Math.trunc((1e9 * Number(cycles)) / freq));
+}
+
+/** ns to cycles like babeltrace2's `bt_util_ns_to_cycles`. */
+function nsToCycles(ns: number, freq: number): number {
+  return freq === 1e9 ? ns : Math.trunc((ns * freq) / 1e9);
+}
+
+/**
+ * Offset from the origin of `clock` in ns, with babeltrace2's normalisation and its way of
+ * applying `--clock-offset`/`--clock-offset-ns` to the clock class (ns part turned into cycles).
+ */
+export function clockOffsetNs(clock: ClockClass, user: ClockOffset): bigint {
+  const freq = clock.freq;
+  let s = Math.trunc(clock.offsetSeconds);
+  let cyc = clock.offsetCycles;
+  if (user.seconds !== 0 || user.ns !== 0) {
+    let extraS: number;
+    let extraNs: number;
+    if (user.ns < 0) {
+      extraS = -(Math.trunc(-user.ns / 1e9) + 1);
+      extraNs = user.ns - extraS * 1e9;
+    } else {
+      extraS = Math.trunc(user.ns / 1e9);
+      extraNs = user.ns - extraS * 1e9;
+    }
+    s += user.seconds + extraS;
+    cyc += nsToCycles(extraNs, freq);
+  }
+  if (cyc >= freq) {
+    const whole = Math.floor(cyc / freq);
+    s += whole;
+    cyc -= whole * freq;
+  }
+  return BigInt(s) * NS + cyclesToNs(cyc, freq);
 }
 
 function pad20(v: number | bigint): string {

@@ -3,7 +3,7 @@
  */
 import type { TimeBase, TraceRecord } from '../ctf/event.js';
 import type { PrettyOptions } from './options.js';
-import type { PrettySink } from './pretty.js';
+import type { ClockOffset, PrettySink } from './pretty.js';
 import { PrettyPrinter } from './pretty.js';
 import type { TimeBound } from './time.js';
 import { TRIM_END, Trimmer } from './time.js';
@@ -22,6 +22,8 @@ export interface PrintRun {
   readonly gmt?: boolean | undefined;
   /** Decode everything but print nothing (babeltrace2's `-o dummy`). */
   readonly dummy?: boolean | undefined;
+  /** `--clock-offset`/`--clock-offset-ns` given to the reader (for exact far times). */
+  readonly clockOffset?: ClockOffset | undefined;
 }
 
 export interface PrintStats {
@@ -39,7 +41,7 @@ export async function printRecords(
   sink: PrettySink,
 ): Promise<PrintStats> {
   const stats: PrintStats = { events: 0, discarded: 0 };
-  const printer = new PrettyPrinter(run.pretty, source.base, sink);
+  const printer = new PrettyPrinter(run.pretty, source.base, sink, run.clockOffset);
   const trimmer =
     run.begin !== undefined || run.end !== undefined
       ? new Trimmer(run.begin, run.end, run.gmt ?? false, source.base)

@@ -150,7 +150,18 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
   });
   const fd = opts.output === undefined ? undefined : openOutput(opts.output);
   try {
-    await printRecords(set, { pretty, begin, end, gmt, dummy: opts.outputFormat === 'dummy' }, makeSink(fd));
+    await printRecords(
+      set,
+      {
+        pretty,
+        begin,
+        end,
+        gmt,
+        dummy: opts.outputFormat === 'dummy',
+        clockOffset: { seconds: clockOffsetSeconds ?? 0, ns: clockOffsetNs ?? 0 },
+      },
+      makeSink(fd),
+    );
   } finally {
     set.close();
     if (fd !== undefined) closeSync(fd);
