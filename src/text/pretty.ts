@@ -29,17 +29,18 @@ import {
   quoteString,
 } from './format.js';
 import type { PrettyOptions } from './options.js';
+import { ByteWriter, putBytes, putDec, putHex, putPadded } from './writer.js';
 import type { EnumPlan, PlanNode, StreamPlan, StructPlan } from './plan.js';
 import { planStreamClass } from './plan.js';
 
-/**
- * Where the printer's text goes. Texts are byte strings (one char per byte): write them with
- * the `latin1` encoding to get babeltrace2's exact bytes.
- */
+/** Where the printer's text goes. */
 export interface PrettySink {
-  /** Event lines (standard output). A returned promise means "wait before writing more". */
-  out(chunk: string): void | Promise<void>;
-  /** Warnings (standard error): discarded events/packets, negative-time fallback. */
+  /**
+   * Event lines (standard output), babeltrace2's exact bytes. The printer reuses `chunk` as soon
+   * as this returns, or when the returned promise resolves: copy it to keep it.
+   */
+  out(chunk: Buffer): void | Promise<void>;
+  /** Warnings (standard error): a byte string (write it with the `latin1` encoding). */
   err(text: string): void;
 }
 
@@ -111,19 +112,22 @@ const LOG_LEVEL_NAMES = [
   'TRACE_DEBUG',
 ];
 
-/** Formats the body of one event: everything after the timestamp/delta part, with the newline. */
+/** Writes the body of one event: everything after the timestamp/delta part, with the newline. */
 type EventFormatter = (
+  w: ByteWriter,
   packetContext: FieldValue[] | undefined,
   streamContext: FieldValue[] | undefined,
   context: FieldValue[] | undefined,
   payload: FieldValue[] | undefined,
-) => string;
+) => void;
 
 /** Helpers the generated code calls. */
 interface Helpers {
-  q: (v: FieldValue) => string;
+  K: Uint8Array[];
+  D: (b: Uint8Array, p: number, v: number | bigint) => number;
+  X: (b: Uint8Array, p: number, v: FieldValue, size: number) => number;
+  q: (w: ByteWriter, v: FieldValue) => void;
   g: (v: FieldValue) => string;
-  hex: (v: FieldValue, size: number) => string;
   oct: (v: FieldValue, size: number, signed: boolean) => string;
   bin: (v: FieldValue, size: number) => string;
   enums: Array<(v: FieldValue) => string>;
@@ -166,13 +170,21 @@ function asIntegral(v: FieldValue): number | bigint {
   return typeof v === 'number' || typeof v === 'bigint' ? v : Number(v);
 }
 
-/** Compiles per-event-class formatters from plans (JavaScript code generation). */
+/**
+ * Compiles per-event-class formatters from plans (JavaScript code generation). The generated
+ * function writes bytes straight into the writer's buffer with a local position `p`: each run
+ * of fixed-size writes (constants, integers) is preceded by one capacity check for the whole
+ * run; variable-size writes (strings, floats, labels) go through the writer, which grows it.
+ */
 class Compiler {
-  private code = '';
-  /** JavaScript expressions of the current straight-line run, joined with `+`. */
-  private parts: string[] = [];
-  private lastLit = false;
+  private lines: string[] = [];
+  /** Constant text not yet emitted (merged until the next value). */
+  private pending = '';
+  private consts: Uint8Array[] = [];
   private vars = 0;
+  /** Index in `lines` of the capacity check of the current run, and the run's byte bound. */
+  private segLine = -1;
+  private segBytes = 0;
   readonly enums: Array<(v: FieldValue) => string> = [];
 
   constructor(
@@ -181,37 +193,66 @@ class Compiler {
   ) {}
 
   private lit(s: string): void {
-    if (s === '') return;
-    if (this.lastLit) {
-      const prev = JSON.parse(this.parts.pop()!) as string;
-      this.parts.push(JSON.stringify(prev + s));
-    } else {
-      this.parts.push(JSON.stringify(s));
-    }
-    this.lastLit = true;
+    this.pending += s;
   }
+
+  /** Emits the pending constant bytes. */
   private flush(): void {
-    if (this.parts.length > 0) {
-      // The first operand must be a string so that `+` concatenates (numbers, bigints).
-      if (!this.parts[0]!.startsWith('"')) this.parts.unshift('""');
-      this.code += `s += ${this.parts.join(' + ')};\n`;
-      this.parts = [];
-      this.lastLit = false;
+    if (this.pending === '') return;
+    const k = Buffer.from(this.pending, 'latin1');
+    this.pending = '';
+    this.segBytes += k.length;
+    if (k.length <= 32) {
+      let st = '';
+      for (let i = 0; i < k.length; i++) st += `b[p${i === 0 ? '' : ' + ' + i}] = ${k[i]}; `;
+      this.lines.push(st + `p += ${k.length};`);
+    } else {
+      this.lines.push(`b.set(K[${this.consts.length}], p); p += ${k.length};`);
+      this.consts.push(k);
     }
   }
-  private expr(e: string): void {
-    this.parts.push(`(${e})`);
-    this.lastLit = false;
+
+  private startSeg(): void {
+    this.segLine = this.lines.length;
+    this.lines.push('');
+    this.segBytes = 0;
   }
-  private stmt(st: string): void {
+
+  private endSeg(): void {
     this.flush();
-    this.code += st + '\n';
+    if (this.segLine >= 0 && this.segBytes > 0) {
+      this.lines[this.segLine] =
+        `if (p + ${this.segBytes} > b.length) { w.pos = p; w.ensure(${this.segBytes}); b = w.buf; }`;
+    }
+    this.segLine = -1;
   }
+
+  /** A fixed-size write of at most `max` bytes. */
+  private fixed(st: string, max: number): void {
+    this.flush();
+    this.segBytes += max;
+    this.lines.push(st);
+  }
+
+  /** A variable-size write through the writer. */
+  private variable(st: string): void {
+    this.endSeg();
+    this.lines.push(`w.pos = p; ${st} b = w.buf; p = w.pos;`);
+    this.startSeg();
+  }
+
+  /** A statement that ends the current run (loop and switch boundaries). */
+  private boundary(st: string): void {
+    this.endSeg();
+    this.lines.push(st);
+    this.startSeg();
+  }
+
   private newVar(prefix: string): string {
     return `${prefix}${this.vars++}`;
   }
 
-  /** Code appending the value `v` (a JS expression) of a field planned as `n`. */
+  /** Code writing the value `v` (a JS expression) of a field planned as `n`. */
   private field(n: PlanNode, v: string, names: boolean): void {
     const c = this.col;
     switch (n.k) {
@@ -220,16 +261,16 @@ class Compiler {
         this.lit(c.number);
         switch (fc.base) {
           case 10:
-            this.expr(v);
+            this.fixed(`p = D(b, p, ${v});`, 21);
             break;
           case 16:
-            this.expr(`H.hex(${v}, ${fc.size})`);
+            this.fixed(`p = X(b, p, ${v}, ${fc.size});`, 18);
             break;
           case 8:
-            this.expr(`H.oct(${v}, ${fc.size}, ${fc.signed})`);
+            this.variable(`w.raw(H.oct(${v}, ${fc.size}, ${fc.signed}));`);
             break;
           case 2:
-            this.expr(`H.bin(${v}, ${fc.size})`);
+            this.variable(`w.raw(H.bin(${v}, ${fc.size}));`);
             break;
         }
         this.lit(c.rst);
@@ -238,49 +279,51 @@ class Compiler {
       case 'enum': {
         const i = this.enums.length;
         this.enums.push(enumFormatter(n, c));
-        this.expr(`H.enums[${i}](${v})`);
+        this.variable(`w.raw(H.enums[${i}](${v}));`);
         return;
       }
       case 'float':
         this.lit(c.number);
-        this.expr(`H.g(${v})`);
+        this.variable(`w.raw(H.g(${v}));`);
         this.lit(c.rst);
         return;
-      case 'string':
+      case 'string': {
         this.lit(c.string);
-        this.expr(`H.q(${v})`);
+        const x = this.newVar('t');
+        this.variable(`const ${x} = ${v}; if (typeof ${x} === "string") w.quoted(${x}); else H.q(w, ${x});`);
         this.lit(c.rst);
         return;
+      }
       case 'struct':
         this.struct(n, v, names);
         return;
       case 'array': {
         const a = this.newVar('a');
         const i = this.newVar('i');
-        this.stmt(`{ const ${a} = H.arr(${v});`);
         this.lit('[');
-        this.stmt(`for (let ${i} = 0; ${i} < ${a}.length; ${i}++) {`);
-        this.expr(`${i} === 0 ? " " : ", "`);
-        if (names) this.expr(`"[" + ${i} + "] = "`);
+        this.boundary(`{ const ${a} = H.arr(${v}); for (let ${i} = 0; ${i} < ${a}.length; ${i}++) {`);
+        this.fixed(`if (${i} === 0) { b[p++] = 32; } else { b[p] = 44; b[p + 1] = 32; p += 2; }`, 2);
+        if (names) {
+          this.lit('[');
+          this.fixed(`p = D(b, p, ${i});`, 21);
+          this.lit('] = ');
+        }
         this.field(n.elem, `${a}[${i}]`, names);
-        this.stmt('}');
+        this.boundary('} }');
         this.lit(' ]');
-        this.stmt('}');
         return;
       }
       case 'variant': {
         const x = this.newVar('v');
-        this.stmt(`{ const ${x} = ${v};`);
         this.lit('{ ');
-        this.stmt(`switch (${x}.option) {`);
+        this.boundary(`{ const ${x} = ${v}; switch (${x}.option) {`);
         n.options.forEach((o, i) => {
-          this.stmt(`case ${i}:`);
+          this.boundary(`case ${i}: {`);
           this.field(o, `${x}.value`, names);
-          this.stmt('break;');
+          this.boundary('break; }');
         });
-        this.stmt('}');
+        this.boundary('} }');
         this.lit(' }');
-        this.stmt('}');
         return;
       }
     }
@@ -292,14 +335,13 @@ class Compiler {
     let x = v;
     if (n.members.length > 1 && !/^[a-z]+\d*$/.test(v)) {
       x = this.newVar('s');
-      this.stmt(`{ const ${x} = ${v};`);
+      this.fixed(`const ${x} = ${v};`, 0);
     }
     n.members.forEach((m, i) => {
       this.lit(i > 0 ? ', ' : ' ');
       if (names) this.lit(c.fieldName + bytes(m.name) + c.rst + ' = ');
       this.field(m.node, `${x}[${m.index}]`, names);
     });
-    if (x !== v) this.stmt('}');
     this.lit(' }');
   }
 
@@ -310,9 +352,9 @@ class Compiler {
   compile(header: string, plan: StreamPlan, ec: EventClass, startLine: boolean): EventFormatter {
     const o = this.opts;
     const c = this.col;
-    this.code = '';
-    this.parts = [];
-    this.lastLit = false;
+    this.lines = [];
+    this.pending = '';
+    this.startSeg();
     this.lit(header);
     let start = startLine;
     const ep = plan.events.get(ec);
@@ -327,20 +369,28 @@ class Compiler {
       if (!start) this.lit(', ');
       start = false;
       if (o.namesScope) this.lit(c.name + scopeName + c.rst + ' = ');
+      // Each scope in its own block: member temporaries do not clash.
+      this.boundary('{');
       this.struct(sp, arg, names);
+      this.boundary('}');
     }
     this.lit('\n');
-    this.flush();
-    const body = `"use strict";\nreturn function (pc, sc, c, f) {\nlet s = "";\n${this.code}return s;\n};`;
+    this.endSeg();
+    const body =
+      '"use strict";\nconst K = H.K, D = H.D, X = H.X;\n' +
+      `return function (w, pc, sc, c, f) {\nlet b = w.buf, p = w.pos;\n${this.lines.filter((l) => l !== '').join('\n')}\nw.pos = p;\n};`;
     const helpers: Helpers = {
-      q: (v) => quoteString(asText(v)),
+      K: this.consts,
+      D: putDec,
+      X: (b, p, v, size) => putHex(b, p, asIntegral(v), size),
+      q: (w, v) => w.quoted(asText(v)),
       g: (v) => formatG(Number(v)),
-      hex: (v, size) => formatHex(asIntegral(v), size),
       oct: (v, size, signed) => formatOctal(asIntegral(v), size, signed),
       bin: (v, size) => formatBinary(asIntegral(v), size),
       enums: this.enums.splice(0),
       arr: asArray,
     };
+    this.consts = [];
     return new Function('H', body)(helpers) as EventFormatter;
   }
 }
@@ -392,13 +442,12 @@ interface StreamState {
 
 /** Result of comparing: the text before the timestamp part never exists; see `tsPart`. */
 export class PrettyPrinter {
-  private buf = '';
+  private readonly w: ByteWriter;
   private readonly col: Colors;
   private readonly compiler: Compiler;
   private readonly states = new Map<Trace, Map<StreamClass, StreamState>>();
   /** Compiled formatters by dense class key (checked against the class and stream trace). */
-  private readonly byKey: Array<{ ec: EventClass; stream: StreamInstance; fmt: EventFormatter } | undefined> =
-    [];
+  private readonly byKey: Array<{ ec: EventClass; fmt: EventFormatter; hasClock: boolean } | undefined> = [];
 
   // Timestamp state (babeltrace2 keeps -1 as "none yet").
   private lastTs: number | undefined;
@@ -410,9 +459,12 @@ export class PrettyPrinter {
   private negativeWarned = false;
   private cacheSec = NaN;
   private cachePrefix = '';
-
-  /** Chunk size handed to the sink. */
-  chunkSize = 1 << 17;
+  private cachePrefixBytes: Uint8Array = new Uint8Array(0);
+  // Constant pieces around the timestamp and the delta.
+  private readonly tsOpen: Uint8Array;
+  private readonly tsClose: Uint8Array;
+  private readonly deltaOpen: Uint8Array;
+  private readonly deltaClose: Uint8Array;
 
   constructor(
     private readonly opts: PrettyOptions,
@@ -420,16 +472,32 @@ export class PrettyPrinter {
     private readonly sink: PrettySink,
     /** `--clock-offset`/`--clock-offset-ns` (used for exact times far from the base). */
     private readonly clockOffset: ClockOffset = { seconds: 0, ns: 0 },
+    /** Bytes handed to the sink at a time. */
+    chunkSize = 1 << 20,
   ) {
     this.col = colorsOf(opts.colors);
     this.compiler = new Compiler(this.col, opts);
+    this.w = new ByteWriter(chunkSize);
+    const c = this.col;
+    const b = (t: string): Uint8Array => Buffer.from(t, 'latin1');
+    if (opts.namesHeader) {
+      this.tsOpen = b(c.name + 'timestamp' + c.rst + ' = ' + c.timestamp);
+      this.tsClose = b(c.rst);
+      this.deltaOpen = b(', ' + c.name + 'delta' + c.rst + ' = ');
+      this.deltaClose = b('');
+    } else {
+      this.tsOpen = b('[' + c.timestamp);
+      this.tsClose = b(c.rst + '] ');
+      this.deltaOpen = b('(');
+      this.deltaClose = b(') ');
+    }
   }
 
   /** Prints one record; returns a promise when the sink asks to wait. */
   print(rec: TraceRecord): void | Promise<void> {
     if (rec.kind === 'event') {
       this.event(rec);
-      if (this.buf.length >= this.chunkSize) return this.flush();
+      if (this.w.pos >= this.w.chunkSize) return this.flush();
       return undefined;
     }
     const p = this.flush();
@@ -437,28 +505,32 @@ export class PrettyPrinter {
     return p;
   }
 
-  /** Hands the buffered text to the sink. */
+  /** Hands the buffered text to the sink; the buffer is reused once the sink is done. */
   flush(): void | Promise<void> {
-    if (this.buf === '') return undefined;
-    const b = this.buf;
-    this.buf = '';
-    return this.sink.out(b);
+    if (this.w.pos === 0) return undefined;
+    const r = this.sink.out(this.w.view());
+    if (r === undefined) {
+      this.w.reset();
+      return undefined;
+    }
+    return r.then(() => this.w.reset());
   }
 
-  /** Appends the line of one event to the buffer. */
+  /** Writes the line of one event into the buffer. */
   event(rec: EventRecord): void {
     let slot = this.byKey[rec.classKey];
-    if (
-      slot === undefined ||
-      slot.ec !== rec.eventClass ||
-      slot.stream.trace !== rec.stream.trace ||
-      slot.stream.clock !== rec.stream.clock
-    ) {
-      slot = { ec: rec.eventClass, stream: rec.stream, fmt: this.formatter(rec.stream, rec.eventClass) };
+    // A class key belongs to one event class of one stream class of one trace: checking the
+    // class is enough (the check only guards against records of another trace set).
+    if (slot === undefined || slot.ec !== rec.eventClass) {
+      slot = {
+        ec: rec.eventClass,
+        fmt: this.formatter(rec.stream, rec.eventClass),
+        hasClock: rec.stream.clock !== undefined,
+      };
       this.byKey[rec.classKey] = slot;
     }
-    const body = slot.fmt(rec.packet.context, rec.streamContext, rec.context, rec.payload);
-    this.buf += rec.stream.clock !== undefined ? this.tsPart(rec) + body : body;
+    if (slot.hasClock) this.writeTs(rec);
+    slot.fmt(this.w, rec.packet.context, rec.streamContext, rec.context, rec.payload);
   }
 
   private formatter(stream: StreamInstance, ec: EventClass): EventFormatter {
@@ -552,54 +624,129 @@ export class PrettyPrinter {
    * the origin is taken as "no previous time" (the delta is then left unchanged), and a delta of
    * exactly -1 prints as unknown.
    */
-  private tsPart(rec: EventRecord): string {
+  private writeTs(rec: EventRecord): void {
     const o = this.opts;
-    const c = this.col;
-    let t: string;
-    let d = '';
+    const w = this.w;
+    const ts = rec.ts;
+    // Fast path: wall-clock time of a non-negative time in the exact range.
+    if (!o.clockCycles && ts < SAFE && ts > -SAFE && this.lastExact === undefined) {
+      const total = this.base.ns + ts;
+      let sec = Math.floor(total / 1e9);
+      let ns = total - sec * 1e9;
+      if (ns >= 1e9) {
+        ns -= 1e9;
+        sec += 1;
+      }
+      sec += this.base.seconds;
+      if (sec >= 0) {
+        if (sec !== this.cacheSec) this.setCache(sec);
+        if (this.lastTs !== undefined) this.deltaTs = ts - this.lastTs;
+        this.lastTs = ts;
+        if (w.pos + 192 > w.buf.length) w.ensure(192);
+        const b = w.buf;
+        let p = putBytes(b, w.pos, this.tsOpen);
+        p = putBytes(b, p, this.cachePrefixBytes);
+        p = putPadded(b, p, ns, 9);
+        p = putBytes(b, p, this.tsClose);
+        if (o.delta) {
+          p = putBytes(b, p, this.deltaOpen);
+          const dt = this.deltaTs;
+          if (dt === undefined || dt === -1) {
+            p = putBytes(b, p, REAL_UNKNOWN);
+          } else if (typeof dt === 'number' && dt >= 0) {
+            const dsec = Math.floor(dt / 1e9);
+            b[p++] = 43;
+            p = putDec(b, p, dsec);
+            b[p++] = 46;
+            p = putPadded(b, p, dt - dsec * 1e9, 9);
+          } else {
+            const t = formatDelta(dt);
+            for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
+          }
+          p = putBytes(b, p, this.deltaClose);
+        }
+        w.pos = p;
+        return;
+      }
+    }
+    w.lit(this.tsOpen);
     if (o.clockCycles) {
       const cyc = rec.cycles;
-      t = pad20(cyc);
+      if (typeof cyc === 'number' && cyc >= 0 && cyc <= 9007199254740991) w.padded(cyc, 20);
+      else w.raw(pad20(cyc));
+      w.lit(this.tsClose);
       if (this.lastCycles !== undefined) this.deltaCycles = subU64(cyc, this.lastCycles);
       this.lastCycles = isU64Max(cyc) ? undefined : cyc;
       if (o.delta) {
+        w.lit(this.deltaOpen);
         const dc = this.deltaCycles;
-        d = dc === undefined || isU64Max(dc) ? '+????????????' : '+' + padN(dc, 12);
+        if (dc === undefined || isU64Max(dc)) w.lit(CYCLES_UNKNOWN);
+        else if (typeof dc === 'number' && dc < 1e12) {
+          w.lit(PLUS);
+          w.padded(dc, 12);
+        } else w.raw('+' + padN(dc, 12));
+        w.lit(this.deltaClose);
       }
+      return;
+    }
+    if (ts < SAFE && ts > -SAFE) {
+      this.writeWall(ts);
+      if (this.lastTs !== undefined) {
+        this.deltaTs =
+          this.lastExact === undefined ? ts - this.lastTs : this.baseBig() + BigInt(ts) - this.lastExact;
+      }
+      this.lastExact = undefined;
+      this.lastTs = this.isMinusOneNs(ts) ? undefined : ts;
     } else {
-      const ts = rec.ts;
-      if (ts < SAFE && ts > -SAFE) {
-        t = this.wallTime(ts);
-        if (this.lastTs !== undefined) {
-          this.deltaTs =
-            this.lastExact === undefined ? ts - this.lastTs : this.baseBig() + BigInt(ts) - this.lastExact;
-        }
-        this.lastExact = undefined;
-        this.lastTs = this.isMinusOneNs(ts) ? undefined : ts;
-      } else {
-        // Beyond 2^53 ns from the trace set's base the relative time is not exact: use the
-        // stream clock's exact value.
-        const abs = this.exactNs(ts, rec.cycles, rec.stream.clock);
-        t = this.wallTimeExact(abs);
-        if (this.lastTs !== undefined) {
-          this.deltaTs = abs - (this.lastExact ?? this.baseBig() + BigInt(this.lastTs));
-        }
-        this.lastExact = abs;
-        this.lastTs = abs === -1n ? undefined : ts;
+      // Beyond 2^53 ns from the trace set's base the relative time is not exact: use the
+      // stream clock's exact value.
+      const abs = this.exactNs(ts, rec.cycles, rec.stream.clock);
+      w.raw(this.wallTimeExact(abs));
+      if (this.lastTs !== undefined) {
+        this.deltaTs = abs - (this.lastExact ?? this.baseBig() + BigInt(this.lastTs));
       }
-      if (o.delta) {
-        const dt = this.deltaTs;
-        d = dt === undefined || dt === -1 || dt === -1n ? '+?.?????????' : formatDelta(dt);
-      }
+      this.lastExact = abs;
+      this.lastTs = abs === -1n ? undefined : ts;
     }
-    if (o.namesHeader) {
-      let s = c.name + 'timestamp' + c.rst + ' = ' + c.timestamp + t + c.rst;
-      if (o.delta) s += ', ' + c.name + 'delta' + c.rst + ' = ' + d;
-      return s;
+    w.lit(this.tsClose);
+    if (o.delta) {
+      w.lit(this.deltaOpen);
+      const dt = this.deltaTs;
+      if (dt === undefined || dt === -1 || dt === -1n) w.lit(REAL_UNKNOWN);
+      else if (typeof dt === 'number' && dt >= 0) {
+        const sec = Math.floor(dt / 1e9);
+        w.lit(PLUS);
+        w.dec(sec);
+        w.lit(DOT);
+        w.padded(dt - sec * 1e9, 9);
+      } else w.raw(formatDelta(dt));
+      w.lit(this.deltaClose);
     }
-    let s = '[' + c.timestamp + t + c.rst + '] ';
-    if (o.delta) s += '(' + d + ') ';
-    return s;
+  }
+
+  /** Writes the wall-clock time of a relative `ts` (exact below 2^53). */
+  private writeWall(ts: number): void {
+    const total = this.base.ns + ts;
+    let sec = Math.floor(total / 1e9);
+    let ns = total - sec * 1e9;
+    if (ns >= 1e9) {
+      ns -= 1e9;
+      sec += 1;
+    }
+    sec += this.base.seconds;
+    if (sec < 0) {
+      this.w.raw(this.negativeTime(sec, ns));
+      return;
+    }
+    if (sec !== this.cacheSec) this.setCache(sec);
+    this.w.lit(this.cachePrefixBytes);
+    this.w.padded(ns, 9);
+  }
+
+  private setCache(sec: number): void {
+    this.cacheSec = sec;
+    this.cachePrefix = this.secondsText(sec);
+    this.cachePrefixBytes = Buffer.from(this.cachePrefix, 'latin1');
   }
 
   private baseBig(): bigint {
@@ -635,10 +782,7 @@ export class PrettyPrinter {
     }
     sec += this.base.seconds;
     if (sec < 0) return this.negativeTime(sec, ns);
-    if (sec !== this.cacheSec) {
-      this.cacheSec = sec;
-      this.cachePrefix = this.secondsText(sec);
-    }
+    if (sec !== this.cacheSec) this.setCache(sec);
     return this.cachePrefix + pad9(ns);
   }
 
@@ -652,10 +796,7 @@ export class PrettyPrinter {
     }
     const s = Number(sec);
     if (s < 0) return this.negativeTime(s, Number(ns));
-    if (s !== this.cacheSec) {
-      this.cacheSec = s;
-      this.cachePrefix = this.secondsText(s);
-    }
+    if (s !== this.cacheSec) this.setCache(s);
     return this.cachePrefix + pad9(Number(ns));
   }
 
@@ -746,6 +887,10 @@ function formatDelta(d: number | bigint): string {
 }
 
 const NS = 1_000_000_000n;
+const PLUS = Buffer.from('+');
+const DOT = Buffer.from('.');
+const REAL_UNKNOWN = Buffer.from('+?.?????????');
+const CYCLES_UNKNOWN = Buffer.from('+????????????');
 /** Relative times with an absolute value below this are exact doubles. */
 const SAFE = 2 ** 53;
 

@@ -38,20 +38,25 @@ export function printRecords(
   recs: SynthRecords | { base: SynthRecords['base']; records: TraceRecord[] },
   opts: PrettyOptions,
 ): { out: string; err: string } {
-  let out = '';
+  const out: Buffer[] = [];
   let err = '';
-  const p = new PrettyPrinter(opts, recs.base, {
-    out: (c) => {
-      out += c;
+  const p = new PrettyPrinter(
+    opts,
+    recs.base,
+    {
+      out: (c) => {
+        out.push(Buffer.from(c));
+      },
+      err: (t) => {
+        err += t;
+      },
     },
-    err: (t) => {
-      err += t;
-    },
-  });
-  p.chunkSize = 64; // exercise chunking
+    undefined,
+    64, // small chunks: exercise chunking
+  );
   for (const r of recs.records) void p.print(r);
   void p.flush();
-  return { out, err };
+  return { out: Buffer.concat(out).toString('latin1'), err };
 }
 
 /**

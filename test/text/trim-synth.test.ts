@@ -20,10 +20,13 @@ function run(
   begin?: string,
   end?: string,
 ): { out: string; err: string } {
-  let out = '';
+  const chunks: Buffer[] = [];
   let err = '';
   const opts = cliOptions(cli);
-  const p = new PrettyPrinter(opts, recs.base, { out: (c) => void (out += c), err: (t) => void (err += t) });
+  const p = new PrettyPrinter(opts, recs.base, {
+    out: (c) => void chunks.push(Buffer.from(c)),
+    err: (t) => void (err += t),
+  });
   const gmt = cli.clockGmt === true;
   const trimmer =
     begin !== undefined || end !== undefined
@@ -41,7 +44,7 @@ function run(
     if (x !== null) void p.print(x);
   }
   void p.flush();
-  return { out, err };
+  return { out: Buffer.concat(chunks).toString('latin1'), err };
 }
 
 /** Two streams; stream 0 loses events and packets. Clock origin 2021-06-01 00:00:00 UTC. */

@@ -2,7 +2,6 @@
  * `nstrace print`: the events of CTF traces as text, byte for byte what `babeltrace2 TRACE...`
  * (2.0.4) writes, with babeltrace2's option names.
  */
-import { once } from 'node:events';
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -186,27 +185,40 @@ function isRealTty(fd: number): boolean {
   }
 }
 
-/** Byte-string text to the output: a file descriptor, or standard output with back-pressure. */
+/**
+ * The output: a file descriptor written synchronously (a file, /dev/null, `-w PATH`), or
+ * standard output as a stream (pipes, terminals), waiting for each chunk to be written.
+ */
 function makeSink(fd: number | undefined): PrettySink {
   const err = (text: string): void => {
     process.stderr.write(Buffer.from(text, 'latin1'));
   };
-  if (fd !== undefined) {
+  const syncFd = fd ?? (stdoutIsFile() ? 1 : undefined);
+  if (syncFd !== undefined) {
     return {
       out: (chunk) => {
-        const b = Buffer.from(chunk, 'latin1');
         let off = 0;
-        while (off < b.length) off += writeSync(fd, b, off);
+        while (off < chunk.length) off += writeSync(syncFd, chunk, off);
       },
       err,
     };
   }
   const out = process.stdout;
   return {
-    out: (chunk) => {
-      if (!out.write(Buffer.from(chunk, 'latin1'))) return once(out, 'drain').then(() => undefined);
-      return undefined;
-    },
+    out: (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        out.write(chunk, (e) => (e ? reject(e) : resolve()));
+      }),
     err,
   };
+}
+
+/** Standard output is a regular file or a non-terminal character device (/dev/null). */
+function stdoutIsFile(): boolean {
+  try {
+    const st = fstatSync(1);
+    return st.isFile() || (st.isCharacterDevice() && !process.stdout.isTTY);
+  } catch {
+    return false;
+  }
 }
