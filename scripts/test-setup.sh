@@ -9,10 +9,17 @@ babeltrace2
 lttng-tools
 liblttng-ust-dev
 python3-lttnganalyses
+python3-bt2
 gcc
 libc6-dev
 make
 util-linux
+busybox-static
+docker.io
+podman
+runc
+lxc
+systemd-container
 "
 
 missing=""

@@ -20,14 +20,7 @@ import {
   firstPacketProps,
 } from './stream-cursor.js';
 
-/** Reads a metadata file into a trace class (the TSDL parser; wired in by `src/ctf/index.ts`). */
-export type MetadataLoader = (path: string) => { cls: TraceClass };
-let readMetadataFile: MetadataLoader = () => {
-  throw new NstraceError('internal: no metadata parser registered');
-};
-export function setMetadataLoader(loader: MetadataLoader): void {
-  readMetadataFile = loader;
-}
+import { readMetadataFile } from './metadata/index.js';
 
 export interface OpenOptions {
   /** Added to every clock's offset, like babeltrace2's `--clock-offset` (seconds). */
@@ -247,7 +240,6 @@ export class TraceSet {
 
   private readonly cursors: StreamCursor[];
   private readonly heap: StreamCursor[] = [];
-  private pending: StreamCursor | undefined;
   private lastTs = Number.NEGATIVE_INFINITY;
   private started = false;
   private readonly rec: EventRecord;
@@ -373,6 +365,11 @@ export class TraceSet {
       for (const m of [winner, ...members.filter((x) => x !== winner)]) {
         addStreamFiles(m.f.dir, plan, opts, groups, m === winner);
       }
+      // babeltrace2 sorts the stream groups by their first file's path: this fixes the order of
+      // automatic stream ids (traces without stream_instance_id) whatever the file system.
+      groups.sort((a, b) =>
+        a.files[0]!.path < b.files[0]!.path ? -1 : a.files[0]!.path > b.files[0]!.path ? 1 : 0,
+      );
       loaded.push({ trace, plan, groups, quirks: tracerQuirks(winner.cls) });
     }
     return new TraceSet(loaded, opts);
@@ -400,26 +397,31 @@ export class TraceSet {
     }
   }
 
-  private pop(): StreamCursor | undefined {
+  /** Restores the heap order after the root's head changed (or removes an ended root). */
+  private fixRoot(): void {
     const h = this.heap;
-    const top = h[0];
-    if (top === undefined) return undefined;
-    const last = h.pop()!;
-    if (h.length > 0) {
+    const root = h[0]!;
+    if (root.headKind === HEAD_END) {
+      root.close();
+      const last = h.pop()!;
+      if (h.length === 0) return;
       h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
+    } else if (Number.isNaN(root.headTs)) {
+      root.headTs = this.lastTs;
     }
-    return top;
+    const n = h.length;
+    let i = 0;
+    const c = h[0]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && before(h[r]!, h[l]!) ? r : l;
+      if (!before(h[m]!, c)) break;
+      h[i] = h[m]!;
+      i = m;
+    }
+    h[i] = c;
   }
 
   /** The next record in time order, or null at the end. */
@@ -430,22 +432,18 @@ export class TraceSet {
         c.advance();
         this.push(c);
       }
+    } else if (this.heap.length > 0) {
+      // The root produced the previous record: move it to its next head.
+      this.heap[0]!.advance();
+      this.fixRoot();
     }
-    if (this.pending !== undefined) {
-      const c = this.pending;
-      this.pending = undefined;
-      c.advance();
-      this.push(c);
-    }
-    const c = this.pop();
+    const c = this.heap[0];
     if (c === undefined) return null;
-    this.pending = c;
     if (c.headTs > this.lastTs || this.lastTs === Number.NEGATIVE_INFINITY) this.lastTs = c.headTs;
     if (c.headKind === HEAD_DISCARD) {
       const d: DiscardedRecord = c.headDiscard!;
       return Number.isNaN(d.ts) ? { ...d, ts: c.headTs } : d;
     }
-    if (c.headKind !== HEAD_EVENT) throw new Error('internal: bad stream head');
     c.takeEvent(this.rec);
     return this.rec;
   }

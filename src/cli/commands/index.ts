@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerContainers } from './containers.js';
 import { register as registerPrint } from './print.js';
 
 /**
@@ -7,4 +8,5 @@ import { register as registerPrint } from './print.js';
  */
 export function registerCommands(program: Command): void {
   registerPrint(program);
+  registerContainers(program);
 }

@@ -5,7 +5,7 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { TraceSet } from '../../ctf/reader.js';
+import { TraceSet } from '../../ctf/index.js';
 import { prettyOptionsFromCli } from '../../text/options.js';
 import type { PrettySink } from '../../text/pretty.js';
 import { printRecords } from '../../text/run.js';
