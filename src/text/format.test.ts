@@ -74,6 +74,12 @@ describe('formatG (C %g)', () => {
       values.push(n / 2, n / 4, n / 8, n / 1024, n, -n / 2);
     }
     for (let e = -1074; e <= 1023; e += 7) values.push(2 ** e, -(2 ** e) * 3);
+    // The fixed-notation range, densely (ratios, decimals, decade boundaries).
+    for (let i = 0; i < 20000; i++)
+      values.push(i / 7, i / 3, i * 0.1, i / 1e4 + 1e-4, 1e6 - i / 16, (i % 97) * 10 ** ((i % 11) - 5));
+    for (const b of [1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1e3, 1e4, 1e5, 1e6]) {
+      values.push(b, b * (1 - 1e-7), b * (1 + 1e-7), b * 0.9999995, b * 0.99999949, b * 0.99999951);
+    }
     const expected = cPrintf('%g', values);
     const bad: string[] = [];
     values.forEach((v, i) => {

@@ -96,6 +96,61 @@ export function formatG(v: number): string {
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
   const neg = v < 0;
   const a = neg ? -v : v;
+  if (a >= 1e-4 && a < 999999.5) {
+    const f = fixedG(a);
+    if (f !== undefined) return neg ? '-' + f : f;
+  }
+  return slowG(neg, a);
+}
+
+/** Exact powers of ten (exact doubles). */
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/**
+ * `%g` of 1e-4 <= a < 999999.5 (fixed notation) without string conversions: the six digits
+ * come from one multiplication by an exact power of ten (error far below 1e-6 of a unit), so
+ * the rounding is exact unless the value is within 1e-6 of a tie; then undefined (slow path).
+ */
+function fixedG(a: number): string | undefined {
+  let e =
+    a >= 1
+      ? a >= 1e3
+        ? a >= 1e5
+          ? 5
+          : a >= 1e4
+            ? 4
+            : 3
+        : a >= 100
+          ? 2
+          : a >= 10
+            ? 1
+            : 0
+      : a >= 0.1
+        ? -1
+        : a >= 0.01
+          ? -2
+          : a >= 1e-3
+            ? -3
+            : -4;
+  const scaled = a * POW10[5 - e]!;
+  const fl = Math.floor(scaled);
+  const frac = scaled - fl;
+  if (frac > 0.499999 && frac < 0.500001) return undefined;
+  let n = frac > 0.5 ? fl + 1 : fl;
+  if (n >= 1000000) {
+    n = 100000;
+    e += 1;
+    if (e >= 6) return undefined;
+  }
+  // Six digits, trailing zeros dropped.
+  while (n % 10 === 0) n /= 10;
+  const digits = '' + n;
+  if (e < 0) return '0.' + '0000'.slice(0, -e - 1) + digits;
+  if (digits.length <= e + 1) return digits + '000000'.slice(0, e + 1 - digits.length);
+  return digits.slice(0, e + 1) + '.' + digits.slice(e + 1);
+}
+
+function slowG(neg: boolean, a: number): string {
   // Digits and exponent of `a` rounded to 6 significant digits.
   const [digits, exp] = round6(a);
   let out: string;

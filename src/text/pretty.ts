@@ -527,6 +527,8 @@ export class PrettyPrinter {
         fmt: this.formatter(rec.stream, rec.eventClass),
         hasClock: rec.stream.clock !== undefined,
       };
+      // Keep the array dense (a far index on a short array would make it a slow dictionary).
+      while (this.byKey.length <= rec.classKey) this.byKey.push(undefined);
       this.byKey[rec.classKey] = slot;
     }
     if (slot.hasClock) this.writeTs(rec);

@@ -294,6 +294,26 @@ export function putHex(b: Uint8Array, p: number, v: number | bigint, size: numbe
     } while (u !== 0);
     return p + 2 + len;
   }
+  if (typeof v === 'number' && v >= 0 && v <= 9007199254740991) {
+    // Two 32-bit halves: no BigInt for 64-bit addresses.
+    const hi = Math.floor(v / 4294967296);
+    const lo = v - hi * 4294967296;
+    let len = 0;
+    for (let t = hi; t !== 0; t >>>= 4) len++;
+    let e = p + 2 + len;
+    let u = hi;
+    while (u !== 0) {
+      b[--e] = HEX[u & 15]!;
+      u >>>= 4;
+    }
+    e = p + 2 + len + 8;
+    u = lo >>> 0;
+    for (let i = 0; i < 8; i++) {
+      b[--e] = HEX[u & 15]!;
+      u >>>= 4;
+    }
+    return p + 2 + len + 8;
+  }
   const bits = size < 64 ? (size + 3) & ~3 : 64;
   const s = BigInt.asUintN(bits, typeof v === 'bigint' ? v : BigInt(v))
     .toString(16)
