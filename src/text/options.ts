@@ -78,19 +78,25 @@ export interface TerminalInfo {
   readonly termColor: string | undefined;
   /** Standard output is a terminal. */
   readonly stdoutIsTty: boolean;
+  /** Standard error is a terminal. */
+  readonly stderrIsTty: boolean;
   /** Output goes to standard output (not `--output FILE`). */
   readonly toStdout: boolean;
 }
 
 const TERM_PREFIXES = ['xterm', 'rxvt', 'konsole', 'gnome', 'screen', 'tmux', 'putty'];
 
-/** babeltrace2's rule for "this process may emit colour codes". */
+/**
+ * babeltrace2's rule for "this process may emit colour codes": forced by
+ * `BABELTRACE_TERM_COLOR`, else a known `TERM` with standard output and standard error both
+ * on a terminal (2.0.4 prints no colour when either is redirected).
+ */
 export function colorsSupported(t: TerminalInfo): boolean {
   const forced = t.termColor?.toLowerCase();
   if (forced === 'never') return false;
   if (forced === 'always') return true;
   if (t.term === undefined || !TERM_PREFIXES.some((p) => t.term!.startsWith(p))) return false;
-  return t.stdoutIsTty;
+  return t.stdoutIsTty && t.stderrIsTty;
 }
 
 const NAME_KINDS: Record<string, 'payload' | 'context' | 'header' | 'scope'> = {

@@ -12,7 +12,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { hasBabeltrace2 } from './synth.js';
+import { enumOf, f64, hasBabeltrace2, int, str, struct, traceClass, u8, writeTrace } from './synth.js';
+import type { SynthTrace } from './synth.js';
 import type { CompareOptions } from './bt2-compare.js';
 import {
   bt2Print,
@@ -25,6 +26,7 @@ import {
 const HAVE_BT2 = hasBabeltrace2();
 if (!HAVE_BT2) console.warn('SKIP: babeltrace2 2.0.x not installed; run scripts/test-setup.sh');
 const SHARED = '/work/shared/traces';
+const HAVE_SCRIPT = spawnSync('script', ['--version']).status === 0;
 const HAVE_SHARED = existsSync(join(SHARED, '_reference', 'index.json'));
 if (!HAVE_SHARED)
   console.warn(`SKIP: ${SHARED} not present: only the traces copied in test/fixtures are compared`);
@@ -296,6 +298,48 @@ describe('the print command', () => {
     }
   });
 
+  it.skipIf(!HAVE_BT2 || !HAVE_SCRIPT)('colours on a terminal, like babeltrace2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nstrace-tty-'));
+    try {
+      // Every kind of value, an unknown enumeration value, a lost-events warning.
+      const synthetic = join(dir, 'synthetic');
+      writeTrace(synthetic, colourTrace());
+      const traces = [
+        synthetic,
+        join(FIXTURES, 'babeltrace', 'ctf-traces', 'packet-seq-num', '2-lost-before-last'),
+        join(FIXTURES, 'babeltrace', 'ctf-traces', 'succeed', 'meta-variant-no-underscore'),
+        join(FIXTURES, 'babeltrace', 'ctf-traces', 'succeed', '2packets'),
+      ];
+      const optionSets = [
+        [],
+        ['--names=all', '--fields=all'],
+        ['--color=never'],
+        ['--clock-cycles'],
+        ['--no-delta', '-n', 'none'],
+      ];
+      for (const t of traces) {
+        for (const o of optionSets) {
+          const inTty = (cmd: string): string =>
+            spawnSync('script', ['-qec', cmd, '/dev/null'], {
+              env: { ...process.env, TZ: 'UTC', TERM: 'xterm' },
+              encoding: 'latin1',
+              timeout: 60_000,
+            }).stdout;
+          const args = o.join(' ');
+          const bt = inTty(`babeltrace2 ${args} ${t}`);
+          const ours = inTty(`node ${cli} print ${args} ${t}`);
+          expect(bt, 'babeltrace2 should colour').toContain('\x1b[');
+          expect(
+            compareOutputs(Buffer.from(ours, 'latin1'), Buffer.from(bt, 'latin1')).diff,
+            `${t} ${args}`,
+          ).toBeUndefined();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a bad path or option is one line and a non-zero exit', () => {
     for (const args of [
       ['print', '/nonexistent/trace'],
@@ -313,3 +357,45 @@ describe('the print command', () => {
     }
   });
 });
+
+/** A trace with every kind of value and a lost-events report, for the colour test. */
+function colourTrace(): SynthTrace {
+  const cls = traceClass({
+    events: [
+      {
+        name: 'all',
+        logLevel: 4,
+        fields: struct({
+          d: u8,
+          x: int(32, { base: 16 }),
+          o: int(8, { base: 8 }),
+          b: int(4, { base: 2, align: 8 }),
+          e: enumOf(u8, [
+            ['ONE', 1],
+            ['ALSO_ONE', 1],
+          ]),
+          f: f64,
+          s: str,
+        }),
+      },
+    ],
+  });
+  const ev = (ts: number, e: number): { id: number; ts: number; payload: (number | string)[] } => ({
+    id: 0,
+    ts,
+    payload: [7, 255, 8, 5, e, 0.5, 'text\n'],
+  });
+  return {
+    cls,
+    streams: [
+      {
+        streamClassId: 0,
+        instanceId: 0,
+        packets: [
+          { context: { cpu_id: 0 }, events: [ev(10, 1), ev(20, 9)] },
+          { context: { cpu_id: 0, events_discarded: 3 }, events: [ev(30, 1)] },
+        ],
+      },
+    ],
+  };
+}

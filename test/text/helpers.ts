@@ -12,6 +12,7 @@ export const NO_TERMINAL: TerminalInfo = {
   term: undefined,
   termColor: undefined,
   stdoutIsTty: false,
+  stderrIsTty: false,
   toStdout: true,
 };
 

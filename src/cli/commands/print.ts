@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { TraceSet } from '../../ctf/index.js';
-import { prettyOptionsFromCli } from '../../text/options.js';
+import { colorsSupported, prettyOptionsFromCli } from '../../text/options.js';
 import type { PrettySink } from '../../text/pretty.js';
 import { printRecords } from '../../text/run.js';
 import type { TimeBound } from '../../text/time.js';
@@ -116,6 +116,20 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
     endText = m[2]!.trim();
   }
   const gmt = opts.clockGmt === true;
+  const terminal = {
+    term: process.env.TERM,
+    termColor: process.env.BABELTRACE_TERM_COLOR,
+    stdoutIsTty: isRealTty(1),
+    stderrIsTty: isRealTty(2),
+    toStdout: opts.output === undefined,
+  };
+  // babeltrace2 resets the terminal's colours on both outputs when it exits.
+  if (colorsSupported(terminal)) {
+    process.once('exit', () => {
+      writeSync(1, '\x1b[0m');
+      writeSync(2, '\x1b[0m');
+    });
+  }
   const begin: TimeBound | undefined =
     beginText === undefined ? undefined : parseTimeBound(beginText, gmt, '--begin');
   const end: TimeBound | undefined =
@@ -134,12 +148,7 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
       clockGmt: opts.clockGmt,
       color: opts.color,
     },
-    {
-      term: process.env.TERM,
-      termColor: process.env.BABELTRACE_TERM_COLOR,
-      stdoutIsTty: isRealTty(1),
-      toStdout: opts.output === undefined,
-    },
+    terminal,
   );
   const clockOffsetSeconds = intOption('--clock-offset', opts.clockOffset);
   const clockOffsetNs = intOption('--clock-offset-ns', opts.clockOffsetNs);
