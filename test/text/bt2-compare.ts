@@ -20,6 +20,9 @@ export interface PrintResult {
 export interface CompareOptions extends PrintCliOptions {
   begin?: string;
   end?: string;
+  /** `--clock-offset` (seconds) and `--clock-offset-ns`. */
+  clockOffset?: number;
+  clockOffsetNs?: number;
 }
 
 /** `nstrace print` in this process (same code path as the CLI, text collected). */
@@ -29,7 +32,10 @@ export async function nstracePrint(paths: string[], cli: CompareOptions = {}): P
   let error: Error | undefined;
   const gmt = cli.clockGmt === true;
   try {
-    const set = TraceSet.open(paths);
+    const set = TraceSet.open(paths, {
+      ...(cli.clockOffset !== undefined ? { clockOffsetSeconds: cli.clockOffset } : {}),
+      ...(cli.clockOffsetNs !== undefined ? { clockOffsetNs: cli.clockOffsetNs } : {}),
+    });
     try {
       await printRecords(
         set,
@@ -38,6 +44,7 @@ export async function nstracePrint(paths: string[], cli: CompareOptions = {}): P
           begin: cli.begin === undefined ? undefined : parseTimeBound(cli.begin, gmt),
           end: cli.end === undefined ? undefined : parseTimeBound(cli.end, gmt),
           gmt,
+          clockOffset: { seconds: cli.clockOffset ?? 0, ns: cli.clockOffsetNs ?? 0 },
         },
         { out: (c) => void chunks.push(Buffer.from(c)), err: (t) => void (err += t) },
       );
@@ -58,6 +65,8 @@ export function bt2Print(
   const args = bt2Args(cli);
   if (cli.begin !== undefined) args.push(`--begin=${cli.begin}`);
   if (cli.end !== undefined) args.push(`--end=${cli.end}`);
+  if (cli.clockOffset !== undefined) args.push(`--clock-offset=${cli.clockOffset}`);
+  if (cli.clockOffsetNs !== undefined) args.push(`--clock-offset-ns=${cli.clockOffsetNs}`);
   return babeltrace2([...args, ...paths], env);
 }
 

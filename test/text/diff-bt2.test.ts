@@ -136,10 +136,23 @@ describe.skipIf(!HAVE_BT2)('nstrace print = babeltrace2 on the fixture traces', 
     { clockDate: true, clockGmt: true },
     { clockCycles: true },
     { names: ['payload,scope'], fields: ['trace,trace:hostname,emf'] },
+    { clockOffset: -3, clockOffsetNs: 1_500_000_007, clockSeconds: true },
   ];
   it('option variants', async () => {
     for (const t of traces) {
       for (const v of VARIANTS) await expectSame([t], v);
+    }
+  });
+
+  it('--clock-offset and --clock-offset-ns', async () => {
+    for (const t of traces.slice(0, 20)) {
+      for (const v of [
+        { clockOffset: 3600 },
+        { clockOffsetNs: -7 },
+        { clockOffset: -1, clockOffsetNs: -2_000_000_001 },
+      ]) {
+        await expectSame([t], { ...v, clockGmt: true, clockDate: true });
+      }
     }
   });
 
