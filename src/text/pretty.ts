@@ -121,9 +121,13 @@ type EventFormatter = (
   payload: FieldValue[] | undefined,
 ) => void;
 
+/** Generated formatter factories by source text, shared by classes of the same shape. */
+const FACTORIES = new Map<string, (h: Helpers) => EventFormatter>();
+
 /** Helpers the generated code calls. */
 interface Helpers {
   K: Uint8Array[];
+  B: (b: Uint8Array, p: number, k: Uint8Array) => number;
   D: (b: Uint8Array, p: number, v: number | bigint) => number;
   X: (b: Uint8Array, p: number, v: FieldValue, size: number) => number;
   q: (w: ByteWriter, v: FieldValue) => void;
@@ -202,12 +206,14 @@ class Compiler {
     const k = Buffer.from(this.pending, 'latin1');
     this.pending = '';
     this.segBytes += k.length;
-    if (k.length <= 32) {
+    // Constants are data, not code: event classes of the same shape then share one generated
+    // function (warm sooner; a large unrolled function stays slow in V8's interpreter).
+    if (k.length <= 2) {
       let st = '';
       for (let i = 0; i < k.length; i++) st += `b[p${i === 0 ? '' : ' + ' + i}] = ${k[i]}; `;
       this.lines.push(st + `p += ${k.length};`);
     } else {
-      this.lines.push(`b.set(K[${this.consts.length}], p); p += ${k.length};`);
+      this.lines.push(`p = B(b, p, K[${this.consts.length}]);`);
       this.consts.push(k);
     }
   }
@@ -377,10 +383,11 @@ class Compiler {
     this.lit('\n');
     this.endSeg();
     const body =
-      '"use strict";\nconst K = H.K, D = H.D, X = H.X;\n' +
+      '"use strict";\nconst K = H.K, D = H.D, X = H.X, B = H.B;\n' +
       `return function (w, pc, sc, c, f) {\nlet b = w.buf, p = w.pos;\n${this.lines.filter((l) => l !== '').join('\n')}\nw.pos = p;\n};`;
     const helpers: Helpers = {
       K: this.consts,
+      B: putBytes,
       D: putDec,
       X: (b, p, v, size) => putHex(b, p, asIntegral(v), size),
       q: (w, v) => w.quoted(asText(v)),
@@ -391,7 +398,12 @@ class Compiler {
       arr: asArray,
     };
     this.consts = [];
-    return new Function('H', body)(helpers) as EventFormatter;
+    let factory = FACTORIES.get(body);
+    if (factory === undefined) {
+      factory = new Function('H', body) as (h: Helpers) => EventFormatter;
+      if (FACTORIES.size < 10000) FACTORIES.set(body, factory);
+    }
+    return factory(helpers);
   }
 }
 
