@@ -414,13 +414,14 @@ class Emitter {
     }
     this.align(fc.align);
     this.check(String(S), path);
-    if (fc.align % 8 !== 0) {
+    const x = this.v('f');
+    const le = fc.byteOrder === 'le';
+    if (fc.align % 8 === 0) this.emit(`const ${x} = dv.getFloat${S}(pos >>> 3, ${le});`);
+    else {
       this.emit(
-        `if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned floating point numbers are not supported`)});`,
+        `const ${x} = (pos & 7) === 0 ? dv.getFloat${S}(pos >>> 3, ${le}) : readFloatBits(u8, pos, ${S}, ${le});`,
       );
     }
-    const x = this.v('f');
-    this.emit(`const ${x} = dv.getFloat${S}(pos >>> 3, ${fc.byteOrder === 'le'});`);
     if (target !== null) this.emit(`${target} = ${x};`);
     this.emit(`pos += ${S};`);
   }
