@@ -56,9 +56,18 @@ function findTraceDirs(dir: string): string[] {
   return out;
 }
 
+/** The trace fixtures of this test (see their READMEs); other modules' fixtures are theirs. */
+const PRINT_FIXTURES = [
+  join(FIXTURES, 'babeltrace', 'ctf-traces'),
+  join(FIXTURES, 'ctf-testsuite', '1.8', 'regression', 'stream'),
+  ...['ctf-sequence-empty', 'debuginfo-synth-two-processes', 'flipping-endianness', 'mpi_gather'].map((t) =>
+    join(FIXTURES, 'tracecompass-test-traces', t),
+  ),
+];
+
 /** Fixture traces that babeltrace2 reads (the `fail` ones are tested separately). */
 function fixtureTraces(): string[] {
-  return findTraceDirs(FIXTURES).filter((d) => !/\/fail\//.test(d));
+  return PRINT_FIXTURES.flatMap((d) => findTraceDirs(d)).filter((d) => !/\/fail\//.test(d));
 }
 
 interface SharedEntry {
