@@ -121,6 +121,8 @@ type EventFormatter = (
   payload: FieldValue[] | undefined,
 ) => void;
 
+/** Tuning: events of a class after which its formatter is recompiled with constants inlined. */
+export const PRETTY_TUNING = { hotEvents: 20000 };
 /** Generated formatter factories by source text, shared by classes of the same shape. */
 const FACTORIES = new Map<string, (h: Helpers) => EventFormatter>();
 
@@ -186,6 +188,8 @@ class Compiler {
   private pending = '';
   private consts: Uint8Array[] = [];
   private vars = 0;
+  /** Constants up to this length become byte stores in the code (2 or 32, see `compile`). */
+  private inlineConst = 2;
   /** Index in `lines` of the capacity check of the current run, and the run's byte bound. */
   private segLine = -1;
   private segBytes = 0;
@@ -208,7 +212,7 @@ class Compiler {
     this.segBytes += k.length;
     // Constants are data, not code: event classes of the same shape then share one generated
     // function (warm sooner; a large unrolled function stays slow in V8's interpreter).
-    if (k.length <= 2) {
+    if (k.length <= this.inlineConst) {
       let st = '';
       for (let i = 0; i < k.length; i++) st += `b[p${i === 0 ? '' : ' + ' + i}] = ${k[i]}; `;
       this.lines.push(st + `p += ${k.length};`);
@@ -355,8 +359,11 @@ class Compiler {
    * The formatter of one event class of `trace`: `header` is the constant text between the
    * timestamp part and the scopes.
    */
-  compile(header: string, plan: StreamPlan, ec: EventClass, startLine: boolean): EventFormatter {
+  compile(header: string, plan: StreamPlan, ec: EventClass, startLine: boolean, hot = false): EventFormatter {
     const o = this.opts;
+    // A new class gets code shared with classes of the same shape (constants as data): it
+    // warms up sooner. A hot class gets its own code with the constants as byte stores.
+    this.inlineConst = hot ? 32 : 2;
     const c = this.col;
     this.lines = [];
     this.pending = '';
@@ -459,7 +466,9 @@ export class PrettyPrinter {
   private readonly compiler: Compiler;
   private readonly states = new Map<Trace, Map<StreamClass, StreamState>>();
   /** Compiled formatters by dense class key (checked against the class and stream trace). */
-  private readonly byKey: Array<{ ec: EventClass; fmt: EventFormatter; hasClock: boolean } | undefined> = [];
+  private readonly byKey: Array<
+    { ec: EventClass; fmt: EventFormatter; hasClock: boolean; count: number } | undefined
+  > = [];
 
   // Timestamp state (babeltrace2 keeps -1 as "none yet").
   private lastTs: number | undefined;
@@ -536,18 +545,20 @@ export class PrettyPrinter {
     if (slot === undefined || slot.ec !== rec.eventClass) {
       slot = {
         ec: rec.eventClass,
-        fmt: this.formatter(rec.stream, rec.eventClass),
+        fmt: this.formatter(rec.stream, rec.eventClass, false),
         hasClock: rec.stream.clock !== undefined,
+        count: 0,
       };
       // Keep the array dense (a far index on a short array would make it a slow dictionary).
       while (this.byKey.length <= rec.classKey) this.byKey.push(undefined);
       this.byKey[rec.classKey] = slot;
     }
+    if (++slot.count === PRETTY_TUNING.hotEvents) slot.fmt = this.formatter(rec.stream, rec.eventClass, true);
     if (slot.hasClock) this.writeTs(rec);
     slot.fmt(this.w, rec.packet.context, rec.streamContext, rec.context, rec.payload);
   }
 
-  private formatter(stream: StreamInstance, ec: EventClass): EventFormatter {
+  private formatter(stream: StreamInstance, ec: EventClass, hot: boolean): EventFormatter {
     let byClass = this.states.get(stream.trace);
     if (!byClass) {
       byClass = new Map();
@@ -558,11 +569,11 @@ export class PrettyPrinter {
       st = { plan: planStreamClass(stream.streamClass), formatters: new Map() };
       byClass.set(stream.streamClass, st);
     }
-    let f = st.formatters.get(ec);
+    let f = hot ? undefined : st.formatters.get(ec);
     if (!f) {
       const hasClock = stream.clock !== undefined;
       const [header, startLine] = this.headerText(stream.trace, ec, hasClock);
-      f = this.compiler.compile(header, st.plan, ec, startLine);
+      f = this.compiler.compile(header, st.plan, ec, startLine, hot);
       st.formatters.set(ec, f);
     }
     return f;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { TraceRecord } from '../../src/ctf/event.js';
 import type { PrintCliOptions, PrettyOptions, TerminalInfo } from '../../src/text/options.js';
 import { prettyOptionsFromCli } from '../../src/text/options.js';
-import { PrettyPrinter } from '../../src/text/pretty.js';
+import { PRETTY_TUNING, PrettyPrinter } from '../../src/text/pretty.js';
 import type { SynthRecords } from './synth.js';
 
 export const NO_TERMINAL: TerminalInfo = {
@@ -34,8 +34,27 @@ export function bt2Args(cli: PrintCliOptions): string[] {
   return a;
 }
 
-/** Runs the printer over records; returns stdout and stderr text. */
+/**
+ * Runs the printer over records; returns stdout and stderr text. Prints twice, with shared
+ * formatters and with hot (constant-inlined) ones from the first event, and checks both agree.
+ */
 export function printRecords(
+  recs: SynthRecords | { base: SynthRecords['base']; records: TraceRecord[] },
+  opts: PrettyOptions,
+): { out: string; err: string } {
+  const a = printOnce(recs, opts);
+  const saved = PRETTY_TUNING.hotEvents;
+  PRETTY_TUNING.hotEvents = 1;
+  try {
+    const b = printOnce(recs, opts);
+    if (a.out !== b.out || a.err !== b.err) throw new Error('hot and shared formatters disagree');
+  } finally {
+    PRETTY_TUNING.hotEvents = saved;
+  }
+  return a;
+}
+
+function printOnce(
   recs: SynthRecords | { base: SynthRecords['base']; records: TraceRecord[] },
   opts: PrettyOptions,
 ): { out: string; err: string } {
