@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerContainers } from './containers.js';
+import { register as registerPrint } from './print.js';
 import { register as registerRelayd } from './relayd.js';
 
 /**
@@ -7,6 +8,7 @@ import { register as registerRelayd } from './relayd.js';
  * `register(program)`. Add one line here per subcommand.
  */
 export function registerCommands(program: Command): void {
+  registerPrint(program);
   registerContainers(program);
   registerRelayd(program);
 }
