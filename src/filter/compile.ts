@@ -23,7 +23,7 @@
  *   a shift count outside [0, 63], an index past the end of a sequence, a dynamically typed
  *   value (app context, variant) of the wrong type or absent, `$container.*` of a host event.
  */
-import type { EventRecord } from '../ctf/event.js';
+import { textToByteString, type EventRecord } from '../ctf/event.js';
 import { FilterSyntaxError } from '../util/errors.js';
 import type {
   ArrayFC,
@@ -495,8 +495,11 @@ class Generator {
         return this.intLit(n.v);
       case 'float':
         return { code: Number.isFinite(n.v) ? `(${n.v})` : this.konst(n.v), ty: FLOAT };
-      case 'str':
-        return { code: JSON.stringify(n.v), ty: { t: 'string', lit: n.t, value: n.v } };
+      case 'str': {
+        // Field strings are byte strings: compare with the literal's UTF-8 bytes.
+        const v = textToByteString(n.v);
+        return { code: JSON.stringify(v), ty: { t: 'string', lit: n.t, value: v } };
+      }
       case 'ref':
         return this.ref(n);
       case 'not':
@@ -798,7 +801,7 @@ export function compileFilter(
     if (c === undefined) return fail();
     const v = (c as unknown as Record<string, unknown>)[attr === 'pid_ns' ? 'pidNs' : attr];
     if (v === undefined || v === null) return fail();
-    return attr === 'pid_ns' ? BigInt(v as Int) : (v as string);
+    return attr === 'pid_ns' ? BigInt(v as Int) : textToByteString(v as string);
   };
   let factory = FACTORIES.get(source);
   if (factory === undefined) {

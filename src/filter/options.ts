@@ -4,7 +4,7 @@
  * trace set into one per-record predicate.
  */
 import type { Command } from 'commander';
-import type { EventRecord, StreamInstance } from '../ctf/event.js';
+import type { EventRecord } from '../ctf/event.js';
 import type { EventClass, StreamClass, StructFC } from '../ctf/ir.js';
 import { FilterSyntaxError, UsageError } from '../util/errors.js';
 import { refsOf, type FilterExpr, type RefNode } from './ast.js';
@@ -69,7 +69,12 @@ export function addFilterOptions(cmd: Command): Command {
 
 /** What `buildRecordFilter` needs of a trace set (the CTF reader's `TraceSet` fits). */
 export interface TraceSetLike {
-  readonly streams: readonly StreamInstance[];
+  /** Every event class of the set, by the dense key records carry in `classKey`. */
+  readonly eventClasses: readonly {
+    readonly key: number;
+    readonly eventClass: EventClass;
+    readonly streamClass: StreamClass;
+  }[];
 }
 
 export interface RecordFilterOptions {
@@ -118,25 +123,22 @@ export function buildRecordFilter(
     containerPred = compileContainerSelector(sel, ro.containers);
   }
   const env: FilterEnv = { containers: ro.containers };
-  const compiled = new Map<EventClass, EventPredicate>();
-  const forClass = (ec: EventClass, sc: StreamClass): EventPredicate => {
-    let p = compiled.get(ec);
-    if (p === undefined) {
-      if (!names.matches(ec.name)) p = REJECT_ALL;
-      else if (expr === undefined) p = ACCEPT_ALL;
-      else p = compileFilter(expr, ec, sc, env);
-      compiled.set(ec, p);
-    }
+  const infos = traces.eventClasses;
+  // One predicate per event class, by dense class key, compiled when the class first shows up.
+  const table: (EventPredicate | undefined)[] = new Array<EventPredicate | undefined>(infos.length).fill(undefined);
+  const forClass = (key: number): EventPredicate => {
+    const info = infos[key];
+    if (info === undefined) throw new Error(`record filter: unknown event class key ${key}`);
+    const ec = info.eventClass;
+    const p = !names.matches(ec.name)
+      ? REJECT_ALL
+      : expr === undefined
+        ? ACCEPT_ALL
+        : compileFilter(expr, ec, info.streamClass, env);
+    table[key] = p;
     return p;
   };
-  // Per stream, per event-class id: the class's predicate (no Map lookup per event).
-  const tables: EventPredicate[][] = [];
-  const dispatch = (rec: EventRecord): boolean => {
-    const t = tables[rec.stream.index] ?? (tables[rec.stream.index] = []);
-    const ec = rec.eventClass;
-    const p = t[ec.id] ?? (t[ec.id] = forClass(ec, rec.stream.streamClass));
-    return p(rec);
-  };
+  const dispatch = (rec: EventRecord): boolean => (table[rec.classKey] ?? forClass(rec.classKey))(rec);
   if (containerPred === undefined) return dispatch;
   const cp = containerPred;
   return (rec) => dispatch(rec) && cp(rec);
@@ -150,14 +152,7 @@ function contextNames(s: StructFC | undefined): string[] {
 }
 
 function classesOf(traces: TraceSetLike): Array<[EventClass, StreamClass]> {
-  const seen = new Set<StreamClass>();
-  const out: Array<[EventClass, StreamClass]> = [];
-  for (const s of traces.streams) {
-    if (seen.has(s.streamClass)) continue;
-    seen.add(s.streamClass);
-    for (const ec of s.streamClass.eventClasses.values()) out.push([ec, s.streamClass]);
-  }
-  return out;
+  return traces.eventClasses.map((i) => [i.eventClass, i.streamClass]);
 }
 
 /**

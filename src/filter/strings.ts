@@ -1,5 +1,7 @@
 /**
  * String matching with LTTng's rules, shared by filter comparisons and event-name selection.
+ * Strings are compared as the reader gives them: byte strings (one char per byte); filter
+ * literals are converted to byte strings (UTF-8) once, when compiled.
  *
  * - A star-glob pattern: `*` matches any sequence (also empty), `\X` matches X literally.
  *   Consecutive stars are crushed before use, as lttng-tools does.
@@ -139,44 +141,33 @@ function parseChar(s: string, i: number): [number, number] {
 }
 
 /**
- * The tracer's string comparison (`stack_strcmp`): `a` and `b` are the left and right
- * operands; `aLit`/`bLit` say whether each is a plain (or star-at-end) literal, whose `\\`, `\*`
- * and `*` are read as escapes and wildcard. Returns <0, 0 or >0 like strcmp. Characters compare
- * as signed bytes of their UTF-8 encoding, as in C on x86.
+ * The tracer's string comparison (`stack_strcmp`) of two byte strings (one char per byte, as the
+ * reader decodes strings): `a` and `b` are the left and right operands; `aLit`/`bLit` say whether
+ * each is a plain (or star-at-end) literal, whose `\\`, `\*` and `*` are read as escapes and
+ * wildcard. Returns <0, 0 or >0 like strcmp; bytes compare as signed chars, as in C on x86.
  */
-export function strcmpLiteral(a: string, aLit: boolean, b: string, bLit: boolean): number {
-  if (!isAscii(a) || !isAscii(b)) return strcmpBytes(utf8Chars(a), aLit, utf8Chars(b), bLit);
-  return strcmpChars(a, aLit, b, bLit, (s, i) => s.charCodeAt(i));
-}
-
-function strcmpChars<S extends { length: number }>(
-  p: S,
-  pLit: boolean,
-  q: S,
-  qLit: boolean,
-  at: (s: S, i: number) => number,
-): number {
+export function strcmpLiteral(p: string, pLit: boolean, q: string, qLit: boolean): number {
   let pi = 0;
   let qi = 0;
   for (;;) {
     let escapedP = false;
     if (pi >= p.length) {
       if (qi >= q.length) return 0;
-      if (qLit && at(q, qi) === 42 /* '*' */) return 0;
+      if (qLit && q.charCodeAt(qi) === 42 /* '*' */) return 0;
       return -1;
     }
     if (qi >= q.length) {
-      if (pLit && at(p, pi) === 42) return 0;
+      if (pLit && p.charCodeAt(pi) === 42) return 0;
       return 1;
     }
     if (pLit) {
-      const [kind, idx] = parseCharAt(p, pi, at);
+      const [kind, idx] = parseChar(p, pi);
       if (kind === -1) return 0;
       if (kind === -2) escapedP = true;
       pi = idx;
     }
     if (qLit) {
-      const [kind, idx] = parseCharAt(q, qi, at);
+      const [kind, idx] = parseChar(q, qi);
       if (kind === -1) return 0;
       if (kind === -2) {
         if (!escapedP) return -1;
@@ -187,44 +178,16 @@ function strcmpChars<S extends { length: number }>(
     } else if (escapedP) {
       return 1;
     }
-    const diff = signedByte(pi < p.length ? at(p, pi) : 0) - signedByte(qi < q.length ? at(q, qi) : 0);
+    const diff = signedChar(p, pi) - signedChar(q, qi);
     if (diff !== 0) return diff;
     pi++;
     qi++;
   }
 }
 
-function parseCharAt<S extends { length: number }>(
-  s: S,
-  i: number,
-  at: (s: S, i: number) => number,
-): [number, number] {
-  const c = at(s, i);
-  if (c === 92 /* '\\' */) {
-    const n = i + 1 < s.length ? at(s, i + 1) : 0;
-    return n === 92 || n === 42 ? [0, i + 1] : [-2, i + 1];
-  }
-  if (c === 42) return [-1, i];
-  return [0, i];
+/** The byte at `i` as a C `char` (signed on x86); 0 past the end. */
+function signedChar(s: string, i: number): number {
+  const c = i < s.length ? s.charCodeAt(i) & 0xff : 0;
+  return c > 127 ? c - 256 : c;
 }
 
-/** C `char` is signed on x86: bytes 0x80..0xff compare below ASCII. */
-function signedByte(c: number): number {
-  return c > 127 && c < 256 ? c - 256 : c;
-}
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
-  return true;
-}
-
-function utf8Chars(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
-}
-
-function strcmpBytes(a: Uint8Array, aLit: boolean, b: Uint8Array, bLit: boolean): number {
-  return strcmpChars(a, aLit, b, bLit, (s, i) => s[i]!);
-}
-
-/** Exposed for tests: the literal step of the tracer's comparison. */
-export const _parseChar = parseChar;

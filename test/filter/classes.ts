@@ -119,6 +119,7 @@ export function streamInstance(sc: StreamClass): StreamInstance {
     trace: { path: '/t', name: 't', metadataPath: '/t/metadata', cls: undefined as never },
     streamClass: sc,
     instanceId: undefined,
+    id: 0,
     files: [],
     clock: undefined,
     index: streamIndex++,
@@ -150,6 +151,7 @@ export function record(
   return {
     kind: 'event',
     eventClass: ec,
+    classKey: classKeys.get(ec) ?? 0,
     stream,
     packet,
     cycles: 0,
@@ -159,4 +161,20 @@ export function record(
     context: undefined,
     payload,
   };
+}
+
+const classKeys = new WeakMap<EventClass, number>();
+
+/** A trace set over these stream classes, with dense event-class keys (as the reader makes). */
+export function traceSet(streamClasses: StreamClass[]): {
+  eventClasses: { key: number; eventClass: EventClass; streamClass: StreamClass }[];
+} {
+  const eventClasses: { key: number; eventClass: EventClass; streamClass: StreamClass }[] = [];
+  for (const sc of streamClasses) {
+    for (const ec of sc.eventClasses.values()) {
+      classKeys.set(ec, eventClasses.length);
+      eventClasses.push({ key: eventClasses.length, eventClass: ec, streamClass: sc });
+    }
+  }
+  return { eventClasses };
 }

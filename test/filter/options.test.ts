@@ -8,9 +8,9 @@ import * as C from './classes.js';
 const switchEc = C.eventClass('sched_switch', { _prev_tid: C.s32, _next_comm: C.array(C.char, 16) });
 const readEc = C.eventClass('syscall_entry_read', { _fd: C.u32, _count: C.u64 });
 const sc = C.streamClass([switchEc, readEc], { _vtid: C.s32, _pid_ns: C.u32 }, { cpu_id: C.u32 });
+const traces = C.traceSet([sc]);
 const s0 = C.streamInstance(sc);
 const s1 = C.streamInstance(sc);
-const traces = { streams: [s0, s1] };
 
 const recs = [
   C.record(switchEc, s0, [10, 'bash'], [10, 4026531836], [0]),

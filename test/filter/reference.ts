@@ -4,7 +4,7 @@
  * its type, keeps every integer as a BigInt, and applies the rules of docs/filter.md one by one.
  * It shares nothing with src/filter/compile.ts but the string matching primitives.
  */
-import type { EventRecord, FieldValue, VariantValue } from '../../src/ctf/event.js';
+import { textToByteString, type EventRecord, type FieldValue, type VariantValue } from '../../src/ctf/event.js';
 import type { FieldClass, StructFC } from '../../src/ctf/ir.js';
 import type { CmpOp, FilterExpr, Node, RefNode } from '../../src/filter/ast.js';
 import type { ContainerLookup } from '../../src/filter/containers.js';
@@ -188,7 +188,7 @@ function load(ref: RefNode, rec: EventRecord, containers: ContainerLookup | unde
     }
     const s = (c as unknown as Record<string, string | undefined>)[ref.name];
     if (s === undefined) throw new Failed();
-    return { t: 'str', v: s, lit: 'no' };
+    return { t: 'str', v: textToByteString(s), lit: 'no' };
   }
   const loc = locate(ref, rec)!;
   let c = loc.cls;
@@ -249,7 +249,7 @@ function ev(n: Node, rec: EventRecord, containers: ContainerLookup | undefined):
     case 'float':
       return { t: 'float', v: n.v };
     case 'str':
-      return { t: 'str', v: n.v, lit: n.t === 'glob' ? 'glob' : 'plain' };
+      return { t: 'str', v: textToByteString(n.v), lit: n.t === 'glob' ? 'glob' : 'plain' };
     case 'ref':
       return load(n, rec, containers);
     case 'not': {

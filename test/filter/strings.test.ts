@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { textToByteString } from '../../src/ctf/event.js';
 import {
   globRegExp,
   isStarAtEndOnly,
@@ -103,9 +104,11 @@ describe("the tracer's strcmp", () => {
   });
 
   it('compares bytes as signed chars', () => {
-    // 'é' is 0xc3 0xa9 in UTF-8: below any ASCII character as a signed char.
-    expect(strcmpLiteral('hé', false, 'ha', false)).toBeLessThan(0);
-    expect(strcmpLiteral('h', false, 'hé', false)).toBeLessThan(0);
-    expect(strcmpLiteral('hé', false, 'hé', true)).toBe(0);
+    // Byte strings: 'é' is 0xc3 0xa9 in UTF-8, below any ASCII character as a signed char.
+    const he = textToByteString('hé');
+    expect(strcmpLiteral(he, false, 'ha', false)).toBeLessThan(0);
+    expect(strcmpLiteral('h', false, he, false)).toBeLessThan(0);
+    expect(strcmpLiteral(he, false, he, true)).toBe(0);
+    expect(strcmpLiteral('\x80', false, '\x7f', false)).toBeLessThan(0);
   });
 });
