@@ -108,7 +108,8 @@ export function resolveRef(
       );
     }
     case 'app': {
-      const id = 'app_' + contextIdentifier(ref.name);
+      // LTTng names the field of `$app.P:T` `_app_P_T` in TSDL (`__app_P_T` with the prefix).
+      const id = '_app_' + contextIdentifier(ref.name);
       return find('streamContext', sc.eventContext, id) ?? find('context', ec.context, id);
     }
     case 'container':

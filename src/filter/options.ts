@@ -125,7 +125,9 @@ export function buildRecordFilter(
   const env: FilterEnv = { containers: ro.containers };
   const infos = traces.eventClasses;
   // One predicate per event class, by dense class key, compiled when the class first shows up.
-  const table: (EventPredicate | undefined)[] = new Array<EventPredicate | undefined>(infos.length).fill(undefined);
+  const table: (EventPredicate | undefined)[] = new Array<EventPredicate | undefined>(infos.length).fill(
+    undefined,
+  );
   const forClass = (key: number): EventPredicate => {
     const info = infos[key];
     if (info === undefined) throw new Error(`record filter: unknown event class key ${key}`);

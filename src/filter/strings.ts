@@ -190,4 +190,3 @@ function signedChar(s: string, i: number): number {
   const c = i < s.length ? s.charCodeAt(i) & 0xff : 0;
   return c > 127 ? c - 256 : c;
 }
-

@@ -83,7 +83,22 @@ const FLOATS = [
   2 ** 63,
 ];
 // Byte strings, as the reader gives them ('hé' in UTF-8, and a lone invalid byte).
-const STRS = ['', 'a', 'ab', 'abc', 'a*', '*', 'a\\b', '\\', 'b', textToByteString('hé'), 'h\xe9', 'x*y', 'ABC', 'abd'];
+const STRS = [
+  '',
+  'a',
+  'ab',
+  'abc',
+  'a*',
+  '*',
+  'a\\b',
+  '\\',
+  'b',
+  textToByteString('hé'),
+  'h\xe9',
+  'x*y',
+  'ABC',
+  'abd',
+];
 
 /** An integer as the reader gives it: a number when safe, else a bigint (unsigned for u64). */
 function asValue(v: bigint, unsigned64 = false): number | bigint {
@@ -97,10 +112,7 @@ const wideArb = fc.oneof(
   fc.constantFrom(...BIGS),
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
 );
-const strArb = fc.oneof(
-  fc.constantFrom(...STRS),
-  fc.stringMatching(/^[ab*\\é]{0,4}$/).map(textToByteString),
-);
+const strArb = fc.oneof(fc.constantFrom(...STRS), fc.stringMatching(/^[ab*\\é]{0,4}$/).map(textToByteString));
 const clamp = (v: bigint, bits: number, signed: boolean): bigint =>
   signed ? BigInt.asIntN(bits, v) : BigInt.asUintN(bits, v);
 

@@ -4,7 +4,12 @@
  * its type, keeps every integer as a BigInt, and applies the rules of docs/filter.md one by one.
  * It shares nothing with src/filter/compile.ts but the string matching primitives.
  */
-import { textToByteString, type EventRecord, type FieldValue, type VariantValue } from '../../src/ctf/event.js';
+import {
+  textToByteString,
+  type EventRecord,
+  type FieldValue,
+  type VariantValue,
+} from '../../src/ctf/event.js';
 import type { FieldClass, StructFC } from '../../src/ctf/ir.js';
 import type { CmpOp, FilterExpr, Node, RefNode } from '../../src/filter/ast.js';
 import type { ContainerLookup } from '../../src/filter/containers.js';
@@ -47,7 +52,7 @@ function locate(ref: RefNode, rec: EventRecord): Located | undefined {
   const tries: Array<[StructFC | undefined, (r: EventRecord) => FieldValue[] | undefined, string]> = [];
   if (ref.root === 'payload') tries.push([ec.fields, (r) => r.payload, ref.name]);
   if (ref.root === 'ctx' || ref.root === 'app') {
-    const id = (ref.root === 'app' ? 'app_' : '') + ref.name.replace(/[^A-Za-z0-9_]/g, '_');
+    const id = (ref.root === 'app' ? '_app_' : '') + ref.name.replace(/[^A-Za-z0-9_]/g, '_');
     tries.push([sc.eventContext, (r) => r.streamContext, id], [ec.context, (r) => r.context, id]);
     if (ref.root === 'ctx' && id === 'cpu_id')
       tries.push([sc.packetContext, (r) => r.packet.context, 'cpu_id']);
