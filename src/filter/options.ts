@@ -32,8 +32,13 @@ export interface FilterOptionValues {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-/** Adds the filtering options to `cmd`, with the same names and help text for every command. */
+/**
+ * Adds the filtering options to `cmd`, with the same names and help text for every command.
+ * `--event` gets the short `-e` (as in `lttng enable-event`) unless the command already uses
+ * `-e` (as `print` does for babeltrace2's `--end`): add the command's own options first.
+ */
 export function addFilterOptions(cmd: Command): Command {
+  const eShort = cmd.options.some((o) => o.short === '-e') ? '' : '-e, ';
   return cmd
     .option(
       '--filter <expr>',
@@ -41,7 +46,7 @@ export function addFilterOptions(cmd: Command): Command {
         'plus $container.name|id|type|image|pid_ns)',
     )
     .option(
-      '-e, --event <names>',
+      `${eShort}--event <names>`,
       'keep events whose name matches one of these comma-separated globs (`*` matches anything, ' +
         '`\\*` and `\\,` are a literal star and comma); repeatable',
       collect,

@@ -119,3 +119,12 @@ describe('addFilterOptions', () => {
     });
   });
 });
+
+describe('addFilterOptions on a command that already has -e', () => {
+  it('keeps the command’s -e and offers --event', () => {
+    const cmd = new Command('print').exitOverride().option('-e, --end <time>', 'end');
+    addFilterOptions(cmd);
+    cmd.parse(['-e', '12:00', '--event', 'sched_*'], { from: 'user' });
+    expect(cmd.opts()).toEqual({ end: '12:00', event: ['sched_*'] });
+  });
+});
