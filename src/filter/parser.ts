@@ -68,8 +68,12 @@ const BINARY_LEVELS: readonly (readonly string[])[] = [
   ['*', '/', '%'],
 ];
 
+/** Deepest nesting of operators and parentheses accepted (LTTng's bytecode is 64 KiB at most). */
+export const MAX_DEPTH = 256;
+
 class Parser {
   private pos = 0;
+  private depth = 0;
 
   constructor(
     private readonly text: string,
@@ -110,17 +114,44 @@ class Parser {
     if (level >= BINARY_LEVELS.length) return this.unary();
     const ops = BINARY_LEVELS[level]!;
     let l = this.binary(level + 1);
-    for (;;) {
+    for (let chain = 1; ; chain++) {
       const t = this.peek();
       if (!(t.kind === 'op' && ops.includes(t.text))) return l;
+      // A chain `a || b || ...` is a left spine as deep as it is long.
+      if (this.depth + chain > MAX_DEPTH) {
+        throw new FilterSyntaxError(
+          this.text,
+          t.start,
+          `expression nested too deeply (more than ${MAX_DEPTH} levels)`,
+        );
+      }
       this.next();
       const r = this.binary(level + 1);
       l = { t: 'bin', op: t.text, l, r, start: l.start, end: r.end, opStart: t.start, opEnd: t.end };
     }
   }
 
+  private enter(t: Token): void {
+    if (++this.depth > MAX_DEPTH) {
+      throw new FilterSyntaxError(
+        this.text,
+        t.start,
+        `expression nested too deeply (more than ${MAX_DEPTH} levels)`,
+      );
+    }
+  }
+
   private unary(): Raw {
     const t = this.peek();
+    this.enter(t);
+    try {
+      return this.unaryInner(t);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private unaryInner(t: Token): Raw {
     if (this.isOp(t, '-', '+', '!', '~')) {
       this.next();
       const x = this.unary();

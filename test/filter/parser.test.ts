@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatNode } from '../../src/filter/ast.js';
 import { tokenize } from '../../src/filter/lexer.js';
@@ -202,5 +203,48 @@ describe('lexer', () => {
     expect(kinds('Lx L"y"')).toEqual(['id:Lx', 'string:L"y"', 'eof:']);
     expect(kinds('a<<=b')).toEqual(['id:a', 'op:<<', 'op:=', 'id:b', 'eof:']);
     expect(kinds('$ctx.vpid')).toEqual(['gid:$ctx', 'op:.', 'id:vpid', 'eof:']);
+  });
+});
+
+describe('robustness', () => {
+  it('any input parses or gives a FilterSyntaxError, never another error', () => {
+    const chars = fc.constantFrom(
+      ...'ab$c.tx:_ 019xXeEpP.uUlLfF"\'\\*/[]()-+!~<>=&|^%,;{}@#\n\tESCQ'.split(''),
+    );
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 40 }), (cs) => {
+        try {
+          parseFilter(cs.join(''));
+        } catch (e) {
+          if (!(e instanceof FilterSyntaxError)) throw e;
+          expect(e.column).toBeGreaterThanOrEqual(1);
+        }
+      }),
+      { numRuns: 20000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 30 }), (s) => {
+        try {
+          parseFilter(s);
+        } catch (e) {
+          if (!(e instanceof FilterSyntaxError)) throw e;
+        }
+      }),
+    );
+  });
+
+  it('refuses absurd nesting cleanly, accepts deep but sane nesting', () => {
+    expect(fmt('('.repeat(200) + 'a == 1' + ')'.repeat(200))).toBe('(a == 1)');
+    expect(fmt('!'.repeat(200) + 'a')).toMatch(/^\(!/);
+    const chain = Array.from({ length: 200 }, (_, i) => `a == ${i}`).join(' || ');
+    expect(() => parseFilter(chain)).not.toThrow();
+    for (const deep of [
+      '('.repeat(5000) + 'a == 1' + ')'.repeat(5000),
+      '-'.repeat(50000) + 'a',
+      Array.from({ length: 5000 }, (_, i) => `a == ${i}`).join(' || '),
+      Array.from({ length: 3000 }, () => 'a').join(' & ') + ' == 1',
+    ]) {
+      expect(() => parseFilter(deep)).toThrow(/nested too deeply/);
+    }
   });
 });
