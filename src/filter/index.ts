@@ -25,7 +25,9 @@ export {
 export {
   addFilterOptions,
   buildRecordFilter,
+  filterRecords,
   hasFilterOptions,
+  type RecordStream,
   type FilterOptionValues,
   type RecordFilter,
   type RecordFilterOptions,

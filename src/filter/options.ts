@@ -4,7 +4,7 @@
  * trace set into one per-record predicate.
  */
 import type { Command } from 'commander';
-import type { EventRecord } from '../ctf/event.js';
+import type { EventRecord, TimeBase, TraceRecord } from '../ctf/event.js';
 import type { EventClass, StreamClass, StructFC } from '../ctf/ir.js';
 import { FilterSyntaxError, UsageError } from '../util/errors.js';
 import { refsOf, type FilterExpr, type RefNode } from './ast.js';
@@ -211,4 +211,27 @@ function checkNames(expr: FilterExpr, traces: TraceSetLike, ro: RecordFilterOpti
       ref.end - ref.start,
     );
   }
+}
+
+/** A source of records in time order (the reader's `TraceSet`, or a wrapper of it). */
+export interface RecordStream {
+  readonly base: TimeBase;
+  next(): TraceRecord | null;
+}
+
+/**
+ * `src` without the events `keep` rejects (lost-event records pass). Returns `src` itself when
+ * there is nothing to filter, so that the unfiltered path costs nothing.
+ */
+export function filterRecords(src: RecordStream, keep: RecordFilter | undefined): RecordStream {
+  if (keep === undefined) return src;
+  return {
+    base: src.base,
+    next(): TraceRecord | null {
+      for (;;) {
+        const r = src.next();
+        if (r === null || r.kind !== 'event' || keep(r)) return r;
+      }
+    },
+  };
 }

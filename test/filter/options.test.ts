@@ -1,6 +1,13 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { addFilterOptions, buildRecordFilter, type FilterOptionValues } from '../../src/filter/options.js';
+import type { TraceRecord } from '../../src/ctf/event.js';
+import {
+  addFilterOptions,
+  buildRecordFilter,
+  filterRecords,
+  type FilterOptionValues,
+  type RecordStream,
+} from '../../src/filter/options.js';
 import type { ContainerLookup } from '../../src/filter/containers.js';
 import { FilterSyntaxError, UsageError } from '../../src/util/errors.js';
 import * as C from './classes.js';
@@ -126,5 +133,23 @@ describe('addFilterOptions on a command that already has -e', () => {
     addFilterOptions(cmd);
     cmd.parse(['-e', '12:00', '--event', 'sched_*'], { from: 'user' });
     expect(cmd.opts()).toEqual({ end: '12:00', event: ['sched_*'] });
+  });
+});
+
+describe('filterRecords', () => {
+  it('drops rejected events, keeps lost-event records, and is free without a filter', () => {
+    const lost = { kind: 'discarded-events' } as unknown as TraceRecord;
+    const items: TraceRecord[] = [recs[0]!, lost, recs[1]!, recs[2]!];
+    const src = (): RecordStream => {
+      let i = 0;
+      return { base: { seconds: 0, ns: 0 }, next: () => items[i++] ?? null };
+    };
+    const keep = buildRecordFilter({ event: ['sched_*'], filter: 'prev_tid > 15' }, traces);
+    const out: TraceRecord[] = [];
+    const s = filterRecords(src(), keep);
+    for (let r = s.next(); r !== null; r = s.next()) out.push(r);
+    expect(out).toEqual([lost, recs[1]]);
+    const plain = src();
+    expect(filterRecords(plain, undefined)).toBe(plain);
   });
 });
