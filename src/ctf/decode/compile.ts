@@ -23,7 +23,16 @@ import type {
   VariantFC,
 } from '../ir.js';
 import type { FieldValue } from '../event.js';
-import { combineS, combineU, readSbe, readSle, readUbe, readUle, updateClock } from './bits.js';
+import {
+  combineS,
+  combineU,
+  readFloatBits,
+  readSbe,
+  readSle,
+  readUbe,
+  readUle,
+  updateClock,
+} from './bits.js';
 
 /** Thrown by a decoder that reached the end of its window before the end of the content. */
 export const NEED_MORE: { readonly needMore: true } = Object.freeze({ needMore: true as const });
@@ -570,6 +579,7 @@ function variantSelector(tag: EnumFC, v: VariantFC): (t: number | bigint) => num
 }
 
 const RUNTIME = {
+  readFloatBits,
   combineS,
   combineU,
   readSbe,
