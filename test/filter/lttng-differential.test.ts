@@ -15,9 +15,14 @@ import { buildRecordFilter } from '../../src/filter/options.js';
 import { parseFilter } from '../../src/filter/parser.js';
 import { FilterSyntaxError } from '../../src/util/errors.js';
 import { LttngSandbox, run } from '../util/lttng.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { CASES, type DiffCase } from './cases.js';
 
 const WORKLOAD = join(import.meta.dirname, 'workload');
+/** `nstrace print` (branch text) is not merged yet: its CLI checks wait for it, loudly. */
+const HAS_PRINT = existsSync(join(import.meta.dirname, '../../src/cli/commands/print.ts'));
+if (!HAS_PRINT) console.warn('SKIP: nstrace print is not in this tree yet: print --filter checks skipped');
 const CONTEXTS = [
   'vpid',
   'vtid',
@@ -257,4 +262,72 @@ describe('nstrace filter vs lttng-ust', () => {
     // The cases must discriminate: most of them keep some events and drop others.
     expect(nonTrivial).toBeGreaterThanOrEqual(60);
   });
+
+  it.skipIf(!HAS_PRINT)(
+    'nstrace print --filter on the unfiltered trace prints the lines of the filtered trace',
+    () => {
+      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+      const cli = resolve('dist/cli/main.js');
+      // Lines without the timestamp and delta (each session reads the clock itself).
+      const print = (args: string[]): string[] => {
+        const r = spawnSync('node', [cli, 'print', ...args], { encoding: 'latin1', maxBuffer: 1 << 28 });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        return r.stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => l.replace(/^\[[^\]]*\] \([^)]*\) /, ''))
+          .sort();
+      };
+      const picked = [
+        'str == "h*l*o"',
+        'u64 > 0',
+        '$ctx.pid_ns == 4026531836',
+        'seq[0] == 0 || i < 3',
+        's8 | 1 ^ 3 & 6 == 3',
+        'str == "hé*" || str > "h\\*"',
+      ];
+      const pickedNames = ['nsfilt:t*', '*', 'nsfilt:*'];
+      const base = join(out, 'base');
+      let checked = 0;
+      for (const s of sessions) {
+        if (s.name === 'base') continue;
+        if (s.c.filter === undefined ? !pickedNames.includes(s.c.events!) : !picked.includes(s.c.filter))
+          continue;
+        const args = ['--event', s.c.events ?? 'nsfilt:*'];
+        if (s.c.exclude !== undefined) args.push('--exclude', s.c.exclude);
+        if (s.filter !== undefined) args.push('--filter', s.filter);
+        expect({ case: s.c.filter ?? s.c.events, lines: print([...args, base]) }).toEqual({
+          case: s.c.filter ?? s.c.events,
+          lines: print([join(out, s.name)]),
+        });
+        checked++;
+      }
+      expect(checked).toBe(
+        picked.length + CASES.filter((c) => c.filter === undefined && pickedNames.includes(c.events!)).length,
+      );
+    },
+  );
+
+  it.skipIf(!HAS_PRINT)(
+    'a malformed expression is one error line with the column, the expression and a caret; exit code 2',
+    () => {
+      const cli = resolve('dist/cli/main.js');
+      const r = spawnSync('node', [cli, 'print', '--filter', 'i == 1 && str = "x"', join(out, 'base')], {
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        "nstrace: error: filter: column 15: syntax error: unexpected '=', expected an operator or the end of the expression\n" +
+          '    i == 1 && str = "x"\n' +
+          '                  ^\n',
+      );
+      const u = spawnSync('node', [cli, 'print', '--filter', '$ctx.tid == 1', join(out, 'base')], {
+        encoding: 'utf8',
+      });
+      expect(u.status).toBe(2);
+      expect(u.stderr).toContain('unknown context $ctx.tid: this trace has $ctx.cgroup_ns, $ctx.cpu_id, ');
+    },
+  );
 });
