@@ -12,8 +12,14 @@ import { printRecords } from '../../text/run.js';
 import type { TimeBound } from '../../text/time.js';
 import { parseTimeBound } from '../../text/time.js';
 import { UsageError } from '../../util/errors.js';
+import {
+  type FilterOptionValues,
+  addFilterOptions,
+  buildRecordFilter,
+  filterRecords,
+} from '../../filter/index.js';
 
-interface PrintOptions {
+interface PrintOptions extends FilterOptionValues {
   names?: string[];
   fields?: string[];
   delta: boolean;
@@ -52,10 +58,12 @@ Examples:
   nstrace print -n all -f all TRACE                 every field name and header field
   nstrace print --begin 14:03:10 --end 14:03:12.5 TRACE
   nstrace print TRACE | grep sched_switch | head    (stops quietly when head exits)
+  nstrace print --filter '$ctx.pid_ns != 4026531836 && fd >= 3' TRACE
+                                                    events from other pid namespaces only
 `;
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('print')
     .description('print the events of CTF traces as text, exactly like babeltrace2')
     .argument('<trace...>', 'trace directories (or directories above traces)')
@@ -93,10 +101,11 @@ export function register(program: Command): void {
         'text, or dummy (read and decode everything, print nothing)',
       ).choices(['text', 'dummy']),
     )
-    .addHelpText('after', HELP_AFTER)
-    .action(async (paths: string[], opts: PrintOptions) => {
-      await runPrint(paths, opts);
-    });
+    .addHelpText('after', HELP_AFTER);
+  // After print's own options, so that -e stays babeltrace2's --end.
+  addFilterOptions(cmd).action(async (paths: string[], opts: PrintOptions) => {
+    await runPrint(paths, opts);
+  });
 }
 
 function intOption(name: string, text: string | undefined): number | undefined {
@@ -156,10 +165,19 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
     ...(clockOffsetSeconds !== undefined ? { clockOffsetSeconds } : {}),
     ...(clockOffsetNs !== undefined ? { clockOffsetNs } : {}),
   });
+  let keep;
+  try {
+    keep = buildRecordFilter(opts, set, {
+      onWarning: (m) => process.stderr.write(`nstrace: warning: ${m}\n`),
+    });
+  } catch (e) {
+    set.close();
+    throw e;
+  }
   const fd = opts.output === undefined ? undefined : openOutput(opts.output);
   try {
     await printRecords(
-      set,
+      filterRecords(set, keep),
       {
         pretty,
         begin,
