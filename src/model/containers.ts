@@ -96,6 +96,8 @@ export class Container {
 
 export class ContainerRegistry {
   readonly host: Container;
+  /** Incremented on every change of a container's identity (for caches keyed by container). */
+  version = 0;
   private readonly byIdMap = new Map<string, Container>();
   /** Current pid namespace → container mapping. */
   private readonly byNs = new Map<number, Container>();
@@ -190,6 +192,7 @@ export class ContainerRegistry {
     if (d.startedAt !== 0n) c.startedAt = d.startedAt;
     for (const [k, v] of Object.entries(d.ns) as Array<[FlatNsType, number]>) if (v !== 0) c.ns[k] = v;
     if (kind !== 'legacy') c.stoppedAt = undefined;
+    this.version++;
     if (d.pidNs !== 0 && !this.isHostNs(d.pidNs)) {
       if (
         nsCur !== undefined &&
@@ -212,6 +215,7 @@ export class ContainerRegistry {
     if (c === undefined || c.isHost) return c;
     c.stoppedAt = ts;
     c.seen(ts);
+    this.version++;
     return c;
   }
 
@@ -228,6 +232,7 @@ export class ContainerRegistry {
 
   private create(id: string, name: string, type: string, source: ContainerSource): Container {
     const c = new Container(this.list.length, id, name, type, false, source);
+    this.version++;
     this.list.push(c);
     this.byIdMap.set(id, c);
     return c;
@@ -246,6 +251,7 @@ export class ContainerRegistry {
 
   private merge(from: Container, into: Container): void {
     from.mergedInto = into;
+    this.version++;
     this.byIdMap.delete(from.id);
     for (const t of from.threads.slice()) this.bind(t, into);
     if (from.firstSeen !== undefined) into.seen(from.firstSeen);

@@ -118,6 +118,9 @@ export class SystemModel {
   /** `sched_switch`: the previous and next threads. */
   switchPrev: Thread | undefined;
   switchNext: Thread | undefined;
+  /** `sched_switch`: `prev_comm` and `next_comm` as in the event. */
+  switchPrevComm = '';
+  switchNextComm = '';
   /** `sched_migrate_task`: the migrated thread. */
   migrated: Thread | undefined;
   /** Page alloc/free: the thread to charge, or undefined when lttng-analyses would not. */
@@ -429,8 +432,12 @@ export class SystemModel {
           const nextTid = toNum(nextTidF.get(ev));
           const prev = this.thread(prevTid, ts);
           const next = this.thread(nextTid, ts);
-          if (nextCommF !== undefined) next.comm = toStr(nextCommF.get(ev));
-          if (prev.comm === '' && prevCommF !== undefined) prev.comm = toStr(prevCommF.get(ev));
+          const prevComm = prevCommF === undefined ? '' : toStr(prevCommF.get(ev));
+          const nextComm = nextCommF === undefined ? '' : toStr(nextCommF.get(ev));
+          if (nextCommF !== undefined) next.comm = nextComm;
+          if (prev.comm === '') prev.comm = prevComm;
+          this.switchPrevComm = prevComm;
+          this.switchNextComm = nextComm;
           if (cpu !== undefined) {
             cpu.current = nextTid === 0 ? undefined : next;
             cpu.currentTid = nextTid;

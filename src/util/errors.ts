@@ -46,3 +46,17 @@ export class UsageError extends NstraceError {
     super(message, 2);
   }
 }
+
+/** The trace lacks what a command needs (events, contexts); the message says how to record them. */
+export class MissingEventsError extends NstraceError {
+  constructor(message: string) {
+    super(message, 3);
+  }
+}
+
+/** The user interrupted a long operation (Ctrl-C). Exit code 130, as shells report SIGINT. */
+export class InterruptedError extends NstraceError {
+  constructor(message = 'interrupted') {
+    super(message, 130);
+  }
+}
