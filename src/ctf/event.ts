@@ -13,7 +13,11 @@ import type { ClockClass, EventClass, StreamClass, TraceClass } from './ir.js';
  *   (|v| > Number.MAX_SAFE_INTEGER); enums carry their integer value, labels come from the class
  * - float: `number`
  * - string, and arrays/sequences of 8-bit integers with a text encoding: `string` (up to the
- *   first NUL, as babeltrace2 shows them)
+ *   first NUL, as babeltrace2 shows them). These are *byte strings*: one char per byte
+ *   (latin1), so that any bytes, valid UTF-8 or not, survive to the output exactly as
+ *   babeltrace2 writes them. Write them out with the 'latin1' encoding; turn them into text with
+ *   `byteStringToText()` (UTF-8 decoding) before showing them in JSON or comparing them with
+ *   user text (`textToByteString()` goes the other way).
  * - struct, array, sequence: `FieldValue[]` (struct values in field order)
  * - variant: `VariantValue`
  */
@@ -45,6 +49,11 @@ export interface StreamInstance {
   readonly streamClass: StreamClass;
   /** `stream_instance_id` from the packet header, if any. */
   readonly instanceId: number | undefined;
+  /**
+   * babeltrace2's stream id: `instanceId` when the packets have one (and timestamps), else a
+   * counter per trace in the order the stream files were found.
+   */
+  readonly id: number;
   /** Stream files in reading order. */
   readonly files: readonly string[];
   /** Default clock class of the stream class (the one the event timestamps map to). */
@@ -78,6 +87,11 @@ export interface PacketInfo {
 export interface EventRecord {
   readonly kind: 'event';
   eventClass: EventClass;
+  /**
+   * Dense index of this event class over the whole trace set (0..TraceSet.eventClassCount-1),
+   * for dispatch tables: `handlers[rec.classKey]`.
+   */
+  classKey: number;
   stream: StreamInstance;
   packet: PacketInfo;
   /** Value of the stream's default clock, in cycles (exact below 2^53). */
@@ -99,7 +113,8 @@ export interface DiscardedRecord {
   readonly stream: StreamInstance;
   /** The packet the loss was noticed at. */
   readonly packet: PacketInfo;
-  readonly count: number;
+  /** Undefined when unknown (the first packet of a stream already reports losses). */
+  readonly count: number | undefined;
   /** Time range (ns relative to the time base), when the packets have timestamps. */
   readonly beginTs: number | undefined;
   readonly endTs: number | undefined;
@@ -141,4 +156,21 @@ export function splitTs(base: TimeBase, ts: number): [number, number] {
     sec += 1;
   }
   return [base.seconds + sec, ns];
+}
+
+/** UTF-8 text of a byte string (see `FieldValue`). */
+export function byteStringToText(s: string): string {
+  // Fast path: pure ASCII is the same in both.
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'latin1').toString('utf8');
+  }
+  return s;
+}
+
+/** Byte string (see `FieldValue`) of a text: its UTF-8 bytes, one char per byte. */
+export function textToByteString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
+  }
+  return s;
 }

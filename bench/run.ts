@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: every benchmark of the repository, each comparing nstrace with its peer tool
+ * on the same input in the same run, and a summary of the bars from the issues.
+ *
+ * Usage: npm run bench [-- NAME...]   (NAME: print, cputop, filter, record, relayd)
+ */
+import type { BenchResult } from './measure.js';
+
+type Bench = { name: string; load: () => Promise<{ run: () => Promise<BenchResult> }> };
+
+const BENCHES: Bench[] = [{ name: 'print', load: () => import('./print.js') }];
+
+async function main(): Promise<void> {
+  const want = process.argv.slice(2);
+  const selected = want.length > 0 ? BENCHES.filter((b) => want.includes(b.name)) : BENCHES;
+  const results: BenchResult[] = [];
+  for (const b of selected) {
+    process.stderr.write(`\n=== bench ${b.name} ===\n`);
+    const mod = await b.load();
+    const r = await mod.run();
+    results.push(r);
+    process.stdout.write(`\n## ${r.title}\n${r.lines.join('\n')}\n`);
+  }
+  process.stdout.write('\n## Bars\n');
+  let ok = true;
+  for (const r of results) {
+    for (const bar of r.bars) {
+      ok &&= bar.pass;
+      process.stdout.write(`${bar.pass ? 'PASS' : 'FAIL'}  ${bar.name}: ${bar.value} (bar: ${bar.bar})\n`);
+    }
+  }
+  process.exitCode = ok ? 0 : 1;
+}
+
+await main();

@@ -1,0 +1,568 @@
+/**
+ * Compiles CTF field classes into specialised JavaScript decode functions (see
+ * docs/adr/0001-decoder-code-generation.md). Each dynamic scope of each class gets one function
+ * that reads a fixed sequence of fields with alignments and sizes folded into the code, so that
+ * per event there is no interpretation of the metadata and no name lookup.
+ *
+ * A generated function has the signature
+ *   (u8, dv, pos, end, st, out) => pos
+ * where `u8`/`dv` view the current window of the packet, `pos` and `end` are bit positions in
+ * that window, `st` is the mutable `DecodeState` of the stream, and `out` is the array that
+ * receives the scope's top-level field values (or null when values are not wanted).
+ */
+import type {
+  ArrayFC,
+  ClockClass,
+  EnumFC,
+  FieldClass,
+  FieldRef,
+  IntegerFC,
+  Scope,
+  SequenceFC,
+  StructFC,
+  VariantFC,
+} from '../ir.js';
+import type { FieldValue } from '../event.js';
+import { combineS, combineU, readSbe, readSle, readUbe, readUle, updateClock } from './bits.js';
+
+/** Thrown by a decoder that reached the end of its window before the end of the content. */
+export const NEED_MORE: { readonly needMore: true } = Object.freeze({ needMore: true as const });
+
+/** A decoding failure at bit `pos` of the current window. */
+export class DecodeFault extends Error {
+  readonly pos: number;
+  constructor(pos: number, reason: string) {
+    super(reason);
+    this.pos = pos;
+  }
+}
+
+/** Per-stream mutable state shared by all decoders of a stream. */
+export class DecodeState {
+  /** Current value of the stream's default clock, in cycles. */
+  clk = 0;
+  /** Event class id from the event header (-1: none in this header). */
+  id = -1;
+  /** Stored values: sequence lengths and variant tags, by slot. */
+  sv: Array<number | bigint> = [];
+  /** True when the window end is the end of the packet content (no more data to ask for). */
+  endIsContent = true;
+  /** Packet-level meanings, -1 when absent (the reader resets them per packet). */
+  magic = -1;
+  streamClassId = -1;
+  instanceId = -1;
+  packetSize = -1;
+  contentSize = -1;
+  tsBegin = -1;
+  tsEnd = -1;
+  discarded = -1;
+  seqNum = -1;
+
+  resetPacket(): void {
+    this.magic = -1;
+    this.streamClassId = -1;
+    this.instanceId = -1;
+    this.packetSize = -1;
+    this.contentSize = -1;
+    this.tsBegin = -1;
+    this.tsEnd = -1;
+    this.discarded = -1;
+    this.seqNum = -1;
+  }
+}
+
+export type DecodeFn = (
+  u8: Uint8Array,
+  dv: DataView,
+  pos: number,
+  end: number,
+  st: DecodeState,
+  out: FieldValue[] | null,
+) => number;
+
+/** What a field means to the reader (babeltrace2's "meanings"), by scope and name. */
+export type Meaning =
+  | 'magic'
+  | 'streamClassId'
+  | 'instanceId'
+  | 'packetSize'
+  | 'contentSize'
+  | 'tsBegin'
+  | 'tsEnd'
+  | 'discarded'
+  | 'seqNum'
+  | 'id';
+
+function meaningOf(scope: Scope, path: readonly string[], fc: FieldClass): Meaning | undefined {
+  if (fc.kind !== 'int' && fc.kind !== 'enum') return undefined;
+  const name = path[path.length - 1];
+  if (scope === 'trace.packet.header' && path.length === 1) {
+    if (name === 'magic') return 'magic';
+    if (name === 'stream_id') return 'streamClassId';
+    if (name === 'stream_instance_id') return 'instanceId';
+  } else if (scope === 'stream.packet.context' && path.length === 1) {
+    switch (name) {
+      case 'timestamp_begin':
+        return 'tsBegin';
+      case 'timestamp_end':
+        return 'tsEnd';
+      case 'events_discarded':
+        return 'discarded';
+      case 'packet_seq_num':
+        return 'seqNum';
+      case 'packet_size':
+        return 'packetSize';
+      case 'content_size':
+        return 'contentSize';
+    }
+  } else if (scope === 'stream.event.header' && name === 'id') {
+    return 'id';
+  }
+  return undefined;
+}
+
+export function refKey(scope: Scope, path: readonly string[]): string {
+  return scope + '\u0000' + path.join('\u0000');
+}
+
+/**
+ * Everything a compilation needs to know beyond the class being compiled: which fields are
+ * referenced (and their classes, for variant tags), and which clock each integer maps to.
+ */
+export interface CompileEnv {
+  /** Slot of each referenced field, by `refKey`. */
+  readonly slots: Map<string, number>;
+  /** Class of every field that can be referenced, by `refKey`. */
+  readonly classes: Map<string, FieldClass>;
+  /** Clock classes by name (including an implicit `default` one if the trace needs it). */
+  readonly clocks: ReadonlyMap<string, ClockClass>;
+  /**
+   * Name of the clock an unmapped integer at (scope, path) implicitly maps to, if any
+   * (babeltrace2 maps `timestamp` / `timestamp_begin` / `timestamp_end` to the trace's only clock).
+   */
+  implicitClock(scope: Scope, path: readonly string[], fc: IntegerFC): string | undefined;
+}
+
+/** Field classes by path within a scope root, for reference resolution. */
+export function collectClasses(
+  scope: Scope,
+  root: StructFC | undefined,
+  into: Map<string, FieldClass>,
+): void {
+  if (root === undefined) return;
+  const walk = (fc: FieldClass, path: string[]): void => {
+    into.set(refKey(scope, path), fc);
+    if (fc.kind === 'struct') {
+      for (const f of fc.fields) walk(f.type, [...path, f.name]);
+    } else if (fc.kind === 'variant') {
+      for (const o of fc.options) walk(o.type, [...path, o.name]);
+    }
+  };
+  for (const f of root.fields) walk(f.type, [f.name]);
+}
+
+/** Every field reference (sequence length, variant tag) used in a scope root. */
+export function collectRefs(root: StructFC | undefined, into: FieldRef[]): void {
+  if (root === undefined) return;
+  const walk = (fc: FieldClass): void => {
+    switch (fc.kind) {
+      case 'struct':
+        for (const f of fc.fields) walk(f.type);
+        break;
+      case 'variant':
+        into.push(fc.tag);
+        for (const o of fc.options) walk(o.type);
+        break;
+      case 'array':
+        walk(fc.element);
+        break;
+      case 'sequence':
+        into.push(fc.length);
+        walk(fc.element);
+        break;
+      default:
+        break;
+    }
+  };
+  walk(root);
+}
+
+/** Minimum size in bits of a field of this class (for sanity checks on lengths). */
+export function minBits(fc: FieldClass): number {
+  switch (fc.kind) {
+    case 'int':
+      return fc.size;
+    case 'enum':
+      return fc.container.size;
+    case 'float':
+      return fc.expDig + fc.mantDig;
+    case 'string':
+      return 8;
+    case 'struct':
+      return fc.fields.reduce((n, f) => n + minBits(f.type), 0);
+    case 'variant':
+      return fc.options.length === 0 ? 0 : Math.min(...fc.options.map((o) => minBits(o.type)));
+    case 'array':
+      return fc.length * minBits(fc.element);
+    case 'sequence':
+      return 0;
+  }
+}
+
+/** Largest alignment (bits) used anywhere in a class. */
+export function maxAlign(fc: FieldClass | undefined): number {
+  if (fc === undefined) return 1;
+  switch (fc.kind) {
+    case 'struct':
+      return Math.max(fc.align, ...fc.fields.map((f) => maxAlign(f.type)));
+    case 'variant':
+      return Math.max(1, ...fc.options.map((o) => maxAlign(o.type)));
+    case 'array':
+    case 'sequence':
+      return Math.max(fc.align, maxAlign(fc.element));
+    case 'enum':
+      return fc.container.align;
+    default:
+      return fc.align;
+  }
+}
+
+function isTextElement(fc: FieldClass): fc is IntegerFC {
+  return fc.kind === 'int' && fc.size === 8 && fc.encoding !== 'none';
+}
+
+/** Decodes bytes [b, e) of `u8` as a byte string (one char per byte). */
+export function byteString(u8: Uint8Array, b: number, e: number): string {
+  const n = e - b;
+  if (n <= 0) return '';
+  if (n < 32) {
+    let s = '';
+    for (let i = b; i < e; i++) s += String.fromCharCode(u8[i]!);
+    return s;
+  }
+  return Buffer.from(u8.buffer, u8.byteOffset + b, n).toString('latin1');
+}
+
+/** Builds the overflow error for a field that does not fit in the window. */
+function overflow(st: DecodeState, pos: number, what: string): unknown {
+  if (!st.endIsContent) return NEED_MORE;
+  return new DecodeFault(pos, `${what} goes past the end of the packet content`);
+}
+
+function fault(pos: number, reason: string): DecodeFault {
+  return new DecodeFault(pos, reason);
+}
+
+function toNum(v: number | bigint): number {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+class Emitter {
+  readonly lines: string[] = [];
+  private n = 0;
+  /** Constants the generated code refers to (variant selectors, messages). */
+  readonly consts: unknown[] = [];
+
+  constructor(
+    readonly env: CompileEnv,
+    readonly scope: Scope,
+    readonly withValues: boolean,
+  ) {}
+
+  v(prefix: string): string {
+    return `${prefix}${this.n++}`;
+  }
+
+  k(value: unknown): string {
+    this.consts.push(value);
+    return `K[${this.consts.length - 1}]`;
+  }
+
+  emit(line: string): void {
+    this.lines.push(line);
+  }
+
+  describe(path: readonly string[]): string {
+    return `${this.scope} field \`${path.join('.')}\``;
+  }
+
+  align(a: number): void {
+    if (a > 1) this.emit(`pos = (pos + ${a - 1}) & ${-a};`);
+  }
+
+  check(bits: string, path: readonly string[]): void {
+    this.emit(`if (pos + ${bits} > end) throw overflow(st, pos, ${JSON.stringify(this.describe(path))});`);
+  }
+
+  /** Emits code decoding `fc` at `path`; the value goes into the lvalue `target` (or nowhere). */
+  field(fc: FieldClass, path: readonly string[], target: string | null, inArray: boolean): void {
+    switch (fc.kind) {
+      case 'int':
+        this.integer(fc, path, target, inArray);
+        break;
+      case 'enum':
+        this.integer(fc.container, path, target, inArray, fc);
+        break;
+      case 'float':
+        this.float(fc, path, target);
+        break;
+      case 'string':
+        this.string(path, target);
+        break;
+      case 'struct':
+        this.struct(fc, path, target, inArray);
+        break;
+      case 'variant':
+        this.variant(fc, path, target, inArray);
+        break;
+      case 'array':
+      case 'sequence':
+        this.array(fc, path, target, inArray);
+        break;
+    }
+  }
+
+  integer(
+    fc: IntegerFC,
+    path: readonly string[],
+    target: string | null,
+    inArray: boolean,
+    asEnum?: EnumFC,
+  ): void {
+    const S = fc.size;
+    const le = fc.byteOrder === 'le';
+    const A = fc.align;
+    this.align(A);
+    this.check(String(S), path);
+    const byteAligned = A % 8 === 0;
+    const at = 'pos >>> 3';
+    let expr: string;
+    if (byteAligned && S === 8) {
+      expr = fc.signed ? `(u8[${at}] << 24) >> 24` : `u8[${at}]`;
+    } else if (byteAligned && (S === 16 || S === 32)) {
+      expr = `dv.get${fc.signed ? 'Int' : 'Uint'}${S}(${at}, ${le})`;
+    } else if (byteAligned && S === 64) {
+      const hiOff = le ? 4 : 0;
+      const loOff = le ? 0 : 4;
+      expr = fc.signed
+        ? `combineS(dv.getInt32((${at}) + ${hiOff}, ${le}), dv.getUint32((${at}) + ${loOff}, ${le}))`
+        : `combineU(dv.getUint32((${at}) + ${hiOff}, ${le}), dv.getUint32((${at}) + ${loOff}, ${le}))`;
+    } else {
+      expr = `read${fc.signed ? 'S' : 'U'}${le ? 'le' : 'be'}(u8, pos, ${S})`;
+    }
+    const x = this.v('i');
+    this.emit(`const ${x} = ${expr};`);
+    if (target !== null) this.emit(`${target} = ${x};`);
+    void asEnum;
+    if (!inArray) {
+      const meaning = meaningOf(this.scope, path, fc);
+      if (meaning !== undefined) this.emit(`st.${meaning} = toNum(${x});`);
+      const slot = this.env.slots.get(refKey(this.scope, path));
+      if (slot !== undefined) this.emit(`st.sv[${slot}] = ${x};`);
+      // Clock update: unsigned integers mapped to a clock, except `timestamp_end`, which
+      // babeltrace2 keeps from updating the clock while decoding.
+      if (!fc.signed && meaning !== 'tsEnd') {
+        const clock = fc.mappedClock ?? this.env.implicitClock(this.scope, path, fc);
+        if (clock !== undefined) {
+          this.emit(S >= 53 ? `st.clk = toNum(${x});` : `st.clk = updateClock(st.clk, ${x}, ${S});`);
+        }
+      }
+    }
+    this.emit(`pos += ${S};`);
+  }
+
+  float(
+    fc: { expDig: number; mantDig: number; align: number; byteOrder: string },
+    path: readonly string[],
+    target: string | null,
+  ): void {
+    const S = fc.expDig + fc.mantDig;
+    if (S !== 32 && S !== 64) {
+      this.emit(
+        `throw fault(pos, ${JSON.stringify(`${this.describe(path)}: ${S}-bit floating point numbers are not supported`)});`,
+      );
+      return;
+    }
+    this.align(fc.align);
+    this.check(String(S), path);
+    if (fc.align % 8 !== 0) {
+      this.emit(
+        `if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned floating point numbers are not supported`)});`,
+      );
+    }
+    const x = this.v('f');
+    this.emit(`const ${x} = dv.getFloat${S}(pos >>> 3, ${fc.byteOrder === 'le'});`);
+    if (target !== null) this.emit(`${target} = ${x};`);
+    this.emit(`pos += ${S};`);
+  }
+
+  string(path: readonly string[], target: string | null): void {
+    this.align(8);
+    const b = this.v('b');
+    const e = this.v('e');
+    const lim = this.v('l');
+    this.emit(`const ${b} = pos >>> 3, ${lim} = end >>> 3;`);
+    this.emit(`let ${e} = ${b};`);
+    this.emit(`while (${e} < ${lim} && u8[${e}] !== 0) ${e}++;`);
+    this.emit(
+      `if (${e} >= ${lim}) throw overflow(st, pos, ${JSON.stringify(this.describe(path) + ' (string)')});`,
+    );
+    if (target !== null) this.emit(`${target} = byteString(u8, ${b}, ${e});`);
+    this.emit(`pos = (${e} + 1) << 3;`);
+  }
+
+  struct(fc: StructFC, path: readonly string[], target: string | null, inArray: boolean): void {
+    this.align(fc.align);
+    const s = target !== null ? this.v('s') : null;
+    if (s !== null) this.emit(`const ${s} = new Array(${fc.fields.length});`);
+    fc.fields.forEach((f, i) => {
+      this.field(f.type, [...path, f.name], s !== null ? `${s}[${i}]` : null, inArray);
+    });
+    if (target !== null && s !== null) this.emit(`${target} = ${s};`);
+  }
+
+  variant(fc: VariantFC, path: readonly string[], target: string | null, inArray: boolean): void {
+    const key = refKey(fc.tag.scope, fc.tag.path);
+    const slot = this.env.slots.get(key);
+    const tagFc = this.env.classes.get(key);
+    if (slot === undefined || tagFc === undefined || tagFc.kind !== 'enum') {
+      this.emit(
+        `throw fault(pos, ${JSON.stringify(`${this.describe(path)}: variant tag \`${fc.tag.text}\` is not an enumeration`)});`,
+      );
+      return;
+    }
+    const select = this.k(variantSelector(tagFc, fc));
+    const t = this.v('t');
+    const o = this.v('o');
+    this.emit(`const ${t} = st.sv[${slot}];`);
+    this.emit(`const ${o} = ${select}(${t});`);
+    this.emit(
+      `if (${o} < 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: tag value `)} + String(${t}) + ${JSON.stringify(` of \`${fc.tag.text}\` selects no option`)});`,
+    );
+    const val = target !== null ? this.v('w') : null;
+    if (val !== null) this.emit(`let ${val};`);
+    this.emit(`switch (${o}) {`);
+    fc.options.forEach((opt, i) => {
+      this.emit(`case ${i}: {`);
+      this.field(opt.type, [...path, opt.name], val, inArray);
+      this.emit('break; }');
+    });
+    this.emit('}');
+    if (target !== null && val !== null) this.emit(`${target} = { option: ${o}, value: ${val} };`);
+  }
+
+  array(fc: ArrayFC | SequenceFC, path: readonly string[], target: string | null, _inArray: boolean): void {
+    const n = this.v('n');
+    if (fc.kind === 'array') {
+      this.emit(`const ${n} = ${fc.length};`);
+    } else {
+      const key = refKey(fc.length.scope, fc.length.path);
+      const slot = this.env.slots.get(key);
+      if (slot === undefined) {
+        this.emit(
+          `throw fault(pos, ${JSON.stringify(`${this.describe(path)}: sequence length \`${fc.length.text}\` not found`)});`,
+        );
+        return;
+      }
+      this.emit(`const ${n} = toNum(st.sv[${slot}]);`);
+    }
+    const elem = fc.element;
+    this.align(fc.align);
+    const eb = minBits(elem);
+    // Never allocate for a length the packet cannot hold (e.g. a corrupt length of 2^32).
+    if (eb > 0) {
+      this.emit(
+        `if (${n} * ${eb} > end - pos) { if (!st.endIsContent && ${n} * ${eb} <= 2147483647) throw NEED_MORE; throw fault(pos, ${JSON.stringify(`${this.describe(path)}: length `)} + ${n} + ${JSON.stringify(' does not fit in the rest of the packet')}); }`,
+      );
+    } else {
+      this.emit(
+        `if (${n} > 1000000) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: absurd length `)} + ${n});`,
+      );
+    }
+    if (isTextElement(elem)) {
+      // Text array/sequence: a string up to the first NUL, like babeltrace2.
+      const b = this.v('b');
+      const e = this.v('e');
+      this.align(elem.align);
+      this.emit(
+        `if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned text array`)});`,
+      );
+      this.emit(`const ${b} = pos >>> 3;`);
+      if (target !== null) {
+        this.emit(`let ${e} = ${b}; const ${e}l = ${b} + ${n};`);
+        this.emit(`while (${e} < ${e}l && u8[${e}] !== 0) ${e}++;`);
+        this.emit(`${target} = byteString(u8, ${b}, ${e});`);
+      }
+      this.emit(`pos += ${n} * 8;`);
+      return;
+    }
+    const a = target !== null ? this.v('a') : null;
+    const i = this.v('j');
+    if (a !== null) this.emit(`const ${a} = new Array(${n});`);
+    this.emit(`for (let ${i} = 0; ${i} < ${n}; ${i}++) {`);
+    this.field(elem, [...path, '[]'], a !== null ? `${a}[${i}]` : null, true);
+    this.emit('}');
+    if (target !== null && a !== null) this.emit(`${target} = ${a};`);
+  }
+}
+
+/**
+ * Option index for a variant tag value, following babeltrace2: options in declaration order,
+ * each with the ranges of the tag enumeration's mappings labelled like the option.
+ */
+function variantSelector(tag: EnumFC, v: VariantFC): (t: number | bigint) => number {
+  const ranges: Array<[bigint, bigint, number]> = [];
+  v.options.forEach((opt, i) => {
+    for (const m of tag.mappings) {
+      if (m.label === opt.name) for (const [lo, hi] of m.ranges) ranges.push([lo, hi, i]);
+    }
+  });
+  const safe = ranges.every(
+    ([lo, hi]) => Number.isSafeInteger(Number(lo)) && Number.isSafeInteger(Number(hi)),
+  );
+  if (safe) {
+    const flat = ranges.map(([lo, hi, i]) => [Number(lo), Number(hi), i] as const);
+    return (t) => {
+      const x = typeof t === 'bigint' ? Number(t) : t;
+      for (const [lo, hi, i] of flat) if (x >= lo && x <= hi) return i;
+      return -1;
+    };
+  }
+  return (t) => {
+    const x = BigInt(t);
+    for (const [lo, hi, i] of ranges) if (x >= lo && x <= hi) return i;
+    return -1;
+  };
+}
+
+const RUNTIME = {
+  combineS,
+  combineU,
+  readSbe,
+  readSle,
+  readUbe,
+  readUle,
+  updateClock,
+  byteString,
+  overflow,
+  fault,
+  toNum,
+  NEED_MORE,
+};
+
+/**
+ * Compiles a scope's root structure. With `withValues` false the function only updates the
+ * state (meanings, stored values, clock) and produces no values (used for event headers).
+ */
+export function compileScope(root: StructFC, scope: Scope, env: CompileEnv, withValues: boolean): DecodeFn {
+  const em = new Emitter(env, scope, withValues);
+  em.align(root.align);
+  root.fields.forEach((f, i) => {
+    em.field(f.type, [f.name], withValues ? `out[${i}]` : null, false);
+  });
+  em.emit('return pos;');
+  const names = Object.keys(RUNTIME);
+  const body = `"use strict";\nreturn function decode_${scope.replace(/\W/g, '_')}(u8, dv, pos, end, st, out) {\n${em.lines.join('\n')}\n};`;
+  const factory = new Function('K', ...names, body) as (...args: unknown[]) => DecodeFn;
+  return factory(em.consts, ...names.map((n) => RUNTIME[n as keyof typeof RUNTIME]));
+}

@@ -1,0 +1,275 @@
+/**
+ * Decode plans: the compiled decoders of one trace class, built lazily (an event class is
+ * compiled the first time one of its events is met), plus what the reader needs to know about
+ * each stream class (default clock, which packet-context fields exist).
+ */
+import type {
+  ClockClass,
+  EventClass,
+  FieldClass,
+  FieldRef,
+  IntegerFC,
+  Scope,
+  StreamClass,
+  StructFC,
+  TraceClass,
+} from '../ir.js';
+import type { FieldValue } from '../event.js';
+import {
+  type CompileEnv,
+  type DecodeFn,
+  collectClasses,
+  collectRefs,
+  compileScope,
+  maxAlign,
+  refKey,
+} from './compile.js';
+import { MetadataError } from '../../util/errors.js';
+
+/** The clock babeltrace2 creates when a trace has timestamps but declares no clock. */
+export const IMPLICIT_CLOCK: ClockClass = Object.freeze({
+  name: 'default',
+  freq: 1e9,
+  offsetSeconds: 0,
+  offsetCycles: 0,
+  precision: 0,
+  absolute: false,
+});
+
+export interface EventPlan {
+  readonly ec: EventClass;
+  /** Dense key over the trace set (see `EventRecord.classKey`). */
+  readonly key: number;
+  /** Stream event context, event context, payload decoders (undefined: scope absent). */
+  readonly streamCtxFn: DecodeFn | undefined;
+  readonly ctxFn: DecodeFn | undefined;
+  readonly payloadFn: DecodeFn | undefined;
+  /** Reused value arrays. */
+  readonly streamCtx: FieldValue[] | undefined;
+  readonly ctx: FieldValue[] | undefined;
+  readonly payload: FieldValue[] | undefined;
+}
+
+export interface StreamClassPlan {
+  readonly sc: StreamClass;
+  readonly packetContextFn: DecodeFn | undefined;
+  readonly eventHeaderFn: DecodeFn | undefined;
+  readonly clock: ClockClass | undefined;
+  readonly hasTsBegin: boolean;
+  readonly hasTsEnd: boolean;
+  readonly hasDiscardedEvents: boolean;
+  readonly hasSeqNum: boolean;
+  /** Event plans by event-class id (compiled on first use). */
+  readonly events: Map<number, EventPlan>;
+  /** The single event class when the header has no id. */
+  readonly onlyEvent: EventClass | undefined;
+}
+
+function topField(s: StructFC | undefined, name: string): FieldClass | undefined {
+  return s?.fields.find((f) => f.name === name)?.type;
+}
+
+function isIntLike(fc: FieldClass | undefined): fc is IntegerFC | Extract<FieldClass, { kind: 'enum' }> {
+  return fc !== undefined && (fc.kind === 'int' || fc.kind === 'enum');
+}
+
+function intOf(fc: FieldClass): IntegerFC | undefined {
+  if (fc.kind === 'int') return fc;
+  if (fc.kind === 'enum') return fc.container;
+  return undefined;
+}
+
+/** Clock names mapped by any integer in a class (explicitly). */
+function mappedClocks(fc: FieldClass | undefined, into: Set<string>): void {
+  if (fc === undefined) return;
+  switch (fc.kind) {
+    case 'int':
+      if (fc.mappedClock !== undefined) into.add(fc.mappedClock);
+      break;
+    case 'enum':
+      if (fc.container.mappedClock !== undefined) into.add(fc.container.mappedClock);
+      break;
+    case 'struct':
+      for (const f of fc.fields) mappedClocks(f.type, into);
+      break;
+    case 'variant':
+      for (const o of fc.options) mappedClocks(o.type, into);
+      break;
+    case 'array':
+    case 'sequence':
+      mappedClocks(fc.element, into);
+      break;
+    default:
+      break;
+  }
+}
+
+export class TracePlan {
+  readonly cls: TraceClass;
+  readonly file: string;
+  /** Clocks including the implicit one when needed. */
+  readonly clocks: Map<string, ClockClass>;
+  readonly packetHeaderFn: DecodeFn | undefined;
+  readonly streams = new Map<number, StreamClassPlan>();
+  /** Largest alignment (bits) of any field: windows start at multiples of it. */
+  readonly maxAlignBits: number;
+  private readonly env: CompileEnv;
+  private readonly refs: FieldRef[] = [];
+  private readonly traceClasses = new Map<string, FieldClass>();
+  /** Dense keys of every event class, assigned at construction in declaration order. */
+  readonly keys = new Map<EventClass, number>();
+
+  /** `firstKey`: the first dense event-class key this trace may use. */
+  constructor(cls: TraceClass, file: string, firstKey: number) {
+    this.cls = cls;
+    this.file = file;
+    this.clocks = new Map(cls.clocks);
+    let key = firstKey;
+    for (const sc of cls.streamClasses.values())
+      for (const ec of sc.eventClasses.values()) this.keys.set(ec, key++);
+
+    // Implicit clock mapping (babeltrace2): unmapped `timestamp` in event headers and
+    // `timestamp_begin`/`timestamp_end` in packet contexts map to the trace's only clock, or to
+    // an implicit 1 GHz clock named `default` when the trace declares none.
+    const needsImplicit = (sc: StreamClass): boolean =>
+      [
+        topField(sc.eventHeader, 'timestamp'),
+        topField(sc.packetContext, 'timestamp_begin'),
+        topField(sc.packetContext, 'timestamp_end'),
+      ].some((f) => f !== undefined && isIntLike(f) && intOf(f)!.mappedClock === undefined);
+    let implicitName: string | undefined;
+    if ([...cls.streamClasses.values()].some(needsImplicit)) {
+      if (this.clocks.size === 0) {
+        this.clocks.set(IMPLICIT_CLOCK.name, IMPLICIT_CLOCK);
+        implicitName = IMPLICIT_CLOCK.name;
+      } else if (this.clocks.size === 1) {
+        implicitName = [...this.clocks.keys()][0];
+      } else {
+        throw new MetadataError(
+          file,
+          undefined,
+          undefined,
+          'a timestamp field maps to no clock and the trace has several clocks',
+        );
+      }
+    }
+
+    collectClasses('trace.packet.header', cls.packetHeader, this.traceClasses);
+    collectRefs(cls.packetHeader, this.refs);
+    let align = maxAlign(cls.packetHeader);
+    for (const sc of cls.streamClasses.values()) {
+      collectClasses('stream.packet.context', sc.packetContext, this.traceClasses);
+      collectClasses('stream.event.header', sc.eventHeader, this.traceClasses);
+      collectClasses('stream.event.context', sc.eventContext, this.traceClasses);
+      collectRefs(sc.packetContext, this.refs);
+      collectRefs(sc.eventHeader, this.refs);
+      collectRefs(sc.eventContext, this.refs);
+      align = Math.max(
+        align,
+        maxAlign(sc.packetContext),
+        maxAlign(sc.eventHeader),
+        maxAlign(sc.eventContext),
+      );
+      for (const ec of sc.eventClasses.values()) {
+        collectRefs(ec.context, this.refs);
+        collectRefs(ec.fields, this.refs);
+        align = Math.max(align, maxAlign(ec.context), maxAlign(ec.fields));
+      }
+    }
+    this.maxAlignBits = Math.max(64, align);
+    const slots = new Map<string, number>();
+    for (const r of this.refs) {
+      const k = refKey(r.scope, r.path);
+      if (!slots.has(k)) slots.set(k, slots.size);
+    }
+    const implicitClock = (scope: Scope, path: readonly string[]): string | undefined => {
+      if (implicitName === undefined || path.length !== 1) return undefined;
+      const n = path[0];
+      if (scope === 'stream.event.header' && n === 'timestamp') return implicitName;
+      if (scope === 'stream.packet.context' && (n === 'timestamp_begin' || n === 'timestamp_end'))
+        return implicitName;
+      return undefined;
+    };
+    this.env = { slots, classes: this.traceClasses, clocks: this.clocks, implicitClock };
+    this.packetHeaderFn = cls.packetHeader
+      ? compileScope(cls.packetHeader, 'trace.packet.header', this.env, true)
+      : undefined;
+
+    for (const sc of cls.streamClasses.values()) {
+      const clockNames = new Set<string>();
+      mappedClocks(sc.packetContext, clockNames);
+      mappedClocks(sc.eventHeader, clockNames);
+      for (const [scope, root] of [
+        ['stream.event.header', sc.eventHeader],
+        ['stream.packet.context', sc.packetContext],
+      ] as const) {
+        for (const f of root?.fields ?? []) {
+          const i = intOf(f.type);
+          if (i !== undefined && i.mappedClock === undefined) {
+            const c = implicitClock(scope, [f.name]);
+            if (c !== undefined) clockNames.add(c);
+          }
+        }
+      }
+      if (clockNames.size > 1) {
+        throw new MetadataError(
+          file,
+          undefined,
+          undefined,
+          `stream class ${sc.id} maps its timestamps to several clocks (${[...clockNames].join(', ')})`,
+        );
+      }
+      const clockName = [...clockNames][0];
+      const clock = clockName === undefined ? undefined : this.clocks.get(clockName);
+      if (clockName !== undefined && clock === undefined) {
+        throw new MetadataError(
+          file,
+          undefined,
+          undefined,
+          `stream class ${sc.id} maps to unknown clock \`${clockName}\``,
+        );
+      }
+      const pc = sc.packetContext;
+      this.streams.set(sc.id, {
+        sc,
+        packetContextFn: pc ? compileScope(pc, 'stream.packet.context', this.env, true) : undefined,
+        eventHeaderFn: sc.eventHeader
+          ? compileScope(sc.eventHeader, 'stream.event.header', this.env, false)
+          : undefined,
+        clock,
+        hasTsBegin: isIntLike(topField(pc, 'timestamp_begin')),
+        hasTsEnd: isIntLike(topField(pc, 'timestamp_end')),
+        hasDiscardedEvents: isIntLike(topField(pc, 'events_discarded')),
+        hasSeqNum: isIntLike(topField(pc, 'packet_seq_num')),
+        events: new Map(),
+        onlyEvent: sc.eventClasses.size === 1 ? [...sc.eventClasses.values()][0] : undefined,
+      });
+    }
+  }
+
+  /** The plan of event class `id` of a stream class, compiled on first use. */
+  eventPlan(sp: StreamClassPlan, id: number): EventPlan | undefined {
+    const have = sp.events.get(id);
+    if (have !== undefined) return have;
+    const ec = sp.sc.eventClasses.get(id);
+    if (ec === undefined) return undefined;
+    // Event-level fields are referenceable from this class only: extend the class table.
+    const classes = new Map(this.traceClasses);
+    collectClasses('event.context', ec.context, classes);
+    collectClasses('event.fields', ec.fields, classes);
+    const env: CompileEnv = { ...this.env, classes };
+    const sec = sp.sc.eventContext;
+    const plan: EventPlan = {
+      ec,
+      key: this.keys.get(ec)!,
+      streamCtxFn: sec ? compileScope(sec, 'stream.event.context', env, true) : undefined,
+      ctxFn: ec.context ? compileScope(ec.context, 'event.context', env, true) : undefined,
+      payloadFn: ec.fields ? compileScope(ec.fields, 'event.fields', env, true) : undefined,
+      streamCtx: sec ? new Array<FieldValue>(sec.fields.length) : undefined,
+      ctx: ec.context ? new Array<FieldValue>(ec.context.fields.length) : undefined,
+      payload: ec.fields ? new Array<FieldValue>(ec.fields.fields.length) : undefined,
+    };
+    sp.events.set(id, plan);
+    return plan;
+  }
+}

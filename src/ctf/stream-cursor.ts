@@ -1,0 +1,524 @@
+/**
+ * Reads one data stream (one or more stream files) packet by packet and event by event, with
+ * the semantics of babeltrace2's CTF message iterator: clock values rebuilt from partial
+ * timestamps, packet and content sizes, padding, discarded events and packets.
+ *
+ * Memory stays bounded: the stream's bytes go through one window buffer that holds part of the
+ * current packet (it grows only when a single event does not fit). The window always starts at
+ * a packet offset that is a multiple of the largest alignment of the trace, so alignments
+ * computed on window positions equal those on packet positions.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { TraceFormatError } from '../util/errors.js';
+import type { DiscardedRecord, EventRecord, FieldValue, PacketInfo, StreamInstance } from './event.js';
+import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/compile.js';
+import type { EventPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
+
+const CTF_MAGIC = 0xc1fc1fc1;
+/** Packets larger than this are refused (positions are kept in 32-bit bit counts). */
+const MAX_PACKET_BYTES = 256 * 1024 * 1024 - 1;
+const SLACK = 16;
+
+export const HEAD_NONE = 0;
+export const HEAD_EVENT = 1;
+export const HEAD_DISCARD = 2;
+export const HEAD_END = 3;
+
+interface Snapshots {
+  discarded: number;
+  seq: number;
+  beginClk: number;
+  endClk: number;
+}
+
+export interface TracerQuirks {
+  /** lttng-ust/modules: a packet whose timestamp_end is 0 does not move the clock. */
+  lttngCrash: boolean;
+  /** Old LTTng tracers wrote events after timestamp_end: such an end does not move the clock. */
+  lttngEventAfterPacket: boolean;
+}
+
+export class StreamCursor {
+  readonly stream: StreamInstance;
+  readonly plan: TracePlan;
+  readonly sp: StreamClassPlan;
+  /** ns from the time base at clock value 0. */
+  readonly clockRel: number;
+  readonly freq: number;
+  readonly clockless: boolean;
+  readonly st = new DecodeState();
+
+  headKind = HEAD_NONE;
+  headTs = 0;
+  headPlan: EventPlan | undefined;
+  headDiscard: DiscardedRecord | undefined;
+  /** Bytes of all files before the current one plus the current packet offset. */
+  doneBytes = 0;
+
+  private readonly files: ReadonlyArray<{ path: string; size: number }>;
+  private readonly quirks: TracerQuirks;
+  private readonly alignBytes: number;
+  private readonly minWindow: number;
+  private fileIdx = -1;
+  private fd = -1;
+  private path = '';
+  private fileSize = 0;
+  private filesBefore = 0;
+
+  private buf: Buffer;
+  private u8: Uint8Array;
+  private dv: DataView;
+  private winFile = 0;
+  private winLen = 0;
+
+  private packet: PacketInfo | undefined;
+  private pktOff = 0;
+  private pktBytes = 0;
+  private contentBits = 0;
+  /** Packet-relative bit position of the next event. */
+  private ppos = 0;
+  private evStart = 0;
+  private bodyPos = 0;
+  private queue: DiscardedRecord[] = [];
+  private prev: Snapshots = { discarded: -1, seq: -1, beginClk: -1, endClk: -1 };
+
+  constructor(
+    stream: StreamInstance,
+    plan: TracePlan,
+    sp: StreamClassPlan,
+    files: ReadonlyArray<{ path: string; size: number }>,
+    clockRel: number,
+    quirks: TracerQuirks,
+    windowBytes: number,
+  ) {
+    this.stream = stream;
+    this.plan = plan;
+    this.sp = sp;
+    this.files = files;
+    this.clockRel = clockRel;
+    this.freq = sp.clock?.freq ?? 1e9;
+    this.clockless = sp.clock === undefined;
+    this.quirks = quirks;
+    this.alignBytes = Math.max(8, plan.maxAlignBits / 8);
+    this.minWindow = Math.max(4096, Math.ceil(windowBytes / this.alignBytes) * this.alignBytes);
+    this.buf = Buffer.alloc(this.minWindow + SLACK);
+    this.u8 = this.buf;
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Nanoseconds from the time base for a clock value of this stream. */
+  toTs(clk: number): number {
+    if (this.freq === 1e9) return this.clockRel + clk;
+    return this.clockRel + Math.floor((1e9 * clk) / this.freq);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  // ---- window -------------------------------------------------------------------------------
+
+  /** Makes the window start at packet byte `relStart` (rounded down to the alignment) and hold
+   * at least `want` bytes (or up to the end of the file). */
+  private fill(relStart: number, want: number): void {
+    const aligned = relStart - (relStart % this.alignBytes);
+    const fileStart = this.pktOff + aligned;
+    const avail = this.fileSize - fileStart;
+    const len = Math.min(avail, Math.max(want + (relStart - aligned), this.minWindow));
+    if (len + SLACK > this.buf.length) {
+      this.buf = Buffer.alloc(len + SLACK);
+      this.u8 = this.buf;
+      this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    }
+    let got = 0;
+    while (got < len) {
+      const n = readSync(this.fd, this.buf, got, len - got, fileStart + got);
+      if (n === 0) break;
+      got += n;
+    }
+    this.winFile = fileStart;
+    this.winLen = got;
+  }
+
+  /** Runs a decoder from packet bit `start`, refilling the window as needed; returns the end. */
+  private run(fn: DecodeFn, start: number, out: FieldValue[] | null): number {
+    for (;;) {
+      const base = (this.winFile - this.pktOff) * 8;
+      if (
+        start < base ||
+        start > base + this.winLen * 8 ||
+        (this.winFile - this.pktOff) % this.alignBytes !== 0
+      ) {
+        this.fill(start >>> 3, 64);
+        continue;
+      }
+      const winEnd = base + this.winLen * 8;
+      const end = Math.min(this.contentBits, winEnd);
+      this.st.endIsContent = winEnd >= this.contentBits || this.winFile + this.winLen >= this.fileSize;
+      try {
+        return fn(this.u8, this.dv, start - base, end - base, this.st, out) + base;
+      } catch (e) {
+        if (e === NEED_MORE) {
+          const have = this.winFile + this.winLen - (this.pktOff + (start >>> 3));
+          this.fill(start >>> 3, Math.max(have * 2, this.minWindow));
+          continue;
+        }
+        if (e instanceof DecodeFault) throw this.error(e.pos + base, e.message);
+        throw e;
+      }
+    }
+  }
+
+  private error(bitPos: number, reason: string): TraceFormatError {
+    return new TraceFormatError(this.path, this.pktOff + Math.floor(bitPos / 8), reason);
+  }
+
+  // ---- packets ------------------------------------------------------------------------------
+
+  private openFile(i: number): void {
+    this.close();
+    if (this.fileIdx >= 0) this.filesBefore += this.fileSize;
+    this.fileIdx = i;
+    const f = this.files[i]!;
+    this.path = f.path;
+    this.fileSize = f.size;
+    try {
+      this.fd = openSync(f.path, 'r');
+    } catch (e) {
+      throw new TraceFormatError(f.path, undefined, `cannot open stream file: ${(e as Error).message}`);
+    }
+    this.packet = undefined;
+    this.pktOff = 0;
+    this.pktBytes = 0;
+    this.winLen = 0;
+    this.winFile = 0;
+  }
+
+  /** Moves to the next packet; false at the end of the stream. */
+  private nextPacket(): boolean {
+    if (this.packet !== undefined) this.finishPacket();
+    let off = this.packet === undefined && this.fileIdx >= 0 ? this.pktOff : this.pktOff + this.pktBytes;
+    if (this.fileIdx < 0) {
+      this.openFile(0);
+      off = 0;
+    }
+    while (off >= this.fileSize) {
+      if (this.fileIdx + 1 >= this.files.length) {
+        this.doneBytes = this.filesBefore + this.fileSize;
+        return false;
+      }
+      this.openFile(this.fileIdx + 1);
+      off = 0;
+    }
+    this.pktOff = off;
+    this.doneBytes = this.filesBefore + off;
+    this.pktBytes = this.fileSize - off;
+    this.contentBits = Math.min(this.pktBytes, MAX_PACKET_BYTES) * 8;
+    this.readPacketHeader();
+    return true;
+  }
+
+  private readPacketHeader(): void {
+    const st = this.st;
+    const sp = this.sp;
+    st.resetPacket();
+    let p = 0;
+    const plan = this.plan;
+    let header: FieldValue[] | undefined;
+    if (plan.packetHeaderFn) {
+      header = new Array<FieldValue>(plan.cls.packetHeader!.fields.length);
+      p = this.run(plan.packetHeaderFn, p, header);
+    }
+    if (st.magic !== -1 && st.magic !== CTF_MAGIC) {
+      throw this.error(0, `bad packet magic 0x${st.magic.toString(16)} (expected 0xc1fc1fc1)`);
+    }
+    if (st.streamClassId !== -1 && st.streamClassId !== sp.sc.id) {
+      throw this.error(0, `packet of stream class ${st.streamClassId} in a stream of class ${sp.sc.id}`);
+    }
+    let context: FieldValue[] | undefined;
+    if (sp.packetContextFn) {
+      context = new Array<FieldValue>(sp.sc.packetContext!.fields.length);
+      p = this.run(sp.packetContextFn, p, context);
+    }
+    let packetBits = st.packetSize;
+    let contentBits = st.contentSize;
+    if (packetBits < 0 && contentBits >= 0) packetBits = contentBits;
+    if (contentBits < 0 && packetBits >= 0) contentBits = packetBits;
+    if (packetBits < 0) {
+      packetBits = (this.fileSize - this.pktOff) * 8;
+      contentBits = packetBits;
+    }
+    if (contentBits > packetBits) {
+      throw this.error(
+        0,
+        `content size (${contentBits} bits) is larger than packet size (${packetBits} bits)`,
+      );
+    }
+    if (packetBits % 8 !== 0)
+      throw this.error(0, `packet size ${packetBits} bits is not a whole number of bytes`);
+    if (packetBits / 8 > MAX_PACKET_BYTES)
+      throw this.error(0, `packet size ${packetBits / 8} bytes is too large`);
+    if (this.pktOff + packetBits / 8 > this.fileSize) {
+      throw this.error(
+        0,
+        `truncated packet: packet size is ${packetBits / 8} bytes but the file has only ${this.fileSize - this.pktOff} bytes left`,
+      );
+    }
+    if (p > contentBits)
+      throw this.error(
+        0,
+        `packet header and context (${p} bits) exceed the content size (${contentBits} bits)`,
+      );
+    if (packetBits === 0) throw this.error(0, 'packet of size 0');
+    this.pktBytes = packetBits / 8;
+    this.contentBits = contentBits;
+    this.ppos = p;
+
+    const cur: Snapshots = {
+      discarded: sp.hasDiscardedEvents ? st.discarded : -1,
+      seq: sp.hasSeqNum ? st.seqNum : -1,
+      beginClk: st.tsBegin,
+      endClk: st.tsEnd,
+    };
+    const packet: PacketInfo = {
+      stream: this.stream,
+      file: this.path,
+      offset: this.pktOff,
+      packetSize: packetBits,
+      contentSize: contentBits,
+      header,
+      context,
+      beginCycles: cur.beginClk >= 0 ? cur.beginClk : undefined,
+      endCycles: cur.endClk >= 0 ? cur.endClk : undefined,
+      beginTs: cur.beginClk >= 0 && !this.clockless ? this.toTs(cur.beginClk) : undefined,
+      endTs: cur.endClk >= 0 && !this.clockless ? this.toTs(cur.endClk) : undefined,
+      discardedEventsCounter: cur.discarded >= 0 ? cur.discarded : undefined,
+      seqNum: cur.seq >= 0 ? cur.seq : undefined,
+    };
+    this.packet = packet;
+
+    // Discarded events (babeltrace2 semantics): from the end of the previous packet to the end
+    // of this one; for the first packet, only when its counter is already non-zero, over this
+    // packet's own range and with an unknown count.
+    const prev = this.prev;
+    const withClock = sp.hasTsBegin && sp.hasTsEnd && !this.clockless;
+    if (sp.hasDiscardedEvents && cur.discarded >= 0) {
+      let emit = false;
+      let count: number | undefined;
+      let b = -1;
+      if (prev.discarded < 0) {
+        if (cur.discarded !== 0) {
+          emit = true;
+          b = cur.beginClk;
+        }
+      } else if (cur.discarded !== prev.discarded) {
+        emit = true;
+        count = cur.discarded - prev.discarded;
+        if (count < 0) count += 2 ** 64;
+        b = prev.endClk;
+      }
+      if (emit)
+        this.queue.push(
+          this.discardRecord('discarded-events', count, withClock ? b : -1, withClock ? cur.endClk : -1),
+        );
+    }
+    if (sp.hasSeqNum && prev.seq >= 0 && cur.seq >= 0 && cur.seq - prev.seq > 1) {
+      this.queue.push(
+        this.discardRecord(
+          'discarded-packets',
+          cur.seq - prev.seq - 1,
+          withClock ? prev.endClk : -1,
+          withClock ? cur.beginClk : -1,
+        ),
+      );
+    }
+    this.prev = cur;
+  }
+
+  private discardRecord(
+    kind: 'discarded-events' | 'discarded-packets',
+    count: number | undefined,
+    b: number,
+    e: number,
+  ): DiscardedRecord {
+    const beginTs = b >= 0 ? this.toTs(b) : undefined;
+    const endTs = e >= 0 ? this.toTs(e) : undefined;
+    return {
+      kind,
+      stream: this.stream,
+      packet: this.packet!,
+      count,
+      beginTs,
+      endTs,
+      beginCycles: b >= 0 ? b : undefined,
+      endCycles: e >= 0 ? e : undefined,
+      ts: beginTs ?? Number.NaN,
+    };
+  }
+
+  /** Packet end: the clock moves to timestamp_end (with babeltrace2's quirk exceptions). */
+  private finishPacket(): void {
+    const st = this.st;
+    const end = this.prev.endClk;
+    if (end < 0) return;
+    if (this.quirks.lttngCrash && this.prev.beginClk !== 0 && end === 0) return;
+    if (this.quirks.lttngEventAfterPacket && end < st.clk) return;
+    st.clk = end;
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Computes the next head (event or discarded record) of the stream. */
+  advance(): void {
+    this.headPlan = undefined;
+    this.headDiscard = undefined;
+    for (;;) {
+      const d = this.queue.shift();
+      if (d !== undefined) {
+        this.headKind = HEAD_DISCARD;
+        this.headDiscard = d;
+        this.headTs = d.ts;
+        return;
+      }
+      if (this.packet === undefined || this.ppos >= this.contentBits) {
+        if (!this.nextPacket()) {
+          this.headKind = HEAD_END;
+          return;
+        }
+        continue;
+      }
+      this.readEventHeader();
+      return;
+    }
+  }
+
+  private readEventHeader(): void {
+    const st = this.st;
+    const sp = this.sp;
+    this.evStart = this.ppos;
+    st.id = -1;
+    let p = this.ppos;
+    if (sp.eventHeaderFn) p = this.run(sp.eventHeaderFn, p, null);
+    let plan: EventPlan | undefined;
+    if (st.id >= 0) {
+      plan = this.plan.eventPlan(sp, st.id);
+      if (plan === undefined)
+        throw this.error(this.evStart, `unknown event class id ${st.id} in stream class ${sp.sc.id}`);
+    } else {
+      if (sp.onlyEvent === undefined) {
+        throw this.error(
+          this.evStart,
+          `event without an id in a stream class with ${sp.sc.eventClasses.size} event classes`,
+        );
+      }
+      plan = this.plan.eventPlan(sp, sp.onlyEvent.id)!;
+    }
+    this.headPlan = plan;
+    this.bodyPos = p;
+    this.headKind = HEAD_EVENT;
+    this.headTs = this.clockless ? Number.NaN : this.toTs(st.clk);
+  }
+
+  /** Decodes the body of the head event into `rec`. */
+  takeEvent(rec: EventRecord): void {
+    const plan = this.headPlan!;
+    let p = this.bodyPos;
+    if (plan.streamCtxFn) p = this.run(plan.streamCtxFn, p, plan.streamCtx!);
+    if (plan.ctxFn) p = this.run(plan.ctxFn, p, plan.ctx!);
+    if (plan.payloadFn) p = this.run(plan.payloadFn, p, plan.payload!);
+    if (p === this.evStart) throw this.error(p, 'event of size 0 (corrupt metadata or stream)');
+    this.ppos = p;
+    rec.eventClass = plan.ec;
+    rec.classKey = plan.key;
+    rec.stream = this.stream;
+    rec.packet = this.packet!;
+    rec.cycles = this.st.clk;
+    rec.ts = this.headTs;
+    rec.header = undefined;
+    rec.streamContext = plan.streamCtx;
+    rec.context = plan.ctx;
+    rec.payload = plan.payload;
+  }
+
+  /** Skips the body of the head event without producing values. */
+  skipEvent(): void {
+    const rec = SCRATCH;
+    this.takeEvent(rec);
+  }
+}
+
+const SCRATCH = {
+  kind: 'event',
+  eventClass: undefined,
+  classKey: 0,
+  stream: undefined,
+  packet: undefined,
+  cycles: 0,
+  ts: 0,
+  header: undefined,
+  streamContext: undefined,
+  context: undefined,
+  payload: undefined,
+} as unknown as EventRecord;
+
+/** Reads the header and context of the first packet of a stream file (for grouping files). */
+export function firstPacketProps(
+  plan: TracePlan,
+  path: string,
+  size: number,
+): { streamClassId: number; instanceId: number; beginClk: number } {
+  // A throwaway cursor over a fake stream of the first matching class.
+  const st = new DecodeState();
+  const fd = openSync(path, 'r');
+  try {
+    const want = Math.min(size, 65536);
+    const buf = Buffer.alloc(want + SLACK);
+    let got = 0;
+    while (got < want) {
+      const n = readSync(fd, buf, got, want - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    st.endIsContent = got >= size;
+    const runOnce = (fn: DecodeFn, start: number, out: FieldValue[]): number => {
+      try {
+        return fn(buf, dv, start, got * 8, st, out);
+      } catch (e) {
+        if (e === NEED_MORE)
+          throw new TraceFormatError(path, 0, 'packet header and context do not fit in 64 KiB');
+        if (e instanceof DecodeFault) throw new TraceFormatError(path, Math.floor(e.pos / 8), e.message);
+        throw e;
+      }
+    };
+    let p = 0;
+    if (plan.packetHeaderFn)
+      p = runOnce(plan.packetHeaderFn, p, new Array<FieldValue>(plan.cls.packetHeader!.fields.length));
+    if (st.magic !== -1 && st.magic !== CTF_MAGIC) {
+      throw new TraceFormatError(
+        path,
+        0,
+        `bad packet magic 0x${st.magic.toString(16)} (expected 0xc1fc1fc1)`,
+      );
+    }
+    let scId = st.streamClassId;
+    if (scId === -1) {
+      if (plan.streams.size !== 1) {
+        throw new TraceFormatError(
+          path,
+          0,
+          'packet header has no stream_id but the trace has several stream classes',
+        );
+      }
+      scId = [...plan.streams.keys()][0]!;
+    }
+    const sp = plan.streams.get(scId);
+    if (sp === undefined) throw new TraceFormatError(path, 0, `unknown stream class id ${scId}`);
+    if (sp.packetContextFn)
+      runOnce(sp.packetContextFn, p, new Array<FieldValue>(sp.sc.packetContext!.fields.length));
+    return { streamClassId: scId, instanceId: st.instanceId, beginClk: st.tsBegin };
+  } finally {
+    closeSync(fd);
+  }
+}
