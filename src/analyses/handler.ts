@@ -65,7 +65,8 @@ export class ProcessFilter {
 
   constructor(spec: FilterSpec = {}, model?: SystemModel) {
     this.tids = spec.tids !== undefined && spec.tids.length > 0 ? new Set(spec.tids) : undefined;
-    this.procnames = spec.procnames !== undefined && spec.procnames.length > 0 ? new Set(spec.procnames) : undefined;
+    this.procnames =
+      spec.procnames !== undefined && spec.procnames.length > 0 ? new Set(spec.procnames) : undefined;
     this.cpus = spec.cpus !== undefined && spec.cpus.length > 0 ? new Set(spec.cpus) : undefined;
     this.selectors = spec.containers ?? [];
     this.host = spec.host ?? false;

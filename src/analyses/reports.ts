@@ -49,7 +49,8 @@ function range(o: ReportOptions, begin: number, end: number): { begin: bigint; e
 /** `Ratio.from_percentage(p).to_percentage()`: what lttng-analyses prints for a percentage. */
 const shownPct = (p: number): number => (p / 100) * 100;
 
-const CONTAINER_ROW = (label: string, type: string): string => `  ${padLeftAlign(label, 45)} ${padLeftAlign(type, 10)}`;
+const CONTAINER_ROW = (label: string, type: string): string =>
+  `  ${padLeftAlign(label, 45)} ${padLeftAlign(type, 10)}`;
 
 function containerLabel(c: Container): string {
   return c.label;
@@ -109,7 +110,8 @@ export function cputopMeta(version: string): AnalysisMeta {
 
 export function cputopText(r: CputopResult, o: ReportOptions): string {
   const lines: string[] = [timerangeLine(o, r.begin, r.end)];
-  const rowFmt = (a: string, b: string, c: string): string => `  ${padLeftAlign(a, 25)} ${padRightAlign(b, 10)}   ${c}`;
+  const rowFmt = (a: string, b: string, c: string): string =>
+    `  ${padLeftAlign(a, 25)} ${padRightAlign(b, 10)}   ${c}`;
   lines.push(
     ...barGraphLines({
       title: 'Per-TID Usage',
@@ -319,7 +321,10 @@ export const SYSCALLSTATS_CLASSES = {
   total: {
     name: 'total',
     title: 'Per-TID system call statistics',
-    columns: [col('process', 'Process', 'process'), col('count', 'Total system call count', 'number', 'calls')],
+    columns: [
+      col('process', 'Process', 'process'),
+      col('count', 'Total system call count', 'number', 'calls'),
+    ],
   },
   summary: {
     name: 'summary',
@@ -330,7 +335,11 @@ export const SYSCALLSTATS_CLASSES = {
       col('count', 'Total system call count', 'number', 'calls'),
     ],
   },
-  perContainer: { name: 'per-container', title: 'Per-container system call statistics', columns: SYSCALL_COLUMNS },
+  perContainer: {
+    name: 'per-container',
+    title: 'Per-container system call statistics',
+    columns: SYSCALL_COLUMNS,
+  },
   perContainerTotal: {
     name: 'per-container-total',
     title: 'Per-container total system calls',
@@ -434,7 +443,9 @@ export function syscallstatsText(r: SyscallstatsResult, o: ReportOptions): strin
   if (containers.length > 0) {
     lines.push('', 'Per-container syscalls statistics (usec)');
     for (const c of containers) {
-      lines.push(...syscallBlock(containerSubtitle(c.container), syscallRows(c.syscalls.values(), false), c.total));
+      lines.push(
+        ...syscallBlock(containerSubtitle(c.container), syscallRows(c.syscalls.values(), false), c.total),
+      );
     }
   }
   return lines.join('\n') + '\n';
@@ -524,7 +535,16 @@ export interface TopResults {
   readonly syscallstats: SyscallstatsResult;
 }
 
-const TOP_LINE = (a: string, b: string, c: string, d: string, e: string, f: string, g: string, h: string): string =>
+const TOP_LINE = (
+  a: string,
+  b: string,
+  c: string,
+  d: string,
+  e: string,
+  f: string,
+  g: string,
+  h: string,
+): string =>
   `  ${padLeftAlign(a, 45)} ${padLeftAlign(b, 10)} ${padRightAlign(c, 10)} ${padRightAlign(d, 8)} ` +
   `${padRightAlign(e, 12)} ${padRightAlign(f, 12)} ${padRightAlign(g, 12)} ${padRightAlign(h, 10)}`;
 
@@ -583,7 +603,9 @@ export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
         cell.ratio(c.usage / 100),
       ]),
     },
-    ...mem.filter((t) => t.cls === MEMTOP_CLASSES.perContainerAllocd || t.cls === MEMTOP_CLASSES.perContainerFreed),
+    ...mem.filter(
+      (t) => t.cls === MEMTOP_CLASSES.perContainerAllocd || t.cls === MEMTOP_CLASSES.perContainerFreed,
+    ),
     {
       cls: TOP_CLASSES.syscalls,
       begin,

@@ -88,7 +88,7 @@ export async function runAnalyses(
         break;
       }
       if (rec.kind !== 'event') {
-        discarded += rec.count;
+        discarded += rec.count ?? 0;
         continue;
       }
       const ts = rec.ts;
@@ -114,7 +114,10 @@ export async function runAnalyses(
 }
 
 /** A source over an array of records (tests, replays). */
-export function arraySource(records: readonly TraceRecord[], base: TimeBase = { seconds: 0, ns: 0 }): RecordSource {
+export function arraySource(
+  records: readonly TraceRecord[],
+  base: TimeBase = { seconds: 0, ns: 0 },
+): RecordSource {
   let i = 0;
   return {
     base,

@@ -16,7 +16,11 @@ describe('DurationStats', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed / 2147483648;
     };
-    const sets: number[][] = [[100, 200, 300], [5, 5, 5, 5], [1, 2]];
+    const sets: number[][] = [
+      [100, 200, 300],
+      [5, 5, 5, 5],
+      [1, 2],
+    ];
     for (let s = 0; s < 40; s++) {
       const n = 3 + Math.floor(rnd() * 200);
       const scale = 10 ** Math.floor(rnd() * 9);
@@ -29,7 +33,9 @@ describe('DurationStats', () => {
       'sets = json.loads(sys.stdin.read())',
       'print(json.dumps([[statistics.stdev(s), sum(s) / len(s)] for s in sets]))',
     ].join('\n');
-    const py = JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify(sets) }).toString()) as number[][];
+    const py = JSON.parse(
+      execFileSync('python3', ['-c', script], { input: JSON.stringify(sets) }).toString(),
+    ) as number[][];
     const mine = sets.map((set) => {
       const st = new DurationStats();
       for (const d of set) st.add(d);
@@ -51,6 +57,12 @@ describe('DurationStats', () => {
       all.add(d);
     }
     a.merge(b);
-    expect([a.count, a.min, a.max, a.sum, a.stdev]).toEqual([all.count, all.min, all.max, all.sum, all.stdev]);
+    expect([a.count, a.min, a.max, a.sum, a.stdev]).toEqual([
+      all.count,
+      all.min,
+      all.max,
+      all.sum,
+      all.stdev,
+    ]);
   });
 });

@@ -3,9 +3,9 @@
  *
  * Subscribers (the model's trackers, then the analyses) say once per event class whether they
  * want it, by returning a callback bound to that class (field indices resolved then). The
- * dispatcher keeps, per stream instance, an array indexed by event-class id holding the composed
- * callback (or `null`), so the per-event cost is two array loads and a call; names are only
- * compared when a class is first met.
+ * dispatcher keeps an array indexed by the record's dense event-class key (unique over the trace
+ * set) holding the composed callback (or `null`), so the per-event cost is an array load and a
+ * call; names are only compared when a class is first met.
  */
 import type { EventRecord, StreamInstance, Trace } from '../ctf/event.js';
 import type { EventClass, StreamClass } from '../ctf/ir.js';
@@ -64,35 +64,21 @@ export function compose(fns: readonly EventFn[]): EventFn | null {
 
 export class Dispatcher {
   private readonly subscribers: readonly Subscriber[];
-  /** [stream index][event-class id] → composed callback, null (nobody), undefined (not resolved). */
-  private readonly rows: Array<Array<EventFn | null> | undefined> = [];
-  /** Resolution shared by every stream instance of the same event class. */
-  private readonly byClass = new Map<EventClass, EventFn | null>();
+  /** By the record's dense `classKey`: composed callback, null (nobody), undefined (not resolved). */
+  private readonly table: Array<EventFn | null | undefined> = [];
 
   constructor(subscribers: readonly Subscriber[]) {
     this.subscribers = subscribers;
   }
 
   dispatch(ev: EventRecord): void {
-    const si = ev.stream.index;
-    let row = this.rows[si];
-    if (row === undefined) {
-      row = [];
-      this.rows[si] = row;
-    }
-    const id = ev.eventClass.id;
-    let fn = row[id];
-    if (fn === undefined) {
-      fn = this.resolve(ev.stream, ev.eventClass);
-      row[id] = fn;
-    }
+    let fn = this.table[ev.classKey];
+    if (fn === undefined) fn = this.resolve(ev.classKey, ev.stream, ev.eventClass);
     if (fn !== null) fn(ev);
   }
 
-  /** The composed callback of an event class (resolving it if needed). */
-  resolve(stream: StreamInstance, ec: EventClass): EventFn | null {
-    let fn = this.byClass.get(ec);
-    if (fn !== undefined) return fn;
+  /** Binds every subscriber to an event class (once per class key). */
+  resolve(key: number, stream: StreamInstance, ec: EventClass): EventFn | null {
     const info: ClassInfo = {
       trace: stream.trace,
       streamClass: stream.streamClass,
@@ -104,8 +90,9 @@ export class Dispatcher {
       const f = s.bind(info);
       if (f !== undefined) fns.push(f);
     }
-    fn = compose(fns);
-    this.byClass.set(ec, fn);
+    const fn = compose(fns);
+    while (this.table.length < key) this.table.push(undefined);
+    this.table[key] = fn;
     return fn;
   }
 }

@@ -166,6 +166,7 @@ export class FakeTrace {
         trace: this.trace,
         streamClass: this.streamClass,
         instanceId: cpu,
+        id: cpu,
         files: [`/fake/chan_${cpu}`],
         clock: undefined,
         index: cpu,
@@ -231,6 +232,7 @@ export class FakeTrace {
     return {
       kind: 'event',
       eventClass: ec,
+      classKey: ec.id,
       stream,
       packet: this.packets[cpu]!,
       cycles: ts,

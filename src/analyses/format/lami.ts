@@ -27,7 +27,13 @@ export function pyJson(v: Json): string {
   }
   if (v instanceof PyFloat) return floatJson(v.value);
   if (Array.isArray(v)) return '[' + v.map(pyJson).join(', ') + ']';
-  return '{' + Object.entries(v).map(([k, x]) => `${pyJson(k)}: ${pyJson(x)}`).join(', ') + '}';
+  return (
+    '{' +
+    Object.entries(v)
+      .map(([k, x]) => `${pyJson(k)}: ${pyJson(x)}`)
+      .join(', ') +
+    '}'
+  );
 }
 
 function floatJson(x: number): string {

@@ -4,8 +4,20 @@ import { formatFixed, pyDictStr, pyFloatRepr, pyRound } from './pyfmt.js';
 
 /** Values that exercise ties, exponents, integral floats and the usual percentages. */
 function sampleValues(): number[] {
-  const v: number[] = [0, -0, 0.125, 0.375, 2.5, 3.5, -2.5, 0.005, 1.005, 1e-5, 1e-4, 0.0001234, 123.456, 1e15, 1e16];
-  v.push(1.5e16, 12345678901234567, 0.1 + 0.2, 100, 29.695925615974197, 54.18, 1 / 3, 2 / 3, 62.333333333333336);
+  const v: number[] = [
+    0, -0, 0.125, 0.375, 2.5, 3.5, -2.5, 0.005, 1.005, 1e-5, 1e-4, 0.0001234, 123.456, 1e15, 1e16,
+  ];
+  v.push(
+    1.5e16,
+    12345678901234567,
+    0.1 + 0.2,
+    100,
+    29.695925615974197,
+    54.18,
+    1 / 3,
+    2 / 3,
+    62.333333333333336,
+  );
   let seed = 12345;
   const rnd = (): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;

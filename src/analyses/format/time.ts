@@ -15,7 +15,14 @@ const p2 = (n: number): string => String(n).padStart(2, '0');
 export function formatTimestamp(t: AbsTime, printDate: boolean, gmt: boolean): string {
   const d = new Date(t.sec * 1000);
   const [y, mo, da, h, mi, s] = gmt
-    ? [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+    ? [
+        d.getUTCFullYear(),
+        d.getUTCMonth() + 1,
+        d.getUTCDate(),
+        d.getUTCHours(),
+        d.getUTCMinutes(),
+        d.getUTCSeconds(),
+      ]
     : [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
   const time = `${p2(h)}:${p2(mi)}:${p2(s)}.${String(t.ns).padStart(9, '0')}`;
   return printDate ? `${String(y).padStart(4, '0')}-${p2(mo)}-${p2(da)} ${time}` : time;
