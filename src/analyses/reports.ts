@@ -433,13 +433,19 @@ function containerSubtitle(c: Container): string {
 export function syscallstatsText(r: SyscallstatsResult, o: ReportOptions): string {
   const lines: string[] = [timerangeLine(o, r.begin, r.end), 'Per-TID syscalls statistics (usec)'];
   let total = 0;
-  for (const t of sortedDesc(r.tids, (x) => x.total)) {
+  for (const t of limited(
+    sortedDesc(r.tids, (x) => x.total),
+    o.limit,
+  )) {
     if (t.total === 0) continue;
     lines.push(...syscallBlock(tidSubtitle(t), syscallRows(t.syscalls.values(), true), t.total));
     total += t.total;
   }
   lines.push('', `Total syscalls: ${total}`);
-  const containers = sortedDesc(r.containers, (c) => c.total).filter((c) => c.total > 0);
+  const containers = limited(
+    sortedDesc(r.containers, (c) => c.total).filter((c) => c.total > 0),
+    o.limit,
+  );
   if (containers.length > 0) {
     lines.push('', 'Per-container syscalls statistics (usec)');
     for (const c of containers) {
@@ -467,7 +473,10 @@ export function syscallstatsMi(r: SyscallstatsResult, o: ReportOptions): ResultT
   const { begin, end } = range(o, r.begin, r.end);
   const tables: ResultTable[] = [];
   const totalRows: Cell[][] = [];
-  for (const t of sortedDesc(r.tids, (x) => x.total)) {
+  for (const t of limited(
+    sortedDesc(r.tids, (x) => x.total),
+    o.limit,
+  )) {
     if (t.total === 0) continue;
     tables.push({
       cls: SYSCALLSTATS_CLASSES.perTid,
@@ -479,7 +488,10 @@ export function syscallstatsMi(r: SyscallstatsResult, o: ReportOptions): ResultT
     totalRows.push([cell.process(t.comm, t.pid, t.tid), cell.number(t.total)]);
   }
   tables.push({ cls: SYSCALLSTATS_CLASSES.total, begin, end, rows: totalRows });
-  const containers = sortedDesc(r.containers, (c) => c.total).filter((c) => c.total > 0);
+  const containers = limited(
+    sortedDesc(r.containers, (c) => c.total).filter((c) => c.total > 0),
+    o.limit,
+  );
   for (const c of containers) {
     tables.push({
       cls: SYSCALLSTATS_CLASSES.perContainer,
@@ -530,9 +542,10 @@ export function topMeta(version: string): AnalysisMeta {
 }
 
 export interface TopResults {
-  readonly cputop: CputopResult;
-  readonly memtop: MemtopResult;
-  readonly syscallstats: SyscallstatsResult;
+  /** Each part is absent when the trace lacks its events. */
+  readonly cputop?: CputopResult;
+  readonly memtop?: MemtopResult;
+  readonly syscallstats?: SyscallstatsResult;
 }
 
 const TOP_LINE = (
@@ -548,53 +561,65 @@ const TOP_LINE = (
   `  ${padLeftAlign(a, 45)} ${padLeftAlign(b, 10)} ${padRightAlign(c, 10)} ${padRightAlign(d, 8)} ` +
   `${padRightAlign(e, 12)} ${padRightAlign(f, 12)} ${padRightAlign(g, 12)} ${padRightAlign(h, 10)}`;
 
+function topPeriod(r: TopResults): { begin: number; end: number } | undefined {
+  return r.cputop ?? r.memtop ?? r.syscallstats;
+}
+
 export function topText(r: TopResults, o: ReportOptions): string {
-  const lines: string[] = [timerangeLine(o, r.cputop.begin, r.cputop.end)];
-  lines.push(
-    ...barGraphLines({
-      title: 'Per-Container Usage',
-      unit: '%',
-      labelHeader: CONTAINER_ROW('Container', 'Type'),
-      rows: limited(r.cputop.containers, o.limit).map((c) => ({
-        value: shownPct(c.usage),
-        isFloat: true,
-        label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
-      })),
-    }),
-  );
-  lines.push(...memContainerGraphs(r.memtop, o));
-  const sys = limited(
-    sortedDesc(r.syscallstats.containers, (c) => c.total),
-    o.limit,
-  );
-  lines.push('Per-Container System Calls (usec)');
-  lines.push('#'.repeat(80));
-  lines.push(TOP_LINE('Container', 'Type', 'Count', 'Errors', 'Min', 'Average', 'Max', 'Stdev'));
-  for (const c of sys) {
-    const d = c.all;
-    const has = d.count > 0;
+  const p = topPeriod(r);
+  if (p === undefined) return '';
+  const lines: string[] = [timerangeLine(o, p.begin, p.end)];
+  if (r.cputop !== undefined) {
     lines.push(
-      TOP_LINE(
-        containerLabel(c.container),
-        c.container.type,
-        String(c.total),
-        String(c.errors),
-        has ? us(d.min) : '-',
-        has ? us(d.mean) : '-',
-        has ? us(d.max) : '-',
-        d.count > 2 ? us(d.stdev) : '?',
-      ),
+      ...barGraphLines({
+        title: 'Per-Container Usage',
+        unit: '%',
+        labelHeader: CONTAINER_ROW('Container', 'Type'),
+        rows: limited(r.cputop.containers, o.limit).map((c) => ({
+          value: shownPct(c.usage),
+          isFloat: true,
+          label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
+        })),
+      }),
     );
   }
-  lines.push('');
+  if (r.memtop !== undefined) lines.push(...memContainerGraphs(r.memtop, o));
+  if (r.syscallstats !== undefined) {
+    const sys = limited(
+      sortedDesc(r.syscallstats.containers, (c) => c.total),
+      o.limit,
+    );
+    lines.push('Per-Container System Calls (usec)');
+    lines.push('#'.repeat(80));
+    lines.push(TOP_LINE('Container', 'Type', 'Count', 'Errors', 'Min', 'Average', 'Max', 'Stdev'));
+    for (const c of sys) {
+      const d = c.all;
+      const has = d.count > 0;
+      lines.push(
+        TOP_LINE(
+          containerLabel(c.container),
+          c.container.type,
+          String(c.total),
+          String(c.errors),
+          has ? us(d.min) : '-',
+          has ? us(d.mean) : '-',
+          has ? us(d.max) : '-',
+          d.count > 2 ? us(d.stdev) : '?',
+        ),
+      );
+    }
+    lines.push('');
+  }
   return lines.join('\n') + '\n';
 }
 
 export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
-  const { begin, end } = range(o, r.cputop.begin, r.cputop.end);
-  const mem = memtopMi(r.memtop, o);
-  return [
-    {
+  const p = topPeriod(r);
+  if (p === undefined) return [];
+  const { begin, end } = range(o, p.begin, p.end);
+  const tables: ResultTable[] = [];
+  if (r.cputop !== undefined) {
+    tables.push({
       cls: TOP_CLASSES.cpu,
       begin,
       end,
@@ -602,11 +627,17 @@ export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
         containerCell(c.container),
         cell.ratio(c.usage / 100),
       ]),
-    },
-    ...mem.filter(
-      (t) => t.cls === MEMTOP_CLASSES.perContainerAllocd || t.cls === MEMTOP_CLASSES.perContainerFreed,
-    ),
-    {
+    });
+  }
+  if (r.memtop !== undefined) {
+    tables.push(
+      ...memtopMi(r.memtop, o).filter(
+        (t) => t.cls === MEMTOP_CLASSES.perContainerAllocd || t.cls === MEMTOP_CLASSES.perContainerFreed,
+      ),
+    );
+  }
+  if (r.syscallstats !== undefined) {
+    tables.push({
       cls: TOP_CLASSES.syscalls,
       begin,
       end,
@@ -626,6 +657,7 @@ export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
           d.count > 2 ? cell.duration(d.stdev, true) : cell.unknown(),
         ];
       }),
-    },
-  ];
+    });
+  }
+  return tables;
 }

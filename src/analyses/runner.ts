@@ -13,6 +13,7 @@ import { Dispatcher } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
 import { InterruptedError } from '../util/errors.js';
 import type { AnalysisHandler, ProcessFilter } from './handler.js';
+import type { Windows } from './intersection.js';
 
 /** What the runner needs of a reader (`TraceSet` has it). */
 export interface RecordSource {
@@ -26,8 +27,8 @@ export interface RunOptions {
   begin?: number;
   /** End of the period, ns relative to the base (`--end`). */
   end?: number;
-  /** Only events within this range are read (stream intersection), ns relative to the base. */
-  window?: { begin: number; end: number };
+  /** Only events within their stream's window are read (stream intersection). */
+  windows?: Windows;
   /** Called after each chunk with bytes read and total. */
   onProgress?: (done: number, total: number) => void;
   /** Aborting stops the run with an `InterruptedError`. */
@@ -63,8 +64,8 @@ export async function runAnalyses(
   const chunk = opts.chunk ?? 50_000;
   const begin = opts.begin;
   const end = opts.end;
-  const winLo = opts.window?.begin ?? -Infinity;
-  const winHi = opts.window?.end ?? Infinity;
+  const winLo = opts.windows?.lo;
+  const winHi = opts.windows?.hi;
   let started = false;
   let periodBegin: number | undefined;
   let lastTs: number | undefined;
@@ -92,7 +93,10 @@ export async function runAnalyses(
         continue;
       }
       const ts = rec.ts;
-      if (ts < winLo || ts > winHi) continue;
+      if (winLo !== undefined) {
+        const si = rec.stream.index;
+        if (ts < winLo[si]! || ts > winHi![si]!) continue;
+      }
       if (end !== undefined && ts > end) {
         done = true;
         break;

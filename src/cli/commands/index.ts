@@ -1,9 +1,16 @@
 import type { Command } from 'commander';
+import { register as registerCputop } from './cputop.js';
+import { register as registerMemtop } from './memtop.js';
+import { register as registerSyscallstats } from './syscallstats.js';
+import { register as registerTop } from './top.js';
 
 /**
  * Every subcommand lives in its own file under `src/cli/commands/` and exports
  * `register(program)`. Add one line here per subcommand.
  */
 export function registerCommands(program: Command): void {
-  void program;
+  registerCputop(program);
+  registerMemtop(program);
+  registerSyscallstats(program);
+  registerTop(program);
 }
