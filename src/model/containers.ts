@@ -82,9 +82,13 @@ export class Container {
     this.source = source;
   }
 
-  /** `name (pid_ns)` as lttng-analyses' container branch labels it. */
+  /**
+   * `name (pid_ns)` as lttng-analyses' container branch labels it; just the name for the host and
+   * for a container named by its pid namespace inode.
+   */
   get label(): string {
-    return this.isHost || this.pidNs === undefined ? this.name : `${this.name} (${this.pidNs})`;
+    if (this.isHost || this.pidNs === undefined || this.name === String(this.pidNs)) return this.name;
+    return `${this.name} (${this.pidNs})`;
   }
 
   /** Widens the lifetime to include `ts`. */
