@@ -8,6 +8,7 @@
  * showed (from `sched_switch`, wakeups and IRQs). Per-container usage sums the CPU time of the
  * threads bound to each container, so each container's time is the sum of its threads'.
  */
+import { byteStringToText } from '../ctf/event.js';
 import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
@@ -128,7 +129,7 @@ export class CputopHandler implements AnalysisHandler {
 
     let p = this.tids.get(prev.tid);
     if (p === undefined) {
-      p = newTid(prev.tid, undefined, m.switchPrevComm);
+      p = newTid(prev.tid, undefined, byteStringToText(m.switchPrevComm));
       p.lastSched = this.periodBegin;
       this.tids.set(prev.tid, p);
     }
@@ -151,7 +152,7 @@ export class CputopHandler implements AnalysisHandler {
     if (!nextWanted) return;
     let n = this.tids.get(next.tid);
     if (n === undefined) {
-      n = newTid(next.tid, undefined, m.switchNextComm);
+      n = newTid(next.tid, undefined, byteStringToText(m.switchNextComm));
       if (next.prio !== undefined) n.prios.push(next.prio);
       else n.prios.push(NaN);
       this.tids.set(next.tid, n);

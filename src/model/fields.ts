@@ -6,6 +6,7 @@
  * or not the reader strips the underscore. Each lookup returns a small getter closure that
  * reads one scope of the record by index: no name is compared per event.
  */
+import { byteStringToText } from '../ctf/event.js';
 import type { EventRecord, FieldValue } from '../ctf/event.js';
 import type { EventClass, StreamClass, StructFC } from '../ctf/ir.js';
 
@@ -89,9 +90,9 @@ export function toNum(v: FieldValue | undefined): number {
   return NaN;
 }
 
-/** A text field value as a string (numbers printed, anything else empty). */
+/** A text field value as text (byte strings decoded as UTF-8; numbers printed; anything else empty). */
 export function toStr(v: FieldValue | undefined): string {
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return byteStringToText(v);
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   return '';
 }

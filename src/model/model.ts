@@ -118,7 +118,7 @@ export class SystemModel {
   /** `sched_switch`: the previous and next threads. */
   switchPrev: Thread | undefined;
   switchNext: Thread | undefined;
-  /** `sched_switch`: `prev_comm` and `next_comm` as in the event. */
+  /** `sched_switch`: `prev_comm` and `next_comm` as in the event (byte strings: see `byteStringToText`). */
   switchPrevComm = '';
   switchNextComm = '';
   /** `sched_migrate_task`: the migrated thread. */
@@ -168,8 +168,11 @@ export class SystemModel {
   }
 
   private markCpu(id: number): CpuState | undefined {
-    if (!(id >= 0) || !Number.isInteger(id)) return undefined;
-    const c = this.cpu(id);
+    let c = this.cpus[id];
+    if (c === undefined) {
+      if (!(id >= 0) || !Number.isInteger(id) || id > 1 << 20) return undefined;
+      c = this.cpu(id);
+    }
     if (!c.known) {
       c.known = true;
       this.knownCpus++;
@@ -418,24 +421,29 @@ export class SystemModel {
         const cpuF = f('cpu_id');
         const prevTidF = p('prev_tid');
         const nextTidF = p('next_tid');
-        const prevCommF = p('prev_comm');
-        const nextCommF = p('next_comm');
-        const prevPrioF = p('prev_prio');
-        const nextPrioF = p('next_prio');
         if (prevTidF === undefined || nextTidF === undefined) return undefined;
+        // Hot path: payload fields read by index (LTTng has them all); optional ones as -1.
+        const iPrevTid = prevTidF.index;
+        const iNextTid = nextTidF.index;
+        const iPrevComm = p('prev_comm')?.index ?? -1;
+        const iNextComm = p('next_comm')?.index ?? -1;
+        const iPrevPrio = p('prev_prio')?.index ?? -1;
+        const iNextPrio = p('next_prio')?.index ?? -1;
+        const cpuGet = cpuF?.get;
         return (ev) => {
           const ts = ev.ts;
-          const cpuId = readNum(cpuF, ev);
+          const pl = ev.payload!;
+          const cpuId = cpuGet === undefined ? NaN : (cpuGet(ev) as number);
           this.cpuId = cpuId;
           const cpu = this.markCpu(cpuId);
-          const prevTid = toNum(prevTidF.get(ev));
-          const nextTid = toNum(nextTidF.get(ev));
+          const prevTid = pl[iPrevTid] as number;
+          const nextTid = pl[iNextTid] as number;
           const prev = this.thread(prevTid, ts);
           const next = this.thread(nextTid, ts);
-          const prevComm = prevCommF === undefined ? '' : toStr(prevCommF.get(ev));
-          const nextComm = nextCommF === undefined ? '' : toStr(nextCommF.get(ev));
-          if (nextCommF !== undefined) next.comm = nextComm;
-          if (prev.comm === '') prev.comm = prevComm;
+          const prevComm = iPrevComm < 0 ? '' : (pl[iPrevComm] as string);
+          const nextComm = iNextComm < 0 ? '' : (pl[iNextComm] as string);
+          if (iNextComm >= 0) next.setRawComm(nextComm);
+          if (prev.comm === '') prev.setRawComm(prevComm);
           this.switchPrevComm = prevComm;
           this.switchNextComm = nextComm;
           if (cpu !== undefined) {
@@ -444,8 +452,8 @@ export class SystemModel {
           }
           prev.lastSeen = ts;
           next.lastSeen = ts;
-          this.prioCheck(prev, readNum(prevPrioF, ev), ts);
-          this.prioCheck(next, readNum(nextPrioF, ev), ts);
+          if (iPrevPrio >= 0) this.prioCheck(prev, pl[iPrevPrio] as number, ts);
+          if (iNextPrio >= 0) this.prioCheck(next, pl[iNextPrio] as number, ts);
           this.switchPrev = prev;
           this.switchNext = next;
         };

@@ -7,6 +7,7 @@
  * `prio`, the syscall in flight) follow its update rules, so that analyses built on this model
  * give the same numbers.
  */
+import { byteStringToText } from '../ctf/event.js';
 import type { Container } from './containers.js';
 import type { FlatNsType, PidLevel, UserLevel } from './namespaces.js';
 
@@ -21,6 +22,9 @@ export class Thread {
   ppid: number | undefined;
   /** Command name (16 bytes max in the kernel), updated on exec. Empty when unknown. */
   comm = '';
+  /** Last byte string given to `setRawComm` and its decoding, to skip decoding repeats. */
+  private rawComm = '';
+  private rawText = '';
   /** Kernel priority as LTTng reports it (`prio - 100`, i.e. 20 for nice 0), when known. */
   prio: number | undefined;
   /** Time of the fork that created it (ns, relative to the trace set base); undefined if before the trace. */
@@ -68,6 +72,14 @@ export class Thread {
     this.tid = tid;
     this.firstSeen = ts;
     this.lastSeen = ts;
+  }
+
+  /** Sets `comm` from a trace byte string (UTF-8 bytes, one char per byte). */
+  setRawComm(raw: string): void {
+    if (raw === this.rawComm && this.comm === this.rawText) return;
+    this.rawComm = raw;
+    this.rawText = byteStringToText(raw);
+    this.comm = this.rawText;
   }
 
   /** tid inside the thread's own pid namespace (equal to `tid` on the host), when known. */
