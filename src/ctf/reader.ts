@@ -247,7 +247,6 @@ export class TraceSet {
 
   private readonly cursors: StreamCursor[];
   private readonly heap: StreamCursor[] = [];
-  private pending: StreamCursor | undefined;
   private lastTs = Number.NEGATIVE_INFINITY;
   private started = false;
   private readonly rec: EventRecord;
@@ -400,26 +399,31 @@ export class TraceSet {
     }
   }
 
-  private pop(): StreamCursor | undefined {
+  /** Restores the heap order after the root's head changed (or removes an ended root). */
+  private fixRoot(): void {
     const h = this.heap;
-    const top = h[0];
-    if (top === undefined) return undefined;
-    const last = h.pop()!;
-    if (h.length > 0) {
+    const root = h[0]!;
+    if (root.headKind === HEAD_END) {
+      root.close();
+      const last = h.pop()!;
+      if (h.length === 0) return;
       h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
+    } else if (Number.isNaN(root.headTs)) {
+      root.headTs = this.lastTs;
     }
-    return top;
+    const n = h.length;
+    let i = 0;
+    const c = h[0]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && before(h[r]!, h[l]!) ? r : l;
+      if (!before(h[m]!, c)) break;
+      h[i] = h[m]!;
+      i = m;
+    }
+    h[i] = c;
   }
 
   /** The next record in time order, or null at the end. */
@@ -430,22 +434,18 @@ export class TraceSet {
         c.advance();
         this.push(c);
       }
+    } else if (this.heap.length > 0) {
+      // The root produced the previous record: move it to its next head.
+      this.heap[0]!.advance();
+      this.fixRoot();
     }
-    if (this.pending !== undefined) {
-      const c = this.pending;
-      this.pending = undefined;
-      c.advance();
-      this.push(c);
-    }
-    const c = this.pop();
+    const c = this.heap[0];
     if (c === undefined) return null;
-    this.pending = c;
     if (c.headTs > this.lastTs || this.lastTs === Number.NEGATIVE_INFINITY) this.lastTs = c.headTs;
     if (c.headKind === HEAD_DISCARD) {
       const d: DiscardedRecord = c.headDiscard!;
       return Number.isNaN(d.ts) ? { ...d, ts: c.headTs } : d;
     }
-    if (c.headKind !== HEAD_EVENT) throw new Error('internal: bad stream head');
     c.takeEvent(this.rec);
     return this.rec;
   }

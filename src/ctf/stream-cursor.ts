@@ -139,25 +139,40 @@ export class StreamCursor {
     }
     this.winFile = fileStart;
     this.winLen = got;
+    this.windowChanged();
+  }
+
+  /** Window start and content end, in bits relative to the packet and to the window. */
+  private wBase = 0;
+  private wEnd = 0;
+
+  private windowChanged(): void {
+    this.wBase = (this.winFile - this.pktOff) * 8;
+    const winEnd = this.wBase + this.winLen * 8;
+    this.wEnd = Math.min(this.contentBits, winEnd) - this.wBase;
+    this.st.endIsContent = winEnd >= this.contentBits || this.winFile + this.winLen >= this.fileSize;
   }
 
   /** Runs a decoder from packet bit `start`, refilling the window as needed; returns the end. */
-  private run(fn: DecodeFn, start: number, out: FieldValue[] | null): number {
+  private run(
+    fn: DecodeFn,
+    start: number,
+    o0: FieldValue[] | null,
+    o1?: FieldValue[],
+    o2?: FieldValue[],
+  ): number {
     for (;;) {
-      const base = (this.winFile - this.pktOff) * 8;
+      const base = this.wBase;
       if (
         start < base ||
-        start > base + this.winLen * 8 ||
+        start - base > this.winLen * 8 ||
         (this.winFile - this.pktOff) % this.alignBytes !== 0
       ) {
         this.fill(start >>> 3, 64);
         continue;
       }
-      const winEnd = base + this.winLen * 8;
-      const end = Math.min(this.contentBits, winEnd);
-      this.st.endIsContent = winEnd >= this.contentBits || this.winFile + this.winLen >= this.fileSize;
       try {
-        return fn(this.u8, this.dv, start - base, end - base, this.st, out) + base;
+        return fn(this.u8, this.dv, start - base, this.wEnd, this.st, o0, o1, o2) + base;
       } catch (e) {
         if (e === NEED_MORE) {
           const have = this.winFile + this.winLen - (this.pktOff + (start >>> 3));
@@ -215,6 +230,7 @@ export class StreamCursor {
     this.doneBytes = this.filesBefore + off;
     this.pktBytes = this.fileSize - off;
     this.contentBits = Math.min(this.pktBytes, MAX_PACKET_BYTES) * 8;
+    this.windowChanged();
     this.readPacketHeader();
     return true;
   }
@@ -273,6 +289,7 @@ export class StreamCursor {
     if (packetBits === 0) throw this.error(0, 'packet of size 0');
     this.pktBytes = packetBits / 8;
     this.contentBits = contentBits;
+    this.windowChanged();
     this.ppos = p;
 
     const cur: Snapshots = {
@@ -424,9 +441,7 @@ export class StreamCursor {
   takeEvent(rec: EventRecord): void {
     const plan = this.headPlan!;
     let p = this.bodyPos;
-    if (plan.streamCtxFn) p = this.run(plan.streamCtxFn, p, plan.streamCtx!);
-    if (plan.ctxFn) p = this.run(plan.ctxFn, p, plan.ctx!);
-    if (plan.payloadFn) p = this.run(plan.payloadFn, p, plan.payload!);
+    if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
     if (p === this.evStart) throw this.error(p, 'event of size 0 (corrupt metadata or stream)');
     this.ppos = p;
     rec.eventClass = plan.ec;

@@ -77,7 +77,9 @@ export type DecodeFn = (
   pos: number,
   end: number,
   st: DecodeState,
-  out: FieldValue[] | null,
+  o0: FieldValue[] | null,
+  o1?: FieldValue[] | null,
+  o2?: FieldValue[] | null,
 ) => number;
 
 /** What a field means to the reader (babeltrace2's "meanings"), by scope and name. */
@@ -231,16 +233,35 @@ function isTextElement(fc: FieldClass): fc is IntegerFC {
   return fc.kind === 'int' && fc.size === 8 && fc.encoding !== 'none';
 }
 
-/** Decodes bytes [b, e) of `u8` as a byte string (one char per byte). */
+const CACHE_SIZE = 4096;
+const cache: string[] = new Array<string>(CACHE_SIZE).fill('');
+
+/**
+ * Decodes bytes [b, e) of `u8` as a byte string (one char per byte). Short strings go through
+ * a small direct-mapped cache: traces repeat the same comms, procnames and paths millions of
+ * times, and comparing a few bytes is cheaper than allocating a new string each time.
+ */
 export function byteString(u8: Uint8Array, b: number, e: number): string {
   const n = e - b;
   if (n <= 0) return '';
-  if (n < 32) {
-    let s = '';
-    for (let i = b; i < e; i++) s += String.fromCharCode(u8[i]!);
-    return s;
+  if (n > 48) return Buffer.from(u8.buffer, u8.byteOffset + b, n).toString('latin1');
+  let h = n;
+  for (let i = b; i < e; i++) h = Math.imul(h ^ u8[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (CACHE_SIZE - 1);
+  const c = cache[slot]!;
+  if (c.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (c.charCodeAt(i) !== u8[b + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return c;
   }
-  return Buffer.from(u8.buffer, u8.byteOffset + b, n).toString('latin1');
+  const str = String.fromCharCode.apply(null, u8.subarray(b, e) as unknown as number[]);
+  cache[slot] = str;
+  return str;
 }
 
 /** Builds the overflow error for a field that does not fit in the window. */
@@ -265,8 +286,7 @@ class Emitter {
 
   constructor(
     readonly env: CompileEnv,
-    readonly scope: Scope,
-    readonly withValues: boolean,
+    public scope: Scope,
   ) {}
 
   v(prefix: string): string {
@@ -414,12 +434,18 @@ class Emitter {
   struct(fc: StructFC, path: readonly string[], target: string | null, inArray: boolean): void {
     this.align(fc.align);
     const s = target !== null ? this.v('s') : null;
-    if (s !== null) this.emit(`const ${s} = new Array(${fc.fields.length});`);
+    if (s !== null) {
+      // Outside arrays and variants the value array is reused from one event to the next.
+      if (inArray || this.inVariant > 0) this.emit(`const ${s} = new Array(${fc.fields.length});`);
+      else this.emit(`let ${s} = ${target}; if (${s} === undefined) ${s} = new Array(${fc.fields.length});`);
+    }
     fc.fields.forEach((f, i) => {
       this.field(f.type, [...path, f.name], s !== null ? `${s}[${i}]` : null, inArray);
     });
     if (target !== null && s !== null) this.emit(`${target} = ${s};`);
   }
+
+  private inVariant = 0;
 
   variant(fc: VariantFC, path: readonly string[], target: string | null, inArray: boolean): void {
     const key = refKey(fc.tag.scope, fc.tag.path);
@@ -442,16 +468,18 @@ class Emitter {
     const val = target !== null ? this.v('w') : null;
     if (val !== null) this.emit(`let ${val};`);
     this.emit(`switch (${o}) {`);
+    this.inVariant++;
     fc.options.forEach((opt, i) => {
       this.emit(`case ${i}: {`);
       this.field(opt.type, [...path, opt.name], val, inArray);
       this.emit('break; }');
     });
+    this.inVariant--;
     this.emit('}');
     if (target !== null && val !== null) this.emit(`${target} = { option: ${o}, value: ${val} };`);
   }
 
-  array(fc: ArrayFC | SequenceFC, path: readonly string[], target: string | null, _inArray: boolean): void {
+  array(fc: ArrayFC | SequenceFC, path: readonly string[], target: string | null, inArray: boolean): void {
     const n = this.v('n');
     if (fc.kind === 'array') {
       this.emit(`const ${n} = ${fc.length};`);
@@ -498,7 +526,13 @@ class Emitter {
     }
     const a = target !== null ? this.v('a') : null;
     const i = this.v('j');
-    if (a !== null) this.emit(`const ${a} = new Array(${n});`);
+    if (a !== null) {
+      if (inArray || this.inVariant > 0) this.emit(`const ${a} = new Array(${n});`);
+      else
+        this.emit(
+          `let ${a} = ${target}; if (${a} === undefined) ${a} = new Array(${n}); else if (${a}.length !== ${n}) ${a}.length = ${n};`,
+        );
+    }
     this.emit(`for (let ${i} = 0; ${i} < ${n}; ${i}++) {`);
     this.field(elem, [...path, '[]'], a !== null ? `${a}[${i}]` : null, true);
     this.emit('}');
@@ -550,19 +584,36 @@ const RUNTIME = {
   NEED_MORE,
 };
 
+export interface ScopePart {
+  readonly root: StructFC;
+  readonly scope: Scope;
+}
+
 /**
- * Compiles a scope's root structure. With `withValues` false the function only updates the
+ * Compiles consecutive scope roots into one function `(u8, dv, pos, end, st, o0, o1, ...)`
+ * that decodes each into its output array `oN` (an event body: stream event context, event
+ * context and payload in one call). With `withValues` false the function only updates the
  * state (meanings, stored values, clock) and produces no values (used for event headers).
  */
-export function compileScope(root: StructFC, scope: Scope, env: CompileEnv, withValues: boolean): DecodeFn {
-  const em = new Emitter(env, scope, withValues);
-  em.align(root.align);
-  root.fields.forEach((f, i) => {
-    em.field(f.type, [f.name], withValues ? `out[${i}]` : null, false);
+export function compileScopes(parts: readonly ScopePart[], env: CompileEnv, withValues: boolean): DecodeFn {
+  const em = new Emitter(env, parts[0]!.scope);
+  parts.forEach((part, n) => {
+    em.scope = part.scope;
+    em.align(part.root.align);
+    part.root.fields.forEach((f, i) => {
+      em.field(f.type, [f.name], withValues ? `o${n}[${i}]` : null, false);
+    });
   });
   em.emit('return pos;');
   const names = Object.keys(RUNTIME);
-  const body = `"use strict";\nreturn function decode_${scope.replace(/\W/g, '_')}(u8, dv, pos, end, st, out) {\n${em.lines.join('\n')}\n};`;
+  const outs = parts.map((_, n) => `o${n}`).join(', ');
+  const fname = parts.map((p) => p.scope.replace(/\W/g, '_')).join('__');
+  const body = `"use strict";\nreturn function decode_${fname}(u8, dv, pos, end, st, ${outs}) {\n${em.lines.join('\n')}\n};`;
   const factory = new Function('K', ...names, body) as (...args: unknown[]) => DecodeFn;
   return factory(em.consts, ...names.map((n) => RUNTIME[n as keyof typeof RUNTIME]));
+}
+
+/** Compiles a single scope root (see `compileScopes`). */
+export function compileScope(root: StructFC, scope: Scope, env: CompileEnv, withValues: boolean): DecodeFn {
+  return compileScopes([{ root, scope }], env, withValues);
 }

@@ -21,6 +21,8 @@ import {
   collectClasses,
   collectRefs,
   compileScope,
+  compileScopes,
+  type ScopePart,
   maxAlign,
   refKey,
 } from './compile.js';
@@ -40,10 +42,10 @@ export interface EventPlan {
   readonly ec: EventClass;
   /** Dense key over the trace set (see `EventRecord.classKey`). */
   readonly key: number;
-  /** Stream event context, event context, payload decoders (undefined: scope absent). */
-  readonly streamCtxFn: DecodeFn | undefined;
-  readonly ctxFn: DecodeFn | undefined;
-  readonly payloadFn: DecodeFn | undefined;
+  /** Decodes stream event context, event context and payload in one call (undefined: all absent). */
+  readonly bodyFn: DecodeFn | undefined;
+  /** Output arrays of `bodyFn`, in the order of the scopes present. */
+  readonly outs: readonly FieldValue[][];
   /** Reused value arrays. */
   readonly streamCtx: FieldValue[] | undefined;
   readonly ctx: FieldValue[] | undefined;
@@ -259,15 +261,31 @@ export class TracePlan {
     collectClasses('event.fields', ec.fields, classes);
     const env: CompileEnv = { ...this.env, classes };
     const sec = sp.sc.eventContext;
+    const streamCtx = sec ? new Array<FieldValue>(sec.fields.length) : undefined;
+    const ctx = ec.context ? new Array<FieldValue>(ec.context.fields.length) : undefined;
+    const payload = ec.fields ? new Array<FieldValue>(ec.fields.fields.length) : undefined;
+    const parts: ScopePart[] = [];
+    const outs: FieldValue[][] = [];
+    if (sec && streamCtx) {
+      parts.push({ root: sec, scope: 'stream.event.context' });
+      outs.push(streamCtx);
+    }
+    if (ec.context && ctx) {
+      parts.push({ root: ec.context, scope: 'event.context' });
+      outs.push(ctx);
+    }
+    if (ec.fields && payload) {
+      parts.push({ root: ec.fields, scope: 'event.fields' });
+      outs.push(payload);
+    }
     const plan: EventPlan = {
       ec,
       key: this.keys.get(ec)!,
-      streamCtxFn: sec ? compileScope(sec, 'stream.event.context', env, true) : undefined,
-      ctxFn: ec.context ? compileScope(ec.context, 'event.context', env, true) : undefined,
-      payloadFn: ec.fields ? compileScope(ec.fields, 'event.fields', env, true) : undefined,
-      streamCtx: sec ? new Array<FieldValue>(sec.fields.length) : undefined,
-      ctx: ec.context ? new Array<FieldValue>(ec.context.fields.length) : undefined,
-      payload: ec.fields ? new Array<FieldValue>(ec.fields.fields.length) : undefined,
+      bodyFn: parts.length > 0 ? compileScopes(parts, env, true) : undefined,
+      outs,
+      streamCtx,
+      ctx,
+      payload,
     };
     sp.events.set(id, plan);
     return plan;

@@ -1,0 +1,758 @@
+/**
+ * Type declarations → draft field classes (`dtypes.ts`), in text order.
+ *
+ * Owns TSDL lexical scoping (typedef/typealias names and struct/variant/enum names per
+ * block or compound body; hiding allowed in a sub-scope, redefinition not) and the meaning of
+ * every type attribute. Sequence lengths and variant tags written as relative paths are looked
+ * up here, where they are written; what cannot be decided before the type is used is left as
+ * a `DRef` for `instantiate.ts`. Does not know the dynamic scopes.
+ */
+import { MetadataError } from '../../util/errors.js';
+import type {
+  ByteOrder,
+  Encoding,
+  EnumFC,
+  EnumMapping,
+  EnvValue,
+  FloatFC,
+  IntegerFC,
+  Scope,
+  StringFC,
+} from '../ir.js';
+import type { Attribute, BodyItem, Declarator, Enumerator, Expr, Loc, SpecList, TypeSpec } from './ast.js';
+import {
+  alignOf,
+  describeType,
+  hasRefs,
+  type DArray,
+  type DField,
+  type DRef,
+  type DSequence,
+  type DStruct,
+  type DType,
+  type DVariant,
+} from './dtypes.js';
+
+/** Largest static array length accepted (the largest JS array length). */
+export const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+/** Largest alignment accepted, in bits. */
+export const MAX_ALIGN = 2 ** 31;
+
+/** Absolute path prefixes, longest first. */
+export const SCOPE_PREFIXES: ReadonlyArray<readonly [readonly string[], Scope]> = [
+  [['trace', 'packet', 'header'], 'trace.packet.header'],
+  [['stream', 'packet', 'context'], 'stream.packet.context'],
+  [['stream', 'event', 'header'], 'stream.event.header'],
+  [['stream', 'event', 'context'], 'stream.event.context'],
+  [['event', 'context'], 'event.context'],
+  [['event', 'fields'], 'event.fields'],
+];
+
+const INTEGER_ATTRS: readonly string[] = ['size', 'align', 'signed', 'byte_order', 'base', 'encoding', 'map'];
+
+function exprKey(e: Expr): string {
+  switch (e.kind) {
+    case 'int':
+      return `i${e.value}`;
+    case 'path':
+      return `p${e.parts.join('.')}`;
+    case 'str':
+      return `s${JSON.stringify(e.value)}`;
+    case 'char':
+      return `c${JSON.stringify(e.value)}`;
+  }
+}
+
+export class LexScope {
+  readonly aliases = new Map<string, DType>();
+  readonly structs = new Map<string, DStruct>();
+  readonly variants = new Map<string, DVariant>();
+  readonly enums = new Map<string, EnumFC>();
+
+  constructor(readonly parent: LexScope | undefined) {}
+
+  /** Looks `name` up in this scope, then in the enclosing ones. */
+  lookup<T>(pick: (s: LexScope) => ReadonlyMap<string, T>, name: string): T | undefined {
+    const v = pick(this).get(name);
+    if (v !== undefined) return v;
+    return this.parent?.lookup(pick, name);
+  }
+}
+
+/** A struct or variant body being built (for relative lookups where a path is written). */
+export interface Frame {
+  readonly bodyId: number;
+  readonly kind: 'struct' | 'variant';
+  readonly fields: DField[];
+  readonly parent: Frame | undefined;
+}
+
+export interface DeclCtx {
+  readonly scope: LexScope;
+  readonly frame: Frame | undefined;
+  /** The declaration sits inside a trace/stream/event/... block (not at the root). */
+  readonly inBlock: boolean;
+}
+
+export interface BuilderEnv {
+  readonly file: string;
+  /** The trace's byte order (what `native` means). */
+  readonly byteOrder: ByteOrder;
+  /** Environment entries declared so far (for `[env.KEY]` lengths). */
+  env(): ReadonlyMap<string, EnvValue> | undefined;
+  warn(loc: Loc, message: string): void;
+}
+
+export class TypeBuilder {
+  private nextBodyId = 1;
+  /** Every `map = clock.NAME.value` seen, checked once all clocks are known. */
+  readonly clockRefs: { name: string; loc: Loc }[] = [];
+
+  constructor(private readonly env: BuilderEnv) {}
+
+  error(loc: Loc, reason: string): MetadataError {
+    return new MetadataError(this.env.file, loc.line, loc.col, reason);
+  }
+
+  newBodyId(): number {
+    return this.nextBodyId++;
+  }
+
+  // ---- declarations ----
+
+  /**
+   * Processes one declaration in `ctx`: typedef and typealias register names; other
+   * declarations build their types (registering named structs/variants/enums) and return one
+   * field per declarator. The caller decides whether fields are allowed there.
+   */
+  declare(item: BodyItem, ctx: DeclCtx): DField[] {
+    switch (item.kind) {
+      case 'typedef': {
+        const base = this.typeOf(item.spec, ctx, false);
+        for (const d of item.declarators) {
+          const t = this.applyDeclarator(item.spec, base, d, ctx);
+          this.registerAlias(d.name!, t, d.loc, ctx.scope);
+        }
+        return [];
+      }
+      case 'typealias': {
+        const base = this.typeOf(item.spec, ctx, false);
+        if (item.source.pointers > 0)
+          throw this.error(item.source.loc, 'pointers are not allowed on the aliased type');
+        const t = this.applyDims(base, item.source.dims, ctx);
+        this.registerAlias(item.alias, t, item.aliasLoc, ctx.scope);
+        return [];
+      }
+      case 'decl': {
+        if (item.declarators.length === 0) {
+          this.typeOf(item.spec, ctx, true);
+          if (!item.spec.specs.some((s) => s.kind !== 'word' && 'name' in s && s.name !== undefined)) {
+            this.env.warn(item.loc, 'declaration declares nothing');
+          }
+          return [];
+        }
+        const base = this.typeOf(item.spec, ctx, false);
+        return item.declarators.map((d) => ({
+          name: d.name!,
+          type: this.applyDeclarator(item.spec, base, d, ctx),
+          loc: d.loc,
+        }));
+      }
+    }
+  }
+
+  private registerAlias(name: string, t: DType, loc: Loc, scope: LexScope): void {
+    if (scope.aliases.has(name)) throw this.error(loc, `type '${name}' is already declared in this scope`);
+    scope.aliases.set(name, t);
+  }
+
+  /** The type named by declaration specifiers. */
+  typeOf(spec: SpecList, ctx: DeclCtx, declarationOnly: boolean): DType {
+    const words: Extract<TypeSpec, { kind: 'word' }>[] = [];
+    const compounds: Exclude<TypeSpec, { kind: 'word' }>[] = [];
+    for (const s of spec.specs) {
+      if (s.kind === 'word') words.push(s);
+      else compounds.push(s);
+    }
+    if (compounds.length > 0 && words.length > 0) {
+      throw this.error(
+        words[0]!.loc,
+        `'${words[0]!.word}' cannot be combined with a ${compounds[0]!.kind} type`,
+      );
+    }
+    if (compounds.length > 1 && !declarationOnly) {
+      throw this.error(compounds[1]!.loc, 'more than one type in a declaration');
+    }
+    if (compounds.length > 0) {
+      let t: DType | undefined;
+      for (const c of compounds) t = this.compound(c, ctx);
+      return t!;
+    }
+    const name = words.map((w) => w.word).join(' ');
+    const t = ctx.scope.lookup((x) => x.aliases, name);
+    if (t === undefined) throw this.error(words[0]!.loc, `unknown type '${name}'`);
+    return t;
+  }
+
+  private applyDeclarator(spec: SpecList, base: DType, d: Declarator, ctx: DeclCtx): DType {
+    if (d.bitfield !== undefined)
+      throw this.error(d.bitfield.loc, 'GNU/C bitfield declarators are not supported');
+    let t = base;
+    if (d.pointers > 0) {
+      if (!spec.specs.every((s) => s.kind === 'word')) {
+        throw this.error(d.loc, 'a pointer declarator needs a typealias of the pointer type');
+      }
+      const name = spec.specs.map((s) => (s as { word: string }).word).join(' ') + ' *'.repeat(d.pointers);
+      const p = ctx.scope.lookup((x) => x.aliases, name);
+      if (p === undefined) throw this.error(d.loc, `unknown type '${name}'`);
+      t = p;
+    }
+    return this.applyDims(t, d.dims, ctx);
+  }
+
+  /** `T x[a][b]`: an array of `a` arrays of `b` `T`s (C order). */
+  private applyDims(base: DType, dims: readonly Expr[], ctx: DeclCtx): DType {
+    let t = base;
+    for (let i = dims.length - 1; i >= 0; i--) t = this.arrayOrSequence(dims[i]!, t, ctx);
+    return t;
+  }
+
+  private arrayOrSequence(e: Expr, element: DType, ctx: DeclCtx): DType {
+    const align = alignOf(element);
+    if (e.kind === 'int') {
+      if (e.value < 0n) throw this.error(e.loc, `array length must not be negative (${e.value})`);
+      if (e.value > BigInt(MAX_ARRAY_LENGTH)) throw this.error(e.loc, `array length ${e.value} is too large`);
+      const a: DArray = {
+        kind: 'array',
+        length: Number(e.value),
+        element,
+        align,
+        refs: hasRefs(element),
+        loc: e.loc,
+      };
+      return a;
+    }
+    if (e.kind !== 'path') {
+      throw this.error(e.loc, 'array length must be an integer constant or the path of a length field');
+    }
+    if (e.parts[0] === 'env') {
+      const length = this.envLength(e);
+      return { kind: 'array', length, element, align, refs: hasRefs(element), loc: e.loc };
+    }
+    const length = this.reference(e, ctx, 'sequence');
+    const s: DSequence = { kind: 'sequence', length, element, align, refs: true, loc: e.loc };
+    return s;
+  }
+
+  private envLength(e: Extract<Expr, { kind: 'path' }>): number {
+    if (e.parts.length !== 2)
+      throw this.error(e.loc, `invalid environment reference '${e.parts.join('.')}' (expecting env.KEY)`);
+    const key = e.parts[1]!;
+    const v = this.env.env()?.get(key);
+    if (v === undefined)
+      throw this.error(e.loc, `no environment entry '${key}' is declared before this array`);
+    if (typeof v === 'string')
+      throw this.error(e.loc, `environment entry '${key}' is a string, not an array length`);
+    if (v < 0 || v > MAX_ARRAY_LENGTH)
+      throw this.error(e.loc, `environment entry '${key}' (${v}) is not a valid array length`);
+    return Number(v);
+  }
+
+  /**
+   * A sequence length or variant tag path, resolved as far as possible where it is written.
+   * `use` decides the type check of a target found here.
+   */
+  reference(e: Expr, ctx: DeclCtx, use: 'sequence' | 'variant'): DRef {
+    if (e.kind !== 'path')
+      throw this.error(
+        e.loc,
+        `${use === 'sequence' ? 'sequence length' : 'variant tag'} must be a field path`,
+      );
+    const text = e.parts.join('.');
+    const first = e.parts[0]!;
+    if (first === 'trace' || first === 'stream' || first === 'event') {
+      for (const [prefix, scope] of SCOPE_PREFIXES) {
+        if (prefix.every((p, i) => e.parts[i] === p)) {
+          if (e.parts.length === prefix.length)
+            throw this.error(e.loc, `'${text}' names a scope, not a field`);
+          return { mode: 'abs', scope, tokens: e.parts.slice(prefix.length), text, loc: e.loc };
+        }
+      }
+      throw this.error(e.loc, `invalid absolute path '${text}'`);
+    }
+    if (first === 'env')
+      throw this.error(
+        e.loc,
+        `'${text}': environment entries cannot be ${use === 'sequence' ? 'sequence lengths' : 'variant tags'}`,
+      );
+    // Relative: search the struct bodies enclosing the declaration, innermost first, among the
+    // fields declared so far.
+    for (let f = ctx.frame; f !== undefined; f = f.parent) {
+      if (f.kind !== 'struct') continue;
+      const field = f.fields.find((x) => x.name === first);
+      if (field === undefined) continue;
+      const target = this.walk(field.type, e.parts, 1, e.loc, text);
+      this.checkTarget(target, use, e.loc, text);
+      return { mode: 'lex', bodyId: f.bodyId, tokens: e.parts, text, loc: e.loc, target };
+    }
+    if (ctx.inBlock) return { mode: 'dyn', tokens: e.parts, text, loc: e.loc };
+    if (ctx.scope.lookup((x) => x.aliases, text) !== undefined) {
+      throw this.error(e.loc, `'${text}' is a type, not a field`);
+    }
+    throw this.error(
+      e.loc,
+      `no field '${first}' precedes this ${use} in its enclosing structures (relative paths are resolved where they are written; use an absolute path such as event.fields.${text})`,
+    );
+  }
+
+  /** Follows `tokens[from..]` below `t` (struct members, variant options by name). */
+  walk(t: DType, tokens: readonly string[], from: number, loc: Loc, text: string): DType {
+    let cur = t;
+    for (let i = from; i < tokens.length;) {
+      const name = tokens[i]!;
+      if (cur.kind === 'struct') {
+        const f = cur.fields.find((x) => x.name === name);
+        if (f === undefined) throw this.error(loc, `'${text}': no field '${name}' in the structure`);
+        cur = f.type;
+        i++;
+      } else if (cur.kind === 'variant') {
+        const f = cur.options.find((x) => x.name === name);
+        if (f === undefined) throw this.error(loc, `'${text}': no option '${name}' in the variant`);
+        cur = f.type;
+        i++;
+      } else if (cur.kind === 'array' || cur.kind === 'sequence') {
+        throw this.error(
+          loc,
+          `'${text}': the path goes into an element of an ${cur.kind} that does not contain the referencing field`,
+        );
+      } else {
+        throw this.error(
+          loc,
+          `'${text}': '${tokens[i - 1]}' is a ${describeType(cur)}, it has no field '${name}'`,
+        );
+      }
+    }
+    return cur;
+  }
+
+  checkTarget(target: DType, use: 'sequence' | 'variant', loc: Loc, text: string): void {
+    if (use === 'sequence') {
+      const int = target.kind === 'int' ? target : target.kind === 'enum' ? target.container : undefined;
+      if (int === undefined || int.signed) {
+        throw this.error(
+          loc,
+          `sequence length '${text}' must be an unsigned integer field, not a ${describeType(target)}`,
+        );
+      }
+    } else if (target.kind !== 'enum') {
+      throw this.error(
+        loc,
+        `variant tag '${text}' must be an enumeration field, not a ${describeType(target)}`,
+      );
+    }
+  }
+
+  /** Checks that a variant can select at least one of its options with its tag's labels. */
+  checkVariantOptions(v: DVariant, tag: EnumFC, loc: Loc, text: string): void {
+    for (const o of v.options) if (tag.mappings.some((m) => m.label === o.name)) return;
+    throw this.error(
+      loc,
+      `no label of the tag enumeration '${text}' names an option of the variant (options: ${v.options.map((o) => o.name).join(', ')})`,
+    );
+  }
+
+  // ---- compound type specifiers ----
+
+  private compound(s: Exclude<TypeSpec, { kind: 'word' }>, ctx: DeclCtx): DType {
+    switch (s.kind) {
+      case 'integer':
+        return this.integer(s.attrs ?? [], s.loc);
+      case 'floating_point':
+        return this.float(s.attrs ?? [], s.loc);
+      case 'string':
+        return this.string(s.attrs ?? []);
+      case 'struct':
+        return this.struct(s, ctx);
+      case 'variant':
+        return this.variant(s, ctx);
+      case 'enum':
+        return this.enumeration(s, ctx);
+    }
+  }
+
+  private struct(s: Extract<TypeSpec, { kind: 'struct' }>, ctx: DeclCtx): DStruct {
+    let minAlign = 1;
+    if (s.align !== undefined) minAlign = this.alignment(s.align, 'structure alignment');
+    if (s.body === undefined) {
+      const named = ctx.scope.lookup((x) => x.structs, s.name!);
+      if (named === undefined) throw this.error(s.loc, `unknown struct '${s.name}'`);
+      if (s.align === undefined || minAlign <= named.minAlign) return named;
+      return { ...named, minAlign, align: Math.max(named.align, minAlign) };
+    }
+    if (s.name !== undefined && ctx.scope.structs.has(s.name)) {
+      throw this.error(s.loc, `struct '${s.name}' is already declared in this scope`);
+    }
+    const bodyId = this.newBodyId();
+    const frame: Frame = { bodyId, kind: 'struct', fields: [], parent: ctx.frame };
+    const inner: DeclCtx = { scope: new LexScope(ctx.scope), frame, inBlock: ctx.inBlock };
+    const names = new Set<string>();
+    let align = minAlign;
+    let refs = false;
+    for (const item of s.body) {
+      for (const f of this.declare(item, inner)) {
+        if (names.has(f.name)) throw this.error(f.loc, `duplicate field '${f.name}' in structure`);
+        names.add(f.name);
+        frame.fields.push(f);
+        align = Math.max(align, alignOf(f.type));
+        if (hasRefs(f.type)) refs = true;
+      }
+    }
+    const t: DStruct = { kind: 'struct', bodyId, fields: frame.fields, minAlign, align, refs, loc: s.loc };
+    if (s.name !== undefined) ctx.scope.structs.set(s.name, t);
+    return t;
+  }
+
+  private variant(s: Extract<TypeSpec, { kind: 'variant' }>, ctx: DeclCtx): DVariant {
+    let base: DVariant | undefined;
+    let tag: DRef | undefined;
+    if (s.body === undefined) {
+      base = ctx.scope.lookup((x) => x.variants, s.name!);
+      if (base === undefined) throw this.error(s.loc, `unknown variant '${s.name}'`);
+      if (s.tag === undefined) return base;
+      if (base.tag !== undefined) throw this.error(s.tag.loc, `variant '${s.name}' already has a tag`);
+    } else {
+      if (s.name !== undefined && ctx.scope.variants.has(s.name)) {
+        throw this.error(s.loc, `variant '${s.name}' is already declared in this scope`);
+      }
+      // The tag is looked up in the enclosing context, before the options.
+      if (s.tag !== undefined) tag = this.reference(s.tag, ctx, 'variant');
+      const frame: Frame = { bodyId: this.newBodyId(), kind: 'variant', fields: [], parent: ctx.frame };
+      const inner: DeclCtx = { scope: new LexScope(ctx.scope), frame, inBlock: ctx.inBlock };
+      const names = new Set<string>();
+      for (const item of s.body) {
+        for (const f of this.declare(item, inner)) {
+          if (names.has(f.name)) throw this.error(f.loc, `duplicate option '${f.name}' in variant`);
+          names.add(f.name);
+          frame.fields.push(f);
+        }
+      }
+      if (frame.fields.length === 0) throw this.error(s.loc, 'a variant needs at least one option');
+      base = { kind: 'variant', options: frame.fields, refs: true, loc: s.loc, name: s.name };
+    }
+    let v = base;
+    if (s.tag !== undefined) {
+      tag ??= this.reference(s.tag, ctx, 'variant');
+      v = { ...base, tag };
+      if (tag.mode === 'lex') this.checkVariantOptions(v, tag.target as EnumFC, tag.loc, tag.text);
+    }
+    if (s.body !== undefined && s.name !== undefined) ctx.scope.variants.set(s.name, v);
+    return v;
+  }
+
+  private enumeration(s: Extract<TypeSpec, { kind: 'enum' }>, ctx: DeclCtx): EnumFC {
+    if (s.body === undefined) {
+      const named = ctx.scope.lookup((x) => x.enums, s.name!);
+      if (named === undefined) throw this.error(s.loc, `unknown enum '${s.name}'`);
+      return named;
+    }
+    if (s.name !== undefined && ctx.scope.enums.has(s.name)) {
+      throw this.error(s.loc, `enum '${s.name}' is already declared in this scope`);
+    }
+    let container: DType;
+    if (s.container !== undefined) {
+      container = this.typeOf(s.container, ctx, false);
+    } else {
+      const int = ctx.scope.lookup((x) => x.aliases, 'int');
+      if (int === undefined)
+        throw this.error(
+          s.loc,
+          "an enum without a container type needs a type named 'int', and none is declared",
+        );
+      container = int;
+    }
+    if (container.kind !== 'int') {
+      throw this.error(
+        s.container?.loc ?? s.loc,
+        `the container of an enum must be an integer type, not a ${describeType(container)}`,
+      );
+    }
+    const t: EnumFC = {
+      kind: 'enum',
+      container,
+      mappings: this.mappings(s.body, container),
+      align: container.align,
+    };
+    if (s.name !== undefined) ctx.scope.enums.set(s.name, t);
+    return t;
+  }
+
+  private mappings(body: readonly Enumerator[], container: IntegerFC): EnumMapping[] {
+    const min = container.signed ? -(1n << BigInt(container.size - 1)) : 0n;
+    const max = container.signed
+      ? (1n << BigInt(container.size - 1)) - 1n
+      : (1n << BigInt(container.size)) - 1n;
+    const byLabel = new Map<string, [bigint, bigint][]>();
+    const order: string[] = [];
+    let next = 0n;
+    const value = (e: Expr, label: string): bigint => {
+      if (e.kind !== 'int')
+        throw this.error(e.loc, `value of enum label '${label}' must be an integer constant`);
+      if (e.value < min || e.value > max) {
+        throw this.error(
+          e.loc,
+          `value ${e.value} of enum label '${label}' is out of the container's range [${min}, ${max}]`,
+        );
+      }
+      return e.value;
+    };
+    for (const en of body) {
+      let low: bigint;
+      let high: bigint;
+      if (en.low === undefined) {
+        if (next > max)
+          throw this.error(
+            en.loc,
+            `implicit value ${next} of enum label '${en.label}' is out of the container's range`,
+          );
+        low = high = next;
+      } else {
+        low = value(en.low, en.label);
+        high = en.high === undefined ? low : value(en.high, en.label);
+        if (high < low)
+          throw this.error(en.loc, `range of enum label '${en.label}' is reversed (${low} ... ${high})`);
+      }
+      next = high + 1n;
+      let ranges = byLabel.get(en.label);
+      if (ranges === undefined) {
+        ranges = [];
+        byLabel.set(en.label, ranges);
+        order.push(en.label);
+      }
+      ranges.push([low, high]);
+    }
+    return order.map((label) => ({ label, ranges: byLabel.get(label)! }));
+  }
+
+  // ---- scalar type attribute lists ----
+
+  private attrMap(attrs: readonly Attribute[], what: string): Map<string, Attribute> {
+    const m = new Map<string, Attribute>();
+    for (const a of attrs) {
+      if (m.has(a.name)) throw this.error(a.loc, `duplicate attribute '${a.name}' in ${what}`);
+      m.set(a.name, a);
+    }
+    return m;
+  }
+
+  private unknownAttrs(m: Map<string, Attribute>, known: readonly string[], what: string): void {
+    for (const [name, a] of m)
+      if (!known.includes(name)) this.env.warn(a.loc, `unknown attribute '${name}' in ${what} ignored`);
+  }
+
+  /**
+   * Integer types by the text of their attribute list: kernel metadata writes the same
+   * `integer { ... }` thousands of times; one object per distinct type is also what the
+   * decoder's plan cache wants.
+   */
+  private readonly integers = new Map<string, IntegerFC>();
+
+  private readonly integersByList = new WeakMap<readonly Attribute[], IntegerFC>();
+
+  integer(attrs: readonly Attribute[], loc: Loc): IntegerFC {
+    const same = this.integersByList.get(attrs);
+    if (same !== undefined) return same;
+    let key = '';
+    for (const a of attrs) {
+      if (a.value === undefined) {
+        key = '';
+        break;
+      }
+      key += `${a.name}=${exprKey(a.value)};`;
+    }
+    const cached = key === '' ? undefined : this.integers.get(key);
+    if (cached !== undefined) {
+      this.integersByList.set(attrs, cached);
+      return cached;
+    }
+    const t = this.buildInteger(attrs, loc);
+    if (key !== '' && attrs.every((a) => INTEGER_ATTRS.includes(a.name))) {
+      this.integers.set(key, t);
+      this.integersByList.set(attrs, t);
+    }
+    return t;
+  }
+
+  private buildInteger(attrs: readonly Attribute[], loc: Loc): IntegerFC {
+    const m = this.attrMap(attrs, 'integer');
+    this.unknownAttrs(m, INTEGER_ATTRS, 'integer');
+    const sizeA = m.get('size');
+    if (sizeA === undefined) throw this.error(loc, "integer type has no 'size' attribute");
+    const size = this.uint(sizeA, 'integer size');
+    if (size < 1 || size > 64)
+      throw this.error(sizeA.value!.loc, `integer size must be between 1 and 64 bits (got ${size})`);
+    const alignA = m.get('align');
+    const align =
+      alignA === undefined
+        ? size % 8 === 0
+          ? 8
+          : 1
+        : this.alignment(alignA.value ?? alignA, 'integer alignment');
+    const signedA = m.get('signed');
+    const signed = signedA === undefined ? false : this.bool(signedA);
+    const boA = m.get('byte_order');
+    const byteOrder = boA === undefined ? this.env.byteOrder : this.byteOrder(boA);
+    const baseA = m.get('base');
+    const base = baseA === undefined ? 10 : this.base(baseA);
+    const encA = m.get('encoding');
+    const encoding = encA === undefined ? 'none' : this.encoding(encA);
+    let mappedClock: string | undefined;
+    const mapA = m.get('map');
+    if (mapA !== undefined) {
+      const v = this.valueOf(mapA);
+      if (v.kind !== 'path' || v.parts.length !== 3 || v.parts[0] !== 'clock' || v.parts[2] !== 'value') {
+        throw this.error(v.loc, "integer 'map' must be clock.NAME.value");
+      }
+      mappedClock = v.parts[1]!;
+      this.clockRefs.push({ name: mappedClock, loc: v.loc });
+    }
+    const t: IntegerFC = { kind: 'int', size, align, signed, byteOrder, base, encoding };
+    return mappedClock === undefined ? t : { ...t, mappedClock };
+  }
+
+  private float(attrs: readonly Attribute[], loc: Loc): FloatFC {
+    const m = this.attrMap(attrs, 'floating_point');
+    this.unknownAttrs(m, ['exp_dig', 'mant_dig', 'byte_order', 'align'], 'floating_point');
+    const e = m.get('exp_dig');
+    const mt = m.get('mant_dig');
+    if (e === undefined) throw this.error(loc, "floating point type has no 'exp_dig' attribute");
+    if (mt === undefined) throw this.error(loc, "floating point type has no 'mant_dig' attribute");
+    const expDig = this.uint(e, 'exp_dig');
+    const mantDig = this.uint(mt, 'mant_dig');
+    if (!((expDig === 8 && mantDig === 24) || (expDig === 11 && mantDig === 53))) {
+      throw this.error(
+        loc,
+        `unsupported floating point type (exp_dig = ${expDig}, mant_dig = ${mantDig}); only IEEE 754 binary32 (8, 24) and binary64 (11, 53) are supported`,
+      );
+    }
+    const alignA = m.get('align');
+    const align =
+      alignA === undefined ? 8 : this.alignment(alignA.value ?? alignA, 'floating point alignment');
+    const boA = m.get('byte_order');
+    return {
+      kind: 'float',
+      expDig,
+      mantDig,
+      align,
+      byteOrder: boA === undefined ? this.env.byteOrder : this.byteOrder(boA),
+    };
+  }
+
+  private string(attrs: readonly Attribute[]): StringFC {
+    const m = this.attrMap(attrs, 'string');
+    this.unknownAttrs(m, ['encoding'], 'string');
+    const encA = m.get('encoding');
+    return { kind: 'string', encoding: encA === undefined ? 'utf8' : this.encoding(encA), align: 8 };
+  }
+
+  // ---- attribute values ----
+
+  valueOf(a: Attribute): Expr {
+    if (a.value === undefined) throw this.error(a.loc, `'${a.name}' needs a value ('='), not a type`);
+    return a.value;
+  }
+
+  /** A non-negative integer constant that fits a JS number exactly. */
+  uint(a: Attribute, what: string): number {
+    const v = this.valueOf(a);
+    if (v.kind !== 'int') throw this.error(v.loc, `${what} must be an integer constant`);
+    if (v.value < 0n) throw this.error(v.loc, `${what} must not be negative`);
+    if (v.value > BigInt(Number.MAX_SAFE_INTEGER)) throw this.error(v.loc, `${what} is too large`);
+    return Number(v.value);
+  }
+
+  alignment(x: Attribute | Expr, what: string): number {
+    const v = 'kind' in x && x.kind !== 'attr' ? x : this.valueOf(x as Attribute);
+    if (v.kind !== 'int') throw this.error(v.loc, `${what} must be an integer constant`);
+    if (v.value <= 0n || (v.value & (v.value - 1n)) !== 0n) {
+      throw this.error(v.loc, `${what} must be a positive power of two (got ${v.value})`);
+    }
+    if (v.value > BigInt(MAX_ALIGN)) throw this.error(v.loc, `${what} ${v.value} is too large`);
+    return Number(v.value);
+  }
+
+  bool(a: Attribute): boolean {
+    const v = this.valueOf(a);
+    if (v.kind === 'int' && (v.value === 0n || v.value === 1n)) return v.value === 1n;
+    if (v.kind === 'path' && v.parts.length === 1) {
+      const w = v.parts[0]!;
+      if (w === 'true' || w === 'TRUE') return true;
+      if (w === 'false' || w === 'FALSE') return false;
+    }
+    throw this.error(v.loc, `'${a.name}' must be true, TRUE, 1, false, FALSE or 0`);
+  }
+
+  byteOrder(a: Attribute): ByteOrder {
+    const v = this.valueOf(a);
+    if (v.kind === 'path' && v.parts.length === 1) {
+      switch (v.parts[0]) {
+        case 'native':
+          return this.env.byteOrder;
+        case 'network':
+        case 'be':
+        case 'big_endian':
+          return 'be';
+        case 'le':
+        case 'little_endian':
+          return 'le';
+      }
+    }
+    throw this.error(v.loc, 'byte_order must be one of native, network, be, le, big_endian, little_endian');
+  }
+
+  private base(a: Attribute): 2 | 8 | 10 | 16 {
+    const v = this.valueOf(a);
+    if (v.kind === 'int') {
+      const n = Number(v.value);
+      if (n === 2 || n === 8 || n === 10 || n === 16) return n;
+    } else if (v.kind === 'path' && v.parts.length === 1) {
+      switch (v.parts[0]) {
+        case 'decimal':
+        case 'dec':
+        case 'd':
+        case 'i':
+        case 'u':
+          return 10;
+        case 'hexadecimal':
+        case 'hex':
+        case 'x':
+        case 'X':
+        case 'p':
+          return 16;
+        case 'octal':
+        case 'oct':
+        case 'o':
+          return 8;
+        case 'binary':
+        case 'bin':
+        case 'b':
+          return 2;
+      }
+    }
+    throw this.error(v.loc, 'integer base must be decimal, hexadecimal, octal or binary (or 10, 16, 8, 2)');
+  }
+
+  private encoding(a: Attribute): Encoding {
+    const v = this.valueOf(a);
+    if (v.kind === 'path' && v.parts.length === 1) {
+      switch (v.parts[0]!.toLowerCase()) {
+        case 'none':
+          return 'none';
+        case 'utf8':
+          return 'utf8';
+        case 'ascii':
+          return 'ascii';
+      }
+    }
+    throw this.error(v.loc, 'encoding must be none, UTF8 or ASCII');
+  }
+}
