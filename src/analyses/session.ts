@@ -45,6 +45,8 @@ export interface AnalyseOptions extends FilterSpec {
   partial?: boolean;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Stream ranges when the source does not know them (see `streamRangesOf`). */
+  streamRanges?: () => ReadonlyArray<StreamRange | null | undefined>;
 }
 
 export interface AnalyseResult {
@@ -93,14 +95,16 @@ function peekFirst(src: RecordSource): { first: EventRecord | undefined; source:
     held.push(r);
   }
   let i = 0;
-  const source: RecordSource = {
+  const source: { base: TimeBase; next: () => TraceRecord | null; progress?: RecordSource['progress'] } = {
     base: src.base,
-    next: () => (i < held.length ? held[i++]! : src.next()),
+    next: () => {
+      if (i < held.length) return held[i++]!;
+      // Replayed: read the reader directly from now on (no wrapper per event).
+      source.next = src.next.bind(src);
+      return source.next();
+    },
   };
-  if (src.progress !== undefined) {
-    const p = src.progress.bind(src);
-    (source as { progress?: RecordSource['progress'] }).progress = p;
-  }
+  if (src.progress !== undefined) source.progress = src.progress.bind(src);
   return { first, source };
 }
 
@@ -162,6 +166,7 @@ export async function analyse(
   if (opts.intersection !== false) {
     const ranges =
       src.streamRanges?.() ??
+      opts.streamRanges?.() ??
       src.streams.map((s) => rangeFromIndex(s, base) ?? (undefined as StreamRange | undefined));
     const res = intersect(src.streams, ranges);
     if (res.kind === 'none') {

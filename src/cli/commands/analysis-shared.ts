@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { AnalysisMeta, ResultTable } from '../../analyses/format/lami.js';
 import { errorJson, metadataJson, pyJson, resultsJson } from '../../analyses/format/lami.js';
-import { openTraces } from '../../analyses/open.js';
+import { openTraces, streamRangesOf } from '../../analyses/open.js';
 import type { AnalysisName } from '../../analyses/requirements.js';
 import type { ReportOptions } from '../../analyses/reports.js';
 import { analyse } from '../../analyses/session.js';
@@ -163,6 +163,7 @@ export async function runAnalysisCommand(
         containers: o.container,
         host: o.host,
         partial: extra.partial,
+        streamRanges: () => streamRangesOf(paths, ts),
         onProgress: progress.update,
         signal: ac.signal,
       });
