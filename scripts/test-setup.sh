@@ -9,6 +9,7 @@ babeltrace2
 lttng-tools
 liblttng-ust-dev
 python3-lttnganalyses
+python3-bt2
 gcc
 libc6-dev
 make

@@ -20,14 +20,7 @@ import {
   firstPacketProps,
 } from './stream-cursor.js';
 
-/** Reads a metadata file into a trace class (the TSDL parser; wired in by `src/ctf/index.ts`). */
-export type MetadataLoader = (path: string) => { cls: TraceClass };
-let readMetadataFile: MetadataLoader = () => {
-  throw new NstraceError('internal: no metadata parser registered');
-};
-export function setMetadataLoader(loader: MetadataLoader): void {
-  readMetadataFile = loader;
-}
+import { readMetadataFile } from './metadata/index.js';
 
 export interface OpenOptions {
   /** Added to every clock's offset, like babeltrace2's `--clock-offset` (seconds). */
@@ -372,6 +365,11 @@ export class TraceSet {
       for (const m of [winner, ...members.filter((x) => x !== winner)]) {
         addStreamFiles(m.f.dir, plan, opts, groups, m === winner);
       }
+      // babeltrace2 sorts the stream groups by their first file's path: this fixes the order of
+      // automatic stream ids (traces without stream_instance_id) whatever the file system.
+      groups.sort((a, b) =>
+        a.files[0]!.path < b.files[0]!.path ? -1 : a.files[0]!.path > b.files[0]!.path ? 1 : 0,
+      );
       loaded.push({ trace, plan, groups, quirks: tracerQuirks(winner.cls) });
     }
     return new TraceSet(loaded, opts);
