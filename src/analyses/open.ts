@@ -1,23 +1,15 @@
 /**
  * Opening traces for the analyses (the CTF reader), and the trace mode of `nstrace containers`.
  */
-import { readMetadataFile } from '../ctf/metadata/index.js';
-import { TraceSet, setMetadataLoader } from '../ctf/reader.js';
+import { TraceSet } from '../ctf/index.js';
 import type { TimeBase } from '../ctf/event.js';
 import type { ContainersOptions, TraceContainerInfo } from './containers.js';
 import type { StreamRange } from './intersection.js';
 import { rangeFromIndex } from './intersection.js';
 import { containersOfSource } from './containers.js';
 
-let loaderSet = false;
-
 /** Opens every trace below `paths` as one time-ordered set. */
 export function openTraces(paths: readonly string[]): TraceSet {
-  if (!loaderSet) {
-    // TODO(lead): drop once src/ctf/index.ts registers the TSDL parser with the reader.
-    setMetadataLoader((path) => readMetadataFile(path));
-    loaderSet = true;
-  }
   return TraceSet.open(paths);
 }
 
