@@ -98,7 +98,7 @@ export async function containersOfSource(
   src: RecordSource,
   opts: ContainersOptions = {},
 ): Promise<TraceContainerInfo[]> {
-  const model = new SystemModel();
+  const model = new SystemModel({ syscalls: false, memory: false });
   const filter = new ProcessFilter(opts, model);
   await runAnalyses(src, model, filter, [], { onProgress: opts.onProgress, signal: opts.signal });
   return model.containers

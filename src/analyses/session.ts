@@ -183,7 +183,7 @@ export async function analyse(
     }
   }
 
-  const model = new SystemModel();
+  const model = new SystemModel({ syscalls: run.includes('syscallstats'), memory: run.includes('memtop') });
   const filter = new ProcessFilter(opts, model);
   const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
   const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;

@@ -33,6 +33,14 @@ import { CpuState, Thread } from './threads.js';
 
 export type PrioListener = (thread: Thread, prio: number, ts: number) => void;
 
+/** Optional parts of the state, tracked only when an analysis needs them (they cost per event). */
+export interface ModelOptions {
+  /** The syscall in flight per thread (`syscallstats`). Default true. */
+  syscalls?: boolean;
+  /** Page allocation accounting (`memtop`). Default true. */
+  memory?: boolean;
+}
+
 /** Which kinds of information the trace turned out to have (for diagnostics). */
 export interface ModelCoverage {
   schedSwitch: boolean;
@@ -141,7 +149,12 @@ export class SystemModel {
   /** Subscriber for the phase after the analyses. */
   readonly post: Subscriber = { bind: (info) => this.bindPost(info) };
 
-  constructor() {
+  private readonly trackSyscalls: boolean;
+  private readonly trackMemory: boolean;
+
+  constructor(opts: ModelOptions = {}) {
+    this.trackSyscalls = opts.syscalls ?? true;
+    this.trackMemory = opts.memory ?? true;
     this.containers = new ContainerRegistry(
       (inum) => this.namespaces.isHostPidNs(inum),
       (inum) => this.namespaces.pid.get(inum)?.parent,
@@ -327,7 +340,7 @@ export class SystemModel {
         if (t !== undefined) this.prioCheck(t, readNum(prio, ev), ev.ts);
       };
     }
-    if (isSyscallExit(name)) {
+    if (this.trackSyscalls && isSyscallExit(name)) {
       return () => {
         const t = this.exitThread;
         if (t !== undefined) t.sysName = undefined;
@@ -533,6 +546,7 @@ export class SystemModel {
       }
       case 'mm_page_alloc':
       case 'kmem_mm_page_alloc': {
+        if (!this.trackMemory) return undefined;
         const cpuF = f('cpu_id');
         return (ev) => {
           this.pageCount++;
@@ -544,6 +558,7 @@ export class SystemModel {
       }
       case 'mm_page_free':
       case 'kmem_mm_page_free': {
+        if (!this.trackMemory) return undefined;
         const cpuF = f('cpu_id');
         return (ev) => {
           if (this.pageCount === 0) {
@@ -613,7 +628,7 @@ export class SystemModel {
         this.setFlatNs(t, type, readNum(inumF, ev));
       };
     }
-    const sysName = syscallEntryName(name);
+    const sysName = this.trackSyscalls ? syscallEntryName(name) : undefined;
     if (sysName !== undefined) {
       const cpuF = f('cpu_id');
       return (ev) => {
@@ -625,7 +640,7 @@ export class SystemModel {
         t.sysEntry = ev.ts;
       };
     }
-    if (isSyscallExit(name)) {
+    if (this.trackSyscalls && isSyscallExit(name)) {
       const cpuF = f('cpu_id');
       const retF = f('ret');
       return (ev) => {
