@@ -242,3 +242,34 @@ describe('cputop, memtop, syscallstats per container', () => {
     expect(sys).toMatch(/web \(4026532001\) \[docker\][^]*\{'success': 4, 'EAGAIN': 1\}/);
   });
 });
+
+describe('runner', () => {
+  it('reports progress per chunk and stops with InterruptedError when aborted', async () => {
+    const t = new FakeTrace({ cpus: 1 });
+    const recs = Array.from({ length: 1000 }, (_, i) =>
+      t.rec('sched_switch', i, 0, {
+        prev_tid: i % 2 === 0 ? 0 : 7,
+        next_tid: i % 2 === 0 ? 7 : 0,
+        next_comm: 'a',
+      }),
+    );
+    const seen: number[] = [];
+    const model = new SystemModel();
+    await runAnalyses(arraySource(recs), model, new ProcessFilter({}, model), [], {
+      chunk: 300,
+      onProgress: (done) => seen.push(done),
+    });
+    expect(seen).toEqual([300, 600, 900, 1000]);
+
+    const ac = new AbortController();
+    const m2 = new SystemModel();
+    const run = runAnalyses(arraySource(recs), m2, new ProcessFilter({}, m2), [], {
+      chunk: 100,
+      signal: ac.signal,
+      onProgress: (done) => {
+        if (done >= 200) ac.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'InterruptedError', exitCode: 130 });
+  });
+});

@@ -20,7 +20,7 @@ export function register(program: Command): void {
   addAnalysisOptions(cmd, { limitDefault: 10 });
   cmd.action(async (paths: string[], o: AnalysisCliOptions) => {
     let notice: string | undefined;
-    if (paths.length === 0) {
+    if (paths.length === 0 && o.metadata !== true) {
       if (!existsSync(SAMPLE_TRACE)) {
         throw new NstraceError(`no trace given and the bundled sample trace is missing (${SAMPLE_TRACE})`);
       }
