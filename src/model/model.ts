@@ -228,6 +228,13 @@ export class SystemModel {
   finish(): void {
     const reg = this.containers;
     for (const t of this.allThreads) {
+      if (t.container === undefined && t.forkParent !== undefined) {
+        // Forked without namespace information and never seen with any: its parent's (a fork
+        // without CLONE_NEWPID, the common case).
+        let p: Thread | undefined = t.forkParent;
+        while (p !== undefined && p.pidNs === undefined) p = p.forkParent;
+        if (p?.pidNs !== undefined) this.setPidNs(t, p.pidNs, t.firstSeen);
+      }
       if (t.container === undefined) reg.bind(t, reg.host);
       t.container!.seen(t.firstSeen);
       t.container!.seen(t.lastSeen);
@@ -738,10 +745,14 @@ export class SystemModel {
         if (leaf !== undefined) this.setPidNs(child, leaf, ts);
       } else if (childNs > 0) {
         this.setPidNs(child, childNs, ts);
-      } else if (childNsF === undefined && parent.pidNs !== undefined) {
+      } else if (childNsF === undefined) {
         // No namespace information in this trace's fork events: same namespace as the parent.
-        if (pl !== undefined) child.pidLevels = pl.map((l) => ({ ...l }));
-        this.setPidNs(child, parent.pidNs, ts);
+        if (parent.pidNs !== undefined) {
+          if (pl !== undefined) child.pidLevels = pl.map((l) => ({ ...l }));
+          this.setPidNs(child, parent.pidNs, ts);
+        } else {
+          child.forkParent = parent;
+        }
       }
       if (child.pidNs !== undefined && child.pidNs === parent.pidNs) {
         for (const type of FLAT_NS_TYPES) child.ns[type] = parent.ns[type];

@@ -59,6 +59,11 @@ export class Thread {
     cgroup: undefined,
     time: undefined,
   };
+  /**
+   * The thread that forked this one when the fork event carried no namespace fields (to inherit
+   * its pid namespace at the end if this thread's stays unknown).
+   */
+  forkParent: Thread | undefined;
   /** The container (or the host) the thread belongs to, resolved when its pid namespace became known. */
   container: Container | undefined;
 
