@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'samples/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-bench/**',
+      '.bench/**',
+      'node_modules/**',
+      'coverage/**',
+      'test/fixtures/**',
+      'samples/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,7 +8,10 @@ import type { BenchResult } from './measure.js';
 
 type Bench = { name: string; load: () => Promise<{ run: () => Promise<BenchResult> }> };
 
-const BENCHES: Bench[] = [{ name: 'print', load: () => import('./print.js') }];
+const BENCHES: Bench[] = [
+  { name: 'print', load: () => import('./print.js') },
+  { name: 'containers', load: () => import('./containers.js') },
+];
 
 async function main(): Promise<void> {
   const want = process.argv.slice(2);

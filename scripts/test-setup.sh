@@ -14,6 +14,12 @@ gcc
 libc6-dev
 make
 util-linux
+busybox-static
+docker.io
+podman
+runc
+lxc
+systemd-container
 "
 
 missing=""

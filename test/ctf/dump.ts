@@ -55,8 +55,14 @@ function struct(fc: StructFC, vals: FieldValue[], vis: Vis): { [k: string]: Json
   return out;
 }
 
+/**
+ * babeltrace2's python bindings name an auto-discovered trace by its `hostname` only (the CLI
+ * appends the path below the input directory, which nstrace does too and the print tests
+ * check), so the dump uses the hostname.
+ */
 function streamId(s: StreamInstance): Json {
-  return { trace: s.trace.name, class: s.streamClass.id, id: s.id };
+  const host = s.trace.cls.env.get('hostname');
+  return { trace: typeof host === 'string' ? host : '', class: s.streamClass.id, id: s.id };
 }
 
 /** Dumps up to `limit` records (0: all) as JSON lines. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerContainers } from './containers.js';
 import { register as registerCputop } from './cputop.js';
 import { register as registerMemtop } from './memtop.js';
 import { register as registerSyscallstats } from './syscallstats.js';
@@ -9,6 +10,7 @@ import { register as registerTop } from './top.js';
  * `register(program)`. Add one line here per subcommand.
  */
 export function registerCommands(program: Command): void {
+  registerContainers(program);
   registerCputop(program);
   registerMemtop(program);
   registerSyscallstats(program);

@@ -1,0 +1,86 @@
+/**
+ * Podman's libpod API over its unix socket (`podman system service`): one
+ * `GET /v4.0.0/libpod/containers/json?all=true` gives ids, names, images, labels, state and the
+ * init pid. Events: `GET /v4.0.0/libpod/events?stream=true&filters={"type":["container"]}`.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { getJson, isRecord, num, str, streamJsonLines, strRecord } from '../http-unix.js';
+import type { JsonStream, RuntimeApiError } from '../http-unix.js';
+import type { RuntimeEvent } from './docker.js';
+import { runtimeContainer } from './types.js';
+import type { RuntimeContainer } from './types.js';
+
+/** The rootful socket and every rootless user's (`/run/user/<uid>/podman/podman.sock`). */
+export function defaultPodmanSockets(): string[] {
+  const out = ['/run/podman/podman.sock'];
+  try {
+    for (const uid of readdirSync('/run/user')) {
+      const p = `/run/user/${uid}/podman/podman.sock`;
+      if (existsSync(p)) out.push(p);
+    }
+  } catch {
+    // no /run/user
+  }
+  return out;
+}
+
+const LIVE = new Set(['running', 'paused', 'stopping']);
+
+export async function listPodman(socketPath: string, timeoutMs: number): Promise<RuntimeContainer[]> {
+  const list = await getJson(socketPath, '/v4.0.0/libpod/containers/json?all=true', timeoutMs);
+  if (!Array.isArray(list)) throw new Error(`${socketPath}: libpod/containers/json is not a list`);
+  const out: RuntimeContainer[] = [];
+  for (const c of list) {
+    if (!isRecord(c)) continue;
+    const id = str(c['Id']);
+    if (id === '') continue;
+    const names = Array.isArray(c['Names']) ? c['Names'].map(str) : [];
+    const state = str(c['State']).toLowerCase();
+    const labels = strRecord(c['Labels']);
+    const podName = str(c['PodName']);
+    if (podName !== '') labels['io.podman.pod.name'] = podName;
+    const startedS = num(c['StartedAt']);
+    out.push(
+      runtimeContainer('podman-api', 'podman', id, {
+        name: names[0] ?? '',
+        image: str(c['Image']),
+        state,
+        running: LIVE.has(state),
+        pid: LIVE.has(state) ? num(c['Pid']) : 0,
+        startedAt: startedS > 0 ? BigInt(startedS) * 1_000_000_000n : 0n,
+        labels,
+      }),
+    );
+  }
+  return out;
+}
+
+export function watchPodmanEvents(
+  socketPath: string,
+  timeoutMs: number,
+  onEvent: (e: RuntimeEvent) => void,
+  onError: (e: RuntimeApiError) => void,
+): JsonStream {
+  const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
+  return streamJsonLines(
+    socketPath,
+    `/v4.0.0/libpod/events?stream=true&filters=${filters}`,
+    timeoutMs,
+    (v) => {
+      if (!isRecord(v)) return;
+      const actor = isRecord(v['Actor']) ? v['Actor'] : {};
+      const attrs = strRecord(actor['Attributes']);
+      const id = str(actor['ID']) || str(v['id']);
+      if (id === '') return;
+      const tn = v['timeNano'];
+      onEvent({
+        action: (str(v['Action']) || str(v['status'])).toLowerCase(),
+        id,
+        name: attrs['name'] ?? '',
+        image: attrs['image'] ?? '',
+        timeNano: typeof tn === 'number' ? BigInt(Math.round(tn)) : 0n,
+      });
+    },
+    onError,
+  );
+}
