@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { register as registerContainers } from './containers.js';
+import { register as registerContainers, traceContainers } from './containers.js';
 import { register as registerCputop } from './cputop.js';
 import { register as registerMemtop } from './memtop.js';
 import { register as registerSyscallstats } from './syscallstats.js';
 import { register as registerTop } from './top.js';
+import { traceContainerLister } from './trace-containers.js';
 
 /**
  * Every subcommand lives in its own file under `src/cli/commands/` and exports
@@ -11,6 +12,7 @@ import { register as registerTop } from './top.js';
  */
 export function registerCommands(program: Command): void {
   registerContainers(program);
+  traceContainers.lister = traceContainerLister;
   registerCputop(program);
   registerMemtop(program);
   registerSyscallstats(program);
