@@ -356,7 +356,11 @@ export class SystemModel {
     return undefined;
   }
 
-  /** Stream event context fields: namespaces and ids of the current task. */
+  /**
+   * Stream event context fields: namespaces and ids of the current task. Runs on every event of
+   * a stream with such contexts, so the common case (same task, same values as the previous
+   * event of that stream) is a few comparisons of raw values.
+   */
   private bindContext(info: ClassInfo): EventFn | undefined {
     const sc = info.streamClass;
     if (sc.eventContext === undefined) return undefined;
@@ -367,10 +371,10 @@ export class SystemModel {
     const vpidF = streamContextField(sc, 'vpid');
     const procnameF = streamContextField(sc, 'procname');
     const pidNsF = streamContextField(sc, 'pid_ns');
-    const flat: Array<[FlatNsType, FieldLocation]> = [];
+    const flat: Array<[FlatNsType, number]> = [];
     for (const type of FLAT_NS_TYPES) {
       const f = streamContextField(sc, `${type}_ns`);
-      if (f !== undefined) flat.push([type, f]);
+      if (f !== undefined) flat.push([type, f.index]);
     }
     const useful = pidNsF !== undefined || flat.length > 0 || vtidF !== undefined || vpidF !== undefined;
     const ids = tidF !== undefined || pidF !== undefined || ppidF !== undefined || procnameF !== undefined;
@@ -378,53 +382,71 @@ export class SystemModel {
     if (pidNsF !== undefined) this.coverage.pidNsContext = true;
     const cpuF = anyField(sc, info.eventClass, 'cpu_id');
     const isUst = info.trace.cls.env.get('domain') === 'ust';
-    // Last values seen per stream: skip the work while they do not change.
-    const last = new Map<number, Float64Array>();
-    const nVals = 3 + flat.length;
+    // Watched raw values: the tid (or, without it, the CPU's current tid), then every context.
+    const watched: number[] = [];
+    for (const f of [tidF, pidF, ppidF, vtidF, vpidF, procnameF, pidNsF]) if (f !== undefined) watched.push(f.index);
+    for (const [, i] of flat) watched.push(i);
+    const n = watched.length;
+    const useCpu = tidF === undefined && !isUst;
+    // Per stream index: the raw values of the previous event (and its CPU's current tid).
+    const last: Array<unknown[] | undefined> = [];
+    const iTid = tidF?.index ?? -1;
+    const iPidNs = pidNsF?.index ?? -1;
+    const iVtid = vtidF?.index ?? -1;
     return (ev) => {
+      const ctx = ev.streamContext;
+      if (ctx === undefined) return;
+      const si = ev.stream.index;
+      let prev = last[si];
+      if (prev === undefined) {
+        prev = new Array<unknown>(n + 1).fill(undefined);
+        last[si] = prev;
+      }
+      let changed = false;
+      for (let i = 0; i < n; i++) {
+        const v = ctx[watched[i]!];
+        if (prev[i] !== v) {
+          prev[i] = v;
+          changed = true;
+        }
+      }
+      let cpuTid = -1;
+      if (useCpu) {
+        const cpu = this.cpus[readNum(cpuF, ev)];
+        cpuTid = cpu === undefined ? -1 : cpu.currentTid;
+        if (prev[n] !== cpuTid) {
+          prev[n] = cpuTid;
+          changed = true;
+        }
+      }
+      if (!changed) return;
       let t: Thread | undefined;
-      if (tidF !== undefined) {
-        const tid = toNum(tidF.get(ev));
+      if (iTid >= 0) {
+        const tid = toNum(ctx[iTid]);
         if (!(tid >= 0)) return;
         t = this.thread(tid, ev.ts);
       } else if (isUst) {
-        if (pidNsF === undefined || vtidF === undefined) return;
-        t = this.threadByVtid(toNum(pidNsF.get(ev)), toNum(vtidF.get(ev)));
+        if (iPidNs < 0 || iVtid < 0) return;
+        t = this.threadByVtid(toNum(ctx[iPidNs]), toNum(ctx[iVtid]));
         if (t === undefined) return;
       } else {
-        const cpu = this.cpus[readNum(cpuF, ev)];
-        if (cpu === undefined || cpu.currentTid < 0) return;
-        t = this.thread(cpu.currentTid, ev.ts);
+        if (cpuTid < 0) return;
+        t = this.thread(cpuTid, ev.ts);
       }
       t.lastSeen = ev.ts;
-      let vals = last.get(ev.stream.index);
-      if (vals === undefined) {
-        vals = new Float64Array(nVals).fill(NaN);
-        last.set(ev.stream.index, vals);
+      if (pidF !== undefined && t.pid === undefined) t.pid = toNum(ctx[pidF.index]);
+      if (ppidF !== undefined && t.ppid === undefined) t.ppid = toNum(ctx[ppidF.index]);
+      if (procnameF !== undefined && t.comm === '') t.comm = toStr(ctx[procnameF.index]);
+      if (iVtid >= 0) {
+        const v = toNum(ctx[iVtid]);
+        if (v >= 0) t.vtidCtx = v;
       }
-      let changed = vals[0] !== t.uid;
-      vals[0] = t.uid;
-      const pidNs = pidNsF === undefined ? NaN : toNum(pidNsF.get(ev));
-      if (vals[1] !== pidNs) changed = true;
-      vals[1] = pidNs;
-      const vtid = vtidF === undefined ? NaN : toNum(vtidF.get(ev));
-      if (vals[2] !== vtid) changed = true;
-      vals[2] = vtid;
-      for (let i = 0; i < flat.length; i++) {
-        const v = toNum(flat[i]![1].get(ev));
-        if (vals[3 + i] !== v) changed = true;
-        vals[3 + i] = v;
-      }
-      if (!changed) return;
-      if (pidF !== undefined && t.pid === undefined) t.pid = toNum(pidF.get(ev));
-      if (ppidF !== undefined && t.ppid === undefined) t.ppid = toNum(ppidF.get(ev));
-      if (procnameF !== undefined && t.comm === '') t.comm = toStr(procnameF.get(ev));
-      if (vtid >= 0) t.vtidCtx = vtid;
       if (vpidF !== undefined) {
-        const v = toNum(vpidF.get(ev));
+        const v = toNum(ctx[vpidF.index]);
         if (v >= 0) t.vpidCtx = v;
       }
-      for (let i = 0; i < flat.length; i++) this.setFlatNs(t, flat[i]![0], vals[3 + i]!);
+      for (let i = 0; i < flat.length; i++) this.setFlatNs(t, flat[i]![0], toNum(ctx[flat[i]![1]]));
+      const pidNs = iPidNs >= 0 ? toNum(ctx[iPidNs]) : NaN;
       if (pidNs > 0 && t.pidNs === undefined) this.setPidNs(t, pidNs, ev.ts);
       else this.indexVtid(t);
     };
