@@ -36,6 +36,7 @@ const FLIPPING = `${FIX}/tracecompass-test-traces/flipping-endianness`;
 const ROTATION = `${FIX}/babeltrace/lttng-tracefile-rotation/kernel`;
 const BUG446190 = `${SHARED}/tracecompass-test-traces/bug446190`;
 const MANY_THREADS = `${SHARED}/tracecompass-test-traces/many-threads`;
+const UNEVEN = `${SHARED}/tracecompass-test-traces/uneven-streams`;
 
 const tmpDirs: string[] = [];
 afterAll(() => {
@@ -223,6 +224,15 @@ describe('against lttng-analyses, live', () => {
       }
     });
   });
+
+  for (const name of NAMES) {
+    it(`${name} on uneven-streams (2.10, one stream of four, page allocations), text and LAMI`, async () => {
+      if (!existsSync(UNEVEN)) throw new Error(`missing shared trace ${UNEVEN}`);
+      const mine = await ours(name, UNEVEN);
+      expectTextPrefix(mine.text, lttng(`lttng-${name}`, UNEVEN, []), name);
+      expect(JSON.parse(mine.mi)).toEqual(JSON.parse(lttng(`lttng-${name}-mi`, UNEVEN, [])));
+    });
+  }
 
   it('cputop on bug446190 (lttng-modules 2.5: old syscall names, wakeup priority offset)', async () => {
     if (!existsSync(BUG446190)) throw new Error(`missing shared trace ${BUG446190}`);
