@@ -12,6 +12,7 @@ import { byteStringToText } from '../ctf/event.js';
 import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
+import type { Thread } from '../model/threads.js';
 import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
 
 const NONE = NaN;
@@ -107,7 +108,7 @@ export class CputopHandler implements AnalysisHandler {
   }
 
   /** Whether a thread is charged when switched in (lttng-analyses excludes the idle task). */
-  private wanted(tid: number, t: Parameters<ProcessFilter['process']>[0]): boolean {
+  private wanted(tid: number, t: Thread): boolean {
     return tid !== 0 && this.filter.process(t);
   }
 
@@ -127,6 +128,12 @@ export class CputopHandler implements AnalysisHandler {
     if (!Number.isNaN(cpu.start)) cpu.busyNs += ts - cpu.start;
     cpu.start = nextWanted ? ts : NONE;
 
+    // lttng-analyses charges the previous thread whatever --tid/--procname say (kept); our
+    // --container/--host selection leaves out the threads of other containers entirely.
+    if (!this.filter.inSelectedContainer(prev)) {
+      if (nextWanted) this.switchIn(next, ts);
+      return;
+    }
     let p = this.tids.get(prev.tid);
     if (p === undefined) {
       p = newTid(prev.tid, undefined, byteStringToText(m.switchPrevComm));
@@ -149,7 +156,11 @@ export class CputopHandler implements AnalysisHandler {
       this.thrLast[pu] = NONE;
     }
 
-    if (!nextWanted) return;
+    if (nextWanted) this.switchIn(next, ts);
+  }
+
+  private switchIn(next: Thread, ts: number): void {
+    const m = this.model;
     let n = this.tids.get(next.tid);
     if (n === undefined) {
       n = newTid(next.tid, undefined, byteStringToText(m.switchNextComm));

@@ -94,6 +94,13 @@ export class ProcessFilter {
     return true;
   }
 
+  /** Whether the thread's container is selected (always true without `--container`/`--host`). */
+  inSelectedContainer(t: Thread): boolean {
+    if (!this.containersActive) return true;
+    const c = t.container ?? this.model?.containers.host;
+    return c !== undefined && this.container(c);
+  }
+
   /** Whether a container is selected (always true without `--container`/`--host`). */
   container(c: Container): boolean {
     if (!this.containersActive) return true;
