@@ -384,7 +384,8 @@ export class SystemModel {
     const isUst = info.trace.cls.env.get('domain') === 'ust';
     // Watched raw values: the tid (or, without it, the CPU's current tid), then every context.
     const watched: number[] = [];
-    for (const f of [tidF, pidF, ppidF, vtidF, vpidF, procnameF, pidNsF]) if (f !== undefined) watched.push(f.index);
+    for (const f of [tidF, pidF, ppidF, vtidF, vpidF, procnameF, pidNsF])
+      if (f !== undefined) watched.push(f.index);
     for (const [, i] of flat) watched.push(i);
     const n = watched.length;
     const useCpu = tidF === undefined && !isUst;
