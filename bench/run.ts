@@ -2,7 +2,11 @@
  * `npm run bench`: every benchmark of the repository, each comparing nstrace with its peer tool
  * on the same input in the same run, and a summary of the bars from the issues.
  *
- * Usage: npm run bench [-- NAME...]   (NAME: print, cputop, filter, record, relayd)
+<<<<<<< HEAD
+ * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, cputop, filter, record, relayd)
+=======
+ * Usage: npm run bench [-- NAME...]   (NAME: print, writer, cputop, filter, record, relayd)
+>>>>>>> writer
  */
 import type { BenchResult } from './measure.js';
 
@@ -10,7 +14,10 @@ type Bench = { name: string; load: () => Promise<{ run: () => Promise<BenchResul
 
 const BENCHES: Bench[] = [
   { name: 'print', load: () => import('./print.js') },
+  { name: 'metadata', load: () => import('./metadata.js') },
   { name: 'containers', load: () => import('./containers.js') },
+  { name: 'writer', load: () => import('./writer.js') },
+  { name: 'cputop', load: () => import('./cputop.js') },
 ];
 
 async function main(): Promise<void> {

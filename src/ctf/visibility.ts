@@ -111,8 +111,9 @@ export function traceVisibility(cls: TraceClass): TraceVisibility {
   const streamEventContext = new Map<StreamClass, Vis>();
   const eventContext = new Map<EventClass, Vis>();
   const payload = new Map<EventClass, Vis>();
-  const deps = new Set<string>();
   for (const sc of cls.streamClasses.values()) {
+    // Dependents are per stream class: stream-level paths of two classes are different fields.
+    const deps = new Set<string>();
     // Event classes first: their sequences and variants may use stream-level fields.
     for (const ec of sc.eventClasses.values()) {
       const prefix = `${sc.id}/${ec.id}\u0001`;

@@ -60,3 +60,13 @@ export class InterruptedError extends NstraceError {
     super(message, 130);
   }
 }
+
+/**
+ * Misuse of the CTF writer (`src/ctf/writer/`): a class it cannot encode, a value that does not
+ * fit its class, time going backwards in a stream, writing after `close()`.
+ */
+export class WriterError extends NstraceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`ctf writer: ${message}`, 1, options);
+  }
+}

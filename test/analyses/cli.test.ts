@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeSampleTrace } from '../../src/analyses/simulate.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, nstrace } from '../helpers/cli.js';
 
@@ -91,5 +94,32 @@ describe('nstrace cputop/memtop/syscallstats/top (CLI)', () => {
     expect(r.stdout).not.toMatch(/Per-Container Memory/);
     expect(r.stdout).toMatch(/\nPer-Container System Calls \(usec\)\n/);
     expect(r.stderr).toMatch(/warning: memtop: the trace lacks/);
+  });
+
+  it('top without a trace analyses the bundled sample and says so', () => {
+    const r = nstrace(['top', '--gmt']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^nstrace: no trace given: analysing the bundled sample trace .*synthetic/);
+    for (const name of ['web', 'db', 'cache', 'api', 'lxc1', 'ci-runner', 'ci-job', '\\[HOST\\]']) {
+      expect(r.stdout).toMatch(new RegExp(`\\n\\S* +[\\d.]+ %   ${name}\\s`));
+    }
+  });
+});
+
+describe('the bundled sample trace', () => {
+  it('is what scripts/gen-sample-trace.mjs writes (deterministic, up to date)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nstrace-sample-'));
+    try {
+      writeSampleTrace(join(dir, 'kernel'));
+      const committed = resolve(__dirname, '../../samples/containers-demo/kernel');
+      const list = (d: string): string[] => readdirSync(d, { recursive: true }).map(String).sort();
+      expect(list(join(dir, 'kernel'))).toEqual(list(committed));
+      for (const f of list(committed)) {
+        if (f === 'index') continue;
+        expect(readFileSync(join(dir, 'kernel', f)).equals(readFileSync(join(committed, f))), f).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@
  * through `nsenter`. Traced apps see only the sandbox's sessiond.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -121,13 +121,11 @@ export class LttngSandbox {
   }
 
   async destroy(): Promise<void> {
-    const pidFile = `/proc/${this.holderPid}/root/var/run/lttng/lttng-sessiond.pid`;
+    // Read the pid file inside the namespace: /var/run is a symlink to /run, which through
+    // /proc/PID/root would resolve against our own root, not the sandbox's tmpfs.
     let sessiond = 0;
-    try {
-      sessiond = Number(readFileSync(pidFile, 'utf8').trim());
-    } catch {
-      /* not started */
-    }
+    const pid = await this.exec(['cat', '/var/run/lttng/lttng-sessiond.pid']);
+    if (pid.code === 0) sessiond = Number(pid.stdout.trim()) || 0;
     if (sessiond > 0) {
       try {
         process.kill(sessiond, 'SIGTERM');

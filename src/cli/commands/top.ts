@@ -27,7 +27,7 @@ export function register(program: Command): void {
       paths = [SAMPLE_TRACE];
       notice =
         `no trace given: analysing the bundled sample trace ${SAMPLE_TRACE}, a synthetic trace written by ` +
-        'nstrace (scripts/gen-sample-trace.ts), not a recording of a real host';
+        'nstrace (scripts/gen-sample-trace.mjs), not a recording of a real host';
     }
     await runAnalysisCommand(
       paths,

@@ -117,6 +117,22 @@ export function readSbe(u8: Uint8Array, pos: number, size: number): number | big
   return signExtend(readUbe(u8, pos, size), size);
 }
 
+const F64 = new DataView(new ArrayBuffer(8));
+
+/** Reads a float of 32 or 64 bits at any bit position (bitfield floats are rare). */
+export function readFloatBits(u8: Uint8Array, pos: number, size: 32 | 64, le: boolean): number {
+  if (size === 32) {
+    const b = le ? readUle(u8, pos, 32) : readUbe(u8, pos, 32);
+    F64.setUint32(0, Number(b));
+    return F64.getFloat32(0);
+  }
+  const lo = le ? readUle(u8, pos, 32) : readUbe(u8, pos + 32, 32);
+  const hi = le ? readUle(u8, pos + 32, 32) : readUbe(u8, pos, 32);
+  F64.setUint32(0, Number(hi));
+  F64.setUint32(4, Number(lo));
+  return F64.getFloat64(0);
+}
+
 /** Reads a float of 32 or 64 bits at a byte-aligned bit position. */
 export function readFloat(dv: DataView, pos: number, size: 32 | 64, le: boolean): number {
   return size === 32 ? dv.getFloat32(pos >>> 3, le) : dv.getFloat64(pos >>> 3, le);

@@ -23,7 +23,16 @@ import type {
   VariantFC,
 } from '../ir.js';
 import type { FieldValue } from '../event.js';
-import { combineS, combineU, readSbe, readSle, readUbe, readUle, updateClock } from './bits.js';
+import {
+  combineS,
+  combineU,
+  readFloatBits,
+  readSbe,
+  readSle,
+  readUbe,
+  readUle,
+  updateClock,
+} from './bits.js';
 
 /** Thrown by a decoder that reached the end of its window before the end of the content. */
 export const NEED_MORE: { readonly needMore: true } = Object.freeze({ needMore: true as const });
@@ -405,13 +414,14 @@ class Emitter {
     }
     this.align(fc.align);
     this.check(String(S), path);
-    if (fc.align % 8 !== 0) {
+    const x = this.v('f');
+    const le = fc.byteOrder === 'le';
+    if (fc.align % 8 === 0) this.emit(`const ${x} = dv.getFloat${S}(pos >>> 3, ${le});`);
+    else {
       this.emit(
-        `if ((pos & 7) !== 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: unaligned floating point numbers are not supported`)});`,
+        `const ${x} = (pos & 7) === 0 ? dv.getFloat${S}(pos >>> 3, ${le}) : readFloatBits(u8, pos, ${S}, ${le});`,
       );
     }
-    const x = this.v('f');
-    this.emit(`const ${x} = dv.getFloat${S}(pos >>> 3, ${fc.byteOrder === 'le'});`);
     if (target !== null) this.emit(`${target} = ${x};`);
     this.emit(`pos += ${S};`);
   }
@@ -570,6 +580,7 @@ function variantSelector(tag: EnumFC, v: VariantFC): (t: number | bigint) => num
 }
 
 const RUNTIME = {
+  readFloatBits,
   combineS,
   combineU,
   readSbe,

@@ -54,6 +54,8 @@ export interface EventPlan {
 
 export interface StreamClassPlan {
   readonly sc: StreamClass;
+  /** Compile environment of this stream class (its field references and classes). */
+  readonly env: CompileEnv;
   readonly packetContextFn: DecodeFn | undefined;
   readonly eventHeaderFn: DecodeFn | undefined;
   readonly clock: ClockClass | undefined;
@@ -116,7 +118,6 @@ export class TracePlan {
   /** Largest alignment (bits) of any field: windows start at multiples of it. */
   readonly maxAlignBits: number;
   private readonly env: CompileEnv;
-  private readonly refs: FieldRef[] = [];
   private readonly traceClasses = new Map<string, FieldClass>();
   /** Dense keys of every event class, assigned at construction in declaration order. */
   readonly keys = new Map<EventClass, number>();
@@ -156,34 +157,18 @@ export class TracePlan {
       }
     }
 
+    // Field references resolve per stream class: two stream classes may both have, say, an
+    // event header `id` of different classes, so each gets its own compile environment. Slots
+    // of trace-level fields come first and are numbered the same in every environment.
     collectClasses('trace.packet.header', cls.packetHeader, this.traceClasses);
-    collectRefs(cls.packetHeader, this.refs);
-    let align = maxAlign(cls.packetHeader);
-    for (const sc of cls.streamClasses.values()) {
-      collectClasses('stream.packet.context', sc.packetContext, this.traceClasses);
-      collectClasses('stream.event.header', sc.eventHeader, this.traceClasses);
-      collectClasses('stream.event.context', sc.eventContext, this.traceClasses);
-      collectRefs(sc.packetContext, this.refs);
-      collectRefs(sc.eventHeader, this.refs);
-      collectRefs(sc.eventContext, this.refs);
-      align = Math.max(
-        align,
-        maxAlign(sc.packetContext),
-        maxAlign(sc.eventHeader),
-        maxAlign(sc.eventContext),
-      );
-      for (const ec of sc.eventClasses.values()) {
-        collectRefs(ec.context, this.refs);
-        collectRefs(ec.fields, this.refs);
-        align = Math.max(align, maxAlign(ec.context), maxAlign(ec.fields));
-      }
-    }
-    this.maxAlignBits = Math.max(64, align);
-    const slots = new Map<string, number>();
-    for (const r of this.refs) {
+    const traceRefs: FieldRef[] = [];
+    collectRefs(cls.packetHeader, traceRefs);
+    const traceSlots = new Map<string, number>();
+    for (const r of traceRefs) {
       const k = refKey(r.scope, r.path);
-      if (!slots.has(k)) slots.set(k, slots.size);
+      if (!traceSlots.has(k)) traceSlots.set(k, traceSlots.size);
     }
+    let align = maxAlign(cls.packetHeader);
     const implicitClock = (scope: Scope, path: readonly string[]): string | undefined => {
       if (implicitName === undefined || path.length !== 1) return undefined;
       const n = path[0];
@@ -192,7 +177,36 @@ export class TracePlan {
         return implicitName;
       return undefined;
     };
-    this.env = { slots, classes: this.traceClasses, clocks: this.clocks, implicitClock };
+    this.env = { slots: traceSlots, classes: this.traceClasses, clocks: this.clocks, implicitClock };
+    const scEnvs = new Map<number, CompileEnv>();
+    for (const sc of cls.streamClasses.values()) {
+      const classes = new Map(this.traceClasses);
+      collectClasses('stream.packet.context', sc.packetContext, classes);
+      collectClasses('stream.event.header', sc.eventHeader, classes);
+      collectClasses('stream.event.context', sc.eventContext, classes);
+      const refs: FieldRef[] = [];
+      collectRefs(sc.packetContext, refs);
+      collectRefs(sc.eventHeader, refs);
+      collectRefs(sc.eventContext, refs);
+      align = Math.max(
+        align,
+        maxAlign(sc.packetContext),
+        maxAlign(sc.eventHeader),
+        maxAlign(sc.eventContext),
+      );
+      for (const ec of sc.eventClasses.values()) {
+        collectRefs(ec.context, refs);
+        collectRefs(ec.fields, refs);
+        align = Math.max(align, maxAlign(ec.context), maxAlign(ec.fields));
+      }
+      const slots = new Map(traceSlots);
+      for (const r of refs) {
+        const k = refKey(r.scope, r.path);
+        if (!slots.has(k)) slots.set(k, slots.size);
+      }
+      scEnvs.set(sc.id, { slots, classes, clocks: this.clocks, implicitClock });
+    }
+    this.maxAlignBits = Math.max(64, align);
     this.packetHeaderFn = cls.packetHeader
       ? compileScope(cls.packetHeader, 'trace.packet.header', this.env, true)
       : undefined;
@@ -232,11 +246,13 @@ export class TracePlan {
         );
       }
       const pc = sc.packetContext;
+      const env = scEnvs.get(sc.id)!;
       this.streams.set(sc.id, {
         sc,
-        packetContextFn: pc ? compileScope(pc, 'stream.packet.context', this.env, true) : undefined,
+        env,
+        packetContextFn: pc ? compileScope(pc, 'stream.packet.context', env, true) : undefined,
         eventHeaderFn: sc.eventHeader
-          ? compileScope(sc.eventHeader, 'stream.event.header', this.env, false)
+          ? compileScope(sc.eventHeader, 'stream.event.header', env, false)
           : undefined,
         clock,
         hasTsBegin: isIntLike(topField(pc, 'timestamp_begin')),
@@ -256,10 +272,10 @@ export class TracePlan {
     const ec = sp.sc.eventClasses.get(id);
     if (ec === undefined) return undefined;
     // Event-level fields are referenceable from this class only: extend the class table.
-    const classes = new Map(this.traceClasses);
+    const classes = new Map(sp.env.classes);
     collectClasses('event.context', ec.context, classes);
     collectClasses('event.fields', ec.fields, classes);
-    const env: CompileEnv = { ...this.env, classes };
+    const env: CompileEnv = { ...sp.env, classes };
     const sec = sp.sc.eventContext;
     const streamCtx = sec ? new Array<FieldValue>(sec.fields.length) : undefined;
     const ctx = ec.context ? new Array<FieldValue>(ec.context.fields.length) : undefined;

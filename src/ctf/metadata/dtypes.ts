@@ -5,7 +5,7 @@
  * variant tags as unresolved `DRef`s, because a `FieldRef` names a scope and a path from that
  * scope's root, which is only known where the type is used (`instantiate.ts`).
  */
-import type { EnumFC, FloatFC, IntegerFC, Scope, StringFC } from '../ir.js';
+import type { EnumFC, FieldClass, FloatFC, IntegerFC, Scope, StringFC } from '../ir.js';
 import type { Loc } from './ast.js';
 
 /** A sequence length or variant tag reference, as resolved at its declaration. */
@@ -44,6 +44,10 @@ export interface DField {
 }
 
 export interface DStruct {
+  /** Memo of `expandedSize()`. */
+  size?: number;
+  /** The shared IR of a type without references (built once, `instantiate.ts`). */
+  ir?: FieldClass;
   readonly kind: 'struct';
   /** Identity of the struct body in the text (one per `struct { ... }` written). */
   readonly bodyId: number;
@@ -56,6 +60,8 @@ export interface DStruct {
 }
 
 export interface DVariant {
+  /** Memo of `expandedSize()`. */
+  size?: number;
   readonly kind: 'variant';
   /** Absent for an untagged (declared-only) variant. */
   readonly tag?: DRef;
@@ -67,6 +73,10 @@ export interface DVariant {
 }
 
 export interface DArray {
+  /** Memo of `expandedSize()`. */
+  size?: number;
+  /** The shared IR of a type without references (built once, `instantiate.ts`). */
+  ir?: FieldClass;
   readonly kind: 'array';
   readonly length: number;
   readonly element: DType;
@@ -76,6 +86,8 @@ export interface DArray {
 }
 
 export interface DSequence {
+  /** Memo of `expandedSize()`. */
+  size?: number;
   readonly kind: 'sequence';
   readonly length: DRef;
   readonly element: DType;
@@ -124,15 +136,23 @@ export function describeType(t: DType): string {
   }
 }
 
-const counts = new WeakMap<object, number>();
-
 /**
  * Number of field classes in `t` once every shared type is expanded (arrays and sequences
  * count their element once). Guards against metadata whose layout is exponentially large.
+ * Memoised on the draft objects (`size`).
  */
 export function expandedSize(t: DType): number {
-  const cached = counts.get(t);
-  if (cached !== undefined) return cached;
+  switch (t.kind) {
+    case 'struct':
+    case 'variant':
+    case 'array':
+    case 'sequence':
+      break;
+    default:
+      return 1;
+  }
+  const memo = t as { size?: number };
+  if (memo.size !== undefined) return memo.size;
   let n = 1;
   switch (t.kind) {
     case 'struct':
@@ -141,14 +161,10 @@ export function expandedSize(t: DType): number {
     case 'variant':
       for (const f of t.options) n += expandedSize(f.type);
       break;
-    case 'array':
-    case 'sequence':
+    default:
       n += expandedSize(t.element);
       break;
-    default:
-      return 1;
   }
-  n = Math.min(n, Number.MAX_SAFE_INTEGER);
-  counts.set(t, n);
-  return n;
+  memo.size = Math.min(n, Number.MAX_SAFE_INTEGER);
+  return memo.size;
 }

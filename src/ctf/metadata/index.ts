@@ -7,7 +7,7 @@
  * construct (or a `TraceFormatError` with a byte offset for a malformed packet).
  */
 import { readFileSync } from 'node:fs';
-import { MetadataError } from '../../util/errors.js';
+import { MetadataError, TraceFormatError } from '../../util/errors.js';
 import type { TraceClass } from '../ir.js';
 import { readMetadataBytes } from './packetized.js';
 import { Parser } from './parser.js';
@@ -47,7 +47,20 @@ export function readMetadataFile(
   path: string,
   options?: Omit<ResolveOptions, 'packetByteOrder'>,
 ): { cls: TraceClass; text: string; packetized: boolean } {
-  const m = readMetadataBytes(readFileSync(path), path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new TraceFormatError(
+      path,
+      undefined,
+      `cannot read the metadata file (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      {
+        cause: e,
+      },
+    );
+  }
+  const m = readMetadataBytes(bytes, path);
   const cls = parseMetadata(m.text, path, {
     ...options,
     ...(m.byteOrder === undefined ? {} : { packetByteOrder: m.byteOrder }),

@@ -33,7 +33,6 @@ interface Target {
 }
 
 export class Instantiator {
-  private readonly shared = new WeakMap<object, FieldClass>();
   private copies = 0;
 
   // State of the current `root()` call.
@@ -80,6 +79,7 @@ export class Instantiator {
         const fields: NamedField[] = [];
         for (let i = 0; i < t.fields.length; i++) {
           const f = t.fields[i]!;
+          this.checkTagged(f);
           this.names.push(f.name);
           this.idx.push(i);
           fields.push({ name: f.name, type: this.convert(f.type) });
@@ -103,6 +103,7 @@ export class Instantiator {
         const options: NamedField[] = [];
         for (let i = 0; i < t.options.length; i++) {
           const o = t.options[i]!;
+          this.checkTagged(o);
           this.names.push(o.name);
           this.idx.push(i);
           options.push({ name: o.name, type: this.convert(o.type) });
@@ -130,6 +131,18 @@ export class Instantiator {
     }
   }
 
+  /** A field whose type is an untagged variant is an error at the field. */
+  private checkTagged(f: DField): void {
+    let t = f.type;
+    while (t.kind === 'array' || t.kind === 'sequence') t = t.element;
+    if (t.kind === 'variant' && t.tag === undefined) {
+      throw this.b.error(
+        f.loc,
+        `field '${f.name}' is an untagged variant${t.name === undefined ? '' : ` ('${t.name}')`}; give it a tag: variant ${t.name ?? ''} <tag> ${f.name}`,
+      );
+    }
+  }
+
   private count(n: number, t: { loc: { line: number; col: number } }): void {
     this.copies += n;
     if (this.copies > MAX_TOTAL_COPIES) {
@@ -139,8 +152,8 @@ export class Instantiator {
 
   /** IR for a type without references, built once. */
   private share(t: DType): FieldClass {
-    const cached = this.shared.get(t);
-    if (cached !== undefined) return cached;
+    const memo = t as { ir?: FieldClass };
+    if (memo.ir !== undefined) return memo.ir;
     let out: FieldClass;
     switch (t.kind) {
       case 'struct':
@@ -160,7 +173,7 @@ export class Instantiator {
       default:
         return t;
     }
-    this.shared.set(t, out);
+    memo.ir = out;
     return out;
   }
 

@@ -120,6 +120,25 @@ export class Lexer {
     return { body, end: close + 1 };
   }
 
+  /**
+   * The text from the current position (just after a `{`) to its matching `}`, and the offset
+   * just past that `}` — without tokenising it — if it holds no comment, string or character
+   * literal (which could hide a brace). Lets the parser reuse the parse of a struct body it has
+   * already seen: kernel metadata repeats event payloads (all the `syscall_exit_*` are alike).
+   */
+  peekBalancedBody(): { body: string; end: number } | undefined {
+    const text = this.text;
+    let depth = 1;
+    for (let i = this.i; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 123 /* { */) depth++;
+      else if (c === 125 /* } */) {
+        if (--depth === 0) return { body: text.slice(this.i, i), end: i + 1 };
+      } else if (c === 47 /* / */ || c === 34 /* " */ || c === 39 /* ' */) return undefined;
+    }
+    return undefined;
+  }
+
   /** Moves to `offset` (from `peekSimpleBlock()`), keeping line numbers right. */
   skipTo(offset: number): void {
     const text = this.text;

@@ -79,7 +79,8 @@ export function readMetadataBytes(bytes: Uint8Array, file: string): MetadataText
     const major = view.getUint8(off + 35);
     const minor = view.getUint8(off + 36);
     if (major !== 1 || minor !== 8) {
-      if (major === 2) throw new MetadataError(file, undefined, undefined, 'CTF 2 is not supported');
+      if (major === 2)
+        throw new TraceFormatError(file, off + 35, 'CTF 2 is not supported (metadata packet version 2)');
       throw new TraceFormatError(
         file,
         off + 35,

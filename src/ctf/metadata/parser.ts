@@ -84,13 +84,16 @@ export function parse(text: string, file: string): Ast {
 
 /** Parses one top-level item at a time, so that the caller can drop each item's AST early. */
 export class Parser {
-  /** Look-ahead tokens not yet consumed. */
+  /** The next token, once peeked; then further look-ahead tokens. */
+  private cur: Token | undefined;
   private readonly ahead: Token[] = [];
   private depth = 0;
   /** Type names (typedef/typealias) per open lexical scope, innermost last. */
-  private readonly scopes: Set<string>[] = [new Set()];
+  private readonly scopes: Array<Set<string> | undefined> = [undefined];
   /** Attribute lists of `integer`/`floating_point`/`string` blocks by their exact text. */
   private readonly blocks = new Map<string, readonly Attribute[]>();
+  /** Anonymous struct bodies by their exact text. */
+  private readonly bodies = new Map<string, readonly BodyItem[]>();
 
   constructor(
     private readonly lexer: Lexer,
@@ -104,14 +107,21 @@ export class Parser {
   // ---- token helpers ----
 
   private peek(k = 0): Token {
-    while (this.ahead.length <= k) this.ahead.push(this.lexer.next());
-    return this.ahead[k]!;
+    if (k === 0) return (this.cur ??= this.ahead.length > 0 ? this.ahead.shift()! : this.lexer.next());
+    this.peek();
+    while (this.ahead.length < k) this.ahead.push(this.lexer.next());
+    return this.ahead[k - 1]!;
   }
 
   private next(): Token {
     const t = this.peek();
-    if (t.kind !== Tok.End) this.ahead.shift();
+    if (t.kind !== Tok.End) this.cur = undefined;
     return t;
+  }
+
+  /** Number of tokens read from the lexer and not consumed yet. */
+  private buffered(): number {
+    return (this.cur === undefined ? 0 : 1) + this.ahead.length;
   }
 
   private isPunct(p: string, k = 0): boolean {
@@ -153,12 +163,12 @@ export class Parser {
   }
 
   private isTypeName(name: string): boolean {
-    for (let i = this.scopes.length - 1; i >= 0; i--) if (this.scopes[i]!.has(name)) return true;
+    for (let i = this.scopes.length - 1; i >= 0; i--) if (this.scopes[i]?.has(name) === true) return true;
     return false;
   }
 
   private declareTypeName(name: string): void {
-    this.scopes[this.scopes.length - 1]!.add(name);
+    (this.scopes[this.scopes.length - 1] ??= new Set()).add(name);
   }
 
   // ---- root and blocks ----
@@ -187,7 +197,7 @@ export class Parser {
     const kw = this.next();
     const open = this.next(); // '{'
     this.enter(open);
-    this.scopes.push(new Set());
+    this.scopes.push(undefined);
     const items: (Attribute | BodyItem)[] = [];
     while (!this.isPunct('}')) {
       if (this.peek().kind === Tok.End) throw this.unexpected(`'}' to close the ${kw.text} block`);
@@ -195,7 +205,7 @@ export class Parser {
         this.next();
         continue;
       }
-      if (this.assignmentAhead()) items.push(this.parseAttribute(true));
+      if (this.assignmentAhead() || this.attributeLike()) items.push(this.parseAttribute(true));
       else items.push(this.parseBodyItem(false));
     }
     this.next();
@@ -214,17 +224,22 @@ export class Parser {
     return this.isPunct('=', k) || this.isPunct(':=', k);
   }
 
+  /** An identifier that cannot start a declaration: a malformed attribute (`major 1;`). */
+  private attributeLike(): boolean {
+    const t = this.peek();
+    return t.kind === Tok.Ident && !KEYWORDS.has(t.text) && !this.isTypeName(t.text);
+  }
+
   private parseAttribute(allowTypeAssign: boolean): Attribute {
     const first = this.peek();
     if (first.kind !== Tok.Ident) throw this.unexpected('an attribute name');
-    const parts = [this.next().text];
+    let name = this.next().text;
     while (this.isPunct('.')) {
       this.next();
       const t = this.next();
       if (t.kind !== Tok.Ident) throw this.error(t, `unexpected ${describe(t)} in attribute name`);
-      parts.push(t.text);
+      name += `.${t.text}`;
     }
-    const name = parts.join('.');
     let attr: Attribute;
     if (this.isPunct('=')) {
       this.next();
@@ -408,7 +423,7 @@ export class Parser {
       case 'string': {
         // Reuse the attributes of an identical block seen before (same text, same meaning).
         let simple: { body: string; end: number } | undefined;
-        if (this.ahead.length === 0) {
+        if (this.buffered() === 0) {
           simple = this.lexer.peekSimpleBlock();
           if (simple !== undefined) {
             const seen = this.blocks.get(kw.text + simple.body);
@@ -440,9 +455,21 @@ export class Parser {
       }
       case 'struct': {
         const name = this.optName('struct');
-        let body: BodyItem[] | undefined;
-        if (this.isPunct('{')) body = this.parseCompoundBody('struct');
-        else if (name === undefined) throw this.unexpected(`a struct name or '{'`);
+        let body: readonly BodyItem[] | undefined;
+        if (this.isPunct('{')) {
+          // Reuse the parse of an identical anonymous struct body (same text, same parse: type
+          // names only ever get added, and a field name never starts a declaration).
+          const raw = name === undefined && this.buffered() === 1 ? this.lexer.peekBalancedBody() : undefined;
+          const seen = raw === undefined ? undefined : this.bodies.get(raw.body);
+          if (seen !== undefined) {
+            this.lexer.skipTo(raw!.end);
+            this.cur = undefined; // the '{'
+            body = seen;
+          } else {
+            body = this.parseCompoundBody('struct');
+            if (raw !== undefined) this.bodies.set(raw.body, body);
+          }
+        } else if (name === undefined) throw this.unexpected(`a struct name or '{'`);
         let align: Expr | undefined;
         if (this.isWord('align') && this.isPunct('(', 1)) {
           this.next();
@@ -502,7 +529,7 @@ export class Parser {
   private parseCompoundBody(what: 'struct' | 'variant'): BodyItem[] {
     const open = this.next();
     this.enter(open);
-    this.scopes.push(new Set());
+    this.scopes.push(undefined);
     const items: BodyItem[] = [];
     while (!this.isPunct('}')) {
       if (this.peek().kind === Tok.End) throw this.unexpected(`'}' to close the ${what}`);

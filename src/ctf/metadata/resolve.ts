@@ -632,26 +632,28 @@ class Resolver {
       const eventClasses = new Map<number, EventClass>();
       for (const e of events) {
         const id = e.id ?? 0;
-        const eroots = new Map(roots);
+        // The scope roots available to this event: the stream's, then its own.
+        roots.delete('event.context');
+        roots.delete('event.fields');
         let context: StructFC | undefined;
         let fields: StructFC | undefined;
         if (e.context !== undefined) {
-          eroots.set('event.context', e.context);
-          context = inst.root(e.context, 'event.context', eroots);
+          roots.set('event.context', e.context);
+          context = inst.root(e.context, 'event.context', roots);
         }
         if (e.fields !== undefined) {
-          eroots.set('event.fields', e.fields);
-          fields = inst.root(e.fields, 'event.fields', eroots);
+          roots.set('event.fields', e.fields);
+          fields = inst.root(e.fields, 'event.fields', roots);
         }
-        const ec: EventClass = {
+        const ec: { -readonly [K in keyof EventClass]: EventClass[K] } = {
           id,
           name: e.name!,
           streamClassId: sid,
-          ...(context === undefined ? {} : { context }),
-          ...(fields === undefined ? {} : { fields }),
-          ...(e.logLevel === undefined ? {} : { logLevel: e.logLevel }),
-          ...(e.emfUri === undefined ? {} : { emfUri: e.emfUri }),
         };
+        if (context !== undefined) ec.context = context;
+        if (fields !== undefined) ec.fields = fields;
+        if (e.logLevel !== undefined) ec.logLevel = e.logLevel;
+        if (e.emfUri !== undefined) ec.emfUri = e.emfUri;
         eventClasses.set(id, ec);
       }
       streamClasses.set(sid, {

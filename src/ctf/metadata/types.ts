@@ -64,18 +64,61 @@ function exprKey(e: Expr): string {
 }
 
 export class LexScope {
-  readonly aliases = new Map<string, DType>();
-  readonly structs = new Map<string, DStruct>();
-  readonly variants = new Map<string, DVariant>();
-  readonly enums = new Map<string, EnumFC>();
+  // Created on first use: most scopes (one per block and per compound body) declare nothing.
+  private aliases: Map<string, DType> | undefined;
+  private structs: Map<string, DStruct> | undefined;
+  private variants: Map<string, DVariant> | undefined;
+  private enums: Map<string, EnumFC> | undefined;
 
   constructor(readonly parent: LexScope | undefined) {}
 
+  /** True while nothing is declared in this scope itself. */
+  isEmpty(): boolean {
+    return (
+      (this.aliases?.size ?? 0) === 0 &&
+      (this.structs?.size ?? 0) === 0 &&
+      (this.variants?.size ?? 0) === 0 &&
+      (this.enums?.size ?? 0) === 0
+    );
+  }
+
+  hasAlias(name: string): boolean {
+    return this.aliases?.has(name) ?? false;
+  }
+  hasStruct(name: string): boolean {
+    return this.structs?.has(name) ?? false;
+  }
+  hasVariant(name: string): boolean {
+    return this.variants?.has(name) ?? false;
+  }
+  hasEnum(name: string): boolean {
+    return this.enums?.has(name) ?? false;
+  }
+  setAlias(name: string, t: DType): void {
+    (this.aliases ??= new Map()).set(name, t);
+  }
+  setStruct(name: string, t: DStruct): void {
+    (this.structs ??= new Map()).set(name, t);
+  }
+  setVariant(name: string, t: DVariant): void {
+    (this.variants ??= new Map()).set(name, t);
+  }
+  setEnum(name: string, t: EnumFC): void {
+    (this.enums ??= new Map()).set(name, t);
+  }
+
   /** Looks `name` up in this scope, then in the enclosing ones. */
-  lookup<T>(pick: (s: LexScope) => ReadonlyMap<string, T>, name: string): T | undefined {
-    const v = pick(this).get(name);
-    if (v !== undefined) return v;
-    return this.parent?.lookup(pick, name);
+  findAlias(name: string): DType | undefined {
+    return this.aliases?.get(name) ?? this.parent?.findAlias(name);
+  }
+  findStruct(name: string): DStruct | undefined {
+    return this.structs?.get(name) ?? this.parent?.findStruct(name);
+  }
+  findVariant(name: string): DVariant | undefined {
+    return this.variants?.get(name) ?? this.parent?.findVariant(name);
+  }
+  findEnum(name: string): EnumFC | undefined {
+    return this.enums?.get(name) ?? this.parent?.findEnum(name);
   }
 }
 
@@ -162,8 +205,8 @@ export class TypeBuilder {
   }
 
   private registerAlias(name: string, t: DType, loc: Loc, scope: LexScope): void {
-    if (scope.aliases.has(name)) throw this.error(loc, `type '${name}' is already declared in this scope`);
-    scope.aliases.set(name, t);
+    if (scope.hasAlias(name)) throw this.error(loc, `type '${name}' is already declared in this scope`);
+    scope.setAlias(name, t);
   }
 
   /** The type named by declaration specifiers. */
@@ -189,7 +232,7 @@ export class TypeBuilder {
       return t!;
     }
     const name = words.map((w) => w.word).join(' ');
-    const t = ctx.scope.lookup((x) => x.aliases, name);
+    const t = ctx.scope.findAlias(name);
     if (t === undefined) throw this.error(words[0]!.loc, `unknown type '${name}'`);
     return t;
   }
@@ -203,7 +246,7 @@ export class TypeBuilder {
         throw this.error(d.loc, 'a pointer declarator needs a typealias of the pointer type');
       }
       const name = spec.specs.map((s) => (s as { word: string }).word).join(' ') + ' *'.repeat(d.pointers);
-      const p = ctx.scope.lookup((x) => x.aliases, name);
+      const p = ctx.scope.findAlias(name);
       if (p === undefined) throw this.error(d.loc, `unknown type '${name}'`);
       t = p;
     }
@@ -296,7 +339,7 @@ export class TypeBuilder {
       return { mode: 'lex', bodyId: f.bodyId, tokens: e.parts, text, loc: e.loc, target };
     }
     if (ctx.inBlock) return { mode: 'dyn', tokens: e.parts, text, loc: e.loc };
-    if (ctx.scope.lookup((x) => x.aliases, text) !== undefined) {
+    if (ctx.scope.findAlias(text) !== undefined) {
       throw this.error(e.loc, `'${text}' is a type, not a field`);
     }
     throw this.error(
@@ -384,13 +427,22 @@ export class TypeBuilder {
     let minAlign = 1;
     if (s.align !== undefined) minAlign = this.alignment(s.align, 'structure alignment');
     if (s.body === undefined) {
-      const named = ctx.scope.lookup((x) => x.structs, s.name!);
+      const named = ctx.scope.findStruct(s.name!);
       if (named === undefined) throw this.error(s.loc, `unknown struct '${s.name}'`);
       if (s.align === undefined || minAlign <= named.minAlign) return named;
-      return { ...named, minAlign, align: Math.max(named.align, minAlign) };
+      return { ...named, minAlign, align: Math.max(named.align, minAlign), ir: undefined };
     }
-    if (s.name !== undefined && ctx.scope.structs.has(s.name)) {
+    if (s.name !== undefined && ctx.scope.hasStruct(s.name)) {
       throw this.error(s.loc, `struct '${s.name}' is already declared in this scope`);
+    }
+    // The parser shares the body of identical anonymous structs; when such a body is the
+    // root of a scope in a block that declares nothing, it means the same thing every time.
+    const reusable =
+      s.name === undefined && s.align === undefined && ctx.frame === undefined && ctx.scope.isEmpty();
+    if (reusable) {
+      const seen = this.scopeRoots.get(s.body);
+      if (seen !== undefined && seen.parent === ctx.scope.parent && seen.inBlock === ctx.inBlock)
+        return seen.t;
     }
     const bodyId = this.newBodyId();
     const frame: Frame = { bodyId, kind: 'struct', fields: [], parent: ctx.frame };
@@ -408,7 +460,8 @@ export class TypeBuilder {
       }
     }
     const t: DStruct = { kind: 'struct', bodyId, fields: frame.fields, minAlign, align, refs, loc: s.loc };
-    if (s.name !== undefined) ctx.scope.structs.set(s.name, t);
+    if (s.name !== undefined) ctx.scope.setStruct(s.name, t);
+    if (reusable) this.scopeRoots.set(s.body, { parent: ctx.scope.parent, inBlock: ctx.inBlock, t });
     return t;
   }
 
@@ -416,12 +469,12 @@ export class TypeBuilder {
     let base: DVariant | undefined;
     let tag: DRef | undefined;
     if (s.body === undefined) {
-      base = ctx.scope.lookup((x) => x.variants, s.name!);
+      base = ctx.scope.findVariant(s.name!);
       if (base === undefined) throw this.error(s.loc, `unknown variant '${s.name}'`);
       if (s.tag === undefined) return base;
       if (base.tag !== undefined) throw this.error(s.tag.loc, `variant '${s.name}' already has a tag`);
     } else {
-      if (s.name !== undefined && ctx.scope.variants.has(s.name)) {
+      if (s.name !== undefined && ctx.scope.hasVariant(s.name)) {
         throw this.error(s.loc, `variant '${s.name}' is already declared in this scope`);
       }
       // The tag is looked up in the enclosing context, before the options.
@@ -445,24 +498,24 @@ export class TypeBuilder {
       v = { ...base, tag };
       if (tag.mode === 'lex') this.checkVariantOptions(v, tag.target as EnumFC, tag.loc, tag.text);
     }
-    if (s.body !== undefined && s.name !== undefined) ctx.scope.variants.set(s.name, v);
+    if (s.body !== undefined && s.name !== undefined) ctx.scope.setVariant(s.name, v);
     return v;
   }
 
   private enumeration(s: Extract<TypeSpec, { kind: 'enum' }>, ctx: DeclCtx): EnumFC {
     if (s.body === undefined) {
-      const named = ctx.scope.lookup((x) => x.enums, s.name!);
+      const named = ctx.scope.findEnum(s.name!);
       if (named === undefined) throw this.error(s.loc, `unknown enum '${s.name}'`);
       return named;
     }
-    if (s.name !== undefined && ctx.scope.enums.has(s.name)) {
+    if (s.name !== undefined && ctx.scope.hasEnum(s.name)) {
       throw this.error(s.loc, `enum '${s.name}' is already declared in this scope`);
     }
     let container: DType;
     if (s.container !== undefined) {
       container = this.typeOf(s.container, ctx, false);
     } else {
-      const int = ctx.scope.lookup((x) => x.aliases, 'int');
+      const int = ctx.scope.findAlias('int');
       if (int === undefined)
         throw this.error(
           s.loc,
@@ -482,7 +535,7 @@ export class TypeBuilder {
       mappings: this.mappings(s.body, container),
       align: container.align,
     };
-    if (s.name !== undefined) ctx.scope.enums.set(s.name, t);
+    if (s.name !== undefined) ctx.scope.setEnum(s.name, t);
     return t;
   }
 
@@ -556,7 +609,12 @@ export class TypeBuilder {
    */
   private readonly integers = new Map<string, IntegerFC>();
 
-  private readonly integersByList = new WeakMap<readonly Attribute[], IntegerFC>();
+  private readonly integersByList = new Map<readonly Attribute[], IntegerFC>();
+  /** Draft structs of shared anonymous bodies, see `struct()`. */
+  private readonly scopeRoots = new Map<
+    readonly BodyItem[],
+    { parent: LexScope | undefined; inBlock: boolean; t: DStruct }
+  >();
 
   integer(attrs: readonly Attribute[], loc: Loc): IntegerFC {
     const same = this.integersByList.get(attrs);
