@@ -216,6 +216,21 @@ export class SystemModel {
     return this.vtidIndex.get(pidNs)?.get(vtid);
   }
 
+  /** Thread lifetimes grouped by process (host pid; a thread whose pid is unknown is its own). */
+  processes(): Map<number, Thread[]> {
+    const m = new Map<number, Thread[]>();
+    for (const t of this.allThreads) {
+      const pid = t.pid ?? t.tid;
+      let l = m.get(pid);
+      if (l === undefined) {
+        l = [];
+        m.set(pid, l);
+      }
+      l.push(t);
+    }
+    return m;
+  }
+
   /** The container of a thread (the host until its pid namespace is known). */
   containerOf(t: Thread): Container {
     return t.container ?? this.containers.host;

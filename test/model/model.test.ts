@@ -399,5 +399,39 @@ describe('SystemModel: namespaces and containers', () => {
     ]);
     const c = m.containerOf(m.threads.get(1200)!);
     expect([c.name, c.type, c.label]).toEqual(['lxc1', 'lxc', `lxc1 (${NS})`]);
+    // the UST provider-prefixed name of the 2018 proposal
+    run(m, [
+      t.rec('ust_container_statedump:lttng_statedump_container', 3, 0, {
+        container_name: 'lxd2',
+        container_type: 'lxd',
+        pid_ns: NS + 1,
+      }),
+      t.rec('syscall_entry_read', 4, 0, {}, { tid: 1201, pid_ns: NS + 1 }),
+    ]);
+    expect(m.containerOf(m.threads.get(1201)!).name).toBe('lxd2');
+  });
+
+  it('groups threads into processes', () => {
+    const t = new FakeTrace();
+    const m = new SystemModel();
+    run(m, [
+      t.rec('sched_process_fork', 1, 0, {
+        parent_tid: 1,
+        parent_pid: 1,
+        child_tid: 70,
+        child_pid: 70,
+        child_comm: 'app',
+      }),
+      t.rec('sched_process_fork', 2, 0, {
+        parent_tid: 70,
+        parent_pid: 70,
+        child_tid: 71,
+        child_pid: 70,
+        child_comm: 'app',
+      }),
+    ]);
+    const p = m.processes().get(70)!;
+    expect(p.map((th) => th.tid)).toEqual([70, 71]);
+    expect(m.threads.get(71)!.ppid).toBe(1);
   });
 });
