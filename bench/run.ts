@@ -2,11 +2,7 @@
  * `npm run bench`: every benchmark of the repository, each comparing nstrace with its peer tool
  * on the same input in the same run, and a summary of the bars from the issues.
  *
-<<<<<<< HEAD
- * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, cputop, filter, record, relayd)
-=======
- * Usage: npm run bench [-- NAME...]   (NAME: print, writer, cputop, filter, record, relayd)
->>>>>>> writer
+ * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, containers, writer, cputop, filter, record, relayd)
  */
 import type { BenchResult } from './measure.js';
 

@@ -6,6 +6,7 @@ set -eu
 
 PACKAGES="
 babeltrace2
+babeltrace
 lttng-tools
 liblttng-ust-dev
 python3-lttnganalyses

@@ -357,9 +357,6 @@ function checkInt(fc: IntegerFC): void {
   if (fc.size < 1 || fc.size > 64) throw new WriterError(`integer size ${fc.size} not in 1..64`);
   if (fc.align < 1 || (fc.align & (fc.align - 1)) !== 0)
     throw new WriterError(`integer alignment ${fc.align}`);
-  if (fc.size % 8 !== 0 && fc.align % 8 === 0 && fc.size > 8) {
-    // Legal in CTF; nothing to do. (Kept for documentation: babeltrace2 reads such integers.)
-  }
 }
 
 const SCOPE_OF_BLOCK_ENTRY: Record<string, Scope> = {

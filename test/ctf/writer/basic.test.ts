@@ -11,6 +11,7 @@ import {
   string,
   u32,
   u8,
+  u64,
 } from '../../../src/ctf/writer/index.js';
 import { afterName, bt2, bt2Lines, tempDir } from './peers.js';
 
@@ -66,5 +67,47 @@ describe('TraceWriter basics', () => {
     expect(meta.stderr).toBe('');
     // babeltrace2 prints the metadata text it read, plus a newline.
     expect(meta.stdout).toBe(`${tw.metadataText}\n`);
+  });
+});
+
+describe('namespace contexts', () => {
+  const NS = ['pid_ns', 'user_ns', 'mnt_ns', 'net_ns', 'uts_ns', 'ipc_ns', 'cgroup_ns', 'time_ns'];
+  it.each([
+    ['kernel', 32],
+    ['ust', 64],
+  ] as const)('%s: every namespace context, vpid, vtid, procname on every event', (domain, nsBits) => {
+    const dir = join(tmp.dir, `ns-${domain}`);
+    const tw = TraceWriter.create({
+      dir,
+      layout: lttngLayout({ domain, hostname: 'box', clock: { offsetCycles: 0n } }),
+      packetSize: 4096,
+    });
+    tw.addStreamClass({
+      header: domain === 'ust' ? 'large' : 'compact',
+      context: [
+        ...NS.map((n) => lttngField(n, nsBits === 32 ? u32() : u64())),
+        lttngField('vpid', s32()),
+        lttngField('vtid', s32()),
+        lttngField('procname', charArray(domain === 'ust' ? 17 : 16)),
+      ],
+    });
+    const ev = tw.addEventClass({
+      name: domain === 'ust' ? 'app:tick' : 'sched_wakeup',
+      fields: [lttngField('n', u32())],
+    });
+    const inode = (k: number, i: number): number => 4026531835 + k + (i % 3) * 1000;
+    for (let i = 0; i < 300; i++) {
+      const ctx = [...NS.map((_, k) => inode(k, i)), 100 + (i % 3), 1000 + i, `worker-${i % 3}`];
+      tw.stream(0, i % 2).write(ev, 10 + i, [i], ctx);
+    }
+    tw.close();
+    const lines = bt2Lines(dir);
+    expect(lines).toHaveLength(300);
+    lines.forEach((l, i) => {
+      const ns = NS.map((n, k) => `${n} = ${inode(k, i)}`).join(', ');
+      expect(afterName(l, ev.name)).toBe(
+        `{ cpu_id = ${i % 2} }, { ${ns}, vpid = ${100 + (i % 3)}, vtid = ${1000 + i}, procname = "worker-${i % 3}" }, { n = ${i} }`,
+      );
+    });
   });
 });

@@ -13,7 +13,11 @@ import bt2
 
 def conv(f):
     if isinstance(f, bt2._EnumerationFieldConst):
-        return {"enum": str(int(f)), "labels": sorted(f.labels)}
+        try:
+            labels = sorted(f.labels)
+        except AssertionError:  # the 2.0.4 bindings assert on a value without a label
+            labels = []
+        return {"enum": str(int(f)), "labels": labels}
     if isinstance(f, bt2._BoolFieldConst):
         return bool(f)
     if isinstance(f, bt2._IntegerFieldConst):

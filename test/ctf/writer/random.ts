@@ -87,7 +87,8 @@ export function randomValue(r: () => number, fc: FieldClass): WValue {
       return randInt(r, fc.size, fc.signed);
     case 'enum': {
       const m = fc.mappings[Math.floor(r() * fc.mappings.length)]!;
-      return r() < 0.3 ? m.label : Number(m.ranges[0]![1]);
+      const x = m.ranges[0]![1];
+      return r() < 0.3 ? m.label : x >= -(2n ** 53n) && x <= 2n ** 53n ? Number(x) : x;
     }
     case 'float':
       return r() < 0.2 ? 0 : (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
