@@ -61,6 +61,13 @@ export class InterruptedError extends NstraceError {
   }
 }
 
+/** Talking to a relay daemon failed (connection refused, protocol error, error reply). */
+export class RelayError extends NstraceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 1, options);
+  }
+}
+
 /**
  * Misuse of the CTF writer (`src/ctf/writer/`): a class it cannot encode, a value that does not
  * fit its class, time going backwards in a stream, writing after `close()`.

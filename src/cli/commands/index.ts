@@ -5,6 +5,7 @@ import { register as registerMemtop } from './memtop.js';
 import { register as registerSyscallstats } from './syscallstats.js';
 import { register as registerTop } from './top.js';
 import { traceContainerLister } from './trace-containers.js';
+import { register as registerRelayd } from './relayd.js';
 
 /**
  * Every subcommand lives in its own file under `src/cli/commands/` and exports
@@ -17,4 +18,5 @@ export function registerCommands(program: Command): void {
   registerMemtop(program);
   registerSyscallstats(program);
   registerTop(program);
+  registerRelayd(program);
 }
