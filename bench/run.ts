@@ -14,6 +14,7 @@ const BENCHES: Bench[] = [
   { name: 'filter', load: () => import('./filter.js') },
   { name: 'containers', load: () => import('./containers.js') },
   { name: 'writer', load: () => import('./writer.js') },
+  { name: 'cputop', load: () => import('./cputop.js') },
   { name: 'relayd', load: () => import('./relayd.js') },
 ];
 

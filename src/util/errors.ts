@@ -47,6 +47,20 @@ export class UsageError extends NstraceError {
   }
 }
 
+/** The trace lacks what a command needs (events, contexts); the message says how to record them. */
+export class MissingEventsError extends NstraceError {
+  constructor(message: string) {
+    super(message, 3);
+  }
+}
+
+/** The user interrupted a long operation (Ctrl-C). Exit code 130, as shells report SIGINT. */
+export class InterruptedError extends NstraceError {
+  constructor(message = 'interrupted') {
+    super(message, 130);
+  }
+}
+
 /** Talking to a relay daemon failed (connection refused, protocol error, error reply). */
 export class RelayError extends NstraceError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
-import { register as registerContainers } from './containers.js';
+import { register as registerContainers, traceContainers } from './containers.js';
 import { register as registerPrint } from './print.js';
+import { register as registerCputop } from './cputop.js';
+import { register as registerMemtop } from './memtop.js';
+import { register as registerSyscallstats } from './syscallstats.js';
+import { register as registerTop } from './top.js';
+import { traceContainerLister } from './trace-containers.js';
 import { register as registerRelayd } from './relayd.js';
 
 /**
@@ -10,5 +15,10 @@ import { register as registerRelayd } from './relayd.js';
 export function registerCommands(program: Command): void {
   registerPrint(program);
   registerContainers(program);
+  traceContainers.lister = traceContainerLister;
+  registerCputop(program);
+  registerMemtop(program);
+  registerSyscallstats(program);
+  registerTop(program);
   registerRelayd(program);
 }
