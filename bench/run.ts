@@ -11,8 +11,11 @@ type Bench = { name: string; load: () => Promise<{ run: () => Promise<BenchResul
 const BENCHES: Bench[] = [
   { name: 'print', load: () => import('./print.js') },
   { name: 'metadata', load: () => import('./metadata.js') },
+  { name: 'filter', load: () => import('./filter.js') },
   { name: 'containers', load: () => import('./containers.js') },
   { name: 'writer', load: () => import('./writer.js') },
+  { name: 'cputop', load: () => import('./cputop.js') },
+  { name: 'relayd', load: () => import('./relayd.js') },
   { name: 'record', load: () => import('./record.js') },
 ];
 

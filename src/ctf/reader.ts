@@ -356,7 +356,9 @@ export class TraceSet {
       let winner = members[0]!;
       for (const m of members) if (countClasses(m.cls) > countClasses(winner.cls)) winner = m;
       const hostname = envString(winner.cls, 'hostname');
-      const suffix = winner.f.suffix;
+      // babeltrace2's CLI names a trace `hostname/path-below-the-input` only when its group has
+      // a single directory; merged chunks (same UUID) are named by the hostname alone.
+      const suffix = members.length === 1 ? winner.f.suffix : '';
       const name = hostname !== undefined ? (suffix !== '' ? `${hostname}/${suffix}` : hostname) : suffix;
       const trace: Trace = { path: winner.f.dir, name, cls: winner.cls, metadataPath: winner.metadataPath };
       const plan = new TracePlan(winner.cls, winner.metadataPath, nextKey);

@@ -47,6 +47,27 @@ export class UsageError extends NstraceError {
   }
 }
 
+/** The trace lacks what a command needs (events, contexts); the message says how to record them. */
+export class MissingEventsError extends NstraceError {
+  constructor(message: string) {
+    super(message, 3);
+  }
+}
+
+/** The user interrupted a long operation (Ctrl-C). Exit code 130, as shells report SIGINT. */
+export class InterruptedError extends NstraceError {
+  constructor(message = 'interrupted') {
+    super(message, 130);
+  }
+}
+
+/** Talking to a relay daemon failed (connection refused, protocol error, error reply). */
+export class RelayError extends NstraceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 1, options);
+  }
+}
+
 /**
  * Misuse of the CTF writer (`src/ctf/writer/`): a class it cannot encode, a value that does not
  * fit its class, time going backwards in a stream, writing after `close()`.
@@ -55,4 +76,48 @@ export class WriterError extends NstraceError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(`ctf writer: ${message}`, 1, options);
   }
+}
+
+/**
+ * A filter expression (`--filter`) that cannot be used: bad syntax, an operation LTTng refuses,
+ * or a name the trace does not have. `column` is 1-based, in UTF-16 code units of `expression`
+ * (`line` too when the expression spans lines); `length` is the width of the offending token.
+ * The message is one line with the position and reason, then the expression and a caret line
+ * under the token. Exit code 2.
+ */
+export class FilterSyntaxError extends NstraceError {
+  readonly expression: string;
+  readonly line: number;
+  readonly column: number;
+  readonly length: number;
+  readonly reason: string;
+
+  constructor(expression: string, offset: number, reason: string, length = 1) {
+    const before = expression.slice(0, Math.max(0, offset));
+    const line = before.split('\n').length;
+    const lineStart = before.lastIndexOf('\n') + 1;
+    const column = offset - lineStart + 1;
+    super(renderFilterError(expression, line, column, length, reason), 2);
+    this.expression = expression;
+    this.line = line;
+    this.column = column;
+    this.length = length;
+    this.reason = reason;
+  }
+}
+
+function renderFilterError(
+  expr: string,
+  line: number,
+  column: number,
+  length: number,
+  reason: string,
+): string {
+  const lines = expr.split('\n');
+  const text = lines[line - 1] ?? '';
+  const where = lines.length > 1 ? `line ${line}, column ${column}` : `column ${column}`;
+  // Keep tabs so that the caret lines up under the token in a terminal.
+  const pad = text.slice(0, column - 1).replace(/[^\t]/g, ' ');
+  const width = Math.max(1, Math.min(length, text.length - (column - 1)));
+  return `filter: ${where}: ${reason}\n    ${text}\n    ${pad}^${'~'.repeat(width - 1)}`;
 }

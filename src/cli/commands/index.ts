@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { register as registerContainers } from './containers.js';
+import { register as registerContainers, traceContainers } from './containers.js';
+import { register as registerPrint } from './print.js';
+import { register as registerCputop } from './cputop.js';
+import { register as registerMemtop } from './memtop.js';
+import { register as registerSyscallstats } from './syscallstats.js';
+import { register as registerTop } from './top.js';
+import { traceContainerLister } from './trace-containers.js';
+import { register as registerRelayd } from './relayd.js';
 import { register as registerRecord } from './record.js';
 
 /**
@@ -7,6 +14,13 @@ import { register as registerRecord } from './record.js';
  * `register(program)`. Add one line here per subcommand.
  */
 export function registerCommands(program: Command): void {
+  registerPrint(program);
   registerContainers(program);
+  traceContainers.lister = traceContainerLister;
+  registerCputop(program);
+  registerMemtop(program);
+  registerSyscallstats(program);
+  registerTop(program);
+  registerRelayd(program);
   registerRecord(program);
 }

@@ -443,6 +443,10 @@ class Emitter {
 
   struct(fc: StructFC, path: readonly string[], target: string | null, inArray: boolean): void {
     this.align(fc.align);
+    if (fc.fields.length === 0 && fc.align > 1) {
+      // Nothing is read, but aligning past the end of the content is still an error.
+      this.emit(`if (pos > end) throw overflow(st, pos, ${JSON.stringify(this.describe(path))});`);
+    }
     const s = target !== null ? this.v('s') : null;
     if (s !== null) {
       // Outside arrays and variants the value array is reused from one event to the next.

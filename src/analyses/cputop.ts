@@ -1,0 +1,273 @@
+/**
+ * cputop: CPU usage per thread, per CPU, in total and per container.
+ *
+ * Per-TID, per-CPU and total usage follow lttng-analyses 0.6.1 (`core/cputop.py`) exactly,
+ * including its conventions: a thread first met being switched out is charged from the start of
+ * the period; the idle task (tid 0) is never charged when switched in; a CPU is busy from the
+ * start of the period until its first switch; the total is the mean over the CPUs the trace
+ * showed (from `sched_switch`, wakeups and IRQs). Per-container usage sums the CPU time of the
+ * threads bound to each container, so each container's time is the sum of its threads'.
+ */
+import { byteStringToText } from '../ctf/event.js';
+import type { Container } from '../model/containers.js';
+import type { ClassInfo, EventFn } from '../model/dispatch.js';
+import type { SystemModel } from '../model/model.js';
+import type { Thread } from '../model/threads.js';
+import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
+
+const NONE = NaN;
+
+export interface TidCpuUsage {
+  readonly tid: number;
+  readonly pid: number | undefined;
+  readonly comm: string;
+  /** CPU time in ns. */
+  cpuNs: number;
+  /** Percent of the period (lttng-analyses' `usage_percent`). */
+  usage: number;
+  migrations: number;
+  /** Priorities in the order they were seen (lttng-analyses' `prio_list`). */
+  readonly prios: number[];
+  /** @internal start of the current run, NaN when not running */
+  lastSched: number;
+}
+
+export interface CpuUsage {
+  readonly cpu: number;
+  busyNs: number;
+  usage: number;
+  /** @internal */
+  start: number;
+}
+
+export interface ContainerCpuUsage {
+  readonly container: Container;
+  /** Sum of the CPU time of the container's threads, ns. */
+  cpuNs: number;
+  /** Percent of the period (can exceed 100 on several CPUs). */
+  usage: number;
+  /** Threads of the container that ran in the period. */
+  threads: number;
+}
+
+export interface CputopResult {
+  /** Period, ns relative to the trace set base: first event at/after --begin, last event. */
+  readonly begin: number;
+  readonly end: number;
+  /** Every thread that ran, by decreasing usage (stable on first appearance). */
+  readonly tids: TidCpuUsage[];
+  /** Every CPU with a `sched_switch`, by id. */
+  readonly cpus: CpuUsage[];
+  /** Mean usage over the known CPUs, percent; undefined when no CPU is known. */
+  readonly total: number | undefined;
+  /** Selected containers (the host first when selected), by decreasing usage. */
+  readonly containers: ContainerCpuUsage[];
+}
+
+export class CputopHandler implements AnalysisHandler {
+  readonly name = 'cputop';
+  result: CputopResult | undefined;
+  private model!: SystemModel;
+  private filter!: ProcessFilter;
+  private active = false;
+  private periodBegin = 0;
+  private readonly tids = new Map<number, TidCpuUsage>();
+  private readonly cpus = new Map<number, CpuUsage>();
+  // Per thread lifetime (index = Thread.uid), for per-container sums.
+  private thrNs: number[] = [];
+  private thrLast: number[] = [];
+  private thrSeen: boolean[] = [];
+
+  reset(ctx: AnalysisContext): void {
+    this.model = ctx.model;
+    this.filter = ctx.filter;
+    this.model.onPrioChanged((t, prio) => {
+      if (!this.active) return;
+      const s = this.tids.get(t.tid);
+      if (s !== undefined) s.prios.push(prio);
+    });
+  }
+
+  begin(ts: number): void {
+    this.active = true;
+    this.periodBegin = ts;
+  }
+
+  bind(info: ClassInfo): EventFn | undefined {
+    if (info.name === 'sched_switch') return (ev) => this.onSwitch(ev.ts);
+    if (info.name === 'sched_migrate_task') return () => this.onMigrate();
+    return undefined;
+  }
+
+  private ensureThread(uid: number): void {
+    while (this.thrNs.length <= uid) {
+      this.thrNs.push(0);
+      this.thrLast.push(NONE);
+      this.thrSeen.push(false);
+    }
+  }
+
+  /** Whether a thread is charged when switched in (lttng-analyses excludes the idle task). */
+  private wanted(tid: number, t: Thread): boolean {
+    return tid !== 0 && this.filter.process(t);
+  }
+
+  private onSwitch(ts: number): void {
+    const m = this.model;
+    const cpuId = m.cpuId;
+    if (!this.filter.cpu(cpuId)) return;
+    const prev = m.switchPrev!;
+    const next = m.switchNext!;
+    const nextWanted = this.wanted(next.tid, next);
+
+    let cpu = this.cpus.get(cpuId);
+    if (cpu === undefined) {
+      cpu = { cpu: cpuId, busyNs: 0, usage: 0, start: this.periodBegin };
+      this.cpus.set(cpuId, cpu);
+    }
+    if (!Number.isNaN(cpu.start)) cpu.busyNs += ts - cpu.start;
+    cpu.start = nextWanted ? ts : NONE;
+
+    // lttng-analyses charges the previous thread whatever --tid/--procname say (kept); our
+    // --container/--host selection leaves out the threads of other containers entirely.
+    if (!this.filter.inSelectedContainer(prev)) {
+      if (nextWanted) this.switchIn(next, ts);
+      return;
+    }
+    let p = this.tids.get(prev.tid);
+    if (p === undefined) {
+      p = newTid(prev.tid, undefined, byteStringToText(m.switchPrevComm));
+      p.lastSched = this.periodBegin;
+      this.tids.set(prev.tid, p);
+    }
+    if (!Number.isNaN(p.lastSched)) {
+      p.cpuNs += ts - p.lastSched;
+      p.lastSched = NONE;
+    }
+    const pu = prev.uid;
+    this.ensureThread(pu);
+    if (!this.thrSeen[pu]) {
+      this.thrSeen[pu] = true;
+      this.thrLast[pu] = this.periodBegin;
+    }
+    const pl = this.thrLast[pu]!;
+    if (!Number.isNaN(pl)) {
+      this.thrNs[pu]! += ts - pl;
+      this.thrLast[pu] = NONE;
+    }
+
+    if (nextWanted) this.switchIn(next, ts);
+  }
+
+  private switchIn(next: Thread, ts: number): void {
+    const m = this.model;
+    let n = this.tids.get(next.tid);
+    if (n === undefined) {
+      n = newTid(next.tid, undefined, byteStringToText(m.switchNextComm));
+      if (next.prio !== undefined) n.prios.push(next.prio);
+      else n.prios.push(NaN);
+      this.tids.set(next.tid, n);
+    }
+    n.lastSched = ts;
+    const nu = next.uid;
+    this.ensureThread(nu);
+    this.thrSeen[nu] = true;
+    this.thrLast[nu] = ts;
+  }
+
+  private onMigrate(): void {
+    const m = this.model;
+    const t = m.migrated!;
+    if (!this.wanted(t.tid, t)) return;
+    if (!this.filter.cpu(m.cpuId)) return;
+    let s = this.tids.get(t.tid);
+    if (s === undefined) {
+      s = newTid(t.tid, t.pid, t.comm);
+      this.tids.set(t.tid, s);
+    }
+    s.migrations++;
+  }
+
+  finalize(lastTs: number): void {
+    if (!this.active) return;
+    const duration = lastTs - this.periodBegin;
+    const pct = (ns: number): number => (duration !== 0 ? (ns * 100) / duration : 0);
+    const cpus = [...this.cpus.values()];
+    for (const c of cpus) {
+      if (!Number.isNaN(c.start)) c.busyNs += lastTs - c.start;
+      c.usage = pct(c.busyNs);
+    }
+    const tids = [...this.tids.values()];
+    for (const t of tids) {
+      if (!Number.isNaN(t.lastSched)) t.cpuNs += lastTs - t.lastSched;
+      t.usage = pct(t.cpuNs);
+    }
+    tids.sort((a, b) => b.usage - a.usage);
+    cpus.sort((a, b) => a.cpu - b.cpu);
+
+    // lttng-analyses sums the per-CPU percentages in decreasing order, then divides by the
+    // number of CPUs it knows (float addition order matters for the last digit).
+    let total: number | undefined;
+    const n = this.model.knownCpuCount;
+    if (n > 0) {
+      const byUsage = [...this.cpus.values()].sort((a, b) => b.usage - a.usage);
+      let sum = 0;
+      for (const c of byUsage) sum += c.usage;
+      total = sum / n;
+    }
+
+    // Per container: the running threads are charged up to the end, like the per-TID rows.
+    const byContainer = new Map<Container, ContainerCpuUsage>();
+    const model = this.model;
+    for (const c of model.containers.all()) {
+      if (this.filter.container(c)) byContainer.set(c, { container: c, cpuNs: 0, usage: 0, threads: 0 });
+    }
+    for (let uid = 0; uid < this.thrNs.length; uid++) {
+      if (!this.thrSeen[uid]) continue;
+      const th = model.allThreads[uid]!;
+      let ns = this.thrNs[uid]!;
+      const last = this.thrLast[uid]!;
+      if (!Number.isNaN(last)) ns += lastTs - last;
+      const c = model.containerOf(th);
+      let e = byContainer.get(c);
+      if (e === undefined) {
+        if (!this.filter.container(c)) continue;
+        e = { container: c, cpuNs: 0, usage: 0, threads: 0 };
+        byContainer.set(c, e);
+      }
+      e.cpuNs += ns;
+      e.threads++;
+    }
+    const containers = [...byContainer.values()];
+    for (const e of containers) e.usage = pct(e.cpuNs);
+    containers.sort((a, b) => b.usage - a.usage);
+
+    this.result = { begin: this.periodBegin, end: lastTs, tids, cpus, total, containers };
+  }
+}
+
+function newTid(tid: number, pid: number | undefined, comm: string): TidCpuUsage {
+  return { tid, pid, comm, cpuNs: 0, usage: 0, migrations: 0, prios: [], lastSched: NONE };
+}
+
+/** lttng-analyses' `format_prio_list`: distinct priorities in increasing order with repeat counts. */
+export function formatPrioList(prios: readonly number[]): string {
+  const counts = new Map<number, number>();
+  for (const p of prios) counts.set(p, (counts.get(p) ?? 0) + 1);
+  const keys = [...counts.keys()].sort((a, b) => a - b);
+  if (keys.length === 0) return '[]';
+  return (
+    '[' +
+    keys
+      .map((k) => {
+        const c = counts.get(k)!;
+        return c > 1 ? `${fmtPrio(k)} (${c} times)` : fmtPrio(k);
+      })
+      .join(', ') +
+    ']'
+  );
+}
+
+function fmtPrio(p: number): string {
+  return Number.isNaN(p) ? 'None' : String(p);
+}

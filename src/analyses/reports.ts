@@ -1,0 +1,663 @@
+/**
+ * Text and LAMI renderings of the analyses.
+ *
+ * Text: the per-TID, per-CPU and total parts are laid out byte for byte as lttng-analyses 0.6.1
+ * prints them (`cli/cputop.py`, `cli/memtop.py`, `cli/syscallstats.py`); the per-container
+ * parts of the 2018 proposal follow them (`Per-Container Usage`, `name (pid_ns)`, a type column,
+ * `[HOST]` for the host). LAMI: lttng-analyses' table classes, then ours for containers.
+ */
+import type { TimeBase } from '../ctf/event.js';
+import { splitTs } from '../ctf/event.js';
+import type { Container } from '../model/containers.js';
+import type { CputopResult } from './cputop.js';
+import { formatPrioList } from './cputop.js';
+import type { AnalysisMeta, Cell, ResultTable, TableClass } from './format/lami.js';
+import { cell, col } from './format/lami.js';
+import { formatFixed, padLeftAlign, padRightAlign, pyDictStr, pyFloatRepr, pyRound } from './format/pyfmt.js';
+import { barGraphLines } from './format/termgraph.js';
+import type { AbsTime } from './format/time.js';
+import { absToBigInt, formatTimeRange } from './format/time.js';
+import type { MemtopResult } from './memtop.js';
+import { sortedDesc } from './memtop.js';
+import type { SyscallStats, SyscallstatsResult } from './syscallstats.js';
+
+export interface ReportOptions {
+  readonly base: TimeBase;
+  /** Print times in UTC rather than local time (`--gmt`). */
+  readonly gmt: boolean;
+  /** Rows per top table; 0 or less for all (`--limit`, default 10). */
+  readonly limit: number;
+}
+
+function abs(base: TimeBase, ts: number): AbsTime {
+  const [sec, ns] = splitTs(base, ts);
+  return { sec, ns };
+}
+
+function timerangeLine(o: ReportOptions, begin: number, end: number): string {
+  return `Timerange: ${formatTimeRange(abs(o.base, begin), abs(o.base, end), true, o.gmt)}`;
+}
+
+function limited<T>(rows: readonly T[], limit: number): T[] {
+  return limit > 0 ? rows.slice(0, limit) : rows.slice();
+}
+
+function range(o: ReportOptions, begin: number, end: number): { begin: bigint; end: bigint } {
+  return { begin: absToBigInt(abs(o.base, begin)), end: absToBigInt(abs(o.base, end)) };
+}
+
+/** `Ratio.from_percentage(p).to_percentage()`: what lttng-analyses prints for a percentage. */
+const shownPct = (p: number): number => (p / 100) * 100;
+
+const CONTAINER_ROW = (label: string, type: string): string =>
+  `  ${padLeftAlign(label, 45)} ${padLeftAlign(type, 10)}`;
+
+function containerLabel(c: Container): string {
+  return c.label;
+}
+
+function containerCell(c: Container): Cell {
+  return cell.container({ pidNs: c.pidNs, name: c.name, type: c.type, id: c.id });
+}
+
+const VERSION_FIELDS = (v: string): AnalysisMeta['version'] => {
+  const m = /^(\d+)\.(\d+)\.(\d+)(.*)$/.exec(v);
+  return m === null
+    ? { major: 0, minor: 0, patch: 0, extra: v }
+    : { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), extra: m[4]! };
+};
+
+// --- cputop ------------------------------------------------------------------------------------
+
+export const CPUTOP_CLASSES = {
+  perProcess: {
+    name: 'per-process',
+    title: 'Per-TID top CPU usage',
+    columns: [
+      col('process', 'Process', 'process'),
+      col('migrations', 'Migration count', 'number', 'migrations'),
+      col('prio_list', 'Chronological priorities', 'string'),
+      col('usage', 'CPU usage', 'ratio'),
+    ],
+  },
+  perCpu: {
+    name: 'per-cpu',
+    title: 'Per-CPU top CPU usage',
+    columns: [col('cpu', 'CPU', 'cpu'), col('usage', 'CPU usage', 'ratio')],
+  },
+  total: { name: 'total', title: 'Total CPU usage', columns: [col('usage', 'CPU usage', 'ratio')] },
+  summary: {
+    name: 'summary',
+    title: 'CPU usage - summary',
+    columns: [col('time_range', 'Time range', 'time-range'), col('usage', 'Total CPU usage', 'ratio')],
+  },
+  perContainer: {
+    name: 'per-container',
+    title: 'Per-Container top CPU usage',
+    columns: [col('container', 'Container', 'container'), col('usage', 'CPU usage', 'ratio')],
+  },
+} satisfies Record<string, TableClass>;
+
+export function cputopMeta(version: string): AnalysisMeta {
+  return {
+    title: 'Top CPU usage',
+    description: 'Per-TID, per-CPU, total and per-container top CPU usage',
+    tags: ['cpu', 'top'],
+    tableClasses: Object.values(CPUTOP_CLASSES),
+    version: VERSION_FIELDS(version),
+  };
+}
+
+export function cputopText(r: CputopResult, o: ReportOptions): string {
+  const lines: string[] = [timerangeLine(o, r.begin, r.end)];
+  const rowFmt = (a: string, b: string, c: string): string =>
+    `  ${padLeftAlign(a, 25)} ${padRightAlign(b, 10)}   ${c}`;
+  lines.push(
+    ...barGraphLines({
+      title: 'Per-TID Usage',
+      unit: '%',
+      labelHeader: rowFmt('Process', 'Migrations', 'Priorities'),
+      rows: limited(r.tids, o.limit).map((t) => ({
+        value: shownPct(t.usage),
+        isFloat: true,
+        label: rowFmt(`${t.comm} (${t.tid})`, String(t.migrations), formatPrioList(t.prios)),
+      })),
+    }),
+  );
+  lines.push(
+    ...barGraphLines({
+      title: 'Per-CPU Usage',
+      unit: '%',
+      rows: r.cpus.map((c) => ({ value: shownPct(c.usage), isFloat: true, label: `CPU ${c.cpu}` })),
+    }),
+  );
+  if (r.total !== undefined) lines.push('', `Total CPU Usage: ${formatFixed(shownPct(r.total), 2)}%`, '');
+  lines.push(
+    ...barGraphLines({
+      title: 'Per-Container Usage',
+      unit: '%',
+      labelHeader: CONTAINER_ROW('Container', 'Type'),
+      rows: limited(r.containers, o.limit).map((c) => ({
+        value: shownPct(c.usage),
+        isFloat: true,
+        label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
+      })),
+    }),
+  );
+  return lines.join('\n') + '\n';
+}
+
+export function cputopMi(r: CputopResult, o: ReportOptions): ResultTable[] {
+  const { begin, end } = range(o, r.begin, r.end);
+  const tables: ResultTable[] = [
+    {
+      cls: CPUTOP_CLASSES.perProcess,
+      begin,
+      end,
+      rows: limited(r.tids, o.limit).map((t) => [
+        cell.process(t.comm, undefined, t.tid),
+        cell.number(t.migrations),
+        cell.string(formatPrioList(t.prios)),
+        cell.ratio(t.usage / 100),
+      ]),
+    },
+    {
+      cls: CPUTOP_CLASSES.perCpu,
+      begin,
+      end,
+      rows: r.cpus.map((c) => [cell.cpu(c.cpu), cell.ratio(c.usage / 100)]),
+    },
+  ];
+  if (r.total !== undefined) {
+    tables.push({ cls: CPUTOP_CLASSES.total, begin, end, rows: [[cell.ratio(r.total / 100)]] });
+  }
+  tables.push({
+    cls: CPUTOP_CLASSES.perContainer,
+    begin,
+    end,
+    rows: limited(r.containers, o.limit).map((c) => [containerCell(c.container), cell.ratio(c.usage / 100)]),
+  });
+  return tables;
+}
+
+// --- memtop ------------------------------------------------------------------------------------
+
+export const MEMTOP_CLASSES = {
+  allocd: {
+    name: 'allocd',
+    title: 'Per-TID top allocated memory',
+    columns: [col('process', 'Process', 'process'), col('pages', 'Allocated pages', 'number', 'pages')],
+  },
+  freed: {
+    name: 'freed',
+    title: 'Per-TID top freed memory',
+    columns: [col('process', 'Process', 'process'), col('pages', 'Freed pages', 'number', 'pages')],
+  },
+  total: {
+    name: 'total',
+    title: 'Total allocated/freed memory',
+    columns: [
+      col('allocd', 'Total allocated pages', 'number', 'pages'),
+      col('freed', 'Total freed pages', 'number', 'pages'),
+    ],
+  },
+  summary: {
+    name: 'summary',
+    title: 'Memory usage - summary',
+    columns: [
+      col('time_range', 'Time range', 'time-range'),
+      col('allocd', 'Total allocated pages', 'number', 'pages'),
+      col('freed', 'Total freed pages', 'number', 'pages'),
+    ],
+  },
+  perContainerAllocd: {
+    name: 'per-container-allocd',
+    title: 'Per-Container top allocated memory',
+    columns: [col('container', 'Container', 'container'), col('pages', 'Allocated pages', 'number', 'pages')],
+  },
+  perContainerFreed: {
+    name: 'per-container-freed',
+    title: 'Per-Container top freed memory',
+    columns: [col('container', 'Container', 'container'), col('pages', 'Freed pages', 'number', 'pages')],
+  },
+} satisfies Record<string, TableClass>;
+
+export function memtopMeta(version: string): AnalysisMeta {
+  return {
+    title: 'Top memory usage',
+    description: 'Per-TID and per-container top allocated/freed memory',
+    tags: ['memory', 'top'],
+    tableClasses: Object.values(MEMTOP_CLASSES),
+    version: VERSION_FIELDS(version),
+  };
+}
+
+function memContainerGraphs(r: MemtopResult, o: ReportOptions): string[] {
+  const graph = (title: string, key: 'allocated' | 'freed'): string[] =>
+    barGraphLines({
+      title,
+      unit: 'pages',
+      labelHeader: CONTAINER_ROW('Container', 'Type'),
+      rows: limited(
+        sortedDesc(r.containers, (c) => c[key]),
+        o.limit,
+      ).map((c) => ({
+        value: c[key],
+        isFloat: false,
+        label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
+      })),
+    });
+  return [
+    ...graph('Per-Container Memory Allocations', 'allocated'),
+    ...graph('Per-Container Memory Deallocations', 'freed'),
+  ];
+}
+
+export function memtopText(r: MemtopResult, o: ReportOptions): string {
+  const lines: string[] = [timerangeLine(o, r.begin, r.end)];
+  const graph = (title: string, key: 'allocated' | 'freed'): string[] =>
+    barGraphLines({
+      title,
+      unit: 'pages',
+      labelHeader: 'Process',
+      rows: limited(
+        sortedDesc(r.tids, (t) => t[key]),
+        o.limit,
+      ).map((t) => ({ value: t[key], isFloat: false, label: `${t.comm} (${t.tid})` })),
+    });
+  lines.push(...graph('Per-TID Memory Allocations', 'allocated'));
+  lines.push(...graph('Per-TID Memory Deallocations', 'freed'));
+  lines.push(
+    '',
+    'Total memory usage:',
+    `- ${r.totalAllocated} pages allocated`,
+    `- ${r.totalFreed} pages freed`,
+    '',
+  );
+  lines.push(...memContainerGraphs(r, o));
+  return lines.join('\n') + '\n';
+}
+
+export function memtopMi(r: MemtopResult, o: ReportOptions): ResultTable[] {
+  const { begin, end } = range(o, r.begin, r.end);
+  const perTid = (key: 'allocated' | 'freed'): Cell[][] =>
+    limited(
+      sortedDesc(r.tids, (t) => t[key]),
+      o.limit,
+    ).map((t) => [cell.process(t.comm, undefined, t.tid), cell.number(t[key])]);
+  const perContainer = (key: 'allocated' | 'freed'): Cell[][] =>
+    limited(
+      sortedDesc(r.containers, (c) => c[key]),
+      o.limit,
+    ).map((c) => [containerCell(c.container), cell.number(c[key])]);
+  return [
+    { cls: MEMTOP_CLASSES.allocd, begin, end, rows: perTid('allocated') },
+    { cls: MEMTOP_CLASSES.freed, begin, end, rows: perTid('freed') },
+    {
+      cls: MEMTOP_CLASSES.total,
+      begin,
+      end,
+      rows: [[cell.number(r.totalAllocated), cell.number(r.totalFreed)]],
+    },
+    { cls: MEMTOP_CLASSES.perContainerAllocd, begin, end, rows: perContainer('allocated') },
+    { cls: MEMTOP_CLASSES.perContainerFreed, begin, end, rows: perContainer('freed') },
+  ];
+}
+
+// --- syscallstats ------------------------------------------------------------------------------
+
+const SYSCALL_COLUMNS = [
+  col('syscall', 'System call', 'syscall'),
+  col('count', 'Call count', 'number', 'calls'),
+  col('min_duration', 'Minimum call duration', 'duration'),
+  col('avg_duration', 'Average call duration', 'duration'),
+  col('max_duration', 'Maximum call duration', 'duration'),
+  col('stdev_duration', 'Call duration standard deviation', 'duration'),
+  col('return_values', 'Return values count', 'string'),
+];
+
+export const SYSCALLSTATS_CLASSES = {
+  perTid: { name: 'per-tid', title: 'System call statistics', columns: SYSCALL_COLUMNS },
+  total: {
+    name: 'total',
+    title: 'Per-TID system call statistics',
+    columns: [
+      col('process', 'Process', 'process'),
+      col('count', 'Total system call count', 'number', 'calls'),
+    ],
+  },
+  summary: {
+    name: 'summary',
+    title: 'System call statistics - summary',
+    columns: [
+      col('time_range', 'Time range', 'time-range'),
+      col('process', 'Process', 'process'),
+      col('count', 'Total system call count', 'number', 'calls'),
+    ],
+  },
+  perContainer: {
+    name: 'per-container',
+    title: 'Per-container system call statistics',
+    columns: SYSCALL_COLUMNS,
+  },
+  perContainerTotal: {
+    name: 'per-container-total',
+    title: 'Per-container total system calls',
+    columns: [
+      col('container', 'Container', 'container'),
+      col('count', 'Total system call count', 'number', 'calls'),
+      col('errors', 'Calls that returned an error', 'number', 'calls'),
+    ],
+  },
+} satisfies Record<string, TableClass>;
+
+export function syscallstatsMeta(version: string): AnalysisMeta {
+  return {
+    title: 'System call statistics',
+    description: 'Per-TID, per-container and global system call statistics',
+    tags: ['syscall', 'stats'],
+    tableClasses: Object.values(SYSCALLSTATS_CLASSES),
+    version: VERSION_FIELDS(version),
+  };
+}
+
+/** lttng-analyses' per-syscall row values (durations in ns as Python holds them). */
+interface SyscallRow {
+  readonly name: string;
+  readonly count: number;
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+  /** NaN when lttng-analyses prints `?` (two calls or fewer). */
+  readonly stdev: number;
+  /** `str(return_count)`. */
+  readonly returns: string;
+}
+
+/**
+ * Rows sorted by count. lttng-analyses counts every return value once too many (it starts each
+ * count at 1, then adds); `lttngCompat` keeps that in the per-TID tables so they match it, and
+ * the per-container tables, which are ours, show the true counts.
+ */
+function syscallRows(syscalls: Iterable<SyscallStats>, lttngCompat: boolean): SyscallRow[] {
+  const extra = lttngCompat ? 1 : 0;
+  return sortedDesc([...syscalls], (s) => s.count).map((s) => {
+    const d = s.durations;
+    const rets: Array<[string, number]> = [...s.returns].map(([k, v]) => [k, v + extra]);
+    return {
+      name: s.name,
+      count: s.count,
+      min: d.min,
+      avg: d.mean,
+      max: d.max,
+      stdev: d.count > 2 ? d.stdev : NaN,
+      returns: pyDictStr(rets),
+    };
+  });
+}
+
+const LINE = (a: string, b: string, c: string, d: string, e: string, f: string, g: string): string =>
+  `${padLeftAlign(a, 38)} ${padRightAlign(b, 14)} ${padRightAlign(c, 14)} ${padRightAlign(d, 14)} ` +
+  `${padRightAlign(e, 12)} ${padRightAlign(f, 10)}  ${padLeftAlign(g, 14)}`;
+
+const us = (ns: number): string => pyFloatRepr(pyRound(ns / 1000, 3));
+
+function syscallBlock(subtitle: string, rows: SyscallRow[], total: number): string[] {
+  const lines = [LINE(subtitle, 'Count', 'Min', 'Average', 'Max', 'Stdev', 'Return values')];
+  for (const r of rows) {
+    lines.push(
+      LINE(
+        ' - ' + r.name,
+        String(r.count),
+        us(r.min),
+        us(r.avg),
+        us(r.max),
+        Number.isNaN(r.stdev) ? '?' : us(r.stdev),
+        r.returns,
+      ),
+    );
+  }
+  lines.push(LINE('Total:', String(total), '', '', '', '', ''));
+  lines.push('-'.repeat(113));
+  return lines;
+}
+
+function tidSubtitle(t: { comm: string; pid: number | undefined; tid: number }): string {
+  return `${t.comm} (${t.pid === undefined ? '?' : t.pid}, TID: ${t.tid})`;
+}
+
+function containerSubtitle(c: Container): string {
+  return `${containerLabel(c)} [${c.type}]`;
+}
+
+export function syscallstatsText(r: SyscallstatsResult, o: ReportOptions): string {
+  const lines: string[] = [timerangeLine(o, r.begin, r.end), 'Per-TID syscalls statistics (usec)'];
+  let total = 0;
+  for (const t of limited(
+    sortedDesc(r.tids, (x) => x.total),
+    o.limit,
+  )) {
+    if (t.total === 0) continue;
+    lines.push(...syscallBlock(tidSubtitle(t), syscallRows(t.syscalls.values(), true), t.total));
+    total += t.total;
+  }
+  lines.push('', `Total syscalls: ${total}`);
+  const containers = limited(
+    sortedDesc(r.containers, (c) => c.total).filter((c) => c.total > 0),
+    o.limit,
+  );
+  if (containers.length > 0) {
+    lines.push('', 'Per-container syscalls statistics (usec)');
+    for (const c of containers) {
+      lines.push(
+        ...syscallBlock(containerSubtitle(c.container), syscallRows(c.syscalls.values(), false), c.total),
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+function syscallMiRows(rows: SyscallRow[]): Cell[][] {
+  return rows.map((s) => [
+    cell.syscall(s.name),
+    cell.number(s.count),
+    cell.duration(s.min, false),
+    cell.duration(s.avg, true),
+    cell.duration(s.max, false),
+    Number.isNaN(s.stdev) ? cell.unknown() : cell.duration(s.stdev, true),
+    cell.string(s.returns),
+  ]);
+}
+
+export function syscallstatsMi(r: SyscallstatsResult, o: ReportOptions): ResultTable[] {
+  const { begin, end } = range(o, r.begin, r.end);
+  const tables: ResultTable[] = [];
+  const totalRows: Cell[][] = [];
+  for (const t of limited(
+    sortedDesc(r.tids, (x) => x.total),
+    o.limit,
+  )) {
+    if (t.total === 0) continue;
+    tables.push({
+      cls: SYSCALLSTATS_CLASSES.perTid,
+      begin,
+      end,
+      subtitle: tidSubtitle(t),
+      rows: syscallMiRows(syscallRows(t.syscalls.values(), true)),
+    });
+    totalRows.push([cell.process(t.comm, t.pid, t.tid), cell.number(t.total)]);
+  }
+  tables.push({ cls: SYSCALLSTATS_CLASSES.total, begin, end, rows: totalRows });
+  const containers = limited(
+    sortedDesc(r.containers, (c) => c.total).filter((c) => c.total > 0),
+    o.limit,
+  );
+  for (const c of containers) {
+    tables.push({
+      cls: SYSCALLSTATS_CLASSES.perContainer,
+      begin,
+      end,
+      subtitle: containerSubtitle(c.container),
+      rows: syscallMiRows(syscallRows(c.syscalls.values(), false)),
+    });
+  }
+  tables.push({
+    cls: SYSCALLSTATS_CLASSES.perContainerTotal,
+    begin,
+    end,
+    rows: containers.map((c) => [containerCell(c.container), cell.number(c.total), cell.number(c.errors)]),
+  });
+  return tables;
+}
+
+// --- top: one per-container report -------------------------------------------------------------
+
+export const TOP_CLASSES = {
+  cpu: { ...CPUTOP_CLASSES.perContainer, name: 'per-container-cpu' },
+  allocd: MEMTOP_CLASSES.perContainerAllocd,
+  freed: MEMTOP_CLASSES.perContainerFreed,
+  syscalls: {
+    name: 'per-container-syscalls',
+    title: 'Per-container system calls',
+    columns: [
+      col('container', 'Container', 'container'),
+      col('count', 'Call count', 'number', 'calls'),
+      col('errors', 'Calls that returned an error', 'number', 'calls'),
+      col('min_duration', 'Minimum call duration', 'duration'),
+      col('avg_duration', 'Average call duration', 'duration'),
+      col('max_duration', 'Maximum call duration', 'duration'),
+      col('stdev_duration', 'Call duration standard deviation', 'duration'),
+    ],
+  },
+} satisfies Record<string, TableClass>;
+
+export function topMeta(version: string): AnalysisMeta {
+  return {
+    title: 'Per-container top',
+    description: 'Per-container CPU usage, memory allocations and system calls',
+    tags: ['cpu', 'memory', 'syscall', 'top'],
+    tableClasses: Object.values(TOP_CLASSES),
+    version: VERSION_FIELDS(version),
+  };
+}
+
+export interface TopResults {
+  /** Each part is absent when the trace lacks its events. */
+  readonly cputop?: CputopResult;
+  readonly memtop?: MemtopResult;
+  readonly syscallstats?: SyscallstatsResult;
+}
+
+const TOP_LINE = (
+  a: string,
+  b: string,
+  c: string,
+  d: string,
+  e: string,
+  f: string,
+  g: string,
+  h: string,
+): string =>
+  `  ${padLeftAlign(a, 45)} ${padLeftAlign(b, 10)} ${padRightAlign(c, 10)} ${padRightAlign(d, 8)} ` +
+  `${padRightAlign(e, 12)} ${padRightAlign(f, 12)} ${padRightAlign(g, 12)} ${padRightAlign(h, 10)}`;
+
+function topPeriod(r: TopResults): { begin: number; end: number } | undefined {
+  return r.cputop ?? r.memtop ?? r.syscallstats;
+}
+
+export function topText(r: TopResults, o: ReportOptions): string {
+  const p = topPeriod(r);
+  if (p === undefined) return '';
+  const lines: string[] = [timerangeLine(o, p.begin, p.end)];
+  if (r.cputop !== undefined) {
+    lines.push(
+      ...barGraphLines({
+        title: 'Per-Container Usage',
+        unit: '%',
+        labelHeader: CONTAINER_ROW('Container', 'Type'),
+        rows: limited(r.cputop.containers, o.limit).map((c) => ({
+          value: shownPct(c.usage),
+          isFloat: true,
+          label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
+        })),
+      }),
+    );
+  }
+  if (r.memtop !== undefined) lines.push(...memContainerGraphs(r.memtop, o));
+  if (r.syscallstats !== undefined) {
+    const sys = limited(
+      sortedDesc(r.syscallstats.containers, (c) => c.total),
+      o.limit,
+    );
+    lines.push('Per-Container System Calls (usec)');
+    lines.push('#'.repeat(80));
+    lines.push(TOP_LINE('Container', 'Type', 'Count', 'Errors', 'Min', 'Average', 'Max', 'Stdev'));
+    for (const c of sys) {
+      const d = c.all;
+      const has = d.count > 0;
+      lines.push(
+        TOP_LINE(
+          containerLabel(c.container),
+          c.container.type,
+          String(c.total),
+          String(c.errors),
+          has ? us(d.min) : '-',
+          has ? us(d.mean) : '-',
+          has ? us(d.max) : '-',
+          d.count > 2 ? us(d.stdev) : '?',
+        ),
+      );
+    }
+    lines.push('');
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
+  const p = topPeriod(r);
+  if (p === undefined) return [];
+  const { begin, end } = range(o, p.begin, p.end);
+  const tables: ResultTable[] = [];
+  if (r.cputop !== undefined) {
+    tables.push({
+      cls: TOP_CLASSES.cpu,
+      begin,
+      end,
+      rows: limited(r.cputop.containers, o.limit).map((c) => [
+        containerCell(c.container),
+        cell.ratio(c.usage / 100),
+      ]),
+    });
+  }
+  if (r.memtop !== undefined) {
+    tables.push(
+      ...memtopMi(r.memtop, o).filter(
+        (t) => t.cls === MEMTOP_CLASSES.perContainerAllocd || t.cls === MEMTOP_CLASSES.perContainerFreed,
+      ),
+    );
+  }
+  if (r.syscallstats !== undefined) {
+    tables.push({
+      cls: TOP_CLASSES.syscalls,
+      begin,
+      end,
+      rows: limited(
+        sortedDesc(r.syscallstats.containers, (c) => c.total),
+        o.limit,
+      ).map((c) => {
+        const d = c.all;
+        const has = d.count > 0;
+        return [
+          containerCell(c.container),
+          cell.number(c.total),
+          cell.number(c.errors),
+          has ? cell.duration(d.min, false) : cell.unknown(),
+          has ? cell.duration(d.mean, true) : cell.unknown(),
+          has ? cell.duration(d.max, false) : cell.unknown(),
+          d.count > 2 ? cell.duration(d.stdev, true) : cell.unknown(),
+        ];
+      }),
+    });
+  }
+  return tables;
+}

@@ -1,0 +1,131 @@
+/**
+ * One pass over a trace set for any number of analyses.
+ *
+ * The runner reads records in chunks (yielding to the event loop between chunks so that
+ * progress and Ctrl-C work), applies the time range the way lttng-analyses does (the analysed
+ * period starts at the first event at or after `begin`; reading stops at the first event after
+ * `end`; with stream intersection, events outside the range where every stream has data are
+ * skipped), and dispatches every event by event-class id: to the model only before the period
+ * starts, to the model and the analyses after.
+ */
+import type { TimeBase, TraceRecord } from '../ctf/event.js';
+import { Dispatcher } from '../model/dispatch.js';
+import type { SystemModel } from '../model/model.js';
+import { InterruptedError } from '../util/errors.js';
+import type { AnalysisHandler, ProcessFilter } from './handler.js';
+import type { Windows } from './intersection.js';
+
+/** What the runner needs of a reader (`TraceSet` has it). */
+export interface RecordSource {
+  readonly base: TimeBase;
+  next(): TraceRecord | null;
+  progress?(): { done: number; total: number };
+}
+
+export interface RunOptions {
+  /** Start of the period, ns relative to the base (`--begin`). */
+  begin?: number;
+  /** End of the period, ns relative to the base (`--end`). */
+  end?: number;
+  /** Only events within their stream's window are read (stream intersection). */
+  windows?: Windows;
+  /** Called after each chunk with bytes read and total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting stops the run with an `InterruptedError`. */
+  signal?: AbortSignal;
+  /** Events per chunk between yields (default 50 000). */
+  chunk?: number;
+}
+
+export interface RunSummary {
+  /** Events read (inside the window). */
+  events: number;
+  /** Events lost by the tracer, from discarded-events records. */
+  discardedEvents: number;
+  /** ts of the first event of the period, when it started. */
+  periodBegin: number | undefined;
+  /** ts of the last event before the end. */
+  lastTs: number | undefined;
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function runAnalyses(
+  source: RecordSource,
+  model: SystemModel,
+  filter: ProcessFilter,
+  handlers: readonly AnalysisHandler[],
+  opts: RunOptions = {},
+): Promise<RunSummary> {
+  for (const h of handlers) h.reset({ model, filter });
+  const modelOnly = new Dispatcher([model.pre, model.post]);
+  const full = new Dispatcher([model.pre, ...handlers, model.post]);
+  let d = modelOnly;
+  const chunk = opts.chunk ?? 50_000;
+  const begin = opts.begin;
+  const end = opts.end;
+  const winLo = opts.windows?.lo;
+  const winHi = opts.windows?.hi;
+  let started = false;
+  let periodBegin: number | undefined;
+  let lastTs: number | undefined;
+  let events = 0;
+  let discarded = 0;
+  let done = false;
+
+  const start = (ts: number): void => {
+    started = true;
+    periodBegin = ts;
+    d = full;
+    for (const h of handlers) h.begin(ts);
+  };
+
+  while (!done) {
+    if (opts.signal?.aborted === true) throw new InterruptedError();
+    for (let i = 0; i < chunk; i++) {
+      const rec = source.next();
+      if (rec === null) {
+        done = true;
+        break;
+      }
+      if (rec.kind !== 'event') {
+        discarded += rec.count ?? 0;
+        continue;
+      }
+      const ts = rec.ts;
+      if (winLo !== undefined) {
+        const si = rec.stream.index;
+        if (ts < winLo[si]! || ts > winHi![si]!) continue;
+      }
+      if (end !== undefined && ts > end) {
+        done = true;
+        break;
+      }
+      events++;
+      lastTs = ts;
+      if (!started && (begin === undefined || ts >= begin)) start(ts);
+      d.dispatch(rec);
+    }
+    if (opts.onProgress !== undefined && source.progress !== undefined) {
+      const p = source.progress();
+      opts.onProgress(p.done, p.total);
+    }
+    if (!done) await yieldToLoop();
+  }
+  if (started) for (const h of handlers) h.finalize(lastTs!);
+  model.finish();
+  return { events, discardedEvents: discarded, periodBegin, lastTs };
+}
+
+/** A source over an array of records (tests, replays). */
+export function arraySource(
+  records: readonly TraceRecord[],
+  base: TimeBase = { seconds: 0, ns: 0 },
+): RecordSource {
+  let i = 0;
+  return {
+    base,
+    next: () => records[i++] ?? null,
+    progress: () => ({ done: Math.min(i, records.length), total: records.length }),
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * Running analyses on a trace set, as the commands do: check that the trace has the events the
+ * analyses need, resolve `--begin`/`--end`/`--timerange` and the stream intersection, run one
+ * pass for all requested analyses, and report what the user should know (lost events, no
+ * namespace information, unknown containers).
+ */
+import type { EventRecord, FieldValue, StreamInstance, TimeBase, TraceRecord } from '../ctf/event.js';
+import { splitTs } from '../ctf/event.js';
+import { SystemModel } from '../model/model.js';
+import { MissingEventsError, NstraceError, UsageError } from '../util/errors.js';
+import type { CputopResult } from './cputop.js';
+import { CputopHandler } from './cputop.js';
+import type { AbsTime } from './format/time.js';
+import type { AnalysisHandler, FilterSpec } from './handler.js';
+import { ProcessFilter } from './handler.js';
+import type { StreamRange } from './intersection.js';
+import { intersect, rangeFromIndex } from './intersection.js';
+import type { MemtopResult } from './memtop.js';
+import { MemtopHandler } from './memtop.js';
+import type { AnalysisName, ClassDesc } from './requirements.js';
+import { containerWarning, coverageOf, missingFor, missingMessage } from './requirements.js';
+import type { RecordSource, RunSummary } from './runner.js';
+import { runAnalyses } from './runner.js';
+import type { SyscallstatsResult } from './syscallstats.js';
+import { SyscallstatsHandler } from './syscallstats.js';
+import { parseDate, parseTimeRange } from './timerange.js';
+
+/** What the session needs of a reader (`TraceSet` has it). */
+export interface TraceSource extends RecordSource {
+  readonly streams: readonly StreamInstance[];
+  readonly eventClasses: readonly ClassDesc[];
+  /** First-packet begin and last-packet end per stream index (null: no packet), if the reader knows. */
+  streamRanges?(): ReadonlyArray<StreamRange | null>;
+}
+
+export interface AnalyseOptions extends FilterSpec {
+  begin?: string;
+  end?: string;
+  timerange?: string;
+  /** Dates in UTC (`--gmt`). */
+  gmt?: boolean;
+  /** Stream intersection as lttng-analyses (default true; `--no-intersection`). */
+  intersection?: boolean;
+  /** Run what can run and warn about the rest, instead of failing (`top`). */
+  partial?: boolean;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Stream ranges when the source does not know them (see `streamRangesOf`). */
+  streamRanges?: () => ReadonlyArray<StreamRange | null | undefined>;
+}
+
+export interface AnalyseResult {
+  readonly base: TimeBase;
+  readonly model: SystemModel;
+  readonly summary: RunSummary;
+  /** Things to tell the user (on stderr). */
+  readonly warnings: string[];
+  readonly cputop?: CputopResult;
+  readonly memtop?: MemtopResult;
+  readonly syscallstats?: SyscallstatsResult;
+  /** Analyses that could not run (partial mode), with why. */
+  readonly skipped: ReadonlyMap<AnalysisName, string>;
+}
+
+function copyValue(v: FieldValue): FieldValue {
+  if (Array.isArray(v)) return v.map(copyValue);
+  if (typeof v === 'object') return { option: v.option, value: copyValue(v.value) };
+  return v;
+}
+
+function copyRecord(r: EventRecord): EventRecord {
+  const c = (a: FieldValue[] | undefined): FieldValue[] | undefined =>
+    a === undefined ? undefined : a.map(copyValue);
+  return {
+    ...r,
+    header: c(r.header),
+    streamContext: c(r.streamContext),
+    context: c(r.context),
+    payload: c(r.payload),
+  };
+}
+
+/** Reads the first event (copied, as records are reused) and returns a source that replays it. */
+function peekFirst(src: RecordSource): { first: EventRecord | undefined; source: RecordSource } {
+  const held: TraceRecord[] = [];
+  let first: EventRecord | undefined;
+  for (;;) {
+    const r = src.next();
+    if (r === null) break;
+    if (r.kind === 'event') {
+      first = copyRecord(r);
+      held.push(first);
+      break;
+    }
+    held.push(r);
+  }
+  let i = 0;
+  const source: { base: TimeBase; next: () => TraceRecord | null; progress?: RecordSource['progress'] } = {
+    base: src.base,
+    next: () => {
+      if (i < held.length) return held[i++]!;
+      // Replayed: read the reader directly from now on (no wrapper per event).
+      source.next = src.next.bind(src);
+      return source.next();
+    },
+  };
+  if (src.progress !== undefined) source.progress = src.progress.bind(src);
+  return { first, source };
+}
+
+function absOf(base: TimeBase, ts: number): AbsTime {
+  const [sec, ns] = splitTs(base, ts);
+  return { sec, ns };
+}
+
+function relOf(base: TimeBase, abs: bigint): number {
+  return Number(abs - (BigInt(base.seconds) * 1_000_000_000n + BigInt(base.ns)));
+}
+
+export async function analyse(
+  src: TraceSource,
+  names: readonly AnalysisName[],
+  opts: AnalyseOptions = {},
+): Promise<AnalyseResult> {
+  const warnings: string[] = [];
+  const skipped = new Map<AnalysisName, string>();
+  const cov = coverageOf(src.eventClasses);
+  const run: AnalysisName[] = [];
+  for (const n of names) {
+    const problems = missingFor(n, cov);
+    if (problems.length === 0) run.push(n);
+    else if (opts.partial === true) {
+      skipped.set(n, missingMessage(n, problems));
+      warnings.push(missingMessage(n, problems));
+    } else {
+      throw new MissingEventsError(missingMessage(n, problems));
+    }
+  }
+  if (run.length === 0) {
+    throw new MissingEventsError([...skipped.values()].join('\n'));
+  }
+  const cw = containerWarning(cov);
+  if (cw !== undefined) warnings.push(cw);
+
+  const base = src.base;
+  const { first, source } = peekFirst(src);
+  let begin: number | undefined;
+  let end: number | undefined;
+  if (first !== undefined) {
+    const t0 = absOf(base, first.ts);
+    const dctx = { gmt: opts.gmt ?? false, traceBegin: t0, traceEnd: t0 };
+    if (opts.timerange !== undefined) {
+      const [b, e] = parseTimeRange(opts.timerange, dctx);
+      begin = relOf(base, b);
+      end = relOf(base, e);
+    } else {
+      if (opts.begin !== undefined) begin = relOf(base, parseDate(opts.begin, dctx));
+      if (opts.end !== undefined) {
+        end = relOf(base, parseDate(opts.end, dctx));
+        if (end < first.ts) throw new UsageError('--end timestamp before beginning of trace');
+      }
+    }
+  }
+
+  let windows;
+  if (opts.intersection !== false) {
+    const ranges =
+      src.streamRanges?.() ??
+      opts.streamRanges?.() ??
+      src.streams.map((s) => rangeFromIndex(s, base) ?? (undefined as StreamRange | undefined));
+    const res = intersect(src.streams, ranges);
+    if (res.kind === 'none') {
+      throw new NstraceError(
+        'the trace has no stream intersection (its streams do not overlap in time); use --no-intersection',
+      );
+    }
+    if (res.kind === 'unknown') {
+      warnings.push(
+        `cannot compute the stream intersection (${res.why}): all events are analysed, as with --no-intersection`,
+      );
+    } else {
+      windows = res.windows;
+    }
+  }
+
+  const model = new SystemModel({ syscalls: run.includes('syscallstats'), memory: run.includes('memtop') });
+  const filter = new ProcessFilter(opts, model);
+  const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
+  const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;
+  const syscallstats = run.includes('syscallstats') ? new SyscallstatsHandler() : undefined;
+  const handlers = [cputop, memtop, syscallstats].filter((h): h is NonNullable<typeof h> => h !== undefined);
+  const summary = await runAnalyses(source, model, filter, handlers as AnalysisHandler[], {
+    begin,
+    end,
+    windows,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  });
+
+  const unmatched = filter.unmatchedSelectors();
+  if (unmatched.length > 0) {
+    const known = model.containers
+      .all()
+      .map((c) => (c.isHost ? c.name : `${c.name} (id ${c.id}, pid_ns ${c.pidNsList.join('/')})`));
+    throw new UsageError(
+      `no container matches ${unmatched.map((s) => `'${s}'`).join(', ')}; the trace has: ${known.join(', ')}`,
+    );
+  }
+  if (summary.discardedEvents > 0) {
+    warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
+  }
+  if (summary.periodBegin === undefined) warnings.push('no event in the requested time range');
+  return {
+    base,
+    model,
+    summary,
+    warnings,
+    cputop: cputop?.result,
+    memtop: memtop?.result,
+    syscallstats: syscallstats?.result,
+    skipped,
+  };
+}

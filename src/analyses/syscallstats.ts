@@ -1,0 +1,179 @@
+/**
+ * syscallstats: system call counts, durations and return values per thread and per container.
+ *
+ * Follows lttng-analyses 0.6.1 (`core/syscalls.py`, `linuxautomaton/syscalls.py`): an entry
+ * (`syscall_entry_*`, `sys_*`) starts a call for the thread running on its CPU; an exit
+ * (`syscall_exit_*`, `exit_syscall`) ends the running thread's call and is counted under the
+ * entry's name. Compat (32-bit) syscalls are ignored, as there.
+ */
+import type { Container } from '../model/containers.js';
+import type { ClassInfo, EventFn } from '../model/dispatch.js';
+import { isSyscallExit } from '../model/model.js';
+import type { SystemModel } from '../model/model.js';
+import { returnKey } from './format/errno.js';
+import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
+import { DurationStats } from './stats.js';
+
+export class SyscallStats {
+  readonly name: string;
+  readonly durations = new DurationStats();
+  /** Return value key (`success`, errno name, number) → count, in order of first appearance. */
+  readonly returns = new Map<string, number>();
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  get count(): number {
+    return this.durations.count;
+  }
+
+  add(duration: number, ret: number): void {
+    this.durations.add(duration);
+    const key = Number.isNaN(ret) ? 'None' : returnKey(ret);
+    this.returns.set(key, (this.returns.get(key) ?? 0) + 1);
+  }
+
+  merge(o: SyscallStats): void {
+    this.durations.merge(o.durations);
+    for (const [k, v] of o.returns) this.returns.set(k, (this.returns.get(k) ?? 0) + v);
+  }
+}
+
+export interface TidSyscalls {
+  readonly tid: number;
+  readonly pid: number | undefined;
+  readonly comm: string;
+  total: number;
+  /** By name, in order of first exit. */
+  readonly syscalls: Map<string, SyscallStats>;
+}
+
+export interface ContainerSyscalls {
+  readonly container: Container;
+  total: number;
+  /** Calls that returned an error (negative value). */
+  errors: number;
+  readonly syscalls: Map<string, SyscallStats>;
+  /** All calls together. */
+  readonly all: DurationStats;
+  threads: number;
+}
+
+export interface SyscallstatsResult {
+  readonly begin: number;
+  readonly end: number;
+  /** Threads in order of their first syscall exit. */
+  readonly tids: TidSyscalls[];
+  readonly total: number;
+  /** Selected containers in discovery order (the host first). */
+  readonly containers: ContainerSyscalls[];
+}
+
+interface ThreadSyscalls {
+  total: number;
+  errors: number;
+  readonly syscalls: Map<string, SyscallStats>;
+}
+
+export class SyscallstatsHandler implements AnalysisHandler {
+  readonly name = 'syscallstats';
+  result: SyscallstatsResult | undefined;
+  private model!: SystemModel;
+  private filter!: ProcessFilter;
+  private active = false;
+  private periodBegin = 0;
+  private total = 0;
+  private readonly tids = new Map<number, TidSyscalls>();
+  private readonly threads = new Map<number, ThreadSyscalls>();
+
+  reset(ctx: AnalysisContext): void {
+    this.model = ctx.model;
+    this.filter = ctx.filter;
+  }
+
+  begin(ts: number): void {
+    this.active = true;
+    this.periodBegin = ts;
+  }
+
+  bind(info: ClassInfo): EventFn | undefined {
+    if (!isSyscallExit(info.name)) return undefined;
+    return (ev) => this.onExit(ev.ts);
+  }
+
+  private onExit(ts: number): void {
+    const m = this.model;
+    const t = m.exitThread;
+    if (t === undefined) return;
+    if (!this.filter.process(t) || !this.filter.cpu(m.cpuId)) return;
+    const name = t.sysName!;
+    const duration = ts - t.sysEntry;
+    const ret = m.exitRet;
+
+    let s = this.tids.get(t.tid);
+    if (s === undefined) {
+      s = { tid: t.tid, pid: t.pid, comm: t.comm, total: 0, syscalls: new Map() };
+      this.tids.set(t.tid, s);
+    }
+    let st = s.syscalls.get(name);
+    if (st === undefined) {
+      st = new SyscallStats(name);
+      s.syscalls.set(name, st);
+    }
+    st.add(duration, ret);
+    s.total++;
+    this.total++;
+
+    let th = this.threads.get(t.uid);
+    if (th === undefined) {
+      th = { total: 0, errors: 0, syscalls: new Map() };
+      this.threads.set(t.uid, th);
+    }
+    let tst = th.syscalls.get(name);
+    if (tst === undefined) {
+      tst = new SyscallStats(name);
+      th.syscalls.set(name, tst);
+    }
+    tst.add(duration, ret);
+    th.total++;
+    if (ret < 0) th.errors++;
+  }
+
+  finalize(lastTs: number): void {
+    if (!this.active) return;
+    const model = this.model;
+    const byContainer = new Map<Container, ContainerSyscalls>();
+    const entry = (c: Container): ContainerSyscalls => {
+      let e = byContainer.get(c);
+      if (e === undefined) {
+        e = { container: c, total: 0, errors: 0, syscalls: new Map(), all: new DurationStats(), threads: 0 };
+        byContainer.set(c, e);
+      }
+      return e;
+    };
+    for (const c of model.containers.all()) if (this.filter.container(c)) entry(c);
+    for (const [uid, th] of this.threads) {
+      const e = entry(model.containerOf(model.allThreads[uid]!));
+      e.total += th.total;
+      e.errors += th.errors;
+      e.threads++;
+      for (const [name, st] of th.syscalls) {
+        let cs = e.syscalls.get(name);
+        if (cs === undefined) {
+          cs = new SyscallStats(name);
+          e.syscalls.set(name, cs);
+        }
+        cs.merge(st);
+        e.all.merge(st.durations);
+      }
+    }
+    this.result = {
+      begin: this.periodBegin,
+      end: lastTs,
+      tids: [...this.tids.values()],
+      total: this.total,
+      containers: [...byContainer.values()],
+    };
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * What `cputop`, `memtop`, `syscallstats` and `top` share: options (those of lttng-analyses plus
+ * the container selection), progress on stderr, Ctrl-C, warnings, and text or LAMI output.
+ */
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { AnalysisMeta, ResultTable } from '../../analyses/format/lami.js';
+import { errorJson, metadataJson, pyJson, resultsJson } from '../../analyses/format/lami.js';
+import { openTraces, streamRangesOf } from '../../analyses/open.js';
+import type { AnalysisName } from '../../analyses/requirements.js';
+import type { ReportOptions } from '../../analyses/reports.js';
+import { analyse } from '../../analyses/session.js';
+import type { AnalyseResult } from '../../analyses/session.js';
+import { NstraceError, UsageError } from '../../util/errors.js';
+import { VERSION } from '../version.js';
+
+export interface AnalysisCliOptions {
+  begin?: string;
+  end?: string;
+  timerange?: string;
+  limit: number;
+  tid?: string[];
+  procname?: string[];
+  cpu?: string[];
+  container?: string[];
+  host?: boolean;
+  gmt?: boolean;
+  intersection: boolean;
+  progress: boolean;
+  mi?: boolean;
+  metadata?: boolean;
+}
+
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+function intArg(name: string) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v)) throw new UsageError(`${name} must be an integer, not '${v}'`);
+    return Number(v);
+  };
+}
+
+/** Adds the options every analysis command takes. */
+export function addAnalysisOptions(cmd: Command, opts: { limitDefault: number }): Command {
+  cmd
+    .option(
+      '--begin <date>',
+      'start of the analysis: YYYY-MM-DD hh:mm:ss[.nnnnnnnnn], hh:mm:ss[.nnnnnnnnn] or ns',
+    )
+    .option('--end <date>', 'end of the analysis (same formats)')
+    .option('--timerange <range>', 'time range [begin,end] (same formats)')
+    .option('--tid <list>', 'only these threads (comma-separated tids; repeatable)', collect)
+    .option('--procname <list>', 'only these process names (comma-separated; repeatable)', collect)
+    .option('--cpu <list>', 'only these CPUs (comma-separated ids; repeatable)', collect)
+    .option('--container <name|id|pid_ns>', "only this container's tasks (repeatable)", collect)
+    .option('--host', "only the host's tasks (with --container: the host too)")
+    .option('--gmt', 'show and read times in UTC rather than local time')
+    .option('--no-intersection', 'analyse all events, not only the range where all the streams have data')
+    .option('--no-progress', 'no progress bar')
+    .option('--mi', 'LAMI 1.0 JSON output (the machine interface of lttng-analyses)')
+    .option('--metadata', 'with --mi: print the LAMI metadata document and exit');
+  cmd.addOption(
+    new Option('--limit <n>', 'rows per top table (0: all)')
+      .default(opts.limitDefault)
+      .argParser(intArg('--limit')),
+  );
+  return cmd;
+}
+
+function splitList(values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  return values
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function intList(name: string, values: string[] | undefined): number[] | undefined {
+  const l = splitList(values);
+  return l?.map((s) => {
+    if (!/^\d+$/.test(s)) throw new UsageError(`${name}: '${s}' is not a number`);
+    return Number(s);
+  });
+}
+
+function warn(msg: string): void {
+  process.stderr.write(`nstrace: warning: ${msg}\n`);
+}
+
+/** A progress bar on a TTY, nothing otherwise. */
+function progressReporter(enabled: boolean): {
+  update: (done: number, total: number) => void;
+  stop: () => void;
+} {
+  if (!enabled || process.stderr.isTTY !== true) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'reading [{bar}] {percentage}% | {value}/{total} MiB | ETA {eta}s',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (done, total) => {
+      const mib = (n: number): number => Math.round((n / 1048576) * 10) / 10;
+      if (!started) {
+        bar.start(mib(total), 0);
+        started = true;
+      }
+      bar.update(mib(done));
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export interface Rendered {
+  text: (r: AnalyseResult, o: ReportOptions) => string;
+  mi: (r: AnalyseResult, o: ReportOptions) => ResultTable[];
+}
+
+/**
+ * Runs an analysis command: `--mi --metadata`, else open, analyse, print. In MI mode errors are
+ * also written as a LAMI error object on stdout.
+ */
+export async function runAnalysisCommand(
+  paths: readonly string[],
+  o: AnalysisCliOptions,
+  names: readonly AnalysisName[],
+  meta: (version: string) => AnalysisMeta,
+  render: Rendered,
+  extra: { partial?: boolean; notice?: string } = {},
+): Promise<void> {
+  if (o.metadata === true) {
+    if (o.mi !== true) throw new UsageError('--metadata goes with --mi');
+    process.stdout.write(pyJson(metadataJson(meta(VERSION))) + '\n');
+    return;
+  }
+  try {
+    if (paths.length === 0) throw new UsageError('give the path of a trace');
+    if (extra.notice !== undefined) process.stderr.write(`nstrace: ${extra.notice}\n`);
+    const ac = new AbortController();
+    const onSigint = (): void => ac.abort();
+    process.once('SIGINT', onSigint);
+    const progress = progressReporter(o.progress && o.mi !== true);
+    const ts = openTraces(paths);
+    let result: AnalyseResult;
+    try {
+      result = await analyse(ts, names, {
+        begin: o.begin,
+        end: o.end,
+        timerange: o.timerange,
+        gmt: o.gmt,
+        intersection: o.intersection,
+        tids: intList('--tid', o.tid),
+        procnames: splitList(o.procname),
+        cpus: intList('--cpu', o.cpu),
+        containers: o.container,
+        host: o.host,
+        partial: extra.partial,
+        streamRanges: () => streamRangesOf(paths, ts),
+        onProgress: progress.update,
+        signal: ac.signal,
+      });
+    } finally {
+      progress.stop();
+      process.removeListener('SIGINT', onSigint);
+      ts.close();
+    }
+    for (const w of result.warnings) warn(w);
+    const ro: ReportOptions = { base: result.base, gmt: o.gmt ?? false, limit: o.limit };
+    if (o.mi === true) {
+      const tables = result.summary.periodBegin === undefined ? [] : render.mi(result, ro);
+      process.stdout.write(pyJson(resultsJson(tables)) + '\n');
+    } else if (result.summary.periodBegin !== undefined) {
+      process.stdout.write(render.text(result, ro));
+    }
+  } catch (err) {
+    if (o.mi === true && err instanceof NstraceError) {
+      process.stdout.write(pyJson(errorJson(err.message)) + '\n');
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Event dispatch by event-class id.
+ *
+ * Subscribers (the model's trackers, then the analyses) say once per event class whether they
+ * want it, by returning a callback bound to that class (field indices resolved then). The
+ * dispatcher keeps an array indexed by the record's dense event-class key (unique over the trace
+ * set) holding the composed callback (or `null`), so the per-event cost is an array load and a
+ * call; names are only compared when a class is first met.
+ */
+import type { EventRecord, StreamInstance, Trace } from '../ctf/event.js';
+import type { EventClass, StreamClass } from '../ctf/ir.js';
+
+/** What a subscriber sees of an event class when binding to it. */
+export interface ClassInfo {
+  readonly trace: Trace;
+  /** Binding must depend only on the classes: it is shared by every stream of the class. */
+  readonly streamClass: StreamClass;
+  readonly eventClass: EventClass;
+  /** Event name (`sched_switch`, `syscall_entry_open`, `provider:event` for UST). */
+  readonly name: string;
+}
+
+export type EventFn = (ev: EventRecord) => void;
+
+export interface Subscriber {
+  /** A callback for this event class, or undefined when not interested. Called once per class. */
+  bind(info: ClassInfo): EventFn | undefined;
+}
+
+/** Composes callbacks in order. */
+export function compose(fns: readonly EventFn[]): EventFn | null {
+  switch (fns.length) {
+    case 0:
+      return null;
+    case 1:
+      return fns[0]!;
+    case 2: {
+      const a = fns[0]!;
+      const b = fns[1]!;
+      return (ev) => {
+        a(ev);
+        b(ev);
+      };
+    }
+    case 3: {
+      const a = fns[0]!;
+      const b = fns[1]!;
+      const c = fns[2]!;
+      return (ev) => {
+        a(ev);
+        b(ev);
+        c(ev);
+      };
+    }
+    default: {
+      const all = fns.slice();
+      const n = all.length;
+      return (ev) => {
+        for (let i = 0; i < n; i++) all[i]!(ev);
+      };
+    }
+  }
+}
+
+export class Dispatcher {
+  private readonly subscribers: readonly Subscriber[];
+  /** By the record's dense `classKey`: composed callback, null (nobody), undefined (not resolved). */
+  private readonly table: Array<EventFn | null | undefined> = [];
+
+  constructor(subscribers: readonly Subscriber[]) {
+    this.subscribers = subscribers;
+  }
+
+  dispatch(ev: EventRecord): void {
+    let fn = this.table[ev.classKey];
+    if (fn === undefined) fn = this.resolve(ev.classKey, ev.stream, ev.eventClass);
+    if (fn !== null) fn(ev);
+  }
+
+  /** Binds every subscriber to an event class (once per class key). */
+  resolve(key: number, stream: StreamInstance, ec: EventClass): EventFn | null {
+    const info: ClassInfo = {
+      trace: stream.trace,
+      streamClass: stream.streamClass,
+      eventClass: ec,
+      name: ec.name,
+    };
+    const fns: EventFn[] = [];
+    for (const s of this.subscribers) {
+      const f = s.bind(info);
+      if (f !== undefined) fns.push(f);
+    }
+    const fn = compose(fns);
+    while (this.table.length < key) this.table.push(undefined);
+    this.table[key] = fn;
+    return fn;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Open files of the relay, capped: every stream has a data file and an index file, and a relay
+ * with many senders would otherwise run out of file descriptors (1024 by default on many
+ * systems). Files beyond the budget are closed least recently used first and reopened
+ * (without truncation) the next time they are written or read.
+ */
+import { closeSync, openSync, readFileSync } from 'node:fs';
+
+const FILE_MODE = 0o660;
+
+export class FdCache {
+  /** Open files, least recently used first (Map iteration order). */
+  private readonly lru = new Map<CachedFile, true>();
+
+  constructor(readonly budget: number) {}
+
+  touch(f: CachedFile): void {
+    this.lru.delete(f);
+    this.lru.set(f, true);
+    if (this.lru.size <= this.budget) return;
+    for (const old of this.lru.keys()) {
+      if (this.lru.size <= this.budget) break;
+      if (old === f) continue;
+      old.evict();
+    }
+  }
+
+  forget(f: CachedFile): void {
+    this.lru.delete(f);
+  }
+
+  get openCount(): number {
+    return this.lru.size;
+  }
+}
+
+export class CachedFile {
+  private fdv = -1;
+  private done = false;
+
+  /** Creates (truncates) `path`. */
+  constructor(
+    readonly path: string,
+    private readonly cache: FdCache,
+  ) {
+    this.fdv = openSync(path, 'w+', FILE_MODE);
+    cache.touch(this);
+  }
+
+  /** The descriptor, reopened if it was evicted. */
+  get fd(): number {
+    if (this.done) throw new Error(`${this.path}: file already closed`);
+    if (this.fdv < 0) this.fdv = openSync(this.path, 'r+');
+    this.cache.touch(this);
+    return this.fdv;
+  }
+
+  /** Closes the descriptor; the file stays usable. */
+  evict(): void {
+    if (this.fdv >= 0) closeSync(this.fdv);
+    this.fdv = -1;
+    this.cache.forget(this);
+  }
+
+  /** Closes for good. */
+  close(): void {
+    this.evict();
+    this.done = true;
+  }
+
+  get closed(): boolean {
+    return this.done;
+  }
+}
+
+/** A file budget from the process's soft open-files limit, leaving room for sockets. */
+export function defaultFileBudget(): number {
+  let soft = 1024;
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const v = line?.split(/\s+/)[3];
+    if (v !== undefined && /^\d+$/.test(v)) soft = Number(v);
+  } catch {
+    // not Linux: keep the common default
+  }
+  return Math.max(16, Math.floor(soft / 2));
+}
