@@ -13,6 +13,7 @@ import { record, type RecordSummary } from '../../src/record/recorder.js';
 import { babeltrace2, compileC, hasCommand, skipReason, tmpDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
 const reason =
   skipReason() ??
   (!hasCommand('lttng-cputop') ? 'lttng-analyses (python3-lttnganalyses) is not installed' : undefined) ??
@@ -107,6 +108,35 @@ describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
     // The workload's reads, plus the dynamic loader's read of libc.
     expect(Number(m![1])).toBeGreaterThanOrEqual(NREAD);
     expect(Number(m![1])).toBeLessThanOrEqual(NREAD + 2);
+  });
+
+  it('nstrace cputop and memtop agree with lttng-cputop and lttng-memtop (plus their per-container tables)', () => {
+    for (const tool of ['cputop', 'memtop']) {
+      const ours = runTool(process.execPath, [
+        path.join(repo, 'node_modules/vite-node/vite-node.mjs'),
+        path.join(repo, 'src/cli/main.ts'),
+        tool,
+        '--gmt',
+        '--no-progress',
+        out,
+      ]);
+      expect(ours.status, ours.stderr).toBe(0);
+      const theirs = runTool(`lttng-${tool}`, ['--gmt', '--no-progress', '--skip-validation', out]);
+      expect(theirs.status, theirs.stderr).toBe(0);
+      // Every line lttng-analyses prints, in order; nstrace adds its per-container tables.
+      const a = theirs.stdout.trimEnd().split('\n');
+      const b = ours.stdout.split('\n');
+      const withoutContainers: string[] = [];
+      for (let i = 0; i < b.length; i++) {
+        if (b[i]!.startsWith('Per-Container')) {
+          while (i < b.length && b[i] !== '') i++;
+          continue;
+        }
+        withoutContainers.push(b[i]!);
+      }
+      expect(withoutContainers.join('\n').trimEnd(), tool).toBe(a.join('\n'));
+      expect(ours.stdout).toContain('[HOST]');
+    }
   });
 
   it('lttng-memtop sees the workload allocate its pages', () => {
