@@ -239,6 +239,8 @@ export class TraceSet {
   readonly totalBytes: number;
 
   private readonly cursors: StreamCursor[];
+  /** Makes a fresh cursor for stream `i` (for scans that must not disturb the iteration). */
+  private readonly cursorFactory: Array<() => StreamCursor> = [];
   private readonly heap: StreamCursor[] = [];
   private lastTs = Number.NEGATIVE_INFINITY;
   private started = false;
@@ -299,7 +301,10 @@ export class TraceSet {
         };
         streams.push(stream);
         const rel = sp.clock === undefined ? 0 : Number(clockBaseNs(sp.clock, opts) - baseAbs);
-        this.cursors.push(new StreamCursor(stream, l.plan, sp, g.files, rel, l.quirks, windowBytes));
+        const make = (): StreamCursor =>
+          new StreamCursor(stream, l.plan, sp, g.files, rel, l.quirks, windowBytes);
+        this.cursorFactory.push(make);
+        this.cursors.push(make());
         for (const f of g.files) total += f.size;
       }
     }
@@ -448,6 +453,15 @@ export class TraceSet {
     }
     c.takeEvent(this.rec);
     return this.rec;
+  }
+
+  /**
+   * Time range of every stream (by `StreamInstance.index`) from its packet timestamps: the
+   * first packet's beginning and the last packet's end, or null without timestamps. Reads only
+   * packet headers and contexts, independently of the iteration.
+   */
+  streamRanges(): Array<{ begin: number; end: number } | null> {
+    return this.cursorFactory.map((make) => make().scanPacketRange());
   }
 
   /** Bytes of stream data consumed so far, and the total. */

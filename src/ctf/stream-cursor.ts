@@ -384,6 +384,25 @@ export class StreamCursor {
     st.clk = end;
   }
 
+  /**
+   * Time range of the stream from its packets alone (first `timestamp_begin`, last
+   * `timestamp_end`), reading only packet headers and contexts; null when the packets have no
+   * timestamps. Use on a fresh cursor: it consumes the stream.
+   */
+  scanPacketRange(): { begin: number; end: number } | null {
+    let begin: number | undefined;
+    let end: number | undefined;
+    while (this.nextPacket()) {
+      const p = this.packet!;
+      if (begin === undefined && p.beginTs !== undefined) begin = p.beginTs;
+      if (p.endTs !== undefined) end = p.endTs;
+      this.ppos = this.contentBits;
+      this.queue.length = 0;
+    }
+    this.close();
+    return begin === undefined || end === undefined ? null : { begin, end };
+  }
+
   // ---- events -------------------------------------------------------------------------------
 
   /** Computes the next head (event or discarded record) of the stream. */

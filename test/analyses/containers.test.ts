@@ -158,7 +158,7 @@ async function run(trace: string): Promise<AnalyseResult> {
   try {
     return await analyse(ts, ['cputop', 'memtop', 'syscallstats'], {
       gmt: true,
-      streamRanges: () => streamRangesOf([trace], ts),
+      streamRanges: () => streamRangesOf(ts),
     });
   } finally {
     ts.close();

@@ -82,7 +82,7 @@ async function ours(
   try {
     const r = await analyse(ts, [name], {
       gmt: true,
-      streamRanges: () => streamRangesOf([trace], ts),
+      streamRanges: () => streamRangesOf(ts),
       ...opts,
     });
     const ro: ReportOptions = {

@@ -163,7 +163,7 @@ export async function runAnalysisCommand(
         containers: o.container,
         host: o.host,
         partial: extra.partial,
-        streamRanges: () => streamRangesOf(paths, ts),
+        streamRanges: () => streamRangesOf(ts),
         onProgress: progress.update,
         signal: ac.signal,
       });
