@@ -73,6 +73,7 @@ afterAll(() => {
 
 describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
   it('babeltrace 1.x reads every event babeltrace2 reads', () => {
+    expect(summary!.lost, 'events lost while recording (machine too busy?)').toBe(0);
     const b1 = runTool('babeltrace', [out]);
     expect(b1.status).toBe(0);
     expect(b1.stderr).toBe('');
@@ -134,7 +135,23 @@ describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
         }
         withoutContainers.push(b[i]!);
       }
-      expect(withoutContainers.join('\n').trimEnd(), tool).toBe(a.join('\n'));
+      // The recorder's own threads (this process: the recorder runs in it) have deliberately
+      // incomplete scheduling data (their switches among themselves are not recorded, see
+      // docs/record.md), and the two tools fill the gaps differently (the priorities column):
+      // compare their rows on everything but that column.
+      const self = new Set(fs.readdirSync('/proc/self/task').map((t) => `(${t})`));
+      const norm = (l: string): string =>
+        [...self].some((t) => l.includes(` ${t} `)) ? l.replace(/\s+\[[^\]]*\]\s*$/, '') : l;
+      const mine = withoutContainers.join('\n').trimEnd().split('\n').map(norm);
+      a.splice(0, a.length, ...a.map(norm));
+      const firstDiff = a.findIndex((l, i) => mine[i] !== l);
+      expect(
+        firstDiff === -1
+          ? ''
+          : `line ${firstDiff + 1}:\n  nstrace: ${mine[firstDiff]}\n  lttng:   ${a[firstDiff]}`,
+        tool,
+      ).toBe('');
+      expect(mine.length, tool).toBe(a.length);
       expect(ours.stdout).toContain('[HOST]');
     }
   });
