@@ -19,6 +19,8 @@ import {
   type Bt2Event,
 } from './helpers.js';
 import { hostView, NS_NAMES, Probe, probeBinary, type HostView } from './probe.js';
+import { ReferenceSwitches, type Switch } from './sched-check.js';
+import { expectCompleteScheduling } from './scheduling.js';
 
 const reason = skipReason();
 if (reason) console.warn(`SKIPPING namespace recording tests: ${reason}`);
@@ -38,6 +40,7 @@ interface Run {
   unsharer: { view: HostView; after: Record<string, number>; child: number; lines: string[] };
   before: Record<string, string>;
   after: Record<string, string>;
+  ref: { switches: Switch[]; lost: number };
 }
 
 let run: Run | undefined;
@@ -71,10 +74,12 @@ beforeAll(async () => {
   // One probe exists before the recording: the statedump must describe it.
   const early = await Probe.start(UNSHARE_ALL, [file, String(N)]);
   const probes: Probe[] = [early];
+  const reference = new ReferenceSwitches(tracefsRoot()!);
   try {
     let started!: () => void;
     const startedP = new Promise<void>((r) => (started = r));
     const ac = new AbortController();
+    reference.start();
     const recP = record({
       outDir: out,
       events: [
@@ -131,6 +136,7 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 100));
     ac.abort();
     const summary = await recP;
+    const ref = reference.stop();
     console.warn(
       'summary',
       JSON.stringify({
@@ -153,8 +159,10 @@ beforeAll(async () => {
       unsharer: { view: uview, after, child: uchild, lines: unsharer.lines },
       before,
       after: tracefsSnapshot(tracefsRoot()!),
+      ref,
     };
   } finally {
+    reference.remove();
     for (const p of probes) p.kill();
   }
 }, 120_000);
@@ -184,6 +192,10 @@ describe.skipIf(reason !== undefined)('recording namespaced workloads', () => {
     expect(r.events.length).toBe(r.summary.events);
     expect(r.summary.lost).toBe(0);
     expect(r.after).toEqual(r.before);
+  });
+
+  it("scheduling: the kernel's switches, whole chains, CPU usage that adds up", async () => {
+    await expectCompleteScheduling(out, run!.ref);
   });
 
   it('statedump describes a namespaced task at every pid-ns level', () => {
