@@ -1145,11 +1145,10 @@ export class Recorder {
       const codes = ev.fields.map((f) => f[1]);
       // Never before what the stream already holds (the writer requires non-decreasing times).
       const ts = Math.max(ev.ts, ps.lastTimestamp);
-      const at = ps.beginRaw(ec, ts, encodedSizeBound(codes, ev.values) + 8);
-      if (at < 0) continue;
       if (self.ctxEpoch !== this.table.epoch) this.table.rebuild(self);
+      const at = ps.beginRawBytes(ec, ts, encodedSizeBound(codes, ev.values) + 8, self.ctxBytes);
+      if (at < 0) continue;
       const du = ps.bytes;
-      du.set(self.ctxBytes, at - self.ctxBytes.length);
       ps.commitRaw(encodeValues(codes, ev.values, ps.view, du, at));
     }
   }
@@ -1226,14 +1225,13 @@ export class Recorder {
       }
       if (hd.plan === undefined) continue;
       if (hd.payload === undefined) this.compileHandler(hd);
-      // The writer writes the event header and opens packets; the context bytes and the payload
-      // are copied in here (the context encoder's zeros are overwritten).
-      let o = ps.beginRaw(hd.ec!, ts, hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen);
-      if (o < 0) continue;
-      const du = ps.bytes;
+      // The writer writes the event header, opens packets and copies the thread's prebuilt
+      // context bytes; the payload is converted in here.
       if (th.ctxEpoch !== table.epoch) table.rebuild(th);
       const cb = th.ctxBytes;
-      du.set(cb, o - cb.length);
+      let o = ps.beginRawBytes(hd.ec!, ts, hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen, cb);
+      if (o < 0) continue;
+      const du = ps.bytes;
       if (th.incomplete) this.addPatch(th, ps, o - cb.length, 0);
       this.curStream = ps;
       o = hd.payload!(pv, pu, s, ps.view, du, o, th, helpers);
@@ -1272,11 +1270,10 @@ export class Recorder {
       this.prioOf(next),
       1,
     ];
-    const at = ps.beginRaw(ec, ts, 64);
-    if (at < 0) return;
     if (pt.ctxEpoch !== table.epoch) table.rebuild(pt);
+    const at = ps.beginRawBytes(ec, ts, 64, pt.ctxBytes);
+    if (at < 0) return;
     const du = ps.bytes;
-    du.set(pt.ctxBytes, at - pt.ctxBytes.length);
     if (pt.incomplete) this.addPatch(pt, ps, at - pt.ctxBytes.length, 0);
     ps.commitRaw(encodeValues(this.inferredCodes, values, ps.view, du, at));
     this.inferredCount++;
