@@ -19,6 +19,9 @@ const CTF_MAGIC = 0xc1fc1fc1;
 const MAX_PACKET_BYTES = 256 * 1024 * 1024 - 1;
 const SLACK = 16;
 
+/** Payload wanted for every class (cursors made outside a TraceSet). */
+const ALL_WANTED = new Uint8Array(0);
+
 export const HEAD_NONE = 0;
 export const HEAD_EVENT = 1;
 export const HEAD_DISCARD = 2;
@@ -90,6 +93,8 @@ export class StreamCursor {
     clockRel: number,
     quirks: TracerQuirks,
     windowBytes: number,
+    /** By event-class key: 0 when only the stream event context is wanted (see TraceSet). */
+    private readonly payloadWanted: Uint8Array = ALL_WANTED,
   ) {
     this.stream = stream;
     this.plan = plan;
@@ -146,8 +151,12 @@ export class StreamCursor {
   private wBase = 0;
   private wEnd = 0;
 
+  /** The window starts at a multiple of the trace's largest alignment from the packet start. */
+  private wAligned = false;
+
   private windowChanged(): void {
     this.wBase = (this.winFile - this.pktOff) * 8;
+    this.wAligned = (this.winFile - this.pktOff) % this.alignBytes === 0;
     const winEnd = this.wBase + this.winLen * 8;
     this.wEnd = Math.min(this.contentBits, winEnd) - this.wBase;
     this.st.endIsContent = winEnd >= this.contentBits || this.winFile + this.winLen >= this.fileSize;
@@ -163,11 +172,7 @@ export class StreamCursor {
   ): number {
     for (;;) {
       const base = this.wBase;
-      if (
-        start < base ||
-        start - base > this.winLen * 8 ||
-        (this.winFile - this.pktOff) % this.alignBytes !== 0
-      ) {
+      if (start < base || start - base > this.winLen * 8 || !this.wAligned) {
         this.fill(start >>> 3, 64);
         continue;
       }
@@ -410,7 +415,7 @@ export class StreamCursor {
     this.headPlan = undefined;
     this.headDiscard = undefined;
     for (;;) {
-      const d = this.queue.shift();
+      const d = this.queue.length === 0 ? undefined : this.queue.shift();
       if (d !== undefined) {
         this.headKind = HEAD_DISCARD;
         this.headDiscard = d;
@@ -438,7 +443,7 @@ export class StreamCursor {
     if (sp.eventHeaderFn) p = this.run(sp.eventHeaderFn, p, null);
     let plan: EventPlan | undefined;
     if (st.id >= 0) {
-      plan = this.plan.eventPlan(sp, st.id);
+      plan = this.byId[st.id] ?? this.planOf(st.id);
       if (plan === undefined)
         throw this.error(this.evStart, `unknown event class id ${st.id} in stream class ${sp.sc.id}`);
     } else {
@@ -456,11 +461,26 @@ export class StreamCursor {
     this.headTs = this.clockless ? Number.NaN : this.toTs(st.clk);
   }
 
+  /** Event plans by id, a dense cache in front of `TracePlan.eventPlan`. */
+  private readonly byId: Array<EventPlan | undefined> = [];
+
+  private planOf(id: number): EventPlan | undefined {
+    const plan = this.plan.eventPlan(this.sp, id);
+    if (plan !== undefined && id < 65536) this.byId[id] = plan;
+    return plan;
+  }
+
   /** Decodes the body of the head event into `rec`. */
   takeEvent(rec: EventRecord): void {
     const plan = this.headPlan!;
     let p = this.bodyPos;
-    if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+    const full = this.payloadWanted[plan.key] !== 0;
+    if (full) {
+      if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+    } else {
+      const fn = plan.contextOnlyFn ?? (plan.contextOnlyFn = plan.compileContextOnly());
+      if (fn) p = this.run(fn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+    }
     if (p === this.evStart) throw this.error(p, 'event of size 0 (corrupt metadata or stream)');
     this.ppos = p;
     rec.eventClass = plan.ec;
@@ -471,8 +491,8 @@ export class StreamCursor {
     rec.ts = this.headTs;
     rec.header = undefined;
     rec.streamContext = plan.streamCtx;
-    rec.context = plan.ctx;
-    rec.payload = plan.payload;
+    rec.context = full ? plan.ctx : undefined;
+    rec.payload = full ? plan.payload : undefined;
   }
 
   /** Skips the body of the head event without producing values. */
