@@ -905,7 +905,11 @@ export class Recorder {
     if (!l) t.patches = l = [];
     if (l.length >= 4096) l.shift();
     // Valid while no packet of the stream closes (the open packet's bytes stay where they are).
-    l.push({ stream: ps, seq: ps.packets, off, kind });
+    l.push(
+      kind === 0
+        ? { stream: ps, seq: ps.packets, off, kind, ns: t.nsAtWrite }
+        : { stream: ps, seq: ps.packets, off, kind },
+    );
     this.pendingPatch.add(t);
   }
 
@@ -923,9 +927,9 @@ export class Recorder {
           continue;
         }
         const dv = ps.view;
+        let open = t.incomplete;
         if (e.kind === 0) {
-          const w = t.ctx;
-          for (let k = 0; k < w.length; k++) dv.setInt32(e.off + 4 * k, w[k]!, true);
+          open = this.table.patchContext(t, e.ns!, dv, e.off);
         } else if (e.kind === 1) {
           const ids = t.nsTids;
           if (ps.bytes[e.off] === ids.length)
@@ -934,9 +938,9 @@ export class Recorder {
           dv.setUint32(e.off, t.ns[0]!.inum, true);
         }
         this.patchStats.patched++;
-        if (t.incomplete) keep.push(e);
+        if (open) keep.push(e);
       }
-      if (keep.length > 0 && t.incomplete) t.patches = keep;
+      if (keep.length > 0) t.patches = keep;
       else {
         t.patches = undefined;
         this.pendingPatch.delete(t);

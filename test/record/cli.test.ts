@@ -8,7 +8,14 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { babeltrace2, skipReason, tmpDir, tracefsRoot, tracefsSnapshot } from './helpers.js';
+import {
+  babeltrace2,
+  expectTracefsRestored,
+  skipReason,
+  tmpDir,
+  tracefsRoot,
+  tracefsSnapshot,
+} from './helpers.js';
 import { ReferenceSwitches } from './sched-check.js';
 import { expectCompleteScheduling } from './scheduling.js';
 
@@ -88,7 +95,7 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^Recorded \d+ events/m);
       expect(r.stdout).toContain(`Trace: ${path.join(out, 'kernel')}`);
-      expect(tracefsSnapshot(root)).toEqual(before);
+      expectTracefsRestored(before, tracefsSnapshot(root));
       const bt = babeltrace2([out]);
       expect(bt.status).toBe(0);
       expect(bt.stderr).toBe('');
@@ -125,7 +132,7 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
       ref = reference.stop();
     }
     expect(r.code, r.stderr).toBe(0);
-    expect(tracefsSnapshot(root)).toEqual(before);
+    expectTracefsRestored(before, tracefsSnapshot(root));
     expect(babeltrace2([out]).status).toBe(0);
     await expectCompleteScheduling(out, ref);
   }, 120_000);
@@ -138,6 +145,6 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^nstrace: error: unknown event 'no_such_event_xyz'/),
     ]);
-    expect(tracefsSnapshot(root)).toEqual(before);
+    expectTracefsRestored(before, tracefsSnapshot(root));
   }, 120_000);
 });
