@@ -735,12 +735,20 @@ export class Recorder {
     this.tw.flushMetadata();
     if (o.watcher !== false) this.startWatcher(notrace, layouts, cpus);
 
+    // The /proc walk comes right before tracing starts, not after: it takes a while on a busy
+    // host (~1 ms per thread), and a task that exited meanwhile would have left events with no
+    // comm and guessed namespaces. Tasks created from here on are seen forking (or read lazily).
+    const threads = walkThreads();
+    const seen = this.now();
+    for (const p of threads) this.table.addFromProc(p, seen);
+    this.selfThread = this.table.byTid.get(process.pid);
+
     // Go.
     this.startTs = this.now();
     this.watchInstance?.write('tracing_on', '1');
     this.schedInstance?.write('tracing_on', '1');
     this.instance?.write('tracing_on', '1');
-    if (o.statedump !== false) await this.statedump();
+    if (o.statedump !== false) await this.statedump(threads);
     o.onStarted?.();
   }
 
@@ -818,11 +826,8 @@ export class Recorder {
     return o + cap.bytes.length + 1;
   }
 
-  private async statedump(): Promise<void> {
-    const threads: ProcThread[] = walkThreads();
-    const seen = this.now();
-    for (const p of threads) this.table.addFromProc(p, seen);
-    this.selfThread = this.table.byTid.get(process.pid);
+  /** The statedump of the tasks walked at the start, then of the containers. */
+  private async statedump(threads: ProcThread[]): Promise<void> {
     const evs = buildStatedump(threads, this.table, { now: () => this.now() });
     if (this.opts.containers !== false) {
       try {
