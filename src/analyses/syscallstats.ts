@@ -8,7 +8,8 @@
  */
 import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
-import { isSyscallExit } from '../model/model.js';
+import type { RecordFilter } from '../filter/options.js';
+import { isSyscallExit, syscallEntryName } from '../model/model.js';
 import type { SystemModel } from '../model/model.js';
 import { returnKey } from './format/errno.js';
 import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
@@ -87,9 +88,22 @@ export class SyscallstatsHandler implements AnalysisHandler {
   private readonly tids = new Map<number, TidSyscalls>();
   private readonly threads = new Map<number, ThreadSyscalls>();
 
+  /**
+   * With an event filter, a system call is counted when its entry or its exit event is kept
+   * (`--filter 'fd == 3'` selects on the entry's arguments, `--filter 'ret < 0'` on the exit's),
+   * so the handler sees both and applies the filter itself.
+   */
+  get filtersEvents(): boolean {
+    return this.keep !== undefined;
+  }
+  private keep: RecordFilter | undefined;
+  /** Per thread uid: whether the entry of its syscall in flight was kept (with a filter). */
+  private entryKept: boolean[] = [];
+
   reset(ctx: AnalysisContext): void {
     this.model = ctx.model;
     this.filter = ctx.filter;
+    this.keep = ctx.keep;
   }
 
   begin(ts: number): void {
@@ -98,8 +112,27 @@ export class SyscallstatsHandler implements AnalysisHandler {
   }
 
   bind(info: ClassInfo): EventFn | undefined {
+    const keep = this.keep;
+    if (keep === undefined) {
+      if (!isSyscallExit(info.name)) return undefined;
+      return (ev) => this.onExit(ev.ts);
+    }
+    if (syscallEntryName(info.name) !== undefined) {
+      return (ev) => {
+        const t = this.model.entryThread;
+        if (t === undefined) return;
+        while (this.entryKept.length <= t.uid) this.entryKept.push(false);
+        this.entryKept[t.uid] = keep(ev);
+      };
+    }
     if (!isSyscallExit(info.name)) return undefined;
-    return (ev) => this.onExit(ev.ts);
+    return (ev) => {
+      const t = this.model.exitThread;
+      if (t === undefined) return;
+      const entryKept = this.entryKept[t.uid] === true;
+      if (entryKept) this.entryKept[t.uid] = false;
+      if (entryKept || keep(ev)) this.onExit(ev.ts);
+    };
   }
 
   private onExit(ts: number): void {

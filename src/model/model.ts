@@ -133,6 +133,8 @@ export class SystemModel {
   migrated: Thread | undefined;
   /** Page alloc/free: the thread to charge, or undefined when lttng-analyses would not. */
   memThread: Thread | undefined;
+  /** Syscall entry: the thread whose syscall starts, or undefined when none is known. */
+  entryThread: Thread | undefined;
   /** Syscall exit: the thread whose syscall ends (its `sysName`/`sysEntry` are still set), or undefined. */
   exitThread: Thread | undefined;
   /** Syscall exit: the return value (NaN when the event has none). */
@@ -677,12 +679,14 @@ export class SystemModel {
     if (sysName !== undefined) {
       const cpuF = f('cpu_id');
       return (ev) => {
+        this.entryThread = undefined;
         const c = this.cpus[readNum(cpuF, ev)];
         if (c === undefined || !c.known) return;
         const t = c.current;
         if (t === undefined) return;
         t.sysName = sysName;
         t.sysEntry = ev.ts;
+        this.entryThread = t;
       };
     }
     if (this.trackSyscalls && isSyscallExit(name)) {

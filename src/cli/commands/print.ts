@@ -16,8 +16,13 @@ import {
   type FilterOptionValues,
   addFilterOptions,
   buildRecordFilter,
+  compileContainerMatcher,
+  containerSelectionOf,
   filterRecords,
+  needsContainerLookup,
 } from '../../filter/index.js';
+import { SystemModel } from '../../model/model.js';
+import { feedModel, ModelContainerLookup, unmatchedSelectorMessages } from '../../model/lookup.js';
 
 interface PrintOptions extends FilterOptionValues {
   names?: string[];
@@ -166,8 +171,19 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
     ...(clockOffsetNs !== undefined ? { clockOffsetNs } : {}),
   });
   let keep;
+  let model: SystemModel | undefined;
+  let source: Parameters<typeof filterRecords>[0] = set;
   try {
+    // The container model runs only when a selector or $container asks for it: plain print
+    // stays a decode-and-format loop.
+    let lookup: ModelContainerLookup | undefined;
+    if (needsContainerLookup(opts)) {
+      model = new SystemModel({ syscalls: false, memory: false });
+      lookup = new ModelContainerLookup(model);
+      source = feedModel(set, model);
+    }
     keep = buildRecordFilter(opts, set, {
+      containers: lookup,
       onWarning: (m) => process.stderr.write(`nstrace: warning: ${m}\n`),
     });
   } catch (e) {
@@ -177,7 +193,7 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
   const fd = opts.output === undefined ? undefined : openOutput(opts.output);
   try {
     await printRecords(
-      filterRecords(set, keep),
+      filterRecords(source, keep),
       {
         pretty,
         begin,
@@ -192,8 +208,14 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
     set.close();
     if (fd !== undefined) closeSync(fd);
   }
+  if (model !== undefined) warnUnmatched(opts, model);
 }
 
+/** A `--container`/`--container-type` that selected no container of the trace is probably a typo. */
+function warnUnmatched(opts: PrintOptions, model: SystemModel): void {
+  const m = compileContainerMatcher(containerSelectionOf(opts));
+  for (const msg of unmatchedSelectorMessages(m, model)) process.stderr.write(`nstrace: warning: ${msg}\n`);
+}
 function openOutput(path: string): number {
   try {
     return openSync(path, 'w');
