@@ -53,16 +53,17 @@ export interface FilterSpec {
 }
 
 /**
- * lttng-analyses' process filter (`--procname`, `--tid`) and CPU filter (`--cpu`), plus the
- * container selection (`--container`, `--container-type`, `--host`, src/filter/'s matching)
- * applied to the container the model has bound each thread to at the time it is asked.
+ * lttng-analyses' process filter (`--procname`, `--tid`) and CPU filter (`--cpu`), applied to
+ * each event as it comes, plus the container selection (`--container`, `--container-type`,
+ * `--host`, with src/filter/'s matching), applied to tasks by the container the model binds them
+ * to at the end of the replay (docs/adr/0180-one-filter-for-every-command.md): handlers count
+ * every task and keep the rows of the selected ones when they finalize (after `model.finish()`).
  */
 export class ProcessFilter {
   private readonly tids: ReadonlySet<number> | undefined;
   private readonly procnames: ReadonlySet<string> | undefined;
   private readonly cpus: ReadonlySet<number> | undefined;
   readonly matcher: ContainerMatcher;
-  private readonly containersActive: boolean;
   private readonly lookup: ModelContainerLookup | undefined;
   private readonly model: SystemModel | undefined;
   /** Verdicts per container view (threads) and per container (tables), while the registry's version holds. */
@@ -80,24 +81,23 @@ export class ProcessFilter {
       types: spec.containerTypes,
       host: spec.host,
     });
-    this.containersActive = this.matcher.active;
     this.model = model;
     this.lookup = lookup ?? (model === undefined ? undefined : new ModelContainerLookup(model));
   }
 
-  /** Whether any process-level filter is set (tid, procname or container). */
-  get active(): boolean {
-    return this.tids !== undefined || this.procnames !== undefined || this.containersActive;
+  /** Whether `--container`, `--container-type` or `--host` restricts the tasks. */
+  get selectsContainers(): boolean {
+    return this.matcher.active;
   }
 
   cpu(id: number): boolean {
     return this.cpus === undefined || this.cpus.has(id);
   }
 
+  /** `--tid` and `--procname`, as lttng-analyses applies them to the task of each event. */
   process(t: Thread): boolean {
     if (this.procnames !== undefined && !this.procnames.has(t.comm)) return false;
-    if (this.tids !== undefined && !this.tids.has(t.tid)) return false;
-    return !this.containersActive || this.inSelectedContainer(t);
+    return this.tids === undefined || this.tids.has(t.tid);
   }
 
   private checkVersion(): void {
@@ -110,11 +110,12 @@ export class ProcessFilter {
   }
 
   /**
-   * Whether the thread's container, as the model knows it now, is selected (always true without
-   * `--container`/`--container-type`/`--host`).
+   * Whether the thread's container (as the model knows it now: at `finalize`, its final one) is
+   * selected; always true without a container selection. A `--container PID_NS` selects the
+   * threads of that pid namespace only.
    */
-  inSelectedContainer(t: Thread): boolean {
-    if (!this.containersActive) return true;
+  threadSelected(t: Thread): boolean {
+    if (!this.matcher.active) return true;
     const c = this.lookup?.ofThread(t);
     if (c === undefined) return this.matcher.host;
     this.checkVersion();
@@ -131,7 +132,7 @@ export class ProcessFilter {
    * pid namespaces (incarnations) is selected (always true without a container selection).
    */
   container(c: Container): boolean {
-    if (!this.containersActive) return true;
+    if (!this.matcher.active) return true;
     if (c.isHost) return this.matcher.host;
     this.checkVersion();
     let r = this.cache.get(c);

@@ -120,8 +120,9 @@ export async function runAnalyses(
     }
     if (!done) await yieldToLoop();
   }
-  if (started) for (const h of handlers) h.finalize(lastTs!);
+  // The model first: handlers read the final container of each thread.
   model.finish();
+  if (started) for (const h of handlers) h.finalize(lastTs!);
   return { events, discardedEvents: discarded, periodBegin, lastTs };
 }
 

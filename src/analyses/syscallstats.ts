@@ -11,6 +11,7 @@ import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { RecordFilter } from '../filter/options.js';
 import { isSyscallExit, syscallEntryName } from '../model/model.js';
 import type { SystemModel } from '../model/model.js';
+import type { Thread } from '../model/threads.js';
 import { returnKey } from './format/errno.js';
 import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
 import { DurationStats } from './stats.js';
@@ -84,8 +85,9 @@ export class SyscallstatsHandler implements AnalysisHandler {
   private filter!: ProcessFilter;
   private active = false;
   private periodBegin = 0;
-  private total = 0;
   private readonly tids = new Map<number, TidSyscalls>();
+  /** The thread (latest lifetime) of each row, for the container selection at the end. */
+  private readonly rowThread = new Map<number, Thread>();
   private readonly threads = new Map<number, ThreadSyscalls>();
 
   /**
@@ -156,7 +158,7 @@ export class SyscallstatsHandler implements AnalysisHandler {
     }
     st.add(duration, ret);
     s.total++;
-    this.total++;
+    this.rowThread.set(t.tid, t);
 
     let th = this.threads.get(t.uid);
     if (th === undefined) {
@@ -186,8 +188,11 @@ export class SyscallstatsHandler implements AnalysisHandler {
       return e;
     };
     for (const c of model.containers.all()) if (this.filter.container(c)) entry(c);
+    const f = this.filter;
     for (const [uid, th] of this.threads) {
-      const e = entry(model.containerOf(model.allThreads[uid]!));
+      const thread = model.allThreads[uid]!;
+      if (!f.threadSelected(thread)) continue;
+      const e = entry(model.containerOf(thread));
       e.total += th.total;
       e.errors += th.errors;
       e.threads++;
@@ -201,11 +206,15 @@ export class SyscallstatsHandler implements AnalysisHandler {
         e.all.merge(st.durations);
       }
     }
+    // --container/--container-type/--host: the rows of the selected tasks (final binding).
+    const tids = [...this.tids.values()].filter((r) => f.threadSelected(this.rowThread.get(r.tid)!));
+    let total = 0;
+    for (const r of tids) total += r.total;
     this.result = {
       begin: this.periodBegin,
       end: lastTs,
-      tids: [...this.tids.values()],
-      total: this.total,
+      tids,
+      total,
       containers: [...byContainer.values()],
     };
   }

@@ -465,8 +465,15 @@ export class SystemModel {
       }
       for (let i = 0; i < flat.length; i++) this.setFlatNs(t, flat[i]![0], toNum(ctx[flat[i]![1]]));
       const pidNs = iPidNs >= 0 ? toNum(ctx[iPidNs]) : NaN;
-      if (pidNs > 0 && t.pidNs === undefined) this.setPidNs(t, pidNs, ev.ts);
-      else this.indexVtid(t);
+      if (pidNs > 0 && (t.pidNs === undefined || (t.pidNsInherited && t.pidNs !== pidNs))) {
+        if (t.pidNsInherited) {
+          // Its own context says otherwise: a fork into a new pid namespace (clone with
+          // CLONE_NEWPID) whose event had no namespace fields.
+          t.pidNsInherited = false;
+          t.pidLevels = undefined;
+        }
+        this.setPidNs(t, pidNs, ev.ts);
+      } else this.indexVtid(t);
     };
   }
 
@@ -792,6 +799,7 @@ export class SystemModel {
         if (parent.pidNs !== undefined) {
           if (pl !== undefined) child.pidLevels = pl.map((l) => ({ ...l }));
           this.setPidNs(child, parent.pidNs, ts);
+          child.pidNsInherited = true;
         } else {
           child.forkParent = parent;
         }
