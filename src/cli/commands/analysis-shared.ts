@@ -68,6 +68,20 @@ export function addAnalysisOptions(cmd: Command, opts: { limitDefault: number })
   // --container/--container-type/--host select tasks; --filter/-e/--exclude select the events
   // the analysis sees (docs/adr/0180-one-filter-for-every-command.md).
   addFilterOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Filtering: --container, --container-type and --host select tasks, by the container each thread
+belongs to at the end of the trace (per-TID rows of those tasks, per-CPU time spent on them,
+their containers' rows); --filter, -e/--event and --exclude select the events the analysis counts
+(syscallstats counts a system call when its entry or its exit is kept).
+
+Examples:
+  nstrace cputop --container web --container 'ci-*' TRACE
+  nstrace syscallstats --container-type docker --filter 'ret < 0' TRACE     failed calls in docker containers
+  nstrace memtop --host --exclude kmem_mm_page_free TRACE
+`,
+  );
   return cmd;
 }
 

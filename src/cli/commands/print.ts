@@ -65,6 +65,12 @@ Examples:
   nstrace print TRACE | grep sched_switch | head    (stops quietly when head exits)
   nstrace print --filter '$ctx.pid_ns != 4026531836 && fd >= 3' TRACE
                                                     events from other pid namespaces only
+  nstrace print --container web --host TRACE        events of the tasks of container web and of the host
+  nstrace print --filter '$container.type == "docker" && ret < 0' TRACE
+
+Container options and $container use the system model, replayed from the trace as it is read: an
+event belongs to the task that produced it (the task switched out, for sched_switch), in the
+container the model knows for that task at the event's time.
 `;
 
 export function register(program: Command): void {
