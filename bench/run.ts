@@ -16,6 +16,7 @@ const BENCHES: Bench[] = [
   { name: 'writer', load: () => import('./writer.js') },
   { name: 'cputop', load: () => import('./cputop.js') },
   { name: 'relayd', load: () => import('./relayd.js') },
+  { name: 'record', load: () => import('./record.js') },
 ];
 
 async function main(): Promise<void> {

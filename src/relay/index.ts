@@ -9,6 +9,7 @@ export type { PacketIndexFields, RelayClientOptions, StreamHandle } from './clie
 export { parseRelayUrl } from './url.js';
 export type { RelayUrl } from './url.js';
 export { replayTrace, prepareReplay, findTraces, metadataPackets } from './replay.js';
+export { RelayTraceSink } from './sink.js';
 export type { PreparedReplay, ReplayOptions, ReplayResult } from './replay.js';
 export type { GroupBy } from './paths.js';
 export type { LogFn, LogLevel, RelayCounters } from './state.js';

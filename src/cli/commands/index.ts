@@ -7,6 +7,7 @@ import { register as registerSyscallstats } from './syscallstats.js';
 import { register as registerTop } from './top.js';
 import { traceContainerLister } from './trace-containers.js';
 import { register as registerRelayd } from './relayd.js';
+import { register as registerRecord } from './record.js';
 
 /**
  * Every subcommand lives in its own file under `src/cli/commands/` and exports
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerSyscallstats(program);
   registerTop(program);
   registerRelayd(program);
+  registerRecord(program);
 }

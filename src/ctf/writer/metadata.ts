@@ -11,6 +11,7 @@
  * Parsing what this emits gives back an equal IR (same classes, same names; FieldRef `text` is
  * printed as it is in the IR).
  */
+import { KEYWORDS } from '../metadata/parser.js';
 import type {
   ByteOrder,
   Callsite,
@@ -52,37 +53,6 @@ export interface EmitStyle {
 }
 
 export const METADATA_SIGNATURE = '/* CTF 1.8 */\n\n';
-
-const KEYWORDS = new Set([
-  'align',
-  'callsite',
-  'const',
-  'char',
-  'clock',
-  'double',
-  'enum',
-  'env',
-  'event',
-  'floating_point',
-  'float',
-  'integer',
-  'int',
-  'long',
-  'short',
-  'signed',
-  'stream',
-  'string',
-  'struct',
-  'trace',
-  'typealias',
-  'typedef',
-  'unsigned',
-  'variant',
-  'void',
-  '_Bool',
-  '_Complex',
-  '_Imaginary',
-]);
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

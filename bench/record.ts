@@ -1,0 +1,341 @@
+/**
+ * `npm run bench -- record`: the kernel recorder against its peers on one syscall-heavy
+ * workload (read(2) of one byte in a loop, one thread), each for the same duration, in one run:
+ *
+ * - untraced: the workload alone (its syscall rate is the reference);
+ * - nstrace record, on sched_switch/sched_waking/sched_wakeup and every syscall;
+ * - `perf record -a` on the same tracepoints (Debian linux-perf);
+ * - the floor: `cat` of each CPU's `trace_pipe_raw` to a file (no recorder can do less).
+ *
+ * It prints events recorded per second, events lost, each recorder's own CPU time per million
+ * events, and the workload's slowdown against the untraced run; and checks the bars of the
+ * issue: no loss where perf loses none, CPU per million events at most 2x perf's, workload
+ * slowdown at most 1.2x perf's. (trace-cmd cannot serve as a peer here: it insists on writing
+ * /proc/sys/kernel/ftrace_enabled, which this kernel refuses.)
+ *
+ * Standalone: `node dist-bench/bench/record.js [seconds]` (root). NSTRACE_BENCH_SECONDS also
+ * sets the duration (default 10).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BarResult, BenchResult } from './measure.js';
+import { PageCursor } from '../src/record/ringbuf.js';
+import { parseHeaderEvent, parseHeaderPage } from '../src/record/format.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, here.includes('dist-bench') ? '../..' : '..');
+const TRACEFS = '/sys/kernel/tracing';
+const SCHED = ['sched_switch', 'sched_waking', 'sched_wakeup'];
+/**
+ * Kernel buffer per CPU, the same for every recorder (ftrace ring buffer, perf mmap): deep
+ * enough to ride out the moments the recorder gets less CPU on a busy machine.
+ */
+const BUFFER_MB = 256;
+const BUFFER = `${BUFFER_MB}M`;
+
+interface Timed {
+  cpu: number;
+  wall: number;
+  code: number;
+  stdout: string;
+}
+
+/** Runs argv under GNU time; resolves with its CPU (user+sys of it and its children). */
+function timed(argv: string[], env?: NodeJS.ProcessEnv): { done: Promise<Timed>; pid: () => number } {
+  const tf = path.join(
+    os.tmpdir(),
+    `nstrace-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`,
+  );
+  const child = spawn('/usr/bin/time', ['-f', '%e %U %S', '-o', tf, ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ?? process.env,
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<Timed>((resolve) => {
+    child.on('exit', (code) => {
+      let t = '';
+      try {
+        t = fs.readFileSync(tf, 'utf8').trim().split('\n').pop() ?? '';
+      } catch {
+        t = '';
+      }
+      fs.rmSync(tf, { force: true });
+      const [e, u, s] = t.split(' ').map(Number);
+      if (code !== 0 && code !== 124)
+        process.stderr.write(`bench record: ${argv.join(' ')} exited ${code}: ${err.slice(0, 1500)}\n`);
+      resolve({ wall: e ?? NaN, cpu: (u ?? NaN) + (s ?? NaN), code: code ?? 1, stdout: out });
+    });
+  });
+  return { done, pid: () => child.pid ?? 0 };
+}
+
+/** perf is the peer: install Debian's linux-perf if it is missing (the bench only needs it). */
+function ensurePerf(): void {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+  } catch {
+    process.stderr.write('record bench: installing linux-perf\n');
+    execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'linux-perf'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function workloadBinary(dir: string): string {
+  const bin = path.join(dir, 'sysloop');
+  execFileSync('gcc', ['-O2', '-o', bin, path.join(repo, 'bench', 'fixtures', 'sysloop.c')]);
+  return bin;
+}
+
+async function workload(bin: string, secs: number): Promise<number> {
+  const t = timed([bin, String(secs)]);
+  const r = await t.done;
+  return Number(r.stdout.trim()) * 2; // two syscall events (entry + exit) per iteration
+}
+
+interface RunResult {
+  name: string;
+  events: number;
+  lost: number;
+  cpu: number;
+  /** Workload syscall events per second while this recorder ran. */
+  rate: number;
+  note?: string;
+}
+
+async function runNstrace(bin: string, secs: number, dir: string): Promise<RunResult> {
+  const out = path.join(dir, 'nstrace');
+  const summary = path.join(dir, 'nstrace-summary.json');
+  const rec = timed([
+    process.execPath,
+    path.join(repo, 'dist', 'cli', 'main.js'),
+    'record',
+    '-o',
+    out,
+    '--duration',
+    `${secs + 3}s`,
+    '-e',
+    SCHED.join(','),
+    '--syscalls',
+    '--no-containers',
+    '--no-statedump',
+    '--no-progress',
+    '--buffer-size',
+    BUFFER,
+    '--summary-json',
+    summary,
+  ]);
+  await sleep(1500);
+  const rate = (await workload(bin, secs)) / secs;
+  const r = await rec.done;
+  const s = JSON.parse(fs.readFileSync(summary, 'utf8')) as { events: number; lost: number };
+  return { name: 'nstrace record', events: s.events, lost: s.lost, cpu: r.cpu, rate };
+}
+
+/**
+ * From `perf report --stats`: the first block aggregates record counts (SAMPLE, LOST = ring
+ * overflow records); the per-event blocks that follow give each event's SAMPLE count and its
+ * LOST_SAMPLES (lost samples). Lost = the lost samples plus, when ring overflows happened, at
+ * least one per overflow record (their exact counts are only in `perf report -D`, too big here).
+ */
+function perfStats(file: string): { samples: number; lost: number } {
+  const text = execFileSync('perf', ['report', '-i', file, '--stats'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 1 << 26,
+  });
+  const blocks = text.split(/\n\s*\n/).filter((b) => /SAMPLE events/.test(b));
+  const num = (b: string, re: RegExp): number => Number(re.exec(b)?.[1] ?? 0);
+  const agg = blocks[0] ?? '';
+  let lostSamples = 0;
+  for (const b of blocks.slice(1)) lostSamples += num(b, /^\s*LOST_SAMPLES events:\s*(\d+)/m);
+  return {
+    samples: num(agg, /^\s*SAMPLE events:\s*(\d+)/m),
+    lost: lostSamples + num(agg, /^\s*LOST events:\s*(\d+)/m),
+  };
+}
+
+async function runPerf(bin: string, secs: number, dir: string): Promise<RunResult> {
+  const data = path.join(dir, 'perf.data');
+  const ev: string[] = [];
+  for (const e of SCHED) ev.push('-e', `sched:${e}`);
+  ev.push('-e', 'syscalls:sys_enter_*', '-e', 'syscalls:sys_exit_*');
+  const rec = timed([
+    'perf',
+    'record',
+    '-a',
+    '-q',
+    '--no-buildid',
+    '--no-buildid-cache',
+    '-m',
+    '16M',
+    ...ev,
+    '-o',
+    data,
+    '--',
+    'sleep',
+    String(secs + 3),
+  ]);
+  await sleep(1500);
+  const rate = (await workload(bin, secs)) / secs;
+  const r = await rec.done;
+  const st = perfStats(data);
+  fs.rmSync(data, { force: true });
+  return { name: 'perf record -a', events: st.samples, lost: st.lost, cpu: r.cpu, rate };
+}
+
+/** `cat` of every CPU's trace_pipe_raw of a private instance with the same events. */
+async function runFloor(bin: string, secs: number, dir: string): Promise<RunResult> {
+  const inst = path.join(TRACEFS, 'instances', `nstrace-bench-floor-${process.pid}`);
+  fs.mkdirSync(inst);
+  const cpus = fs
+    .readdirSync(path.join(inst, 'per_cpu'))
+    .map((d) => Number(d.slice(3)))
+    .sort((a, b) => a - b);
+  try {
+    const w = (f: string, v: string): void => fs.writeFileSync(path.join(inst, f), v);
+    w('tracing_on', '0');
+    w('trace_clock', 'mono');
+    w('options/overwrite', '0');
+    w('buffer_size_kb', String(BUFFER_MB * 1024));
+    // Page-sized sub-buffers: `cat` reads whenever anything is there, and every read returns a
+    // whole sub-buffer, so bigger ones would mostly copy padding.
+    for (const e of SCHED) w(`events/sched/${e}/enable`, '1');
+    w('events/syscalls/enable', '1');
+    const files = cpus.map((c) => path.join(dir, `floor-cpu${c}.raw`));
+    const cats = cpus.map((c, i) =>
+      timed([
+        'timeout',
+        '-s',
+        'INT',
+        String(secs + 3),
+        'sh',
+        '-c',
+        `exec cat ${path.join(inst, 'per_cpu', `cpu${c}`, 'trace_pipe_raw')} > ${files[i]}`,
+      ]),
+    );
+    w('tracing_on', '1');
+    await sleep(1500);
+    const rate = (await workload(bin, secs)) / secs;
+    const rs = await Promise.all(cats.map((c) => c.done));
+    w('tracing_on', '0');
+    let lost = 0;
+    for (const c of cpus) {
+      const st = fs.readFileSync(path.join(inst, 'per_cpu', `cpu${c}`, 'stats'), 'utf8');
+      lost +=
+        Number(/^overrun:\s*(\d+)/m.exec(st)?.[1] ?? 0) +
+        Number(/^dropped events:\s*(\d+)/m.exec(st)?.[1] ?? 0);
+    }
+    // Count what the copies hold.
+    const page = parseHeaderPage(fs.readFileSync(path.join(TRACEFS, 'events/header_page'), 'utf8'));
+    const header = parseHeaderEvent(fs.readFileSync(path.join(TRACEFS, 'events/header_event'), 'utf8'));
+    const sub = Number(fs.readFileSync(path.join(inst, 'buffer_subbuf_size_kb'), 'utf8').trim()) * 1024;
+    const cur = new PageCursor(page, header, 0, 0);
+    let events = 0;
+    const chunk = Buffer.alloc(sub * 256);
+    const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (const f of files) {
+      const fd = fs.openSync(f, 'r');
+      try {
+        for (
+          let n = fs.readSync(fd, chunk, 0, chunk.length, null);
+          n >= sub;
+          n = fs.readSync(fd, chunk, 0, chunk.length, null)
+        ) {
+          for (let off = 0; off + sub <= n; off += sub) {
+            cur.reset(v, off, sub);
+            while (cur.next()) events++;
+          }
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.rmSync(f, { force: true });
+    }
+    return { name: 'floor: cat trace_pipe_raw', events, lost, cpu: rs.reduce((a, r) => a + r.cpu, 0), rate };
+  } finally {
+    try {
+      fs.writeFileSync(path.join(inst, 'tracing_on'), '0');
+      fs.writeFileSync(path.join(inst, 'events/enable'), '0');
+    } catch {
+      // ignore
+    }
+    fs.rmdirSync(inst);
+  }
+}
+
+export async function run(): Promise<BenchResult> {
+  const secs = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? process.env.NSTRACE_BENCH_SECONDS ?? 10);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nstrace-bench-record-'));
+  const lines: string[] = [];
+  const bars: BarResult[] = [];
+  try {
+    if (process.getuid?.() !== 0) throw new Error('the record benchmark needs root');
+    ensurePerf();
+    const bin = workloadBinary(dir);
+    process.stderr.write(`record bench: ${secs} s per run (untraced, nstrace, perf, floor)\n`);
+    const base = (await workload(bin, secs)) / secs;
+    const ns = await runNstrace(bin, secs, dir);
+    fs.rmSync(path.join(dir, 'nstrace'), { recursive: true, force: true });
+    const perf = await runPerf(bin, secs, dir);
+    const floor = await runFloor(bin, secs, dir);
+    const row = (r: RunResult): string => {
+      const perM = r.events > 0 ? (r.cpu / (r.events / 1e6)).toFixed(3) : 'n/a';
+      return (
+        `| ${r.name.padEnd(26)} | ${Math.round(r.events / secs)
+          .toString()
+          .padStart(10)} | ${String(r.lost).padStart(8)} | ` +
+        `${r.cpu.toFixed(2).padStart(7)} | ${perM.padStart(8)} | ${(base / r.rate).toFixed(2).padStart(8)} |`
+      );
+    };
+    lines.push(
+      `workload: read(2) of 1 byte in a loop, ${secs} s; untraced: ${Math.round(base)} syscall events/s (entry+exit)`,
+    );
+    lines.push('');
+    lines.push('| recorder                   |   events/s |     lost | CPU (s) | s per M ev | slowdown |');
+    lines.push('|----------------------------|-----------:|---------:|--------:|---------:|---------:|');
+    for (const r of [ns, perf, floor]) lines.push(row(r));
+    const perM = (r: RunResult): number => r.cpu / (r.events / 1e6);
+    bars.push({
+      name: 'record: no events lost where perf loses none',
+      value: `nstrace lost ${ns.lost}, perf lost ${perf.lost}`,
+      bar: 'nstrace 0 when perf 0',
+      pass: perf.lost > 0 || ns.lost === 0,
+    });
+    bars.push({
+      name: 'record: CPU per million events vs perf',
+      value: `${(perM(ns) / perM(perf)).toFixed(2)}x (${perM(ns).toFixed(3)} s vs ${perM(perf).toFixed(3)} s)`,
+      bar: '<= 2x',
+      pass: perM(ns) <= 2 * perM(perf),
+    });
+    const sNs = base / ns.rate;
+    const sPerf = base / perf.rate;
+    bars.push({
+      name: 'record: workload slowdown vs perf',
+      value: `${(sNs / sPerf).toFixed(2)}x (${sNs.toFixed(2)} vs ${sPerf.toFixed(2)})`,
+      bar: '<= 1.2x',
+      pass: sNs <= 1.2 * sPerf,
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return { title: 'nstrace record vs perf record vs raw copy (syscall-heavy workload)', lines, bars };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const r = await run();
+  process.stdout.write(`## ${r.title}\n${r.lines.join('\n')}\n`);
+  for (const b of r.bars)
+    process.stdout.write(`${b.pass ? 'PASS' : 'FAIL'}  ${b.name}: ${b.value} (bar: ${b.bar})\n`);
+}

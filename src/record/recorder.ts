@@ -1,0 +1,1251 @@
+/**
+ * `nstrace record`: a kernel recorder over tracefs that writes the CTF trace lttng-modules
+ * would have written, with namespace contexts on every event and a statedump.
+ *
+ * Flow: a private tracefs instance is created and configured (mono clock, discard mode, our
+ * own pids excluded), events are enabled, /proc is walked into the thread table and the
+ * statedump is queued; then every CPU's `trace_pipe_raw` is read in whole pages, and the
+ * records of all CPUs are merged by time (the thread table must see a fork before the child's
+ * first event) and converted by per-event compiled converters straight into per-CPU packets.
+ * On stop (duration, abort signal, error) the instance is removed, which restores tracefs.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NstraceError, UsageError } from '../util/errors.js';
+import type { NamedField, StructFC } from '../ctf/ir.js';
+import { findField, type FtraceEventFormat } from './format.js';
+import { PageCursor } from './ringbuf.js';
+import {
+  listSystemEvents,
+  locateTracefs,
+  readEventFormat,
+  readHeaderLayouts,
+  tracefsCpus,
+  TraceInstance,
+  unmountTracefs,
+  type TracefsMount,
+} from './tracefs.js';
+import { boottimeMinusMonoNs, readNsHierarchy, walkThreads, type ProcThread } from './proc.js';
+import {
+  CONTEXT_FIELDS,
+  DEFAULT_CONTEXTS,
+  ThreadTable,
+  type ContextName,
+  type PatchEntry,
+  type Thread,
+} from './threads.js';
+import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from './lttng-events.js';
+import {
+  compilePayload,
+  genericFields,
+  genericName,
+  planSyscall,
+  rwbsFromBytes,
+  type ConvHelpers,
+  type PayloadFn,
+  type PlanField,
+} from './convert.js';
+import {
+  TraceWriter,
+  lttngLayout,
+  type EventClassWriter,
+  type StreamWriter,
+  type TraceSink,
+} from '../ctf/writer/index.js';
+import { fieldsForCode, structFC, structFromCodes } from './types.js';
+import { encodedSizeBound, encodeValues } from './encode.js';
+import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js';
+import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from './events.js';
+import { UserMemory } from './usermem.js';
+import { Watcher, type WatchSpec } from './watcher.js';
+import {
+  toContainerEventPayload,
+  watchContainers,
+  type ContainerInfo,
+  type ContainerWatcher,
+  type WatchOptions,
+} from '../containers/index.js';
+
+export interface RecordProgress {
+  elapsedMs: number;
+  events: number;
+  bytes: number;
+  lost: number;
+  eventsPerSec: number;
+}
+
+export interface RecordOptions {
+  /** Trace directory; the kernel trace goes to `<outDir>/kernel`. */
+  outDir: string;
+  durationMs?: number;
+  /** `-e` patterns; undefined for the default set. */
+  events?: readonly string[];
+  /** Record every syscall (default: yes with the default set, no with `-e`). */
+  syscalls?: boolean;
+  contexts?: readonly ContextName[];
+  /** Ring buffer size per CPU, KiB. */
+  bufferSizeKb?: number;
+  /** CTF packet size, bytes. */
+  packetSize?: number;
+  statedump?: boolean;
+  /** Container statedump and start/stop events (default true). */
+  containers?: boolean;
+  /** Options of the container watcher (poll period, runtime API timeouts, sockets...). */
+  containerOptions?: WatchOptions;
+  signal?: AbortSignal;
+  onProgress?: (p: RecordProgress) => void;
+  progressIntervalMs?: number;
+  onWarning?: (message: string) => void;
+  /** Trace name in the env block. */
+  traceName?: string;
+  /** Recorder version string for the env block. */
+  recorderVersion?: string;
+  /** Where the trace goes (default: files in `<outDir>/kernel`); a relay client passes its own. */
+  sink?: TraceSink;
+  /** Extra pids whose events are not recorded (besides this process). */
+  excludePids?: readonly number[];
+  /**
+   * Also exclude every process this one starts (tracefs `event-fork`). Default true; tests
+   * that record their own children turn it off.
+   */
+  excludeChildren?: boolean;
+  /** Ring-buffer sub-buffer size, KiB (kernels >= 6.8; default 64). */
+  subbufKb?: number;
+  /** Called once tracing is on and the statedump is queued. */
+  onStarted?: () => void;
+  /** Use the low-latency watcher for namespaces of new tasks and syscall strings (default true). */
+  watcher?: boolean;
+}
+
+export interface RecordSummary {
+  traceDir: string;
+  durationMs: number;
+  events: number;
+  lost: number;
+  bytes: number;
+  packets: number;
+  perCpu: Array<{ cpu: number; events: number; lost: number; packets: number }>;
+  eventClasses: number;
+  statedumpEvents: number;
+  containers: number;
+  containerStarts: number;
+  containerStops: number;
+  threads: { lazyReads: number; lazyMisses: number; nsResolved: number; nsUnresolved: number };
+  userStrings: { reads: number; failures: number };
+  /** Low-latency watcher: results used, events it had no result for, results that came too late. */
+  watcher: { matched: number; unmatched: number; late: number; lost: number; failed: boolean } | undefined;
+  /** Values written before they were known, then patched / left (packet already written). */
+  patches: { patched: number; tooLate: number };
+  unknownFtraceEvents: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+}
+
+const MERGE_MARGIN_NS = 5_000_000;
+/** Tolerance when comparing a task's start (10 ms ticks, /proc/uptime) with an event time. */
+const START_SLACK_NS = 30_000_000;
+const TWO32 = 4294967296;
+
+interface Handler {
+  ftrace: string;
+  lttngName: string;
+  fmt: FtraceEventFormat;
+  /** Fields to write; undefined when the event is only used for state. */
+  plan: PlanField[] | undefined;
+  entryFmt: FtraceEventFormat | undefined;
+  ec: EventClassWriter | undefined;
+  payload: PayloadFn | undefined;
+  /** Largest payload in bytes (plus the record's length when `recordVar`). */
+  maxLen: number;
+  state: ((pv: DataView, pu: Uint8Array, s: number, th: Thread, ts: number, cpu: number) => void) | undefined;
+  /** Syscall entry: remember the thread's syscall and (when needed) its arguments. */
+  entry: { saveBytes: number } | undefined;
+  scName?: string;
+  /** The payload may copy up to the record's length (strings from the record). */
+  recordVar?: boolean;
+}
+
+class CpuReader {
+  readonly pool: Buffer;
+  readonly pv: DataView;
+  readonly queue: Int32Array;
+  head = 0;
+  count = 0;
+  hasCur = false;
+  curSlot = -1;
+  readUntil = -Infinity;
+  lost = 0;
+  lastStatLost = 0;
+  /** Timestamp of the last event written to this CPU's stream. */
+  lastTs = 0;
+  /** Last thread looked up on this CPU (valid while the table's version is `thVersion`). */
+  lastTid = -2;
+  lastTh: Thread | undefined = undefined;
+  thVersion = -1;
+  constructor(
+    readonly cpu: number,
+    readonly fd: number,
+    readonly pageSize: number,
+    readonly slots: number,
+    readonly cursor: PageCursor,
+    readonly stream: StreamWriter,
+  ) {
+    this.pool = Buffer.alloc(pageSize * slots);
+    this.pv = new DataView(this.pool.buffer, this.pool.byteOffset, this.pool.byteLength);
+    this.queue = new Int32Array(slots);
+  }
+}
+
+export class Recorder {
+  private readonly opts: RecordOptions;
+  private mount: TracefsMount | undefined;
+  private instance: TraceInstance | undefined;
+  private readers: CpuReader[] = [];
+  private handlers: Array<Handler | undefined> = [];
+  private table!: ThreadTable;
+  private tw!: TraceWriter;
+  private classByName = new Map<string, EventClassWriter>();
+  private traceDir = '';
+  private baseHi = 0;
+  private baseBig = 0n;
+  private injected: InjectedEvent[] = [];
+  private injectedPos = 0;
+  private injectStream!: StreamWriter;
+  private unknownIds = 0;
+  private helpers!: ConvHelpers;
+  private forkParent: Thread | undefined;
+  private forkChild: Thread | undefined;
+  private readonly usermem = new UserMemory();
+  private selfThread: Thread | undefined;
+  private startTs = 0;
+  private stopTs = 0;
+  private statedumpCount = 0;
+  private containerCount = 0;
+  private containerWatcher: ContainerWatcher | undefined;
+  private containerEvents = { starts: 0, stops: 0 };
+  private stopping = false;
+  private finished = false;
+  private lostTotal = 0;
+  private watcher: Watcher | undefined;
+  private watchInstance: TraceInstance | undefined;
+  /** Timestamp of the event being converted (for the watcher's string captures). */
+  private curTs = 0;
+  /** Stream being written (for patch entries made by special fields). */
+  private curStream: StreamWriter | undefined;
+  /** Threads with values written before they were known. */
+  private readonly pendingPatch = new Set<Thread>();
+  private learnedSeen = 0;
+  private patchStats = { patched: 0, tooLate: 0 };
+  private startShift = 0;
+  /** A state handler is running (container changes it causes take the event's time). */
+  private inEvent = false;
+
+  constructor(opts: RecordOptions) {
+    this.opts = opts;
+  }
+
+  /** ns relative to the base, on CLOCK_MONOTONIC (= ftrace's `mono`). */
+  now(): number {
+    return Number(process.hrtime.bigint() - this.baseBig);
+  }
+
+  private warn(msg: string): void {
+    this.opts.onWarning?.(msg);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Setup
+
+  /**
+   * The writer's event class of an LTTng event, added on first use: the first events seen get
+   * the lowest ids, hence compact headers for the frequent ones (the metadata grows as LTTng's
+   * does; the writer publishes it before any packet that needs it).
+   */
+  private classFor(name: string, fields: StructFC): EventClassWriter {
+    let c = this.classByName.get(name);
+    if (!c) {
+      c = this.tw.addEventClass({ name, fields });
+      this.classByName.set(name, c);
+    }
+    return c;
+  }
+
+  private createWriter(traceDir: string, packetSize: number): void {
+    const ctxFields: NamedField[] = [];
+    for (const c of this.table.contexts) ctxFields.push(...fieldsForCode(c, CONTEXT_FIELDS[c]));
+    // realtime - monotonic, measured the way LTTng does (as close together as possible).
+    const realNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+    const monoNs = process.hrtime.bigint();
+    const o = this.opts;
+    this.tw = TraceWriter.create({
+      ...(o.sink ? { sink: o.sink } : { dir: traceDir }),
+      layout: lttngLayout({
+        domain: 'kernel',
+        hostname: os.hostname(),
+        clock: { offsetCycles: realNs - monoNs },
+        traceName: o.traceName ?? path.basename(path.resolve(o.outDir)),
+        env: {
+          nstrace_recorder: `nstrace-record ${o.recorderVersion ?? ''}`.trim(),
+          nstrace_source: 'ftrace',
+        },
+      }),
+      packetSize,
+      cyclesBase: this.baseBig,
+    });
+    this.tw.addStreamClass({ header: 'compact', context: structFC(ctxFields) });
+  }
+
+  private makeHandler(ftrace: string, fmt: FtraceEventFormat, write: boolean): Handler {
+    const spec = LTTNG_EVENT_BY_FTRACE.get(ftrace);
+    const [system, event] = ftrace.split(':') as [string, string];
+    const lttngName = spec ? spec.name : genericName(system, event);
+    const plan = write ? (spec ? spec.fields.map((f) => ({ ...f })) : genericFields(fmt)) : undefined;
+    return {
+      ftrace,
+      lttngName,
+      fmt,
+      plan,
+      entryFmt: undefined,
+      ec: undefined,
+      payload: undefined,
+      maxLen: 0,
+      state: this.stateFor(ftrace, fmt),
+      entry: undefined,
+      scName: undefined,
+      recordVar: false,
+    };
+  }
+
+  /** Handler for the thread-table side of an event (undefined if it has none). */
+  private stateFor(ftrace: string, fmt: FtraceEventFormat): Handler['state'] {
+    const off = (n: string): number => {
+      const f = findField(fmt, n);
+      if (!f) throw new NstraceError(`${ftrace}: field ${n} missing in its format`);
+      return f.offset;
+    };
+    const t = this.table;
+    switch (ftrace) {
+      case 'task:task_newtask': {
+        const pid = off('pid');
+        const comm = off('comm');
+        const flags = off('clone_flags');
+        return (pv, pu, s, th, ts) => {
+          const child = pv.getInt32(s + pid, true);
+          const fl = pv.getUint32(s + flags, true);
+          t.onNewTask(th, child, pu.subarray(s + comm, s + comm + 16), fl, ts);
+        };
+      }
+      case 'task:task_rename': {
+        const pid = off('pid');
+        const comm = off('newcomm');
+        return (pv, pu, s, _th, ts, cpu) => {
+          const who = t.get(pv.getInt32(s + pid, true), cpu, ts);
+          t.onRename(who, pu.subarray(s + comm, s + comm + 16), ts);
+        };
+      }
+      case 'sched:sched_process_fork': {
+        const parent = off('parent_pid');
+        const child = off('child_pid');
+        return (pv, _pu, s, th, ts, cpu) => {
+          const p = t.get(pv.getInt32(s + parent, true), cpu, ts);
+          const ctid = pv.getInt32(s + child, true);
+          let c = t.byTid.get(ctid);
+          if (!c) c = t.onNewTask(p, ctid, p.comm, 0, ts);
+          this.forkParent = p;
+          this.forkChild = c;
+          void th;
+          if (c.pid === c.tid) this.containerWatcher?.noteFork(p.pid, c.tid, c.ns[0]!.inum || undefined);
+        };
+      }
+      case 'sched:sched_process_exec': {
+        const pid = off('pid');
+        const old = off('old_pid');
+        return (pv, _pu, s, th, ts) => {
+          const tid = pv.getInt32(s + pid, true);
+          const oldTid = pv.getInt32(s + old, true);
+          t.onExec(tid, oldTid, ts);
+          this.usermem.forget(th.pid);
+        };
+      }
+      case 'sched:sched_process_exit':
+        return (_pv, _pu, _s, th, ts) => {
+          t.onExit(th, ts);
+          this.usermem.forget(th.pid);
+          if (th.tid === th.pid) this.containerWatcher?.noteExit(th.pid);
+        };
+      case 'cgroup:cgroup_mkdir':
+      case 'cgroup:cgroup_rmdir': {
+        const f = findField(fmt, 'path');
+        if (!f || !f.dataLoc) return undefined;
+        const mkdir = ftrace === 'cgroup:cgroup_mkdir';
+        return (pv, pu, s) => {
+          const cw = this.containerWatcher;
+          if (!cw) return;
+          const loc = pv.getUint32(s + f.offset, true);
+          const start = s + (loc & 0xffff);
+          let end = start + (loc >>> 16);
+          while (end > start && pu[end - 1] === 0) end--;
+          const path = Buffer.from(pu.buffer, pu.byteOffset + start, end - start).toString('utf8');
+          if (mkdir) cw.noteCgroupMkdir(path);
+          else cw.noteCgroupRmdir(path);
+        };
+      }
+      case 'sched:sched_process_free': {
+        const pid = off('pid');
+        return (pv, _pu, s, _th, ts) => {
+          const tid = pv.getInt32(s + pid, true);
+          const gone = t.byTid.get(tid);
+          if (gone) this.usermem.forget(gone.pid);
+          t.onFree(tid, ts);
+        };
+      }
+      case 'syscalls:sys_exit_clone':
+      case 'syscalls:sys_exit_clone3':
+      case 'syscalls:sys_exit_fork':
+      case 'syscalls:sys_exit_vfork': {
+        const ret = off('ret');
+        return (pv, _pu, s, th) => {
+          t.onCloneReturn(th, pv.getInt32(s + ret, true));
+        };
+      }
+      case 'syscalls:sys_exit_unshare': {
+        const ret = off('ret');
+        return (pv, _pu, s, th, ts) => {
+          if (pv.getInt32(s + ret, true) !== 0 || th.scArgs === undefined || th.scName !== 'unshare') return;
+          t.onUnshare(th, th.scView!.getUint32(0, true), ts);
+        };
+      }
+      case 'syscalls:sys_exit_setns': {
+        const ret = off('ret');
+        return (pv, _pu, s, th, ts) => {
+          if (pv.getInt32(s + ret, true) !== 0) return;
+          const nstype = th.scArgs !== undefined && th.scName === 'setns' ? th.scView!.getUint32(8, true) : 0;
+          t.onSetns(th, nstype, ts);
+        };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private compileHandler(h: Handler): void {
+    if (!h.plan) return;
+    const compiled = compilePayload(h.plan, h.fmt, h.entryFmt);
+    if (compiled.missing.length > 0) {
+      this.warn(`${h.lttngName}: no ftrace source for ${compiled.missing.join(', ')} (written as 0/empty)`);
+    }
+    h.payload = compiled.fn;
+    h.ec = this.classFor(h.lttngName, compiled.fields);
+    h.maxLen = compiled.maxSize + 8;
+    h.recordVar = compiled.recordVar;
+  }
+
+  private setupHandlers(eventsDir: string): number {
+    const o = this.opts;
+    const sel = selectEvents(
+      o.events,
+      o.syscalls,
+      (s) => listSystemEvents(eventsDir, s),
+      () => fs.readdirSync(eventsDir).filter((d) => fs.statSync(path.join(eventsDir, d)).isDirectory()),
+    );
+    const enable: string[] = [];
+    const add = (ftrace: string, write: boolean): Handler | undefined => {
+      const [s, e] = ftrace.split(':') as [string, string];
+      const fmt = readEventFormat(eventsDir, s, e);
+      if (!fmt) return undefined;
+      const prev = this.handlers[fmt.id];
+      if (prev) {
+        if (write && !prev.plan) {
+          const h = this.makeHandler(ftrace, fmt, true);
+          h.entry = prev.entry;
+          h.entryFmt = prev.entryFmt;
+          this.handlers[fmt.id] = h;
+          return h;
+        }
+        return prev;
+      }
+      const h = this.makeHandler(ftrace, fmt, write);
+      this.handlers[fmt.id] = h;
+      enable.push(ftrace);
+      return h;
+    };
+    for (const f of sel.written) add(f, true);
+    for (const f of INTERNAL_FTRACE) add(f, sel.written.has(f));
+    // Syscalls.
+    const sysEvents = listSystemEvents(eventsDir, 'syscalls');
+    const names = sysEvents
+      .map((e) => /^sys_enter_(.+)$/.exec(e)?.[1])
+      .filter((x): x is string => x !== undefined);
+    for (const name of names) {
+      const write = sel.allSyscalls || sel.syscalls.has(name);
+      const internal = INTERNAL_SYSCALLS.includes(name);
+      if (!write && !internal) continue;
+      const entryFmt = readEventFormat(eventsDir, 'syscalls', `sys_enter_${name}`);
+      const exitFmt = readEventFormat(eventsDir, 'syscalls', `sys_exit_${name}`);
+      if (!entryFmt || !exitFmt) continue;
+      const plan = planSyscall(name, entryFmt, exitFmt);
+      const nargs = entryFmt.fields.filter(
+        (f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr',
+      ).length;
+      const en = this.makeHandler(`syscalls:sys_enter_${name}`, entryFmt, false);
+      en.lttngName = `syscall_entry_${name}`;
+      en.plan = write ? plan.entryFields : undefined;
+      en.entry = { saveBytes: plan.needsArgs ? nargs * 8 : 0 };
+      en.scName = name;
+      const ex = this.makeHandler(`syscalls:sys_exit_${name}`, exitFmt, false);
+      ex.lttngName = `syscall_exit_${name}`;
+      ex.plan = write ? plan.exitFields : undefined;
+      ex.entryFmt = entryFmt;
+      this.handlers[entryFmt.id] = en;
+      this.handlers[exitFmt.id] = ex;
+      enable.push(`syscalls:sys_enter_${name}`, `syscalls:sys_exit_${name}`);
+    }
+    // Enable.
+    const inst = this.instance!;
+    const allSys = sel.allSyscalls;
+    if (allSys) inst.enableEvent('syscalls', undefined, true);
+    for (const f of enable) {
+      const [s, e] = f.split(':') as [string, string];
+      if (allSys && s === 'syscalls') continue;
+      inst.enableEvent(s, e, true);
+    }
+    return enable.length;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Run
+
+  async run(): Promise<RecordSummary> {
+    if (process.getuid && process.getuid() !== 0) {
+      throw new UsageError('nstrace record needs root (tracefs and /proc of every process)');
+    }
+    const cpuStart = process.cpuUsage();
+    const t0 = Date.now();
+    let failure: unknown;
+    try {
+      await this.start();
+      await this.loop();
+    } catch (err) {
+      failure = err;
+    }
+    await this.containerWatcher?.close().catch(() => undefined);
+    // On an error the worker may still run: its fds keep the watcher instance busy.
+    await this.watcher?.stop().catch(() => undefined);
+    try {
+      this.cleanup();
+    } catch (err) {
+      // Never hide the error that stopped the recording behind a cleanup error.
+      if (failure === undefined) failure = err;
+      else this.warn(`while cleaning up: ${(err as Error).message}`);
+    }
+    if (failure !== undefined) throw failure;
+    const cpu = process.cpuUsage(cpuStart);
+    let events = 0;
+    let packets = 0;
+    for (const r of this.readers) {
+      events += r.stream.events;
+      packets += r.stream.packets;
+    }
+    const bytes = dirBytes(this.traceDir);
+    return {
+      traceDir: this.traceDir,
+      durationMs: Date.now() - t0,
+      events,
+      lost: this.lostTotal,
+      bytes,
+      packets,
+      perCpu: this.readers.map((r) => ({
+        cpu: r.cpu,
+        events: r.stream.events,
+        lost: r.lost,
+        packets: r.stream.packets,
+      })),
+      eventClasses: this.classByName.size,
+      statedumpEvents: this.statedumpCount,
+      containers: this.containerCount,
+      containerStarts: this.containerEvents.starts,
+      containerStops: this.containerEvents.stops,
+      threads: { ...this.table.stats },
+      userStrings: this.watcher
+        ? { reads: this.watcher.stats.reads, failures: this.watcher.stats.fail }
+        : { reads: this.usermem.reads, failures: this.usermem.failures },
+      watcher: this.watcher
+        ? {
+            matched: this.watcher.stats.matched,
+            unmatched: this.watcher.stats.unmatched,
+            late: this.watcher.stats.late,
+            lost: this.watcher.stats.lost,
+            failed: this.watcher.failed !== undefined,
+          }
+        : undefined,
+      patches: { ...this.patchStats },
+      unknownFtraceEvents: this.unknownIds,
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+    };
+  }
+
+  private async start(): Promise<void> {
+    const o = this.opts;
+    const contexts = o.contexts ?? DEFAULT_CONTEXTS;
+    // Time base: a multiple of 2^32 ns below now, so low timestamp bits are plain remainders.
+    const nowBig = process.hrtime.bigint();
+    this.baseHi = Number(nowBig >> 32n);
+    this.baseBig = BigInt(this.baseHi) << 32n;
+    const hierarchy = readNsHierarchy();
+    // A task's start time (boot clock) in our relative mono ns: startNs - startShift.
+    this.startShift = boottimeMinusMonoNs() + Number(this.baseBig);
+    this.table = new ThreadTable({
+      startedBy: (startNs, ts) => startNs - this.startShift <= ts + START_SLACK_NS,
+      contexts,
+      nsParent: (inum) => hierarchy.parent.get(inum),
+      now: () => this.now(),
+      snapshot: (tid, ts) => this.watcher?.snapshot(tid, ts),
+    });
+    this.helpers = {
+      userString: (th, lo, hi, du, off) => this.userString(th, hi * TWO32 + lo, du, off),
+      special: (name, dv, du, off) => this.special(name, dv, du, off),
+      rwbs: rwbsFromBytes,
+    };
+
+    this.mount = locateTracefs({ mount: true });
+    TraceInstance.removeStale(this.mount);
+    this.instance = new TraceInstance(this.mount, `nstrace-${process.pid}`);
+    const inst = this.instance;
+    inst.create();
+    const clocks = inst.clocks();
+    if (!clocks.available.includes('mono')) throw new NstraceError('tracefs has no "mono" trace clock');
+    inst.write('trace_clock', 'mono');
+    inst.write('tracing_on', '0');
+    inst.write('options/overwrite', '0');
+    inst.write('options/event-fork', o.excludeChildren === false ? '0' : '1');
+    inst.write('buffer_size_kb', String(o.bufferSizeKb ?? 16384));
+    const self = [process.pid, ...(o.excludePids ?? [])];
+    for (const tid of fs.readdirSync('/proc/self/task')) self.push(Number(tid));
+    const notrace = [...new Set(self)].join(' ');
+    inst.write('set_event_notrace_pid', notrace);
+
+    const layouts = readHeaderLayouts(this.mount.root);
+    // Bigger sub-buffers: one read(2) returns up to one sub-buffer, so fewer reads.
+    try {
+      inst.write('buffer_subbuf_size_kb', String(o.subbufKb ?? 64));
+    } catch {
+      // older kernels: fixed page-sized sub-buffers
+    }
+    const pageSize = Number(inst.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
+    const eventsDir = path.join(inst.dir, 'events');
+    this.setupHandlers(eventsDir);
+
+    // Output.
+    this.traceDir = path.join(o.outDir, 'kernel');
+    if (!o.sink && fs.existsSync(this.traceDir) && fs.readdirSync(this.traceDir).length > 0) {
+      throw new UsageError(`${this.traceDir} already holds a trace (choose another -o)`);
+    }
+    this.createWriter(this.traceDir, o.packetSize ?? 256 * 1024);
+    const cpus = tracefsCpus(this.mount.root).filter((c) => fs.existsSync(inst.file(`per_cpu/cpu${c}`)));
+    for (const cpu of cpus) {
+      const stream = this.tw.stream(0, cpu);
+      const fd = fs.openSync(
+        inst.file(`per_cpu/cpu${cpu}/trace_pipe_raw`),
+        fs.constants.O_RDONLY | fs.constants.O_NONBLOCK,
+      );
+      const cursor = new PageCursor(layouts.page, layouts.event, this.baseHi, 0, `cpu${cpu}/trace_pipe_raw`);
+      // 8 MiB of pages per CPU between reading and converting.
+      this.readers.push(
+        new CpuReader(cpu, fd, pageSize, Math.max(64, Math.floor((8 << 20) / pageSize)), cursor, stream),
+      );
+    }
+    this.injectStream = this.readers[0]!.stream;
+    this.tw.flushMetadata();
+    if (o.watcher !== false) this.startWatcher(notrace, layouts, cpus);
+
+    // Go.
+    this.startTs = this.now();
+    this.watchInstance?.write('tracing_on', '1');
+    inst.write('tracing_on', '1');
+    if (o.statedump !== false) await this.statedump();
+    o.onStarted?.();
+  }
+
+  /** The low-latency side instance and its worker (see watcher.ts). */
+  private startWatcher(notrace: string, layouts: ReturnType<typeof readHeaderLayouts>, cpus: number[]): void {
+    const specs: WatchSpec[] = [];
+    const enable = new Set<string>();
+    for (const h of this.handlers) {
+      if (!h) continue;
+      if (h.ftrace === 'task:task_newtask') {
+        specs.push({ id: h.fmt.id, kind: 'newtask', pidOffset: findField(h.fmt, 'pid')!.offset });
+      } else if (h.ftrace === 'syscalls:sys_exit_unshare' || h.ftrace === 'syscalls:sys_exit_setns') {
+        specs.push({ id: h.fmt.id, kind: 'nschange' });
+      } else if (h.entry && h.plan) {
+        const ptrOffsets: number[] = [];
+        for (const f of h.plan) {
+          if (!('user' in f.src)) continue;
+          const ff = findField(h.fmt, f.src.user);
+          if (ff) ptrOffsets.push(ff.offset);
+        }
+        if (ptrOffsets.length === 0) continue;
+        specs.push({ id: h.fmt.id, kind: 'str', ptrOffsets });
+      } else continue;
+      enable.add(h.ftrace);
+    }
+    if (specs.some((x) => x.kind === 'str')) {
+      for (const h of this.handlers) {
+        if (h?.ftrace === 'sched:sched_process_exec') specs.push({ id: h.fmt.id, kind: 'exec' });
+        else if (h?.ftrace === 'sched:sched_process_exit') specs.push({ id: h.fmt.id, kind: 'exit' });
+        else continue;
+        enable.add(h.ftrace);
+      }
+    }
+    const w = new TraceInstance(this.mount!, `nstrace-${process.pid}-w`);
+    w.create();
+    this.watchInstance = w;
+    w.write('trace_clock', 'mono');
+    w.write('tracing_on', '0');
+    w.write('options/overwrite', '0');
+    w.write('options/event-fork', this.opts.excludeChildren === false ? '0' : '1');
+    w.write('buffer_size_kb', '8192');
+    w.write('set_event_notrace_pid', notrace);
+    for (const f of enable) {
+      const [sys, ev] = f.split(':') as [string, string];
+      w.enableEvent(sys, ev, true);
+    }
+    const pageSize = Number(w.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
+    this.watcher = new Watcher({
+      cpuFiles: cpus.map((c) => w.file(`per_cpu/cpu${c}/trace_pipe_raw`)),
+      statFiles: cpus.map((c) => w.file(`per_cpu/cpu${c}/stats`)),
+      pageSize,
+      page: layouts.page,
+      header: layouts.event,
+      baseHi: this.baseHi,
+      startShift: this.startShift,
+      startSlackNs: START_SLACK_NS,
+      specs,
+      onError: (e) =>
+        this.warn(
+          `watcher failed (${(e as Error).message}); syscall strings and new namespaces will be read late`,
+        ),
+    });
+  }
+
+  private userString(th: Thread, ptr: number, du: Uint8Array, o: number): number {
+    const w = this.watcher;
+    if (!w || w.failed !== undefined) return this.usermem.copyString(th.pid, ptr, du, o);
+    const cap = w.string(th.tid, this.curTs, ptr);
+    if (!cap) {
+      du[o] = 0;
+      return o + 1;
+    }
+    du.set(cap.bytes, o);
+    du[o + cap.bytes.length] = 0;
+    return o + cap.bytes.length + 1;
+  }
+
+  private async statedump(): Promise<void> {
+    const threads: ProcThread[] = walkThreads();
+    const seen = this.now();
+    for (const p of threads) this.table.addFromProc(p, seen);
+    this.selfThread = this.table.byTid.get(process.pid);
+    const evs = buildStatedump(threads, this.table, { now: () => this.now() });
+    if (this.opts.containers !== false) {
+      try {
+        const cw = await withTimeout(
+          watchContainers(
+            (c) => this.containerChange('nstrace_container_start', c),
+            (c) => this.containerChange('nstrace_container_stop', c),
+            { ...this.opts.containerOptions, onWarning: (m) => this.warn(m) },
+          ),
+          10_000,
+        );
+        this.containerWatcher = cw;
+        for (const c of cw.initial) {
+          evs.push(containerEvent('nstrace_container_statedump', c, this.now()));
+          this.containerCount++;
+        }
+      } catch (err) {
+        this.warn(`container discovery failed: ${(err as Error).message}`);
+      }
+    }
+    evs.push(statedumpEnd(this.now()));
+    this.statedumpCount = evs.length;
+    this.inject(evs);
+  }
+
+  /**
+   * A container started or stopped. Stops noticed from an event (the init's exit, its cgroup's
+   * removal) come synchronously while that event is converted: they take its time; the others
+   * (polls, runtime events) take the current time, which is after everything converted so far.
+   */
+  private containerChange(name: string, c: ContainerInfo): void {
+    const ts = this.inEvent ? this.curTs : Math.max(this.now(), this.curTs);
+    if (name === 'nstrace_container_start') this.containerEvents.starts++;
+    else this.containerEvents.stops++;
+    this.inject([containerEvent(name, c, ts)]);
+  }
+
+  private inject(evs: InjectedEvent[]): void {
+    // Keep the queue sorted by time (statedump events are built in time order).
+    this.injected = this.injected.slice(this.injectedPos).concat(evs);
+    this.injected.sort((a, b) => a.ts - b.ts);
+    this.injectedPos = 0;
+  }
+
+  private special(name: string, dv: DataView, du: Uint8Array, o: number): number {
+    const p = this.forkParent;
+    const c = this.forkChild;
+    switch (name) {
+      case 'parent_tgid':
+        dv.setInt32(o, p ? p.pid : 0, true);
+        return o + 4;
+      case 'parent_ns_inum':
+        dv.setUint32(o, p ? p.ns[0]!.inum : 0, true);
+        if (p && p.ns[0]!.inum === 0) this.addPatch(p, this.curStream!, o, 2);
+        return o + 4;
+      case 'child_tgid':
+        dv.setInt32(o, c ? c.pid : 0, true);
+        return o + 4;
+      case 'child_ns_inum':
+        dv.setUint32(o, c ? c.ns[0]!.inum : 0, true);
+        if (c && c.ns[0]!.inum === 0) this.addPatch(c, this.curStream!, o, 2);
+        return o + 4;
+      case 'vtids': {
+        const ids = c ? c.nsTids : [];
+        if (c && ids.includes(0)) this.addPatch(c, this.curStream!, o, 1);
+        du[o++] = ids.length;
+        for (const v of ids) {
+          dv.setInt32(o, v, true);
+          o += 4;
+        }
+        return o;
+      }
+      default:
+        throw new Error(`unknown special field ${name}`);
+    }
+  }
+
+  private addPatch(t: Thread, ps: StreamWriter, off: number, kind: 0 | 1 | 2): void {
+    let l = t.patches;
+    if (!l) t.patches = l = [];
+    if (l.length >= 4096) l.shift();
+    // Valid while no packet of the stream closes (the open packet's bytes stay where they are).
+    l.push({ stream: ps, seq: ps.packets, off, kind });
+    this.pendingPatch.add(t);
+  }
+
+  /** Rewrites values that became known in packets that are still open. */
+  private applyPatches(): void {
+    this.learnedSeen = this.table.learned;
+    for (const t of this.pendingPatch) {
+      const l = t.patches!;
+      this.table.rebuild(t);
+      const keep: PatchEntry[] = [];
+      for (const e of l) {
+        const ps = e.stream as StreamWriter;
+        if (ps.packets !== e.seq) {
+          this.patchStats.tooLate++;
+          continue;
+        }
+        const dv = ps.view;
+        if (e.kind === 0) {
+          const w = t.ctx;
+          for (let k = 0; k < w.length; k++) dv.setInt32(e.off + 4 * k, w[k]!, true);
+        } else if (e.kind === 1) {
+          const ids = t.nsTids;
+          if (ps.bytes[e.off] === ids.length)
+            for (let k = 0; k < ids.length; k++) dv.setInt32(e.off + 1 + 4 * k, ids[k]!, true);
+        } else {
+          dv.setUint32(e.off, t.ns[0]!.inum, true);
+        }
+        this.patchStats.patched++;
+        if (t.incomplete) keep.push(e);
+      }
+      if (keep.length > 0 && t.incomplete) t.patches = keep;
+      else {
+        t.patches = undefined;
+        this.pendingPatch.delete(t);
+      }
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const o = this.opts;
+    const deadline = o.durationMs !== undefined ? Date.now() + o.durationMs : Infinity;
+    const progressEvery = o.progressIntervalMs ?? 1000;
+    let nextProgress = Date.now() + progressEvery;
+    let nextStats = 0;
+    const onAbort = (): void => {
+      this.stopping = true;
+    };
+    o.signal?.addEventListener('abort', onAbort);
+    try {
+      while (!this.stopping && !o.signal?.aborted) {
+        const got = this.readAll(false);
+        this.process(false);
+        const now = Date.now();
+        if (now >= nextStats) {
+          this.checkLost();
+          this.watcher?.prune(this.now() - 2e9);
+          nextStats = now + 200;
+        }
+        if (now >= nextProgress) {
+          nextProgress = now + progressEvery;
+          this.reportProgress();
+        }
+        if (now >= deadline) break;
+        // Read again at once while data floods in; otherwise let it gather a little (larger
+        // reads and merge runs are cheaper per event; the ring buffer holds far more).
+        await sleep(got >= 8 ? 0 : Math.min(got > 0 ? 5 : 20, Math.max(0, deadline - now)));
+      }
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+    // Final drain: stop tracing, read what is left, write everything.
+    this.stopTs = this.now();
+    try {
+      this.instance?.write('tracing_on', '0');
+      this.watchInstance?.write('tracing_on', '0');
+    } catch {
+      // instance gone: nothing more to read
+    }
+    await this.watcher?.stop();
+    this.readAll(true);
+    this.process(true);
+    this.checkLost();
+    for (const r of this.readers) r.stream.close(this.stopTs);
+    this.tw.close();
+    this.finished = true;
+    this.reportProgress();
+  }
+
+  private startMs = Date.now();
+  private reportProgress(): void {
+    if (!this.opts.onProgress) return;
+    let events = 0;
+    for (const r of this.readers) events += r.stream.events;
+    // Written so far (a relay sink has no directory: 0).
+    const bytes = this.opts.sink ? 0 : dirBytes(this.traceDir);
+    const elapsedMs = Date.now() - this.startMs;
+    this.opts.onProgress({
+      elapsedMs,
+      events,
+      bytes,
+      lost: this.lostTotal,
+      eventsPerSec: elapsedMs > 0 ? (events * 1000) / elapsedMs : 0,
+    });
+  }
+
+  /** Adds ring-buffer losses (overrun + dropped, from per_cpu stats) to the streams. */
+  private checkLost(): void {
+    const inst = this.instance;
+    if (!inst || !inst.exists) return;
+    for (const r of this.readers) {
+      const st = inst.cpuStats(r.cpu);
+      const total = (st.get('overrun') ?? 0) + (st.get('dropped events') ?? 0);
+      const delta = total - r.lastStatLost;
+      if (delta > 0) {
+        r.lastStatLost = total;
+        r.lost += delta;
+        r.stream.discard(delta);
+        this.lostTotal += delta;
+        this.warn(`lost ${delta} events on CPU ${r.cpu} (ring buffer full; try a larger --buffer-size)`);
+      }
+    }
+  }
+
+  /** Reads every available page of every CPU. Returns the number of pages read. */
+  private readAll(final: boolean): number {
+    let pages = 0;
+    for (const r of this.readers) {
+      const before = this.now();
+      let eagain = false;
+      while (r.count < r.slots) {
+        const slot = (r.head + r.count) % r.slots;
+        let n: number;
+        try {
+          n = fs.readSync(r.fd, r.pool, slot * r.pageSize, r.pageSize, null);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+            eagain = true;
+            break;
+          }
+          if (code === 'EINTR') continue;
+          throw new NstraceError(`reading cpu${r.cpu}/trace_pipe_raw: ${(err as Error).message}`, 1, {
+            cause: err,
+          });
+        }
+        if (n <= 0) {
+          eagain = true;
+          break;
+        }
+        if (n < r.pageSize) r.pool.fill(0, slot * r.pageSize + n, (slot + 1) * r.pageSize);
+        r.queue[slot] = slot;
+        r.count++;
+        pages++;
+      }
+      if (eagain || final) r.readUntil = Math.max(r.readUntil, before - MERGE_MARGIN_NS);
+      else {
+        // Queue full: only what is before the last queued page's start is surely complete.
+        const last = (r.head + r.count - 1) % r.slots;
+        const hi = r.pv.getUint32(last * r.pageSize + 4, true);
+        const lo = r.pv.getUint32(last * r.pageSize, true);
+        r.readUntil = Math.max(r.readUntil, (hi - this.baseHi) * TWO32 + lo - 1);
+      }
+    }
+    return pages;
+  }
+
+  /** Positions `r` on its next event; false when its queue is exhausted. */
+  private advance(r: CpuReader): boolean {
+    const c = r.cursor;
+    while (true) {
+      if (r.curSlot >= 0) {
+        if (c.next()) {
+          r.hasCur = true;
+          return true;
+        }
+        // Page done: release it.
+        r.head = (r.head + 1) % r.slots;
+        r.count--;
+        r.curSlot = -1;
+      }
+      if (r.count === 0) return false;
+      r.curSlot = r.head;
+      c.reset(r.pv, r.curSlot * r.pageSize, r.pageSize);
+    }
+  }
+
+  private peek(r: CpuReader): number {
+    if (!r.hasCur && !this.advance(r)) return Infinity;
+    return r.cursor.ts;
+  }
+
+  /** Merges all CPUs (and the injected events) by time, up to what is known complete. */
+  private process(final: boolean): void {
+    let W = Infinity;
+    if (!final) for (const r of this.readers) W = Math.min(W, r.readUntil);
+    if (this.watcher) {
+      const wp = this.watcher.drain();
+      if (!final) W = Math.min(W, wp);
+    }
+    const readers = this.readers;
+    const n = readers.length;
+    while (true) {
+      let best = -2;
+      let bestTs = Infinity;
+      let second = Infinity;
+      for (let i = 0; i < n; i++) {
+        const ts = this.peek(readers[i]!);
+        if (ts < bestTs) {
+          second = bestTs;
+          bestTs = ts;
+          best = i;
+        } else if (ts < second) second = ts;
+      }
+      const its = this.injectedPos < this.injected.length ? this.injected[this.injectedPos]!.ts : Infinity;
+      if (its < bestTs) {
+        second = bestTs;
+        bestTs = its;
+        best = -1;
+      } else if (its < second) second = its;
+      if (best === -2 || bestTs > W) break;
+      const limit = Math.min(second, W);
+      if (best === -1) this.drainInjected(limit);
+      else this.drain(readers[best]!, limit);
+    }
+  }
+
+  private drainInjected(limit: number): void {
+    const ps = this.injectStream;
+    const self = this.selfThread ?? this.table.get(process.pid, 0);
+    while (this.injectedPos < this.injected.length) {
+      const ev = this.injected[this.injectedPos]!;
+      if (ev.ts > limit) return;
+      this.injectedPos++;
+      const ec = this.classFor(ev.name, structFromCodes(ev.fields));
+      const codes = ev.fields.map((f) => f[1]);
+      // Never before what the stream already holds (the writer requires non-decreasing times).
+      const r0 = this.readers[0]!;
+      const ts = Math.max(ev.ts, r0.lastTs);
+      const at = ps.beginRaw(ec, ts, encodedSizeBound(codes, ev.values) + 8);
+      if (at < 0) continue;
+      r0.lastTs = ts;
+      if (self.ctxEpoch !== this.table.epoch) this.table.rebuild(self);
+      const du = ps.bytes;
+      du.set(self.ctxBytes, at - self.ctxBytes.length);
+      ps.commitRaw(encodeValues(codes, ev.values, ps.view, du, at));
+    }
+  }
+
+  /** The hot loop: converts `r`'s events up to `limit` into its packet stream. */
+  private drain(r: CpuReader, limit: number): void {
+    const c = r.cursor;
+    const pv = r.pv;
+    const pu = r.pool;
+    const ps = r.stream;
+    const table = this.table;
+    const handlers = this.handlers;
+    const helpers = this.helpers;
+    const cpu = r.cpu;
+    let lastTid = r.thVersion === table.version ? r.lastTid : -2;
+    let th: Thread | undefined = r.lastTh;
+    while (r.hasCur || this.advance(r)) {
+      const ts = c.ts;
+      if (ts > limit) {
+        r.lastTid = lastTid;
+        r.lastTh = th;
+        r.thVersion = table.version;
+        return;
+      }
+      r.hasCur = false;
+      const s = c.dataOffset;
+      const hd = handlers[pv.getUint16(s, true)];
+      if (hd === undefined) {
+        this.unknownIds++;
+        continue;
+      }
+      const tid = pv.getInt32(s + 4, true);
+      this.curTs = ts;
+      if (tid !== lastTid || th === undefined) {
+        th = table.get(tid, cpu, ts);
+        lastTid = tid;
+      }
+      if (hd.entry !== undefined) {
+        th.scId = hd.fmt.id;
+        th.scName = hd.scName;
+        const nb = hd.entry.saveBytes;
+        if (nb > 0) {
+          if (th.scArgs === undefined) {
+            th.scArgs = new Uint8Array(48);
+            th.scView = new DataView(th.scArgs.buffer);
+          }
+          const a = th.scView!;
+          for (let k = 0; k < nb; k += 8) {
+            a.setUint32(k, pv.getUint32(s + 16 + k, true), true);
+            a.setUint32(k + 4, pv.getUint32(s + 20 + k, true), true);
+          }
+        }
+      }
+      if (hd.state !== undefined) {
+        this.inEvent = true;
+        hd.state(pv, pu, s, th, ts, cpu);
+        this.inEvent = false;
+        lastTid = -2;
+        th = table.get(tid, cpu, ts);
+        if (table.learned !== this.learnedSeen) this.applyPatches();
+      }
+      if (hd.plan === undefined) continue;
+      if (hd.payload === undefined) this.compileHandler(hd);
+      // The writer writes the event header and opens packets; the context bytes and the payload
+      // are copied in here (the context encoder's zeros are overwritten).
+      let o = ps.beginRaw(hd.ec!, ts, hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen);
+      if (o < 0) continue;
+      const du = ps.bytes;
+      if (th.ctxEpoch !== table.epoch) table.rebuild(th);
+      const cb = th.ctxBytes;
+      du.set(cb, o - cb.length);
+      if (th.incomplete) this.addPatch(th, ps, o - cb.length, 0);
+      this.curStream = ps;
+      o = hd.payload!(pv, pu, s, ps.view, du, o, th, helpers);
+      ps.commitRaw(o);
+      r.lastTs = ts;
+    }
+    r.lastTid = lastTid;
+    r.lastTh = th;
+    r.thVersion = table.version;
+  }
+
+  private cleanup(): void {
+    for (const r of this.readers) {
+      try {
+        fs.closeSync(r.fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.usermem.closeAll();
+    if (!this.finished) {
+      // Error path: still close what was written so the trace is readable up to here.
+      try {
+        this.tw?.close();
+      } catch {
+        // best effort
+      }
+    }
+    try {
+      this.instance?.remove();
+    } finally {
+      try {
+        this.watchInstance?.remove();
+      } finally {
+        if (this.mount) unmountTracefs(this.mount);
+      }
+    }
+  }
+}
+
+function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEvent {
+  const fields = STATEDUMP_EVENTS[name]!;
+  const p = toContainerEventPayload(c);
+  return {
+    name,
+    fields,
+    ts,
+    values: fields.map(([f]) => {
+      const v = (p as unknown as Record<string, string | number | bigint>)[f];
+      return v === undefined ? 0 : v;
+    }),
+  };
+}
+
+/** Bytes of the files in a directory (the trace written so far). */
+function dirBytes(dir: string): number {
+  let n = 0;
+  const walk = (d: string): void => {
+    let es: fs.Dirent[];
+    try {
+      es = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of es) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        try {
+          n += fs.statSync(p).size;
+        } catch {
+          // gone
+        }
+      }
+    }
+  };
+  walk(dir);
+  return n;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => (ms <= 0 ? setImmediate(res) : setTimeout(res, ms)));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Records until `durationMs`, the abort signal, or an error; always restores tracefs. */
+export async function record(opts: RecordOptions): Promise<RecordSummary> {
+  return new Recorder(opts).run();
+}

@@ -1,0 +1,177 @@
+/**
+ * The statedump at the start of a recording, built from /proc: the events lttng-modules emits
+ * from the kernel (`lttng_statedump_*`), in the same order, with the 2.12+ namespace events
+ * (one `lttng_statedump_process_pid_ns` / `_user_ns` per nesting level, deepest first).
+ */
+import {
+  mapIdInto,
+  readBlockDevices,
+  readCpuTopology,
+  readFds,
+  readIdMap,
+  readInterrupts,
+  readNetInterfaces,
+  NS_INDEX,
+  type IdMapEntry,
+  type ProcThread,
+} from './proc.js';
+import { STATEDUMP_EVENTS } from './lttng-events.js';
+import type { SimpleValue } from './encode.js';
+import type { Ns, ThreadTable } from './threads.js';
+
+export interface InjectedEvent {
+  readonly name: string;
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+  readonly values: SimpleValue[];
+  /** Relative ns. */
+  readonly ts: number;
+}
+
+/** lttng-modules' enum lttng_process_status. */
+const STATUS = { UNNAMED: 0, WAIT_CPU: 2, ZOMBIE: 4, WAIT: 5, DEAD: 7 } as const;
+
+function statusOf(state: string): number {
+  switch (state) {
+    case 'R':
+      return STATUS.WAIT_CPU;
+    case 'S':
+    case 'D':
+    case 'I':
+      return STATUS.WAIT;
+    case 'Z':
+      return STATUS.ZOMBIE;
+    case 'X':
+      return STATUS.DEAD;
+    default:
+      return STATUS.UNNAMED;
+  }
+}
+
+export interface StatedumpOptions {
+  /** Relative-ns clock. */
+  now: () => number;
+  fds?: boolean;
+  procRoot?: string;
+}
+
+/**
+ * Builds the statedump events for `threads` (a /proc walk already loaded into `table`). The
+ * timestamps are taken while building, so the dump spans the time it took, like LTTng's.
+ */
+export function buildStatedump(
+  threads: readonly ProcThread[],
+  table: ThreadTable,
+  opts: StatedumpOptions,
+): InjectedEvent[] {
+  const out: InjectedEvent[] = [];
+  const push = (name: string, values: SimpleValue[]): void => {
+    const fields = STATEDUMP_EVENTS[name];
+    if (!fields) throw new Error(`unknown statedump event ${name}`);
+    out.push({ name, fields, values, ts: opts.now() });
+  };
+  push('lttng_statedump_start', []);
+
+  // A process of each user namespace, to read its uid/gid maps.
+  const userNsMember = new Map<number, number>();
+  for (const p of threads) {
+    const u = p.ns[NS_INDEX.user] ?? 0;
+    if (u !== 0 && !userNsMember.has(u)) userNsMember.set(u, p.pid);
+  }
+  const mapCache = new Map<number, { uid: IdMapEntry[] | undefined; gid: IdMapEntry[] | undefined }>();
+  const mapsOf = (ns: Ns): { uid: IdMapEntry[] | undefined; gid: IdMapEntry[] | undefined } => {
+    let m = mapCache.get(ns.inum);
+    if (!m) {
+      const pid = userNsMember.get(ns.inum);
+      const root = opts.procRoot ?? '/proc';
+      m =
+        pid === undefined
+          ? { uid: undefined, gid: undefined }
+          : { uid: readIdMap(`${root}/${pid}/uid_map`), gid: readIdMap(`${root}/${pid}/gid_map`) };
+      mapCache.set(ns.inum, m);
+    }
+    return m;
+  };
+
+  for (const p of threads) {
+    const t = table.byTid.get(p.tid);
+    if (!t) continue;
+    push('lttng_statedump_process_state', [
+      p.tid,
+      p.pid,
+      p.ppid,
+      p.comm,
+      p.kthread ? 1 : 0,
+      5,
+      1,
+      statusOf(p.state),
+      p.cpu,
+      p.pid,
+    ]);
+    // pid namespaces, deepest level first.
+    const parent = table.byTid.get(p.ppid);
+    let level = p.nsTids.length - 1;
+    for (let ns: Ns | undefined = t.ns[NS_INDEX.pid]; ns && level >= 0; ns = ns.parent, level--) {
+      push('lttng_statedump_process_pid_ns', [
+        p.tid,
+        p.nsTids[level] ?? 0,
+        p.nsPids[level] ?? 0,
+        parent ? table.idAtLevel(parent.nsPids, level) : 0,
+        level,
+        ns.inum,
+      ]);
+    }
+    push('lttng_statedump_process_cgroup_ns', [p.tid, p.ns[NS_INDEX.cgroup] ?? 0]);
+    push('lttng_statedump_process_ipc_ns', [p.tid, p.ns[NS_INDEX.ipc] ?? 0]);
+    push('lttng_statedump_process_mnt_ns', [p.tid, p.ns[NS_INDEX.mnt] ?? 0]);
+    push('lttng_statedump_process_net_ns', [p.tid, p.ns[NS_INDEX.net] ?? 0]);
+    // user namespaces, deepest first; ids as seen from each.
+    for (let ns: Ns | undefined = t.ns[NS_INDEX.user]; ns; ns = ns.parent) {
+      let vuid = p.uid;
+      let vgid = p.gid;
+      if (ns.parent) {
+        const m = mapsOf(ns);
+        vuid = m.uid ? mapIdInto(m.uid, p.uid) : 65534;
+        vgid = m.gid ? mapIdInto(m.gid, p.gid) : 65534;
+      }
+      push('lttng_statedump_process_user_ns', [p.tid, vuid, vgid, ns.level, ns.inum]);
+    }
+    push('lttng_statedump_process_uts_ns', [p.tid, p.ns[NS_INDEX.uts] ?? 0]);
+    push('lttng_statedump_process_time_ns', [p.tid, p.ns[NS_INDEX.time] ?? 0]);
+  }
+
+  if (opts.fds !== false) {
+    for (const p of threads) {
+      if (p.tid !== p.pid || p.kthread) continue;
+      for (const fd of readFds(p.pid, opts.procRoot)) {
+        // fmode is not in /proc: FMODE_READ (1) / FMODE_WRITE (2) from the access mode.
+        const acc = fd.flags & 3;
+        const fmode = acc === 0 ? 1 : acc === 1 ? 2 : 3;
+        push('lttng_statedump_file_descriptor', [p.pid, fd.fd, fd.flags, fmode, fd.path]);
+      }
+    }
+  }
+  for (const irq of readInterrupts(opts.procRoot)) {
+    push('lttng_statedump_interrupt', [irq.irq, irq.chip, irq.action, 0]);
+  }
+  for (const nif of readNetInterfaces()) push('lttng_statedump_network_interface', [nif.name, nif.ipv4]);
+  for (const bd of readBlockDevices(opts.procRoot)) push('lttng_statedump_block_device', [bd.dev, bd.name]);
+  for (const c of readCpuTopology(opts.procRoot)) {
+    push('lttng_statedump_cpu_topology', [
+      'x86',
+      c.cpu,
+      c.vendor,
+      c.family,
+      c.model,
+      c.modelName,
+      c.physicalId,
+      c.coreId,
+      c.cores,
+    ]);
+  }
+  return out;
+}
+
+/** The closing event (emitted after the container statedump, if any). */
+export function statedumpEnd(now: number): InjectedEvent {
+  return { name: 'lttng_statedump_end', fields: [], values: [], ts: now };
+}
