@@ -30,6 +30,7 @@ import { ANONYMOUS_TYPE } from './containers.js';
 import { findField, toNum } from './fields.js';
 import { Dispatcher } from './dispatch.js';
 import type { SystemModel } from './model.js';
+import { isContainerEvent } from './model.js';
 import type { Thread } from './threads.js';
 
 /** A model container seen through one of its pid namespaces; reads its identity live. */
@@ -71,22 +72,30 @@ export function containerInfos(list: readonly Container[]): ContainerInfo[] {
  * One message per `--container` pattern and `--container-type` of `m` that selects no container
  * of the model (every incarnation counts), listing what the trace has.
  */
-export function unmatchedSelectorMessages(m: ContainerMatcher, model: SystemModel): string[] {
+export function unmatchedSelectorMessages(
+  m: ContainerMatcher,
+  model: SystemModel,
+  lookup?: ModelContainerLookup,
+): string[] {
   const all = model.containers.all();
-  const u = unmatchedSelectors(m, containerInfos(all));
+  const extra = lookup?.namespacesOnly() ?? [];
+  const u = unmatchedSelectors(m, [...containerInfos(all), ...extra]);
   const out: string[] = [];
   if (u.patterns.length > 0) {
-    const has = all.map((c) =>
-      c.isHost
-        ? `${c.name} (--host)`
-        : `${c.name} (${c.type}, id ${c.id.length > 16 ? c.id.slice(0, 12) : c.id}, pid_ns ${c.pidNsList.join('/')})`,
-    );
+    const has = [
+      ...all.map((c) =>
+        c.isHost
+          ? `${c.name} (--host)`
+          : `${c.name} (${c.type}, id ${c.id.length > 16 ? c.id.slice(0, 12) : c.id}, pid_ns ${c.pidNsList.join('/')})`,
+      ),
+      ...extra.map((c) => `${c.name} (${c.type}, id ${c.id}, pid_ns ${String(c.pidNs)})`),
+    ];
     out.push(
       `no container matches ${u.patterns.map((p) => `'${p}'`).join(', ')}; the trace has: ${has.join(', ')}`,
     );
   }
   if (u.types.length > 0) {
-    const types = [...new Set(all.filter((c) => !c.isHost).map((c) => c.type))];
+    const types = [...new Set([...all.filter((c) => !c.isHost), ...extra].map((c) => c.type))];
     out.push(
       `no container of type ${u.types.map((t) => `'${t}'`).join(', ')}; ` +
         (types.length === 0 ? 'the trace has no containers' : `the trace has: ${types.join(', ')}`),
@@ -99,7 +108,8 @@ export function unmatchedSelectorMessages(m: ContainerMatcher, model: SystemMode
 type Resolver = (rec: EventRecord) => ContainerInfo | undefined;
 
 export class ModelContainerLookup implements ContainerLookup {
-  private readonly model: SystemModel;
+  /** The model fed as the records are read. */
+  readonly model: SystemModel;
   /** Per event-class key. */
   private readonly resolvers: Array<Resolver | undefined> = [];
   /** Per thread uid: the last view handed out for it. */
@@ -109,13 +119,35 @@ export class ModelContainerLookup implements ContainerLookup {
   /** Pid namespaces that no model container has (yet), seen in userspace contexts. */
   private readonly anonymous = new Map<number, ContainerInfo>();
 
-  constructor(model: SystemModel) {
+  /** A model that has replayed the whole trace already, for the final identities (see the constructor). */
+  private final: SystemModel | undefined;
+
+  /**
+   * `model` is the model fed as the records are read. With `final`, a model of the same options
+   * that has replayed the same records to the end (and `finish()`ed), the lookup answers with
+   * what the whole trace tells: each task's final container (a container named by an event
+   * after its tasks ran, a task whose namespace the statedump gave only later) instead of what
+   * was known at the event's time. Both models see the same records in the same order, so a
+   * thread (container) of `model` is the one of `final` with the same uid (key).
+   */
+  constructor(model: SystemModel, final?: SystemModel) {
     this.model = model;
+    this.final = final;
+  }
+
+  /** Pid namespaces of userspace events that no container of the model has (named by their inode). */
+  namespacesOnly(): ContainerInfo[] {
+    return [...this.anonymous.values()];
+  }
+
+  /** Sets the complete replay (see the constructor), before the first lookup. */
+  useFinal(final: SystemModel): void {
+    this.final = final;
   }
 
   /** Changes whenever a container returned earlier may have been renamed, merged or stopped. */
   get version(): number {
-    return this.model.containers.version;
+    return this.final !== undefined ? 0 : this.model.containers.version;
   }
 
   at(rec: EventRecord): ContainerInfo | undefined {
@@ -126,6 +158,13 @@ export class ModelContainerLookup implements ContainerLookup {
   /** The container of a thread as the model knows it now (undefined: the host). */
   ofThread(t: Thread | undefined): ContainerInfo | undefined {
     if (t === undefined) return undefined;
+    if (this.final !== undefined) {
+      const ft = this.final.allThreads[t.uid];
+      if (ft === undefined || ft.tid !== t.tid) {
+        throw new Error(`container lookup: thread ${t.uid} (tid ${t.tid}) differs between the two replays`);
+      }
+      t = ft;
+    }
     // Forked without namespace information: its parent's, as the model decides at the end.
     let src: Thread | undefined = t;
     while (src !== undefined && src.container === undefined) src = src.forkParent;
@@ -145,8 +184,15 @@ export class ModelContainerLookup implements ContainerLookup {
     if (!(inum > 0)) return undefined;
     const reg = this.model.containers;
     if (this.model.namespaces.isHostPidNs(inum)) return undefined;
-    const c = reg.peekNs(inum);
-    if (c !== undefined && c.stoppedAt === undefined) {
+    let c = reg.peekNs(inum);
+    // A namespace whose container stopped is, from now on, another one's (inode reuse).
+    if (c !== undefined && c.stoppedAt !== undefined) c = undefined;
+    if (this.final !== undefined) {
+      // The same container in the complete replay, else the one the namespace maps to at its
+      // end (a container event after the events of its tasks).
+      c = c !== undefined ? this.final.containers.byKey(c.key) : this.final.containers.peekNs(inum);
+    }
+    if (c !== undefined) {
       if (c.isHost) return undefined;
       let m = this.nsViews.get(c);
       if (m === undefined) {
@@ -219,6 +265,22 @@ export class ModelContainerLookup implements ContainerLookup {
       return cpu === undefined ? undefined : this.ofThread(cpu.current);
     };
   }
+}
+
+/**
+ * Whether a complete replay (`useFinal`) can tell more than the replay as the records are read:
+ * true when the set has a kernel trace (threads whose namespace a statedump or a fork tells
+ * later) or container events (names given after a container's first events). A set of
+ * userspace traces without container events is answered from each event's own `_pid_ns`.
+ */
+export function laterKnowledgeMatters(set: {
+  readonly traces: readonly { readonly cls: { readonly env: ReadonlyMap<string, unknown> } }[];
+  readonly eventClasses: readonly { readonly eventClass: { readonly name: string } }[];
+}): boolean {
+  return (
+    set.traces.some((t) => t.cls.env.get('domain') !== 'ust') ||
+    set.eventClasses.some((c) => isContainerEvent(c.eventClass.name))
+  );
 }
 
 /** A source of records in time order (the reader's `TraceSet`, or a wrapper of it). */

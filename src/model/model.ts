@@ -89,6 +89,11 @@ export function isSyscallExit(name: string): boolean {
   return name.startsWith('syscall_exit_') || name.startsWith('exit_syscall');
 }
 
+/** Whether an event is a container event the model reads (nstrace's or the 2018 proposal's). */
+export function isContainerEvent(name: string): boolean {
+  return containerEventKind(name) !== undefined;
+}
+
 function containerEventKind(
   name: string,
 ): (typeof CONTAINER_EVENTS)[keyof typeof CONTAINER_EVENTS] | undefined {

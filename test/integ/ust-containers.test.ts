@@ -77,6 +77,7 @@ afterAll(() => {
 function print(args: string[]): string[] {
   const r = nstrace(['print', '--no-delta', ...args, trace]);
   expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toBe('');
   return r.stdout.split('\n').filter((l) => l !== '');
 }
 

@@ -22,7 +22,12 @@ import {
   needsContainerLookup,
 } from '../../filter/index.js';
 import { SystemModel } from '../../model/model.js';
-import { feedModel, ModelContainerLookup, unmatchedSelectorMessages } from '../../model/lookup.js';
+import {
+  feedModel,
+  laterKnowledgeMatters,
+  ModelContainerLookup,
+  unmatchedSelectorMessages,
+} from '../../model/lookup.js';
 
 interface PrintOptions extends FilterOptionValues {
   names?: string[];
@@ -172,26 +177,38 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
   );
   const clockOffsetSeconds = intOption('--clock-offset', opts.clockOffset);
   const clockOffsetNs = intOption('--clock-offset-ns', opts.clockOffsetNs);
-  const set = TraceSet.open(paths, {
+  const openOptions = {
     ...(clockOffsetSeconds !== undefined ? { clockOffsetSeconds } : {}),
     ...(clockOffsetNs !== undefined ? { clockOffsetNs } : {}),
-  });
+  };
+  const set = TraceSet.open(paths, openOptions);
   let keep;
   let model: SystemModel | undefined;
+  let lookup: ModelContainerLookup | undefined;
   let source: Parameters<typeof filterRecords>[0] = set;
   try {
     // The container model runs only when a selector or $container asks for it: plain print
     // stays a decode-and-format loop.
-    let lookup: ModelContainerLookup | undefined;
     if (needsContainerLookup(opts)) {
-      model = new SystemModel({ syscalls: false, memory: false });
-      lookup = new ModelContainerLookup(model);
-      source = feedModel(set, model);
+      lookup = new ModelContainerLookup(new SystemModel(MODEL_OPTIONS));
+      source = feedModel(set, lookup.model);
     }
     keep = buildRecordFilter(opts, set, {
       containers: lookup,
       onWarning: (m) => process.stderr.write(`nstrace: warning: ${m}\n`),
     });
+    if (lookup !== undefined) {
+      // Two replays when the trace can tell a task's container after its first events (a
+      // container event after its tasks started, a statedump after tasks ran): the first reads
+      // the whole trace, the second, as the events are printed, finds the task of each event
+      // and answers with its final container (docs/adr/0180-one-filter-for-every-command.md).
+      if (laterKnowledgeMatters(set)) {
+        model = replayAll(paths, openOptions);
+        lookup.useFinal(model);
+      } else {
+        model = lookup.model;
+      }
+    }
   } catch (e) {
     set.close();
     throw e;
@@ -214,13 +231,35 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
     set.close();
     if (fd !== undefined) closeSync(fd);
   }
-  if (model !== undefined) warnUnmatched(opts, model);
+  if (model !== undefined) warnUnmatched(opts, model, lookup);
+}
+
+/** The model needs no syscall or memory accounting to know containers. */
+const MODEL_OPTIONS = { syscalls: false, memory: false };
+
+/** Replays every record of the traces through a new model, and finishes it. */
+function replayAll(paths: string[], options: Parameters<typeof TraceSet.open>[1]): SystemModel {
+  const model = new SystemModel(MODEL_OPTIONS);
+  const set = TraceSet.open(paths, options);
+  try {
+    const src = feedModel(set, model);
+    while (src.next() !== null);
+  } finally {
+    set.close();
+  }
+  model.finish();
+  return model;
 }
 
 /** A `--container`/`--container-type` that selected no container of the trace is probably a typo. */
-function warnUnmatched(opts: PrintOptions, model: SystemModel): void {
+function warnUnmatched(
+  opts: PrintOptions,
+  model: SystemModel,
+  lookup: ModelContainerLookup | undefined,
+): void {
   const m = compileContainerMatcher(containerSelectionOf(opts));
-  for (const msg of unmatchedSelectorMessages(m, model)) process.stderr.write(`nstrace: warning: ${msg}\n`);
+  for (const msg of unmatchedSelectorMessages(m, model, lookup))
+    process.stderr.write(`nstrace: warning: ${msg}\n`);
 }
 function openOutput(path: string): number {
   try {
