@@ -16,11 +16,12 @@
  *
  * A thread's container is the one the model bound it to (its pid namespace's container when it
  * became known; a thread forked without namespace information takes its parent's). So a
- * container restarted under a new pid namespace is still found by its name and id once its
- * container event has been seen, and a pid namespace inode reused by another container maps to
- * the new one. Events of a task before the model learns its namespace count as the host's, and
- * events of a container's tasks before the container event that names it are found by the
- * namespace inode only (docs/adr/0180-one-filter-for-every-command.md).
+ * container restarted under a new pid namespace is still found by its name and id, and a pid
+ * namespace inode reused by another container maps to the new one. In one pass the answer is
+ * what the model knows at the event's time: a task whose namespace it has not learnt yet is the
+ * host's, a container not yet named by its event is named by its inode. With `useFinal(model)`,
+ * a model that has replayed the same records to the end, the answer is the final one
+ * (docs/adr/0180-one-filter-for-every-command.md).
  */
 import type { EventRecord, TimeBase, TraceRecord } from '../ctf/event.js';
 import type { ContainerInfo, ContainerLookup, ContainerMatcher } from '../filter/containers.js';

@@ -73,9 +73,9 @@ Examples:
   nstrace print --container web --host TRACE        events of the tasks of container web and of the host
   nstrace print --filter '$container.type == "docker" && ret < 0' TRACE
 
-Container options and $container use the system model, replayed from the trace as it is read: an
-event belongs to the task that produced it (the task switched out, for sched_switch), in the
-container the model knows for that task at the event's time.
+Container options and $container use the system model replayed from the trace (twice for kernel
+traces): an event belongs to the task that produced it (the task switched out, for sched_switch),
+and a task to the container the whole trace says it ran in.
 `;
 
 export function register(program: Command): void {
