@@ -146,8 +146,12 @@ export class StreamCursor {
   private wBase = 0;
   private wEnd = 0;
 
+  /** The window starts at a multiple of the trace's largest alignment from the packet start. */
+  private wAligned = false;
+
   private windowChanged(): void {
     this.wBase = (this.winFile - this.pktOff) * 8;
+    this.wAligned = (this.winFile - this.pktOff) % this.alignBytes === 0;
     const winEnd = this.wBase + this.winLen * 8;
     this.wEnd = Math.min(this.contentBits, winEnd) - this.wBase;
     this.st.endIsContent = winEnd >= this.contentBits || this.winFile + this.winLen >= this.fileSize;
@@ -163,11 +167,7 @@ export class StreamCursor {
   ): number {
     for (;;) {
       const base = this.wBase;
-      if (
-        start < base ||
-        start - base > this.winLen * 8 ||
-        (this.winFile - this.pktOff) % this.alignBytes !== 0
-      ) {
+      if (start < base || start - base > this.winLen * 8 || !this.wAligned) {
         this.fill(start >>> 3, 64);
         continue;
       }
@@ -410,7 +410,7 @@ export class StreamCursor {
     this.headPlan = undefined;
     this.headDiscard = undefined;
     for (;;) {
-      const d = this.queue.shift();
+      const d = this.queue.length === 0 ? undefined : this.queue.shift();
       if (d !== undefined) {
         this.headKind = HEAD_DISCARD;
         this.headDiscard = d;
@@ -438,7 +438,7 @@ export class StreamCursor {
     if (sp.eventHeaderFn) p = this.run(sp.eventHeaderFn, p, null);
     let plan: EventPlan | undefined;
     if (st.id >= 0) {
-      plan = this.plan.eventPlan(sp, st.id);
+      plan = this.byId[st.id] ?? this.planOf(st.id);
       if (plan === undefined)
         throw this.error(this.evStart, `unknown event class id ${st.id} in stream class ${sp.sc.id}`);
     } else {
@@ -454,6 +454,15 @@ export class StreamCursor {
     this.bodyPos = p;
     this.headKind = HEAD_EVENT;
     this.headTs = this.clockless ? Number.NaN : this.toTs(st.clk);
+  }
+
+  /** Event plans by id, a dense cache in front of `TracePlan.eventPlan`. */
+  private readonly byId: Array<EventPlan | undefined> = [];
+
+  private planOf(id: number): EventPlan | undefined {
+    const plan = this.plan.eventPlan(this.sp, id);
+    if (plan !== undefined && id < 65536) this.byId[id] = plan;
+    return plan;
   }
 
   /** Decodes the body of the head event into `rec`. */

@@ -219,3 +219,38 @@ describe('compiled decoders', () => {
     expect(() => run(root, 'event.fields', [9, 1, 1])).toThrow(/tag value 9 of `tag` selects no option/);
   });
 });
+
+describe('inline bitfields at known bit phases', () => {
+  it('agree with the generic bit readers for random runs of bitfields, both byte orders', async () => {
+    const fcheck = (await import('fast-check')).default;
+    const { readSbe, readSle, readUbe, readUle } = await import('./bits.js');
+    fcheck.assert(
+      fcheck.property(
+        fcheck.array(fcheck.record({ size: fcheck.integer({ min: 1, max: 32 }), signed: fcheck.boolean() }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fcheck.boolean(),
+        fcheck.uint8Array({ minLength: 64, maxLength: 64 }),
+        (specs, le, bytes) => {
+          const fields = specs.map((sp, i) =>
+            f(`b${i}`, int(sp.size, { align: 1, signed: sp.signed, byteOrder: le ? 'le' : 'be' })),
+          );
+          const root = struct(fields, 8);
+          const buf = new Uint8Array(80);
+          buf.set(bytes);
+          const fn = compileScope(root, 'event.fields', env([['event.fields', root]]), true);
+          const out: FieldValue[] = new Array(fields.length);
+          fn(buf, new DataView(buf.buffer), 0, 64 * 8, new DecodeState(), out);
+          let pos = 0;
+          specs.forEach((sp, i) => {
+            const r = le ? (sp.signed ? readSle : readUle) : sp.signed ? readSbe : readUbe;
+            expect(out[i]).toBe(r(buf, pos, sp.size));
+            pos += sp.size;
+          });
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -220,6 +220,34 @@ export function minBits(fc: FieldClass): number {
   }
 }
 
+/** Size in bits of a field of this class when it is always the same, else -1. */
+export function fixedBits(fc: FieldClass): number {
+  switch (fc.kind) {
+    case 'int':
+      return fc.size;
+    case 'enum':
+      return fc.container.size;
+    case 'float':
+      return fc.expDig + fc.mantDig;
+    case 'struct': {
+      // Only when no member needs padding that depends on the position.
+      let n = 0;
+      for (const f of fc.fields) {
+        const b = fixedBits(f.type);
+        if (b < 0 || f.type.align > 8 || b % 8 !== 0) return -1;
+        n += b;
+      }
+      return fc.align > 8 ? -1 : n;
+    }
+    case 'array': {
+      const b = fixedBits(fc.element);
+      return b < 0 ? -1 : b * fc.length;
+    }
+    default:
+      return -1;
+  }
+}
+
 /** Largest alignment (bits) used anywhere in a class. */
 export function maxAlign(fc: FieldClass | undefined): number {
   if (fc === undefined) return 1;
@@ -315,8 +343,21 @@ class Emitter {
     return `${this.scope} field \`${path.join('.')}\``;
   }
 
+  /**
+   * `pos % 8` when known at compile time, else -1. Bitfields at a known bit phase are read
+   * inline from one 32-bit window instead of through the generic reader (the 5-bit id and
+   * 27-bit timestamp of LTTng's compact header are on every event).
+   */
+  phase = -1;
+
   align(a: number): void {
     if (a > 1) this.emit(`pos = (pos + ${a - 1}) & ${-a};`);
+    if (a % 8 === 0) this.phase = 0;
+    else if (a > 1 && this.phase >= 0) this.phase = (Math.ceil(this.phase / a) * a) % 8;
+  }
+
+  advancePhase(bits: number): void {
+    if (this.phase >= 0) this.phase = (this.phase + bits) % 8;
   }
 
   check(bits: string, path: readonly string[]): void {
@@ -373,12 +414,38 @@ class Emitter {
     } else if (byteAligned && S === 64) {
       const hiOff = le ? 4 : 0;
       const loOff = le ? 0 : 4;
+      // Inline fast path for values below 2^53 (nearly all); the helper builds bigints.
+      const hi = this.v('h');
+      const lo = this.v('l');
+      this.emit(
+        `const ${hi} = dv.get${fc.signed ? 'Int' : 'Uint'}32((${at}) + ${hiOff}, ${le}), ${lo} = dv.getUint32((${at}) + ${loOff}, ${le});`,
+      );
       expr = fc.signed
-        ? `combineS(dv.getInt32((${at}) + ${hiOff}, ${le}), dv.getUint32((${at}) + ${loOff}, ${le}))`
-        : `combineU(dv.getUint32((${at}) + ${hiOff}, ${le}), dv.getUint32((${at}) + ${loOff}, ${le}))`;
+        ? `(${hi} >= -2097152 && ${hi} < 2097152 ? ${hi} * 4294967296 + ${lo} : combineS(${hi}, ${lo}))`
+        : `(${hi} < 2097152 ? ${hi} * 4294967296 + ${lo} : combineU(${hi}, ${lo}))`;
+    } else if (this.phase >= 0 && this.phase + S <= 32) {
+      // A bitfield at a known bit phase: one 32-bit window, shifted and masked inline.
+      const ph = this.phase;
+      const b = this.v('b');
+      this.emit(`const ${b} = pos >>> 3;`);
+      if (le) {
+        const w = `((u8[${b}] | (u8[${b} + 1] << 8) | (u8[${b} + 2] << 16) | (u8[${b} + 3] << 24)) >>> ${ph})`;
+        expr =
+          S === 32
+            ? fc.signed
+              ? `(${w} | 0)`
+              : w
+            : fc.signed
+              ? `((${w} << ${32 - S}) >> ${32 - S})`
+              : `(${w} & ${2 ** S - 1})`;
+      } else {
+        const w = `(((u8[${b}] << 24) | (u8[${b} + 1] << 16) | (u8[${b} + 2] << 8) | u8[${b} + 3]) << ${ph})`;
+        expr = fc.signed ? `(${w} >> ${32 - S})` : `(${w} >>> ${32 - S})`;
+      }
     } else {
       expr = `read${fc.signed ? 'S' : 'U'}${le ? 'le' : 'be'}(u8, pos, ${S})`;
     }
+    this.advancePhase(S);
     const x = this.v('i');
     this.emit(`const ${x} = ${expr};`);
     if (target !== null) this.emit(`${target} = ${x};`);
@@ -424,6 +491,7 @@ class Emitter {
     }
     if (target !== null) this.emit(`${target} = ${x};`);
     this.emit(`pos += ${S};`);
+    this.advancePhase(S);
   }
 
   string(path: readonly string[], target: string | null): void {
@@ -439,6 +507,7 @@ class Emitter {
     );
     if (target !== null) this.emit(`${target} = byteString(u8, ${b}, ${e});`);
     this.emit(`pos = (${e} + 1) << 3;`);
+    this.phase = 0;
   }
 
   struct(fc: StructFC, path: readonly string[], target: string | null, inArray: boolean): void {
@@ -471,11 +540,25 @@ class Emitter {
       );
       return;
     }
-    const select = this.k(variantSelector(tagFc, fc));
     const t = this.v('t');
     const o = this.v('o');
     this.emit(`const ${t} = st.sv[${slot}];`);
-    this.emit(`const ${o} = ${select}(${t});`);
+    const ranges = variantRanges(tagFc, fc);
+    if (
+      ranges.length <= 16 &&
+      ranges.every(([lo, hi]) => Number.isSafeInteger(Number(lo)) && Number.isSafeInteger(Number(hi)))
+    ) {
+      // Inline range tests (numbers and bigints compare directly in JS).
+      const expr = ranges.reduceRight(
+        (acc, [lo, hi, i]) =>
+          lo === hi ? `${t} == ${lo} ? ${i} : ${acc}` : `${t} >= ${lo} && ${t} <= ${hi} ? ${i} : ${acc}`,
+        '-1',
+      );
+      this.emit(`const ${o} = ${expr};`);
+    } else {
+      const select = this.k(variantSelector(tagFc, fc));
+      this.emit(`const ${o} = ${select}(${t});`);
+    }
     this.emit(
       `if (${o} < 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: tag value `)} + String(${t}) + ${JSON.stringify(` of \`${fc.tag.text}\` selects no option`)});`,
     );
@@ -483,13 +566,16 @@ class Emitter {
     if (val !== null) this.emit(`let ${val};`);
     this.emit(`switch (${o}) {`);
     this.inVariant++;
+    const phase0 = this.phase;
     fc.options.forEach((opt, i) => {
+      this.phase = phase0;
       this.emit(`case ${i}: {`);
       this.field(opt.type, [...path, opt.name], val, inArray);
       this.emit('break; }');
     });
     this.inVariant--;
     this.emit('}');
+    this.phase = -1;
     if (target !== null && val !== null) this.emit(`${target} = { option: ${o}, value: ${val} };`);
   }
 
@@ -547,9 +633,14 @@ class Emitter {
           `let ${a} = ${target}; if (${a} === undefined) ${a} = new Array(${n}); else if (${a}.length !== ${n}) ${a}.length = ${n};`,
         );
     }
+    // Elements start at the same bit phase only when each is a fixed whole number of bytes.
+    const fixed = fixedBits(elem);
+    const phase0 = fixed >= 0 && fixed % 8 === 0 ? this.phase : -1;
+    this.phase = phase0;
     this.emit(`for (let ${i} = 0; ${i} < ${n}; ${i}++) {`);
     this.field(elem, [...path, '[]'], a !== null ? `${a}[${i}]` : null, true);
     this.emit('}');
+    this.phase = phase0;
     if (target !== null && a !== null) this.emit(`${target} = ${a};`);
   }
 }
@@ -558,13 +649,18 @@ class Emitter {
  * Option index for a variant tag value, following babeltrace2: options in declaration order,
  * each with the ranges of the tag enumeration's mappings labelled like the option.
  */
-function variantSelector(tag: EnumFC, v: VariantFC): (t: number | bigint) => number {
+function variantRanges(tag: EnumFC, v: VariantFC): Array<[bigint, bigint, number]> {
   const ranges: Array<[bigint, bigint, number]> = [];
   v.options.forEach((opt, i) => {
     for (const m of tag.mappings) {
       if (m.label === opt.name) for (const [lo, hi] of m.ranges) ranges.push([lo, hi, i]);
     }
   });
+  return ranges;
+}
+
+function variantSelector(tag: EnumFC, v: VariantFC): (t: number | bigint) => number {
+  const ranges = variantRanges(tag, v);
   const safe = ranges.every(
     ([lo, hi]) => Number.isSafeInteger(Number(lo)) && Number.isSafeInteger(Number(hi)),
   );
