@@ -22,6 +22,8 @@ export interface RecordSource {
   readonly base: TimeBase;
   next(): TraceRecord | null;
   progress?(): { done: number; total: number };
+  /** Lets the reader skip payload values no handler reads (`TraceSet` has it). */
+  setPayloadWanted?(key: number, wanted: boolean): void;
 }
 
 export interface RunOptions {
@@ -69,6 +71,8 @@ export async function runAnalyses(
   const modelOnly = new Dispatcher([model.pre, model.post]);
   const full = new Dispatcher([model.pre, ...gate(handlers, keep), model.post]);
   let d = modelOnly;
+  const seen: number[] = [];
+  const setWanted = source.setPayloadWanted?.bind(source);
   const chunk = opts.chunk ?? 50_000;
   const begin = opts.begin;
   const end = opts.end;
@@ -112,6 +116,12 @@ export async function runAnalyses(
       events++;
       lastTs = ts;
       if (!started && (begin === undefined || ts >= begin)) start(ts);
+      if (seen[rec.classKey] !== 1) {
+        // First event of its class: tell the reader whether anybody (model or analyses, the
+        // full set, so that nothing is missing once the period starts) reads its payload.
+        seen[rec.classKey] = 1;
+        setWanted?.(rec.classKey, full.needsPayload(rec));
+      }
       d.dispatch(rec);
     }
     if (opts.onProgress !== undefined && source.progress !== undefined) {

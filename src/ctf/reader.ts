@@ -277,6 +277,7 @@ export class TraceSet {
     infos.sort((a, b) => a.key - b.key);
     this.eventClasses = infos;
 
+    this.payloadWanted = new Uint8Array(infos.length).fill(1);
     const groupCount = loaded.reduce((n, l) => n + l.groups.length, 0);
     const budget = opts.memoryBudget ?? 16 * 1024 * 1024;
     const windowBytes = Math.min(
@@ -302,7 +303,7 @@ export class TraceSet {
         streams.push(stream);
         const rel = sp.clock === undefined ? 0 : Number(clockBaseNs(sp.clock, opts) - baseAbs);
         const make = (): StreamCursor =>
-          new StreamCursor(stream, l.plan, sp, g.files, rel, l.quirks, windowBytes);
+          new StreamCursor(stream, l.plan, sp, g.files, rel, l.quirks, windowBytes, this.payloadWanted);
         this.cursorFactory.push(make);
         this.cursors.push(make());
         for (const f of g.files) total += f.size;
@@ -380,6 +381,20 @@ export class TraceSet {
       loaded.push({ trace, plan, groups, quirks: tracerQuirks(winner.cls) });
     }
     return new TraceSet(loaded, opts);
+  }
+
+  /** By event-class key: 1 when the payload and event context are decoded into values. */
+  private readonly payloadWanted: Uint8Array;
+
+  /**
+   * Says whether records of event class `key` need their payload and event context. When not,
+   * the reader still decodes the event (and its stream event context, which it returns) but
+   * produces no payload values: `rec.payload` and `rec.context` are undefined. Consumers that
+   * read only the stream contexts of most events (the system model) save the cost of values
+   * they would never look at.
+   */
+  setPayloadWanted(key: number, wanted: boolean): void {
+    if (key >= 0 && key < this.payloadWanted.length) this.payloadWanted[key] = wanted ? 1 : 0;
   }
 
   /** Number of dense event-class keys (see `EventRecord.classKey`). */

@@ -19,6 +19,9 @@ const CTF_MAGIC = 0xc1fc1fc1;
 const MAX_PACKET_BYTES = 256 * 1024 * 1024 - 1;
 const SLACK = 16;
 
+/** Payload wanted for every class (cursors made outside a TraceSet). */
+const ALL_WANTED = new Uint8Array(0);
+
 export const HEAD_NONE = 0;
 export const HEAD_EVENT = 1;
 export const HEAD_DISCARD = 2;
@@ -90,6 +93,8 @@ export class StreamCursor {
     clockRel: number,
     quirks: TracerQuirks,
     windowBytes: number,
+    /** By event-class key: 0 when only the stream event context is wanted (see TraceSet). */
+    private readonly payloadWanted: Uint8Array = ALL_WANTED,
   ) {
     this.stream = stream;
     this.plan = plan;
@@ -469,7 +474,13 @@ export class StreamCursor {
   takeEvent(rec: EventRecord): void {
     const plan = this.headPlan!;
     let p = this.bodyPos;
-    if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+    const full = this.payloadWanted[plan.key] !== 0;
+    if (full) {
+      if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+    } else {
+      const fn = plan.contextOnlyFn ?? (plan.contextOnlyFn = plan.compileContextOnly());
+      if (fn) p = this.run(fn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+    }
     if (p === this.evStart) throw this.error(p, 'event of size 0 (corrupt metadata or stream)');
     this.ppos = p;
     rec.eventClass = plan.ec;
@@ -480,8 +491,8 @@ export class StreamCursor {
     rec.ts = this.headTs;
     rec.header = undefined;
     rec.streamContext = plan.streamCtx;
-    rec.context = plan.ctx;
-    rec.payload = plan.payload;
+    rec.context = full ? plan.ctx : undefined;
+    rec.payload = full ? plan.payload : undefined;
   }
 
   /** Skips the body of the head event without producing values. */

@@ -25,6 +25,11 @@ export type EventFn = (ev: EventRecord) => void;
 export interface Subscriber {
   /** A callback for this event class, or undefined when not interested. Called once per class. */
   bind(info: ClassInfo): EventFn | undefined;
+  /**
+   * After `bind`: whether the callback reads the payload or event context (not only the stream
+   * event context). Absent: any callback is assumed to read them.
+   */
+  needsPayload?(info: ClassInfo): boolean;
 }
 
 /** Composes callbacks in order. */
@@ -71,6 +76,18 @@ export class Dispatcher {
     this.subscribers = subscribers;
   }
 
+  /** By class key: 1 when some subscriber reads the payload (resolved with the callback). */
+  private readonly payload: number[] = [];
+
+  /**
+   * Whether any subscriber reads the payload or event context of this record's class (the
+   * reader can skip producing them otherwise: `TraceSet.setPayloadWanted`).
+   */
+  needsPayload(ev: EventRecord): boolean {
+    if (this.table[ev.classKey] === undefined) this.resolve(ev.classKey, ev.stream, ev.eventClass);
+    return this.payload[ev.classKey] === 1;
+  }
+
   dispatch(ev: EventRecord): void {
     let fn = this.table[ev.classKey];
     if (fn === undefined) fn = this.resolve(ev.classKey, ev.stream, ev.eventClass);
@@ -86,11 +103,16 @@ export class Dispatcher {
       name: ec.name,
     };
     const fns: EventFn[] = [];
+    let payload = false;
     for (const s of this.subscribers) {
       const f = s.bind(info);
-      if (f !== undefined) fns.push(f);
+      if (f !== undefined) {
+        fns.push(f);
+        payload ||= s.needsPayload === undefined || s.needsPayload(info);
+      }
     }
     const fn = compose(fns);
+    this.payload[key] = payload ? 1 : 0;
     while (this.table.length < key) this.table.push(undefined);
     this.table[key] = fn;
     return fn;

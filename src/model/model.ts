@@ -21,6 +21,7 @@
  * - the stream event context fields `_tid _pid _ppid _vtid _vpid _procname` and `_<type>_ns`.
  */
 import type { EventRecord } from '../ctf/event.js';
+import type { EventClass } from '../ctf/ir.js';
 import { ContainerRegistry } from './containers.js';
 import type { Container, ContainerDecl } from './containers.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
@@ -152,7 +153,13 @@ export class SystemModel {
   private legacyGroupTid = -1;
 
   /** Subscriber for the phase before the analyses. */
-  readonly pre: Subscriber = { bind: (info) => this.bindPre(info) };
+  readonly pre: Subscriber = {
+    bind: (info) => this.bindPre(info),
+    // The context tracker reads only the stream event context.
+    needsPayload: (info) => this.specificClasses.has(info.eventClass),
+  };
+  /** Event classes with a model callback beyond the context tracker (they read payloads). */
+  private readonly specificClasses = new Set<EventClass>();
   /** Subscriber for the phase after the analyses. */
   readonly post: Subscriber = { bind: (info) => this.bindPost(info) };
 
@@ -354,6 +361,7 @@ export class SystemModel {
   private bindPre(info: ClassInfo): EventFn | undefined {
     const ctx = this.bindContext(info);
     const specific = this.bindSpecific(info);
+    if (specific !== undefined) this.specificClasses.add(info.eventClass);
     const fns: EventFn[] = [];
     if (ctx !== undefined) fns.push(ctx);
     if (specific !== undefined) fns.push(specific);

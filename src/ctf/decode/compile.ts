@@ -698,6 +698,8 @@ const RUNTIME = {
 export interface ScopePart {
   readonly root: StructFC;
   readonly scope: Scope;
+  /** Overrides `withValues` for this part (false: decode without producing values). */
+  readonly withValues?: boolean;
 }
 
 /**
@@ -711,8 +713,9 @@ export function compileScopes(parts: readonly ScopePart[], env: CompileEnv, with
   parts.forEach((part, n) => {
     em.scope = part.scope;
     em.align(part.root.align);
+    const values = part.withValues ?? withValues;
     part.root.fields.forEach((f, i) => {
-      em.field(f.type, [f.name], withValues ? `o${n}[${i}]` : null, false);
+      em.field(f.type, [f.name], values ? `o${n}[${i}]` : null, false);
     });
   });
   em.emit('return pos;');

@@ -46,6 +46,13 @@ export interface EventPlan {
   readonly bodyFn: DecodeFn | undefined;
   /** Output arrays of `bodyFn`, in the order of the scopes present. */
   readonly outs: readonly FieldValue[][];
+  /**
+   * Decodes the same scopes but materialises only the stream event context (for consumers that
+   * need the contexts of every event but the payload of few classes); compiled on first use.
+   */
+  contextOnlyFn?: DecodeFn | undefined;
+  /** Compiles `contextOnlyFn`. */
+  readonly compileContextOnly: () => DecodeFn | undefined;
   /** Reused value arrays. */
   readonly streamCtx: FieldValue[] | undefined;
   readonly ctx: FieldValue[] | undefined;
@@ -298,6 +305,14 @@ export class TracePlan {
       ec,
       key: this.keys.get(ec)!,
       bodyFn: parts.length > 0 ? compileScopes(parts, env, true) : undefined,
+      compileContextOnly: () =>
+        parts.length === 0
+          ? undefined
+          : compileScopes(
+              parts.map((p) => ({ ...p, withValues: p.scope === 'stream.event.context' })),
+              env,
+              true,
+            ),
       outs,
       streamCtx,
       ctx,
