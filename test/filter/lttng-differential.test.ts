@@ -185,10 +185,12 @@ beforeAll(async () => {
     // The app waits for the session daemon to set up every session before running (under load the
     // default 3 s, or any bound, can let the workload start before some sessions trace it).
     'export LTTNG_UST_REGISTER_TIMEOUT=-1',
-    `${sh(join(bin, 'nsf-host'))} 1 || exit 10`,
-    `unshare --pid --fork --mount-proc ${sh(join(bin, 'nsf-pidns'))} 1 || exit 11`,
-    `unshare --uts --ipc --net --cgroup --time --fork ${sh(join(bin, 'nsf-misc'))} 1 || exit 12`,
-    `unshare --user --map-user=1000 --map-group=1000 --fork ${sh(join(bin, 'nsf-user'))} 1 || exit 13`,
+    // On one CPU: lttng-ust asks for the CPU once per session, so a task that migrates between
+    // two sessions' reservations puts the same event in different CPUs' streams.
+    `taskset -c 0 ${sh(join(bin, 'nsf-host'))} 1 || exit 10`,
+    `taskset -c 0 unshare --pid --fork --mount-proc ${sh(join(bin, 'nsf-pidns'))} 1 || exit 11`,
+    `taskset -c 0 unshare --uts --ipc --net --cgroup --time --fork ${sh(join(bin, 'nsf-misc'))} 1 || exit 12`,
+    `taskset -c 0 unshare --user --map-user=1000 --map-group=1000 --fork ${sh(join(bin, 'nsf-user'))} 1 || exit 13`,
     t('workload done'),
     // Stopping waits for the consumer to flush: do all sessions at once.
     'for s in $(lttng list | sed -n "s/^ *[0-9][0-9]*) \\([^ ]*\\) .*/\\1/p"); do { lttng stop $s && lttng destroy $s; } >/dev/null & done',

@@ -10,7 +10,7 @@ import { readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record } from '../../src/record/recorder.js';
-import { ensureBuilt, nstrace } from '../helpers/cli.js';
+import { ensureBuilt, nstraceAsync } from '../helpers/cli.js';
 import { skipReason, tmpDir } from '../record/helpers.js';
 
 const reason = skipReason();
@@ -85,8 +85,8 @@ afterAll(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
-function print(args: string[]): string[] {
-  const r = nstrace(['print', '--no-delta', ...args, trace]);
+async function print(args: string[]): Promise<string[]> {
+  const r = await nstraceAsync(['print', '--no-delta', ...args, trace]);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.split('\n').filter((l) => l !== '');
 }
@@ -102,8 +102,8 @@ function unshareInodes(all: readonly string[]): Set<number> {
 }
 
 describe.skipIf(reason !== undefined)('container selectors on a trace recorded by nstrace record', () => {
-  it('select the events of the namespace, before and after the container event that names it', () => {
-    const all = print([]);
+  it('select the events of the namespace, before and after the container event that names it', async () => {
+    const all = await print([]);
     // The stream context's pid_ns (the payload of container events has one too).
     const nsOf = (l: string): number => Number(/^[^{]*\{ cpu_id = \d+ \}, \{ pid_ns = (\d+)/.exec(l)![1]);
     const inode = workloadNs;
@@ -119,19 +119,19 @@ describe.skipIf(reason !== undefined)('container selectors on a trace recorded b
     // Other unshare'd namespaces may exist on a shared machine: the type selects them all.
     const unshared = unshareInodes(all);
     expect(unshared.has(inode)).toBe(true);
-    expect(print(['--container-type', 'unshare'])).toEqual(all.filter((l) => unshared.has(nsOf(l))));
-    expect(print(['--container', String(inode)])).toEqual(inside);
-    expect(print(['--filter', `$container.pid_ns == ${inode}`, '--event', 'syscall_*'])).toEqual(
+    expect(await print(['--container-type', 'unshare'])).toEqual(all.filter((l) => unshared.has(nsOf(l))));
+    expect(await print(['--container', String(inode)])).toEqual(inside);
+    expect(await print(['--filter', `$container.pid_ns == ${inode}`, '--event', 'syscall_*'])).toEqual(
       inside.filter((l) => / syscall_/.test(l)),
     );
-    expect(print(['--filter', '$container.type == "unshare"', '--event', 'syscall_*'])).toEqual(
+    expect(await print(['--filter', '$container.type == "unshare"', '--event', 'syscall_*'])).toEqual(
       all.filter((l) => unshared.has(nsOf(l)) && / syscall_/.test(l)),
     );
-    expect(print(['--host'])).toEqual(all.filter((l) => nsOf(l) === HOST_PID_NS));
+    expect(await print(['--host'])).toEqual(all.filter((l) => nsOf(l) === HOST_PID_NS));
   });
 
-  it('cputop --container-type unshare: the rows of the tasks of that namespace', () => {
-    const all = print([]);
+  it('cputop --container-type unshare: the rows of the tasks of that namespace', async () => {
+    const all = await print([]);
     const unshared = unshareInodes(all);
     const tids = new Set<number>();
     for (const l of all) {
@@ -139,8 +139,8 @@ describe.skipIf(reason !== undefined)('container selectors on a trace recorded b
       if (m !== null && unshared.has(Number(m[1]))) tids.add(Number(m[2]));
     }
     expect(tids.size).toBeGreaterThan(0);
-    const rows = (args: string[]): string[] => {
-      const r = nstrace(['cputop', '--gmt', '--limit', '0', ...args, trace]);
+    const rows = async (args: string[]): Promise<string[]> => {
+      const r = await nstraceAsync(['cputop', '--gmt', '--limit', '0', ...args, trace]);
       expect(r.code, r.stderr).toBe(0);
       const i = r.stdout.indexOf('Per-TID Usage');
       return r.stdout
@@ -150,8 +150,8 @@ describe.skipIf(reason !== undefined)('container selectors on a trace recorded b
         .map((l) => l.slice(80).trim());
     };
     const tidOf = (row: string): number => Number(/\((\d+)\) /.exec(row)![1]);
-    const mine = rows(['--container-type', 'unshare']);
+    const mine = await rows(['--container-type', 'unshare']);
     expect(mine.map(tidOf).every((t) => tids.has(t))).toBe(true);
-    expect(mine).toEqual(rows([]).filter((r) => tids.has(tidOf(r))));
+    expect(mine).toEqual((await rows([])).filter((r) => tids.has(tidOf(r))));
   });
 });
