@@ -536,6 +536,51 @@ describe.skipIf(reason !== undefined)('nstrace record --url: stopping and failin
   );
 
   it(
+    'a relay that never takes the last packets: a second Ctrl-C gives up on them (exit 130, one line)',
+    { timeout: 180_000 },
+    async () => {
+      const relay = await oursRelay();
+      const proxy = await pausableProxy(relay.ports.data);
+      const before = globalTracefs();
+      let signals = 0;
+      try {
+        proxy.pause();
+        const run = await cli(
+          [
+            'record',
+            '--url',
+            `net://127.0.0.1:${relay.ports.control}:${proxy.port}`,
+            '-e',
+            'sched_switch',
+            '--no-containers',
+          ],
+          async (child) => {
+            await waitTracing(child);
+            child.kill('SIGINT');
+            signals++;
+            // The recorder is done (its instance is gone); the CLI now waits for the relay,
+            // which reads nothing on its data port.
+            await waitFor('the recording to end', () => !fs.existsSync(instanceDir(child.pid!)), 60_000);
+            child.kill('SIGINT');
+            signals++;
+          },
+        );
+        expect(signals).toBe(2);
+        expect(run.code).toBe(130);
+        const lines = run.stderr.trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(
+          /^nstrace: error: interrupted while sending the last .+ to the relay at net:\/\/127\.0\.0\.1:\d+:\d+ \(the relay keeps what it received\)$/,
+        );
+        expect(globalTracefs()).toEqual(before);
+      } finally {
+        await proxy.close();
+        await relay.stop();
+      }
+    },
+  );
+
+  it(
     'a relay that falls behind: the queue stays bounded, the recorder waits, losses are counted in the trace',
     { timeout: 240_000 },
     async () => {

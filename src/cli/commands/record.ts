@@ -168,6 +168,8 @@ export function register(program: Command): void {
         'Runs as root. Uses a private tracefs instance (instances/nstrace-<pid>), so the global ' +
         "tracing buffer and other users' settings are untouched; everything is removed on exit " +
         '(Ctrl-C, SIGTERM, --duration, or an error). The recorder does not trace itself.\n\n' +
+        'With --url the trace streams to a relay daemon (nstrace relayd or lttng-relayd, ' +
+        'LTTng 2.11+) instead of a directory; the relay writes it as lttng-relayd does.\n\n' +
         'Examples:\n' +
         '  nstrace record -o /tmp/t --duration 10s            default events + all syscalls\n' +
         '  nstrace record -e sched_switch,sched_process_* -o t   scheduler only\n' +
@@ -175,8 +177,8 @@ export function register(program: Command): void {
         '  nstrace record -e timer:hrtimer_* --syscalls        any ftrace event, by system:name\n' +
         '  nstrace record --context pid_ns,vtid,procname      fewer context fields\n' +
         '  babeltrace2 /tmp/t                                 read it back\n' +
-        '  nstrace record --url net://relay --duration 1m     stream to a relay (nstrace relayd, lttng-relayd)\n' +
-        '  nstrace record --url net://10.0.0.5:6000:6001 --session-name web1   other ports, named session',
+        '  nstrace record --url net://relay -d 1m             stream to a relay daemon\n' +
+        '  nstrace record --url net://10.0.0.5:6000:6001 --session-name web1',
     )
     .option('-o, --output <dir>', 'trace directory (the kernel trace goes to DIR/kernel)')
     .option(
