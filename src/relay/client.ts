@@ -551,7 +551,7 @@ function openSocket(
       clearTimeout(timer);
       reject(
         new RelayError(
-          `cannot connect to relay at ${host}:${port}: ${err.code ?? err.message}` +
+          `cannot connect to relay at ${host.includes(':') ? `[${host}]` : host}:${port}: ${err.code ?? err.message}` +
             (what === 'data' ? ' (data port)' : ''),
         ),
       );
