@@ -1,5 +1,5 @@
 /**
- * Runs the built `nstrace` CLI (dist/) as a user would; builds it first when dist/ is missing or
+ * Runs the built `nstrace` CLI (the bundled bin, dist/bin/nstrace.js) as a user would; builds it first when dist/ is missing or
  * older than the sources (`npm test` builds before the tests; `vitest run` alone may not).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../..');
-export const NSTRACE = join(ROOT, 'dist/cli/main.js');
+export const NSTRACE = join(ROOT, 'dist/bin/nstrace.js');
 
 function newestMtime(dir: string): number {
   let m = 0;
@@ -21,7 +21,7 @@ function newestMtime(dir: string): number {
 
 export function ensureBuilt(): void {
   if (existsSync(NSTRACE) && statSync(NSTRACE).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export interface CliResult {
