@@ -8,5 +8,6 @@ export default defineConfig({
     // Differential tests start real daemons (lttng-sessiond, dockerd, ...); keep files from
     // fighting over them by running files one after another on the 2-core CI machine.
     fileParallelism: false,
+    setupFiles: ['test/setup/stall.ts'],
   },
 });

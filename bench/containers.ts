@@ -17,7 +17,7 @@ import { type BenchResult, measure } from './measure.js';
 
 const HOST_PROCS = Number(process.env.NSTRACE_BENCH_PROCS ?? 300);
 const CONTAINERS = Number(process.env.NSTRACE_BENCH_CONTAINERS ?? 12);
-const NSTRACE = resolve('dist/cli/main.js');
+const NSTRACE = resolve('dist/bin/nstrace.js');
 
 function startAll(): number[] {
   const pids: number[] = [];

@@ -24,7 +24,7 @@ import { writeBenchTrace } from '../src/analyses/simulate.js';
 import { type BenchResult, measure } from './measure.js';
 
 const EVENTS = Number(process.env.NSTRACE_BENCH_CPUTOP_EVENTS ?? 1_200_000);
-const NSTRACE = resolve('dist/cli/main.js');
+const NSTRACE = resolve('dist/bin/nstrace.js');
 
 function dirBytes(dir: string): number {
   let n = 0;

@@ -11,7 +11,7 @@ import { type BenchResult, type Measurement, measure } from './measure.js';
 import { recordUstBenchTrace, traceBytes } from './ust-workload.js';
 
 const EVENTS = Number(process.env.NSTRACE_BENCH_EVENTS ?? 4_200_000);
-const NSTRACE = resolve('dist/cli/main.js');
+const NSTRACE = resolve('dist/bin/nstrace.js');
 
 /** Five terms over contexts every event has: integer, string glob, 64-bit, field pair, bitwise. */
 export const ALL_TRUE =

@@ -119,7 +119,7 @@ async function runNstrace(bin: string, secs: number, dir: string): Promise<RunRe
   const summary = path.join(dir, 'nstrace-summary.json');
   const rec = timed([
     process.execPath,
-    path.join(repo, 'dist', 'cli', 'main.js'),
+    path.join(repo, 'dist', 'bin', 'nstrace.js'),
     'record',
     '-o',
     out,

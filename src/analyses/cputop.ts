@@ -40,6 +40,14 @@ export interface CpuUsage {
   start: number;
 }
 
+/** Per-CPU busy time by thread, kept when the tasks are selected by container at the end. */
+interface CpuByThread {
+  /** uid of the thread switched in at `start` (-1: none known, from the start of the period). */
+  startUid: number;
+  /** Busy ns per thread uid (key -1: before the CPU's first switch, counted whatever is selected). */
+  readonly ns: Map<number, number>;
+}
+
 export interface ContainerCpuUsage {
   readonly container: Container;
   /** Sum of the CPU time of the container's threads, ns. */
@@ -77,10 +85,15 @@ export class CputopHandler implements AnalysisHandler {
   private thrNs: number[] = [];
   private thrLast: number[] = [];
   private thrSeen: boolean[] = [];
+  /** The thread (latest lifetime) of each per-TID row, for the container selection at the end. */
+  private readonly rowThread = new Map<number, Thread>();
+  /** With a container selection: per-CPU busy time by thread. */
+  private byThread: Map<number, CpuByThread> | undefined;
 
   reset(ctx: AnalysisContext): void {
     this.model = ctx.model;
     this.filter = ctx.filter;
+    if (ctx.filter.selectsContainers) this.byThread = new Map();
     this.model.onPrioChanged((t, prio) => {
       if (!this.active) return;
       const s = this.tids.get(t.tid);
@@ -125,15 +138,13 @@ export class CputopHandler implements AnalysisHandler {
       cpu = { cpu: cpuId, busyNs: 0, usage: 0, start: this.periodBegin };
       this.cpus.set(cpuId, cpu);
     }
-    if (!Number.isNaN(cpu.start)) cpu.busyNs += ts - cpu.start;
+    const ran = Number.isNaN(cpu.start) ? NONE : ts - cpu.start;
+    if (!Number.isNaN(ran)) cpu.busyNs += ran;
+    if (this.byThread !== undefined) this.busyBy(cpuId, ran, nextWanted ? next.uid : -1);
     cpu.start = nextWanted ? ts : NONE;
 
-    // lttng-analyses charges the previous thread whatever --tid/--procname say (kept); our
-    // --container/--host selection leaves out the threads of other containers entirely.
-    if (!this.filter.inSelectedContainer(prev)) {
-      if (nextWanted) this.switchIn(next, ts);
-      return;
-    }
+    // lttng-analyses charges the previous thread whatever --tid/--procname say (kept). The
+    // container selection applies to the rows at the end.
     let p = this.tids.get(prev.tid);
     if (p === undefined) {
       p = newTid(prev.tid, undefined, byteStringToText(m.switchPrevComm));
@@ -144,6 +155,7 @@ export class CputopHandler implements AnalysisHandler {
       p.cpuNs += ts - p.lastSched;
       p.lastSched = NONE;
     }
+    this.rowThread.set(prev.tid, prev);
     const pu = prev.uid;
     this.ensureThread(pu);
     if (!this.thrSeen[pu]) {
@@ -169,6 +181,7 @@ export class CputopHandler implements AnalysisHandler {
       this.tids.set(next.tid, n);
     }
     n.lastSched = ts;
+    this.rowThread.set(next.tid, next);
     const nu = next.uid;
     this.ensureThread(nu);
     this.thrSeen[nu] = true;
@@ -186,6 +199,21 @@ export class CputopHandler implements AnalysisHandler {
       this.tids.set(t.tid, s);
     }
     s.migrations++;
+    this.rowThread.set(t.tid, t);
+  }
+
+  /**
+   * Adds `ns` (NaN: none) of busy time on `cpuId` to the thread counted since the last switch
+   * (`-1` before the CPU's first switch), and records the thread now counted (`-1`: none).
+   */
+  private busyBy(cpuId: number, ns: number, nextUid: number): void {
+    let b = this.byThread!.get(cpuId);
+    if (b === undefined) {
+      b = { startUid: -1, ns: new Map() };
+      this.byThread!.set(cpuId, b);
+    }
+    if (!Number.isNaN(ns)) b.ns.set(b.startUid, (b.ns.get(b.startUid) ?? 0) + ns);
+    b.startUid = nextUid;
   }
 
   finalize(lastTs: number): void {
@@ -193,11 +221,25 @@ export class CputopHandler implements AnalysisHandler {
     const duration = lastTs - this.periodBegin;
     const pct = (ns: number): number => (duration !== 0 ? (ns * 100) / duration : 0);
     const cpus = [...this.cpus.values()];
+    const f = this.filter;
+    const model = this.model;
     for (const c of cpus) {
-      if (!Number.isNaN(c.start)) c.busyNs += lastTs - c.start;
+      if (!Number.isNaN(c.start)) {
+        c.busyNs += lastTs - c.start;
+        if (this.byThread !== undefined) this.busyBy(c.cpu, lastTs - c.start, -1);
+      }
+      const b = this.byThread?.get(c.cpu);
+      if (b !== undefined) {
+        // The time the CPU ran selected tasks (and, as lttng-analyses counts it whatever the
+        // filters, the time before its first switch).
+        let ns = 0;
+        for (const [uid, v] of b.ns) if (uid < 0 || f.threadSelected(model.allThreads[uid]!)) ns += v;
+        c.busyNs = ns;
+      }
       c.usage = pct(c.busyNs);
     }
-    const tids = [...this.tids.values()];
+    // --container/--container-type/--host: the rows of the selected tasks (final binding).
+    const tids = [...this.tids.values()].filter((t) => f.threadSelected(this.rowThread.get(t.tid)!));
     for (const t of tids) {
       if (!Number.isNaN(t.lastSched)) t.cpuNs += lastTs - t.lastSched;
       t.usage = pct(t.cpuNs);
@@ -218,13 +260,13 @@ export class CputopHandler implements AnalysisHandler {
 
     // Per container: the running threads are charged up to the end, like the per-TID rows.
     const byContainer = new Map<Container, ContainerCpuUsage>();
-    const model = this.model;
     for (const c of model.containers.all()) {
       if (this.filter.container(c)) byContainer.set(c, { container: c, cpuNs: 0, usage: 0, threads: 0 });
     }
     for (let uid = 0; uid < this.thrNs.length; uid++) {
       if (!this.thrSeen[uid]) continue;
       const th = model.allThreads[uid]!;
+      if (!f.threadSelected(th)) continue;
       let ns = this.thrNs[uid]!;
       const last = this.thrLast[uid]!;
       if (!Number.isNaN(last)) ns += lastTs - last;

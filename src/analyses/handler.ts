@@ -6,7 +6,11 @@
  * `post` phases, and only once the analysed period has begun), calls `begin(ts)` when the
  * period starts and `finalize(lastTs)` at the end. Handlers keep their results on themselves.
  */
+import type { ContainerInfo, ContainerMatcher } from '../filter/containers.js';
+import { compileContainerMatcher } from '../filter/containers.js';
+import type { RecordFilter } from '../filter/options.js';
 import type { Container } from '../model/containers.js';
+import { containerInfos, ModelContainerLookup, unmatchedSelectorMessages } from '../model/lookup.js';
 import type { Subscriber } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
 import type { Thread } from '../model/threads.js';
@@ -14,10 +18,20 @@ import type { Thread } from '../model/threads.js';
 export interface AnalysisContext {
   readonly model: SystemModel;
   readonly filter: ProcessFilter;
+  /**
+   * The event filter (`--filter`, `-e`, `--exclude`), when one is given. The runner calls a
+   * handler only for the events it keeps, unless the handler sets `filtersEvents`.
+   */
+  readonly keep: RecordFilter | undefined;
 }
 
 export interface AnalysisHandler extends Subscriber {
   readonly name: string;
+  /**
+   * True when the handler applies `AnalysisContext.keep` itself (it then sees every event of its
+   * classes, as the model does); false or absent: the runner hides the rejected events.
+   */
+  readonly filtersEvents?: boolean;
   reset(ctx: AnalysisContext): void;
   begin(ts: number): void;
   finalize(lastTs: number): void;
@@ -30,99 +44,107 @@ export interface FilterSpec {
   procnames?: readonly string[];
   /** `--cpu` */
   cpus?: readonly number[];
-  /** `--container NAME|ID|PID_NS` (repeatable). */
+  /** `--container` globs over names, ids (or id prefixes) and pid namespace inodes (repeatable). */
   containers?: readonly string[];
+  /** `--container-type` globs (repeatable). */
+  containerTypes?: readonly string[];
   /** `--host`: the host's tasks (alone, or with the selected containers). */
   host?: boolean;
 }
 
-/** Whether a selector names a container: its name, id (or an id prefix of 4+ hex digits), or a pid namespace inode. */
-export function selectorMatches(sel: string, c: Container): boolean {
-  if (c.isHost) return sel === c.name || sel === 'host' || sel === c.id;
-  if (sel === c.name || sel === c.id) return true;
-  if (/^[0-9a-f]{4,}$/i.test(sel) && c.id.toLowerCase().startsWith(sel.toLowerCase())) return true;
-  if (/^\d+$/.test(sel)) {
-    const n = Number(sel);
-    if (c.pidNsList.includes(n)) return true;
-  }
-  return false;
-}
-
 /**
- * lttng-analyses' process filter (`--procname`, `--tid`) and CPU filter (`--cpu`), plus the
- * container selection (`--container`, `--host`) applied to the thread's container.
+ * lttng-analyses' process filter (`--procname`, `--tid`) and CPU filter (`--cpu`), applied to
+ * each event as it comes, plus the container selection (`--container`, `--container-type`,
+ * `--host`, with src/filter/'s matching), applied to tasks by the container the model binds them
+ * to at the end of the replay (docs/adr/0180-one-filter-for-every-command.md): handlers count
+ * every task and keep the rows of the selected ones when they finalize (after `model.finish()`).
  */
 export class ProcessFilter {
   private readonly tids: ReadonlySet<number> | undefined;
   private readonly procnames: ReadonlySet<string> | undefined;
   private readonly cpus: ReadonlySet<number> | undefined;
-  private readonly selectors: readonly string[];
-  private readonly host: boolean;
-  private readonly containersActive: boolean;
+  readonly matcher: ContainerMatcher;
+  private readonly lookup: ModelContainerLookup | undefined;
   private readonly model: SystemModel | undefined;
+  /** Verdicts per container view (threads) and per container (tables), while the registry's version holds. */
+  private viewCache = new Map<ContainerInfo, boolean>();
   private cache = new Map<Container, boolean>();
   private cacheVersion = -1;
 
-  constructor(spec: FilterSpec = {}, model?: SystemModel) {
+  constructor(spec: FilterSpec = {}, model?: SystemModel, lookup?: ModelContainerLookup) {
     this.tids = spec.tids !== undefined && spec.tids.length > 0 ? new Set(spec.tids) : undefined;
     this.procnames =
       spec.procnames !== undefined && spec.procnames.length > 0 ? new Set(spec.procnames) : undefined;
     this.cpus = spec.cpus !== undefined && spec.cpus.length > 0 ? new Set(spec.cpus) : undefined;
-    this.selectors = spec.containers ?? [];
-    this.host = spec.host ?? false;
-    this.containersActive = this.selectors.length > 0 || this.host;
+    this.matcher = compileContainerMatcher({
+      containers: spec.containers,
+      types: spec.containerTypes,
+      host: spec.host,
+    });
     this.model = model;
+    this.lookup = lookup ?? (model === undefined ? undefined : new ModelContainerLookup(model));
   }
 
-  /** Whether any process-level filter is set (tid, procname or container). */
-  get active(): boolean {
-    return this.tids !== undefined || this.procnames !== undefined || this.containersActive;
+  /** Whether `--container`, `--container-type` or `--host` restricts the tasks. */
+  get selectsContainers(): boolean {
+    return this.matcher.active;
   }
 
   cpu(id: number): boolean {
     return this.cpus === undefined || this.cpus.has(id);
   }
 
+  /** `--tid` and `--procname`, as lttng-analyses applies them to the task of each event. */
   process(t: Thread): boolean {
     if (this.procnames !== undefined && !this.procnames.has(t.comm)) return false;
-    if (this.tids !== undefined && !this.tids.has(t.tid)) return false;
-    if (this.containersActive) {
-      const m = this.model;
-      const c = t.container ?? m?.containers.host;
-      if (c === undefined || !this.container(c)) return false;
-    }
-    return true;
+    return this.tids === undefined || this.tids.has(t.tid);
   }
 
-  /** Whether the thread's container is selected (always true without `--container`/`--host`). */
-  inSelectedContainer(t: Thread): boolean {
-    if (!this.containersActive) return true;
-    const c = t.container ?? this.model?.containers.host;
-    return c !== undefined && this.container(c);
-  }
-
-  /** Whether a container is selected (always true without `--container`/`--host`). */
-  container(c: Container): boolean {
-    if (!this.containersActive) return true;
-    const reg = this.model?.containers;
-    if (reg !== undefined && reg.version !== this.cacheVersion) {
+  private checkVersion(): void {
+    const v = this.model?.containers.version ?? 0;
+    if (v !== this.cacheVersion) {
+      this.viewCache = new Map();
       this.cache = new Map();
-      this.cacheVersion = reg.version;
+      this.cacheVersion = v;
     }
+  }
+
+  /**
+   * Whether the thread's container (as the model knows it now: at `finalize`, its final one) is
+   * selected; always true without a container selection. A `--container PID_NS` selects the
+   * threads of that pid namespace only.
+   */
+  threadSelected(t: Thread): boolean {
+    if (!this.matcher.active) return true;
+    const c = this.lookup?.ofThread(t);
+    if (c === undefined) return this.matcher.host;
+    this.checkVersion();
+    let r = this.viewCache.get(c);
+    if (r === undefined) {
+      r = this.matcher.matches(c);
+      this.viewCache.set(c, r);
+    }
+    return r;
+  }
+
+  /**
+   * Whether a container's row is selected: the host with `--host`, a container when one of its
+   * pid namespaces (incarnations) is selected (always true without a container selection).
+   */
+  container(c: Container): boolean {
+    if (!this.matcher.active) return true;
+    if (c.isHost) return this.matcher.host;
+    this.checkVersion();
     let r = this.cache.get(c);
     if (r === undefined) {
-      r = c.isHost && this.host;
-      for (const s of this.selectors) {
-        if (selectorMatches(s, c)) r = true;
-      }
+      r = containerInfos([c]).some((i) => this.matcher.matches(i));
       this.cache.set(c, r);
     }
     return r;
   }
 
-  /** `--container` selectors that matched no container of the model (call at the end). */
-  unmatchedSelectors(): string[] {
-    const all = this.model?.containers.all() ?? [];
-    return this.selectors.filter((s) => !all.some((c) => selectorMatches(s, c)));
+  /** Messages for `--container`/`--container-type` values that matched no container of the model (call at the end). */
+  unmatched(): string[] {
+    return this.model === undefined ? [] : unmatchedSelectorMessages(this.matcher, this.model);
   }
 }

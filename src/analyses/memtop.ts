@@ -9,6 +9,7 @@
 import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
+import type { Thread } from '../model/threads.js';
 import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
 
 export interface TidMemUsage {
@@ -45,6 +46,8 @@ export class MemtopHandler implements AnalysisHandler {
   private active = false;
   private periodBegin = 0;
   private readonly tids = new Map<number, TidMemUsage>();
+  /** The thread (latest lifetime) of each row, for the container selection at the end. */
+  private readonly rowThread = new Map<number, Thread>();
   private thrAlloc: number[] = [];
   private thrFree: number[] = [];
 
@@ -86,6 +89,7 @@ export class MemtopHandler implements AnalysisHandler {
       this.thrAlloc.push(0);
       this.thrFree.push(0);
     }
+    this.rowThread.set(t.tid, t);
     if (alloc) {
       s.allocated++;
       this.thrAlloc[uid]!++;
@@ -97,7 +101,9 @@ export class MemtopHandler implements AnalysisHandler {
 
   finalize(lastTs: number): void {
     if (!this.active) return;
-    const tids = [...this.tids.values()];
+    // --container/--container-type/--host: the rows of the selected tasks (final binding).
+    const f = this.filter;
+    const tids = [...this.tids.values()].filter((r) => f.threadSelected(this.rowThread.get(r.tid)!));
     let totalAllocated = 0;
     let totalFreed = 0;
     for (const t of tids) {
@@ -111,16 +117,18 @@ export class MemtopHandler implements AnalysisHandler {
     }
     for (let uid = 0; uid < this.thrAlloc.length; uid++) {
       const a = this.thrAlloc[uid]!;
-      const f = this.thrFree[uid]!;
-      if (a === 0 && f === 0) continue;
-      const c = model.containerOf(model.allThreads[uid]!);
+      const fr = this.thrFree[uid]!;
+      if (a === 0 && fr === 0) continue;
+      const th = model.allThreads[uid]!;
+      if (!f.threadSelected(th)) continue;
+      const c = model.containerOf(th);
       let e = byContainer.get(c);
       if (e === undefined) {
         e = { container: c, allocated: 0, freed: 0, threads: 0 };
         byContainer.set(c, e);
       }
       e.allocated += a;
-      e.freed += f;
+      e.freed += fr;
       e.threads++;
     }
     this.result = {

@@ -9,7 +9,9 @@
  * starts, to the model and the analyses after.
  */
 import type { TimeBase, TraceRecord } from '../ctf/event.js';
-import { Dispatcher } from '../model/dispatch.js';
+import type { RecordFilter } from '../filter/options.js';
+import type { ClassInfo, EventFn, Subscriber } from '../model/dispatch.js';
+import { compose, Dispatcher } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
 import { InterruptedError } from '../util/errors.js';
 import type { AnalysisHandler, ProcessFilter } from './handler.js';
@@ -37,6 +39,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Events per chunk between yields (default 50 000). */
   chunk?: number;
+  /**
+   * The event filter: handlers see only the events it keeps (unless they filter themselves),
+   * the model sees every event. Called after the model's `pre` phase for the event.
+   */
+  keep?: RecordFilter;
 }
 
 export interface RunSummary {
@@ -59,9 +66,10 @@ export async function runAnalyses(
   handlers: readonly AnalysisHandler[],
   opts: RunOptions = {},
 ): Promise<RunSummary> {
-  for (const h of handlers) h.reset({ model, filter });
+  const keep = opts.keep;
+  for (const h of handlers) h.reset({ model, filter, keep });
   const modelOnly = new Dispatcher([model.pre, model.post]);
-  const full = new Dispatcher([model.pre, ...handlers, model.post]);
+  const full = new Dispatcher([model.pre, ...gate(handlers, keep), model.post]);
   let d = modelOnly;
   const seen: number[] = [];
   const setWanted = source.setPayloadWanted?.bind(source);
@@ -122,9 +130,46 @@ export async function runAnalyses(
     }
     if (!done) await yieldToLoop();
   }
-  if (started) for (const h of handlers) h.finalize(lastTs!);
+  // The model first: handlers read the final container of each thread.
   model.finish();
+  if (started) for (const h of handlers) h.finalize(lastTs!);
   return { events, discardedEvents: discarded, periodBegin, lastTs };
+}
+
+/**
+ * The handlers as subscribers, those that do not filter events themselves behind `keep`: per
+ * event class, one callback that asks `keep` once and runs them all.
+ */
+function gate(handlers: readonly AnalysisHandler[], keep: RecordFilter | undefined): Subscriber[] {
+  if (keep === undefined) return [...handlers];
+  const own = handlers.filter((h) => h.filtersEvents === true);
+  const gated = handlers.filter((h) => h.filtersEvents !== true);
+  if (gated.length === 0) return own;
+  const g: Subscriber = {
+    bind(info: ClassInfo): EventFn | undefined {
+      const fns: EventFn[] = [];
+      for (const h of gated) {
+        const f = h.bind(info);
+        if (f !== undefined) fns.push(f);
+      }
+      const fn = compose(fns);
+      if (fn === null) return undefined;
+      return (ev) => {
+        if (keep(ev)) fn(ev);
+      };
+    },
+  };
+  // Keep the handlers' order: the gated ones where the first of them was.
+  const out: Subscriber[] = [];
+  let placed = false;
+  for (const h of handlers) {
+    if (h.filtersEvents === true) out.push(h);
+    else if (!placed) {
+      out.push(g);
+      placed = true;
+    }
+  }
+  return out;
 }
 
 /** A source over an array of records (tests, replays). */

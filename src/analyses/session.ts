@@ -6,6 +6,10 @@
  */
 import type { EventRecord, FieldValue, StreamInstance, TimeBase, TraceRecord } from '../ctf/event.js';
 import { splitTs } from '../ctf/event.js';
+import { refsOf } from '../filter/ast.js';
+import { buildRecordFilter } from '../filter/options.js';
+import { parseFilter } from '../filter/parser.js';
+import { ModelContainerLookup } from '../model/lookup.js';
 import { SystemModel } from '../model/model.js';
 import { MissingEventsError, NstraceError, UsageError } from '../util/errors.js';
 import type { CputopResult } from './cputop.js';
@@ -28,12 +32,19 @@ import { parseDate, parseTimeRange } from './timerange.js';
 /** What the session needs of a reader (`TraceSet` has it). */
 export interface TraceSource extends RecordSource {
   readonly streams: readonly StreamInstance[];
-  readonly eventClasses: readonly ClassDesc[];
+  /** Every event class of the source, by the dense key records carry (`classKey`). */
+  readonly eventClasses: readonly (ClassDesc & { readonly key: number })[];
   /** First-packet begin and last-packet end per stream index (null: no packet), if the reader knows. */
   streamRanges?(): ReadonlyArray<StreamRange | null>;
 }
 
 export interface AnalyseOptions extends FilterSpec {
+  /** `--filter`: an LTTng filter expression; the analyses see only the events it keeps. */
+  filter?: string;
+  /** `-e/--event`: event-name globs (comma lists); the analyses see only those events. */
+  event?: readonly string[];
+  /** `--exclude`: event-name globs the analyses do not see. */
+  exclude?: readonly string[];
   begin?: string;
   end?: string;
   timerange?: string;
@@ -106,6 +117,10 @@ function peekFirst(src: RecordSource): { first: EventRecord | undefined; source:
   };
   if (src.progress !== undefined) source.progress = src.progress.bind(src);
   return { first, source };
+}
+
+function usesContainer(expr: string): boolean {
+  return refsOf(parseFilter(expr)).some((r) => r.root === 'container');
 }
 
 function absOf(base: TimeBase, ts: number): AbsTime {
@@ -184,7 +199,26 @@ export async function analyse(
   }
 
   const model = new SystemModel({ syscalls: run.includes('syscallstats'), memory: run.includes('memtop') });
-  const filter = new ProcessFilter(opts, model);
+  const lookup = new ModelContainerLookup(model);
+  const filter = new ProcessFilter(opts, model, lookup);
+  // Container selection applies to tasks (ProcessFilter); the record filter is the expression
+  // and the event names only (docs/adr/0180-one-filter-for-every-command.md).
+  const keep = buildRecordFilter({ filter: opts.filter, event: opts.event, exclude: opts.exclude }, src, {
+    containers: lookup,
+    onWarning: (m) => warnings.push(m),
+  });
+  if (
+    keep !== undefined &&
+    run.includes('cputop') &&
+    opts.filter !== undefined &&
+    usesContainer(opts.filter)
+  ) {
+    warnings.push(
+      'cputop: a sched_switch event belongs to the task switched out, so --filter on $container keeps ' +
+        "only the switches out of the container's tasks and their CPU time is not measured; " +
+        'select tasks with --container/--container-type/--host instead',
+    );
+  }
   const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
   const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;
   const syscallstats = run.includes('syscallstats') ? new SyscallstatsHandler() : undefined;
@@ -195,17 +229,11 @@ export async function analyse(
     windows,
     onProgress: opts.onProgress,
     signal: opts.signal,
+    keep,
   });
 
-  const unmatched = filter.unmatchedSelectors();
-  if (unmatched.length > 0) {
-    const known = model.containers
-      .all()
-      .map((c) => (c.isHost ? c.name : `${c.name} (id ${c.id}, pid_ns ${c.pidNsList.join('/')})`));
-    throw new UsageError(
-      `no container matches ${unmatched.map((s) => `'${s}'`).join(', ')}; the trace has: ${known.join(', ')}`,
-    );
-  }
+  const unmatched = filter.unmatched();
+  if (unmatched.length > 0) throw new UsageError(unmatched.join('; '));
   if (summary.discardedEvents > 0) {
     warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
   }

@@ -443,6 +443,14 @@ export class KernelTraceBuilder {
     ]);
   }
 
+  /**
+   * Writes an empty packet on every CPU stream at `ts`, as LTTng's per-CPU buffers all begin at
+   * the start of the session whatever runs there (so that the streams intersect from `ts`).
+   */
+  emptyPackets(ts: number): void {
+    for (const s of this.streams) s.switchPacket(ts, true);
+  }
+
   /** The task running on a CPU (the idle task before the first switch). */
   running(cpu: number): SynthTask {
     return this.current[cpu] ?? this.idle[cpu]!;

@@ -8,8 +8,10 @@
  */
 import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
-import { isSyscallExit } from '../model/model.js';
+import type { RecordFilter } from '../filter/options.js';
+import { isSyscallExit, syscallEntryName } from '../model/model.js';
 import type { SystemModel } from '../model/model.js';
+import type { Thread } from '../model/threads.js';
 import { returnKey } from './format/errno.js';
 import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
 import { DurationStats } from './stats.js';
@@ -83,13 +85,27 @@ export class SyscallstatsHandler implements AnalysisHandler {
   private filter!: ProcessFilter;
   private active = false;
   private periodBegin = 0;
-  private total = 0;
   private readonly tids = new Map<number, TidSyscalls>();
+  /** The thread (latest lifetime) of each row, for the container selection at the end. */
+  private readonly rowThread = new Map<number, Thread>();
   private readonly threads = new Map<number, ThreadSyscalls>();
+
+  /**
+   * With an event filter, a system call is counted when its entry or its exit event is kept
+   * (`--filter 'fd == 3'` selects on the entry's arguments, `--filter 'ret < 0'` on the exit's),
+   * so the handler sees both and applies the filter itself.
+   */
+  get filtersEvents(): boolean {
+    return this.keep !== undefined;
+  }
+  private keep: RecordFilter | undefined;
+  /** Per thread uid: whether the entry of its syscall in flight was kept (with a filter). */
+  private entryKept: boolean[] = [];
 
   reset(ctx: AnalysisContext): void {
     this.model = ctx.model;
     this.filter = ctx.filter;
+    this.keep = ctx.keep;
   }
 
   begin(ts: number): void {
@@ -98,8 +114,27 @@ export class SyscallstatsHandler implements AnalysisHandler {
   }
 
   bind(info: ClassInfo): EventFn | undefined {
+    const keep = this.keep;
+    if (keep === undefined) {
+      if (!isSyscallExit(info.name)) return undefined;
+      return (ev) => this.onExit(ev.ts);
+    }
+    if (syscallEntryName(info.name) !== undefined) {
+      return (ev) => {
+        const t = this.model.entryThread;
+        if (t === undefined) return;
+        while (this.entryKept.length <= t.uid) this.entryKept.push(false);
+        this.entryKept[t.uid] = keep(ev);
+      };
+    }
     if (!isSyscallExit(info.name)) return undefined;
-    return (ev) => this.onExit(ev.ts);
+    return (ev) => {
+      const t = this.model.exitThread;
+      if (t === undefined) return;
+      const entryKept = this.entryKept[t.uid] === true;
+      if (entryKept) this.entryKept[t.uid] = false;
+      if (entryKept || keep(ev)) this.onExit(ev.ts);
+    };
   }
 
   private onExit(ts: number): void {
@@ -123,7 +158,7 @@ export class SyscallstatsHandler implements AnalysisHandler {
     }
     st.add(duration, ret);
     s.total++;
-    this.total++;
+    this.rowThread.set(t.tid, t);
 
     let th = this.threads.get(t.uid);
     if (th === undefined) {
@@ -153,8 +188,11 @@ export class SyscallstatsHandler implements AnalysisHandler {
       return e;
     };
     for (const c of model.containers.all()) if (this.filter.container(c)) entry(c);
+    const f = this.filter;
     for (const [uid, th] of this.threads) {
-      const e = entry(model.containerOf(model.allThreads[uid]!));
+      const thread = model.allThreads[uid]!;
+      if (!f.threadSelected(thread)) continue;
+      const e = entry(model.containerOf(thread));
       e.total += th.total;
       e.errors += th.errors;
       e.threads++;
@@ -168,11 +206,15 @@ export class SyscallstatsHandler implements AnalysisHandler {
         e.all.merge(st.durations);
       }
     }
+    // --container/--container-type/--host: the rows of the selected tasks (final binding).
+    const tids = [...this.tids.values()].filter((r) => f.threadSelected(this.rowThread.get(r.tid)!));
+    let total = 0;
+    for (const r of tids) total += r.total;
     this.result = {
       begin: this.periodBegin,
       end: lastTs,
-      tids: [...this.tids.values()],
-      total: this.total,
+      tids,
+      total,
       containers: [...byContainer.values()],
     };
   }

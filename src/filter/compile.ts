@@ -37,7 +37,7 @@ import type {
 } from '../ctf/ir.js';
 import type { BitOp, CmpOp, FilterExpr, Node, RefNode } from './ast.js';
 import { CONTAINER_ATTRIBUTES, refsOf } from './ast.js';
-import type { ContainerLookup } from './containers.js';
+import type { ContainerInfo, ContainerLookup } from './containers.js';
 import { globRegExp, starGlobMatch, strcmpLiteral } from './strings.js';
 
 /** What a compiled predicate needs besides the record. */
@@ -797,8 +797,10 @@ export function compileFilter(
     `const { ${helpers}, cattr } = H;\n${konsts}\n` +
     `return function filter_${sanitizeName(ec.name)}(rec) { ${fnBody} };`;
   if (info !== undefined) info.source = source;
+  // The container of the record being filtered, when the wrapper below looked it up already.
+  let looked: ContainerInfo | undefined | null = null;
   const cattr = (rec: EventRecord, attr: string): DynValue => {
-    const c = lookup!.at(rec);
+    const c = looked !== null ? looked : lookup!.at(rec);
     if (c === undefined) return fail();
     const v = (c as unknown as Record<string, unknown>)[attr === 'pid_ns' ? 'pidNs' : attr];
     if (v === undefined || v === null) return fail();
@@ -810,7 +812,43 @@ export function compileFilter(
     if (FACTORIES.size >= 4096) FACTORIES.clear();
     FACTORIES.set(source, factory);
   }
-  return factory({ ...HELPERS, cattr, consts: g.consts });
+  const pred = factory({ ...HELPERS, cattr, consts: g.consts });
+  if (!g.usesContainer || !reachesContainer(expr.root)) return pred;
+  // Every evaluation reaches a `$container` attribute, which fails for a host event: the
+  // expression is false there, decided without evaluating it (a failure costs a throw).
+  return (rec) => {
+    const c = lookup!.at(rec);
+    if (c === undefined) return false;
+    looked = c;
+    const r = pred(rec);
+    looked = null;
+    return r;
+  };
+}
+
+/**
+ * Whether evaluating `n` always evaluates a `$container` reference, whatever the values (so
+ * that the whole expression is false when the event has no container): `&&` evaluates its
+ * right side whenever its left side does not make it false, `||` may skip its right side.
+ */
+function reachesContainer(n: Node): boolean {
+  switch (n.k) {
+    case 'ref':
+      return n.root === 'container';
+    case 'not':
+    case 'neg':
+    case 'plus':
+    case 'bitnot':
+      return reachesContainer(n.x);
+    case 'cmp':
+    case 'bit':
+    case 'and':
+      return reachesContainer(n.l) || reachesContainer(n.r);
+    case 'or':
+      return reachesContainer(n.l);
+    default:
+      return false;
+  }
 }
 
 type Factory = (h: unknown) => EventPredicate;

@@ -28,6 +28,12 @@ export interface ContainerLookup {
    * `rec` is only valid during the call.
    */
   at(rec: EventRecord): ContainerInfo | undefined;
+  /**
+   * When present, a number that changes whenever a `ContainerInfo` returned earlier may have
+   * changed (a container named or merged later): predicates then cache their verdict per
+   * returned object until it changes. Without it, nothing is cached.
+   */
+  readonly version?: number;
 }
 
 export interface ContainerSelection {
@@ -52,32 +58,107 @@ export function containerMatches(pattern: string, c: ContainerInfo): boolean {
   return c.pidNs !== undefined && starGlobMatch(pattern, String(c.pidNs));
 }
 
+/** A container selection checked once: its patterns, and a predicate over containers. */
+export interface ContainerMatcher {
+  /** Whether the selection restricts anything (false: every container and the host match). */
+  readonly active: boolean;
+  /** `--container` patterns as given (split at commas), and normalized for matching. */
+  readonly patterns: readonly { readonly text: string; readonly glob: string }[];
+  /** `--container-type` patterns as given, and normalized (lower case) for matching. */
+  readonly types: readonly { readonly text: string; readonly glob: string }[];
+  readonly host: boolean;
+  /** Whether a container (undefined: the host) is selected. */
+  matches(c: ContainerInfo | undefined): boolean;
+}
+
 /**
- * Compiles the selection into a predicate over the container of each event: host events pass
- * with `--host`; container events pass when they match one `--container` pattern (if any) and
- * one `--container-type` (if any), and at least one of the two was given.
+ * Checks and compiles a selection: the host passes with `--host`; a container passes when it
+ * matches one `--container` pattern (if any) and one `--container-type` (if any), and at least
+ * one of the two was given. An empty selection selects everything. Throws `UsageError` for an
+ * empty pattern.
+ */
+export function compileContainerMatcher(sel: ContainerSelection): ContainerMatcher {
+  const patterns = (sel.containers ?? [])
+    .flatMap(splitNameList)
+    .map((text) => ({ text, glob: checkPattern('--container')(text) }));
+  const types = (sel.types ?? [])
+    .flatMap(splitNameList)
+    .map((text) => ({ text, glob: checkPattern('--container-type')(text).toLowerCase() }));
+  if ((sel.containers?.length ?? 0) > 0 && patterns.length === 0)
+    throw new UsageError('--container: empty name');
+  if ((sel.types?.length ?? 0) > 0 && types.length === 0)
+    throw new UsageError('--container-type: empty name');
+  const host = sel.host === true;
+  const anyContainer = patterns.length > 0 || types.length > 0;
+  const active = anyContainer || host;
+  const pGlobs = patterns.map((p) => p.glob);
+  const tGlobs = types.map((t) => t.glob);
+  return {
+    active,
+    patterns,
+    types,
+    host,
+    matches: (c) => {
+      if (!active) return true;
+      if (c === undefined) return host;
+      if (!anyContainer) return false;
+      if (pGlobs.length > 0 && !pGlobs.some((p) => containerMatches(p, c))) return false;
+      if (tGlobs.length > 0) {
+        const t = c.type.toLowerCase();
+        if (!tGlobs.some((p) => starGlobMatch(p, t))) return false;
+      }
+      return true;
+    },
+  };
+}
+
+/**
+ * Compiles the selection into a predicate over the container of each event (see
+ * `compileContainerMatcher`), looked up through `lookup`. Verdicts are cached per container
+ * object while `lookup.version` stays the same.
  */
 export function compileContainerSelector(
   sel: ContainerSelection,
   lookup: ContainerLookup,
 ): (rec: EventRecord) => boolean {
-  const patterns = (sel.containers ?? []).flatMap(splitNameList).map(checkPattern('--container'));
-  const types = (sel.types ?? [])
-    .flatMap(splitNameList)
-    .map(checkPattern('--container-type'))
-    .map((t) => t.toLowerCase());
-  const host = sel.host === true;
-  const anyContainer = patterns.length > 0 || types.length > 0;
+  const m = compileContainerMatcher(sel);
+  const matches = m.matches;
+  if (!('version' in lookup)) {
+    return (rec) => matches(lookup.at(rec));
+  }
+  let version = lookup.version;
+  let cache = new Map<ContainerInfo, boolean>();
+  const host = m.host;
   return (rec) => {
     const c = lookup.at(rec);
     if (c === undefined) return host;
-    if (!anyContainer) return false;
-    if (patterns.length > 0 && !patterns.some((p) => containerMatches(p, c))) return false;
-    if (types.length > 0) {
-      const t = c.type.toLowerCase();
-      if (!types.some((p) => starGlobMatch(p, t))) return false;
+    if (lookup.version !== version) {
+      version = lookup.version;
+      cache = new Map();
     }
-    return true;
+    let r = cache.get(c);
+    if (r === undefined) {
+      r = matches(c);
+      cache.set(c, r);
+    }
+    return r;
+  };
+}
+
+/**
+ * The `--container` patterns and `--container-type` globs of `m` that select none of
+ * `containers` (as given by the user), to tell a typo from an absent container.
+ */
+export function unmatchedSelectors(
+  m: ContainerMatcher,
+  containers: Iterable<ContainerInfo>,
+): { patterns: string[]; types: string[] } {
+  const list = [...containers];
+  return {
+    patterns: m.patterns.filter((p) => !list.some((c) => containerMatches(p.glob, c))).map((p) => p.text),
+    types: m.types
+      .filter((t) => !list.some((c) => starGlobMatch(t.glob, c.type.toLowerCase())))
+      .map((t) => t.text),
   };
 }
 

@@ -15,17 +15,22 @@ export {
 } from './compile.js';
 export { EventNameSelector, splitNameList } from './names.js';
 export {
+  compileContainerMatcher,
   compileContainerSelector,
   containerMatches,
   hasContainerSelection,
+  unmatchedSelectors,
   type ContainerInfo,
   type ContainerLookup,
+  type ContainerMatcher,
   type ContainerSelection,
 } from './containers.js';
 export {
   addFilterOptions,
   buildRecordFilter,
+  containerSelectionOf,
   filterRecords,
+  needsContainerLookup,
   hasFilterOptions,
   type RecordStream,
   type FilterOptionValues,

@@ -16,7 +16,12 @@ import {
   type EventPredicate,
   type FilterEnv,
 } from './compile.js';
-import { compileContainerSelector, hasContainerSelection, type ContainerLookup } from './containers.js';
+import {
+  compileContainerSelector,
+  hasContainerSelection,
+  type ContainerLookup,
+  type ContainerSelection,
+} from './containers.js';
 import { EventNameSelector } from './names.js';
 import { parseFilter } from './parser.js';
 
@@ -99,6 +104,23 @@ export function hasFilterOptions(opts: FilterOptionValues): boolean {
     (opts.exclude?.length ?? 0) > 0 ||
     hasContainerSelection({ containers: opts.container, types: opts.containerType, host: opts.host })
   );
+}
+
+/**
+ * True when the options need a `ContainerLookup`: a container selector, or `$container` in the
+ * expression. Parses the expression (throwing `FilterSyntaxError` for a malformed one), so that a
+ * command can decide whether to run the container model before building the filter.
+ */
+export function needsContainerLookup(opts: FilterOptionValues): boolean {
+  if (hasContainerSelection({ containers: opts.container, types: opts.containerType, host: opts.host }))
+    return true;
+  if (opts.filter === undefined) return false;
+  return refsOf(parseFilter(opts.filter)).some((r) => r.root === 'container');
+}
+
+/** The container selection part of the options. */
+export function containerSelectionOf(opts: FilterOptionValues): ContainerSelection {
+  return { containers: opts.container, types: opts.containerType, host: opts.host };
 }
 
 /**

@@ -124,6 +124,12 @@ export class ContainerRegistry {
     return this.list.filter((c) => c.mergedInto === undefined);
   }
 
+  /** The container of a key (the one it was merged into, if it was). */
+  byKey(key: number): Container | undefined {
+    const c = this.list[key];
+    return c === undefined ? undefined : resolveMerged(c);
+  }
+
   /** Number of keys handed out (for sizing per-container arrays). */
   get keyCount(): number {
     return this.list.length;

@@ -90,6 +90,11 @@ export function isSyscallExit(name: string): boolean {
   return name.startsWith('syscall_exit_') || name.startsWith('exit_syscall');
 }
 
+/** Whether an event is a container event the model reads (nstrace's or the 2018 proposal's). */
+export function isContainerEvent(name: string): boolean {
+  return containerEventKind(name) !== undefined;
+}
+
 function containerEventKind(
   name: string,
 ): (typeof CONTAINER_EVENTS)[keyof typeof CONTAINER_EVENTS] | undefined {
@@ -134,6 +139,8 @@ export class SystemModel {
   migrated: Thread | undefined;
   /** Page alloc/free: the thread to charge, or undefined when lttng-analyses would not. */
   memThread: Thread | undefined;
+  /** Syscall entry: the thread whose syscall starts, or undefined when none is known. */
+  entryThread: Thread | undefined;
   /** Syscall exit: the thread whose syscall ends (its `sysName`/`sysEntry` are still set), or undefined. */
   exitThread: Thread | undefined;
   /** Syscall exit: the return value (NaN when the event has none). */
@@ -471,8 +478,15 @@ export class SystemModel {
       }
       for (let i = 0; i < flat.length; i++) this.setFlatNs(t, flat[i]![0], toNum(ctx[flat[i]![1]]));
       const pidNs = iPidNs >= 0 ? toNum(ctx[iPidNs]) : NaN;
-      if (pidNs > 0 && t.pidNs === undefined) this.setPidNs(t, pidNs, ev.ts);
-      else this.indexVtid(t);
+      if (pidNs > 0 && (t.pidNs === undefined || (t.pidNsInherited && t.pidNs !== pidNs))) {
+        if (t.pidNsInherited) {
+          // Its own context says otherwise: a fork into a new pid namespace (clone with
+          // CLONE_NEWPID) whose event had no namespace fields.
+          t.pidNsInherited = false;
+          t.pidLevels = undefined;
+        }
+        this.setPidNs(t, pidNs, ev.ts);
+      } else this.indexVtid(t);
     };
   }
 
@@ -685,12 +699,14 @@ export class SystemModel {
     if (sysName !== undefined) {
       const cpuF = f('cpu_id');
       return (ev) => {
+        this.entryThread = undefined;
         const c = this.cpus[readNum(cpuF, ev)];
         if (c === undefined || !c.known) return;
         const t = c.current;
         if (t === undefined) return;
         t.sysName = sysName;
         t.sysEntry = ev.ts;
+        this.entryThread = t;
       };
     }
     if (this.trackSyscalls && isSyscallExit(name)) {
@@ -796,6 +812,7 @@ export class SystemModel {
         if (parent.pidNs !== undefined) {
           if (pl !== undefined) child.pidLevels = pl.map((l) => ({ ...l }));
           this.setPidNs(child, parent.pidNs, ts);
+          child.pidNsInherited = true;
         } else {
           child.forkParent = parent;
         }

@@ -64,6 +64,11 @@ export class Thread {
    * its pid namespace at the end if this thread's stays unknown).
    */
   forkParent: Thread | undefined;
+  /**
+   * The pid namespace was taken from the parent at a fork whose event had no namespace fields
+   * (a guess: the `_pid_ns` context of the thread's own events overrides it).
+   */
+  pidNsInherited = false;
   /** The container (or the host) the thread belongs to, resolved when its pid namespace became known. */
   container: Container | undefined;
 

@@ -103,6 +103,13 @@ export interface RecordOptions {
   recorderVersion?: string;
   /** Where the trace goes (default: files in `<outDir>/kernel`); a relay client passes its own. */
   sink?: TraceSink;
+  /**
+   * For a sink that can fall behind (a relay): asked after every read cycle. A promise makes
+   * the recorder wait, reading nothing (the kernel ring buffer fills, then drops and counts
+   * events: `lost`, `events_discarded`), until it resolves or the recording is stopped; a
+   * rejection stops the recording with that error.
+   */
+  sinkReady?: () => Promise<void> | undefined;
   /** Extra pids whose events are not recorded (besides this process). */
   excludePids?: readonly number[];
   /**
@@ -572,7 +579,7 @@ export class Recorder {
       events += ps.events;
       packets += ps.packets;
     }
-    const bytes = dirBytes(this.traceDir);
+    const bytes = this.opts.sink ? 0 : dirBytes(this.traceDir);
     return {
       traceDir: this.traceDir,
       durationMs: Date.now() - t0,
@@ -978,6 +985,8 @@ export class Recorder {
           this.reportProgress();
         }
         if (now >= deadline) break;
+        const behind = o.sinkReady?.();
+        if (behind !== undefined) await untilStopped(behind, o.signal, deadline - now);
         // Read again at once while data floods in; otherwise let it gather a little (larger
         // reads and merge runs are cheaper per event; the ring buffer holds far more).
         await sleep(got >= 8 ? 0 : Math.min(got > 0 ? 5 : 20, Math.max(0, deadline - now)));
@@ -1029,6 +1038,10 @@ export class Recorder {
       const total = (st.get('overrun') ?? 0) + (st.get('dropped events') ?? 0);
       const delta = total - r.lastStatLost;
       if (delta > 0) {
+        // babeltrace2 counts losses from one packet to the next: those in a stream's first
+        // packet it reports without a number ("may have discarded"). Close that packet first.
+        if (r.stream.packets === 0)
+          r.stream.switchPacket(Math.max(r.stream.lastTimestamp, this.startTs), true);
         r.lastStatLost = total;
         r.lost += delta;
         r.sched.lossy = true;
@@ -1419,6 +1432,24 @@ function dirBytes(dir: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((res) => (ms <= 0 ? setImmediate(res) : setTimeout(res, ms)));
+}
+
+/** Waits for `p`, or until the signal aborts or `ms` pass; rethrows `p`'s rejection. */
+async function untilStopped(p: Promise<void>, signal: AbortSignal | undefined, ms: number): Promise<void> {
+  if (signal?.aborted) return;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<void>((resolve) => {
+    if (ms !== Infinity) timer = setTimeout(resolve, Math.max(0, ms));
+    onAbort = resolve;
+    signal?.addEventListener('abort', onAbort);
+  });
+  try {
+    await Promise.race([p, stop]);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

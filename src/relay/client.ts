@@ -115,6 +115,11 @@ export class RelayClient {
     });
   }
 
+  /** The error that failed the client (connection lost, error answer), or null while it works. */
+  get failure(): RelayError | null {
+    return this.error;
+  }
+
   /** Negotiated protocol minor version (13 with a 2.13 relay). */
   minor = 0;
   /** The relay's id for this session. */
@@ -545,7 +550,10 @@ function openSocket(
     const onError = (err: NodeJS.ErrnoException): void => {
       clearTimeout(timer);
       reject(
-        new RelayError(`cannot connect to relay ${what} port ${host}:${port}: ${err.code ?? err.message}`),
+        new RelayError(
+          `cannot connect to relay at ${host.includes(':') ? `[${host}]` : host}:${port}: ${err.code ?? err.message}` +
+            (what === 'data' ? ' (data port)' : ''),
+        ),
       );
     };
     sock.once('error', onError);

@@ -15,8 +15,8 @@ import { buildRecordFilter } from '../../src/filter/options.js';
 import { parseFilter } from '../../src/filter/parser.js';
 import { FilterSyntaxError } from '../../src/util/errors.js';
 import { LttngSandbox, run } from '../util/lttng.js';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { NSTRACE, ensureBuilt } from '../helpers/cli.js';
 import { CASES, type DiffCase } from './cases.js';
 
 const WORKLOAD = join(import.meta.dirname, 'workload');
@@ -182,11 +182,15 @@ beforeAll(async () => {
   lines.push(
     `mkdir -p ${sh(bin)}`,
     ...['nsf-host', 'nsf-pidns', 'nsf-misc', 'nsf-user'].map((n) => `ln -s ${sh(exe)} ${sh(join(bin, n))}`),
-    'export LTTNG_UST_REGISTER_TIMEOUT=30000',
-    `${sh(join(bin, 'nsf-host'))} 1 || exit 10`,
-    `unshare --pid --fork --mount-proc ${sh(join(bin, 'nsf-pidns'))} 1 || exit 11`,
-    `unshare --uts --ipc --net --cgroup --time --fork ${sh(join(bin, 'nsf-misc'))} 1 || exit 12`,
-    `unshare --user --map-user=1000 --map-group=1000 --fork ${sh(join(bin, 'nsf-user'))} 1 || exit 13`,
+    // The app waits for the session daemon to set up every session before running (under load the
+    // default 3 s, or any bound, can let the workload start before some sessions trace it).
+    'export LTTNG_UST_REGISTER_TIMEOUT=-1',
+    // On one CPU: lttng-ust asks for the CPU once per session, so a task that migrates between
+    // two sessions' reservations puts the same event in different CPUs' streams.
+    `taskset -c 0 ${sh(join(bin, 'nsf-host'))} 1 || exit 10`,
+    `taskset -c 0 unshare --pid --fork --mount-proc ${sh(join(bin, 'nsf-pidns'))} 1 || exit 11`,
+    `taskset -c 0 unshare --uts --ipc --net --cgroup --time --fork ${sh(join(bin, 'nsf-misc'))} 1 || exit 12`,
+    `taskset -c 0 unshare --user --map-user=1000 --map-group=1000 --fork ${sh(join(bin, 'nsf-user'))} 1 || exit 13`,
     t('workload done'),
     // Stopping waits for the consumer to flush: do all sessions at once.
     'for s in $(lttng list | sed -n "s/^ *[0-9][0-9]*) \\([^ ]*\\) .*/\\1/p"); do { lttng stop $s && lttng destroy $s; } >/dev/null & done',
@@ -261,8 +265,8 @@ describe('nstrace filter vs lttng-ust', () => {
   });
 
   it('nstrace print --filter on the unfiltered trace prints the lines of the filtered trace', () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-    const cli = resolve('dist/cli/main.js');
+    ensureBuilt();
+    const cli = NSTRACE;
     // Lines without the timestamp and delta (each session reads the clock itself).
     const print = (args: string[]): string[] => {
       const r = spawnSync('node', [cli, 'print', ...args], { encoding: 'latin1', maxBuffer: 1 << 28 });
@@ -304,7 +308,7 @@ describe('nstrace filter vs lttng-ust', () => {
   });
 
   it('a malformed expression is one error line with the column, the expression and a caret; exit code 2', () => {
-    const cli = resolve('dist/cli/main.js');
+    const cli = NSTRACE;
     const r = spawnSync('node', [cli, 'print', '--filter', 'i == 1 && str = "x"', join(out, 'base')], {
       encoding: 'utf8',
     });

@@ -1,13 +1,13 @@
 /**
- * Runs the built `nstrace` CLI (dist/) as a user would; builds it first when dist/ is missing or
+ * Runs the built `nstrace` CLI (the bundled bin, dist/bin/nstrace.js) as a user would; builds it first when dist/ is missing or
  * older than the sources (`npm test` builds before the tests; `vitest run` alone may not).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../..');
-export const NSTRACE = join(ROOT, 'dist/cli/main.js');
+export const NSTRACE = join(ROOT, 'dist/bin/nstrace.js');
 
 function newestMtime(dir: string): number {
   let m = 0;
@@ -21,7 +21,7 @@ function newestMtime(dir: string): number {
 
 export function ensureBuilt(): void {
   if (existsSync(NSTRACE) && statSync(NSTRACE).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export interface CliResult {
@@ -37,4 +37,26 @@ export function nstrace(args: string[], env: NodeJS.ProcessEnv = {}): CliResult 
     maxBuffer: 1 << 28,
   });
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/**
+ * `nstrace` without blocking the test worker's event loop: for tests that run the CLI many
+ * times (a test that holds the loop for a minute fails the whole vitest run).
+ */
+export function nstraceAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('node', [NSTRACE, ...args], { cwd: ROOT, env: { ...process.env, TZ: 'UTC', ...env } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    c.stdout.on('data', (d: Buffer) => out.push(d));
+    c.stderr.on('data', (d: Buffer) => err.push(d));
+    c.on('error', reject);
+    c.on('close', (code) =>
+      resolve({
+        code: code ?? -1,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      }),
+    );
+  });
 }

@@ -127,7 +127,7 @@ async function drive(p: Probe): Promise<Driven> {
   const view = hostView(p.hostPid());
   p.go();
   const childLine = await p.waitLine('child ');
-  await p.waitLine('childdone');
+  await p.waitLine('kiddone');
   await p.waitLine('done');
   return { view, child: Number(childLine.split(' ')[1]), lines: p.lines };
 }
@@ -200,7 +200,7 @@ beforeAll(async () => {
     unsharer.go();
     const uchild = Number((await unsharer.waitLine('child ')).split(' ')[1]);
     const after = parseNsLine(await unsharer.waitLine('unshared'));
-    await unsharer.waitLine('childdone');
+    await unsharer.waitLine('kiddone');
     await unsharer.waitLine('done');
     ac.abort();
     const summary = await recP;

@@ -8,7 +8,8 @@
  * Known babeltrace2 bugs are normalised only in their exact shape (bt2-compare.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { NSTRACE, ensureBuilt } from '../helpers/cli.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -86,6 +87,9 @@ function sharedTraces(): SharedEntry[] {
 }
 
 async function expectSame(paths: string[], cli: CompareOptions = {}): Promise<void> {
+  // One turn of the event loop per comparison: tests that make hundreds of them would otherwise
+  // hold vitest's worker past its RPC deadline (test/setup/stall.ts).
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const bt = bt2Print(paths, cli);
   const ours = await nstracePrint(paths, cli);
   const what = `${paths.map((p) => relative(ROOT, p)).join(' ')} ${JSON.stringify(cli)}`;
@@ -231,8 +235,8 @@ describe.skipIf(!HAVE_BT2 || !HAVE_SHARED)('nstrace print = babeltrace2 on /work
 let cli = '';
 beforeAll(() => {
   // Tests run from sources; the CLI cases need the built JavaScript.
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  cli = resolve('dist/cli/main.js');
+  ensureBuilt();
+  cli = NSTRACE;
 }, 300_000);
 
 function nstrace(

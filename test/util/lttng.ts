@@ -99,9 +99,19 @@ export class LttngSandbox {
     });
   }
 
-  /** Environment for commands in the sandbox. */
+  /**
+   * Environment for commands in the sandbox. Instrumented apps wait for the session daemon's
+   * "registration done" however long it takes (the default 3 s can run out on a loaded machine,
+   * and the app then runs untraced by some sessions).
+   */
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    return { ...process.env, LTTNG_HOME: this.home, HOME: this.home, ...extra };
+    return {
+      ...process.env,
+      LTTNG_HOME: this.home,
+      HOME: this.home,
+      LTTNG_UST_REGISTER_TIMEOUT: '-1',
+      ...extra,
+    };
   }
 
   /** Runs a command inside the sandbox's mount namespace. */

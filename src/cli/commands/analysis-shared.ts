@@ -1,6 +1,7 @@
 /**
  * What `cputop`, `memtop`, `syscallstats` and `top` share: options (those of lttng-analyses plus
- * the container selection), progress on stderr, Ctrl-C, warnings, and text or LAMI output.
+ * the filter module's: `--filter`, `-e/--event`, `--exclude`, `--container`, `--container-type`,
+ * `--host`), progress on stderr, Ctrl-C, warnings, and text or LAMI output.
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
@@ -12,10 +13,12 @@ import type { AnalysisName } from '../../analyses/requirements.js';
 import type { ReportOptions } from '../../analyses/reports.js';
 import { analyse } from '../../analyses/session.js';
 import type { AnalyseResult } from '../../analyses/session.js';
+import type { FilterOptionValues } from '../../filter/index.js';
+import { addFilterOptions } from '../../filter/index.js';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { VERSION } from '../version.js';
 
-export interface AnalysisCliOptions {
+export interface AnalysisCliOptions extends FilterOptionValues {
   begin?: string;
   end?: string;
   timerange?: string;
@@ -23,8 +26,6 @@ export interface AnalysisCliOptions {
   tid?: string[];
   procname?: string[];
   cpu?: string[];
-  container?: string[];
-  host?: boolean;
   gmt?: boolean;
   intersection: boolean;
   progress: boolean;
@@ -53,8 +54,6 @@ export function addAnalysisOptions(cmd: Command, opts: { limitDefault: number })
     .option('--tid <list>', 'only these threads (comma-separated tids; repeatable)', collect)
     .option('--procname <list>', 'only these process names (comma-separated; repeatable)', collect)
     .option('--cpu <list>', 'only these CPUs (comma-separated ids; repeatable)', collect)
-    .option('--container <name|id|pid_ns>', "only this container's tasks (repeatable)", collect)
-    .option('--host', "only the host's tasks (with --container: the host too)")
     .option('--gmt', 'show and read times in UTC rather than local time')
     .option('--no-intersection', 'analyse all events, not only the range where all the streams have data')
     .option('--no-progress', 'no progress bar')
@@ -64,6 +63,24 @@ export function addAnalysisOptions(cmd: Command, opts: { limitDefault: number })
     new Option('--limit <n>', 'rows per top table (0: all)')
       .default(opts.limitDefault)
       .argParser(intArg('--limit')),
+  );
+  // The filter module's options, as print has them: -e is --event here (no -e/--end clash).
+  // --container/--container-type/--host select tasks; --filter/-e/--exclude select the events
+  // the analysis sees (docs/adr/0180-one-filter-for-every-command.md).
+  addFilterOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Filtering: --container, --container-type and --host select tasks, by the container each thread
+belongs to at the end of the trace (per-TID rows of those tasks, per-CPU time spent on them,
+their containers' rows); --filter, -e/--event and --exclude select the events the analysis counts
+(syscallstats counts a system call when its entry or its exit is kept).
+
+Examples:
+  nstrace cputop --container web --container 'ci-*' TRACE
+  nstrace syscallstats --container-type docker --filter 'ret < 0' TRACE     failed calls in docker containers
+  nstrace memtop --host --exclude kmem_mm_page_free TRACE
+`,
   );
   return cmd;
 }
@@ -161,7 +178,11 @@ export async function runAnalysisCommand(
         procnames: splitList(o.procname),
         cpus: intList('--cpu', o.cpu),
         containers: o.container,
+        containerTypes: o.containerType,
         host: o.host,
+        filter: o.filter,
+        event: o.event,
+        exclude: o.exclude,
         partial: extra.partial,
         streamRanges: () => streamRangesOf(ts),
         onProgress: progress.update,

@@ -16,8 +16,18 @@ import {
   type FilterOptionValues,
   addFilterOptions,
   buildRecordFilter,
+  compileContainerMatcher,
+  containerSelectionOf,
   filterRecords,
+  needsContainerLookup,
 } from '../../filter/index.js';
+import { SystemModel } from '../../model/model.js';
+import {
+  feedModel,
+  laterKnowledgeMatters,
+  ModelContainerLookup,
+  unmatchedSelectorMessages,
+} from '../../model/lookup.js';
 
 interface PrintOptions extends FilterOptionValues {
   names?: string[];
@@ -60,6 +70,12 @@ Examples:
   nstrace print TRACE | grep sched_switch | head    (stops quietly when head exits)
   nstrace print --filter '$ctx.pid_ns != 4026531836 && fd >= 3' TRACE
                                                     events from other pid namespaces only
+  nstrace print --container web --host TRACE        events of the tasks of container web and of the host
+  nstrace print --filter '$container.type == "docker" && ret < 0' TRACE
+
+Container options and $container use the system model replayed from the trace (twice for kernel
+traces): an event belongs to the task that produced it (the task switched out, for sched_switch),
+and a task to the container the whole trace says it ran in.
 `;
 
 export function register(program: Command): void {
@@ -161,15 +177,38 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
   );
   const clockOffsetSeconds = intOption('--clock-offset', opts.clockOffset);
   const clockOffsetNs = intOption('--clock-offset-ns', opts.clockOffsetNs);
-  const set = TraceSet.open(paths, {
+  const openOptions = {
     ...(clockOffsetSeconds !== undefined ? { clockOffsetSeconds } : {}),
     ...(clockOffsetNs !== undefined ? { clockOffsetNs } : {}),
-  });
+  };
+  const set = TraceSet.open(paths, openOptions);
   let keep;
+  let model: SystemModel | undefined;
+  let lookup: ModelContainerLookup | undefined;
+  let source: Parameters<typeof filterRecords>[0] = set;
   try {
+    // The container model runs only when a selector or $container asks for it: plain print
+    // stays a decode-and-format loop.
+    if (needsContainerLookup(opts)) {
+      lookup = new ModelContainerLookup(new SystemModel(MODEL_OPTIONS));
+      source = feedModel(set, lookup.model);
+    }
     keep = buildRecordFilter(opts, set, {
+      containers: lookup,
       onWarning: (m) => process.stderr.write(`nstrace: warning: ${m}\n`),
     });
+    if (lookup !== undefined) {
+      // Two replays when the trace can tell a task's container after its first events (a
+      // container event after its tasks started, a statedump after tasks ran): the first reads
+      // the whole trace, the second, as the events are printed, finds the task of each event
+      // and answers with its final container (docs/adr/0180-one-filter-for-every-command.md).
+      if (laterKnowledgeMatters(set)) {
+        model = replayAll(paths, openOptions);
+        lookup.useFinal(model);
+      } else {
+        model = lookup.model;
+      }
+    }
   } catch (e) {
     set.close();
     throw e;
@@ -177,7 +216,7 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
   const fd = opts.output === undefined ? undefined : openOutput(opts.output);
   try {
     await printRecords(
-      filterRecords(set, keep),
+      filterRecords(source, keep),
       {
         pretty,
         begin,
@@ -192,8 +231,36 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
     set.close();
     if (fd !== undefined) closeSync(fd);
   }
+  if (model !== undefined) warnUnmatched(opts, model, lookup);
 }
 
+/** The model needs no syscall or memory accounting to know containers. */
+const MODEL_OPTIONS = { syscalls: false, memory: false };
+
+/** Replays every record of the traces through a new model, and finishes it. */
+function replayAll(paths: string[], options: Parameters<typeof TraceSet.open>[1]): SystemModel {
+  const model = new SystemModel(MODEL_OPTIONS);
+  const set = TraceSet.open(paths, options);
+  try {
+    const src = feedModel(set, model);
+    while (src.next() !== null);
+  } finally {
+    set.close();
+  }
+  model.finish();
+  return model;
+}
+
+/** A `--container`/`--container-type` that selected no container of the trace is probably a typo. */
+function warnUnmatched(
+  opts: PrintOptions,
+  model: SystemModel,
+  lookup: ModelContainerLookup | undefined,
+): void {
+  const m = compileContainerMatcher(containerSelectionOf(opts));
+  for (const msg of unmatchedSelectorMessages(m, model, lookup))
+    process.stderr.write(`nstrace: warning: ${msg}\n`);
+}
 function openOutput(path: string): number {
   try {
     return openSync(path, 'w');

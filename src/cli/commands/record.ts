@@ -2,10 +2,12 @@
  * `nstrace record`: thin CLI over `record/`: parse options, show a progress line on a TTY,
  * stop on Ctrl-C / SIGTERM / --duration, print a summary.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { UsageError } from '../../util/errors.js';
+import { InterruptedError, RelayError, UsageError } from '../../util/errors.js';
+import type { RelayClient, RelayTraceSink, RelayUrl } from '../../relay/index.js';
 import { record, type RecordSummary } from '../../record/recorder.js';
 import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, type ContextName } from '../../record/threads.js';
 import { DEFAULT_EVENTS } from '../../record/events.js';
@@ -50,21 +52,93 @@ function human(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-function defaultOutDir(): string {
-  const d = new Date();
+function defaultOutDir(d = new Date()): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `nstrace-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-export function printSummary(s: RecordSummary, out: NodeJS.WritableStream): void {
+/** A recording streamed to a relay daemon (`--url`). */
+interface RelayTarget {
+  client: RelayClient;
+  sink: RelayTraceSink;
+  url: RelayUrl;
+  /** `net://HOST:PORT` as shown to the user. */
+  shown: string;
+  sessionName: string;
+}
+
+/** The relay URL as the user would type it back (control port; data port when not the default). */
+function showUrl(u: RelayUrl, defaultDataPort: number): string {
+  const host = u.family === 6 ? `[${u.host}]` : u.host;
+  const ports = u.dataPort === defaultDataPort ? `${u.controlPort}` : `${u.controlPort}:${u.dataPort}`;
+  return `${u.family === 6 ? 'net6' : 'net'}://${host}:${ports}${u.basePath === '' ? '' : `/${u.basePath}`}`;
+}
+
+/**
+ * lttng-relayd refuses session names that are not one path component; say so before connecting.
+ */
+function checkSessionName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.length > 255) {
+    throw new UsageError(`bad session name '${name}' (one path component, at most 255 bytes)`);
+  }
+}
+
+/**
+ * Connects to the relay and creates the session (before tracing starts: an unreachable relay
+ * fails here, with tracefs untouched).
+ */
+async function connectRelay(url: string, sessionNameOpt: string | undefined): Promise<RelayTarget> {
+  if (/^tcp6?:\/\//.test(url)) {
+    throw new UsageError(
+      `--url takes net://HOST[:CONTROL_PORT[:DATA_PORT]] or net6://; tcp:// is only for lttng's ` +
+        `separate --ctrl-url/--data-url (use net://HOST:CONTROL_PORT:DATA_PORT)`,
+    );
+  }
+  const relay = await import('../../relay/index.js');
+  const u = relay.parseRelayUrl(url);
+  if (process.getuid && process.getuid() !== 0) {
+    throw new UsageError('nstrace record needs root (tracefs and /proc of every process)');
+  }
+  const created = new Date();
+  if (sessionNameOpt !== undefined) checkSessionName(sessionNameOpt);
+  const sessionName = sessionNameOpt ?? defaultOutDir(created);
+  const client = await relay.RelayClient.connect(u, {
+    hostname: os.hostname(),
+    sessionName,
+    // The default name already ends with the date: the relay must not add it again (as lttng
+    // does for its `auto-YYYYmmdd-HHMMSS` names).
+    sessionNameContainsCreationTime: sessionNameOpt === undefined,
+    creationTime: Math.floor(created.getTime() / 1000),
+  });
+  const sink = new relay.RelayTraceSink(client, 'kernel');
+  return { client, sink, url: u, shown: showUrl(u, relay.DEFAULT_DATA_PORT), sessionName };
+}
+
+export function printSummary(s: RecordSummary, out: NodeJS.WritableStream, relay?: RelayTarget): void {
   const secs = s.durationMs / 1000;
   out.write(
     `Recorded ${s.events} events in ${secs.toFixed(1)} s (${Math.round(s.events / Math.max(secs, 0.001))} events/s), ` +
       `${human(s.bytes)} in ${s.packets} packets, ${s.eventClasses} event classes\n`,
   );
-  out.write(`Trace: ${s.traceDir}\n`);
+  if (relay === undefined) out.write(`Trace: ${s.traceDir}\n`);
+  else {
+    out.write(
+      `Trace: ${relay.shown} session ${relay.sessionName} ` +
+        `(relay writes it under ${relay.client.outputPath}/kernel), ${human(relay.sink.bytesSent)} sent\n`,
+    );
+  }
+  const behind =
+    relay !== undefined && relay.sink.waits > 0
+      ? `; the relay was behind ${relay.sink.waits} times, ${(relay.sink.waitedMs / 1000).toFixed(1)} s in all`
+      : '';
   out.write(
-    `Lost events: ${s.lost}${s.lost > 0 ? '  (ring buffer overflow: use a larger --buffer-size or fewer events)' : ''}\n`,
+    `Lost events: ${s.lost}` +
+      (s.lost > 0
+        ? `  (ring buffer overflow${behind}: use a larger --buffer-size or fewer events)`
+        : behind !== ''
+          ? `  (${behind.slice(2)})`
+          : '') +
+      '\n',
   );
   out.write(
     `Statedump: ${s.statedumpEvents} events, ${s.containers} containers` +
@@ -94,15 +168,29 @@ export function register(program: Command): void {
         'Runs as root. Uses a private tracefs instance (instances/nstrace-<pid>), so the global ' +
         "tracing buffer and other users' settings are untouched; everything is removed on exit " +
         '(Ctrl-C, SIGTERM, --duration, or an error). The recorder does not trace itself.\n\n' +
+        'With --url the trace streams to a relay daemon (nstrace relayd or lttng-relayd, ' +
+        'LTTng 2.11+) instead of a directory; the relay writes it as lttng-relayd does.\n\n' +
         'Examples:\n' +
         '  nstrace record -o /tmp/t --duration 10s            default events + all syscalls\n' +
         '  nstrace record -e sched_switch,sched_process_* -o t   scheduler only\n' +
         '  nstrace record -e sched_*,syscall_entry_openat     + one syscall (entry and exit)\n' +
         '  nstrace record -e timer:hrtimer_* --syscalls        any ftrace event, by system:name\n' +
         '  nstrace record --context pid_ns,vtid,procname      fewer context fields\n' +
-        '  babeltrace2 /tmp/t                                 read it back',
+        '  babeltrace2 /tmp/t                                 read it back\n' +
+        '  nstrace record --url net://relay -d 1m             stream to a relay daemon\n' +
+        '  nstrace record --url net://10.0.0.5:6000:6001 --session-name web1',
     )
     .option('-o, --output <dir>', 'trace directory (the kernel trace goes to DIR/kernel)')
+    .option(
+      '--url <url>',
+      'stream to a relay daemon instead (nstrace relayd or lttng-relayd): ' +
+        'net://HOST[:CONTROL_PORT[:DATA_PORT]][/PATH] or net6://[ADDR]...; ports default to 5342 and 5343',
+    )
+    .option(
+      '--session-name <name>',
+      'relay session name (with --url; default nstrace-YYYYmmdd-HHMMSS); the relay writes ' +
+        'HOST/NAME-YYYYmmdd-HHMMSS/kernel',
+    )
     .option('-d, --duration <time>', 'stop after this long (500ms, 10s, 2m); default: until Ctrl-C')
     .option(
       '-e, --events <list>',
@@ -121,6 +209,15 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress line even on a TTY')
     .option('--summary-json <file>', 'also write the summary as JSON to FILE (for scripts)')
     .action(async (opts: Record<string, unknown>) => {
+      const url = opts.url as string | undefined;
+      if (url !== undefined && opts.output !== undefined) {
+        throw new UsageError(
+          '--url and -o/--output exclude each other: the trace goes to a relay or to a directory',
+        );
+      }
+      if (url === undefined && opts.sessionName !== undefined) {
+        throw new UsageError('--session-name needs --url (it names the session on the relay)');
+      }
       const outDir = (opts.output as string | undefined) ?? defaultOutDir();
       const durationMs = opts.duration !== undefined ? parseDuration(String(opts.duration)) : undefined;
       const events =
@@ -138,43 +235,118 @@ export function register(program: Command): void {
       const syscalls = events === undefined ? opts.syscalls !== false : opts.syscalls === true;
 
       const ac = new AbortController();
-      const onSignal = (): void => ac.abort();
+      let relay: RelayTarget | undefined;
+      /** Set once the recording is over and queued packets are going to the relay. */
+      let flushing = false;
+      let gaveUp = false;
+      const onSignal = (): void => {
+        // A signal while the last packets go to the relay gives up on them (a stuck relay
+        // must not keep us forever); the first one only stops the recording.
+        if (flushing && relay !== undefined) {
+          gaveUp = true;
+          relay.client.destroy();
+        }
+        ac.abort();
+      };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       process.on('SIGHUP', onSignal);
       const tty = process.stderr.isTTY && opts.progress !== false;
       let lastLost = 0;
       try {
-        const summary = await record({
-          outDir: path.resolve(outDir),
-          durationMs,
-          events,
-          syscalls,
-          contexts,
-          bufferSizeKb,
-          packetSize,
-          statedump: opts.statedump !== false,
-          containers: opts.containers !== false,
-          signal: ac.signal,
-          recorderVersion: VERSION,
-          progressIntervalMs: 500,
-          onWarning: (m) => {
-            if (tty) process.stderr.write('\r\x1b[K');
-            process.stderr.write(`nstrace: warning: ${m}\n`);
-          },
-          onProgress: (p) => {
-            if (p.lost > lastLost) lastLost = p.lost;
-            if (!tty) return;
-            process.stderr.write(
-              `\r\x1b[K${(p.elapsedMs / 1000).toFixed(1)} s  ${p.events} events  ` +
-                `${Math.round(p.eventsPerSec)} ev/s  ${human(p.bytes)}  lost ${p.lost}`,
+        if (url !== undefined) relay = await connectRelay(url, opts.sessionName as string | undefined);
+        const r = relay;
+        let summary: RecordSummary;
+        try {
+          summary = await record({
+            outDir: r ? r.client.outputPath : path.resolve(outDir),
+            ...(r ? { sink: r.sink, sinkReady: () => r.sink.ready(), traceName: r.sessionName } : {}),
+            durationMs,
+            events,
+            syscalls,
+            contexts,
+            bufferSizeKb,
+            packetSize,
+            statedump: opts.statedump !== false,
+            containers: opts.containers !== false,
+            signal: ac.signal,
+            recorderVersion: VERSION,
+            progressIntervalMs: 500,
+            onWarning: (m) => {
+              if (tty) process.stderr.write('\r\x1b[K');
+              const behind = r !== undefined && r.sink.pendingBytes > r.sink.maxPendingBytes / 2;
+              process.stderr.write(`nstrace: warning: ${m}${behind ? ' (the relay is behind)' : ''}\n`);
+            },
+            onProgress: (p) => {
+              if (p.lost > lastLost) lastLost = p.lost;
+              if (!tty) return;
+              const bytes = r
+                ? `${human(r.sink.bytesSent)} sent, ${human(r.sink.pendingBytes)} queued`
+                : human(p.bytes);
+              process.stderr.write(
+                `\r\x1b[K${(p.elapsedMs / 1000).toFixed(1)} s  ${p.events} events  ` +
+                  `${Math.round(p.eventsPerSec)} ev/s  ${bytes}  lost ${p.lost}`,
+              );
+            },
+          });
+          if (r) {
+            // The writer has queued everything: wait until the relay has every packet and
+            // index (flush, data-pending handshake), then close the streams and connections.
+            flushing = true;
+            if (tty && r.sink.pendingBytes > 0)
+              process.stderr.write(`\r\x1b[Ksending the last ${human(r.sink.pendingBytes)} to the relay`);
+            await r.sink.finished();
+            await r.client.close();
+            summary.bytes = r.sink.bytesSent;
+            summary.traceDir = `${r.client.outputPath}/kernel`;
+          }
+        } catch (err) {
+          if (r === undefined) throw err;
+          if (tty) process.stderr.write('\r\x1b[K');
+          const lost = r.sink.failure ?? (err instanceof RelayError ? err : undefined);
+          if (lost === undefined) {
+            // Not the relay's fault (e.g. an unknown event): end the session cleanly.
+            flushing = true;
+            await r.sink
+              .finished()
+              .then(() => r.client.close())
+              .catch(() => r.client.destroy());
+            throw err;
+          }
+          r.client.destroy();
+          if (gaveUp) {
+            throw new InterruptedError(
+              `interrupted while sending the last ${human(r.sink.pendingBytes)} to the relay at ${r.shown} ` +
+                '(the relay keeps what it received)',
             );
-          },
-        });
+          }
+          throw new RelayError(
+            `streaming to the relay at ${r.shown} failed: ${(lost as Error).message} ` +
+              `(recording stopped, tracefs restored; the relay keeps what it received)`,
+            { cause: err },
+          );
+        }
         if (tty) process.stderr.write('\r\x1b[K');
-        printSummary(summary, process.stdout);
+        printSummary(summary, process.stdout, r);
         if (opts.summaryJson !== undefined) {
-          writeFileSync(String(opts.summaryJson), JSON.stringify(summary, null, 2) + '\n');
+          const json = r
+            ? {
+                ...summary,
+                relay: {
+                  url: r.shown,
+                  sessionName: r.sessionName,
+                  hostname: os.hostname(),
+                  outputPath: r.client.outputPath,
+                  bytesSent: r.sink.bytesSent,
+                  packetsSent: r.sink.packetsSent,
+                  maxQueuedBytes: r.sink.maxPendingSeen,
+                  queueLimitBytes: r.sink.maxPendingBytes,
+                  waits: r.sink.waits,
+                  waitedMs: r.sink.waitedMs,
+                },
+              }
+            : summary;
+          writeFileSync(String(opts.summaryJson), JSON.stringify(json, null, 2) + '\n');
         }
       } finally {
         process.off('SIGINT', onSignal);

@@ -49,7 +49,7 @@ Read a live session while it is being recorded:
 List the sessions a relay offers:
   babeltrace2 -i lttng-live net://127.0.0.1:5344
 
-Ports take PORT, HOST:PORT or tcp://HOST:PORT. Control and data listen on all interfaces
+Ports take PORT, HOST:PORT, tcp://HOST:PORT or tcp6://[ADDR]:PORT. Control and data listen on all interfaces
 (0.0.0.0) by default, live on 127.0.0.1 only, as lttng-relayd does.
 
 Not supported: session rotation (lttng rotate; chunks stay in the session directory),
@@ -60,11 +60,12 @@ otherwise. SIGINT/SIGTERM stop it cleanly: a packet cut in the middle is dropped
 still on their way get two seconds, every file is closed.
 `;
 
-function listenSpec(value: string, defaultHost: string, what: string): ListenSpec {
-  const v = value.replace(/^tcp:\/\//, '');
-  const m = /^(?:(.+):)?(\d+)$/.exec(v);
+export function listenSpec(value: string, defaultHost: string, what: string): ListenSpec {
+  // lttng-relayd's forms: tcp://HOST:PORT and tcp6://[ADDR]:PORT.
+  const v = value.replace(/^tcp6?:\/\//, '');
+  const m = /^(?:([^/]+):)?(\d+)$/.exec(v);
   if (m === null)
-    throw new UsageError(`bad ${what} "${value}" (expected PORT, HOST:PORT or tcp://HOST:PORT)`);
+    throw new UsageError(`bad ${what} "${value}" (expected PORT, HOST:PORT, tcp://HOST:PORT or tcp6://[ADDR]:PORT)`);
   const port = Number(m[2]);
   if (port > 65535) throw new UsageError(`bad ${what} "${value}": port out of range`);
   let host = m[1] ?? defaultHost;

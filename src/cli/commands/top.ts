@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { topMeta, topMi, topText } from '../../analyses/reports.js';
 import { NstraceError } from '../../util/errors.js';
+import { samplePath } from '../paths.js';
 import type { AnalysisCliOptions } from './analysis-shared.js';
 import { addAnalysisOptions, runAnalysisCommand } from './analysis-shared.js';
 
@@ -10,7 +10,7 @@ import { addAnalysisOptions, runAnalysisCommand } from './analysis-shared.js';
  * The sample trace bundled in the package (`samples/containers-live`): a real recording by
  * `nstrace record` (`scripts/record-sample.ts`, see its README).
  */
-export const SAMPLE_TRACE = fileURLToPath(new URL('../../../samples/containers-live', import.meta.url));
+export const SAMPLE_TRACE = samplePath('containers-live');
 
 export function register(program: Command): void {
   const cmd = program
