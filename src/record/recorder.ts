@@ -741,13 +741,22 @@ export class Recorder {
     this.injectStream = this.streams[0]!;
     this.tw.flushMetadata();
     if (o.watcher !== false) this.startWatcher(notrace, layouts, cpus);
+    // Threads the recorder started since the list was made (the watcher's worker): excluded
+    // too, whether or not `event-fork` follows its children.
+    const later: string[] = [];
+    for (const tid of fs.readdirSync('/proc/self/task')) if (!self.includes(Number(tid))) later.push(tid);
+    if (later.length > 0) {
+      for (const inst of [this.instance, this.watchInstance])
+        inst?.append('set_event_notrace_pid', later.join(' '));
+    }
 
-    // The /proc walk comes right before tracing starts, not after: it takes a while on a busy
-    // host (~1 ms per thread), and a task that exited meanwhile would have left events with no
-    // comm and guessed namespaces. Tasks created from here on are seen forking (or read lazily).
-    const threads = walkThreads();
-    const seen = this.now();
-    for (const p of threads) this.table.addFromProc(p, seen);
+    // The thread table starts from a /proc walk right before tracing starts: the statedump's
+    // own walk below comes after (LTTng's statedump runs once tracing is on, and readers such as
+    // lttng-analyses skip what precedes the last CPU's first event) and takes a while on a busy
+    // host (~1 ms per thread); a task that exited meanwhile would otherwise have left events
+    // with no comm and guessed namespaces. Tasks created from here on are seen forking.
+    const seen0 = this.now();
+    for (const p of walkThreads()) this.table.addFromProc(p, seen0);
     this.selfThread = this.table.byTid.get(process.pid);
 
     // Go.
@@ -755,7 +764,7 @@ export class Recorder {
     this.watchInstance?.write('tracing_on', '1');
     this.schedInstance?.write('tracing_on', '1');
     this.instance?.write('tracing_on', '1');
-    if (o.statedump !== false) await this.statedump(threads);
+    if (o.statedump !== false) await this.statedump();
     o.onStarted?.();
   }
 
@@ -833,8 +842,11 @@ export class Recorder {
     return o + cap.bytes.length + 1;
   }
 
-  /** The statedump of the tasks walked at the start, then of the containers. */
-  private async statedump(threads: ProcThread[]): Promise<void> {
+  private async statedump(): Promise<void> {
+    const threads: ProcThread[] = walkThreads();
+    const seen = this.now();
+    for (const p of threads) this.table.addFromProc(p, seen);
+    this.selfThread = this.table.byTid.get(process.pid);
     const evs = buildStatedump(threads, this.table, { now: () => this.now() });
     if (this.opts.containers !== false) {
       try {

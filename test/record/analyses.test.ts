@@ -77,7 +77,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  if (out) fs.rmSync(out, { recursive: true, force: true });
+  if (out && !process.env.KEEP_TRACE) fs.rmSync(out, { recursive: true, force: true });
+  else if (out) console.warn('trace kept in', out);
 });
 
 describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
