@@ -106,7 +106,12 @@ function peekFirst(src: RecordSource): { first: EventRecord | undefined; source:
     held.push(r);
   }
   let i = 0;
-  const source: { base: TimeBase; next: () => TraceRecord | null; progress?: RecordSource['progress'] } = {
+  const source: {
+    base: TimeBase;
+    next: () => TraceRecord | null;
+    progress?: RecordSource['progress'];
+    setPayloadWanted?: RecordSource['setPayloadWanted'];
+  } = {
     base: src.base,
     next: () => {
       if (i < held.length) return held[i++]!;
@@ -116,6 +121,7 @@ function peekFirst(src: RecordSource): { first: EventRecord | undefined; source:
     },
   };
   if (src.progress !== undefined) source.progress = src.progress.bind(src);
+  if (src.setPayloadWanted !== undefined) source.setPayloadWanted = src.setPayloadWanted.bind(src);
   return { first, source };
 }
 

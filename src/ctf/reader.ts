@@ -29,6 +29,8 @@ export interface OpenOptions {
   clockOffsetNs?: number;
   /** Target bytes of stream data held in memory over all streams (default 16 MiB). */
   memoryBudget?: number;
+  /** Window of each stream, overriding the one derived from `memoryBudget` (tests, tuning). */
+  windowBytes?: number;
 }
 
 /** A trace found on disk, before opening. */
@@ -224,6 +226,9 @@ function tieCompare(a: StreamCursor, b: StreamCursor): number {
   return 0;
 }
 
+/** Window of the cursors that only scan packet headers (`streamRanges`). */
+const SCAN_WINDOW_BYTES = 4096;
+
 function before(a: StreamCursor, b: StreamCursor): boolean {
   if (a.headTs !== b.headTs) return a.headTs < b.headTs;
   return tieCompare(a, b) < 0;
@@ -240,7 +245,7 @@ export class TraceSet {
 
   private readonly cursors: StreamCursor[];
   /** Makes a fresh cursor for stream `i` (for scans that must not disturb the iteration). */
-  private readonly cursorFactory: Array<() => StreamCursor> = [];
+  private readonly cursorFactory: Array<(windowBytes?: number) => StreamCursor> = [];
   private readonly heap: StreamCursor[] = [];
   private lastTs = Number.NEGATIVE_INFINITY;
   private started = false;
@@ -280,10 +285,9 @@ export class TraceSet {
     this.payloadWanted = new Uint8Array(infos.length).fill(1);
     const groupCount = loaded.reduce((n, l) => n + l.groups.length, 0);
     const budget = opts.memoryBudget ?? 16 * 1024 * 1024;
-    const windowBytes = Math.min(
-      4 * 1024 * 1024,
-      Math.max(64 * 1024, Math.floor(budget / Math.max(1, groupCount))),
-    );
+    const windowBytes =
+      opts.windowBytes ??
+      Math.min(4 * 1024 * 1024, Math.max(64 * 1024, Math.floor(budget / Math.max(1, groupCount))));
     const streams: StreamInstance[] = [];
     this.cursors = [];
     let total = 0;
@@ -302,8 +306,8 @@ export class TraceSet {
         };
         streams.push(stream);
         const rel = sp.clock === undefined ? 0 : Number(clockBaseNs(sp.clock, opts) - baseAbs);
-        const make = (): StreamCursor =>
-          new StreamCursor(stream, l.plan, sp, g.files, rel, l.quirks, windowBytes, this.payloadWanted);
+        const make = (win = windowBytes): StreamCursor =>
+          new StreamCursor(stream, l.plan, sp, g.files, rel, l.quirks, win, this.payloadWanted);
         this.cursorFactory.push(make);
         this.cursors.push(make());
         for (const f of g.files) total += f.size;
@@ -476,7 +480,8 @@ export class TraceSet {
    * packet headers and contexts, independently of the iteration.
    */
   streamRanges(): Array<{ begin: number; end: number } | null> {
-    return this.cursorFactory.map((make) => make().scanPacketRange());
+    // A small window: the scan reads packet headers and contexts only, not the events.
+    return this.cursorFactory.map((make) => make(SCAN_WINDOW_BYTES).scanPacketRange());
   }
 
   /** Bytes of stream data consumed so far, and the total. */

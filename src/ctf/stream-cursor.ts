@@ -62,6 +62,8 @@ export class StreamCursor {
   private readonly quirks: TracerQuirks;
   private readonly alignBytes: number;
   private readonly minWindow: number;
+  /** Refill ahead when less than this is left in the window (and the packet goes on). */
+  private readonly marginBits: number;
   private fileIdx = -1;
   private fd = -1;
   private path = '';
@@ -106,6 +108,7 @@ export class StreamCursor {
     this.quirks = quirks;
     this.alignBytes = Math.max(8, plan.maxAlignBits / 8);
     this.minWindow = Math.max(4096, Math.ceil(windowBytes / this.alignBytes) * this.alignBytes);
+    this.marginBits = Math.min(this.minWindow / 4, 64 * 1024) * 8;
     this.buf = Buffer.alloc(this.minWindow + SLACK);
     this.u8 = this.buf;
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -174,6 +177,12 @@ export class StreamCursor {
       const base = this.wBase;
       if (start < base || start - base > this.winLen * 8 || !this.wAligned) {
         this.fill(start >>> 3, 64);
+        continue;
+      }
+      if (this.wEnd - (start - base) < this.marginBits && !this.st.endIsContent) {
+        // Close to the end of the window: move it now rather than let the decoder run out and
+        // throw (an exception out of generated code costs a deoptimisation).
+        this.fill(start >>> 3, this.minWindow);
         continue;
       }
       try {

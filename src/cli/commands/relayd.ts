@@ -65,7 +65,9 @@ export function listenSpec(value: string, defaultHost: string, what: string): Li
   const v = value.replace(/^tcp6?:\/\//, '');
   const m = /^(?:([^/]+):)?(\d+)$/.exec(v);
   if (m === null)
-    throw new UsageError(`bad ${what} "${value}" (expected PORT, HOST:PORT, tcp://HOST:PORT or tcp6://[ADDR]:PORT)`);
+    throw new UsageError(
+      `bad ${what} "${value}" (expected PORT, HOST:PORT, tcp://HOST:PORT or tcp6://[ADDR]:PORT)`,
+    );
   const port = Number(m[2]);
   if (port > 65535) throw new UsageError(`bad ${what} "${value}": port out of range`);
   let host = m[1] ?? defaultHost;
