@@ -757,6 +757,7 @@ export class Recorder {
     // with no comm and guessed namespaces. Tasks created from here on are seen forking.
     const seen0 = this.now();
     for (const p of walkThreads()) this.table.addFromProc(p, seen0);
+    this.table.afterWalk();
     this.selfThread = this.table.byTid.get(process.pid);
 
     // Go.
@@ -846,6 +847,7 @@ export class Recorder {
     const threads: ProcThread[] = walkThreads();
     const seen = this.now();
     for (const p of threads) this.table.addFromProc(p, seen);
+    this.table.afterWalk();
     this.selfThread = this.table.byTid.get(process.pid);
     const evs = buildStatedump(threads, this.table, { now: () => this.now() });
     if (this.opts.containers !== false) {

@@ -328,7 +328,25 @@ export class ThreadTable {
       this.ctxWords,
     );
     this.byTid.set(p.tid, t);
+    this.rootPidNsIfOneLevel(t);
     return t;
+  }
+
+  /**
+   * A task with one pid-ns level (NSpid from our /proc, which shows kthreadd: the initial pid
+   * namespace's) is in the initial pid namespace, even when its `ns/pid` link is unreadable
+   * (PID 1's on this VM). Its other namespaces stay unknown.
+   */
+  private rootPidNsIfOneLevel(t: Thread): void {
+    const n = t.ns[NS_INDEX.pid]!;
+    if (n.inum !== 0 || t.nsTids.length !== 1 || t.tid === 2) return;
+    const root = this.byTid.get(2)?.ns[NS_INDEX.pid];
+    if (root !== undefined && root.inum !== 0) this.resolveNs(n, root.inum);
+  }
+
+  /** After a /proc walk: what `rootPidNsIfOneLevel` could not do before kthreadd was read. */
+  afterWalk(): void {
+    for (const t of this.byTid.values()) this.rootPidNsIfOneLevel(t);
   }
 
   /** Idle thread of a CPU (tid 0). */

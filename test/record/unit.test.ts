@@ -513,6 +513,21 @@ describe('thread table', () => {
     expect(t.byTid.get(100)!.nsTids).toEqual([100]);
   });
 
+  it("puts a one-level task whose ns links are unreadable (PID 1 here) in kthreadd's pid namespace only", () => {
+    const t = new ThreadTable({ contexts: ['pid_ns', 'net_ns'], readTask: () => undefined });
+    const zero = { pid: 0, user: 0, net: 0, mnt: 0, uts: 0, ipc: 0, cgroup: 0, time: 0 };
+    const init = t.addFromProc(proc(1, 1, zero), 0);
+    const nested = t.addFromProc(proc(400, 400, zero, [400, 3], [400, 3]), 0);
+    expect(init.ns[0]!.inum).toBe(0); // kthreadd not read yet
+    t.addFromProc(proc(2, 2), 0);
+    t.afterWalk();
+    expect(init.ns.map((n) => n.inum)).toEqual([HOST.pid, 0, 0, 0, 0, 0, 0, 0]);
+    // A task in a nested pid namespace is not in the initial one: unknown stays unknown.
+    expect(nested.ns[0]!.inum).toBe(0);
+    // Read after kthreadd: at once.
+    expect(t.addFromProc(proc(3, 3, zero), 0).ns[0]!.inum).toBe(HOST.pid);
+  });
+
   it('patches only what was unknown, with the values of the namespaces the words stood for', () => {
     const live: { ns?: number[] } = {};
     const t = new ThreadTable({
