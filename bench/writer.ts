@@ -95,6 +95,69 @@ export function writeNstrace(n: number, dir: string | undefined): Cost {
   };
 }
 
+/**
+ * The recorder's raw path (`beginRaw`/`commitRaw`): the 13 context words of `nstrace record`
+ * (8 namespace inodes, vpid, vtid, tid, pid, procname) taken from prebuilt bytes, and a
+ * 64-byte sched_switch payload copied in, on 2 per-CPU streams into a sink that drops the bytes.
+ * `encoder`: the context goes through the stream's compiled context encoder and is then
+ * overwritten with the prebuilt bytes (what the recorder did before `beginRawBytes()`).
+ */
+export function writeRaw(n: number, mode: 'encoder' | 'bytes'): Cost {
+  const tw = TraceWriter.create({
+    sink: dropSink,
+    layout: lttngLayout({ domain: 'kernel', hostname: 'bench' }),
+    packetSize: 1 << 18,
+  });
+  tw.addStreamClass({
+    header: 'compact',
+    context: [
+      ...[...NS, 'cgroup_ns', 'time_ns'].map((x) => lttngField(x, u32())),
+      ...['vpid', 'vtid', 'tid', 'pid'].map((x) => lttngField(x, s32())),
+      lttngField('procname', charArray(16)),
+    ],
+  });
+  const ev = tw.addEventClass({
+    name: 'sched_switch',
+    fields: [
+      lttngField('prev_comm', charArray(16)),
+      lttngField('prev_tid', s32()),
+      lttngField('prev_prio', s32()),
+      lttngField('prev_state', s64()),
+      lttngField('next_comm', charArray(16)),
+      lttngField('next_tid', s32()),
+      lttngField('next_prio', s32()),
+    ],
+  });
+  const streams = [tw.stream(0, 0), tw.stream(0, 1)];
+  const ctxs = [0, 1, 2, 3].map((k) => {
+    const b = new Uint8Array(64);
+    for (let i = 0; i < 64; i++) b[i] = (i * 7 + k) & 0xff;
+    return b;
+  });
+  const payload = new Uint8Array(64);
+  for (let i = 0; i < 64; i++) payload[i] = i;
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  let ts = 1_000_000;
+  for (let i = 0; i < n; i++) {
+    ts += 37;
+    const ps = streams[i & 1]!;
+    const cb = ctxs[i & 3]!;
+    let o: number;
+    if (mode === 'encoder') {
+      o = ps.beginRaw(ev, ts, 64);
+      ps.bytes.set(cb, o - cb.length);
+    } else {
+      o = ps.beginRawBytes(ev, ts, 64, cb);
+    }
+    ps.bytes.set(payload, o);
+    ps.commitRaw(o + 64);
+  }
+  tw.close();
+  const c = process.cpuUsage(c0);
+  return { wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6, bytes: 0 };
+}
+
 const PROVIDER = `
 LTTNG_UST_TRACEPOINT_EVENT(bench_sched, sched_switch,
   LTTNG_UST_TP_ARGS(const char *, prev_comm, int, prev_tid, int, prev_prio, long, prev_state,
@@ -205,6 +268,13 @@ export async function run(): Promise<BenchResult> {
     } catch (err) {
       ustError = (err as Error).message;
     }
+    process.stderr.write(
+      "nstrace raw path (the recorder's): context through the encoder, then as bytes...\n",
+    );
+    writeRaw(Math.min(EVENTS, 500_000), 'encoder');
+    const rawEnc = writeRaw(EVENTS, 'encoder');
+    writeRaw(Math.min(EVENTS, 500_000), 'bytes');
+    const rawBytesCost = writeRaw(EVENTS, 'bytes');
     const perEv = (s: number): string => `${((s / EVENTS) * 1e9).toFixed(0)} ns`;
     const rate = (s: number): string => `${(EVENTS / s / 1e6).toFixed(2)} M/s`;
     const lines = [
@@ -214,6 +284,8 @@ export async function run(): Promise<BenchResult> {
       '|---|---|---|---|---|',
       `| nstrace, encode only | ${mem.wall.toFixed(2)} s | ${rate(mem.wall)} | ${perEv(mem.cpu)} | - |`,
       `| nstrace, to disk | ${disk.wall.toFixed(2)} s | ${rate(disk.wall)} | ${perEv(disk.cpu)} | ${(disk.bytes / 2 ** 20).toFixed(0)} MiB |`,
+      `| nstrace raw path, context encoded then overwritten | ${rawEnc.wall.toFixed(2)} s | ${rate(rawEnc.wall)} | ${perEv(rawEnc.cpu)} | - |`,
+      `| nstrace raw path, context bytes copied | ${rawBytesCost.wall.toFixed(2)} s | ${rate(rawBytesCost.wall)} | ${perEv(rawBytesCost.cpu)} | - |`,
     ];
     const bars = [];
     if (ust !== undefined) {

@@ -123,6 +123,11 @@ export interface RecordOptions {
   onStarted?: () => void;
   /** Use the low-latency watcher for namespaces of new tasks and syscall strings (default true). */
   watcher?: boolean;
+  /**
+   * Write a `sched_switch` (marked `nstrace_inferred = 1`) where the kernel reported none but a
+   * CPU's events show that another task runs (default true; see docs/record.md).
+   */
+  inferSwitches?: boolean;
 }
 
 export interface RecordSummary {
@@ -144,6 +149,8 @@ export interface RecordSummary {
   watcher: { matched: number; unmatched: number; late: number; lost: number; failed: boolean } | undefined;
   /** Values written before they were known, then patched / left (packet already written). */
   patches: { patched: number; tooLate: number };
+  /** `sched_switch` events the kernel did not report, inferred from the next task's events. */
+  inferredSwitches: number;
   unknownFtraceEvents: number;
   cpuUserMs: number;
   cpuSystemMs: number;
@@ -171,10 +178,21 @@ interface Handler {
   scName?: string;
   /** The payload may copy up to the record's length (strings from the record). */
   recordVar?: boolean;
+  /** sched_switch: offsets of next_pid, prev_prio and next_prio in the record. */
+  sw?: { next: number; prevPrio: number; nextPrio: number; prev: number };
+}
+
+/** What the switch events of one CPU say runs on it. */
+class CpuSched {
+  /** Task running per the last sched_switch (its next_tid); -1 before the first one. */
+  cur = -1;
+  /** Events were lost on this CPU: no more inference (the chain may have lost a real switch). */
+  lossy = false;
 }
 
 class CpuReader {
   readonly pool: Buffer;
+  sched: CpuSched = new CpuSched();
   readonly pv: DataView;
   readonly queue: Int32Array;
   head = 0;
@@ -184,13 +202,12 @@ class CpuReader {
   readUntil = -Infinity;
   lost = 0;
   lastStatLost = 0;
-  /** Timestamp of the last event written to this CPU's stream. */
-  lastTs = 0;
   /** Last thread looked up on this CPU (valid while the table's version is `thVersion`). */
   lastTid = -2;
   lastTh: Thread | undefined = undefined;
   thVersion = -1;
   constructor(
+    readonly inst: TraceInstance,
     readonly cpu: number,
     readonly fd: number,
     readonly pageSize: number,
@@ -207,8 +224,15 @@ class CpuReader {
 export class Recorder {
   private readonly opts: RecordOptions;
   private mount: TracefsMount | undefined;
+  /** Everything but the complete set, with the recorder's own tasks excluded. */
   private instance: TraceInstance | undefined;
+  /** The complete set (scheduling, task, interrupt events) of every task, the recorder's too. */
+  private schedInstance: TraceInstance | undefined;
+  /** One per CPU and instance; several readers feed each CPU's stream. */
   private readers: CpuReader[] = [];
+  /** Per CPU (index in `cpus`). */
+  private streams: StreamWriter[] = [];
+  private cpus: number[] = [];
   private handlers: Array<Handler | undefined> = [];
   private table!: ThreadTable;
   private tw!: TraceWriter;
@@ -244,6 +268,14 @@ export class Recorder {
   private readonly pendingPatch = new Set<Thread>();
   private learnedSeen = 0;
   private patchStats = { patched: 0, tooLate: 0 };
+  /** Per CPU (index in `cpus`): the switch chain, shared by that CPU's readers. */
+  private cpuSched: CpuSched[] = [];
+  /** Last priority seen per tid (LTTng's value, prio - 100). */
+  private readonly prios = new Map<number, number>();
+  private inferredEc: EventClassWriter | undefined;
+  private inferredCodes: string[] = [];
+  private inferredCount = 0;
+  private inferOn = true;
   private startShift = 0;
   /** A state handler is running (container changes it causes take the event's time). */
   private inEvent = false;
@@ -321,6 +353,7 @@ export class Recorder {
       entry: undefined,
       scName: undefined,
       recordVar: false,
+      ...(ftrace === 'sched:sched_switch' ? { sw: switchOffsets(fmt) } : {}),
     };
   }
 
@@ -448,7 +481,8 @@ export class Recorder {
     h.recordVar = compiled.recordVar;
   }
 
-  private setupHandlers(eventsDir: string): number {
+  /** Resolves the selection into handlers; returns the ftrace events to enable (`system:event`). */
+  private setupHandlers(eventsDir: string): { events: string[]; allSyscalls: boolean } {
     const o = this.opts;
     const sel = selectEvents(
       o.events,
@@ -508,16 +542,7 @@ export class Recorder {
       this.handlers[exitFmt.id] = ex;
       enable.push(`syscalls:sys_enter_${name}`, `syscalls:sys_exit_${name}`);
     }
-    // Enable.
-    const inst = this.instance!;
-    const allSys = sel.allSyscalls;
-    if (allSys) inst.enableEvent('syscalls', undefined, true);
-    for (const f of enable) {
-      const [s, e] = f.split(':') as [string, string];
-      if (allSys && s === 'syscalls') continue;
-      inst.enableEvent(s, e, true);
-    }
-    return enable.length;
+    return { events: enable, allSyscalls: sel.allSyscalls };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -550,9 +575,9 @@ export class Recorder {
     const cpu = process.cpuUsage(cpuStart);
     let events = 0;
     let packets = 0;
-    for (const r of this.readers) {
-      events += r.stream.events;
-      packets += r.stream.packets;
+    for (const ps of this.streams) {
+      events += ps.events;
+      packets += ps.packets;
     }
     const bytes = this.opts.sink ? 0 : dirBytes(this.traceDir);
     return {
@@ -562,13 +587,13 @@ export class Recorder {
       lost: this.lostTotal,
       bytes,
       packets,
-      perCpu: this.readers.map((r) => ({
-        cpu: r.cpu,
-        events: r.stream.events,
-        lost: r.lost,
-        packets: r.stream.packets,
+      perCpu: this.streams.map((ps, i) => ({
+        cpu: this.cpus[i]!,
+        events: ps.events,
+        lost: this.readers.filter((r) => r.stream === ps).reduce((n, r) => n + r.lost, 0),
+        packets: ps.packets,
       })),
-      eventClasses: this.classByName.size,
+      eventClasses: this.classByName.size + (this.inferredEc ? 1 : 0),
       statedumpEvents: this.statedumpCount,
       containers: this.containerCount,
       containerStarts: this.containerEvents.starts,
@@ -587,6 +612,7 @@ export class Recorder {
           }
         : undefined,
       patches: { ...this.patchStats },
+      inferredSwitches: this.inferredCount,
       unknownFtraceEvents: this.unknownIds,
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
@@ -618,31 +644,66 @@ export class Recorder {
 
     this.mount = locateTracefs({ mount: true });
     TraceInstance.removeStale(this.mount);
-    this.instance = new TraceInstance(this.mount, `nstrace-${process.pid}`);
-    const inst = this.instance;
-    inst.create();
-    const clocks = inst.clocks();
-    if (!clocks.available.includes('mono')) throw new NstraceError('tracefs has no "mono" trace clock');
-    inst.write('trace_clock', 'mono');
-    inst.write('tracing_on', '0');
-    inst.write('options/overwrite', '0');
-    inst.write('options/event-fork', o.excludeChildren === false ? '0' : '1');
-    inst.write('buffer_size_kb', String(o.bufferSizeKb ?? 16384));
     const self = [process.pid, ...(o.excludePids ?? [])];
     for (const tid of fs.readdirSync('/proc/self/task')) self.push(Number(tid));
     const notrace = [...new Set(self)].join(' ');
-    inst.write('set_event_notrace_pid', notrace);
-
     const layouts = readHeaderLayouts(this.mount.root);
-    // Bigger sub-buffers: one read(2) returns up to one sub-buffer, so fewer reads.
-    try {
-      inst.write('buffer_subbuf_size_kb', String(o.subbufKb ?? 64));
-    } catch {
-      // older kernels: fixed page-sized sub-buffers
+    const sel = this.setupHandlers(path.join(this.mount.root, 'events'));
+
+    // Two instances (ADR 0161): the complete set (scheduling, task and interrupt events) for
+    // every task, the recorder's own included, so that every CPU's switch chain is whole; and
+    // everything else with the recorder's tasks excluded, so that its own syscalls, page
+    // allocations, I/O... never feed back into the trace.
+    const complete = sel.events.filter(isCompleteSetEvent);
+    const filtered = sel.events.filter((f) => !isCompleteSetEvent(f));
+    const hasFiltered = filtered.length > 0 || sel.allSyscalls;
+    const totalKb = o.bufferSizeKb ?? 16384;
+    // One --buffer-size per CPU for both: a third for the complete set when both are in use.
+    const schedKb =
+      complete.length === 0 ? 0 : hasFiltered ? Math.max(1024, Math.floor(totalKb / 3)) : totalKb;
+    const mainKb = hasFiltered ? Math.max(1024, totalKb - schedKb) : 0;
+    const created: TraceInstance[] = [];
+    const make = (name: string, sizeKb: number, exclude: boolean): TraceInstance => {
+      const inst = new TraceInstance(this.mount!, name);
+      inst.create();
+      created.push(inst);
+      const clocks = inst.clocks();
+      if (!clocks.available.includes('mono')) throw new NstraceError('tracefs has no "mono" trace clock');
+      inst.write('trace_clock', 'mono');
+      inst.write('tracing_on', '0');
+      inst.write('options/overwrite', '0');
+      if (exclude) {
+        inst.write('options/event-fork', o.excludeChildren === false ? '0' : '1');
+        inst.write('set_event_notrace_pid', notrace);
+      }
+      // Bigger sub-buffers: one read(2) returns up to one sub-buffer, so fewer reads.
+      try {
+        inst.write('buffer_subbuf_size_kb', String(o.subbufKb ?? 64));
+      } catch {
+        // older kernels: fixed page-sized sub-buffers
+      }
+      inst.write('buffer_size_kb', String(sizeKb));
+      return inst;
+    };
+    if (mainKb > 0) {
+      const inst = make(`nstrace-${process.pid}`, mainKb, true);
+      this.instance = inst;
+      if (sel.allSyscalls) inst.enableEvent('syscalls', undefined, true);
+      for (const f of filtered) {
+        const [s, e] = f.split(':') as [string, string];
+        if (sel.allSyscalls && s === 'syscalls') continue;
+        inst.enableEvent(s, e, true);
+      }
     }
-    const pageSize = Number(inst.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
-    const eventsDir = path.join(inst.dir, 'events');
-    this.setupHandlers(eventsDir);
+    if (schedKb > 0) {
+      const inst = make(`nstrace-${process.pid}-s`, schedKb, false);
+      this.schedInstance = inst;
+      for (const f of complete) {
+        const [s, e] = f.split(':') as [string, string];
+        inst.enableEvent(s, e, true);
+      }
+    }
+    if (created.length === 0) throw new UsageError('no event to record');
 
     // Output.
     this.traceDir = path.join(o.outDir, 'kernel');
@@ -650,27 +711,60 @@ export class Recorder {
       throw new UsageError(`${this.traceDir} already holds a trace (choose another -o)`);
     }
     this.createWriter(this.traceDir, o.packetSize ?? 256 * 1024);
-    const cpus = tracefsCpus(this.mount.root).filter((c) => fs.existsSync(inst.file(`per_cpu/cpu${c}`)));
-    for (const cpu of cpus) {
-      const stream = this.tw.stream(0, cpu);
-      const fd = fs.openSync(
-        inst.file(`per_cpu/cpu${cpu}/trace_pipe_raw`),
-        fs.constants.O_RDONLY | fs.constants.O_NONBLOCK,
-      );
-      const cursor = new PageCursor(layouts.page, layouts.event, this.baseHi, 0, `cpu${cpu}/trace_pipe_raw`);
-      // 8 MiB of pages per CPU between reading and converting.
-      this.readers.push(
-        new CpuReader(cpu, fd, pageSize, Math.max(64, Math.floor((8 << 20) / pageSize)), cursor, stream),
-      );
+    const first = created[0]!;
+    const cpus = tracefsCpus(this.mount.root).filter((c) => fs.existsSync(first.file(`per_cpu/cpu${c}`)));
+    this.cpus = cpus;
+    this.streams = cpus.map((cpu) => this.tw.stream(0, cpu));
+    this.cpuSched = cpus.map(() => new CpuSched());
+    this.inferOn = o.inferSwitches !== false && this.schedInstance !== undefined;
+    for (const inst of created) {
+      const pageSize = Number(inst.read('buffer_subbuf_size_kb').trim() || '4') * 1024;
+      cpus.forEach((cpu, i) => {
+        const fd = fs.openSync(
+          inst.file(`per_cpu/cpu${cpu}/trace_pipe_raw`),
+          fs.constants.O_RDONLY | fs.constants.O_NONBLOCK,
+        );
+        const cursor = new PageCursor(
+          layouts.page,
+          layouts.event,
+          this.baseHi,
+          0,
+          `${inst.name}/cpu${cpu}/trace_pipe_raw`,
+        );
+        // 8 MiB of pages per CPU and instance between reading and converting.
+        const slots = Math.max(64, Math.floor((8 << 20) / pageSize));
+        const rd = new CpuReader(inst, cpu, fd, pageSize, slots, cursor, this.streams[i]!);
+        rd.sched = this.cpuSched[i]!;
+        this.readers.push(rd);
+      });
     }
-    this.injectStream = this.readers[0]!.stream;
+    this.injectStream = this.streams[0]!;
     this.tw.flushMetadata();
     if (o.watcher !== false) this.startWatcher(notrace, layouts, cpus);
+    // Threads the recorder started since the list was made (the watcher's worker): excluded
+    // too, whether or not `event-fork` follows its children.
+    const later: string[] = [];
+    for (const tid of fs.readdirSync('/proc/self/task')) if (!self.includes(Number(tid))) later.push(tid);
+    if (later.length > 0) {
+      for (const inst of [this.instance, this.watchInstance])
+        inst?.append('set_event_notrace_pid', later.join(' '));
+    }
+
+    // The thread table starts from a /proc walk right before tracing starts: the statedump's
+    // own walk below comes after (LTTng's statedump runs once tracing is on, and readers such as
+    // lttng-analyses skip what precedes the last CPU's first event) and takes a while on a busy
+    // host (~1 ms per thread); a task that exited meanwhile would otherwise have left events
+    // with no comm and guessed namespaces. Tasks created from here on are seen forking.
+    const seen0 = this.now();
+    for (const p of walkThreads()) this.table.addFromProc(p, seen0);
+    this.table.afterWalk();
+    this.selfThread = this.table.byTid.get(process.pid);
 
     // Go.
     this.startTs = this.now();
     this.watchInstance?.write('tracing_on', '1');
-    inst.write('tracing_on', '1');
+    this.schedInstance?.write('tracing_on', '1');
+    this.instance?.write('tracing_on', '1');
     if (o.statedump !== false) await this.statedump();
     o.onStarted?.();
   }
@@ -753,6 +847,7 @@ export class Recorder {
     const threads: ProcThread[] = walkThreads();
     const seen = this.now();
     for (const p of threads) this.table.addFromProc(p, seen);
+    this.table.afterWalk();
     this.selfThread = this.table.byTid.get(process.pid);
     const evs = buildStatedump(threads, this.table, { now: () => this.now() });
     if (this.opts.containers !== false) {
@@ -836,7 +931,11 @@ export class Recorder {
     if (!l) t.patches = l = [];
     if (l.length >= 4096) l.shift();
     // Valid while no packet of the stream closes (the open packet's bytes stay where they are).
-    l.push({ stream: ps, seq: ps.packets, off, kind });
+    l.push(
+      kind === 0
+        ? { stream: ps, seq: ps.packets, off, kind, ns: t.nsAtWrite }
+        : { stream: ps, seq: ps.packets, off, kind },
+    );
     this.pendingPatch.add(t);
   }
 
@@ -854,9 +953,9 @@ export class Recorder {
           continue;
         }
         const dv = ps.view;
+        let open = t.incomplete;
         if (e.kind === 0) {
-          const w = t.ctx;
-          for (let k = 0; k < w.length; k++) dv.setInt32(e.off + 4 * k, w[k]!, true);
+          open = this.table.patchContext(t, e.ns!, dv, e.off);
         } else if (e.kind === 1) {
           const ids = t.nsTids;
           if (ps.bytes[e.off] === ids.length)
@@ -865,9 +964,9 @@ export class Recorder {
           dv.setUint32(e.off, t.ns[0]!.inum, true);
         }
         this.patchStats.patched++;
-        if (t.incomplete) keep.push(e);
+        if (open) keep.push(e);
       }
-      if (keep.length > 0 && t.incomplete) t.patches = keep;
+      if (keep.length > 0) t.patches = keep;
       else {
         t.patches = undefined;
         this.pendingPatch.delete(t);
@@ -911,17 +1010,18 @@ export class Recorder {
     }
     // Final drain: stop tracing, read what is left, write everything.
     this.stopTs = this.now();
-    try {
-      this.instance?.write('tracing_on', '0');
-      this.watchInstance?.write('tracing_on', '0');
-    } catch {
-      // instance gone: nothing more to read
+    for (const inst of [this.instance, this.schedInstance, this.watchInstance]) {
+      try {
+        inst?.write('tracing_on', '0');
+      } catch {
+        // instance gone: nothing more to read
+      }
     }
     await this.watcher?.stop();
     this.readAll(true);
     this.process(true);
     this.checkLost();
-    for (const r of this.readers) r.stream.close(this.stopTs);
+    for (const ps of this.streams) ps.close(this.stopTs);
     this.tw.close();
     this.finished = true;
     this.reportProgress();
@@ -931,7 +1031,7 @@ export class Recorder {
   private reportProgress(): void {
     if (!this.opts.onProgress) return;
     let events = 0;
-    for (const r of this.readers) events += r.stream.events;
+    for (const ps of this.streams) events += ps.events;
     // Written so far (a relay sink has no directory: 0).
     const bytes = this.opts.sink ? 0 : dirBytes(this.traceDir);
     const elapsedMs = Date.now() - this.startMs;
@@ -946,21 +1046,19 @@ export class Recorder {
 
   /** Adds ring-buffer losses (overrun + dropped, from per_cpu stats) to the streams. */
   private checkLost(): void {
-    const inst = this.instance;
-    if (!inst || !inst.exists) return;
     for (const r of this.readers) {
-      const st = inst.cpuStats(r.cpu);
+      if (!r.inst.exists) continue;
+      const st = r.inst.cpuStats(r.cpu);
       const total = (st.get('overrun') ?? 0) + (st.get('dropped events') ?? 0);
       const delta = total - r.lastStatLost;
       if (delta > 0) {
         // babeltrace2 counts losses from one packet to the next: those in a stream's first
         // packet it reports without a number ("may have discarded"). Close that packet first.
-        if (r.stream.packets === 0) {
-          r.lastTs = Math.max(r.lastTs, this.startTs);
-          r.stream.switchPacket(r.lastTs, true);
-        }
+        if (r.stream.packets === 0)
+          r.stream.switchPacket(Math.max(r.stream.lastTimestamp, this.startTs), true);
         r.lastStatLost = total;
         r.lost += delta;
+        r.sched.lossy = true;
         r.stream.discard(delta);
         this.lostTotal += delta;
         this.warn(`lost ${delta} events on CPU ${r.cpu} (ring buffer full; try a larger --buffer-size)`);
@@ -1028,6 +1126,7 @@ export class Recorder {
       if (r.count === 0) return false;
       r.curSlot = r.head;
       c.reset(r.pv, r.curSlot * r.pageSize, r.pageSize);
+      if (c.missed !== 0) r.sched.lossy = true;
     }
   }
 
@@ -1081,14 +1180,11 @@ export class Recorder {
       const ec = this.classFor(ev.name, structFromCodes(ev.fields));
       const codes = ev.fields.map((f) => f[1]);
       // Never before what the stream already holds (the writer requires non-decreasing times).
-      const r0 = this.readers[0]!;
-      const ts = Math.max(ev.ts, r0.lastTs);
-      const at = ps.beginRaw(ec, ts, encodedSizeBound(codes, ev.values) + 8);
-      if (at < 0) continue;
-      r0.lastTs = ts;
+      const ts = Math.max(ev.ts, ps.lastTimestamp);
       if (self.ctxEpoch !== this.table.epoch) this.table.rebuild(self);
+      const at = ps.beginRawBytes(ec, ts, encodedSizeBound(codes, ev.values) + 8, self.ctxBytes);
+      if (at < 0) continue;
       const du = ps.bytes;
-      du.set(self.ctxBytes, at - self.ctxBytes.length);
       ps.commitRaw(encodeValues(codes, ev.values, ps.view, du, at));
     }
   }
@@ -1122,6 +1218,13 @@ export class Recorder {
       }
       const tid = pv.getInt32(s + 4, true);
       this.curTs = ts;
+      const cs = r.sched;
+      if (tid !== cs.cur && cs.cur >= 0) {
+        // Every event is in the context of the task running on its CPU: this one runs, though
+        // the kernel reported no switch to it.
+        if (this.inferOn && !cs.lossy) this.inferSwitch(r, cs.cur, tid, ts);
+        cs.cur = tid;
+      }
       if (tid !== lastTid || th === undefined) {
         th = table.get(tid, cpu, ts);
         lastTid = tid;
@@ -1150,25 +1253,76 @@ export class Recorder {
         th = table.get(tid, cpu, ts);
         if (table.learned !== this.learnedSeen) this.applyPatches();
       }
+      const sw = hd.sw;
+      if (sw !== undefined) {
+        cs.cur = pv.getInt32(s + sw.next, true);
+        this.prios.set(tid, pv.getInt32(s + sw.prevPrio, true) - 100);
+        this.prios.set(cs.cur, pv.getInt32(s + sw.nextPrio, true) - 100);
+      }
       if (hd.plan === undefined) continue;
       if (hd.payload === undefined) this.compileHandler(hd);
-      // The writer writes the event header and opens packets; the context bytes and the payload
-      // are copied in here (the context encoder's zeros are overwritten).
-      let o = ps.beginRaw(hd.ec!, ts, hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen);
-      if (o < 0) continue;
-      const du = ps.bytes;
+      // The writer writes the event header, opens packets and copies the thread's prebuilt
+      // context bytes; the payload is converted in here.
       if (th.ctxEpoch !== table.epoch) table.rebuild(th);
       const cb = th.ctxBytes;
-      du.set(cb, o - cb.length);
+      let o = ps.beginRawBytes(hd.ec!, ts, hd.recordVar ? hd.maxLen + c.dataLength : hd.maxLen, cb);
+      if (o < 0) continue;
+      const du = ps.bytes;
       if (th.incomplete) this.addPatch(th, ps, o - cb.length, 0);
       this.curStream = ps;
       o = hd.payload!(pv, pu, s, ps.view, du, o, th, helpers);
       ps.commitRaw(o);
-      r.lastTs = ts;
     }
     r.lastTid = lastTid;
     r.lastTh = th;
     r.thVersion = table.version;
+  }
+
+  /**
+   * Writes the `sched_switch` from `prev` to `next` that the kernel did not report (ADR 0161):
+   * at `ts`, the first event of `next` on this CPU (the switch happened before it), in `prev`'s
+   * context like a real one, in its own event class with the extra field `nstrace_inferred`.
+   */
+  private inferSwitch(r: CpuReader, prev: number, next: number, ts: number): void {
+    const ps = r.stream;
+    let ec = this.inferredEc;
+    if (ec === undefined) {
+      const spec = LTTNG_EVENT_BY_FTRACE.get('sched:sched_switch')!;
+      const codes: Array<readonly [string, string]> = spec.fields.map((f) => [f.name, f.code] as const);
+      codes.push(['nstrace_inferred', 'u8']);
+      this.inferredCodes = codes.map((c) => c[1]);
+      ec = this.inferredEc = this.tw.addEventClass({ name: 'sched_switch', fields: structFromCodes(codes) });
+    }
+    const table = this.table;
+    const pt = table.get(prev, r.cpu, ts);
+    const nt = table.get(next, r.cpu, ts);
+    const values = [
+      commText(pt.comm),
+      prev,
+      this.prioOf(prev),
+      0,
+      commText(nt.comm),
+      next,
+      this.prioOf(next),
+      1,
+    ];
+    if (pt.ctxEpoch !== table.epoch) table.rebuild(pt);
+    const at = ps.beginRawBytes(ec, ts, 64, pt.ctxBytes);
+    if (at < 0) return;
+    const du = ps.bytes;
+    if (pt.incomplete) this.addPatch(pt, ps, at - pt.ctxBytes.length, 0);
+    ps.commitRaw(encodeValues(this.inferredCodes, values, ps.view, du, at));
+    this.inferredCount++;
+  }
+
+  /** LTTng priority of a task: the last one the trace showed, else /proc's, else 20 (nice 0). */
+  private prioOf(tid: number): number {
+    if (tid === 0) return 20;
+    const p = this.prios.get(tid);
+    if (p !== undefined) return p;
+    const v = readProcPrio(tid) ?? 20;
+    this.prios.set(tid, v);
+    return v;
   }
 
   private cleanup(): void {
@@ -1192,12 +1346,62 @@ export class Recorder {
       this.instance?.remove();
     } finally {
       try {
-        this.watchInstance?.remove();
+        this.schedInstance?.remove();
       } finally {
-        if (this.mount) unmountTracefs(this.mount);
+        try {
+          this.watchInstance?.remove();
+        } finally {
+          if (this.mount) unmountTracefs(this.mount);
+        }
       }
     }
   }
+}
+
+/**
+ * Events recorded for every task, the recorder's own included: they describe the CPUs
+ * (who runs, who wakes whom, interrupts) rather than what a task does, and lose their meaning
+ * with holes (a CPU's switch chain must be whole for CPU accounting). The recorder adds a
+ * bounded number of them (its own sleeps and wakeups), never in proportion to what it records.
+ */
+export function isCompleteSetEvent(ftrace: string): boolean {
+  return ftrace.startsWith('sched:') || ftrace.startsWith('task:') || ftrace.startsWith('irq:');
+}
+
+/** Offsets in an ftrace sched_switch record of the fields the switch chain needs. */
+function switchOffsets(fmt: FtraceEventFormat): NonNullable<Handler['sw']> {
+  const off = (n: string): number => {
+    const f = findField(fmt, n);
+    if (!f) throw new NstraceError(`sched:sched_switch: field ${n} missing in its format`);
+    return f.offset;
+  };
+  return {
+    next: off('next_pid'),
+    prev: off('prev_pid'),
+    prevPrio: off('prev_prio'),
+    nextPrio: off('next_prio'),
+  };
+}
+
+/** comm bytes (NUL padded) as text. */
+function commText(b: Uint8Array): string {
+  let n = b.indexOf(0);
+  if (n < 0) n = b.length;
+  return Buffer.from(b.buffer, b.byteOffset, n).toString('utf8');
+}
+
+/** `priority` of /proc/<tid>/stat (field 18: prio - 100, LTTng's value), if readable. */
+function readProcPrio(tid: number): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): field 18 is rest[15].
+  const v = Number(rest[15]);
+  return Number.isInteger(v) ? v : undefined;
 }
 
 function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEvent {

@@ -87,6 +87,12 @@ export interface PatchEntry {
   off: number;
   /** 0: the context words, 1: the fork event's vtids, 2: a pid-ns inode. */
   kind: 0 | 1 | 2;
+  /**
+   * Kind 0: the thread's namespaces when the words were written (`Thread.nsAtWrite`). Only
+   * what was unknown then is patched, with the value of those same namespaces: a later change
+   * of the thread (unshare, setns, a rename) never reaches back into earlier events.
+   */
+  ns?: readonly Ns[];
 }
 
 export class Thread {
@@ -105,6 +111,8 @@ export class Thread {
   /** The same bytes (little-endian on x86), copied as a block into every event. */
   ctxBytes: Uint8Array;
   ctxEpoch = -1;
+  /** `ns` as of the last rebuild of `ctx` (the namespaces the written words stand for). */
+  nsAtWrite: readonly Ns[] = [];
   /** Some context value is not known yet (a new namespace, an id at a deeper level). */
   incomplete = false;
   /** Where values of this thread not known yet were written (patched when they become known). */
@@ -245,7 +253,8 @@ export class ThreadTable {
     const snap = this.snapshotFn?.(t.tid, ts);
     if (snap && snap.pid === t.pid) {
       this.applySnapshot(t, snap);
-      return true;
+      // A snapshot taken while the task was exiting has some links unreadable (0).
+      if (!this.hasUnknown(t)) return true;
     }
     return this.fillFromProc(t, ts);
   }
@@ -319,7 +328,25 @@ export class ThreadTable {
       this.ctxWords,
     );
     this.byTid.set(p.tid, t);
+    this.rootPidNsIfOneLevel(t);
     return t;
+  }
+
+  /**
+   * A task with one pid-ns level (NSpid from our /proc, which shows kthreadd: the initial pid
+   * namespace's) is in the initial pid namespace, even when its `ns/pid` link is unreadable
+   * (PID 1's on this VM). Its other namespaces stay unknown.
+   */
+  private rootPidNsIfOneLevel(t: Thread): void {
+    const n = t.ns[NS_INDEX.pid]!;
+    if (n.inum !== 0 || t.nsTids.length !== 1 || t.tid === 2) return;
+    const root = this.byTid.get(2)?.ns[NS_INDEX.pid];
+    if (root !== undefined && root.inum !== 0) this.resolveNs(n, root.inum);
+  }
+
+  /** After a /proc walk: what `rootPidNsIfOneLevel` could not do before kthreadd was read. */
+  afterWalk(): void {
+    for (const t of this.byTid.values()) this.rootPidNsIfOneLevel(t);
   }
 
   /** Idle thread of a CPU (tid 0). */
@@ -453,7 +480,50 @@ export class ThreadTable {
       }
     }
     t.ctxEpoch = this.epoch;
+    t.nsAtWrite = t.ns.slice();
     t.incomplete = this.isIncomplete(t);
+  }
+
+  /**
+   * Patches context words written at `off` for `t` while some values were unknown: the
+   * namespace slots from `ns` (the namespaces the words stood for), vtid/vpid from the thread
+   * (its ids never change, they only become known). Nothing else is rewritten. Returns true
+   * when some of these values are still unknown (the entry is worth keeping).
+   */
+  patchContext(t: Thread, ns: readonly Ns[], dv: DataView, off: number): boolean {
+    let k = 0;
+    let unknown = false;
+    const put = (v: number): void => {
+      if (v === 0) unknown = true;
+      else dv.setInt32(off + 4 * k, v | 0, true);
+    };
+    for (const c of this.contexts) {
+      switch (c) {
+        case 'pid_ns':
+        case 'user_ns':
+        case 'net_ns':
+        case 'mnt_ns':
+        case 'uts_ns':
+        case 'ipc_ns':
+        case 'cgroup_ns':
+        case 'time_ns':
+          put(ns[NS_INDEX[c.slice(0, -3) as NsType]]?.inum ?? 0);
+          break;
+        case 'vpid':
+          put(t.vpid);
+          break;
+        case 'vtid':
+          put(t.vtid);
+          break;
+        case 'procname':
+          k += 3;
+          break;
+        default:
+          break;
+      }
+      k++;
+    }
+    return unknown;
   }
 
   /** A context value of `t` is a placeholder (0) that may become known later. */
@@ -679,6 +749,7 @@ export class ThreadTable {
     if (changed) {
       this.invalidate(t);
       this.fill(t, ts);
+      if (this.hasUnknown(t)) this.stats.nsUnresolved++;
     }
   }
 

@@ -175,7 +175,7 @@ export class TraceInstance {
       return removed;
     }
     for (const n of names) {
-      const m = /^nstrace-(\d+)(?:-w)?$/.exec(n);
+      const m = /^nstrace-(\d+)(?:-[ws])?$/.exec(n);
       if (!m || pidAlive(Number(m[1]))) continue;
       try {
         fs.rmdirSync(path.join(mount.root, 'instances', n));

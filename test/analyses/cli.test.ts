@@ -99,9 +99,18 @@ describe('nstrace cputop/memtop/syscallstats/top (CLI)', () => {
   it('top without a trace analyses the bundled sample and says so', () => {
     const r = nstrace(['top', '--gmt']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^nstrace: no trace given: analysing the bundled sample trace .*synthetic/);
-    for (const name of ['web', 'db', 'cache', 'api', 'lxc1', 'ci-runner', 'ci-job', '\\[HOST\\]']) {
-      expect(r.stdout).toMatch(new RegExp(`\\n\\S* +[\\d.]+ %   ${name}\\s`));
+    expect(r.stderr).toMatch(
+      /^nstrace: no trace given: analysing the bundled sample trace .*containers-live, a real 2-second recording/,
+    );
+    // samples/containers-live/README.md: one container per runtime, and the host.
+    for (const [name, type] of [
+      ['web', 'docker'],
+      ['db', 'podman'],
+      ['cache', 'lxc'],
+      ['sh', 'unshare'],
+      ['\\[HOST\\]', 'host'],
+    ]) {
+      expect(r.stdout).toMatch(new RegExp(`\\n\\S* +[\\d.]+ %   ${name}[ (][^\\n]* ${type} *\\n`));
     }
   });
 });

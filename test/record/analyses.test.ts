@@ -10,7 +10,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record, type RecordSummary } from '../../src/record/recorder.js';
-import { babeltrace2, compileC, hasCommand, skipReason, tmpDir } from './helpers.js';
+import { babeltrace2, compileC, hasCommand, skipReason, tmpDir, tracefsRoot } from './helpers.js';
+import { ReferenceSwitches, type Switch } from './sched-check.js';
+import { expectCompleteScheduling } from './scheduling.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -25,6 +27,7 @@ const MB = 8;
 let out = '';
 let summary: RecordSummary | undefined;
 let burnPid = 0;
+let ref: { switches: Switch[]; lost: number } | undefined;
 
 function runTool(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, timeout: 240_000 });
@@ -38,6 +41,8 @@ beforeAll(async () => {
   let started!: () => void;
   const startedP = new Promise<void>((r) => (started = r));
   const ac = new AbortController();
+  const reference = new ReferenceSwitches(tracefsRoot()!);
+  reference.start();
   const recP = record({
     outDir: out,
     // Few syscalls: lttng-analyses is slow (Python) on big traces.
@@ -64,11 +69,16 @@ beforeAll(async () => {
   await new Promise((r) => p.on('exit', r));
   await new Promise((r) => setTimeout(r, 200));
   ac.abort();
-  summary = await recP;
+  try {
+    summary = await recP;
+  } finally {
+    ref = reference.stop();
+  }
 }, 120_000);
 
 afterAll(() => {
-  if (out) fs.rmSync(out, { recursive: true, force: true });
+  if (out && !process.env.KEEP_TRACE) fs.rmSync(out, { recursive: true, force: true });
+  else if (out) console.warn('trace kept in', out);
 });
 
 describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
@@ -83,6 +93,10 @@ describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
     const n2 = b2.stdout.split('\n').filter((l) => l.startsWith('[')).length;
     expect(n1).toBe(summary!.events);
     expect(n2).toBe(summary!.events);
+  });
+
+  it("scheduling: the kernel's switches, whole chains, CPU usage that adds up", async () => {
+    await expectCompleteScheduling(out, ref);
   });
 
   it('lttng-cputop runs (with its lost-event check) and shows per-TID and per-CPU usage', () => {
@@ -119,10 +133,20 @@ describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
         tool,
         '--gmt',
         '--no-progress',
+        '--limit',
+        '0',
         out,
       ]);
       expect(ours.status, ours.stderr).toBe(0);
-      const theirs = runTool(`lttng-${tool}`, ['--gmt', '--no-progress', '--skip-validation', out]);
+      // Every row (--limit 0), so that every thread's priorities are compared.
+      const theirs = runTool(`lttng-${tool}`, [
+        '--gmt',
+        '--no-progress',
+        '--skip-validation',
+        '--limit',
+        '0',
+        out,
+      ]);
       expect(theirs.status, theirs.stderr).toBe(0);
       // Every line lttng-analyses prints, in order; nstrace adds its per-container tables.
       const a = theirs.stdout.trimEnd().split('\n');
@@ -135,15 +159,9 @@ describe.skipIf(reason !== undefined)('LTTng tools on nstrace traces', () => {
         }
         withoutContainers.push(b[i]!);
       }
-      // The recorder's own threads (this process: the recorder runs in it) have deliberately
-      // incomplete scheduling data (their switches among themselves are not recorded, see
-      // docs/record.md), and the two tools fill the gaps differently (the priorities column):
-      // compare their rows on everything but that column.
-      const self = new Set(fs.readdirSync('/proc/self/task').map((t) => `(${t})`));
-      const norm = (l: string): string =>
-        [...self].some((t) => l.includes(` ${t} `)) ? l.replace(/\s+\[[^\]]*\]\s*$/, '') : l;
-      const mine = withoutContainers.join('\n').trimEnd().split('\n').map(norm);
-      a.splice(0, a.length, ...a.map(norm));
+      // Every row, every column (the recorder's own threads included: their scheduling is
+      // recorded like everyone's).
+      const mine = withoutContainers.join('\n').trimEnd().split('\n');
       const firstDiff = a.findIndex((l, i) => mine[i] !== l);
       expect(
         firstDiff === -1

@@ -8,7 +8,16 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { babeltrace2, skipReason, tmpDir, tracefsRoot, tracefsSnapshot } from './helpers.js';
+import {
+  babeltrace2,
+  expectTracefsRestored,
+  skipReason,
+  tmpDir,
+  tracefsRoot,
+  tracefsSnapshot,
+} from './helpers.js';
+import { ReferenceSwitches } from './sched-check.js';
+import { expectCompleteScheduling } from './scheduling.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -65,20 +74,28 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
       const before = tracefsSnapshot(root);
       const out = tmpDir('cli');
       dirs.push(out);
-      const r = await cli(
-        ['record', '-o', out, '-e', 'sched_switch,sched_process_*', '--no-containers'],
-        async (pid) => {
-          await waitForInstance(pid);
-          // Let it record a little, then stop it like a user would.
-          await new Promise((res) => setTimeout(res, 1500));
-          process.kill(pid, sig);
-        },
-      );
+      const reference = new ReferenceSwitches(root);
+      reference.start();
+      let r: Run;
+      let ref: ReturnType<ReferenceSwitches['stop']>;
+      try {
+        r = await cli(
+          ['record', '-o', out, '-e', 'sched_switch,sched_process_*', '--no-containers'],
+          async (pid) => {
+            await waitForInstance(pid);
+            // Let it record a little, then stop it like a user would.
+            await new Promise((res) => setTimeout(res, 1500));
+            process.kill(pid, sig);
+          },
+        );
+      } finally {
+        ref = reference.stop();
+      }
       expect(r.signal).toBeNull();
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^Recorded \d+ events/m);
       expect(r.stdout).toContain(`Trace: ${path.join(out, 'kernel')}`);
-      expect(tracefsSnapshot(root)).toEqual(before);
+      expectTracefsRestored(before, tracefsSnapshot(root));
       const bt = babeltrace2([out]);
       expect(bt.status).toBe(0);
       expect(bt.stderr).toBe('');
@@ -86,6 +103,7 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
       expect(bt.stdout.split('\n').filter((l) => l.startsWith('[')).length).toBe(n);
       expect(bt.stdout).toContain('sched_switch');
       expect(bt.stdout).toContain('lttng_statedump_process_state');
+      await expectCompleteScheduling(out, ref);
     }, 120_000);
   }
 
@@ -94,20 +112,29 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
     const before = tracefsSnapshot(root);
     const out = tmpDir('cli');
     dirs.push(out);
-    const r = await cli([
-      'record',
-      '-o',
-      out,
-      '--duration',
-      '1s',
-      '-e',
-      'sched_switch',
-      '--no-containers',
-      '--no-statedump',
-    ]);
+    const reference = new ReferenceSwitches(root);
+    reference.start();
+    let r: Run;
+    let ref: ReturnType<ReferenceSwitches['stop']>;
+    try {
+      r = await cli([
+        'record',
+        '-o',
+        out,
+        '--duration',
+        '1s',
+        '-e',
+        'sched_switch',
+        '--no-containers',
+        '--no-statedump',
+      ]);
+    } finally {
+      ref = reference.stop();
+    }
     expect(r.code, r.stderr).toBe(0);
-    expect(tracefsSnapshot(root)).toEqual(before);
+    expectTracefsRestored(before, tracefsSnapshot(root));
     expect(babeltrace2([out]).status).toBe(0);
+    await expectCompleteScheduling(out, ref);
   }, 120_000);
 
   it('a usage error is one line, exit 2, and leaves no instance', async () => {
@@ -118,6 +145,6 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^nstrace: error: unknown event 'no_such_event_xyz'/),
     ]);
-    expect(tracefsSnapshot(root)).toEqual(before);
+    expectTracefsRestored(before, tracefsSnapshot(root));
   }, 120_000);
 });

@@ -11,6 +11,9 @@ import { record, type RecordSummary } from '../../src/record/recorder.js';
 import { Dockerd, Lxc, Podman, Workdir, missing, run } from '../containers/harness.js';
 import { babeltrace2, field, parseBt2Lines, skipReason, type Bt2Event } from './helpers.js';
 import { hostView, NS_NAMES, type HostView } from './probe.js';
+import { ReferenceSwitches, type Switch } from './sched-check.js';
+import { expectCompleteScheduling } from './scheduling.js';
+import { tracefsRoot } from './helpers.js';
 
 const reason =
   skipReason() ?? (missing('dockerd', 'docker', 'podman', 'runc', 'lxc-start', 'busybox') || undefined);
@@ -37,6 +40,7 @@ let events: Bt2Event[] = [];
 let bt2: { status: number; stderr: string } = { status: -1, stderr: '' };
 const cts: Record<string, Ct> = {};
 let out = '';
+let ref: { switches: Switch[]; lost: number } | undefined;
 
 async function dockerCt(name: string): Promise<Ct> {
   const id = (await dockerd!.docker(['inspect', '-f', '{{.Id}}', name])).trim();
@@ -72,6 +76,8 @@ beforeAll(async () => {
   let started!: () => void;
   const startedP = new Promise<void>((r) => (started = r));
   const ac = new AbortController();
+  const reference = new ReferenceSwitches(tracefsRoot()!);
+  reference.start();
   const recP = record({
     outDir: out,
     events: ['sched_switch', 'sched_process_*', 'syscall_entry_openat', 'syscall_entry_read'],
@@ -95,7 +101,11 @@ beforeAll(async () => {
   await dockerd.docker(['rm', '-f', 'nsrec-dk2']);
   await new Promise((r) => setTimeout(r, 1500));
   ac.abort();
-  summary = await recP;
+  try {
+    summary = await recP;
+  } finally {
+    ref = reference.stop();
+  }
   const bt = babeltrace2([out]);
   bt2 = bt;
   events = parseBt2Lines(bt.stdout);
@@ -141,6 +151,10 @@ describe.skipIf(reason !== undefined)('recording real containers', () => {
       for (const t of NS_NAMES) expect(field(ev!.payload, `${t}_ns`), t).toBe(String(c.view.ns[t]));
     });
   }
+
+  it("scheduling: the kernel's switches, whole chains, CPU usage that adds up", async () => {
+    await expectCompleteScheduling(out, ref);
+  });
 
   it('a container started and removed during the recording gets start and stop events', () => {
     const c = cts['dk2']!;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { expect } from 'vitest';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -129,4 +130,48 @@ export function field(payload: string, key: string): string | undefined {
   const re = new RegExp(`(?:^|[{,] )${key} = ("(?:[^"\\\\]|\\\\.)*"|\\[[^\\]]*\\]|[^,}]+)`);
   const m = re.exec(payload);
   return m ? m[1]!.trim() : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether `pid` is this process or one of its descendants (walking PPid up). */
+function ours(pid: number): boolean {
+  for (let p = pid, n = 0; p > 1 && n < 64; n++) {
+    if (p === process.pid) return true;
+    try {
+      p = Number(/^PPid:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/**
+ * tracefs is as it was: every global setting equal, and no `nstrace-*` instance left that was
+ * not there before. Instances of other live processes (another recorder or test on the same
+ * machine, named after their pid) come and go on their own and are not ours to check; one
+ * whose owner is dead, or is this process or a child of it, is.
+ */
+export function expectTracefsRestored(before: Record<string, string>, after: Record<string, string>): void {
+  const { instances: bi = '', ...b } = before;
+  const { instances: ai = '', ...a } = after;
+  expect(a).toEqual(b);
+  const had = new Set(bi.split(',').filter((x) => x !== ''));
+  const left = ai
+    .split(',')
+    .filter((x) => x !== '' && !had.has(x))
+    .filter((x) => {
+      const m = /(\d+)/.exec(x);
+      const owner = m ? Number(m[1]) : 0;
+      return owner === 0 || !alive(owner) || ours(owner);
+    });
+  expect(left, 'tracefs instances left behind').toEqual([]);
 }

@@ -11,29 +11,38 @@ import { record, type RecordSummary } from '../../src/record/recorder.js';
 import { readMetadataFile } from '../../src/ctf/metadata/index.js';
 import { TraceSet } from '../../src/ctf/reader.js';
 import { parseIndexFile } from '../../src/ctf/index-file.js';
-import { babeltrace2, parseBt2Lines, skipReason, tmpDir } from './helpers.js';
+import { babeltrace2, parseBt2Lines, skipReason, tmpDir, tracefsRoot } from './helpers.js';
+import { ReferenceSwitches, type Switch } from './sched-check.js';
+import { expectCompleteScheduling } from './scheduling.js';
 
 const reason = skipReason();
 if (reason) console.warn(`SKIPPING record round-trip tests: ${reason}`);
 
 let out = '';
 let summary: RecordSummary;
+let ref: { switches: Switch[]; lost: number } | undefined;
 
 beforeAll(async () => {
   if (reason) return;
   out = tmpDir('rt');
-  summary = await record({
-    outDir: out,
-    durationMs: 1500,
-    events: ['sched_*', 'irq_*', 'syscall_entry_openat', 'syscall_entry_read', 'syscall_entry_write'],
-    containers: false,
-    packetSize: 64 * 1024,
-    onStarted: () => {
-      // Some activity of our own kind: a child that opens and reads files.
-      execFileSync('sh', ['-c', 'for i in 1 2 3 4 5; do cat /proc/version >/dev/null; done']);
-    },
-    excludeChildren: false,
-  });
+  const reference = new ReferenceSwitches(tracefsRoot()!);
+  reference.start();
+  try {
+    summary = await record({
+      outDir: out,
+      durationMs: 1500,
+      events: ['sched_*', 'irq_*', 'syscall_entry_openat', 'syscall_entry_read', 'syscall_entry_write'],
+      containers: false,
+      packetSize: 64 * 1024,
+      onStarted: () => {
+        // Some activity of our own kind: a child that opens and reads files.
+        execFileSync('sh', ['-c', 'for i in 1 2 3 4 5; do cat /proc/version >/dev/null; done']);
+      },
+      excludeChildren: false,
+    });
+  } finally {
+    ref = reference.stop();
+  }
 }, 60_000);
 
 afterAll(() => {
@@ -112,6 +121,10 @@ describe.skipIf(reason !== undefined)('recorded trace round trip', () => {
     expect(names).toContain('sched_switch');
     expect(names).toContain('syscall_entry_openat');
     expect(names).toContain('lttng_statedump_end');
+  });
+
+  it("scheduling: the kernel's switches, whole chains, CPU usage that adds up", async () => {
+    await expectCompleteScheduling(out, ref);
   });
 
   it('packets: the index files describe the streams packet by packet', () => {

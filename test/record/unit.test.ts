@@ -512,4 +512,54 @@ describe('thread table', () => {
     expect(t.byTid.get(101)).toBeUndefined();
     expect(t.byTid.get(100)!.nsTids).toEqual([100]);
   });
+
+  it("puts a one-level task whose ns links are unreadable (PID 1 here) in kthreadd's pid namespace only", () => {
+    const t = new ThreadTable({ contexts: ['pid_ns', 'net_ns'], readTask: () => undefined });
+    const zero = { pid: 0, user: 0, net: 0, mnt: 0, uts: 0, ipc: 0, cgroup: 0, time: 0 };
+    const init = t.addFromProc(proc(1, 1, zero), 0);
+    const nested = t.addFromProc(proc(400, 400, zero, [400, 3], [400, 3]), 0);
+    expect(init.ns[0]!.inum).toBe(0); // kthreadd not read yet
+    t.addFromProc(proc(2, 2), 0);
+    t.afterWalk();
+    expect(init.ns.map((n) => n.inum)).toEqual([HOST.pid, 0, 0, 0, 0, 0, 0, 0]);
+    // A task in a nested pid namespace is not in the initial one: unknown stays unknown.
+    expect(nested.ns[0]!.inum).toBe(0);
+    // Read after kthreadd: at once.
+    expect(t.addFromProc(proc(3, 3, zero), 0).ns[0]!.inum).toBe(HOST.pid);
+  });
+
+  it('patches only what was unknown, with the values of the namespaces the words stood for', () => {
+    const live: { ns?: number[] } = {};
+    const t = new ThreadTable({
+      contexts: ['uts_ns', 'net_ns', 'vtid', 'procname'],
+      readTask: (tid) => (live.ns ? { ...proc(tid, tid), ns: live.ns } : undefined),
+    });
+    const th = t.addFromProc(proc(300, 300), 0);
+    t.byTid.set(2, th);
+    // unshare(UTS) that neither the watcher nor /proc could resolve: uts_ns written as 0.
+    t.onUnshare(th, CLONE_NS_FLAGS.uts, 10);
+    expect(t.stats.nsUnresolved).toBe(1);
+    t.rebuild(th);
+    expect(th.incomplete).toBe(true);
+    const written = new DataView(th.ctxBytes.slice().buffer);
+    const nsThen = th.nsAtWrite;
+    expect(written.getInt32(0, true)).toBe(0);
+    // Then a second unshare(UTS|NET) (resolved from /proc) and a rename: the earlier words
+    // must not take the later namespaces or comm.
+    live.ns = [HOST.pid, HOST.user, 4026533001, HOST.mnt, 4026533002, HOST.ipc, HOST.cgroup, HOST.time];
+    t.onUnshare(th, CLONE_NS_FLAGS.uts | CLONE_NS_FLAGS.net, 20);
+    t.onRename(th, commBytes('renamed'), 30);
+    t.rebuild(th);
+    expect([th.ctx[0], th.ctx[1]]).toEqual([4026533002 | 0, 4026533001 | 0]);
+    const before = new Uint8Array(written.buffer.slice(0));
+    expect(t.patchContext(th, nsThen, written, 0)).toBe(true); // the first UTS ns: still unknown
+    expect(new Uint8Array(written.buffer)).toEqual(before);
+    // The first one becomes known (a task sharing that Ns object was resolved): only that word
+    // changes.
+    nsThen[4]!.inum = 4026533000;
+    expect(t.patchContext(th, nsThen, written, 0)).toBe(false);
+    expect(written.getInt32(0, true)).toBe(4026533000 | 0);
+    expect(written.getInt32(4, true)).toBe(HOST.net | 0);
+    expect(new Uint8Array(written.buffer).subarray(8)).toEqual(before.subarray(8));
+  });
 });

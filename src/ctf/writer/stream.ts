@@ -68,6 +68,11 @@ export interface StreamWriterInit {
   readonly packet: PacketPlan;
   /** Encoder of the stream event context alone (for `beginRaw()`). */
   readonly contextEncode: EncodeFn;
+  /**
+   * Fixed byte layout of the stream event context (size, alignment in bits), for
+   * `beginRawBytes()`; undefined when it has none (strings, sequences, bit fields).
+   */
+  readonly contextBytes?: { readonly bytes: number; readonly align: number } | undefined;
   /** Bytes of room for events per packet (header and context included). */
   readonly capacity: number;
   readonly fixedPacketSize: boolean;
@@ -99,6 +104,9 @@ export class StreamWriter {
   private readonly extAlign: number;
   private readonly packet: PacketPlan;
   private readonly ctxEncode: EncodeFn;
+  /** Bytes of a verbatim stream event context (-1: not possible), and its alignment (bits). */
+  private readonly ctxBytes: number;
+  private readonly ctxAlign: number;
   private rawPending = false;
   private rawKey = 0;
   private rawTs = 0;
@@ -155,6 +163,8 @@ export class StreamWriter {
     this.extAlign = Math.max(this.u32Align, this.u64Align);
     this.packet = o.packet;
     this.ctxEncode = o.contextEncode;
+    this.ctxBytes = o.contextBytes?.bytes ?? -1;
+    this.ctxAlign = o.contextBytes?.align ?? 8;
     this.capacity = o.capacity;
     this.fixed = o.fixedPacketSize;
     this.base = o.cyclesBase;
@@ -270,6 +280,38 @@ export class StreamWriter {
    * packet may replace the buffer. The bytes past the offset are zero.
    */
   beginRaw(ec: EventClassWriter, ts: number, maxPayloadBytes: number, streamContext?: Values): number {
+    return this.rawBegin(ec, ts, maxPayloadBytes, streamContext, undefined);
+  }
+
+  /**
+   * `beginRaw()` with the stream event context given as its encoded bytes, copied verbatim
+   * (the caller builds them once per context value, e.g. per thread, in the layout the
+   * metadata declares): no context encoding per event. The stream class's context must have a
+   * fixed byte layout (`hasContextBytes`) and `context` exactly its size.
+   */
+  beginRawBytes(ec: EventClassWriter, ts: number, maxPayloadBytes: number, context: Uint8Array): number {
+    if (context.length !== this.ctxBytes) {
+      throw new WriterError(
+        this.ctxBytes < 0
+          ? `stream ${this.name}: its event context has no fixed byte layout (use beginRaw())`
+          : `stream ${this.name}: event context of ${context.length} bytes, expected ${this.ctxBytes}`,
+      );
+    }
+    return this.rawBegin(ec, ts, maxPayloadBytes, undefined, context);
+  }
+
+  /** Whether `beginRawBytes()` can be used (the stream event context has a fixed byte layout). */
+  get hasContextBytes(): boolean {
+    return this.ctxBytes >= 0;
+  }
+
+  private rawBegin(
+    ec: EventClassWriter,
+    ts: number,
+    maxPayloadBytes: number,
+    streamContext: Values | undefined,
+    context: Uint8Array | undefined,
+  ): number {
     if (ec.streamClassId !== this.streamClassId) {
       throw new WriterError(
         `event class '${ec.name}' belongs to stream class ${ec.streamClassId}, not ${this.streamClassId}`,
@@ -283,24 +325,16 @@ export class StreamWriter {
     if (this.closed) throw new WriterError(`stream ${this.name} is closed`);
     if (this.rawPending) throw new WriterError(`stream ${this.name}: beginRaw() without commitRaw()`);
     if (!this.open) this.openPacket(ts);
-    let hi: number;
-    let lo: number;
     const th = Math.floor(ts / TWO32);
-    hi = this.baseHi + th;
-    lo = this.baseLo + (ts - th * TWO32);
+    let hi = this.baseHi + th;
+    let lo = this.baseLo + (ts - th * TWO32);
     if (lo >= TWO32) {
       lo -= TWO32;
       hi += 1;
     }
     const key = hi * 32 + (lo >>> 27);
     const ext = ec.id > this.maxCompactId || key !== this.lastKey;
-    const fits = (): number => {
-      const r = this.ctxEncode(this.chunk, this.dv, this.header(ec.id, ext, hi, lo), this.lim, streamContext);
-      if (r < 0) return -1;
-      const at = Math.ceil(r / 8);
-      return at + maxPayloadBytes <= this.lim >>> 3 ? at : -1;
-    };
-    let at = fits();
+    let at = this.rawPlace(ec.id, ext, hi, lo, maxPayloadBytes, streamContext, context);
     if (at < 0) {
       this.wipeAfterContent();
       if (this.inPacket === 0) {
@@ -309,7 +343,7 @@ export class StreamWriter {
       }
       this.closePacket(ts);
       this.openPacket(ts);
-      at = fits();
+      at = this.rawPlace(ec.id, ext, hi, lo, maxPayloadBytes, streamContext, context);
       if (at < 0) {
         this.wipeAfterContent();
         this.tooBig();
@@ -320,6 +354,32 @@ export class StreamWriter {
     this.rawKey = key;
     this.rawTs = ts;
     return at;
+  }
+
+  /** Header and context at the current position; the payload's byte offset, or -1 if no room. */
+  private rawPlace(
+    id: number,
+    ext: boolean,
+    hi: number,
+    lo: number,
+    maxPayloadBytes: number,
+    streamContext: Values | undefined,
+    context: Uint8Array | undefined,
+  ): number {
+    const h = this.header(id, ext, hi, lo);
+    let at: number;
+    if (context !== undefined) {
+      const a = this.ctxAlign;
+      const c = ((h + a - 1) & -a) >>> 3;
+      at = c + context.length;
+      if (at + maxPayloadBytes > this.lim >>> 3) return -1;
+      this.chunk.set(context, c);
+      return at;
+    }
+    const r = this.ctxEncode(this.chunk, this.dv, h, this.lim, streamContext);
+    if (r < 0) return -1;
+    at = Math.ceil(r / 8);
+    return at + maxPayloadBytes <= this.lim >>> 3 ? at : -1;
   }
 
   /** Ends the event begun by `beginRaw()`: `endByte` is the offset after its last byte. */

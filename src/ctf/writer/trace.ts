@@ -7,7 +7,7 @@
  */
 import type { ClockClass, EventClass, NamedField, StreamClass, StructFC, TraceClass } from '../ir.js';
 import { WriterError } from '../../util/errors.js';
-import { compileEncoder } from './encoder.js';
+import { compileEncoder, fixedSize } from './encoder.js';
 import type { EncodeFn } from './encoder.js';
 import type { WValue } from './encode-helpers.js';
 import type { HeaderKind, TraceLayout } from './layout.js';
@@ -80,10 +80,24 @@ export interface StreamOptions {
 interface StreamClassState {
   cls: StreamClass;
   contextEncode: EncodeFn;
+  /** Byte layout of the stream event context for `beginRawBytes()`, when it has a fixed one. */
+  contextBytes: { bytes: number; align: number } | undefined;
   events: Map<number, EventClass>;
   header: HeaderKind;
   channel: string;
   nextId: number;
+}
+
+/**
+ * Size in bytes and alignment in bits of a stream event context whose encoding is the same
+ * wherever it starts (fixed-size fields, whole bytes, no byte-order dependent packing beyond
+ * the struct's own alignment); undefined otherwise. No context is 0 bytes.
+ */
+function fixedByteLayout(ctx: StructFC | undefined): { bytes: number; align: number } | undefined {
+  if (ctx === undefined) return { bytes: 0, align: 8 };
+  const bits = fixedSize(ctx);
+  if (bits < 0 || bits % 8 !== 0 || ctx.align % 8 !== 0) return undefined;
+  return { bytes: bits / 8, align: Math.max(8, ctx.align) };
 }
 
 function toStruct(x: readonly NamedField[] | StructFC | undefined): StructFC | undefined {
@@ -201,6 +215,7 @@ export class TraceWriter {
     this.#state.set(id, {
       cls,
       contextEncode: contextEncode.fn,
+      contextBytes: fixedByteLayout(ctx),
       events,
       header,
       channel: spec.channel ?? `channel${id}`,
@@ -308,6 +323,7 @@ export class TraceWriter {
       align: { u16: L.align.u16, u32: L.align.u32, u64: L.align.u64, header: L.align.header[st.header] },
       packet: plan,
       contextEncode: st.contextEncode,
+      contextBytes: st.contextBytes,
       capacity: this.#capacity,
       fixedPacketSize: this.#opts.fixedPacketSize ?? false,
       chunkSize: this.#opts.chunkSize ?? Math.max(2 << 20, 2 * this.#capacity),

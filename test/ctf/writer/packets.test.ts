@@ -19,8 +19,11 @@ import {
   char,
   s32,
   string,
+  u8,
   u32,
   u64,
+  uint,
+  sint,
   uuidString,
 } from '../../../src/ctf/writer/index.js';
 import type { TraceWriterOptions } from '../../../src/ctf/writer/index.js';
@@ -457,5 +460,82 @@ describe('raw payloads', () => {
       expect(Buffer.from(b.sink.bytes(name)).equals(Buffer.from(a.sink.bytes(name)))).toBe(true);
     }
     expect(a.sink.bytes('channel0_0').length).toBeGreaterThan(4096 * 10);
+  });
+
+  for (const natural of [false, true]) {
+    it(`beginRawBytes (context copied verbatim) produces the same bytes as write()${natural ? ', natural alignment' : ''}`, () => {
+      // With natural alignment the context (u8, u64, s32) is 64-bit aligned and padded inside.
+      const mk = (): { tw: TraceWriter; sink: MemorySink } => {
+        const sink = new MemorySink();
+        const tw = TraceWriter.create({
+          sink,
+          layout: layout({ naturalAlignment: natural }),
+          packetSize: 4096,
+        });
+        const al = (n: number): number => (natural ? n : 8);
+        tw.addStreamClass({
+          context: [
+            lttngField('flag', u8()),
+            lttngField('ino', uint(64, { align: al(64) })),
+            lttngField('vtid', sint(32, { align: al(32) })),
+          ],
+        });
+        return { tw, sink };
+      };
+      const fields = [lttngField('comm', charArray(16)), lttngField('tid', s32())];
+      const a = mk();
+      const b = mk();
+      const ea = a.tw.addEventClass({ name: 'sched', fields });
+      const eb = b.tw.addEventClass({ name: 'sched', fields });
+      const ctxLen = natural ? 20 : 13;
+      const r = rng(5);
+      let ts = 10;
+      for (let i = 0; i < 3000; i++) {
+        ts += 1 + Math.floor(r() * (r() < 0.02 ? 2 ** 30 : 1000));
+        const cpu = i % 2;
+        const comm = `task-${i % 7}`;
+        const ino = 4026531836 + i;
+        a.tw.stream(0, cpu).write(ea, ts, [comm, i], [i & 0xff, ino, -i]);
+        const ctx = new Uint8Array(ctxLen);
+        const cv = new DataView(ctx.buffer);
+        ctx[0] = i & 0xff;
+        const o = natural ? 8 : 1;
+        cv.setBigUint64(o, BigInt(ino), true);
+        cv.setInt32(o + 8, -i, true);
+        const s = b.tw.stream(0, cpu);
+        expect(s.hasContextBytes).toBe(true);
+        const at = s.beginRawBytes(eb, ts, 20, ctx);
+        expect(at).toBeGreaterThan(0);
+        const u8a = s.bytes;
+        for (let k = 0; k < comm.length; k++) u8a[at + k] = comm.charCodeAt(k);
+        s.view.setInt32(at + 16, i, true);
+        s.commitRaw(at + 20);
+      }
+      a.tw.close();
+      b.tw.close();
+      for (const name of ['channel0_0', 'channel0_1']) {
+        expect(Buffer.from(b.sink.bytes(name)).equals(Buffer.from(a.sink.bytes(name)))).toBe(true);
+      }
+      expect(a.sink.bytes('channel0_0').length).toBeGreaterThan(4096 * 10);
+    });
+  }
+
+  it('beginRawBytes refuses a context of the wrong size or without a fixed byte layout', () => {
+    const tw = TraceWriter.create({ sink: new MemorySink(), layout: layout(), packetSize: 4096 });
+    tw.addStreamClass({ context: [lttngField('pid_ns', u32())] });
+    const sc1 = tw.addStreamClass({ context: [lttngField('name', string())] });
+    const e0 = tw.addEventClass({ name: 'a', fields: [], streamClassId: 0 });
+    const e1 = tw.addEventClass({ name: 'b', fields: [], streamClassId: sc1.id });
+    const s0 = tw.stream(0, 0);
+    expect(() => s0.beginRawBytes(e0, 1, 0, new Uint8Array(3))).toThrow(/4/);
+    const s1 = tw.stream(sc1.id, 0);
+    expect(s1.hasContextBytes).toBe(false);
+    expect(() => s1.beginRawBytes(e1, 1, 0, new Uint8Array(4))).toThrow(/no fixed byte layout/);
+    // Nothing was begun by the refused calls.
+    const at = s0.beginRawBytes(e0, 1, 0, new Uint8Array(4));
+    expect(at).toBeGreaterThan(0);
+    s0.commitRaw(at);
+    expect(s0.events).toBe(1);
+    tw.close();
   });
 });
