@@ -57,11 +57,23 @@ process.stdout.on('error', (err) => {
   if (isEpipe(err)) process.exit(0);
 });
 
+/**
+ * Before the event loop ends, a short idle moment. Node 20 can deadlock at shutdown when a V8
+ * background compile job still in flight needs the main thread for a garbage collection while
+ * the main thread waits for that job (nodejs/node#54918: seen here as `nstrace print` hanging
+ * at 0% CPU after its output, a few times in thousands of runs on a loaded machine). Idle, the
+ * main thread serves such requests and the jobs of the last hot functions finish first.
+ */
+const SETTLE_MS = 20;
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
 main(process.argv).then(
-  (code) => {
+  async (code) => {
     process.exitCode = code;
+    await settle();
   },
-  (err: unknown) => {
+  async (err: unknown) => {
     process.exitCode = reportError(err);
+    await settle();
   },
 );

@@ -35,7 +35,10 @@ export function nstrace(args: string[], env: NodeJS.ProcessEnv = {}): CliResult 
     cwd: ROOT,
     env: { ...process.env, TZ: 'UTC', ...env },
     maxBuffer: 1 << 28,
+    // A hung CLI fails its test instead of the whole run.
+    timeout: 300_000,
   });
+  if (r.error !== undefined && r.status === null) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 

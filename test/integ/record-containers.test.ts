@@ -61,6 +61,8 @@ beforeAll(async () => {
     );
     c.on('exit', (status) => resolve(status));
     // The namespace `unshare` made for its child (other namespaces may come and go meanwhile).
+    let exited = false;
+    c.on('exit', () => (exited = true));
     const poll = (): void => {
       try {
         const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${c.pid}/ns/pid_for_children`));
@@ -69,9 +71,9 @@ beforeAll(async () => {
           return;
         }
       } catch {
-        return;
+        // Unreadable for a moment while the process execs: try again.
       }
-      setTimeout(poll, 5);
+      if (!exited) setTimeout(poll, 5);
     };
     poll();
   });

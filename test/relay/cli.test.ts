@@ -163,7 +163,7 @@ describe('nstrace relayd (command)', () => {
     const bad = nstrace(['relayd', '--control-port', 'nope']);
     expect(await bad.exited).toBe(2);
     expect(bad.stderr().trim()).toBe(
-      'nstrace: error: bad control port "nope" (expected PORT, HOST:PORT or tcp://HOST:PORT)',
+      'nstrace: error: bad control port "nope" (expected PORT, HOST:PORT, tcp://HOST:PORT or tcp6://[ADDR]:PORT)',
     );
   });
 });
