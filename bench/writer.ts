@@ -45,6 +45,19 @@ function dirBytes(dir: string): number {
   return n;
 }
 
+/** lttng-modules' sched_switch payload (both writers write it). */
+function schedSwitchFields(): ReturnType<typeof lttngField>[] {
+  return [
+    lttngField('prev_comm', charArray(16)),
+    lttngField('prev_tid', s32()),
+    lttngField('prev_prio', s32()),
+    lttngField('prev_state', s64()),
+    lttngField('next_comm', charArray(16)),
+    lttngField('next_tid', s32()),
+    lttngField('next_prio', s32()),
+  ];
+}
+
 /** Writes EVENTS sched_switch events; returns wall and CPU seconds of the writing. */
 export function writeNstrace(n: number, dir: string | undefined): Cost {
   const tw = TraceWriter.create({
@@ -58,15 +71,7 @@ export function writeNstrace(n: number, dir: string | undefined): Cost {
   });
   const ev = tw.addEventClass({
     name: 'sched_switch',
-    fields: [
-      lttngField('prev_comm', charArray(16)),
-      lttngField('prev_tid', s32()),
-      lttngField('prev_prio', s32()),
-      lttngField('prev_state', s64()),
-      lttngField('next_comm', charArray(16)),
-      lttngField('next_tid', s32()),
-      lttngField('next_prio', s32()),
-    ],
+    fields: schedSwitchFields(),
   });
   const streams = [tw.stream(0, 0), tw.stream(0, 1)];
   const comms = ['swapper/0', 'bash', 'kworker/u4:2', 'node', 'systemd-journal'];
@@ -118,15 +123,7 @@ export function writeRaw(n: number, mode: 'encoder' | 'bytes'): Cost {
   });
   const ev = tw.addEventClass({
     name: 'sched_switch',
-    fields: [
-      lttngField('prev_comm', charArray(16)),
-      lttngField('prev_tid', s32()),
-      lttngField('prev_prio', s32()),
-      lttngField('prev_state', s64()),
-      lttngField('next_comm', charArray(16)),
-      lttngField('next_tid', s32()),
-      lttngField('next_prio', s32()),
-    ],
+    fields: schedSwitchFields(),
   });
   const streams = [tw.stream(0, 0), tw.stream(0, 1)];
   const ctxs = [0, 1, 2, 3].map((k) => {

@@ -260,20 +260,36 @@ export class ThreadTable {
   }
 
   private applySnapshot(t: Thread, p: NsSnapshotLike): void {
+    this.fillUnknown(t, p);
+    this.invalidate(t);
+    this.learned++;
+  }
+
+  /**
+   * Fills what `t` does not know (namespaces, ids at each pid-ns level) from a snapshot or a
+   * /proc read of the same task. Returns whether an id was filled in.
+   */
+  private fillUnknown(t: Thread, p: NsSnapshotLike): boolean {
     for (let i = 0; i < NS_TYPES.length; i++) {
       const n = t.ns[i]!;
       if (n.inum === 0) this.resolveNs(n, p.ns[i] ?? 0);
     }
     if (t.pidForChildren.inum === 0) this.resolveNs(t.pidForChildren, p.pidForChildren);
     if (t.timeForChildren.inum === 0) this.resolveNs(t.timeForChildren, p.timeForChildren);
+    let changed = false;
     if (p.nsTids.length === t.nsTids.length) {
       for (let i = 0; i < p.nsTids.length; i++) {
-        if (t.nsTids[i] === 0) t.nsTids[i] = p.nsTids[i]!;
-        if (t.nsPids[i] === 0) t.nsPids[i] = p.nsPids[i] ?? 0;
+        if (t.nsTids[i] === 0) {
+          t.nsTids[i] = p.nsTids[i]!;
+          changed = true;
+        }
+        if (t.nsPids[i] === 0) {
+          t.nsPids[i] = p.nsPids[i] ?? 0;
+          changed = true;
+        }
       }
     }
-    this.invalidate(t);
-    this.learned++;
+    return changed;
   }
 
   /** The namespace object of a known inode (shared by every thread in it). */
@@ -565,28 +581,9 @@ export class ThreadTable {
   private fillFromProc(t: Thread, ts: number): boolean {
     const p = this.readTaskFn(t.tid);
     if (!p || p.pid !== t.pid || !this.startedBy(p.startNs, ts)) return false;
-    for (let i = 0; i < NS_TYPES.length; i++) {
-      const n = t.ns[i]!;
-      if (n.inum === 0) this.resolveNs(n, p.ns[i] ?? 0);
-    }
-    if (t.pidForChildren.inum === 0) this.resolveNs(t.pidForChildren, p.pidForChildren);
-    if (t.timeForChildren.inum === 0) this.resolveNs(t.timeForChildren, p.timeForChildren);
-    if (p.nsTids.length === t.nsTids.length) {
-      let changed = false;
-      for (let i = 0; i < p.nsTids.length; i++) {
-        if (t.nsTids[i] === 0) {
-          t.nsTids[i] = p.nsTids[i]!;
-          changed = true;
-        }
-        if (t.nsPids[i] === 0) {
-          t.nsPids[i] = p.nsPids[i] ?? 0;
-          changed = true;
-        }
-      }
-      if (changed) {
-        this.invalidate(t);
-        this.learned++;
-      }
+    if (this.fillUnknown(t, p)) {
+      this.invalidate(t);
+      this.learned++;
     }
     return true;
   }

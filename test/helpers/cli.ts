@@ -30,14 +30,13 @@ export interface CliResult {
   stderr: string;
 }
 
+/** How the tests run the CLI: from the repo, in UTC; a hung CLI fails its test, not the run. */
+function cliOptions(env: NodeJS.ProcessEnv): { cwd: string; env: NodeJS.ProcessEnv; timeout: number } {
+  return { cwd: ROOT, env: { ...process.env, TZ: 'UTC', ...env }, timeout: 300_000 };
+}
+
 export function nstrace(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync('node', [NSTRACE, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, TZ: 'UTC', ...env },
-    maxBuffer: 1 << 28,
-    // A hung CLI fails its test instead of the whole run.
-    timeout: 300_000,
-  });
+  const r = spawnSync('node', [NSTRACE, ...args], { ...cliOptions(env), maxBuffer: 1 << 28 });
   if (r.error !== undefined && r.status === null) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
@@ -48,7 +47,7 @@ export function nstrace(args: string[], env: NodeJS.ProcessEnv = {}): CliResult 
  */
 export function nstraceAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const c = spawn('node', [NSTRACE, ...args], { cwd: ROOT, env: { ...process.env, TZ: 'UTC', ...env } });
+    const c = spawn('node', [NSTRACE, ...args], cliOptions(env));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     c.stdout.on('data', (d: Buffer) => out.push(d));
