@@ -59,20 +59,22 @@ class Items {
   private lastMerged = false;
 
   one(s: number, e: number, k: number): void {
-    this.s.push(s);
-    this.e.push(e);
+    this.s.push(Math.round(s));
+    this.e.push(Math.round(e));
     this.k.push(k);
     this.f.push(1);
     this.n.push(1);
     this.lastMerged = false;
   }
 
-  merged(s: number, e: number, k: number, f: number, n: number): void {
+  merged(s0: number, e0: number, k: number, f: number, n: number): void {
+    const s = Math.round(s0);
+    const e = Math.round(e0);
     const i = this.s.length - 1;
     if (
       this.lastMerged &&
       this.k[i] === k &&
-      Math.abs(this.e[i]! - s) <= 1e-6 * (e - s) &&
+      Math.abs(this.e[i]! - s) <= 1 &&
       Math.abs(this.f[i]! - f) < MERGE_TOLERANCE
     ) {
       const w0 = this.e[i]! - this.s[i]!;
@@ -246,20 +248,15 @@ export class Aggregator {
         } else {
           let best = 0;
           for (let k = 1; k < stateNs.length; k++) if (stateNs[k]! > stateNs[best]!) best = k;
-          const bs = t0 + bin * px;
+          const bs = Math.round(t0 + bin * px);
+          const be = Math.round(t0 + (bin + 1) * px);
           const li = s.length - 1;
-          if (
-            li >= 0 &&
-            ns[li]! > 1 &&
-            sts[li] === best &&
-            Math.abs(e[li]! - bs) <= 1e-6 * px &&
-            a[li] === arg
-          ) {
-            e[li] = bs + px;
+          if (li >= 0 && ns[li]! > 1 && sts[li] === best && Math.abs(e[li]! - bs) <= 1 && a[li] === arg) {
+            e[li] = be;
             ns[li]! += count;
           } else {
             s.push(bs);
-            e.push(bs + px);
+            e.push(be);
             sts.push(best);
             a.push(arg);
             ns.push(count);
@@ -297,19 +294,40 @@ export class Aggregator {
     }
 
     const groups: GroupRowData[] = [];
+    // Container rows come from the CPU lanes (one pass for all of them); process rows from
+    // their threads' running intervals.
+    const byContainer = new Map<number, Float64Array>();
     for (const id of q.groups ?? []) {
-      const members = this.groups.get(id) ?? [];
-      const v = new Float64Array(width);
-      for (const uid of members) {
-        if (!(uid >= 0 && uid + 1 < st.stOff.length)) continue;
-        const hi = st.stOff[uid + 1]!;
-        for (let i = upperBound(st.stEnd, t0, st.stOff[uid]!, hi); i < hi; i++) {
-          const s0 = st.stStart[i]!;
+      const m = /^c:(\d+)$/.exec(id);
+      if (m !== null) byContainer.set(Number(m[1]), new Float64Array(width));
+    }
+    if (byContainer.size > 0) {
+      for (const l of st.lanes) {
+        const n = l.start.length;
+        for (let i = upperBound(l.end, t0); i < n; i++) {
+          const s0 = l.start[i]!;
           if (s0 >= t1) break;
-          if (st.stState[i] === ThreadState.running) addSpan(v, s0, st.stEnd[i]!, t0, t1, px);
+          const v = byContainer.get(this.ckey(l.uid[i]!));
+          if (v !== undefined) addSpan(v, s0, l.end[i]!, t0, t1, px);
         }
       }
-      groups.push({ id, v: Array.from(v, (x) => round3(x / px)) });
+    }
+    for (const id of q.groups ?? []) {
+      let v = byContainer.get(Number(/^c:(\d+)$/.exec(id)?.[1] ?? NaN));
+      if (v === undefined) {
+        v = new Float64Array(width);
+        for (const uid of this.groups.get(id) ?? []) {
+          if (!(uid >= 0 && uid + 1 < st.stOff.length)) continue;
+          const hi = st.stOff[uid + 1]!;
+          for (let i = upperBound(st.stEnd, t0, st.stOff[uid]!, hi); i < hi; i++) {
+            const s0 = st.stStart[i]!;
+            if (s0 >= t1) break;
+            if (st.stState[i] === ThreadState.running) addSpan(v, s0, st.stEnd[i]!, t0, t1, px);
+          }
+        }
+      }
+      const vv = v;
+      groups.push({ id, v: Array.from(vv, (x) => round3(x / px)) });
     }
 
     const spans: SpanRowData[] = [];

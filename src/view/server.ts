@@ -84,13 +84,22 @@ function send(
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   };
-  if (data.length > 4096 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+  // Compressing costs more than it saves on the loopback interface.
+  if (
+    data.length > 4096 &&
+    !isLoopback(req.socket.remoteAddress) &&
+    /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
+  ) {
     data = gzipSync(data, { level: 1 });
     headers['content-encoding'] = 'gzip';
   }
   headers['content-length'] = data.length;
   res.writeHead(status, headers);
   res.end(data);
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  return addr !== undefined && (addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.'));
 }
 
 function json(req: IncomingMessage, res: ServerResponse, status: number, value: unknown): void {
@@ -106,9 +115,28 @@ function allowedHosts(host: string, port: number): Set<string> {
   return out;
 }
 
+/**
+ * Runs each aggregation a few times on the whole trace before the first request, so that the
+ * page's first zooms do not wait for the JIT compiler.
+ */
+function warmUp(agg: Aggregator, data: ViewData): void {
+  const { begin, end } = data.summary;
+  if (!(end > begin)) return;
+  const uids = data.summary.threads.slice(0, 60).map((t) => t.uid);
+  const groups = data.summary.containers.map((c) => `c:${c.key}`);
+  const keys = data.summary.containers.map((c) => c.key);
+  for (let i = 0; i < 3; i++) {
+    const t1 = begin + (end - begin) / (1 + i * 20);
+    agg.lanes({ t0: begin, t1, width: 1400 });
+    agg.rows({ t0: begin, t1, width: 1200, uids, groups });
+    agg.series(begin, t1, 600, keys);
+  }
+}
+
 export async function startServer(data: ViewData, opts: ServeOptions): Promise<ViewServer> {
   const host = opts.host ?? '127.0.0.1';
   const agg = new Aggregator(data.store, data.summary.threads);
+  warmUp(agg, data);
   const events = new EventsService(data.paths, data.base, data.model);
   const page = pageHtml(opts.assets, { summary: data.summary });
   const summaryJson = JSON.stringify(data.summary);

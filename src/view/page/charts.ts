@@ -34,6 +34,8 @@ export class ContainersView {
   private data: SeriesResponse | null = null;
   private abort: AbortController | null = null;
   private dataSeq = -1;
+  /** What the data on hand covers: a range and its bucket width. */
+  private coverage = { t0: 0, t1: 0, step: Infinity };
   private pending: Array<{ input: number; seq: number; quickAt: number | null }> = [];
   private firstDraw: (() => void) | null = null;
   private readonly table: HTMLTableSectionElement;
@@ -116,17 +118,26 @@ export class ContainersView {
     // At once: the data on hand, on the new scale.
     const x0 = (s.t0 - s.begin) / 1e9;
     const x1 = (s.t1 - s.begin) / 1e9;
+    // uPlot redraws (and calls `drawn` from its draw hook) at once with the data on hand.
     for (const p of this.plots) p.u?.setScale('x', { min: x0, max: x1 });
-    this.drawn(false);
     this.refresh();
   }
 
-  private drawn(full: boolean): void {
+  /** Whether the data on hand covers the window with buckets of at most 2 pixels. */
+  private covers(): boolean {
+    const s = this.host.state;
+    const c = this.coverage;
+    const width = this.plots[0]!.box.getBoundingClientRect().width || 600;
+    return c.t0 <= s.t0 && c.t1 >= s.t1 && c.step <= ((s.t1 - s.t0) / width) * 2 * 1.0001;
+  }
+
+  private drawn(): void {
     const now = performance.now();
+    const covers = this.covers();
     for (let i = 0; i < this.pending.length; i++) {
       const p = this.pending[i]!;
       if (p.quickAt === null) p.quickAt = now;
-      if (full && this.dataSeq >= p.seq) {
+      if (this.dataSeq >= p.seq || covers) {
         this.host.state.recordRedraw('containers', p.input, p.quickAt, now);
         this.pending.splice(i--, 1);
       }
@@ -141,15 +152,20 @@ export class ContainersView {
     const s = this.host.state;
     const seq = s.seq;
     const width = this.plots[0]!.box.getBoundingClientRect().width || 600;
+    // Overscan, as the timelines: a span each side, one bucket per pixel (drawn at 2 pixels).
+    const span = s.t1 - s.t0;
+    const a = Math.max(s.begin, s.t0 - span);
+    const b = Math.min(s.end, s.t1 + span);
+    const n = Math.min(4096, Math.max(50, Math.round((width * (b - a)) / span)));
     s.perf.pending++;
-    this.host.source.series(s.t0, s.t1, Math.max(50, Math.floor(width / 2)), ac.signal).then(
+    this.host.source.series(a, b, n, ac.signal).then(
       (d) => {
         s.perf.pending--;
         if (ac.signal.aborted) return;
         this.data = d;
         this.dataSeq = seq;
+        this.coverage = { t0: a, t1: b, step: d.step };
         this.build();
-        this.drawn(true);
         if (this.firstDraw !== null) {
           const f = this.firstDraw;
           this.firstDraw = null;
@@ -277,6 +293,11 @@ export class ContainersView {
                   keys.map((e) => e.k),
                   meta.fmt,
                 ),
+            ],
+            draw: [
+              () => {
+                if (p === this.plots[this.plots.length - 1]) this.drawn();
+              },
             ],
           },
         },

@@ -45,10 +45,19 @@ export class Colors {
     return this.byKey.get(key) ?? HOST_COLOR;
   }
 
-  /** `rgba(...)` of a container's colour. */
+  private readonly alphaCache = new Map<number, string>();
+
+  /** `rgba(...)` of a container's colour (alpha in steps of 1/100, cached). */
   alpha(key: number, a: number): string {
-    const [r, g, b] = this.rgbByKey.get(key) ?? rgb(HOST_COLOR);
-    return `rgba(${r},${g},${b},${a.toFixed(3)})`;
+    const q = Math.max(0, Math.min(100, Math.round(a * 100)));
+    const ck = key * 101 + q;
+    let v = this.alphaCache.get(ck);
+    if (v === undefined) {
+      const [r, g, b] = this.rgbByKey.get(key) ?? rgb(HOST_COLOR);
+      v = `rgba(${r},${g},${b},${(q / 100).toFixed(2)})`;
+      this.alphaCache.set(ck, v);
+    }
+    return v;
   }
 }
 

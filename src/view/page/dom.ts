@@ -57,6 +57,9 @@ export function fitText(ctx: CanvasRenderingContext2D, text: string, max: number
     widthCache.set(key, w);
   }
   if (w <= max) return text;
+  const fkey = `${key}|${Math.floor(max)}`;
+  const hit = fitCache.get(fkey);
+  if (hit !== undefined) return hit;
   let lo = 0;
   let hi = text.length;
   while (lo < hi) {
@@ -64,5 +67,9 @@ export function fitText(ctx: CanvasRenderingContext2D, text: string, max: number
     if (ctx.measureText(text.slice(0, mid) + '…').width <= max) lo = mid;
     else hi = mid - 1;
   }
-  return lo === 0 ? '' : text.slice(0, lo) + '…';
+  const out = lo === 0 ? '' : text.slice(0, lo) + '…';
+  if (fitCache.size > 5000) fitCache.clear();
+  fitCache.set(fkey, out);
+  return out;
 }
+const fitCache = new Map<string, string>();

@@ -189,7 +189,8 @@ export class EventsView {
     const frag = document.createDocumentFragment();
     r.lines.forEach((line, i) => {
       const k = r.containers[i] ?? -1;
-      const row = h('div.ev-line', { 'data-container': k });
+      const row = h('div.ev-line', { 'data-container': k, title: 'click to wrap this line' });
+      row.addEventListener('click', () => row.classList.toggle('open'));
       row.style.borderLeftColor = k >= 0 ? colors.of(k) : 'transparent';
       const m = LINE_RE.exec(line);
       if (m === null) row.textContent = line;

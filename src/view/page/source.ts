@@ -43,16 +43,65 @@ async function answer<T>(r: Response): Promise<T> {
   return body as T;
 }
 
+/** The last few answers, by request (going back to a window seen before costs nothing). */
+class AnswerCache {
+  private readonly m = new Map<string, unknown>();
+  constructor(private readonly size: number) {}
+  get<T>(key: string): T | undefined {
+    const v = this.m.get(key);
+    if (v !== undefined) {
+      this.m.delete(key);
+      this.m.set(key, v);
+    }
+    return v as T | undefined;
+  }
+  /** Pinned answers (the whole trace's, where '0' goes back to) are never dropped. */
+  private readonly pinned = new Map<string, unknown>();
+  put(key: string, v: unknown, pin = false): void {
+    if (pin) {
+      if (this.pinned.size < 16) this.pinned.set(key, v);
+      return;
+    }
+    this.m.set(key, v);
+    while (this.m.size > this.size) this.m.delete(this.m.keys().next().value!);
+  }
+  getPinned<T>(key: string): T | undefined {
+    return this.pinned.get(key) as T | undefined;
+  }
+}
+
 export class HttpSource implements DataSource {
+  private readonly cache = new AnswerCache(48);
+
+  /** `begin`/`end`: the trace's; answers for the whole trace are kept for good. */
+  constructor(
+    private readonly begin: number,
+    private readonly end: number,
+  ) {}
+
+  private async cached<T>(key: string, whole: boolean, get: () => Promise<Response>): Promise<T> {
+    const hit = this.cache.get<T>(key) ?? this.cache.getPinned<T>(key);
+    if (hit !== undefined) return hit;
+    const v = await answer<T>(await get());
+    this.cache.put(key, v, whole);
+    return v;
+  }
+  private whole(t0: number, t1: number): boolean {
+    return t0 <= this.begin && t1 >= this.end;
+  }
   async lanes(q: WindowQuery, signal?: AbortSignal): Promise<LanesResponse> {
     const u = `api/lanes?t0=${q.t0}&t1=${q.t1}&width=${q.width}`;
-    return answer(await fetch(u, { signal }));
+    return this.cached(u, this.whole(q.t0, q.t1), () => fetch(u, { signal }));
   }
   async rows(q: RowsQuery, signal?: AbortSignal): Promise<RowsResponse> {
-    return answer(await fetch('api/rows', { method: 'POST', body: JSON.stringify(q), signal }));
+    const body = JSON.stringify(q);
+    return this.cached(`rows ${body}`, this.whole(q.t0, q.t1), () =>
+      fetch('api/rows', { method: 'POST', body, signal }),
+    );
   }
   async series(t0: number, t1: number, n: number, signal?: AbortSignal): Promise<SeriesResponse> {
-    return answer(await fetch(`api/series?t0=${t0}&t1=${t1}&n=${n}`, { signal }));
+    const u = `api/series?t0=${t0}&t1=${t1}&n=${n}`;
+    return this.cached(u, this.whole(t0, t1), () => fetch(u, { signal }));
   }
   async events(q: EventsQuery): Promise<EventsResponse> {
     return answer(await fetch('api/events', { method: 'POST', body: JSON.stringify(q) }));
@@ -139,7 +188,7 @@ export class StaticSource implements DataSource {
 /** The data source of this page: embedded data (static export) or the server. */
 export async function openSource(summary: Summary): Promise<DataSource> {
   const el = document.getElementById('nstrace-data');
-  if (el === null) return new HttpSource();
+  if (el === null) return new HttpSource(summary.begin, Math.max(summary.end, summary.begin + 1000));
   const b64 = (el.textContent ?? '').trim();
   const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream('gzip'));

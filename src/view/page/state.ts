@@ -13,6 +13,10 @@ export interface RedrawRecord {
   quick: number;
   /** ms from the input to the redraw with data at the new window's resolution. */
   full: number;
+  /** ms the data request for that redraw took (request to parsed answer). */
+  fetch: number;
+  /** ms the drawing itself took. */
+  draw: number;
 }
 
 export interface PerfRecord {
@@ -25,6 +29,8 @@ export interface PerfRecord {
   window: { t0: number; t1: number };
   focus: number | null;
   tab: string;
+  /** Rows of the threads view (expanded tree). */
+  threadRows: number;
 }
 
 declare global {
@@ -55,6 +61,7 @@ export class ViewState {
       window: { t0: this.t0, t1: this.t1 },
       focus: null,
       tab: '',
+      threadRows: 0,
     };
     window.__nstraceView = this.perf;
   }
@@ -114,8 +121,8 @@ export class ViewState {
   }
 
   /** Records a redraw for the performance record (and the browser's performance timeline). */
-  recordRedraw(view: string, input: number, quickAt: number, fullAt: number): void {
-    this.perf.redraws.push({ view, quick: quickAt - input, full: fullAt - input });
+  recordRedraw(view: string, input: number, quickAt: number, fullAt: number, fetch = NaN, draw = NaN): void {
+    this.perf.redraws.push({ view, quick: quickAt - input, full: fullAt - input, fetch, draw });
     if (this.perf.redraws.length > 500) this.perf.redraws.shift();
     try {
       performance.measure(`nstrace:redraw:${view}`, { start: input, end: fullAt });

@@ -6,11 +6,12 @@
  */
 import type { GroupRowData, RowsResponse, SpanRowData, ThreadRowData, ThreadSummary } from '../types.js';
 import { ThreadState } from '../types.js';
+import { lowerBound } from '../store.js';
 import { fitText } from './dom.js';
 import { fmtClock, fmtDur, fmtPct } from './fmt.js';
 import { tipContent } from './tooltip.js';
 import type { Host } from './timeline.js';
-import { AXIS_H, Timeline } from './timeline.js';
+import { AXIS_H, drawOccupancy, Timeline } from './timeline.js';
 
 const ROW_H = 22;
 const DIM = 0.16;
@@ -59,6 +60,8 @@ export class ThreadsView extends Timeline {
   private byUid = new Map<number, ThreadRowData>();
   private byGroup = new Map<string, GroupRowData>();
   private spans = new Map<number, SpanRowData>();
+  /** Time per state kind within one pixel (drawStates). */
+  private readonly kindAcc = new Float64Array(16);
   /** Row index range the data on hand covers. */
   private covered: [number, number] = [0, -1];
 
@@ -136,6 +139,7 @@ export class ThreadsView extends Timeline {
       }
     }
     this.rows = rows;
+    this.host.state.perf.threadRows = rows.length;
     this.selected = Math.min(this.selected, rows.length - 1);
     this.covered = [0, -1];
     this.updateSpacer();
@@ -216,17 +220,8 @@ export class ThreadsView extends Timeline {
         const d = this.data;
         if (g !== undefined && d !== null) {
           const scale = Math.max(1, Math.min(summary.cpus.length || 1, r.count));
-          const step = (d.t1 - d.t0) / d.width;
           ctx.fillStyle = colors.alpha(r.ckey, 0.85 * dim);
-          for (let c = 0; c < g.v.length; c++) {
-            const v = g.v[c]!;
-            if (v <= 0) continue;
-            const xa = X(d.t0 + c * step);
-            const xb = X(d.t0 + (c + 1) * step);
-            if (xb < x0 || xa > this.width) continue;
-            const hh = Math.max(1, Math.min(1, v / scale) * (ROW_H - 4));
-            ctx.fillRect(Math.max(x0, xa), y + ROW_H - 2 - hh, Math.max(1, xb - Math.max(x0, xa)), hh);
-          }
+          drawOccupancy(ctx, g.v, d.t0, d.t1, t0, t1, x0, this.plotW, y + ROW_H - 2, ROW_H - 4, scale);
         }
       }
       this.drawLabel(ctx, r, y, i === this.selected);
@@ -244,46 +239,111 @@ export class ThreadsView extends Timeline {
     const { colors } = this.host;
     const x0 = this.labelW;
     const mid = y + ROW_H / 2;
-    for (let j = 0; j < d.s.length; j++) {
+    const { t0, t1 } = this.host.state;
+    // One kind per screen pixel (the one that covers most of it), and neighbouring pixels of
+    // the same kind drawn as one rectangle: a zoomed-out row has thousands of intervals.
+    let kind = -1;
+    let ra = 0;
+    let rb = 0;
+    const flush = (): void => {
+      if (kind < 0) return;
+      const w = Math.max(1, rb - ra);
+      const st = kind >> 1;
+      const inSyscall = (kind & 1) === 1;
+      switch (st) {
+        case ThreadState.running:
+          ctx.fillStyle = colors.alpha(ckey, dim);
+          ctx.fillRect(ra, y + 3, w, ROW_H - 6);
+          break;
+        case ThreadState.preempted:
+        case ThreadState.woken:
+          ctx.fillStyle = colors.alpha(ckey, 0.28 * dim);
+          ctx.fillRect(ra, y + 3, w, ROW_H - 6);
+          ctx.fillStyle = colors.alpha(ckey, 0.75 * dim);
+          ctx.fillRect(ra, y + 3, w, 1.5);
+          break;
+        case ThreadState.sleeping:
+          ctx.globalAlpha = dim;
+          ctx.fillStyle = inSyscall ? SLEEP_SYSCALL : SLEEP;
+          ctx.fillRect(ra, mid - (inSyscall ? 2 : 1), w, inSyscall ? 4 : 2);
+          ctx.globalAlpha = 1;
+          break;
+        case ThreadState.blocked:
+          ctx.globalAlpha = dim;
+          ctx.fillStyle = BLOCKED;
+          ctx.fillRect(ra, mid - 3, w, 6);
+          ctx.globalAlpha = 1;
+          break;
+        default:
+          ctx.globalAlpha = dim;
+          ctx.fillStyle = OTHER;
+          ctx.fillRect(ra, mid - 1, w, 2);
+          ctx.globalAlpha = 1;
+      }
+      kind = -1;
+    };
+    /** Adds [a, b) of kind k (exact pixel coordinates) to the runs. */
+    const run = (k: number, a: number, b: number): void => {
+      if (k === kind && a <= rb + 0.01) {
+        if (b > rb) rb = b;
+        return;
+      }
+      flush();
+      kind = k;
+      ra = a;
+      rb = b;
+    };
+    const acc = this.kindAcc;
+    let px = -1;
+    const endPixel = (): void => {
+      if (px < 0) return;
+      let best = -1;
+      let bestW = 0;
+      for (let k = 0; k < acc.length; k++) {
+        if (acc[k]! > bestW) {
+          bestW = acc[k]!;
+          best = k;
+        }
+      }
+      if (best >= 0) run(best, px, px + 1);
+      acc.fill(0);
+      px = -1;
+    };
+    const add = (k: number, a: number, b: number): void => {
+      // a < b, within one pixel.
+      const p = Math.floor(a);
+      if (p !== px) {
+        endPixel();
+        px = p;
+      }
+      acc[k]! += b - a;
+    };
+    let j0 = lowerBound(d.s, t0);
+    if (j0 > 0) j0--;
+    for (let j = j0; j < d.s.length; j++) {
+      if (d.s[j]! > t1) break;
       let xa = X(d.s[j]!);
       let xb = X(d.e[j]!);
       if (xb < x0 || xa > this.width) continue;
       if (xa < x0) xa = x0;
       if (xb > this.width) xb = this.width;
-      const w = Math.max(1, xb - xa);
+      if (xb <= xa) xb = xa + 0.01;
       const st = d.st[j]!;
-      const a = d.a[j]!;
-      switch (st) {
-        case ThreadState.running:
-          ctx.fillStyle = colors.alpha(ckey, dim);
-          ctx.fillRect(xa, y + 3, w, ROW_H - 6);
-          break;
-        case ThreadState.preempted:
-        case ThreadState.woken:
-          ctx.fillStyle = colors.alpha(ckey, 0.28 * dim);
-          ctx.fillRect(xa, y + 3, w, ROW_H - 6);
-          ctx.fillStyle = colors.alpha(ckey, 0.75 * dim);
-          ctx.fillRect(xa, y + 3, w, 1.5);
-          break;
-        case ThreadState.sleeping:
-          ctx.fillStyle = a >= 0 ? SLEEP_SYSCALL : SLEEP;
-          ctx.globalAlpha = dim;
-          ctx.fillRect(xa, mid - (a >= 0 ? 2 : 1), w, a >= 0 ? 4 : 2);
-          ctx.globalAlpha = 1;
-          break;
-        case ThreadState.blocked:
-          ctx.fillStyle = BLOCKED;
-          ctx.globalAlpha = dim;
-          ctx.fillRect(xa, mid - 3, w, 6);
-          ctx.globalAlpha = 1;
-          break;
-        default:
-          ctx.fillStyle = OTHER;
-          ctx.globalAlpha = dim;
-          ctx.fillRect(xa, mid - 1, w, 2);
-          ctx.globalAlpha = 1;
+      const k = st * 2 + (st === ThreadState.sleeping && d.a[j]! >= 0 ? 1 : 0);
+      const pa = Math.floor(xa);
+      const pb = Math.floor(xb);
+      if (pa === pb) {
+        add(k, xa, xb);
+        continue;
       }
+      // The first pixel's part, the whole pixels (all this kind's), the last pixel's part.
+      add(k, xa, pa + 1);
+      endPixel();
+      if (pb > pa + 1) run(k, pa + 1, pb);
+      if (xb > pb) add(k, pb, xb);
     }
+    endPixel();
+    flush();
   }
 
   private drawSpans(

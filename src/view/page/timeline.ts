@@ -25,6 +25,11 @@ export interface Host {
 }
 
 export const AXIS_H = 26;
+/** Spans of data asked for on each side of the window. */
+const OVERSCAN = 1;
+/** Data columns per screen pixel. */
+const RESOLUTION = 2;
+const MAX_COLUMNS = 8192;
 export const BG = '#0f141b';
 const GRID = 'rgba(255,255,255,0.05)';
 const AXIS_TEXT = '#9aa6b8';
@@ -33,6 +38,58 @@ interface PendingInput {
   input: number;
   seq: number;
   quickAt: number | null;
+}
+
+/**
+ * Draws an occupancy row (values per data column over [d0, d1]) as bars from the row's bottom,
+ * one per screen pixel (the mean of the columns it covers), for the window [t0, t1].
+ */
+export function drawOccupancy(
+  ctx: CanvasRenderingContext2D,
+  v: readonly number[],
+  d0: number,
+  d1: number,
+  t0: number,
+  t1: number,
+  x0: number,
+  plotW: number,
+  bottom: number,
+  height: number,
+  scale: number,
+): void {
+  const n = v.length;
+  if (n === 0) return;
+  const step = (d1 - d0) / n;
+  const k = plotW / (t1 - t0);
+  const c0 = Math.max(0, Math.floor((t0 - d0) / step));
+  const c1 = Math.min(n, Math.ceil((t1 - d0) / step) + 1);
+  let px = -1;
+  let sum = 0;
+  let cnt = 0;
+  const put = (): void => {
+    if (px < 0 || cnt === 0 || sum <= 0) return;
+    const hh = Math.max(1, Math.min(1, sum / cnt / scale) * height);
+    ctx.fillRect(x0 + px, bottom - hh, 1, hh);
+  };
+  for (let c = c0; c < c1; c++) {
+    const xa = (d0 + c * step - t0) * k;
+    const xb = (d0 + (c + 1) * step - t0) * k;
+    if (xb <= 0 || xa >= plotW) continue;
+    // The pixels this column covers (usually one; more when zoomed in past the data).
+    const pa = Math.max(0, Math.floor(xa));
+    const pb = Math.min(Math.ceil(plotW) - 1, Math.max(pa, Math.ceil(xb) - 1));
+    for (let p = pa; p <= pb; p++) {
+      if (p !== px) {
+        put();
+        px = p;
+        sum = 0;
+        cnt = 0;
+      }
+      sum += v[c]!;
+      cnt++;
+    }
+  }
+  put();
 }
 
 export abstract class Timeline {
@@ -46,9 +103,15 @@ export abstract class Timeline {
   private abort: AbortController | null = null;
   /** Window seq of the data on hand (-1: none). */
   protected dataSeq = -1;
+  /** What the data on hand covers: a time range and its resolution (ns per column). */
+  private coverage = { t0: 0, t1: 0, px: Infinity };
   private readonly pending: PendingInput[] = [];
   private drag: { x: number; y: number; t0: number; t1: number; top: number; moved: boolean } | null = null;
   private firstDraw: (() => void) | null = null;
+  /** ms the last data request took (for the performance record). */
+  private fetchMs = 0;
+  /** ms the last draw took. */
+  private drawMs = 0;
 
   constructor(
     protected readonly host: Host,
@@ -164,12 +227,27 @@ export abstract class Timeline {
     const s = this.host.state;
     const seq = s.seq;
     s.perf.pending++;
-    this.fetchData(s.t0, s.t1, this.plotW, ac.signal).then(
+    const asked = performance.now();
+    // Overscan: one window's span either side, at twice the screen's resolution, so that the
+    // next pan (up to a span) or zoom (up to 2x in, 1.5x out) is drawn from data that already
+    // has the new window's resolution, while this refreshes the margin in the background.
+    const span = s.t1 - s.t0;
+    const a = Math.max(s.begin, s.t0 - OVERSCAN * span);
+    const b = Math.min(s.end, s.t1 + OVERSCAN * span);
+    const cols = Math.min(MAX_COLUMNS, Math.max(1, Math.round((RESOLUTION * this.plotW * (b - a)) / span)));
+    this.fetchData(a, b, cols, ac.signal).then(
       () => {
         s.perf.pending--;
         if (ac.signal.aborted) return;
         this.dataSeq = seq;
-        this.invalidate();
+        this.coverage = { t0: a, t1: b, px: (b - a) / cols };
+        this.fetchMs = performance.now() - asked;
+        // Draw now rather than at the next animation frame: the frame it shows in is the same.
+        if (this.raf !== 0) {
+          cancelAnimationFrame(this.raf);
+          this.raf = 0;
+        }
+        if (this.visible) this.draw();
       },
       (err: unknown) => {
         s.perf.pending--;
@@ -177,6 +255,13 @@ export abstract class Timeline {
         this.host.error(`${this.name}: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
+  }
+
+  /** Whether the data on hand covers the current window at (at least) its screen resolution. */
+  protected covers(): boolean {
+    const s = this.host.state;
+    const c = this.coverage;
+    return c.t0 <= s.t0 && c.t1 >= s.t1 && c.px <= ((s.t1 - s.t0) / this.plotW) * 1.0001;
   }
 
   invalidate(): void {
@@ -188,6 +273,7 @@ export abstract class Timeline {
   }
 
   private draw(): void {
+    const began = performance.now();
     const ctx = fitCanvas(this.canvas, this.width, this.height);
     const s = this.host.state;
     ctx.fillStyle = BG;
@@ -210,11 +296,12 @@ export abstract class Timeline {
     ctx.restore();
     this.drawAxis(ctx, tk);
     const now = performance.now();
+    this.drawMs = now - began;
     for (let i = 0; i < this.pending.length; i++) {
       const p = this.pending[i]!;
       if (p.quickAt === null) p.quickAt = now;
-      if (this.dataSeq >= p.seq) {
-        s.recordRedraw(this.name, p.input, p.quickAt, now);
+      if (this.dataSeq >= p.seq || this.covers()) {
+        s.recordRedraw(this.name, p.input, p.quickAt, now, this.fetchMs, this.drawMs);
         this.pending.splice(i--, 1);
       }
     }
