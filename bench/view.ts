@@ -73,7 +73,9 @@ export async function run(): Promise<BenchResult> {
   try {
     await page.goto(view.url);
     await page.waitForFunction(READY, null, { timeout: 120_000 });
-    const readyAt = (await page.evaluate('performance.timeOrigin + window.__nstraceView.interactive')) as number;
+    const readyAt = (await page.evaluate(
+      'performance.timeOrigin + window.__nstraceView.interactive',
+    )) as number;
     interactiveMs = readyAt - view.urlAt;
 
     const settle = async (): Promise<void> => {
@@ -129,7 +131,9 @@ export async function run(): Promise<BenchResult> {
   const charts = redraws.filter((r) => r.view === 'containers').map((r) => r.full);
   const fmt = (v: number): string => `${v.toFixed(1)} ms`;
   const stats = (v: number[]): string =>
-    v.length === 0 ? 'none' : `median ${fmt(pct(v, 50))}, p90 ${fmt(pct(v, 90))}, max ${fmt(Math.max(...v))} (${v.length})`;
+    v.length === 0
+      ? 'none'
+      : `median ${fmt(pct(v, 50))}, p90 ${fmt(pct(v, 90))}, max ${fmt(Math.max(...v))} (${v.length})`;
   const maxRedraw = timeline.length === 0 ? NaN : Math.max(...timeline);
   return {
     title: `view: nstrace view on a simulated kernel trace (${events} events)`,

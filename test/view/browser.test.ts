@@ -53,7 +53,9 @@ const COUNT = `(sel, c, tol) => {
 
 /** Pixels of a canvas (`sel`) close to `rgb`. */
 async function countPixels(page: Page, sel: string, rgb: number[], tol = 6): Promise<number> {
-  return (await page.evaluate(`(${COUNT})(${JSON.stringify(sel)}, ${JSON.stringify(rgb)}, ${tol})`)) as number;
+  return (await page.evaluate(
+    `(${COUNT})(${JSON.stringify(sel)}, ${JSON.stringify(rgb)}, ${tol})`,
+  )) as number;
 }
 
 /** Pixels of the visible pane's canvas close to `rgb`. */
@@ -61,7 +63,8 @@ function countColour(page: Page, pane: string, rgb: number[]): Promise<number> {
   return countPixels(page, `${pane} canvas`, rgb);
 }
 
-const visible = (sel: string): string => `getComputedStyle(document.querySelector('${sel}')).display !== 'none'`;
+const visible = (sel: string): string =>
+  `getComputedStyle(document.querySelector('${sel}')).display !== 'none'`;
 const text = (sel: string): string => `document.querySelector('${sel}')?.textContent ?? ''`;
 
 function hostHeader(url: string, host: string): Promise<number> {
@@ -158,7 +161,8 @@ describe('nstrace view in Chromium', () => {
       for (let y = cpu1Y + 40; y < cpu1Y + 320 && found === ''; y += 20) {
         await page.mouse.move(x, y);
         const t = await page.locator('.tooltip').textContent();
-        if ((await page.locator('.tooltip').isVisible()) && t !== null && /container\s*web/.test(t)) found = t;
+        if ((await page.locator('.tooltip').isVisible()) && t !== null && /container\s*web/.test(t))
+          found = t;
       }
     }
     expect(found).toMatch(/threadtid \d+/);
@@ -242,9 +246,22 @@ describe('nstrace view in Chromium', () => {
     )) as string[];
     expect(new Set(keys)).toEqual(new Set(['2'])); // db
     const cmd = (await page.locator('code.cmd').textContent())!;
-    expect(cmd).toMatch(/^nstrace print --begin \d+\.\d{9} --end \d+\.\d{9} --filter 'ret < 0' --container db /);
+    expect(cmd).toMatch(
+      /^nstrace print --begin \d+\.\d{9} --end \d+\.\d{9} --filter 'ret < 0' --container db /,
+    );
     const m = /--begin (\S+) --end (\S+)/.exec(cmd)!;
-    const cli = nstrace(['print', '--begin', m[1]!, '--end', m[2]!, '--filter', 'ret < 0', '--container', 'db', SAMPLE]);
+    const cli = nstrace([
+      'print',
+      '--begin',
+      m[1]!,
+      '--end',
+      m[2]!,
+      '--filter',
+      'ret < 0',
+      '--container',
+      'db',
+      SAMPLE,
+    ]);
     expect(cli.code).toBe(0);
     expect(lines).toEqual(cli.stdout.trimEnd().split('\n'));
     await page.screenshot({ path: join(ARTIFACTS, '5-events.png') });
@@ -253,7 +270,9 @@ describe('nstrace view in Chromium', () => {
     await page.locator('input.filter').fill('ret <<< 0');
     await page.keyboard.press('Enter');
     await page.waitForFunction(visible('.ev-error'));
-    expect(await page.locator('.ev-error').textContent()).toMatch(/^filter: column \d+: .*\n {4}ret <<< 0\n {4} *\^/);
+    expect(await page.locator('.ev-error').textContent()).toMatch(
+      /^filter: column \d+: .*\n {4}ret <<< 0\n {4} *\^/,
+    );
     expect(await page.locator('input.filter').getAttribute('aria-invalid')).toBe('true');
     await page.screenshot({ path: join(ARTIFACTS, '6-events-error.png') });
   });
@@ -288,7 +307,13 @@ describe('nstrace view --html', () => {
     page.on('request', (q) => requests.push(q.url()));
     await page.goto(`file://${out}`);
     await page.waitForFunction(READY, null, { timeout: 60_000 });
-    expect(await page.locator('ul.legend .lg-name').allTextContents()).toEqual(['[HOST]', 'web', 'db', 'cache', 'sh']);
+    expect(await page.locator('ul.legend .lg-name').allTextContents()).toEqual([
+      '[HOST]',
+      'web',
+      'db',
+      'cache',
+      'sh',
+    ]);
     expect(await page.locator('.badge').textContent()).toBe('static export');
     await page.keyboard.press('2');
     await settle(page);

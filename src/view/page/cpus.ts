@@ -74,7 +74,19 @@ export class CpuView extends Timeline {
       if (g === null || row === undefined) return;
       const dim = state.focus !== null && state.focus !== key ? DIM : 1;
       ctx.fillStyle = colors.alpha(key, 0.9 * dim);
-      drawOccupancy(ctx, row.v, g.t0, g.t1, t0, t1, this.labelW, this.plotW, y + CROW_H - 2, CROW_H - 4, ncpu);
+      drawOccupancy(
+        ctx,
+        row.v,
+        g.t0,
+        g.t1,
+        t0,
+        t1,
+        this.labelW,
+        this.plotW,
+        y + CROW_H - 2,
+        CROW_H - 4,
+        ncpu,
+      );
     });
   }
 

@@ -97,8 +97,11 @@ export class Overview {
       const x = Math.round(this.X(t));
       ctx.fillStyle = 'rgba(255,255,255,0.12)';
       ctx.fillRect(x, 0, 1, H);
-      ctx.fillStyle = '#7f8b9c';
-      ctx.fillText(fmtOffset(t - state.begin, tk.step), x + 3, 2);
+      const label = fmtOffset(t - state.begin, tk.step);
+      ctx.fillStyle = 'rgba(8,11,15,0.7)';
+      ctx.fillRect(x + 1, 1, ctx.measureText(label).width + 6, 13);
+      ctx.fillStyle = '#aab5c5';
+      ctx.fillText(label, x + 4, 2);
     }
     // Brush.
     const a = this.X(state.t0);

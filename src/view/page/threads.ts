@@ -392,6 +392,36 @@ export class ThreadsView extends Timeline {
     ctx.fillText(fitText(ctx, r.sub, room - lw - 8), x + lw + 8, mid);
   }
 
+  /** The states' legend, above the labels. */
+  protected override drawCorner(ctx: CanvasRenderingContext2D): void {
+    super.drawCorner(ctx);
+    const items: Array<[string, (x: number, y: number) => void]> = [
+      ['running', (x, y) => ((ctx.fillStyle = '#c9d3e0'), ctx.fillRect(x, y - 5, 12, 10))],
+      [
+        'runnable',
+        (x, y) => {
+          ctx.fillStyle = 'rgba(201,211,224,0.3)';
+          ctx.fillRect(x, y - 5, 12, 10);
+          ctx.fillStyle = 'rgba(201,211,224,0.8)';
+          ctx.fillRect(x, y - 5, 12, 1.5);
+        },
+      ],
+      ['in syscall', (x, y) => ((ctx.fillStyle = SLEEP_SYSCALL), ctx.fillRect(x, y - 2, 12, 4))],
+      ['asleep', (x, y) => ((ctx.fillStyle = SLEEP), ctx.fillRect(x, y - 1, 12, 2))],
+      ['D', (x, y) => ((ctx.fillStyle = BLOCKED), ctx.fillRect(x, y - 3, 12, 6))],
+    ];
+    ctx.font = '10.5px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    let x = 8;
+    const y = AXIS_H / 2 - 1;
+    for (const [label, draw] of items) {
+      draw(x, y);
+      ctx.fillStyle = '#9aa6b8';
+      ctx.fillText(label, x + 15, y);
+      x += 15 + ctx.measureText(label).width + 12;
+    }
+  }
+
   private rowAt(y: number): number {
     const i = Math.floor((y - AXIS_H - 2 + this.scrollTop) / ROW_H);
     return i >= 0 && i < this.rows.length ? i : -1;
