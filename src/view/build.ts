@@ -9,9 +9,14 @@
  */
 import { splitTs } from '../ctf/event.js';
 import { openTraces, streamRangesOf } from '../analyses/open.js';
+import { ProcessFilter } from '../analyses/handler.js';
+import { runAnalyses } from '../analyses/runner.js';
+import type { AnalyseResult } from '../analyses/session.js';
 import { analyse } from '../analyses/session.js';
+import type { TraceSet } from '../ctf/index.js';
+import { SystemModel } from '../model/model.js';
+import { MissingEventsError } from '../util/errors.js';
 import type { TimeBase } from '../ctf/event.js';
-import type { SystemModel } from '../model/model.js';
 import type { Container } from '../model/containers.js';
 import { ViewCollector } from './collect.js';
 import type { ViewStore } from './store.js';
@@ -34,9 +39,9 @@ export interface BuildOptions {
 }
 
 export async function buildViewData(paths: readonly string[], opts: BuildOptions): Promise<ViewData> {
-  const collector = new ViewCollector();
-  const ts = openTraces(paths);
-  let r;
+  let collector = new ViewCollector();
+  let ts = openTraces(paths);
+  let r: AnalyseResult;
   try {
     r = await analyse(ts, ['cputop', 'memtop', 'syscallstats'], {
       partial: true,
@@ -46,6 +51,14 @@ export async function buildViewData(paths: readonly string[], opts: BuildOptions
       onProgress: opts.onProgress,
       signal: opts.signal,
     });
+  } catch (err) {
+    if (!(err instanceof MissingEventsError)) throw err;
+    // No analysis can run (no sched_switch: a userspace trace, say): the model and the
+    // collector alone, for the events table and whatever the trace has.
+    ts.close();
+    collector = new ViewCollector();
+    ts = openTraces(paths);
+    r = await modelOnly(ts, collector, opts, err.message);
   } finally {
     ts.close();
   }
@@ -138,6 +151,27 @@ export async function buildViewData(paths: readonly string[], opts: BuildOptions
     utcOffsetMin: -new Date(sec * 1000).getTimezoneOffset(),
   };
   return { paths, base: r.base, summary, store: store ?? emptyStore(), model };
+}
+
+/** The model and the collector over every event, without the analyses (see `buildViewData`). */
+async function modelOnly(
+  ts: TraceSet,
+  collector: ViewCollector,
+  opts: BuildOptions,
+  why: string,
+): Promise<AnalyseResult> {
+  const model = new SystemModel();
+  const summary = await runAnalyses(ts, model, new ProcessFilter({}, model), [collector], {
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  });
+  const warnings = [
+    `no analysis could run, so the timelines and the container numbers are empty (the events table shows every event): ${why.split('\n')[0]}`,
+  ];
+  if (summary.discardedEvents > 0) {
+    warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
+  }
+  return { base: ts.base, model, summary, warnings, skipped: new Map() };
 }
 
 /** The span of activity of each pid namespace of a container (its threads' first and last sight). */
