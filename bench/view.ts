@@ -16,6 +16,7 @@
  * event; the Containers charts' redraws are reported too.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeBenchTrace } from '../src/analyses/simulate.js';
 import { launchBrowser, startView } from '../test/util/browser.js';
@@ -64,6 +65,7 @@ export async function run(): Promise<BenchResult> {
   const page = await browser.ctx.newPage();
   await page.goto('about:blank');
   process.stderr.write('starting nstrace view...\n');
+  const loadBefore = loadavg()[0]!;
   const started = Date.now();
   const view = await startView(NSTRACE, [trace]);
   const analysisS = (view.urlAt - started) / 1000;
@@ -148,6 +150,8 @@ export async function run(): Promise<BenchResult> {
       `| CPU lanes + threads: data request (request to parsed answer) | ${stats(fetches)} |`,
       `| containers charts: redraw with the new window's data | ${stats(charts)} |`,
       `| server peak RSS | ${rss.toFixed(0)} MiB |`,
+      '',
+      `machine load (1-min average, 2 cores): ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
     ],
     bars: [
       {
