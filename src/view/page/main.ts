@@ -4,6 +4,7 @@
  * 0 reset, C/Shift+C focus the next/previous container, Esc clears, / the filter, ? the keys.
  */
 import './style.css';
+import './views.css';
 import type { Summary, ThreadSummary } from '../types.js';
 import { ContainersView } from './charts.js';
 import { Colors } from './colors.js';
