@@ -91,6 +91,7 @@ export class EventsService {
     }
     const lines: string[] = [];
     const containers: number[] = [];
+    const ts: number[] = [];
     const warnings: string[] = [];
     if (q.cursor === undefined || q.cursor === null) {
       const sel = { containers: list(q.container), types: list(q.containerType), host: q.host === true };
@@ -114,20 +115,21 @@ export class EventsService {
         break;
       }
       if (r === null) continue;
-      this.printOne(c, r, lines, containers);
+      this.printOne(c, r, lines, containers, ts);
     }
     warnings.push(...c.errs.splice(0));
     if (c.done) this.close();
-    return { lines, containers, warnings, cursor: c.done ? null : c.id, command: c.command };
+    return { lines, containers, ts, warnings, cursor: c.done ? null : c.id, command: c.command };
   }
 
-  private printOne(c: Cursor, r: TraceRecord, lines: string[], containers: number[]): void {
+  private printOne(c: Cursor, r: TraceRecord, lines: string[], containers: number[], ts: number[]): void {
     void c.printer.print(r);
     void c.printer.flush();
     if (r.kind !== 'event') return;
     const text = Buffer.concat(c.chunks.splice(0)).toString('utf8');
     lines.push(text.endsWith('\n') ? text.slice(0, -1) : text);
     containers.push(this.containerKey(c.lookup, r));
+    ts.push(r.ts);
   }
 
   private containerKey(lookup: ModelContainerLookup, rec: EventRecord): number {

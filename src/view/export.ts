@@ -15,7 +15,13 @@ import { packStore } from './store.js';
 /** What a static export embeds besides the store. */
 export interface StaticExtras {
   /** The first lines of `print`, with the container key of each line's event. */
-  readonly events: { lines: string[]; containers: number[]; command: string; complete: boolean };
+  readonly events: {
+    lines: string[];
+    containers: number[];
+    ts: number[];
+    command: string;
+    complete: boolean;
+  };
 }
 
 export async function staticHtml(data: ViewData, assets: PageAssets, eventLines = 2000): Promise<string> {
@@ -23,7 +29,13 @@ export async function staticHtml(data: ViewData, assets: PageAssets, eventLines 
   let events: StaticExtras['events'];
   try {
     const r = await svc.query({ t0: data.summary.begin, t1: data.summary.end, limit: eventLines });
-    events = { lines: r.lines, containers: r.containers, command: r.command, complete: r.cursor === null };
+    events = {
+      lines: r.lines,
+      containers: r.containers,
+      ts: r.ts,
+      command: r.command,
+      complete: r.cursor === null,
+    };
   } finally {
     svc.close();
   }

@@ -226,6 +226,8 @@ export interface EventsResponse {
   readonly lines: string[];
   /** Container key of each line's event (the task that produced it, as print's selectors see it). */
   readonly containers: number[];
+  /** Time of each line's event (ns, relative to the base). */
+  readonly ts: number[];
   /** print's standard error (lost events, selector warnings). */
   readonly warnings: string[];
   /** Set when more lines follow: pass it back as `cursor`. */

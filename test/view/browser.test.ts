@@ -323,9 +323,23 @@ describe('nstrace view --html', () => {
     await page.keyboard.press('3');
     await settle(page);
     expect(await countColour(page, '#pane-threads', WEB_RGB)).toBeGreaterThan(2_000);
+    // The export holds print's first lines: the whole trace's window shows them, a window past
+    // them none, with a note.
+    await page.keyboard.press('0');
     await page.keyboard.press('4');
     await page.waitForFunction(`/event/.test(${text('.ev-status')})`);
-    expect(await page.locator('.ev-line').count()).toBeGreaterThan(100);
+    expect(await page.locator('.ev-line').count()).toBe(2000);
+    await page.keyboard.press('w');
+    await page.keyboard.press('d');
+    await page.keyboard.press('d');
+    await page.locator('button.run').click();
+    await page.waitForFunction(`/no event matches/.test(${text('.ev-status')})`);
+    expect(await page.locator('.ev-status').textContent()).toMatch(
+      /the first 2000 lines of print for the trace \(up to \+0\.\d+ s\)/,
+    );
+    await page.keyboard.press('0');
+    await page.locator('button.run').click();
+    await page.waitForFunction(`/2000 events/.test(${text('.ev-status')})`);
     await page.screenshot({ path: join(ARTIFACTS, '7-static-events.png') });
     expect(errors).toEqual([]);
     expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);

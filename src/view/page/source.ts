@@ -110,7 +110,7 @@ export class HttpSource implements DataSource {
 
 /** What a static export carries besides the store (see src/view/export.ts). */
 interface StaticExtras {
-  events: { lines: string[]; containers: number[]; command: string; complete: boolean };
+  events: { lines: string[]; containers: number[]; ts: number[]; command: string; complete: boolean };
 }
 
 function globRe(glob: string): RegExp {
@@ -170,18 +170,26 @@ export class StaticSource implements DataSource {
     }
     const lines: string[] = [];
     const containers: number[] = [];
+    const ts: number[] = [];
     ev.lines.forEach((l, i) => {
       const k = ev.containers[i] ?? -1;
+      const t = ev.ts[i] ?? NaN;
+      if (t < q.t0 || t > q.t1) return;
       if (keys !== undefined && !keys.has(k)) return;
       if (text !== '' && !l.toLowerCase().includes(text)) return;
       lines.push(l);
       containers.push(k);
+      ts.push(t);
     });
+    const last = ev.ts[ev.ts.length - 1];
     const warnings = [
-      `static export: the first ${ev.lines.length} lines of \`${ev.command}\`` +
-        `${ev.complete ? ' (the whole trace)' : ''}, searched as text (run nstrace view on the trace for filters)`,
+      `static export: it holds the first ${ev.lines.length} lines of print for the trace` +
+        (ev.complete || last === undefined
+          ? ' (all of them)'
+          : ` (up to +${((last - this.summary.begin) / 1e9).toFixed(6)} s)`) +
+        ', searched as text in the window; run nstrace view on the trace for the filters',
     ];
-    return { lines, containers, warnings, cursor: null, command: ev.command };
+    return { lines, containers, ts, warnings, cursor: null, command: ev.command };
   }
 }
 
