@@ -242,7 +242,26 @@ export class CpuView extends Timeline {
     return { lane: i, j };
   }
 
+  /** Tooltip of a container row under the lanes. */
+  private containerHit(x: number, y: number): Node | null {
+    const i = Math.floor((y - this.containersY() - CHEAD_H) / CROW_H);
+    const key = this.ckeys[i];
+    const g = this.groups;
+    const t = this.timeAt(x);
+    if (key === undefined || g === null || t === null || y < this.containersY() + CHEAD_H) return null;
+    const row = g.groups.find((r) => r.id === `c:${key}`);
+    const col = Math.floor(((t - g.t0) / (g.t1 - g.t0)) * g.width);
+    const v = row?.v[col];
+    if (v === undefined) return null;
+    const c = this.host.summary.containers.find((cc) => cc.key === key)!;
+    return tipContent(c.isHost ? '[HOST]' : `${c.name} (${c.type})`, [
+      ['running', `${v.toFixed(2)} threads on average`],
+      ['at', fmtClock(this.host.summary, t)],
+    ]);
+  }
+
   protected hit(x: number, y: number): Node | null {
+    if (y >= this.containersY()) return this.containerHit(x, y);
     const it = this.itemAt(x, y);
     if (it === null) return null;
     const { summary, threads } = this.host;

@@ -545,6 +545,16 @@ export class ThreadsView extends Timeline {
 
   private select(i: number): void {
     this.selected = Math.max(0, Math.min(this.rows.length - 1, i));
+    const r = this.rows[this.selected];
+    if (r !== undefined) {
+      // For screen readers: the selected row.
+      const what = r.kind === 'thread' ? 'thread' : r.kind;
+      const state = r.kind === 'thread' ? '' : this.expanded.has(r.id) ? ', expanded' : ', collapsed';
+      this.canvas.setAttribute(
+        'aria-label',
+        `Threads timeline, row ${this.selected + 1} of ${this.rows.length}: ${what} ${r.label}, ${r.sub}${state}`,
+      );
+    }
     const y = this.selected * ROW_H;
     const view = this.height - AXIS_H;
     if (y < this.scrollTop) this.el.scrollTop = y;
