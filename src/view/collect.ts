@@ -195,21 +195,24 @@ export class ViewCollector implements AnalysisHandler {
     const next = model.switchNext;
     const lane = this.lane(model.cpuId);
     if (prev === undefined || next === undefined || lane === undefined) return;
-    if (prev.tid !== 0) {
-      if (lane.cur !== prev.uid) {
-        // The task switched out was not brought in by a switch we saw: it ran since the CPU's
-        // last switch, or since its first event.
-        if (lane.cur >= 0) {
-          this.stats.chainBreaks++;
-          lane.push(lane.since, ts, lane.cur);
-          this.transition(lane.cur, ts, UNKNOWN, -1);
-        }
-        const since = lane.switched ? lane.since : (this.firstTs[lane.cpu] ?? ts);
+    if (lane.cur !== prev.uid && (prev.tid !== 0 || lane.cur >= 0)) {
+      if (lane.switched) {
+        // The task switched out is not the one the CPU's last switch brought in (lost
+        // events): neither when that one stopped nor when this one started is known, so
+        // neither is drawn over the gap.
+        this.stats.chainBreaks++;
+        if (lane.cur >= 0) this.transition(lane.cur, lane.since, UNKNOWN, -1);
+        lane.cur = -1;
+      } else if (prev.tid !== 0) {
+        // The CPU's first switch: the task it takes out ran since the CPU's first event.
+        const since = this.firstTs[lane.cpu] ?? ts;
         if (this.state[prev.uid] !== ThreadState.running)
           this.transition(prev.uid, since, ThreadState.running, lane.cpu);
         lane.cur = prev.uid;
         lane.since = since;
       }
+    }
+    if (prev.tid !== 0 && lane.cur === prev.uid) {
       lane.push(lane.since, ts, prev.uid);
       const s = switchedOutState(prevState);
       if (s === DEAD) this.transition(prev.uid, ts, UNKNOWN, -1);
@@ -224,11 +227,10 @@ export class ViewCollector implements AnalysisHandler {
               : -1;
         this.transition(prev.uid, ts, s, arg);
       }
-    } else if (lane.cur >= 0) {
-      // The idle task switched out while a thread was on the CPU: a hole in the chain.
-      this.stats.chainBreaks++;
-      lane.push(lane.since, ts, lane.cur);
-      this.transition(lane.cur, ts, UNKNOWN, -1);
+    } else if (prev.tid !== 0) {
+      // After a break: switched out in a known state from now on.
+      const s = switchedOutState(prevState);
+      if (s !== DEAD) this.transition(prev.uid, ts, s, -1);
     }
     lane.switched = true;
     lane.since = ts;

@@ -66,6 +66,8 @@ describe('view data: the bundled recording', () => {
 
   it('keeps slices and states consistent', () => {
     checkConsistency(d);
+    // The recording's scheduling chains are whole (test/record/sample.test.ts): no break.
+    expect(d.summary.warnings.join('\n')).not.toMatch(/sched_switch events switched out/);
   });
 
   it('per-thread CPU time is cputop’s, except the task each CPU ran when the trace began', async () => {
@@ -238,5 +240,72 @@ describe('pre-aggregation', () => {
       width: 700,
     });
     expect(a).toEqual(b);
+  });
+});
+
+describe('view data: a sched_switch chain with a hole', () => {
+  it('draws nothing over the hole and says so', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { KernelTraceBuilder, hostTask } = await import('../../src/analyses/synthetic.js');
+    const dir = mkdtempSync(join(tmpdir(), 'nstrace-view-hole-'));
+    try {
+      const trace = join(dir, 'kernel');
+      const b = new KernelTraceBuilder({ dir: trace, cpus: 2, contexts: ['tid', 'pid_ns'] });
+      const [a, bb, c, d] = [
+        hostTask(101, 101, 1, 'a'),
+        hostTask(102, 102, 1, 'b'),
+        hostTask(103, 103, 1, 'c'),
+        hostTask(104, 104, 1, 'd'),
+      ];
+      const sw = (ts: number, cpu: number, p: typeof a | null, n: typeof a | null, state = 1): void =>
+        b.emit('sched_switch', ts, cpu, [
+          p?.comm ?? 'swapper/0',
+          p?.tid ?? 0,
+          20,
+          state,
+          n?.comm ?? 'swapper/0',
+          n?.tid ?? 0,
+          20,
+        ]);
+      b.emit('sched_waking', 1_000, 1, ['a', 101, 20, 0]); // CPU 1's first event
+      sw(5_000, 1, d, null); // CPU 1's first switch takes out d: it ran since 1_000
+      sw(10_000, 0, null, a);
+      sw(20_000, 0, a, bb, 0); // a preempted
+      sw(30_000, 0, c, null); // c was not on CPU 0: a hole (lost events)
+      sw(40_000, 0, null, a);
+      sw(50_000, 0, a, null);
+      b.close();
+      const v = await buildViewData([trace], { version: 'test' });
+      checkConsistency(v);
+      const uidOf = (tid: number): number => v.summary.threads.find((t) => t.tid === tid)!.uid;
+      const lane0 = v.store.lanes.find((l) => l.cpu === 0)!;
+      expect([...lane0.start]).toEqual([10_000, 40_000]);
+      expect([...lane0.end]).toEqual([20_000, 50_000]);
+      expect([...lane0.uid]).toEqual([uidOf(101), uidOf(101)]);
+      const lane1 = v.store.lanes.find((l) => l.cpu === 1)!;
+      expect([...lane1.start, ...lane1.end, ...lane1.uid]).toEqual([1_000, 5_000, uidOf(104)]);
+      expect(v.summary.warnings.join('\n')).toMatch(/^1 sched_switch events switched out a task/m);
+      // b and c never ran (as far as the trace tells); a was woken, ran, was preempted, ran.
+      const st = v.store;
+      const states = (tid: number): string[] => {
+        const u = uidOf(tid);
+        const out: string[] = [];
+        for (let i = st.stOff[u]!; i < st.stOff[u + 1]!; i++)
+          out.push(`${st.stState[i]}:${st.stStart[i]}-${st.stEnd[i]}`);
+        return out;
+      };
+      expect(states(101)).toEqual([
+        `${ThreadState.woken}:1000-10000`,
+        `${ThreadState.running}:10000-20000`,
+        `${ThreadState.preempted}:20000-40000`,
+        `${ThreadState.running}:40000-50000`,
+      ]);
+      expect(v.summary.threads.some((t) => t.tid === 102)).toBe(false); // b: nothing known
+      expect(states(103)).toEqual([`${ThreadState.sleeping}:30000-50000`]); // c: asleep after its switch
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
