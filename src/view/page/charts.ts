@@ -255,6 +255,7 @@ export class ContainersView {
             {
               ...axisStyle,
               font: '11px system-ui, sans-serif',
+              size: 30,
               values: (_u, splits) => {
                 const step = splits.length > 1 ? (splits[1]! - splits[0]!) * 1e9 : 1e9;
                 return splits.map((v) => fmtOffset(v * 1e9, step));

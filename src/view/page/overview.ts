@@ -35,14 +35,8 @@ export class Overview {
 
   async load(): Promise<void> {
     this.resize();
-    const { state, summary } = this.host;
-    this.data = await this.host.source.series(
-      state.begin,
-      state.end,
-      Math.max(100, Math.floor(this.width)),
-      undefined,
-    );
-    void summary;
+    const { state } = this.host;
+    this.data = await this.host.source.series(state.begin, state.end, Math.max(100, Math.floor(this.width)));
     this.invalidate();
   }
 
