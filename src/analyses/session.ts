@@ -58,6 +58,8 @@ export interface AnalyseOptions extends FilterSpec {
   signal?: AbortSignal;
   /** Stream ranges when the source does not know them (see `streamRangesOf`). */
   streamRanges?: () => ReadonlyArray<StreamRange | null | undefined>;
+  /** More handlers to run in the same pass, after the named analyses (`nstrace view`'s collector). */
+  extraHandlers?: readonly AnalysisHandler[];
 }
 
 export interface AnalyseResult {
@@ -228,8 +230,11 @@ export async function analyse(
   const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
   const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;
   const syscallstats = run.includes('syscallstats') ? new SyscallstatsHandler() : undefined;
-  const handlers = [cputop, memtop, syscallstats].filter((h): h is NonNullable<typeof h> => h !== undefined);
-  const summary = await runAnalyses(source, model, filter, handlers as AnalysisHandler[], {
+  const handlers: AnalysisHandler[] = [cputop, memtop, syscallstats].filter(
+    (h): h is NonNullable<typeof h> => h !== undefined,
+  );
+  handlers.push(...(opts.extraHandlers ?? []));
+  const summary = await runAnalyses(source, model, filter, handlers, {
     begin,
     end,
     windows,

@@ -106,7 +106,7 @@ function warn(msg: string): void {
 }
 
 /** A progress bar on a TTY, nothing otherwise. */
-function progressReporter(enabled: boolean): {
+export function progressReporter(enabled: boolean): {
   update: (done: number, total: number) => void;
   stop: () => void;
 } {
