@@ -27,8 +27,11 @@ import {
 } from '../ctf/index-file.js';
 import { U64_NONE } from './codec.js';
 import { CachedFile, defaultFileBudget, FdCache } from './fdcache.js';
+import type { BudgetHolder } from './limits.js';
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget, PENDING_INDEX_COST, STREAM_COST } from './limits.js';
+import { escapeControls } from './logtext.js';
 import type { GroupBy } from './paths.js';
-import { sessionOutputPath, uniqueDir } from './paths.js';
+import { makeDirs, removeDirs, sessionOutputPath, uniqueDir } from './paths.js';
 
 const DIR_MODE = 0o770;
 const ZEROS = Buffer.alloc(256 * 1024);
@@ -46,6 +49,10 @@ export interface RelayCounters {
   streamsCreated: number;
   connectionsAccepted: number;
   protocolErrors: number;
+  /** Connections closed by a limit (command or idle timeout, memory budget, unread replies). */
+  closedByLimits: number;
+  /** Connections refused at the per-port cap. */
+  connectionsRefused: number;
 }
 
 export interface RelayStateOptions {
@@ -61,6 +68,8 @@ export interface RelayStateOptions {
    * packet) before it is closed anyway. Default 30 s.
    */
   orphanTimeoutMs?: number;
+  /** Bytes held for peers (see limits.ts). Default 192 MiB. */
+  memoryBudget?: number;
 }
 
 /** Key of a sessiond's trace chunk: all relay sessions of one sessiond session share them. */
@@ -194,6 +203,11 @@ export class RelayStream {
   private giveUpTimer: NodeJS.Timeout | null = null;
   packetsWritten = 0;
   bytesWritten = 0;
+  /**
+   * Who pays for this stream's memory in the relay's budget: the control connection that
+   * added it (its pending index halves and the stream itself).
+   */
+  holder: BudgetHolder | null = null;
 
   constructor(
     readonly handle: number,
@@ -265,6 +279,8 @@ export class RelayStream {
    * hole reads as zeros), so an absurd padding field costs no memory and no copying.
    */
   append(pieces: Buffer[], padding: number): void {
+    // Closed under a data connection that was still sending (memory budget, orphan timeout).
+    if (this.file === null) return;
     let total = 0;
     for (const b of pieces) {
       if (b.length === 0) continue;
@@ -330,7 +346,7 @@ export class RelayStream {
       this.current.refs++;
       if (p === undefined) {
         if (this.pending.size >= MAX_PENDING_INDEXES) this.dropOldestDataOnly();
-        this.pending.set(netSeq, { file: this.current, offset, hasData: true, control: null });
+        this.setPending(netSeq, { file: this.current, offset, hasData: true, control: null });
       } else {
         p.file = this.current;
         p.offset = offset;
@@ -360,7 +376,7 @@ export class RelayStream {
       if (this.pending.size >= MAX_PENDING_INDEXES) {
         throw new RangeError(`stream ${this.handle}: more than ${MAX_PENDING_INDEXES} indexes without data`);
       }
-      this.pending.set(netSeq, { file: null, offset: 0, hasData: false, control: entry });
+      this.setPending(netSeq, { file: null, offset: 0, hasData: false, control: entry });
     } else {
       p.control = entry;
       this.flushIndex(netSeq, p);
@@ -378,8 +394,25 @@ export class RelayStream {
   }
 
   private dropPending(seq: number, p: PendingIndex): void {
-    this.pending.delete(seq);
+    this.deletePending(seq);
     if (p.file !== null) this.release(p.file);
+  }
+
+  /** The pending map, with every entry charged to the stream's holder. */
+  private setPending(seq: number, p: PendingIndex): void {
+    this.pending.set(seq, p);
+    if (this.holder !== null) this.state.budget.add(this.holder, PENDING_INDEX_COST);
+  }
+
+  private deletePending(seq: number): void {
+    if (this.pending.delete(seq) && this.holder !== null) {
+      this.state.budget.sub(this.holder, PENDING_INDEX_COST);
+    }
+  }
+
+  private clearPending(): void {
+    if (this.holder !== null) this.state.budget.sub(this.holder, this.pending.size * PENDING_INDEX_COST);
+    this.pending.clear();
   }
 
   /** One pending packet of `t` is settled; an old tracefile nobody waits on gets closed. */
@@ -399,7 +432,7 @@ export class RelayStream {
 
   /** Both halves of a packet's index are in: queue the entry for its tracefile's index. */
   private flushIndex(netSeq: number, p: PendingIndex): void {
-    this.pending.delete(netSeq);
+    this.deletePending(netSeq);
     const entry = p.control!;
     const t = p.file!;
     if (t.gone || t.idx === null) {
@@ -605,13 +638,14 @@ export class RelayStream {
   }
 
   /** Closes although the announced data never fully arrived. */
-  abandon(why: string): void {
+  abandon(why: string, log = true): void {
     if (this.closed) return;
-    this.state.log(
-      'warn',
-      `stream ${this.pathname}/${this.channelName} of ${this.session.hostname}/${this.session.name}: ` +
-        `closed before packet ${this.lastNetSeqNum} arrived (${why})`,
-    );
+    if (log)
+      this.state.log(
+        'warn',
+        `stream ${this.pathname}/${this.channelName} of ${this.session.hostname}/${this.session.name}: ` +
+          `closed before packet ${this.lastNetSeqNum} arrived (${why})`,
+      );
     this.close();
   }
 
@@ -633,7 +667,8 @@ export class RelayStream {
     this.file = null;
     for (const t of [this.current, ...this.oldTracefiles]) closeIdx(t);
     this.oldTracefiles.length = 0;
-    this.pending.clear();
+    this.clearPending();
+    if (this.holder !== null) this.state.budget.sub(this.holder, STREAM_COST);
     this.state.streamClosed(this);
   }
 
@@ -665,6 +700,8 @@ function closeIdx(t: Tracefile): void {
 
 /** Bound on index halves waiting for their data, per stream (a peer cannot grow it forever). */
 const MAX_PENDING_INDEXES = 1 << 16;
+/** Trace chunks open at once per sessiond session (a real one has one, two while rotating). */
+const MAX_OPEN_CHUNKS = 64;
 
 export class RelayState {
   readonly sessions = new Map<number, Session>();
@@ -680,6 +717,8 @@ export class RelayState {
     streamsCreated: 0,
     connectionsAccepted: 0,
     protocolErrors: 0,
+    closedByLimits: 0,
+    connectionsRefused: 0,
   };
   /** Streams with queued writes. */
   private readonly dirty = new Set<RelayStream>();
@@ -693,13 +732,18 @@ export class RelayState {
   private readonly claimedDirs = new Set<string>();
 
   readonly files: FdCache;
+  /** Memory held for peers (see limits.ts). */
+  readonly budget: MemoryBudget;
+  /** The caller's log function, with names from peers made harmless (control characters escaped). */
+  readonly log: LogFn;
+  /** Open (unclosed) trace chunks per sessiond session. */
+  private readonly chunkCounts = new Map<string, number>();
 
   constructor(readonly options: RelayStateOptions) {
     this.files = new FdCache(options.maxOpenFiles ?? defaultFileBudget());
-  }
-
-  get log(): LogFn {
-    return this.options.log;
+    this.budget = new MemoryBudget(options.memoryBudget ?? DEFAULT_MEMORY_BUDGET);
+    const log = options.log;
+    this.log = (level, msg) => log(level, escapeControls(msg));
   }
 
   markDirty(stream: RelayStream): void {
@@ -767,11 +811,13 @@ export class RelayState {
         this.options.groupBy,
       );
       rel = uniqueDir(this.options.outputDir, wanted, (r) => this.claimedDirs.has(r));
-      this.dirClaims.set(claimKey, rel);
-      this.claimedDirs.add(rel);
     }
+    // Only what this attempt created is removed again if a level cannot be created (a name
+    // too long with its date suffix, a full disk): no empty host directory is left behind.
+    makeDirs(this.options.outputDir, rel, DIR_MODE);
+    this.dirClaims.set(claimKey, rel);
+    this.claimedDirs.add(rel);
     const dir = join(this.options.outputDir, rel);
-    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     const s = new Session(
       this.nextSessionId++,
       p.name,
@@ -797,16 +843,15 @@ export class RelayState {
     pathname: string,
     tracefileSize: number,
     tracefileCount: number,
+    holder: BudgetHolder | null = null,
   ): RelayStream {
-    let trace = session.traces.get(pathname);
-    if (trace === undefined) {
-      trace = new CtfTrace(this.nextTraceId++, session, pathname);
-      session.traces.set(pathname, trace);
-    }
     const dir = join(session.dir, pathname);
+    // As for sessions: directories created for a stream whose file cannot be created go again.
+    const created = makeDirs(session.dir, pathname, DIR_MODE);
+    let trace = session.traces.get(pathname);
     const stream = new RelayStream(
-      this.nextStreamHandle++,
-      trace,
+      this.nextStreamHandle,
+      trace ?? new CtfTrace(this.nextTraceId, session, pathname),
       channelName,
       pathname,
       tracefileSize,
@@ -814,7 +859,20 @@ export class RelayState {
       dir,
       this,
     );
-    stream.open();
+    try {
+      stream.open();
+    } catch (err) {
+      removeDirs(created);
+      throw err;
+    }
+    this.nextStreamHandle++;
+    if (trace === undefined) {
+      trace = stream.trace;
+      this.nextTraceId++;
+      session.traces.set(pathname, trace);
+    }
+    stream.holder = holder;
+    if (holder !== null) this.budget.add(holder, STREAM_COST);
     trace.streams.push(stream);
     if (stream.isMetadata) trace.metadataStream = stream;
     session.streams.push(stream);
@@ -836,8 +894,22 @@ export class RelayState {
     return this.chunks.get(chunkKey(uuid, sessiondSessionId, chunkId));
   }
 
-  putChunk(uuid: string, sessiondSessionId: number, chunk: TraceChunk): void {
+  /** Records an open chunk; false when the sessiond session already has too many open. */
+  putChunk(uuid: string, sessiondSessionId: number, chunk: TraceChunk): boolean {
+    const owner = `${uuid}:${sessiondSessionId}`;
+    const n = this.chunkCounts.get(owner) ?? 0;
+    if (n >= MAX_OPEN_CHUNKS) return false;
     this.chunks.set(chunkKey(uuid, sessiondSessionId, chunk.id), chunk);
+    this.chunkCounts.set(owner, n + 1);
+    return true;
+  }
+
+  deleteChunk(uuid: string, sessiondSessionId: number, chunkId: number): void {
+    if (!this.chunks.delete(chunkKey(uuid, sessiondSessionId, chunkId))) return;
+    const owner = `${uuid}:${sessiondSessionId}`;
+    const n = (this.chunkCounts.get(owner) ?? 1) - 1;
+    if (n <= 0) this.chunkCounts.delete(owner);
+    else this.chunkCounts.set(owner, n);
   }
 
   streamClosed(stream: RelayStream): void {
@@ -866,8 +938,14 @@ export class RelayState {
           shared = true;
       }
       if (!shared) {
-        const prefix = `${session.sessiondUuid}:${session.sessiondSessionId}:`;
+        const owner = `${session.sessiondUuid}:${session.sessiondSessionId}`;
+        const prefix = `${owner}:`;
         for (const k of [...this.chunks.keys()]) if (k.startsWith(prefix)) this.chunks.delete(k);
+        this.chunkCounts.delete(owner);
+        // Its directory exists now, so `uniqueDir` keeps later sessions out of it anyway.
+        const rel = this.dirClaims.get(owner);
+        this.dirClaims.delete(owner);
+        if (rel !== undefined) this.claimedDirs.delete(rel);
       }
     }
   }
