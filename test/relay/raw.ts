@@ -5,7 +5,11 @@
 import type { Socket } from 'node:net';
 import { connect } from 'node:net';
 import * as C from '../../src/relay/codec.js';
-import { sleep } from './helpers.js';
+
+// (No import of helpers.ts: it imports vitest, and compare-limits.ts runs outside it.)
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
 
 export function ctrl(cmd: number, payload: Buffer, dataSize = payload.length): Buffer {
   return Buffer.concat([
