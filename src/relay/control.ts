@@ -314,7 +314,6 @@ export class ControlConnection extends Conn {
           id: c.current_chunk_id,
           creationTimestamp: c.creation_time,
           overrideName: null,
-          closed: false,
         };
         if (!this.state.putChunk(uuid, c.session_id, chunk)) this.tooManyChunks();
       }
@@ -365,7 +364,7 @@ export class ControlConnection extends Conn {
     }
     let chunk = this.state.getChunk(session.sessiondUuid, session.sessiondSessionId, c.chunk_id);
     if (chunk === undefined) {
-      chunk = { id: c.chunk_id, creationTimestamp: c.creation_timestamp, overrideName, closed: false };
+      chunk = { id: c.chunk_id, creationTimestamp: c.creation_timestamp, overrideName };
       if (!this.state.putChunk(session.sessiondUuid, session.sessiondSessionId, chunk)) this.tooManyChunks();
     }
     session.currentChunk = chunk;

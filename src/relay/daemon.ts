@@ -12,7 +12,6 @@ import type { Conn, ConnKind } from './conn.js';
 import { LimitError } from './conn.js';
 import { ControlConnection } from './control.js';
 import { DataConnection } from './data.js';
-import { defaultFileBudget } from './fdcache.js';
 import type { RelayLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
 import { LiveConnection } from './live.js';
@@ -59,6 +58,8 @@ export interface RelayStatus {
   openStreams: number;
   connections: { control: number; data: number; live: number };
   counters: RelayCounters;
+  /** The memory budget: bytes held for peers now, the most held so far, the limit. */
+  memory: { held: number; peak: number; budget: number };
 }
 
 export class RelayDaemon {
@@ -83,8 +84,7 @@ export class RelayDaemon {
 
   static async start(options: RelayDaemonOptions): Promise<RelayDaemon> {
     const log: LogFn = options.log ?? (() => undefined);
-    const fileBudget = options.maxOpenFiles ?? defaultFileBudget();
-    const limits = resolveLimits(options.limits, fileBudget);
+    const limits = resolveLimits(options.limits);
     mkdirSync(options.outputDir, { recursive: true, mode: 0o770 });
     const state = new RelayState({
       outputDir: options.outputDir,
@@ -92,7 +92,7 @@ export class RelayDaemon {
       log,
       traceProtocol: options.traceProtocol === true,
       orphanTimeoutMs: options.orphanTimeoutMs,
-      maxOpenFiles: fileBudget,
+      maxOpenFiles: options.maxOpenFiles,
       memoryBudget: limits.memoryBudget,
     });
     const specs = {
@@ -240,6 +240,7 @@ export class RelayDaemon {
       openStreams: this.state.streams.size,
       connections,
       counters: { ...this.state.counters },
+      memory: { held: this.state.budget.used, peak: this.state.budget.peak, budget: this.state.budget.limit },
     };
   }
 

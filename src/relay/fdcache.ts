@@ -73,8 +73,8 @@ export class CachedFile {
   }
 }
 
-/** A file budget from the process's soft open-files limit, leaving room for sockets. */
-export function defaultFileBudget(): number {
+/** The process's soft open-files limit (1024 when it cannot be read). */
+export function openFilesLimit(): number {
   let soft = 1024;
   try {
     const line = readFileSync('/proc/self/limits', 'utf8')
@@ -85,5 +85,10 @@ export function defaultFileBudget(): number {
   } catch {
     // not Linux: keep the common default
   }
-  return Math.max(16, Math.floor(soft / 2));
+  return soft;
+}
+
+/** A file budget from the process's soft open-files limit, leaving room for sockets. */
+export function defaultFileBudget(): number {
+  return Math.max(16, Math.floor(openFilesLimit() / 2));
 }

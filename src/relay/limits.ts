@@ -5,7 +5,7 @@
  * replies not yet read, index halves waiting for their other half, stream state). See
  * docs/relay.md ("Limits") and docs/adr/0141-relay-limits.md.
  */
-import { defaultFileBudget } from './fdcache.js';
+import { openFilesLimit } from './fdcache.js';
 
 export interface RelayLimits {
   /**
@@ -45,18 +45,17 @@ export const STREAM_COST = 2048;
 
 /**
  * The default connection cap per port: 1024, or less when the open-files limit would not hold
- * three ports of connections next to the files the relay keeps open (half the limit).
+ * three ports of connections in the half of it that the files the relay keeps open leave.
  */
-export function defaultMaxConnections(fileBudget = defaultFileBudget()): number {
-  const fdsForSockets = fileBudget; // the other half of the limit
-  return Math.max(16, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor((fdsForSockets - 32) / 3)));
+export function defaultMaxConnections(limit = openFilesLimit()): number {
+  return Math.max(16, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor((limit / 2 - 32) / 3)));
 }
 
-export function resolveLimits(p: Partial<RelayLimits> = {}, fileBudget?: number): RelayLimits {
+export function resolveLimits(p: Partial<RelayLimits> = {}): RelayLimits {
   const l: RelayLimits = {
     commandTimeoutMs: p.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     idleTimeoutMs: p.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-    maxConnections: p.maxConnections ?? defaultMaxConnections(fileBudget),
+    maxConnections: p.maxConnections ?? defaultMaxConnections(),
     memoryBudget: p.memoryBudget ?? DEFAULT_MEMORY_BUDGET,
   };
   for (const [k, v] of Object.entries(l)) {

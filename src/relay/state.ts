@@ -81,7 +81,6 @@ export interface TraceChunk {
   id: number;
   creationTimestamp: number;
   overrideName: string | null;
-  closed: boolean;
 }
 
 /** The half of an index entry each connection brings. */

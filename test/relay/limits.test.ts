@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '../../src/relay/codec.js';
 import type { RelayDaemonOptions } from '../../src/relay/daemon.js';
 import { RelayClient, RelayDaemon, replayTrace } from '../../src/relay/index.js';
+import { defaultMaxConnections, MemoryBudget, resolveLimits } from '../../src/relay/limits.js';
 import { escapeControls } from '../../src/relay/logtext.js';
 import { files, sleep, tempDir, waitFor } from './helpers.js';
 import {
@@ -445,5 +446,52 @@ describe('relayd leaves no empty directories behind', () => {
     } finally {
       await d.close();
     }
+  });
+});
+
+describe('relayd limits: defaults and the budget itself', () => {
+  it('derives the connection cap from the open-files limit', () => {
+    expect(defaultMaxConnections(20_000)).toBe(1024);
+    expect(defaultMaxConnections(1024)).toBe(160);
+    expect(defaultMaxConnections(256)).toBe(32);
+    expect(defaultMaxConnections(16)).toBe(16);
+    expect(resolveLimits({})).toMatchObject({
+      commandTimeoutMs: 30_000,
+      idleTimeoutMs: 60_000,
+      memoryBudget: 192 << 20,
+    });
+    expect(() => resolveLimits({ commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs must be positive/);
+  });
+
+  it('frees the largest holders until the total fits, each once', () => {
+    const b = new MemoryBudget(100);
+    const evicted: string[] = [];
+    const holder = (name: string, freeOnEvict: boolean) => {
+      const h = {
+        charged: 0,
+        dead: false,
+        evict: () => {
+          evicted.push(name);
+          if (freeOnEvict) b.sub(h, h.charged);
+        },
+        describeHolding: () => name,
+      };
+      return h;
+    };
+    const a = holder('a', true);
+    const big = holder('big', true);
+    const stuck = holder('stuck', false); // evicting it frees nothing (already gone)
+    b.add(a, 30);
+    b.add(big, 60);
+    expect(b.enforce()).toBe(0);
+    b.add(stuck, 70);
+    expect(b.over).toBe(true);
+    expect(b.enforce()).toBe(2); // stuck (70) frees nothing, then big (60)
+    expect(evicted).toEqual(['stuck', 'big']);
+    expect(b.used).toBe(100);
+    expect(b.peak).toBe(160);
+    b.sub(stuck, 70);
+    b.sub(a, 30);
+    expect(b.used).toBe(0);
   });
 });
