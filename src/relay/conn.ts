@@ -36,8 +36,11 @@ export abstract class Conn implements BudgetHolder {
   private partialBytes = 0;
   /** Commands (or data packets) handled so far. */
   protected commandsDone = 0;
-  /** Date.now() when our output last was fully flushed or drained. */
-  lastOutputFlushed = Date.now();
+  /** Date.now() when the peer last took some of our output (or had none waiting). */
+  lastOutputProgress = Date.now();
+  /** Bytes handed to the socket, and how many of them it had written at the last check. */
+  private sentTotal = 0;
+  private flushedMark = 0;
   private inputCharged = 0;
   private outputCharged = 0;
   /** Handling stopped until the peer reads what we sent. */
@@ -115,9 +118,22 @@ export abstract class Conn implements BudgetHolder {
   private account(): void {
     const b = this.state.budget;
     this.inputCharged = b.set(this, this.inputCharged, this.q.length + this.heldInput());
-    const out = this.sock.writableLength;
-    if (out === 0) this.lastOutputFlushed = Date.now();
+    const out = this.checkOutput(Date.now());
     this.outputCharged = b.set(this, this.outputCharged, out);
+  }
+
+  /**
+   * Notes whether the peer took some of our output since the last check (a write completed, or
+   * nothing waits); returns the bytes it has not taken yet.
+   */
+  checkOutput(now: number): number {
+    const unread = this.sock.writableLength;
+    const flushed = this.sentTotal - unread;
+    if (unread === 0 || flushed > this.flushedMark) {
+      this.flushedMark = flushed;
+      this.lastOutputProgress = now;
+    }
+    return unread;
   }
 
   /** Drops the input and output charges (the connection is gone). */
@@ -157,7 +173,7 @@ export abstract class Conn implements BudgetHolder {
       this.sock.pause();
       this.sock.once('drain', () => {
         this.waitingForDrain = false;
-        this.lastOutputFlushed = Date.now();
+        this.checkOutput(Date.now());
         if (this.dead) return;
         this.sock.resume();
         this.pump(0, Date.now());
@@ -175,6 +191,7 @@ export abstract class Conn implements BudgetHolder {
         `${this.kind} ${this.peer}: reply ${Buffer.from(buf.subarray(0, 64)).toString('hex')}`,
       );
     }
+    this.sentTotal += buf.length;
     this.sock.write(buf);
   }
 

@@ -205,14 +205,15 @@ export class RelayDaemon {
         );
         continue;
       }
-      const unread = c.sock.writableLength;
-      if (unread === 0) {
-        c.lastOutputFlushed = now;
-      } else if (now - c.lastOutputFlushed > L.commandTimeoutMs) {
+      // Replies the peer does not take: a write completes at least every timeout per MiB waiting
+      // (a slow link reading one big GET_PACKET answer is not a stalled peer).
+      const unread = c.checkOutput(now);
+      const allowed = L.commandTimeoutMs * Math.max(1, Math.ceil(unread / (1024 * 1024)));
+      if (unread > 0 && now - c.lastOutputProgress > allowed) {
         c.fail(
           new LimitError(
-            `left ${unread} bytes of replies unread for ${seconds(now - c.lastOutputFlushed)} ` +
-              `(--command-timeout ${seconds(L.commandTimeoutMs)})`,
+            `left ${unread} bytes of replies unread for ${seconds(now - c.lastOutputProgress)} ` +
+              `(--command-timeout ${seconds(L.commandTimeoutMs)} per MiB waiting)`,
           ),
         );
         continue;

@@ -11,7 +11,7 @@ export interface RelayLimits {
   /**
    * A command (control or live request, data packet) that has begun must complete, or advance
    * by `COMMAND_PROGRESS_BYTES`, within this time; otherwise its connection is closed. Also how
-   * long a peer may leave our replies unread. Default 30 s.
+   * long a peer may take none of our replies, per MiB of them waiting. Default 30 s.
    */
   commandTimeoutMs: number;
   /**

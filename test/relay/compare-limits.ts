@@ -21,31 +21,19 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as C from '../../src/relay/codec.js';
 import { RelayClient, replayTrace } from '../../src/relay/index.js';
 import { NSTRACE } from '../helpers/cli.js';
-import { CONNECT, createSession, ctrl, live, RawPeer, sleep, VERSION } from './raw.js';
+import { CONNECT, createSession, ctrl, freePort, live, RawPeer, relayArgs, sleep, VERSION } from './raw.js';
 
 const WITH_INDEX = fileURLToPath(new URL('../fixtures/babeltrace/trace-with-index', import.meta.url));
 const MiB = 1024 * 1024;
 const OBSERVE_MS = Number(process.env.OBSERVE_MS ?? 75_000);
 
 // (helpers.ts imports vitest, which does not load outside a vitest run.)
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -67,32 +55,8 @@ async function startRelay(kind: 'lttng' | 'nstrace', work: string, nofile?: numb
   const out = join(work, `${kind}-out-${ports.control}`);
   const args =
     kind === 'lttng'
-      ? [
-          'lttng-relayd',
-          '-C',
-          `tcp://127.0.0.1:${ports.control}`,
-          '-D',
-          `tcp://127.0.0.1:${ports.data}`,
-          '-L',
-          `tcp://127.0.0.1:${ports.live}`,
-          '-o',
-          out,
-        ]
-      : [
-          process.execPath,
-          NSTRACE,
-          'relayd',
-          '-C',
-          `127.0.0.1:${ports.control}`,
-          '-D',
-          `127.0.0.1:${ports.data}`,
-          '-L',
-          `127.0.0.1:${ports.live}`,
-          '-o',
-          out,
-          '--status-interval',
-          '0',
-        ];
+      ? ['lttng-relayd', ...relayArgs(ports, out)]
+      : [process.execPath, NSTRACE, 'relayd', ...relayArgs(ports, out), '--status-interval', '0'];
   const quoted = args.map((a) => `'${a}'`).join(' ');
   const script = nofile !== undefined ? `ulimit -n ${nofile}; exec ${quoted}` : `exec ${quoted}`;
   const child = spawn('sh', ['-c', script], {

@@ -16,7 +16,7 @@ import * as C from '../../src/relay/codec.js';
 import { RelayClient, replayTrace } from '../../src/relay/index.js';
 import { ensureBuilt, NSTRACE } from '../helpers/cli.js';
 import { files, freePort, sleep, tempDir, waitFor } from './helpers.js';
-import { ctrl, RawPeer, VERSION } from './raw.js';
+import { ctrl, RawPeer, relayArgs, VERSION } from './raw.js';
 
 const WITH_INDEX = fileURLToPath(new URL('../fixtures/babeltrace/trace-with-index', import.meta.url));
 const MiB = 1024 * 1024;
@@ -46,20 +46,7 @@ describe('nstrace relayd (process, default limits) under 4 x 100 MiB of unfinish
     const out = join(work, 'out');
     const child = spawn(
       process.execPath,
-      [
-        NSTRACE,
-        'relayd',
-        '-o',
-        out,
-        '-C',
-        `127.0.0.1:${ports.control}`,
-        '-D',
-        `127.0.0.1:${ports.data}`,
-        '-L',
-        `127.0.0.1:${ports.live}`,
-        '--status-interval',
-        '0',
-      ],
+      [NSTRACE, 'relayd', ...relayArgs(ports, out), '--status-interval', '0'],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     children.push(child);

@@ -356,7 +356,7 @@ describe('relayd limits: memory budget', () => {
       expect(d.state.budget.peak).toBeLessThan(8 << 20);
       expect(
         logs.some((l) =>
-          /live connection .*closed: left \d+ bytes of replies unread for [\d.]+ s \(--command-timeout 1\.5 s\)/.test(
+          /live connection .*closed: left \d+ bytes of replies unread for [\d.]+ s \(--command-timeout 1\.5 s per MiB waiting\)/.test(
             l,
           ),
         ),

@@ -3,12 +3,29 @@
  * byte by byte if need be, and the time at which the relay hangs up.
  */
 import type { Socket } from 'node:net';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import * as C from '../../src/relay/codec.js';
 
 // (No import of helpers.ts: it imports vitest, and compare-limits.ts runs outside it.)
 export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `-C -D -L -o` for a relay on 127.0.0.1 (lttng-relayd and `nstrace relayd` take the same form). */
+export function relayArgs(ports: { control: number; data: number; live: number }, out: string): string[] {
+  const at = (port: number): string => `tcp://127.0.0.1:${port}`;
+  return ['-C', at(ports.control), '-D', at(ports.data), '-L', at(ports.live), '-o', out];
 }
 
 export function ctrl(cmd: number, payload: Buffer, dataSize = payload.length): Buffer {

@@ -67,7 +67,7 @@ Limits (what one peer may cost; lttng-relayd has none of them, see docs/relay.md
   --command-timeout SEC   a command, viewer request or data packet that has begun must arrive
                           whole, or advance by 64 KiB, within SEC seconds; else its connection
                           is closed (a peer that sends half a command and stalls). Also how long
-                          a peer may leave our replies unread.
+                          a peer may leave our replies unread (per MiB waiting).
   --idle-timeout SEC      a connection without a session that sends nothing for SEC seconds is
                           closed (a data connection counts as having one once it carried a packet,
                           or while its address has a session on the control port; a viewer once
