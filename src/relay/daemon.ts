@@ -227,6 +227,18 @@ export class RelayDaemon {
         );
       }
     }
+    // Refusals made quiet by the one-line-per-10-s rule are counted once the burst is over.
+    for (const kind of ['control', 'data', 'live'] as const) {
+      const r = this.refusals[kind];
+      if (r.unlogged > 0 && now - r.lastLog >= 10_000) {
+        this.state.log(
+          'warn',
+          `${kind} port: ${r.unlogged} more connection(s) refused (--max-connections ${L.maxConnections})`,
+        );
+        r.unlogged = 0;
+        r.lastLog = now;
+      }
+    }
     if (this.state.budget.over) this.state.budget.enforce();
   }
 
