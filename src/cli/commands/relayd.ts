@@ -70,15 +70,16 @@ Limits (what one peer may cost; lttng-relayd has none of them, see docs/relay.md
                           a peer may leave our replies unread (per MiB waiting).
   --idle-timeout SEC      a connection without a session that sends nothing for SEC seconds is
                           closed (a data connection counts as having one once it carried a packet,
-                          or while its address has a session on the control port; a viewer once
-                          attached).
+                          or while its address has a session on the control port; a viewer
+                          while attached).
   --max-connections N     connections per port (control, data, live each); more are refused.
   --memory-budget SIZE    memory held for all peers together: unfinished commands, unread
                           replies, index halves waiting for their packet, stream state. Past it,
                           the connection holding the most is closed (small commands of new
                           sessions keep being served).
+Every connection closed by a limit is logged with its reason. For example, many senders on a
+big host, and stalls cut sooner:
   nstrace relayd --command-timeout 10 --max-connections 4096 --memory-budget 1G
-Every connection closed by a limit is logged with its reason.
 
 Status goes to stderr: a live line on a terminal, a line every --status-interval seconds
 otherwise. SIGINT/SIGTERM stop it cleanly: a packet cut in the middle is dropped, indexes
