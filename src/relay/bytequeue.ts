@@ -1,21 +1,49 @@
 /**
  * A FIFO of received socket chunks from which whole messages are cut. TCP hands us arbitrary
  * fragments; this keeps them without copying until a message is complete, and copies only when
- * a message spans chunks.
+ * a message spans chunks. Small fragments are copied together into 16 KiB buffers, so that a
+ * peer sending a command a few bytes at a time costs bytes, not a buffer object per fragment.
  */
+const SMALL = 4096;
+const TAIL_CAPACITY = 16 * 1024;
+
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private head = 0; // read offset inside chunks[0]
   private total = 0;
+  /** Buffer that small fragments are copied into; the last chunk is a view of it when `tailIsLast`. */
+  private tail: Buffer | null = null;
+  private tailStart = 0;
+  private tailUsed = 0;
+  private tailIsLast = false;
 
   get length(): number {
     return this.total;
   }
 
   push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.total += chunk.length;
+    const n = chunk.length;
+    if (n === 0) return;
+    this.total += n;
+    if (n >= SMALL) {
+      this.chunks.push(chunk);
+      this.tailIsLast = false;
+      return;
+    }
+    const t = this.tail;
+    if (this.tailIsLast && t !== null && this.tailUsed + n <= t.length) {
+      chunk.copy(t, this.tailUsed);
+      this.tailUsed += n;
+      this.chunks[this.chunks.length - 1] = t.subarray(this.tailStart, this.tailUsed);
+      return;
+    }
+    const fresh = Buffer.allocUnsafeSlow(TAIL_CAPACITY);
+    chunk.copy(fresh, 0);
+    this.tail = fresh;
+    this.tailStart = 0;
+    this.tailUsed = n;
+    this.tailIsLast = true;
+    this.chunks.push(fresh.subarray(0, n));
   }
 
   /** The next `n` bytes as one buffer (a view when they sit in one chunk), consumed. */
@@ -96,6 +124,8 @@ export class ByteQueue {
     this.chunks = [];
     this.head = 0;
     this.total = 0;
+    this.tail = null;
+    this.tailIsLast = false;
   }
 
   private advance(k: number): void {
@@ -104,6 +134,7 @@ export class ByteQueue {
     if (this.head === this.chunks[0]!.length) {
       this.chunks.shift();
       this.head = 0;
+      if (this.chunks.length === 0) this.tailIsLast = false;
     }
   }
 }

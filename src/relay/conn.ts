@@ -1,22 +1,50 @@
 /**
  * What the three kinds of relay connections share: socket plumbing that never lets a peer
  * crash the daemon (every handler runs guarded; a protocol error closes that one connection),
- * and output back-pressure (a peer that does not read its replies stops being read).
+ * output back-pressure (a peer that does not read its replies stops being served), and the
+ * bookkeeping the daemon's limits need (docs/adr/0141-relay-limits.md): when the peer last
+ * sent something, since when a command has been in progress, and the memory it makes us hold.
  */
 import type { Socket } from 'node:net';
+import { ByteQueue } from './bytequeue.js';
+import type { BudgetHolder } from './limits.js';
+import { COMMAND_PROGRESS_BYTES, mib } from './limits.js';
 import type { RelayState } from './state.js';
 
 /** A peer broke the protocol; its connection is closed, nothing else is disturbed. */
 export class ProtocolError extends Error {}
 
-/** Pause reading a peer once this much of our output is waiting for it. */
-const MAX_PENDING_OUTPUT = 16 * 1024 * 1024;
+/** A peer went over one of the relay's limits; its connection is closed. */
+export class LimitError extends ProtocolError {}
+
+/** Stop handling a peer's requests while this much of our output waits for it. */
+const OUTPUT_HIGH_WATER = 1024 * 1024;
 
 export type ConnKind = 'control' | 'data' | 'live';
 
-export abstract class Conn {
+export abstract class Conn implements BudgetHolder {
   dead = false;
   readonly peer: string;
+  /** Bytes received from the peer that are not handled yet. */
+  protected readonly q = new ByteQueue();
+  /** Budgeted bytes charged to this connection (input, output, and what its session holds). */
+  charged = 0;
+  /** Date.now() of the last bytes from the peer. */
+  lastInput = Date.now();
+  /** Date.now() since a command has been in progress without completing or advancing enough; 0: none. */
+  partialSince = 0;
+  private partialBytes = 0;
+  /** Commands (or data packets) handled so far. */
+  protected commandsDone = 0;
+  /** Date.now() when the peer last took some of our output (or had none waiting). */
+  lastOutputProgress = Date.now();
+  /** Bytes handed to the socket, and how many of them it had written at the last check. */
+  private sentTotal = 0;
+  private flushedMark = 0;
+  private inputCharged = 0;
+  private outputCharged = 0;
+  /** Handling stopped until the peer reads what we sent. */
+  private waitingForDrain = false;
 
   constructor(
     readonly sock: Socket,
@@ -33,6 +61,7 @@ export abstract class Conn {
     });
     sock.on('close', () => {
       this.dead = true;
+      this.releaseIo();
       try {
         this.onClose();
       } catch (err) {
@@ -49,21 +78,111 @@ export abstract class Conn {
    */
   ingest(chunk: Buffer): void {
     if (this.dead) return;
+    const now = Date.now();
+    this.lastInput = now;
+    this.q.push(chunk);
+    this.pump(chunk.length, now);
+  }
+
+  private pump(received: number, now: number): void {
     const sock = this.sock;
+    const before = this.commandsDone;
     sock.cork();
     try {
-      this.onData(chunk);
+      this.process();
     } catch (err) {
       this.fail(err);
     }
     this.state.flushDirty();
     sock.uncork();
+    if (this.dead) return;
+    // Slowloris: a command begun must finish, or advance by COMMAND_PROGRESS_BYTES, per timeout.
+    if (!this.inCommand() || this.waitingForDrain) {
+      this.partialSince = 0;
+      this.partialBytes = 0;
+    } else if (this.partialSince === 0 || this.commandsDone !== before) {
+      this.partialSince = now;
+      this.partialBytes = 0;
+    } else {
+      this.partialBytes += received;
+      if (this.partialBytes >= COMMAND_PROGRESS_BYTES) {
+        this.partialSince = now;
+        this.partialBytes = 0;
+      }
+    }
+    this.account();
+    if (this.state.budget.over) this.state.budget.enforce();
   }
 
-  protected abstract onData(chunk: Buffer): void;
-  protected abstract onClose(): void;
+  /** Brings this connection's input and output charges up to date. */
+  private account(): void {
+    const b = this.state.budget;
+    this.inputCharged = b.set(this, this.inputCharged, this.q.length + this.heldInput());
+    const out = this.checkOutput(Date.now());
+    this.outputCharged = b.set(this, this.outputCharged, out);
+  }
 
-  /** Queues bytes to the peer, pausing input while too much output waits. */
+  /**
+   * Notes whether the peer took some of our output since the last check (a write completed, or
+   * nothing waits); returns the bytes it has not taken yet.
+   */
+  checkOutput(now: number): number {
+    const unread = this.sock.writableLength;
+    const flushed = this.sentTotal - unread;
+    if (unread === 0 || flushed > this.flushedMark) {
+      this.flushedMark = flushed;
+      this.lastOutputProgress = now;
+    }
+    return unread;
+  }
+
+  /** Drops the input and output charges (the connection is gone). */
+  private releaseIo(): void {
+    this.q.clear();
+    const b = this.state.budget;
+    this.inputCharged = b.set(this, this.inputCharged, 0);
+    this.outputCharged = b.set(this, this.outputCharged, 0);
+  }
+
+  /** Handles the queued input (`this.q`); may stop early (see `outputBlocked`). */
+  protected abstract process(): void;
+  protected abstract onClose(): void;
+  /** The peer is in the middle of a command (bytes of it are queued, or a packet is open). */
+  protected abstract inCommand(): boolean;
+  /** What the command in progress is, for the log line when it times out. */
+  abstract describeCommand(): string;
+  /** Belongs to a session (the idle timeout does not apply). */
+  abstract hasSession(sessionAddrs: ReadonlySet<string>): boolean;
+  /** Input bytes held outside `q` (a data packet being assembled). */
+  protected heldInput(): number {
+    return 0;
+  }
+  /** Memory freed when this connection is evicted beyond its buffers (a session's streams). */
+  protected releaseHeld(_reason: string): void {
+    // nothing by default
+  }
+
+  /**
+   * Request/response connections call this before each request: while too much of our output
+   * waits for the peer, stop handling its requests (and reading its socket) until it drains.
+   */
+  protected outputBlocked(): boolean {
+    if (this.sock.writableLength <= OUTPUT_HIGH_WATER) return false;
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.sock.pause();
+      this.sock.once('drain', () => {
+        this.waitingForDrain = false;
+        this.checkOutput(Date.now());
+        if (this.dead) return;
+        this.sock.resume();
+        this.pump(0, Date.now());
+      });
+    }
+    return true;
+  }
+
+  /** Queues bytes to the peer. */
   send(buf: Uint8Array): void {
     if (this.dead) return;
     if (this.state.options.traceProtocol === true && this.kind !== 'data') {
@@ -72,25 +191,45 @@ export abstract class Conn {
         `${this.kind} ${this.peer}: reply ${Buffer.from(buf.subarray(0, 64)).toString('hex')}`,
       );
     }
+    this.sentTotal += buf.length;
     this.sock.write(buf);
-    if (this.sock.writableLength > MAX_PENDING_OUTPUT && !this.sock.isPaused()) {
-      this.sock.pause();
-      this.sock.once('drain', () => {
-        if (!this.dead) this.sock.resume();
-      });
-    }
   }
 
-  /** Closes this connection because of `err` (a protocol error or a failed handler). */
+  /** Closes this connection because of `err` (a protocol error, a limit, or a failed handler). */
   fail(err: unknown): void {
     if (this.dead) return;
     this.dead = true;
-    this.state.counters.protocolErrors++;
+    const c = this.state.counters;
+    if (err instanceof LimitError) c.closedByLimits++;
+    else c.protocolErrors++;
     const level = err instanceof ProtocolError ? 'warn' : 'error';
-    this.state.log(level, `${this.kind} connection ${this.peer}: ${describe(err)}; closing it`);
+    const verb = err instanceof LimitError ? 'closed' : 'closing it';
+    this.state.log(
+      level,
+      err instanceof LimitError
+        ? `${this.kind} connection ${this.peer}: ${verb}: ${describe(err)}`
+        : `${this.kind} connection ${this.peer}: ${describe(err)}; ${verb}`,
+    );
     // An error reply queued before the failure still goes out.
     this.sock.uncork();
     this.sock.destroy();
+    this.releaseIo();
+  }
+
+  /** Budget eviction: close the connection (if still open) and free what it holds. */
+  evict(reason: string): void {
+    this.fail(new LimitError(reason));
+    this.releaseHeld(reason);
+  }
+
+  describeHolding(): string {
+    const parts = [];
+    if (this.inputCharged > 0) parts.push(`${mib(this.inputCharged)} of unfinished commands`);
+    if (this.outputCharged > 0) parts.push(`${mib(this.outputCharged)} of unread replies`);
+    const rest = this.charged - this.inputCharged - this.outputCharged;
+    if (rest > 0) parts.push(`${mib(rest)} of session state`);
+    const who = this.dead ? `the departed ${this.kind} connection ${this.peer}` : 'it';
+    return `${who} holds ${parts.length > 0 ? parts.join(' and ') : '0 bytes'}`;
   }
 
   /** Closes after the queued output has been flushed. */

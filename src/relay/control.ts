@@ -4,7 +4,6 @@
  * data still in flight. Request/response, strictly in order; SEND_METADATA has no reply.
  */
 import type { Socket } from 'node:net';
-import { ByteQueue } from './bytequeue.js';
 import {
   AddStream211,
   BeginDataPending,
@@ -43,10 +42,13 @@ import {
 } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
 import { isSafeComponent, safeRelativePath } from './paths.js';
-import type { RelayState, RelayStream, Session } from './state.js';
+import type { RelayState, Session } from './state.js';
+import type { RelayStream } from './stream.js';
 
 const MAX_CHANNEL_NAME = 264;
 const MAX_PATHNAME = 4096;
+/** LTTNG_NAME_MAX, with its NUL. */
+const MAX_CHUNK_NAME = 256;
 
 /** Generic replies by code, shared (never modified after creation). */
 const REPLIES = new Map<number, Buffer>();
@@ -59,7 +61,6 @@ function u64min(a: number, b: number): number {
 }
 
 export class ControlConnection extends Conn {
-  private readonly q = new ByteQueue();
   private hdr: { cmd: number; size: number } | null = null;
   private minor = -1;
   session: Session | null = null;
@@ -69,11 +70,10 @@ export class ControlConnection extends Conn {
     super(sock, state, 'control', onGone);
   }
 
-  protected onData(chunk: Buffer): void {
-    this.q.push(chunk);
+  protected process(): void {
     while (!this.dead) {
       if (this.hdr === null) {
-        if (this.q.length < RelaydHdr.size) return;
+        if (this.q.length < RelaydHdr.size || this.outputBlocked()) return;
         const h = RelaydHdr.decode(this.q.take(RelaydHdr.size));
         if (h.data_size < 0 || h.data_size > MAX_CONTROL_PAYLOAD) {
           throw new ProtocolError(
@@ -86,12 +86,38 @@ export class ControlConnection extends Conn {
       const payload = this.q.take(this.hdr.size);
       const cmd = this.hdr.cmd;
       this.hdr = null;
+      this.commandsDone++;
       this.dispatch(cmd, payload);
     }
   }
 
+  protected inCommand(): boolean {
+    return this.hdr !== null || this.q.length > 0;
+  }
+
+  describeCommand(): string {
+    if (this.hdr === null) return `a command header (${this.q.length} of ${RelaydHdr.size} bytes)`;
+    return `command ${this.hdr.cmd} (${this.q.length} of ${this.hdr.size} payload bytes)`;
+  }
+
+  hasSession(): boolean {
+    return this.session !== null;
+  }
+
+  /** Evicted for memory: its session's streams stop waiting for data (their state is freed). */
+  protected override releaseHeld(reason: string): void {
+    const s = this.session;
+    if (s === null) return;
+    const open = s.streams.filter((st) => !st.closed);
+    if (open.length === 0) return;
+    this.state.log(
+      'warn',
+      `session ${this.describeSession(s)}: closing its ${open.length} streams: ${reason}`,
+    );
+    for (const st of open) st.abandon('memory budget', false);
+  }
+
   protected onClose(): void {
-    this.q.clear();
     if (this.session !== null) {
       this.state.log('info', `session ${this.describeSession(this.session)}: control connection closed`);
       this.state.sessionConnectionClosed(this.session);
@@ -289,9 +315,8 @@ export class ControlConnection extends Conn {
           id: c.current_chunk_id,
           creationTimestamp: c.creation_time,
           overrideName: null,
-          closed: false,
         };
-        this.state.putChunk(uuid, c.session_id, chunk);
+        if (!this.state.putChunk(uuid, c.session_id, chunk)) this.tooManyChunks();
       }
       session.currentChunk = chunk;
     }
@@ -314,11 +339,18 @@ export class ControlConnection extends Conn {
     );
   }
 
+  private tooManyChunks(): never {
+    throw new ProtocolError('too many trace chunks open at once for one session');
+  }
+
   private cmdCreateTraceChunk(p: Buffer): void {
     const session = this.requireSession('CREATE_TRACE_CHUNK');
     this.need(p, CreateTraceChunk.size, 'CREATE_TRACE_CHUNK');
     const c = CreateTraceChunk.decode(p);
     let overrideName: string | null = null;
+    if (c.override_name_length > MAX_CHUNK_NAME) {
+      throw new ProtocolError(`CREATE_TRACE_CHUNK: chunk name of ${c.override_name_length} bytes`);
+    }
     if (c.override_name_length > 0) {
       overrideName = readCString(p, CreateTraceChunk.size, c.override_name_length);
       if (overrideName === null) throw new ProtocolError('CREATE_TRACE_CHUNK: bad chunk name');
@@ -333,8 +365,8 @@ export class ControlConnection extends Conn {
     }
     let chunk = this.state.getChunk(session.sessiondUuid, session.sessiondSessionId, c.chunk_id);
     if (chunk === undefined) {
-      chunk = { id: c.chunk_id, creationTimestamp: c.creation_timestamp, overrideName, closed: false };
-      this.state.putChunk(session.sessiondUuid, session.sessiondSessionId, chunk);
+      chunk = { id: c.chunk_id, creationTimestamp: c.creation_timestamp, overrideName };
+      if (!this.state.putChunk(session.sessiondUuid, session.sessiondSessionId, chunk)) this.tooManyChunks();
     }
     session.currentChunk = chunk;
     this.reply(LttngErr.OK);
@@ -359,7 +391,7 @@ export class ControlConnection extends Conn {
     if (pathname === null) return fail(`unsafe path name "${pathnameRaw}"`);
     let stream: RelayStream;
     try {
-      stream = this.state.addStream(session, channel, pathname, a.tracefile_size, a.tracefile_count);
+      stream = this.state.addStream(session, channel, pathname, a.tracefile_size, a.tracefile_count, this);
     } catch (err) {
       return fail(`cannot create its file: ${(err as Error).message}`);
     }
@@ -468,8 +500,8 @@ export class ControlConnection extends Conn {
     const session = this.requireSession('CLOSE_TRACE_CHUNK');
     this.need(p, CloseTraceChunk.size, 'CLOSE_TRACE_CHUNK');
     const c = CloseTraceChunk.decode(p);
-    const chunk = this.state.getChunk(session.sessiondUuid, session.sessiondSessionId, c.chunk_id);
-    if (chunk !== undefined) chunk.closed = true;
+    // A closed chunk is never looked up again: forget it (a peer cannot grow the table).
+    this.state.deleteChunk(session.sessiondUuid, session.sessiondSessionId, c.chunk_id);
     if (session.currentChunk !== null && session.currentChunk.id === c.chunk_id) session.currentChunk = null;
     const path = cstring(session.outputPath);
     this.send(

@@ -8,9 +8,12 @@ import type { AddressInfo, Server, Socket, SocketConstructorOpts } from 'node:ne
 import { createServer, Socket as NetSocket } from 'node:net';
 import { NstraceError } from '../util/errors.js';
 import { DEFAULT_CONTROL_PORT, DEFAULT_DATA_PORT, DEFAULT_LIVE_PORT } from './codec.js';
-import type { Conn } from './conn.js';
+import type { Conn, ConnKind } from './conn.js';
+import { LimitError } from './conn.js';
 import { ControlConnection } from './control.js';
 import { DataConnection } from './data.js';
+import type { RelayLimits } from './limits.js';
+import { resolveLimits } from './limits.js';
 import { LiveConnection } from './live.js';
 import type { GroupBy } from './paths.js';
 import type { LogFn, RelayCounters } from './state.js';
@@ -43,6 +46,8 @@ export interface RelayDaemonOptions {
   orphanTimeoutMs?: number;
   /** How long `close()` waits for indexes of packets already on disk. Default 2000 ms. */
   shutdownGraceMs?: number;
+  /** Timeouts, connection caps and the memory budget (defaults: see limits.ts). */
+  limits?: Partial<RelayLimits>;
 }
 
 export interface RelayStatus {
@@ -53,21 +58,33 @@ export interface RelayStatus {
   openStreams: number;
   connections: { control: number; data: number; live: number };
   counters: RelayCounters;
+  /** The memory budget: bytes held for peers now, the most held so far, the limit. */
+  memory: { held: number; peak: number; budget: number };
 }
 
 export class RelayDaemon {
   private readonly conns = new Set<Conn>();
+  private readonly open: Record<ConnKind, number> = { control: 0, data: 0, live: 0 };
+  /** Refusals at the connection cap not logged yet, and when the last line was logged, per port. */
+  private readonly refusals: Record<ConnKind, { unlogged: number; lastLog: number }> = {
+    control: { unlogged: 0, lastLog: 0 },
+    data: { unlogged: 0, lastLog: 0 },
+    live: { unlogged: 0, lastLog: 0 },
+  };
   private closing: Promise<void> | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly state: RelayState,
     private readonly servers: { control: Server; data: Server; live: Server },
     readonly ports: { control: number; data: number; live: number },
     private readonly graceMs: number,
+    readonly limits: RelayLimits,
   ) {}
 
   static async start(options: RelayDaemonOptions): Promise<RelayDaemon> {
     const log: LogFn = options.log ?? (() => undefined);
+    const limits = resolveLimits(options.limits);
     mkdirSync(options.outputDir, { recursive: true, mode: 0o770 });
     const state = new RelayState({
       outputDir: options.outputDir,
@@ -76,6 +93,7 @@ export class RelayDaemon {
       traceProtocol: options.traceProtocol === true,
       orphanTimeoutMs: options.orphanTimeoutMs,
       maxOpenFiles: options.maxOpenFiles,
+      memoryBudget: limits.memoryBudget,
     });
     const specs = {
       control: options.control ?? { host: '0.0.0.0', port: DEFAULT_CONTROL_PORT },
@@ -83,20 +101,30 @@ export class RelayDaemon {
       live: options.live ?? { host: '127.0.0.1', port: DEFAULT_LIVE_PORT },
     };
     let daemon: RelayDaemon | null = null;
-    const accept = (make: (sock: Socket, gone: (c: Conn) => void) => Conn) => (sock: Socket) => {
-      if (daemon === null || daemon.closing !== null) {
-        sock.destroy();
-        return;
-      }
-      const d = daemon;
-      state.counters.connectionsAccepted++;
-      d.conns.add(make(sock, (c) => d.conns.delete(c)));
-    };
+    const accept =
+      (kind: ConnKind, make: (sock: Socket, gone: (c: Conn) => void) => Conn) => (sock: Socket) => {
+        if (daemon === null || daemon.closing !== null) {
+          sock.destroy();
+          return;
+        }
+        const d = daemon;
+        if (d.open[kind] >= limits.maxConnections) {
+          d.refuse(kind, sock);
+          return;
+        }
+        state.counters.connectionsAccepted++;
+        d.open[kind]++;
+        d.conns.add(
+          make(sock, (c) => {
+            if (d.conns.delete(c)) d.open[c.kind]--;
+          }),
+        );
+      };
     const servers = {
-      control: createServer(accept((s, g) => new ControlConnection(s, state, g))),
+      control: createServer(accept('control', (s, g) => new ControlConnection(s, state, g))),
       data: createServer(
         { pauseOnConnect: true },
-        accept((s, g) => {
+        accept('data', (s, g) => {
           const own = readIntoSharedBuffer(s);
           const c = new DataConnection(own?.sock ?? s, state, g);
           if (own !== null) own.target = c;
@@ -104,7 +132,7 @@ export class RelayDaemon {
           return c;
         }),
       ),
-      live: createServer(accept((s, g) => new LiveConnection(s, state, g))),
+      live: createServer(accept('live', (s, g) => new LiveConnection(s, state, g))),
     };
     const started: Server[] = [];
     try {
@@ -122,11 +150,96 @@ export class RelayDaemon {
       servers,
       { control: port(servers.control), data: port(servers.data), live: port(servers.live) },
       options.shutdownGraceMs ?? 2000,
+      limits,
     );
     for (const s of Object.values(servers)) {
       s.on('error', (err) => log('error', `listener: ${err.message}`));
     }
+    const d = daemon;
+    const tick = Math.max(50, Math.min(1000, Math.min(limits.commandTimeoutMs, limits.idleTimeoutMs) / 4));
+    d.sweeper = setInterval(() => d.sweep(), tick);
+    d.sweeper.unref();
     return daemon;
+  }
+
+  /** At the connection cap: close the newcomer, and say so (at most a line per port every 10 s). */
+  private refuse(kind: ConnKind, sock: Socket): void {
+    const from = `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? '?'}`;
+    sock.destroy();
+    this.state.counters.connectionsRefused++;
+    const r = this.refusals[kind];
+    r.unlogged++;
+    const now = Date.now();
+    if (now - r.lastLog < 10_000) return;
+    const more = r.unlogged > 1 ? ` (${r.unlogged - 1} more refused since the last report)` : '';
+    r.unlogged = 0;
+    r.lastLog = now;
+    this.state.log(
+      'warn',
+      `${kind} port: refused a connection from ${from}: ${this.open[kind]} open, the limit ` +
+        `(--max-connections ${this.limits.maxConnections})${more}`,
+    );
+  }
+
+  /**
+   * The limits that need a clock: a command that stalls, replies nobody reads, a connection
+   * idle without a session. Runs a few times per the shortest timeout.
+   */
+  private sweep(): void {
+    const now = Date.now();
+    const L = this.limits;
+    const sessionAddrs = new Set<string>();
+    for (const c of this.conns) {
+      if (c.kind === 'control' && !c.dead && c.hasSession(sessionAddrs)) {
+        sessionAddrs.add(c.sock.remoteAddress ?? '');
+      }
+    }
+    for (const c of [...this.conns]) {
+      if (c.dead) continue;
+      if (c.partialSince > 0 && now - c.partialSince > L.commandTimeoutMs) {
+        c.fail(
+          new LimitError(
+            `sent ${c.describeCommand()}, then too little for ${seconds(now - c.partialSince)} ` +
+              `(--command-timeout ${seconds(L.commandTimeoutMs)})`,
+          ),
+        );
+        continue;
+      }
+      // Replies the peer does not take: a write completes at least every timeout per MiB waiting
+      // (a slow link reading one big GET_PACKET answer is not a stalled peer).
+      const unread = c.checkOutput(now);
+      const allowed = L.commandTimeoutMs * Math.max(1, Math.ceil(unread / (1024 * 1024)));
+      if (unread > 0 && now - c.lastOutputProgress > allowed) {
+        c.fail(
+          new LimitError(
+            `left ${unread} bytes of replies unread for ${seconds(now - c.lastOutputProgress)} ` +
+              `(--command-timeout ${seconds(L.commandTimeoutMs)} per MiB waiting)`,
+          ),
+        );
+        continue;
+      }
+      if (now - c.lastInput > L.idleTimeoutMs && !c.hasSession(sessionAddrs)) {
+        c.fail(
+          new LimitError(
+            `idle for ${seconds(now - c.lastInput)} without a session ` +
+              `(--idle-timeout ${seconds(L.idleTimeoutMs)})`,
+          ),
+        );
+      }
+    }
+    // Refusals made quiet by the one-line-per-10-s rule are counted once the burst is over.
+    for (const kind of ['control', 'data', 'live'] as const) {
+      const r = this.refusals[kind];
+      if (r.unlogged > 0 && now - r.lastLog >= 10_000) {
+        this.state.log(
+          'warn',
+          `${kind} port: ${r.unlogged} more connection(s) refused (--max-connections ${L.maxConnections})`,
+        );
+        r.unlogged = 0;
+        r.lastLog = now;
+      }
+    }
+    if (this.state.budget.over) this.state.budget.enforce();
   }
 
   status(): RelayStatus {
@@ -140,6 +253,7 @@ export class RelayDaemon {
       openStreams: this.state.streams.size,
       connections,
       counters: { ...this.state.counters },
+      memory: { held: this.state.budget.used, peak: this.state.budget.peak, budget: this.state.budget.limit },
     };
   }
 
@@ -154,6 +268,7 @@ export class RelayDaemon {
   }
 
   private async doClose(): Promise<void> {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
     for (const s of Object.values(this.servers)) s.close();
     const byKind = (k: Conn['kind']): Conn[] => [...this.conns].filter((c) => c.kind === k);
     await destroyAll(byKind('data'));
@@ -245,4 +360,8 @@ function destroyAll(conns: Conn[]): Promise<void> {
         }),
     ),
   ).then(() => undefined);
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
 }

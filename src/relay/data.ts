@@ -5,10 +5,10 @@
  * packet cut short by a disconnect is removed again, so data files only ever hold whole packets.
  */
 import type { Socket } from 'node:net';
-import { ByteQueue } from './bytequeue.js';
 import { DataHdr, readU64n } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
-import type { RelayState, RelayStream, Session } from './state.js';
+import type { RelayState, Session } from './state.js';
+import type { RelayStream } from './stream.js';
 
 /**
  * Write a packet that is still arriving once this much of it is buffered. Below it a packet
@@ -26,12 +26,13 @@ interface PacketInProgress {
   padding: number;
   pieces: Buffer[];
   buffered: number;
+  /** Payload bytes received so far. */
+  got: number;
   /** Some of it is already in the file (a packet larger than FLUSH_BYTES). */
   flushed: boolean;
 }
 
 export class DataConnection extends Conn {
-  private readonly q = new ByteQueue();
   private cur: PacketInProgress | null = null;
   /** Streams this connection carried data for. */
   private readonly served = new Set<RelayStream>();
@@ -40,9 +41,12 @@ export class DataConnection extends Conn {
     super(sock, state, 'data', onGone);
   }
 
-  protected onData(chunk: Buffer): void {
-    this.state.counters.bytesReceived += chunk.length;
-    this.q.push(chunk);
+  override ingest(chunk: Buffer): void {
+    if (!this.dead) this.state.counters.bytesReceived += chunk.length;
+    super.ingest(chunk);
+  }
+
+  protected process(): void {
     while (!this.dead) {
       const cur = this.cur;
       if (cur === null) {
@@ -55,6 +59,7 @@ export class DataConnection extends Conn {
         const piece = this.q.takeSome(cur.remaining);
         cur.pieces.push(piece);
         cur.buffered += piece.length;
+        cur.got += piece.length;
         cur.remaining -= piece.length;
         if (cur.remaining > 0) {
           if (cur.buffered >= FLUSH_BYTES) {
@@ -68,6 +73,31 @@ export class DataConnection extends Conn {
       }
       this.finishPacket(cur);
     }
+  }
+
+  protected inCommand(): boolean {
+    return this.cur !== null || this.q.length > 0;
+  }
+
+  protected override heldInput(): number {
+    return this.cur?.buffered ?? 0;
+  }
+
+  describeCommand(): string {
+    const c = this.cur;
+    if (c === null) return `a packet header (${this.q.length} of ${DataHdr.size} bytes)`;
+    const size = c.got + c.remaining;
+    return `packet ${c.netSeq} of stream ${c.stream.handle} (${c.got} of ${size} bytes)`;
+  }
+
+  /**
+   * Carried packets of a session still known, or comes from an address that has a session on
+   * the control port (a session daemon connects its data socket right after CREATE_SESSION;
+   * the first packet may come hours later).
+   */
+  hasSession(sessionAddrs: ReadonlySet<string>): boolean {
+    for (const s of this.served) if (this.state.sessions.has(s.session.id)) return true;
+    return sessionAddrs.has(this.sock.remoteAddress ?? '');
   }
 
   /**
@@ -114,12 +144,14 @@ export class DataConnection extends Conn {
       padding: h.padding_size,
       pieces: [],
       buffered: 0,
+      got: 0,
       flushed: false,
     };
   }
 
   private finishPacket(cur: PacketInProgress): void {
     this.cur = null;
+    this.commandsDone++;
     const stream = cur.stream;
     stream.writer = null;
     if (stream.closed) return;
@@ -130,7 +162,6 @@ export class DataConnection extends Conn {
   protected onClose(): void {
     const cur = this.cur;
     this.cur = null;
-    this.q.clear();
     if (cur !== null) {
       const stream = cur.stream;
       stream.writer = null;

@@ -2,9 +2,10 @@
  * Open files of the relay, capped: every stream has a data file and an index file, and a relay
  * with many senders would otherwise run out of file descriptors (1024 by default on many
  * systems). Files beyond the budget are closed least recently used first and reopened
- * (without truncation) the next time they are written or read.
+ * (without truncation) the next time they are written or read. Also `writeAllv`, the batched
+ * positional write every relay file goes through.
  */
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:fs';
 
 const FILE_MODE = 0o660;
 
@@ -73,8 +74,8 @@ export class CachedFile {
   }
 }
 
-/** A file budget from the process's soft open-files limit, leaving room for sockets. */
-export function defaultFileBudget(): number {
+/** The process's soft open-files limit (1024 when it cannot be read). */
+export function openFilesLimit(): number {
   let soft = 1024;
   try {
     const line = readFileSync('/proc/self/limits', 'utf8')
@@ -85,5 +86,43 @@ export function defaultFileBudget(): number {
   } catch {
     // not Linux: keep the common default
   }
-  return Math.max(16, Math.floor(soft / 2));
+  return soft;
 }
+
+/** A file budget from the process's soft open-files limit, leaving room for sockets. */
+export function defaultFileBudget(): number {
+  return Math.max(16, Math.floor(openFilesLimit() / 2));
+}
+
+/** `writev` until everything is written, at most `IOV_BATCH` buffers per call. */
+export function writeAllv(fd: number, bufs: Buffer[], position: number, total: number): void {
+  let pos = position;
+  let done = 0;
+  for (let i = 0; i < bufs.length; i += IOV_BATCH) {
+    const group = i === 0 && bufs.length <= IOV_BATCH ? bufs : bufs.slice(i, i + IOV_BATCH);
+    let want = 0;
+    for (const b of group) want += b.length;
+    let written = writevSync(fd, group, pos);
+    pos += written;
+    done += written;
+    if (written === want) continue;
+    // Partial write (rare on regular files): finish piece by piece.
+    for (const b of group) {
+      if (written >= b.length) {
+        written -= b.length;
+        continue;
+      }
+      let off = written;
+      written = 0;
+      while (off < b.length) {
+        const n = writeSync(fd, b, off, b.length - off, pos);
+        off += n;
+        pos += n;
+        done += n;
+      }
+    }
+  }
+  if (done !== total) throw new Error(`short write: ${done} of ${total} bytes`);
+}
+
+const IOV_BATCH = 512;

@@ -14,3 +14,10 @@ export type { PreparedReplay, ReplayOptions, ReplayResult } from './replay.js';
 export type { GroupBy } from './paths.js';
 export type { LogFn, LogLevel, RelayCounters } from './state.js';
 export { DEFAULT_CONTROL_PORT, DEFAULT_DATA_PORT, DEFAULT_LIVE_PORT } from './codec.js';
+export {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MEMORY_BUDGET,
+  MAX_DEFAULT_CONNECTIONS,
+} from './limits.js';
+export type { RelayLimits } from './limits.js';

@@ -5,7 +5,6 @@
  * lttng-relayd 2.13's live.c (see docs/research/relayd-protocol.md §9).
  */
 import type { Socket } from 'node:net';
-import { ByteQueue } from './bytequeue.js';
 import {
   GenericReply,
   LttngErr,
@@ -44,7 +43,8 @@ import {
   ViewerTracePacket,
 } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
-import type { RelayState, RelayStream, Session, Tracefile } from './state.js';
+import type { RelayState, Session } from './state.js';
+import type { RelayStream, Tracefile } from './stream.js';
 
 /** Largest GET_PACKET / GET_METADATA answer we build in memory. */
 const MAX_VIEWER_READ = 64 * 1024 * 1024;
@@ -85,7 +85,6 @@ class ViewerSession {
 }
 
 export class LiveConnection extends Conn {
-  private readonly q = new ByteQueue();
   private hdr: { cmd: number } | null = null;
   private connected = false;
   private viewer: ViewerSession | null = null;
@@ -94,11 +93,10 @@ export class LiveConnection extends Conn {
     super(sock, state, 'live', onGone);
   }
 
-  protected onData(chunk: Buffer): void {
-    this.q.push(chunk);
+  protected process(): void {
     while (!this.dead) {
       if (this.hdr === null) {
-        if (this.q.length < ViewerCmd.size) return;
+        if (this.q.length < ViewerCmd.size || this.outputBlocked()) return;
         const h = ViewerCmd.decode(this.q.take(ViewerCmd.size));
         const size = VIEWER_REQUEST_SIZE[h.cmd];
         if (size === undefined) {
@@ -118,12 +116,27 @@ export class LiveConnection extends Conn {
       const payload = this.q.take(size);
       const cmd = this.hdr.cmd;
       this.hdr = null;
+      this.commandsDone++;
       this.dispatch(cmd, payload);
     }
   }
 
+  protected inCommand(): boolean {
+    return this.hdr !== null || this.q.length > 0;
+  }
+
+  describeCommand(): string {
+    if (this.hdr === null) return `a request header (${this.q.length} of ${ViewerCmd.size} bytes)`;
+    const size = VIEWER_REQUEST_SIZE[this.hdr.cmd] ?? 0;
+    return `request ${this.hdr.cmd} (${this.q.length} of ${size} bytes)`;
+  }
+
+  /** Attached to a relay session (an attached viewer may pause for as long as it likes). */
+  hasSession(): boolean {
+    return this.viewer !== null && this.viewer.sessions.size > 0;
+  }
+
   protected onClose(): void {
-    this.q.clear();
     this.dropViewer();
   }
 

@@ -2,7 +2,7 @@
  * Output paths of lttng-relayd: where a session's trace goes under the output directory, and
  * the checks that keep names sent by peers from escaping it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type GroupBy = 'host' | 'session';
@@ -75,5 +75,43 @@ export function uniqueDir(outputDir: string, rel: string, taken: (rel: string) =
   for (let i = 1; ; i++) {
     const cand = `${rel}-${i}`;
     if (!taken(cand) && !existsSync(join(outputDir, cand))) return cand;
+  }
+}
+
+/**
+ * `mkdir -p base/rel` that remembers what it created: if a level cannot be created, the levels
+ * this call created are removed again (and the error is thrown). Returns the created
+ * directories, outermost first, for `removeDirs` if a later step of the same attempt fails.
+ */
+export function makeDirs(base: string, rel: string, mode: number): string[] {
+  const created: string[] = [];
+  let cur = base;
+  try {
+    for (const part of rel.split('/')) {
+      if (part === '') continue;
+      cur = join(cur, part);
+      try {
+        mkdirSync(cur, { mode });
+        created.push(cur);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!statSync(cur).isDirectory()) throw new Error(`${cur} exists and is not a directory`);
+      }
+    }
+  } catch (err) {
+    removeDirs(created);
+    throw err;
+  }
+  return created;
+}
+
+/** Removes directories made by `makeDirs` (innermost first); one that is no longer empty stays. */
+export function removeDirs(created: readonly string[]): void {
+  for (let i = created.length - 1; i >= 0; i--) {
+    try {
+      rmdirSync(created[i]!);
+    } catch {
+      // not empty (something else was created in it meanwhile) or already gone
+    }
   }
 }

@@ -160,10 +160,21 @@ describe('nstrace relayd (command)', () => {
     expect(await help.exited).toBe(0);
     expect(help.stdout()).toContain('lttng create mysession --set-url=net://RELAY_HOST');
     expect(help.stdout()).toContain('babeltrace2 net://127.0.0.1:5344/host/HOST/mysession');
+    expect(help.stdout()).toContain(
+      'nstrace relayd --command-timeout 10 --max-connections 4096 --memory-budget 1G',
+    );
+    for (const flag of ['--command-timeout', '--idle-timeout', '--max-connections', '--memory-budget']) {
+      expect(help.stdout()).toContain(flag);
+    }
     const bad = nstrace(['relayd', '--control-port', 'nope']);
     expect(await bad.exited).toBe(2);
     expect(bad.stderr().trim()).toBe(
       'nstrace: error: bad control port "nope" (expected PORT, HOST:PORT, tcp://HOST:PORT or tcp6://[ADDR]:PORT)',
+    );
+    const badBudget = nstrace(['relayd', '--memory-budget', 'lots']);
+    expect(await badBudget.exited).toBe(2);
+    expect(badBudget.stderr().trim()).toBe(
+      'nstrace: error: bad --memory-budget "lots" (a size: 256M, 1G, 65536)',
     );
   });
 });

@@ -191,6 +191,54 @@ describe('ByteQueue', () => {
       ),
     );
   });
+
+  it('keeps the byte stream intact when small fragments are coalesced between takes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            push: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 3000, max: 9000 })),
+            take: fc.integer({ min: 0, max: 12_000 }),
+            how: fc.constantFrom('take', 'takeSome', 'peek+skip'),
+          }),
+          { maxLength: 40 },
+        ),
+        (ops) => {
+          const q = new ByteQueue();
+          const sent: number[] = [];
+          const got: number[] = [];
+          let next = 0;
+          for (const op of ops) {
+            const frag = Buffer.alloc(op.push);
+            for (let i = 0; i < frag.length; i++) frag[i] = (next + i) % 251;
+            next += frag.length;
+            for (const b of frag) sent.push(b);
+            q.push(frag);
+            // Small fragments are copied (their buffer may be reused, like the data port's shared
+            // read buffer); big ones are kept by reference. Spoil the caller's copy.
+            frag.fill(0);
+            const n = Math.min(op.take, q.length);
+            let out: Buffer;
+            if (op.how === 'take') out = q.take(n);
+            else if (op.how === 'takeSome') out = q.takeSome(n);
+            else {
+              out = Buffer.from(q.peek(n));
+              q.skip(n);
+            }
+            for (const b of out) got.push(b);
+          }
+          while (q.length > 0) for (const b of q.takeSome(q.length)) got.push(b);
+          // Every byte comes out once, in order; the small fragments' bytes as they were pushed.
+          expect(got.length).toBe(sent.length);
+          let o = 0;
+          for (const op of ops) {
+            if (op.push < 4096) expect(got.slice(o, o + op.push)).toEqual(sent.slice(o, o + op.push));
+            o += op.push;
+          }
+        },
+      ),
+    );
+  });
 });
 
 describe('relay URLs', () => {

@@ -12,7 +12,7 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { parseIndexFile } from '../../src/ctf/index-file.js';
 import * as C from '../../src/relay/codec.js';
+import { freePort, sleep } from './raw.js';
 
 export const execFileP = promisify(execFile);
 
@@ -48,20 +49,8 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `nstrace-${prefix}-`));
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-}
+// (Defined in raw.ts, which scripts outside vitest can import; this file imports vitest.)
+export { freePort, sleep };
 
 /** Polls `cond` every 50 ms until it is true; throws after `timeoutMs`. */
 export async function waitFor(

@@ -5,11 +5,15 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { ListenSpec, LogLevel, RelayStatus } from '../../relay/index.js';
+import type { ListenSpec, LogLevel, RelayLimits, RelayStatus } from '../../relay/index.js';
 import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_CONTROL_PORT,
   DEFAULT_DATA_PORT,
+  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_LIVE_PORT,
+  DEFAULT_MEMORY_BUDGET,
+  MAX_DEFAULT_CONNECTIONS,
   RelayDaemon,
 } from '../../relay/index.js';
 import { UsageError } from '../../util/errors.js';
@@ -22,6 +26,10 @@ interface RelaydOptions {
   groupOutputByHost?: boolean;
   groupOutputBySession?: boolean;
   statusInterval: string;
+  commandTimeout: string;
+  idleTimeout: string;
+  maxConnections?: string;
+  memoryBudget: string;
   verbose: number;
   quiet?: boolean;
 }
@@ -55,10 +63,69 @@ Ports take PORT, HOST:PORT, tcp://HOST:PORT or tcp6://[ADDR]:PORT. Control and d
 Not supported: session rotation (lttng rotate; chunks stay in the session directory),
 lttng clear (refused by the session daemon), snapshot outputs, peers older than LTTng 2.11.
 
+Limits (what one peer may cost; lttng-relayd has none of them, see docs/relay.md):
+  --command-timeout SEC   a command, viewer request or data packet that has begun must arrive
+                          whole, or advance by 64 KiB, within SEC seconds; else its connection
+                          is closed (a peer that sends half a command and stalls). Also how long
+                          a peer may leave our replies unread (per MiB waiting).
+  --idle-timeout SEC      a connection without a session that sends nothing for SEC seconds is
+                          closed (a data connection counts as having one once it carried a packet,
+                          or while its address has a session on the control port; a viewer
+                          while attached).
+  --max-connections N     connections per port (control, data, live each); more are refused.
+  --memory-budget SIZE    memory held for all peers together: unfinished commands, unread
+                          replies, index halves waiting for their packet, stream state. Past it,
+                          the connection holding the most is closed (small commands of new
+                          sessions keep being served).
+Every connection closed by a limit is logged with its reason. For example, many senders on a
+big host, and stalls cut sooner:
+  nstrace relayd --command-timeout 10 --max-connections 4096 --memory-budget 1G
+
 Status goes to stderr: a live line on a terminal, a line every --status-interval seconds
 otherwise. SIGINT/SIGTERM stop it cleanly: a packet cut in the middle is dropped, indexes
 still on their way get two seconds, every file is closed.
 `;
+
+/** Seconds (decimals allowed) as milliseconds. */
+function positiveSeconds(value: string, flag: string): number {
+  const v = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(v > 0)) {
+    throw new UsageError(`bad ${flag} "${value}" (seconds, more than 0; example: ${flag} 30)`);
+  }
+  return Math.round(v * 1000);
+}
+
+/** `256M`, `1G`, `512k`, or bytes. */
+export function byteSize(value: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim());
+  const n = m === null ? NaN : Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
+  if (!(n >= 1)) throw new UsageError(`bad ${flag} "${value}" (a size: 256M, 1G, 65536)`);
+  return Math.floor(n);
+}
+
+export function parseLimits(opts: {
+  commandTimeout: string;
+  idleTimeout: string;
+  maxConnections?: string;
+  memoryBudget: string;
+}): Partial<RelayLimits> {
+  const limits: Partial<RelayLimits> = {
+    commandTimeoutMs: positiveSeconds(opts.commandTimeout, '--command-timeout'),
+    idleTimeoutMs: positiveSeconds(opts.idleTimeout, '--idle-timeout'),
+    memoryBudget: byteSize(opts.memoryBudget, '--memory-budget'),
+  };
+  if (limits.memoryBudget! < 1024 * 1024) {
+    throw new UsageError(`--memory-budget ${opts.memoryBudget} is too small (at least 1M)`);
+  }
+  if (opts.maxConnections !== undefined) {
+    const n = Number(opts.maxConnections);
+    if (!/^\d+$/.test(opts.maxConnections.trim()) || n < 1) {
+      throw new UsageError(`bad --max-connections "${opts.maxConnections}" (a count, at least 1)`);
+    }
+    limits.maxConnections = n;
+  }
+  return limits;
+}
 
 export function listenSpec(value: string, defaultHost: string, what: string): ListenSpec {
   // lttng-relayd's forms: tcp://HOST:PORT and tcp6://[ADDR]:PORT.
@@ -97,7 +164,9 @@ function statusLine(s: RelayStatus, rate: number): string {
   return (
     `relayd: ${s.activeSessions} session${s.activeSessions === 1 ? '' : 's'}, ${s.openStreams} streams, ` +
     `${viewers} viewer${viewers === 1 ? '' : 's'}, ${human(rate)}/s, ` +
-    `${human(c.bytesReceived + c.metadataBytesReceived)} received, ${c.packetsReceived} packets`
+    `${human(c.bytesReceived + c.metadataBytesReceived)} received, ${c.packetsReceived} packets` +
+    (c.closedByLimits > 0 ? `, ${c.closedByLimits} closed by limits` : '') +
+    (c.connectionsRefused > 0 ? `, ${c.connectionsRefused} refused` : '')
   );
 }
 
@@ -117,6 +186,25 @@ export function register(program: Command): void {
     .option('--group-output-by-session', 'SESSION/HOST-DATETIME/...')
     .option('--status-interval <seconds>', 'status line period when stderr is not a terminal (0: none)', '10')
     .option(
+      '--command-timeout <seconds>',
+      'close a connection whose command stalls half-sent (or whose replies go unread) this long',
+      String(DEFAULT_COMMAND_TIMEOUT_MS / 1000),
+    )
+    .option(
+      '--idle-timeout <seconds>',
+      'close a connection without a session that sends nothing this long',
+      String(DEFAULT_IDLE_TIMEOUT_MS / 1000),
+    )
+    .option(
+      '--max-connections <n>',
+      `connections per port (default: ${MAX_DEFAULT_CONNECTIONS}, less if the open-files limit is low)`,
+    )
+    .option(
+      '--memory-budget <size>',
+      'memory held for all peers (K, M, G suffixes); past it the largest holder is closed',
+      `${DEFAULT_MEMORY_BUDGET / (1024 * 1024)}M`,
+    )
+    .option(
       '-v, --verbose',
       'more log (twice: every protocol command)',
       (_v: string, prev: number) => prev + 1,
@@ -131,6 +219,7 @@ export function register(program: Command): void {
       const interval = Number(opts.statusInterval);
       if (!Number.isFinite(interval) || interval < 0)
         throw new UsageError(`bad --status-interval "${opts.statusInterval}"`);
+      const limits = parseLimits(opts);
       const tty = process.stderr.isTTY === true;
       let statusShown = false;
       const clearStatus = (): void => {
@@ -152,11 +241,18 @@ export function register(program: Command): void {
         groupBy: opts.groupOutputBySession === true ? 'session' : 'host',
         log,
         traceProtocol: opts.verbose >= 2,
+        limits,
       });
       log(
         'info',
         `listening: control ${daemon.ports.control}, data ${daemon.ports.data}, live ${daemon.ports.live}; ` +
           `writing to ${opts.output ?? defaultOutput()}`,
+      );
+      const l = daemon.limits;
+      log(
+        'info',
+        `limits: command timeout ${l.commandTimeoutMs / 1000} s, idle timeout ${l.idleTimeoutMs / 1000} s, ` +
+          `${l.maxConnections} connections per port, memory budget ${human(l.memoryBudget)}`,
       );
 
       let lastBytes = 0;
