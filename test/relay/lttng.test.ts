@@ -102,7 +102,20 @@ describe.skipIf(skip !== null)('nstrace relayd with real LTTng 2.13', () => {
     await sessiond.lttng('start', 'peer');
     await sessiond.lttng('start', 'ours');
     // Half a second before the first event: both sessions must have enabled it in the app.
-    await sessiond.exec('env', ['LTTNG_UST_ALLOW_BLOCKING=1', wl, String(N), '0', 'hello', '500000']);
+    // Pinned to one CPU: lttng-ust writes an event into each session's buffer in turn, and a
+    // thread that migrates in between puts the event in different CPUs' streams of the two
+    // sessions (then babeltrace2 orders simultaneous events differently; seen under load).
+    await sessiond.exec('taskset', [
+      '-c',
+      '0',
+      'env',
+      'LTTNG_UST_ALLOW_BLOCKING=1',
+      wl,
+      String(N),
+      '0',
+      'hello',
+      '500000',
+    ]);
     for (const name of ['peer', 'ours']) {
       await sessiond.lttng('stop', name);
       await sessiond.lttng('destroy', name);
