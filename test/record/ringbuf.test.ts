@@ -34,7 +34,10 @@ function subbufSupport(): { fixed?: number; why?: string } {
       fs.writeFileSync(f, cur === '8' ? '4' : '8');
       return {};
     } catch (e) {
-      return { fixed: Number(cur), why: `this kernel refuses to change buffer_subbuf_size_kb (${(e as NodeJS.ErrnoException).code})` };
+      return {
+        fixed: Number(cur),
+        why: `this kernel refuses to change buffer_subbuf_size_kb (${(e as NodeJS.ErrnoException).code})`,
+      };
     }
   } finally {
     fs.rmdirSync(dir);
