@@ -59,6 +59,7 @@ import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js
 import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from './events.js';
 import { UserMemory } from './usermem.js';
 import { Watcher, type WatchSpec } from './watcher.js';
+import type { RecordSelection } from './bpf/select.js';
 import {
   toContainerEventPayload,
   watchContainers,
@@ -78,6 +79,13 @@ export interface RecordProgress {
 export interface RecordOptions {
   /** Trace directory; the kernel trace goes to `<outDir>/kernel`. */
   outDir: string;
+  /**
+   * Capture backend (see src/record/backend.ts): `bpf` (contexts and syscall strings read in
+   * the kernel at event time), `tracefs`, or `auto` (bpf where the kernel allows it).
+   */
+  backend?: 'auto' | 'bpf' | 'tracefs';
+  /** Record-time selection (bpf: in the kernel; tracefs: set_event_pid where it can). */
+  select?: RecordSelection;
   durationMs?: number;
   /** `-e` patterns; undefined for the default set. */
   events?: readonly string[];

@@ -300,6 +300,25 @@ export class StreamWriter {
     return this.rawBegin(ec, ts, maxPayloadBytes, undefined, context);
   }
 
+  /**
+   * `beginRawBytes()` with the context bytes taken from `src[srcOff..]` (a ring buffer record
+   * whose producer wrote the stream event context in the stream's layout): no copy of its own.
+   */
+  beginRawFrom(
+    ec: EventClassWriter,
+    ts: number,
+    maxPayloadBytes: number,
+    src: Uint8Array,
+    srcOff: number,
+  ): number {
+    if (this.ctxBytes < 0) {
+      throw new WriterError(
+        `stream ${this.name}: its event context has no fixed byte layout (use beginRaw())`,
+      );
+    }
+    return this.rawBegin(ec, ts, maxPayloadBytes, undefined, src.subarray(srcOff, srcOff + this.ctxBytes));
+  }
+
   /** Whether `beginRawBytes()` can be used (the stream event context has a fixed byte layout). */
   get hasContextBytes(): boolean {
     return this.ctxBytes >= 0;
