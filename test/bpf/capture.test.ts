@@ -44,9 +44,13 @@ describe.skipIf(bpfSkip())('bpf capture programs', () => {
       contexts: CONTEXTS,
       tracepoints: [],
       syscalls: [
-        { enterId, exitId, strings: [], saveArgs: true },
-        { enterId: chdirE, exitId: chdirX, strings: [0], saveArgs: false },
+        { nr: 0, enterId, exitId, strings: [], saveArgs: true },
+        { nr: 80, enterId: chdirE, exitId: chdirX, strings: [0], saveArgs: false },
       ],
+      rawSyscallIds: {
+        enter: tracepointId(root, 'raw_syscalls:sys_enter')!,
+        exit: tracepointId(root, 'raw_syscalls:sys_exit')!,
+      },
       fork: true,
       ringBytes: 1 << 20,
       excludeTgids: [],

@@ -51,6 +51,8 @@ export interface TracepointSpec {
 }
 
 export interface SyscallSpec {
+  /** Syscall number. */
+  nr: number;
   enterId: number;
   exitId: number;
   /** Indexes (0-based) of the string arguments copied at entry, in order. */
@@ -63,6 +65,8 @@ export interface CaptureOptions {
   contexts: readonly BpfContextName[];
   tracepoints: readonly TracepointSpec[];
   syscalls: readonly SyscallSpec[];
+  /** ftrace ids of raw_syscalls:sys_enter and sys_exit. */
+  rawSyscallIds: { enter: number; exit: number };
   /** sched_process_fork through tp_btf (fork record with both tasks' ids). */
   fork: boolean;
   /** Ring buffer bytes (power of two). */
@@ -128,7 +132,7 @@ export class Capture {
         new BpfMap({ type: MAP_TYPE.HASH, keySize: 4, valueSize: 1, maxEntries: 8192, name: 'nstrace_excl' }),
       );
       const sc = s.add(
-        new BpfMap({ type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 65536, name: 'nstrace_sc' }),
+        new BpfMap({ type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1024, name: 'nstrace_sc' }),
       );
       const args = s.add(
         new BpfMap({
@@ -185,23 +189,23 @@ export class Capture {
       const gen: GenOptions = { off: this.offsets, contexts: opts.contexts, maps, select: opts.select };
       this.lastLost = new Array<number>(cpuSlots()).fill(0);
 
-      // Syscalls: one entry and one exit program for all, told apart by the ftrace id.
+      // Syscalls: raw_syscalls:sys_enter/sys_exit (two attachments, whatever the number of
+      // syscalls), told apart by the syscall number.
       if (opts.syscalls.length > 0) {
         for (const x of opts.syscalls) {
-          let bits = SC_ENTRY | (x.saveArgs ? SC_SAVE : 0);
+          let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0);
           x.strings.slice(0, 3).forEach((idx, k) => (bits |= (idx + 1) << (SC_STR_SHIFT + 4 * k)));
-          sc.update(u32Key(x.enterId), u32Key(bits));
-          sc.update(u32Key(x.exitId), u32Key(SC_EXIT | (x.saveArgs ? SC_SAVE : 0)));
+          const v = Buffer.alloc(8);
+          v.writeUInt32LE(bits >>> 0, 0);
+          v.writeUInt16LE(x.enterId, 4);
+          v.writeUInt16LE(x.exitId, 6);
+          sc.update(u32Key(x.nr), v);
         }
         const enter = this.load('nstrace_sys_ent', sysEnterProgram(gen, true));
         const exit = this.load('nstrace_sys_ext', sysExitProgram(gen, true));
-        for (const x of opts.syscalls) {
-          this.linkScope.add(
-            new TracepointLink(`syscalls:${x.enterId}`, x.enterId, enter, BigInt(x.enterId)),
-          );
-          this.linkScope.add(new TracepointLink(`syscalls:${x.exitId}`, x.exitId, exit, BigInt(x.exitId)));
-          this.links += 2;
-        }
+        this.linkScope.add(new TracepointLink('raw_syscalls:sys_enter', opts.rawSyscallIds.enter, enter));
+        this.linkScope.add(new TracepointLink('raw_syscalls:sys_exit', opts.rawSyscallIds.exit, exit));
+        this.links += 2;
       }
       // Other tracepoints: one program each (its copy size and exclusion are its own).
       for (const t of opts.tracepoints) {

@@ -50,7 +50,7 @@ export interface MapFds {
   lost: number;
   /** tgid → 1: the recorder and its children (not recorded, except the complete set). */
   exclude: number;
-  /** ftrace id of syscalls:sys_{enter,exit}_<name> → SC_* bits (ARRAY of 65536). */
+  /** Syscall number → u32 SC_* bits, u16 enter and u16 exit ftrace ids (ARRAY of 1024). */
   syscalls: number;
   /** tid → saved syscall entry (nr + six arguments). */
   args: number;
@@ -312,13 +312,11 @@ class Gen {
    * record's (perf puts a pt_regs pointer there): common_type is rewritten from the attachment's
    * cookie (the ftrace id), the tid (common_pid) from the current task.
    */
-  copyRaw(n: number): void {
+  copyRaw(n: number, cookieType = true): void {
     const a = this.a;
     a.movr(R1, R6).alu64('add', R1, this.raw).mov(R2, n).movr(R3, R9).call(HELPER.probe_read_kernel);
-    a.movr(R1, R9)
-      .call(HELPER.get_attach_cookie)
-      .stx(2, R6, this.raw, R0)
-      .st(2, R6, this.raw + 2, 0);
+    if (cookieType) a.movr(R1, R9).call(HELPER.get_attach_cookie).stx(2, R6, this.raw, R0);
+    a.st(2, R6, this.raw + 2, 0);
     a.ldx(4, R1, R6, 16).stx(4, R6, this.raw + 4, R1);
   }
 
@@ -328,7 +326,8 @@ class Gen {
     a.ldMap(R1, this.o.maps.ring).movr(R2, R6);
     if (len === 'R8') a.movr(R3, R8);
     else a.mov(R3, len);
-    a.mov(R4, 0).call(HELPER.ringbuf_output);
+    // BPF_RB_NO_WAKEUP: the consumer polls on a timer; no wakeup work per record.
+    a.mov(R4, 1).call(HELPER.ringbuf_output);
     a.jmp('jeq', R0, 0, this.out);
     a.st(4, R10, -4, 0);
     this.lookup(this.o.maps.lost, -4, this.out);
@@ -360,22 +359,28 @@ export function tracepointProgram(
   return g.finish();
 }
 
-/** Loads the syscall event's SC_* bits into R10-20 (its ftrace id at R10-16); out when none. */
-function syscallFlags(g: Gen, need: number): void {
+/**
+ * raw_syscalls:sys_{enter,exit}: the syscall number (at 8 in the record) selects an entry of
+ * the syscalls map: u32 SC_* bits, u16 ftrace id of syscalls:sys_enter_<name>, u16 of
+ * sys_exit_<name>. Out when the syscall is not recorded; else the bits go to R10-20 and the
+ * record's common_type becomes that ftrace id (the layouts of raw_syscalls and of
+ * syscalls:sys_*_<name> records agree: number at 8, arguments or ret from 16).
+ */
+function syscallFlags(g: Gen, need: number, exit: boolean): void {
   const a = g.a;
-  // common_type, the ftrace id of syscalls:sys_{enter,exit}_<name>, from the copied record (the
-  // context's first 8 bytes are not readable directly).
-  a.ldx(2, R1, R6, g.raw);
+  a.ldx(8, R1, R9, 8);
+  a.jmp('jgt', R1, 1023, g.out);
   a.stx(4, R10, -16, R1);
   g.lookup(g.o.maps.syscalls, -16, g.out);
   a.ldx(4, R1, R0, 0);
   const ok = a.newLabel('scok');
   a.jmp('jset', R1, need, ok).ja(g.out).label(ok);
   a.stx(4, R10, -20, R1);
+  a.ldx(2, R1, R0, exit ? 6 : 4).stx(2, R6, g.raw, R1);
 }
 
 /**
- * syscalls:sys_enter_<name> (one program for all): the entries of the selected syscalls, their user strings copied
+ * raw_syscalls:sys_enter: the entries of the selected syscalls, their user strings copied
  * now, at entry (what the syscall is about to read), and the arguments saved for the exit.
  */
 export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
@@ -384,8 +389,8 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   g.saveCtx();
   if (exclude) g.exclude();
   g.scratch();
-  g.copyRaw(SYS_ENTER_BYTES);
-  syscallFlags(g, SC_ENTRY | SC_SAVE);
+  g.copyRaw(SYS_ENTER_BYTES, false);
+  syscallFlags(g, SC_ENTRY | SC_SAVE, false);
   g.context();
   g.select();
   // Arguments for the exit (id + args[6] = 56 bytes of the raw record, keyed by tid).
@@ -435,15 +440,15 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   return g.finish();
 }
 
-/** syscalls:sys_exit_<name> (one program for all): the exits of the selected syscalls, with the entry's arguments. */
+/** raw_syscalls:sys_exit: the exits of the selected syscalls, with the entry's arguments. */
 export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
   const g = new Gen(o, KIND_RAW);
   const a = g.a;
   g.saveCtx();
   if (exclude) g.exclude();
   g.scratch();
-  g.copyRaw(SYS_EXIT_BYTES);
-  syscallFlags(g, SC_EXIT);
+  g.copyRaw(SYS_EXIT_BYTES, false);
+  syscallFlags(g, SC_EXIT, true);
   g.context();
   g.select();
   a.mov(R8, g.raw + SYS_EXIT_BYTES);

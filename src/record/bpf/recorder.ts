@@ -64,6 +64,7 @@ import {
   SYS_ENTER_BYTES,
   SYS_EXIT_BYTES,
 } from './programs.js';
+import { syscallNumber } from './syscalls.js';
 import { cgroup2Root, cgroupStatedump, type CgroupEntry } from './cgroups.js';
 import { Selection, hasRecordSelection } from './select.js';
 
@@ -253,7 +254,7 @@ export class BpfRecorder {
     };
     this.mount = locateTracefs({ mount: true });
     const eventsDir = path.join(this.mount.root, 'events');
-    const { tracepoints, syscalls, fork } = this.setupHandlers(eventsDir);
+    const { tracepoints, syscalls, fork, rawSyscallIds } = this.setupHandlers(eventsDir);
     this.traceDir = path.join(o.outDir, 'kernel');
     if (!o.sink && fs.existsSync(this.traceDir) && fs.readdirSync(this.traceDir).length > 0) {
       throw new UsageError(`${this.traceDir} already holds a trace (choose another -o)`);
@@ -273,6 +274,7 @@ export class BpfRecorder {
       contexts: this.contexts,
       tracepoints,
       syscalls,
+      rawSyscallIds,
       fork,
       ringBytes: ring,
       excludeTgids: self,
@@ -321,6 +323,7 @@ export class BpfRecorder {
     tracepoints: TracepointSpec[];
     syscalls: SyscallSpec[];
     fork: boolean;
+    rawSyscallIds: { enter: number; exit: number };
   } {
     const o = this.opts;
     const sel = selectEvents(
@@ -377,8 +380,9 @@ export class BpfRecorder {
     }
     if (!fork && o.containers !== false) fork = tracepointId(root, 'sched:sched_process_fork') !== undefined;
     this.forkWritten = sel.written.has('sched:sched_process_fork');
-    // Syscalls.
+    // Syscalls (by number: the bpf programs attach to raw_syscalls).
     const syscalls: SyscallSpec[] = [];
+    const unnumbered: string[] = [];
     const names = listSystemEvents(eventsDir, 'syscalls')
       .map((e) => /^sys_enter_(.+)$/.exec(e)?.[1])
       .filter((x): x is string => x !== undefined);
@@ -387,6 +391,11 @@ export class BpfRecorder {
       const entryFmt = readEventFormat(eventsDir, 'syscalls', `sys_enter_${name}`);
       const exitFmt = readEventFormat(eventsDir, 'syscalls', `sys_exit_${name}`);
       if (!entryFmt || !exitFmt) continue;
+      const nr = syscallNumber(name);
+      if (nr === undefined) {
+        unnumbered.push(name);
+        continue;
+      }
       const plan = planSyscall(name, entryFmt, exitFmt);
       const argNames = entryFmt.fields
         .filter((f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr')
@@ -426,15 +435,26 @@ export class BpfRecorder {
         state: undefined,
       };
       syscalls.push({
+        nr,
         enterId: entryFmt.id,
         exitId: exitFmt.id,
         strings,
         saveArgs: plan.exitFields.some((f) => 'entryArg' in f.src),
       });
     }
+    if (unnumbered.length > 0) {
+      this.warn(
+        `the bpf backend does not know the number of ${unnumbered.length} syscalls of this kernel ` +
+          `(not recorded: ${unnumbered.join(', ')}; --backend tracefs records them)`,
+      );
+    }
     if (tracepoints.length === 0 && syscalls.length === 0 && !fork)
       throw new UsageError('no event to record');
-    return { tracepoints, syscalls, fork };
+    const rawEnter = tracepointId(root, 'raw_syscalls:sys_enter');
+    const rawExit = tracepointId(root, 'raw_syscalls:sys_exit');
+    if (syscalls.length > 0 && (rawEnter === undefined || rawExit === undefined))
+      throw new NstraceError('this kernel has no raw_syscalls tracepoints');
+    return { tracepoints, syscalls, fork, rawSyscallIds: { enter: rawEnter ?? 0, exit: rawExit ?? 0 } };
   }
 
   private forkWritten = false;
@@ -650,6 +670,8 @@ export class BpfRecorder {
     // Detach first (no new records), then read what is left.
     this.capture!.detach();
     this.extra.recursionMisses = this.capture!.recursionMisses();
+    // Counted as lost (not per CPU: the kernel counts them per program).
+    this.lostTotal += this.extra.recursionMisses;
     this.flushInjected();
     ring.consume(onRecord);
     this.checkLost();
