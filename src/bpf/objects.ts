@@ -44,13 +44,15 @@ export class BpfScope implements Closeable {
     this.items.push(c);
     return c;
   }
-  close(): void {
+  /** `between` runs after each object is closed (e.g. to read a ring meanwhile). */
+  close(between?: () => void): void {
     const items = this.items;
     this.items = [];
     let first: unknown;
     for (let i = items.length - 1; i >= 0; i--) {
       try {
         items[i]!.close();
+        between?.();
       } catch (err) {
         first ??= err;
       }

@@ -308,13 +308,16 @@ export function register(program: Command): void {
       };
       const backendName = String(opts.backend ?? 'auto') as 'auto' | 'bpf' | 'tracefs';
       const choice = chooseBackend(backendName);
-      if (backendName === 'auto') {
+      // Said once the recording starts (a usage error stays one line).
+      const announce = (): void => {
+        if (backendName !== 'auto') return;
+        if (tty) process.stderr.write('\r\x1b[K');
         process.stderr.write(
           choice.backend === 'bpf'
             ? 'nstrace: recording with the bpf backend (--backend tracefs for the other)\n'
             : `nstrace: recording with the tracefs backend (bpf not possible: ${choice.reason})\n`,
         );
-      }
+      };
 
       const ac = new AbortController();
       let relay: RelayTarget | undefined;
@@ -356,6 +359,7 @@ export function register(program: Command): void {
               containers: opts.containers !== false,
               signal: ac.signal,
               recorderVersion: VERSION,
+              onStarted: announce,
               progressIntervalMs: 500,
               onWarning: (m) => {
                 if (tty) process.stderr.write('\r\x1b[K');

@@ -14,6 +14,7 @@ import {
   Program,
   RawTracepointLink,
   RingBuffer,
+  type Closeable,
   TracepointLink,
   cpuSlots,
   u32Key,
@@ -42,8 +43,10 @@ export interface TracepointSpec {
   ftrace: string;
   /** ftrace id (events/<system>/<event>/id). */
   id: number;
-  /** Bytes of the raw record to copy. */
+  /** Bytes of the raw record to copy (at least). */
   copy: number;
+  /** The record has `__data_loc` fields (its size varies). */
+  dynamic: boolean;
   /** Drop the recorder's own events (everything but the complete set). */
   exclude: boolean;
   /** Offset of a tid in the record naming the other task of a scheduling event. */
@@ -143,6 +146,15 @@ export class Capture {
           name: 'nstrace_args',
         }),
       );
+      const exitNs = s.add(
+        new BpfMap({
+          type: MAP_TYPE.LRU_HASH,
+          keySize: 4,
+          valueSize: 24,
+          maxEntries: 16384,
+          name: 'nstrace_exitns',
+        }),
+      );
       if (opts.select) {
         this.selTask = s.add(
           new BpfMap({
@@ -179,6 +191,7 @@ export class Capture {
         scratch: scratch.fd,
         forkScratch: forkScratch.fd,
         lost: this.lost.fd,
+        exitNs: exitNs.fd,
         exclude: this.exclude.fd,
         syscalls: sc.fd,
         args: args.fd,
@@ -189,6 +202,9 @@ export class Capture {
       const gen: GenOptions = { off: this.offsets, contexts: opts.contexts, maps, select: opts.select };
       this.lastLost = new Array<number>(cpuSlots()).fill(0);
 
+      // Every program is loaded (the slow part: the verifier) before anything is attached, so
+      // that the first attached ones do not fill the ring meanwhile.
+      const attach: Array<() => Closeable> = [];
       // Syscalls: raw_syscalls:sys_enter/sys_exit (two attachments, whatever the number of
       // syscalls), told apart by the syscall number.
       if (opts.syscalls.length > 0) {
@@ -203,22 +219,34 @@ export class Capture {
         }
         const enter = this.load('nstrace_sys_ent', sysEnterProgram(gen, true));
         const exit = this.load('nstrace_sys_ext', sysExitProgram(gen, true));
-        this.linkScope.add(new TracepointLink('raw_syscalls:sys_enter', opts.rawSyscallIds.enter, enter));
-        this.linkScope.add(new TracepointLink('raw_syscalls:sys_exit', opts.rawSyscallIds.exit, exit));
-        this.links += 2;
+        attach.push(() => new TracepointLink('raw_syscalls:sys_enter', opts.rawSyscallIds.enter, enter));
+        attach.push(() => new TracepointLink('raw_syscalls:sys_exit', opts.rawSyscallIds.exit, exit));
       }
-      // Other tracepoints: one program each (its copy size and exclusion are its own).
+      // Other tracepoints: one program per kind (what it copies, whether it excludes the
+      // recorder, which tid names the other task), shared by its tracepoints through their
+      // cookies (the verifier takes tens of ms per program: one per tracepoint was seconds).
+      const maxFixed = Math.max(0, ...opts.tracepoints.filter((t) => !t.dynamic).map((t) => t.copy));
+      const maxDyn = Math.max(0, ...opts.tracepoints.filter((t) => t.dynamic).map((t) => t.copy));
+      const shared = new Map<string, Program>();
       for (const t of opts.tracepoints) {
-        const p = this.load(
-          `nstrace_${t.ftrace.split(':')[1] ?? 'tp'}`,
-          tracepointProgram(gen, {
-            copy: t.copy,
-            exclude: t.exclude,
-            ...(t.otherTidAt !== undefined ? { otherTidAt: t.otherTidAt } : {}),
-          }),
-        );
-        this.linkScope.add(new TracepointLink(t.ftrace, t.id, p, BigInt(t.id)));
-        this.links++;
+        const copy = t.dynamic ? maxDyn : maxFixed;
+        const saveExitNs = t.ftrace === 'sched:sched_process_exit';
+        const key = `${copy}:${t.exclude}:${t.otherTidAt ?? ''}:${saveExitNs}`;
+        let p = shared.get(key);
+        if (!p) {
+          p = this.load(
+            `nstrace_tp${shared.size}`,
+            tracepointProgram(gen, {
+              copy,
+              exclude: t.exclude,
+              saveExitNs,
+              ...(t.otherTidAt !== undefined ? { otherTidAt: t.otherTidAt } : {}),
+            }),
+          );
+          shared.set(key, p);
+        }
+        const prog = p;
+        attach.push(() => new TracepointLink(t.ftrace, t.id, prog, BigInt(t.id)));
       }
       if (opts.fork) {
         const p = this.load('nstrace_fork', forkProgram(gen, opts.excludeChildren), {
@@ -226,9 +254,10 @@ export class Capture {
           expectedAttachType: BPF_TRACE_RAW_TP,
           attachBtfId: rawTracepointBtfId(btf, 'sched_process_fork'),
         });
-        this.linkScope.add(new RawTracepointLink('sched_process_fork', p));
-        this.links++;
+        attach.push(() => new RawTracepointLink('sched_process_fork', p));
       }
+      for (const a of attach) this.linkScope.add(a());
+      this.links = attach.length;
     } catch (err) {
       this.close();
       throw err;
@@ -277,9 +306,12 @@ export class Capture {
     this.selCgroup?.update(u64Key(id), Buffer.from([1]));
   }
 
-  /** Stops every program (the objects stay: the ring can still be read). */
-  detach(): void {
-    this.linkScope.close();
+  /**
+   * Stops every program (the objects stay: the ring can still be read). Each detach waits for
+   * the kernel (tens of ms): `between` runs after each one (the recorder reads the ring).
+   */
+  detach(between?: () => void): void {
+    this.linkScope.close(between);
   }
 
   close(): void {

@@ -54,6 +54,8 @@ export interface MapFds {
   syscalls: number;
   /** tid → saved syscall entry (nr + six arguments). */
   args: number;
+  /** tid → the six nsproxy namespaces its sched_process_exit saw (LRU). */
+  exitNs: number;
   /** Scratch of the tp_btf fork program (it can be interrupted by the others). */
   forkScratch: number;
   /** Selection maps (when selecting): tid, pid-ns inode, cgroup id → 1. */
@@ -80,6 +82,9 @@ export function scratchSize(contexts: readonly BpfContextName[], maxRaw: number)
   const r = rawOffset(contexts);
   return Math.max(r + maxRaw, r + SYS_ENTER_BYTES + 2 * STR_MAX + STR_MAX) + 64;
 }
+
+/** Namespaces read through the task's nsproxy (the others: thread_pid, cred). */
+const NSPROXY_CONTEXTS = ['net_ns', 'mnt_ns', 'uts_ns', 'ipc_ns', 'cgroup_ns', 'time_ns'] as const;
 
 /** Context values the selection needs even when they are not recorded (hidden slots). */
 function withHidden(o: GenOptions): { contexts: BpfContextName[]; hidden: number } {
@@ -198,11 +203,30 @@ class Gen {
       a.ldx(8, R1, R7, o.task.cred).ldx(8, R1, R1, o.credUserNs).ldx(4, R1, R1, o.inum.user_ns);
       store('user_ns', 4, R1);
     }
-    for (const c of ['net_ns', 'mnt_ns', 'uts_ns', 'ipc_ns', 'cgroup_ns', 'time_ns'] as const) {
-      if (!has(c)) continue;
-      const member = NS_STRUCTS[c].nsproxy;
-      a.ldx(8, R1, R7, o.task.nsproxy).ldx(8, R1, R1, o.nsproxy[member]!).ldx(4, R1, R1, o.inum[c]);
-      store(c, 4, R1);
+    const viaNsproxy = NSPROXY_CONTEXTS.filter(has);
+    if (viaNsproxy.length > 0) {
+      // An exiting task has released its nsproxy (exit_task_namespaces): its last events
+      // (the wakeup of its parent, its last switch, ...) take the namespaces its
+      // sched_process_exit saw, saved by that event's program (exitSave below).
+      const fallback = a.newLabel('nsnull');
+      const nsDone = a.newLabel('nsdone');
+      a.ldx(8, R1, R7, o.task.nsproxy).jmp('jeq', R1, 0, fallback);
+      for (const c of viaNsproxy) {
+        a.ldx(8, R2, R1, o.nsproxy[NS_STRUCTS[c].nsproxy]!).ldx(4, R2, R2, o.inum[c]);
+        store(c, 4, R2);
+      }
+      a.ja(nsDone).label(fallback);
+      const none = a.newLabel('nsnone');
+      a.ldx(4, R1, R7, o.task.pid).stx(4, R10, -12, R1);
+      this.lookup(this.o.maps.exitNs, -12, none);
+      NSPROXY_CONTEXTS.forEach((c, i) => {
+        if (!has(c)) return;
+        a.ldx(4, R2, R0, 4 * i);
+        store(c, 4, R2);
+      });
+      a.ja(nsDone).label(none).mov(R2, 0);
+      for (const c of viaNsproxy) store(c, 4, R2);
+      a.label(nsDone);
     }
     const levelDependent = (['pid_ns', 'vtid', 'vpid', 'vppid'] as const).filter(has);
     if (levelDependent.length === 0) return;
@@ -308,6 +332,23 @@ class Gen {
   }
 
   /**
+   * sched_process_exit (before exit_task_namespaces): saves the task's nsproxy namespaces for
+   * its last events, which come after it has released them.
+   */
+  exitSave(): void {
+    const a = this.a;
+    const { contexts } = withHidden(this.o);
+    NSPROXY_CONTEXTS.forEach((c, i) => {
+      const s = contexts.includes(c) ? this.slot(c) : undefined;
+      if (s) a.ldx(4, R1, s.reg, s.off).stx(4, R10, -96 + 4 * i, R1);
+      else a.st(4, R10, -96 + 4 * i, 0);
+    });
+    a.ldx(4, R1, R6, 16).stx(4, R10, -12, R1);
+    a.ldMap(R1, this.o.maps.exitNs).movr(R2, R10).alu64('add', R2, -12).movr(R3, R10).alu64('add', R3, -96);
+    a.mov(R4, 0).call(HELPER.map_update_elem);
+  }
+
+  /**
    * Copies `n` bytes of the tracepoint's record to the raw area. Its first 8 bytes are not the
    * record's (perf puts a pt_regs pointer there): common_type is rewritten from the attachment's
    * cookie (the ftrace id), the tid (common_pid) from the current task.
@@ -346,13 +387,14 @@ class Gen {
  */
 export function tracepointProgram(
   o: GenOptions,
-  opts: { copy: number; exclude: boolean; otherTidAt?: number },
+  opts: { copy: number; exclude: boolean; otherTidAt?: number; saveExitNs?: boolean },
 ): Buffer {
   const g = new Gen(o, KIND_RAW);
   g.saveCtx();
   if (opts.exclude) g.exclude();
   g.scratch();
   g.context();
+  if (opts.saveExitNs) g.exitSave();
   g.select(opts.otherTidAt);
   g.copyRaw(opts.copy);
   g.output(g.raw + opts.copy);

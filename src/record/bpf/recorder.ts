@@ -131,6 +131,9 @@ export class BpfRecorder {
   private forkEc: EventClassWriter | undefined;
   private readonly forkCodes = ['c16', 'i32', 'i32', 'u32', 'c16', 'i32', 'i32[u8]', 'i32', 'u32'];
   private injected: InjectedEvent[] = [];
+  /** Time of the first injected event not written yet (Infinity: none). */
+  private nextInjected = Infinity;
+  private readonly onRecord = (off: number, len: number): void => this.record(off, len);
   private containerWatcher: ContainerWatcher | undefined;
   private containerCount = 0;
   private readonly containerEvents = { starts: 0, stops: 0 };
@@ -287,8 +290,14 @@ export class BpfRecorder {
     this.view = this.capture.ring.view;
     this.selection?.attach(this.capture);
     this.tw.flushMetadata();
-    // The statedump: once the programs run (like LTTng's, after tracing starts).
-    if (o.statedump !== false) await this.statedump();
+    // The statedump: once the programs run (like LTTng's, after tracing starts); the ring is
+    // read meanwhile (container discovery waits on runtime APIs).
+    const pumping = setInterval(() => this.pump(), 10);
+    try {
+      if (o.statedump !== false) await this.statedump();
+    } finally {
+      clearInterval(pumping);
+    }
     o.onStarted?.();
   }
 
@@ -336,8 +345,10 @@ export class BpfRecorder {
     const root = path.dirname(eventsDir);
     const wanted = new Map<string, boolean>();
     for (const f of sel.written) wanted.set(f, true);
-    // State only (the container watcher): written when selected.
-    for (const f of ['sched:sched_process_exit', 'cgroup:cgroup_mkdir', 'cgroup:cgroup_rmdir']) {
+    // State only (the container watcher; sched_process_exit also saves the namespaces of the
+    // exiting task for its last events): written when selected.
+    if (!wanted.has('sched:sched_process_exit')) wanted.set('sched:sched_process_exit', false);
+    for (const f of ['cgroup:cgroup_mkdir', 'cgroup:cgroup_rmdir']) {
       if (!wanted.has(f) && o.containers !== false) wanted.set(f, false);
     }
     let fork = false;
@@ -374,6 +385,7 @@ export class BpfRecorder {
         ftrace,
         id: fmt.id,
         copy: ((fixed + 7) & ~7) + (dynamic ? DYNAMIC_COPY : 0),
+        dynamic,
         exclude: !isCompleteSetEvent(ftrace),
         ...(other !== undefined ? { otherTidAt: other } : {}),
       });
@@ -505,7 +517,9 @@ export class BpfRecorder {
   // Statedump and containers
 
   private async statedump(): Promise<void> {
+    this.pump();
     const threads = walkThreads();
+    this.pump();
     const hierarchy = readNsHierarchy();
     const table = new ThreadTable({
       contexts: DEFAULT_CONTEXTS,
@@ -515,7 +529,9 @@ export class BpfRecorder {
     const seen = this.now();
     for (const p of threads) table.addFromProc(p, seen);
     table.afterWalk();
+    this.pump();
     const evs = buildStatedump(threads, table, { now: () => this.now() });
+    this.pump();
     this.cgroups = cgroupStatedump();
     for (const c of this.cgroups) {
       evs.push({
@@ -549,7 +565,7 @@ export class BpfRecorder {
     this.selection?.reportUnmatched();
     evs.push(statedumpEnd(this.now()));
     this.statedumpCount = evs.length;
-    this.injected.push(...evs);
+    this.addInjected(evs);
   }
 
   private containerChange(name: string, c: ContainerInfo): void {
@@ -558,18 +574,23 @@ export class BpfRecorder {
       this.containerEvents.starts++;
       this.selection?.consider(c);
     } else this.containerEvents.stops++;
-    this.injected.push(containerEvent(name, c, ts));
+    this.addInjected([containerEvent(name, c, ts)]);
   }
 
-  /** Writes the recorder's own events (statedump, containers) into the first CPU's stream. */
-  private flushInjected(): void {
+  /**
+   * Writes the recorder's own events (statedump, containers) up to `limit` into the first
+   * CPU's stream, in time order with that CPU's records (record() calls it before a record
+   * past the next one).
+   */
+  private flushInjected(limit: number): void {
     if (this.injected.length === 0) return;
     const ps = this.streams[0]!;
-    const evs = this.injected;
-    this.injected = [];
-    evs.sort((a, b) => a.ts - b.ts);
+    this.injected.sort((a, b) => a.ts - b.ts);
     const ctx = this.selfContext();
-    for (const ev of evs) {
+    let i = 0;
+    for (; i < this.injected.length; i++) {
+      const ev = this.injected[i]!;
+      if (ev.ts > limit) break;
       const ec = this.classFor(ev.name, structFromCodes(ev.fields));
       const codes = ev.fields.map((f) => f[1]);
       const ts = Math.max(ev.ts, ps.lastTimestamp);
@@ -577,6 +598,18 @@ export class BpfRecorder {
       if (at < 0) continue;
       ps.commitRaw(encodeValues(codes, ev.values, ps.view, ps.bytes, at));
     }
+    this.injected = this.injected.slice(i);
+    this.nextInjected = this.injected.length > 0 ? this.injected[0]!.ts : Infinity;
+  }
+
+  private addInjected(evs: InjectedEvent[]): void {
+    this.injected.push(...evs);
+    for (const e of evs) if (e.ts < this.nextInjected) this.nextInjected = e.ts;
+  }
+
+  /** Reads the ring now (between the slow steps of the start: the ring keeps filling). */
+  private pump(): void {
+    this.capture?.ring.consume(this.onRecord);
   }
 
   private selfCtx: Uint8Array | undefined;
@@ -644,11 +677,13 @@ export class BpfRecorder {
     };
     o.signal?.addEventListener('abort', onAbort);
     const ring = this.capture!.ring;
-    const onRecord = (off: number, len: number): void => this.record(off, len);
+    const onRecord = this.onRecord;
     try {
       while (!stopping && !o.signal?.aborted) {
-        this.flushInjected();
+        const before = this.now();
         const n = ring.consume(onRecord);
+        // Every record of an earlier time is written (but those still being written: margin).
+        this.flushInjected(before - 5_000_000);
         const now = Date.now();
         if (now >= nextStats) {
           this.checkLost();
@@ -668,12 +703,12 @@ export class BpfRecorder {
     }
     this.stopTs = this.now();
     // Detach first (no new records), then read what is left.
-    this.capture!.detach();
+    this.capture!.detach(() => ring.consume(onRecord));
     this.extra.recursionMisses = this.capture!.recursionMisses();
     // Counted as lost (not per CPU: the kernel counts them per program).
     this.lostTotal += this.extra.recursionMisses;
-    this.flushInjected();
     ring.consume(onRecord);
+    this.flushInjected(Infinity);
     this.checkLost();
     for (const ps of this.streams) ps.close(Math.max(this.stopTs, ps.lastTimestamp));
     this.tw.close();
@@ -695,6 +730,7 @@ export class BpfRecorder {
       return;
     }
     let ts = ts0;
+    if (ts0 >= this.nextInjected && ps === this.streams[0]) this.flushInjected(ts0);
     if (ts < ps.lastTimestamp) {
       ts = ps.lastTimestamp;
       this.extra.reordered++;
