@@ -156,9 +156,12 @@ describe.skipIf(skip)('bpf backend: record-time selection and syscall strings', 
     const opens = events.filter((e) => e.name === 'syscall_entry_openat');
     const known = opens.filter((e) => e.f.filename !== '');
     console.warn(`openat: ${known.length}/${opens.length} known; strace saw ${[...strace].join(', ')}`);
-    expect(known.length).toBeGreaterThanOrEqual(opens.length * 0.99);
     const wrong = known.filter((e) => !strace.has(e.f.filename!));
     expect(wrong.map((e) => e.f.filename).slice(0, 5)).toEqual([]);
+    // Issue 10's bar. Strings in pages not resident at syscall entry are unknown (no faults
+    // are allowed there); measured 98.7 % known here: the read-again-at-exit fallback that
+    // would close the gap is not built yet (docs/record.md).
+    expect(known.length).toBeGreaterThanOrEqual(opens.length * 0.99);
   });
 });
 

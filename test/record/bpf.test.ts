@@ -286,7 +286,11 @@ describe.skipIf(skip)('bpf backend: recording namespaced workloads', () => {
     expect(opens.length).toBeGreaterThanOrEqual(40 * 3);
     // Known (not empty); the loader's and locale files vary with the environment (compared
     // with strace in bpf-select.test.ts); the cats' own file, exactly once each.
-    for (const e of opens) expect(e.f.filename, 'openat filename').toMatch(/^\//);
+    // Unknown ("") when the page was not resident at entry: counted in the summary (the
+    // >= 99 % bar is checked on a longer loop in bpf-select.test.ts).
+    const unknown = opens.filter((e) => e.f.filename === '');
+    expect(unknown.length).toBeLessThanOrEqual(summary.bpf!.stringsUnknown);
+    for (const e of opens) if (e.f.filename !== '') expect(e.f.filename, 'openat filename').toMatch(/^\//);
     expect(opens.filter((e) => e.f.filename === '/proc/self/stat').length).toBe(40);
   });
 

@@ -44,13 +44,12 @@ import { buildStatedump, statedumpEnd, type InjectedEvent } from '../statedump.j
 import { selectEvents } from '../events.js';
 import { readNsHierarchy, walkThreads } from '../proc.js';
 import {
-  toContainerEventPayload,
   watchContainers,
   type ContainerInfo,
   type ContainerWatcher,
 } from '../../containers/index.js';
 import type { RecordOptions, RecordSummary } from '../recorder.js';
-import { isCompleteSetEvent } from '../recorder.js';
+import { containerEvent, dirBytes, isCompleteSetEvent, sleep, withTimeout } from '../recorder.js';
 import { Capture, tracepointId, type SyscallSpec, type TracepointSpec } from './capture.js';
 import type { BpfContextName } from './kernel.js';
 import {
@@ -126,6 +125,8 @@ export class BpfRecorder {
   private strPos = 0;
   private strEnd = 0;
   private data!: Uint8Array;
+  /** Offset of the raw record in a ring record. */
+  private rawOff = 0;
   private view!: DataView;
   private readonly args: ArgsHolder;
   private forkEc: EventClassWriter | undefined;
@@ -287,6 +288,7 @@ export class BpfRecorder {
     this.extra.attachments = this.capture.links;
     this.extra.programs = this.capture.programCount;
     this.data = this.capture.ring.data;
+    this.rawOff = this.capture.rawOff;
     this.view = this.capture.ring.view;
     this.selection?.attach(this.capture);
     this.tw.flushMetadata();
@@ -736,7 +738,7 @@ export class BpfRecorder {
       this.extra.reordered++;
     }
     if ((flags & FLAG_CTX_UNKNOWN) !== 0) this.extra.contextsUnknown++;
-    const s = off + this.capture!.rawOff;
+    const s = off + this.rawOff;
     if (kind === KIND_FORK) {
       this.fork(ps, ts, off, s);
       return;
@@ -886,63 +888,4 @@ function selfCgroupId(): bigint {
   } catch {
     return 0n;
   }
-}
-
-function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEvent {
-  const fields = STATEDUMP_EVENTS[name]!;
-  const p = toContainerEventPayload(c);
-  return {
-    name,
-    fields,
-    ts,
-    values: fields.map(([f]) => {
-      const v = (p as unknown as Record<string, string | number | bigint>)[f];
-      return v === undefined ? 0 : v;
-    }),
-  };
-}
-
-function dirBytes(dir: string): number {
-  let n = 0;
-  const walk = (d: string): void => {
-    let es: fs.Dirent[];
-    try {
-      es = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of es) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        try {
-          n += fs.statSync(p).size;
-        } catch {
-          // gone
-        }
-      }
-    }
-  };
-  walk(dir);
-  return n;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => (ms <= 0 ? setImmediate(res) : setTimeout(res, ms)));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
