@@ -308,6 +308,9 @@ export function register(program: Command): void {
       };
       const backendName = String(opts.backend ?? 'auto') as 'auto' | 'bpf' | 'tracefs';
       const choice = chooseBackend(backendName);
+      // `--context all` means every context the chosen backend has (tracefs: no cgroup_id).
+      if (choice.backend === 'tracefs' && String(opts.context) === 'all' && contexts)
+        contexts.splice(contexts.indexOf('cgroup_id' as ContextName), 1);
       // Said once the recording starts (a usage error stays one line).
       const announce = (): void => {
         if (backendName !== 'auto') return;

@@ -43,11 +43,7 @@ import { encodedSizeBound, encodeValues } from '../encode.js';
 import { buildStatedump, statedumpEnd, type InjectedEvent } from '../statedump.js';
 import { selectEvents } from '../events.js';
 import { readNsHierarchy, walkThreads } from '../proc.js';
-import {
-  watchContainers,
-  type ContainerInfo,
-  type ContainerWatcher,
-} from '../../containers/index.js';
+import { watchContainers, type ContainerInfo, type ContainerWatcher } from '../../containers/index.js';
 import type { RecordOptions, RecordSummary } from '../recorder.js';
 import { containerEvent, dirBytes, isCompleteSetEvent, sleep, withTimeout } from '../recorder.js';
 import { Capture, tracepointId, type SyscallSpec, type TracepointSpec } from './capture.js';
