@@ -18,6 +18,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
   logLevel: 'warning',
+  // koffi loads its prebuilt native binary from its own package: never bundled.
+  external: ['koffi'],
   // Dependencies written as CommonJS call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __nstraceCreateRequire } from 'node:module'; const require = __nstraceCreateRequire(import.meta.url);",

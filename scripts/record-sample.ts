@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { record } from '../src/record/recorder.js';
+import { record } from '../src/record/backend.js';
 import {
   Dockerd,
   Lxc,
@@ -71,6 +71,8 @@ async function main(): Promise<void> {
       outDir: out,
       durationMs: secs * 1000,
       traceName: 'containers-live',
+      // The bpf backend where the kernel allows it (contexts and strings read at event time).
+      backend: (process.env.NSTRACE_BACKEND as 'bpf' | 'tracefs' | undefined) ?? 'auto',
       events: [
         'sched_switch',
         'sched_wakeup',

@@ -344,6 +344,11 @@ export const STATEDUMP_EVENTS: Readonly<Record<string, ReadonlyArray<readonly [s
     ['core_id', 'u16'],
     ['cores', 'u16'],
   ],
+  /** A cgroup of the unified (v2) hierarchy: `id` as in the `cgroup_id` context, its path. */
+  nstrace_statedump_cgroup: [
+    ['id', 'u64'],
+    ['path', 's'],
+  ],
   nstrace_container_statedump: CONTAINER_FIELDS(),
   nstrace_container_start: CONTAINER_FIELDS(),
   nstrace_container_stop: CONTAINER_FIELDS(),

@@ -59,6 +59,7 @@ import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js
 import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from './events.js';
 import { UserMemory } from './usermem.js';
 import { Watcher, type WatchSpec } from './watcher.js';
+import type { RecordSelection } from './bpf/select.js';
 import {
   toContainerEventPayload,
   watchContainers,
@@ -78,6 +79,13 @@ export interface RecordProgress {
 export interface RecordOptions {
   /** Trace directory; the kernel trace goes to `<outDir>/kernel`. */
   outDir: string;
+  /**
+   * Capture backend (see src/record/backend.ts): `bpf` (contexts and syscall strings read in
+   * the kernel at event time), `tracefs`, or `auto` (bpf where the kernel allows it).
+   */
+  backend?: 'auto' | 'bpf' | 'tracefs';
+  /** Record-time selection (bpf: in the kernel; tracefs: set_event_pid where it can). */
+  select?: RecordSelection;
   durationMs?: number;
   /** `-e` patterns; undefined for the default set. */
   events?: readonly string[];
@@ -1404,7 +1412,7 @@ function readProcPrio(tid: number): number | undefined {
   return Number.isInteger(v) ? v : undefined;
 }
 
-function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEvent {
+export function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEvent {
   const fields = STATEDUMP_EVENTS[name]!;
   const p = toContainerEventPayload(c);
   return {
@@ -1419,7 +1427,7 @@ function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEve
 }
 
 /** Bytes of the files in a directory (the trace written so far). */
-function dirBytes(dir: string): number {
+export function dirBytes(dir: string): number {
   let n = 0;
   const walk = (d: string): void => {
     let es: fs.Dirent[];
@@ -1444,7 +1452,7 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((res) => (ms <= 0 ? setImmediate(res) : setTimeout(res, ms)));
 }
 
@@ -1466,7 +1474,7 @@ async function untilStopped(p: Promise<void>, signal: AbortSignal | undefined, m
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
     p.then(

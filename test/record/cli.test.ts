@@ -80,7 +80,16 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
       let ref: ReturnType<ReferenceSwitches['stop']>;
       try {
         r = await cli(
-          ['record', '-o', out, '-e', 'sched_switch,sched_process_*', '--no-containers'],
+          [
+            'record',
+            '--backend',
+            'tracefs',
+            '-o',
+            out,
+            '-e',
+            'sched_switch,sched_process_*',
+            '--no-containers',
+          ],
           async (pid) => {
             await waitForInstance(pid);
             // Let it record a little, then stop it like a user would.
@@ -119,6 +128,8 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
     try {
       r = await cli([
         'record',
+        '--backend',
+        'tracefs',
         '-o',
         out,
         '--duration',
@@ -140,7 +151,7 @@ describe.skipIf(reason !== undefined)('nstrace record CLI', () => {
   it('a usage error is one line, exit 2, and leaves no instance', async () => {
     const root = tracefsRoot()!;
     const before = tracefsSnapshot(root);
-    const r = await cli(['record', '-e', 'no_such_event_xyz', '--duration', '1s']);
+    const r = await cli(['record', '--backend', 'tracefs', '-e', 'no_such_event_xyz', '--duration', '1s']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^nstrace: error: unknown event 'no_such_event_xyz'/),

@@ -181,6 +181,8 @@ async function probeThroughRelay(relay: Relay, session: string): Promise<void> {
     const run = await cli(
       [
         'record',
+        '--backend',
+        'tracefs',
         '--url',
         relay.url,
         '--session-name',
@@ -417,6 +419,8 @@ describe.skipIf(reason !== undefined)('nstrace record --url: stopping and failin
         const run = await cli(
           [
             'record',
+            '--backend',
+            'tracefs',
             '--url',
             relay.url,
             '-e',
@@ -470,7 +474,15 @@ describe.skipIf(reason !== undefined)('nstrace record --url: stopping and failin
   it('an unreachable relay: one line, exit 1, tracefs untouched', { timeout: 120_000 }, async () => {
     const before = globalTracefs();
     const port = await freePort();
-    const run = await cli(['record', '--url', `net://127.0.0.1:${port}`, '--duration', '5s']);
+    const run = await cli([
+      'record',
+      '--backend',
+      'tracefs',
+      '--url',
+      `net://127.0.0.1:${port}`,
+      '--duration',
+      '5s',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n')).toEqual([
       `nstrace: error: cannot connect to relay at 127.0.0.1:${port}: ECONNREFUSED`,
@@ -490,7 +502,7 @@ describe.skipIf(reason !== undefined)('nstrace record --url: stopping and failin
         [['--url', 'tcp://127.0.0.1:5342'], /--url takes net:\/\/HOST/],
         [['--url', 'net://127.0.0.1', '--session-name', 'a/b'], /bad session name 'a\/b'/],
       ] as Array<[string[], RegExp]>) {
-        const run = await cli(['record', ...args, '--duration', '1s']);
+        const run = await cli(['record', '--backend', 'tracefs', ...args, '--duration', '1s']);
         expect(run.code, args.join(' ')).toBe(2);
         const lines = run.stderr.trim().split('\n');
         expect(lines).toHaveLength(1);
@@ -508,7 +520,18 @@ describe.skipIf(reason !== undefined)('nstrace record --url: stopping and failin
       let stopped = false;
       try {
         const run = await cli(
-          ['record', '--url', relay.url, '-e', 'sched_switch', '--no-containers', '--packet-size', '64k'],
+          [
+            'record',
+            '--backend',
+            'tracefs',
+            '--url',
+            relay.url,
+            '-e',
+            'sched_switch',
+            '--no-containers',
+            '--packet-size',
+            '64k',
+          ],
           async (child) => {
             await waitTracing(child);
             await relay.stop();
@@ -543,6 +566,8 @@ describe.skipIf(reason !== undefined)('nstrace record --url: stopping and failin
         const run = await cli(
           [
             'record',
+            '--backend',
+            'tracefs',
             '--url',
             `net://127.0.0.1:${relay.ports.control}:${proxy.port}`,
             '-e',

@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InterruptedError, RelayError, UsageError } from '../../util/errors.js';
 import type { RelayClient, RelayTraceSink, RelayUrl } from '../../relay/index.js';
-import { record, type RecordSummary } from '../../record/recorder.js';
+import type { RecordSummary } from '../../record/recorder.js';
+import { chooseBackend, record, type AnySummary } from '../../record/backend.js';
 import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, type ContextName } from '../../record/threads.js';
 import { DEFAULT_EVENTS } from '../../record/events.js';
 import { VERSION } from '../version.js';
@@ -28,17 +29,18 @@ export function parseSize(s: string): number {
   return Number(m[1]) * mult;
 }
 
+/** Context names: the recorder's, and `cgroup_id` (bpf backend). */
+const CONTEXT_NAMES = [...Object.keys(CONTEXT_FIELDS), 'cgroup_id'];
+
 function parseContexts(s: string): ContextName[] {
-  if (s === 'all') return Object.keys(CONTEXT_FIELDS) as ContextName[];
+  if (s === 'all') return CONTEXT_NAMES as ContextName[];
   const out: ContextName[] = [];
   for (const tok of s
     .split(',')
     .map((x) => x.trim().replace(/^\$ctx\./, ''))
     .filter(Boolean)) {
-    if (!(tok in CONTEXT_FIELDS)) {
-      throw new UsageError(
-        `unknown context '${tok}' (known: ${Object.keys(CONTEXT_FIELDS).join(', ')}, or all)`,
-      );
+    if (!CONTEXT_NAMES.includes(tok)) {
+      throw new UsageError(`unknown context '${tok}' (known: ${CONTEXT_NAMES.join(', ')}, or all)`);
     }
     out.push(tok as ContextName);
   }
@@ -114,7 +116,11 @@ async function connectRelay(url: string, sessionNameOpt: string | undefined): Pr
   return { client, sink, url: u, shown: showUrl(u, relay.DEFAULT_DATA_PORT), sessionName };
 }
 
-export function printSummary(s: RecordSummary, out: NodeJS.WritableStream, relay?: RelayTarget): void {
+export function printSummary(
+  s: RecordSummary | AnySummary,
+  out: NodeJS.WritableStream,
+  relay?: RelayTarget,
+): void {
   const secs = s.durationMs / 1000;
   out.write(
     `Recorded ${s.events} events in ${secs.toFixed(1)} s (${Math.round(s.events / Math.max(secs, 0.001))} events/s), ` +
@@ -152,7 +158,27 @@ export function printSummary(s: RecordSummary, out: NodeJS.WritableStream, relay
         : '') +
       '\n',
   );
+  const b = 'bpf' in s ? s.bpf : undefined;
+  if (b !== undefined) {
+    out.write(
+      `Backend: bpf (${b.programs} programs, ${b.attachments} tracepoints); unknown values: ` +
+        `${b.stringsUnknown} syscall strings not readable at entry (written ""), ` +
+        `${b.contextsUnknown} events with pid-ns ids too deep to resolve` +
+        (b.recursionMisses > 0
+          ? `; ${b.recursionMisses} events skipped by the kernel (another BPF program ran on the CPU)`
+          : '') +
+        '\n',
+    );
+  } else if ('backend' in s) out.write(`Backend: ${s.backend}\n`);
 }
+
+const collectList = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  ...value
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+];
 
 export function register(program: Command): void {
   program
@@ -160,14 +186,20 @@ export function register(program: Command): void {
     .summary('record a kernel trace (LTTng format, namespace contexts) from tracefs')
     .description(
       'Record a kernel trace as lttng-modules would have written it, without kernel modules: ' +
-        'the kernel tracepoints (sched, syscalls, kmem, block, irq, net) are read from ' +
-        "tracefs' raw per-CPU ring buffers and converted to a CTF kernel trace that " +
-        'babeltrace2, Trace Compass, lttng-analyses and nstrace read. Every event carries the ' +
-        'namespaces (pid_ns, user_ns, net_ns, ...) and the pids as seen inside its container; ' +
-        'a statedump of every thread, namespace, fd, disk, interface and container opens the trace.\n\n' +
-        'Runs as root. Uses a private tracefs instance (instances/nstrace-<pid>), so the global ' +
-        "tracing buffer and other users' settings are untouched; everything is removed on exit " +
-        '(Ctrl-C, SIGTERM, --duration, or an error). The recorder does not trace itself.\n\n' +
+        'the kernel tracepoints (sched, syscalls, kmem, block, irq, net) are captured and ' +
+        'converted to a CTF kernel trace that babeltrace2, Trace Compass, lttng-analyses and ' +
+        'nstrace read. Every event carries the namespaces (pid_ns, user_ns, net_ns, ...) and the ' +
+        'pids as seen inside its container; a statedump of every thread, namespace, cgroup, fd, ' +
+        'disk, interface and container opens the trace.\n\n' +
+        'Two backends. bpf (the default where the kernel has BTF): BPF programs on the ' +
+        'tracepoints read every context from the current task when the event happens and copy ' +
+        'syscall strings at syscall entry, adds the cgroup_id context, and can select containers ' +
+        'in the kernel (--container, --pid-ns, --cgroup, ...). tracefs: private tracefs instances ' +
+        '(instances/nstrace-<pid>), contexts kept by a thread table, syscall strings read from ' +
+        '/proc when still provably right, else empty.\n\n' +
+        'Runs as root. Nothing global is changed; everything is released on exit (Ctrl-C, ' +
+        'SIGTERM, --duration, or an error; BPF objects are never pinned, so even a killed ' +
+        'recorder leaves nothing attached). The recorder does not trace itself.\n\n' +
         'With --url the trace streams to a relay daemon (nstrace relayd or lttng-relayd, ' +
         'LTTng 2.11+) instead of a directory; the relay writes it as lttng-relayd does.\n\n' +
         'Examples:\n' +
@@ -176,6 +208,10 @@ export function register(program: Command): void {
         '  nstrace record -e sched_*,syscall_entry_openat     + one syscall (entry and exit)\n' +
         '  nstrace record -e timer:hrtimer_* --syscalls        any ftrace event, by system:name\n' +
         '  nstrace record --context pid_ns,vtid,procname      fewer context fields\n' +
+        '  nstrace record --container web -d 30s              only container web (name, id or pid_ns)\n' +
+        '  nstrace record --container-type docker --host      docker containers and the host\n' +
+        '  nstrace record --cgroup /system.slice/x.service    a cgroup and its descendants\n' +
+        '  nstrace record --backend tracefs                   the tracefs backend\n' +
         '  babeltrace2 /tmp/t                                 read it back\n' +
         '  nstrace record --url net://relay -d 1m             stream to a relay daemon\n' +
         '  nstrace record --url net://10.0.0.5:6000:6001 --session-name web1',
@@ -201,6 +237,31 @@ export function register(program: Command): void {
     .option(
       '--context <list>',
       `context fields on every event: ${Object.keys(CONTEXT_FIELDS).join(',')} or all (default: ${DEFAULT_CONTEXTS.join(',')})`,
+    )
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'capture backend: bpf, tracefs, or auto (bpf where the kernel allows it)',
+      )
+        .choices(['auto', 'bpf', 'tracefs'])
+        .default('auto'),
+    )
+    .option(
+      '--container <glob>',
+      'record only containers whose name, id (or id prefix) or pid namespace inode matches (bpf); repeatable',
+      collectList,
+    )
+    .option(
+      '--container-type <type>',
+      'record only containers of this type (docker, podman, lxc, nspawn, unshare, ...; bpf); repeatable',
+      collectList,
+    )
+    .option('--host', 'record the host (initial pid namespace; bpf); combines with the others')
+    .option('--pid-ns <inode>', 'record only tasks in this pid namespace (bpf); repeatable', collectList)
+    .option(
+      '--cgroup <path>',
+      'record only tasks in this cgroup (v2 path, as in /proc/PID/cgroup) or below it (bpf); repeatable',
+      collectList,
     )
     .option('--buffer-size <size>', 'ring buffer per CPU (e.g. 16M)', '16M')
     .addOption(new Option('--packet-size <size>', 'CTF packet size').default('256k'))
@@ -233,6 +294,33 @@ export function register(program: Command): void {
       if (packetSize < 4096 || packetSize % 8 !== 0)
         throw new UsageError('--packet-size must be at least 4k');
       const syscalls = events === undefined ? opts.syscalls !== false : opts.syscalls === true;
+      const list = (k: string): string[] | undefined => opts[k] as string[] | undefined;
+      const select = {
+        containers: list('container'),
+        containerTypes: list('containerType'),
+        host: opts.host === true,
+        pidNs: list('pidNs')?.map((x) => {
+          const n = Number(x);
+          if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--pid-ns ${x}: not an inode number`);
+          return n;
+        }),
+        cgroups: list('cgroup'),
+      };
+      const backendName = String(opts.backend ?? 'auto') as 'auto' | 'bpf' | 'tracefs';
+      const choice = chooseBackend(backendName);
+      // `--context all` means every context the chosen backend has (tracefs: no cgroup_id).
+      if (choice.backend === 'tracefs' && String(opts.context) === 'all' && contexts)
+        contexts.splice(contexts.indexOf('cgroup_id' as ContextName), 1);
+      // Said once the recording starts (a usage error stays one line).
+      const announce = (): void => {
+        if (backendName !== 'auto') return;
+        if (tty) process.stderr.write('\r\x1b[K');
+        process.stderr.write(
+          choice.backend === 'bpf'
+            ? 'nstrace: recording with the bpf backend (--backend tracefs for the other)\n'
+            : `nstrace: recording with the tracefs backend (bpf not possible: ${choice.reason})\n`,
+        );
+      };
 
       const ac = new AbortController();
       let relay: RelayTarget | undefined;
@@ -256,39 +344,45 @@ export function register(program: Command): void {
       try {
         if (url !== undefined) relay = await connectRelay(url, opts.sessionName as string | undefined);
         const r = relay;
-        let summary: RecordSummary;
+        let summary: AnySummary;
         try {
-          summary = await record({
-            outDir: r ? r.client.outputPath : path.resolve(outDir),
-            ...(r ? { sink: r.sink, sinkReady: () => r.sink.ready(), traceName: r.sessionName } : {}),
-            durationMs,
-            events,
-            syscalls,
-            contexts,
-            bufferSizeKb,
-            packetSize,
-            statedump: opts.statedump !== false,
-            containers: opts.containers !== false,
-            signal: ac.signal,
-            recorderVersion: VERSION,
-            progressIntervalMs: 500,
-            onWarning: (m) => {
-              if (tty) process.stderr.write('\r\x1b[K');
-              const behind = r !== undefined && r.sink.pendingBytes > r.sink.maxPendingBytes / 2;
-              process.stderr.write(`nstrace: warning: ${m}${behind ? ' (the relay is behind)' : ''}\n`);
+          summary = await record(
+            {
+              backend: choice.backend,
+              select,
+              outDir: r ? r.client.outputPath : path.resolve(outDir),
+              ...(r ? { sink: r.sink, sinkReady: () => r.sink.ready(), traceName: r.sessionName } : {}),
+              durationMs,
+              events,
+              syscalls,
+              contexts,
+              bufferSizeKb,
+              packetSize,
+              statedump: opts.statedump !== false,
+              containers: opts.containers !== false,
+              signal: ac.signal,
+              recorderVersion: VERSION,
+              onStarted: announce,
+              progressIntervalMs: 500,
+              onWarning: (m) => {
+                if (tty) process.stderr.write('\r\x1b[K');
+                const behind = r !== undefined && r.sink.pendingBytes > r.sink.maxPendingBytes / 2;
+                process.stderr.write(`nstrace: warning: ${m}${behind ? ' (the relay is behind)' : ''}\n`);
+              },
+              onProgress: (p) => {
+                if (p.lost > lastLost) lastLost = p.lost;
+                if (!tty) return;
+                const bytes = r
+                  ? `${human(r.sink.bytesSent)} sent, ${human(r.sink.pendingBytes)} queued`
+                  : human(p.bytes);
+                process.stderr.write(
+                  `\r\x1b[K${(p.elapsedMs / 1000).toFixed(1)} s  ${p.events} events  ` +
+                    `${Math.round(p.eventsPerSec)} ev/s  ${bytes}  lost ${p.lost}`,
+                );
+              },
             },
-            onProgress: (p) => {
-              if (p.lost > lastLost) lastLost = p.lost;
-              if (!tty) return;
-              const bytes = r
-                ? `${human(r.sink.bytesSent)} sent, ${human(r.sink.pendingBytes)} queued`
-                : human(p.bytes);
-              process.stderr.write(
-                `\r\x1b[K${(p.elapsedMs / 1000).toFixed(1)} s  ${p.events} events  ` +
-                  `${Math.round(p.eventsPerSec)} ev/s  ${bytes}  lost ${p.lost}`,
-              );
-            },
-          });
+            choice,
+          );
           if (r) {
             // The writer has queued everything: wait until the relay has every packet and
             // index (flush, data-pending handshake), then close the streams and connections.

@@ -85,6 +85,9 @@ export interface StreamWriterInit {
   readonly beforeFlush: () => void;
 }
 
+/** Marks a context taken from `beginRawFrom()`'s source. */
+const FROM_SRC = new Uint8Array(0);
+
 function alignUp(v: number, a: number): number {
   return a <= 1 ? v : Math.ceil(v / a) * a;
 }
@@ -300,6 +303,36 @@ export class StreamWriter {
     return this.rawBegin(ec, ts, maxPayloadBytes, undefined, context);
   }
 
+  /**
+   * `beginRawBytes()` with the context bytes taken from `src[srcOff..]` (a ring buffer record
+   * whose producer wrote the stream event context in the stream's layout): no copy of its own.
+   */
+  beginRawFrom(
+    ec: EventClassWriter,
+    ts: number,
+    maxPayloadBytes: number,
+    src: Uint8Array,
+    srcOff: number,
+  ): number {
+    if (this.ctxBytes < 0) {
+      throw new WriterError(
+        `stream ${this.name}: its event context has no fixed byte layout (use beginRaw())`,
+      );
+    }
+    this.fromSrc = src;
+    this.fromView =
+      src === this.fromSrcSeen ? this.fromView : new DataView(src.buffer, src.byteOffset, src.byteLength);
+    this.fromSrcSeen = src;
+    this.fromOff = srcOff;
+    return this.rawBegin(ec, ts, maxPayloadBytes, undefined, FROM_SRC);
+  }
+
+  /** beginRawFrom's source (its DataView is kept while the source stays the same). */
+  private fromSrc: Uint8Array | undefined;
+  private fromSrcSeen: Uint8Array | undefined;
+  private fromView: DataView | undefined;
+  private fromOff = 0;
+
   /** Whether `beginRawBytes()` can be used (the stream event context has a fixed byte layout). */
   get hasContextBytes(): boolean {
     return this.ctxBytes >= 0;
@@ -371,6 +404,19 @@ export class StreamWriter {
     if (context !== undefined) {
       const a = this.ctxAlign;
       const c = ((h + a - 1) & -a) >>> 3;
+      if (context === FROM_SRC) {
+        // Copied word by word (no subarray per event): the context is a few dozen bytes.
+        const n = this.ctxBytes;
+        at = c + n;
+        if (at + maxPayloadBytes > this.lim >>> 3) return -1;
+        const sv = this.fromView!;
+        const dv = this.dv;
+        const so = this.fromOff;
+        let i = 0;
+        for (; i + 4 <= n; i += 4) dv.setUint32(c + i, sv.getUint32(so + i, true), true);
+        for (; i < n; i++) dv.setUint8(c + i, sv.getUint8(so + i));
+        return at;
+      }
       at = c + context.length;
       if (at + maxPayloadBytes > this.lim >>> 3) return -1;
       this.chunk.set(context, c);

@@ -1,0 +1,338 @@
+/**
+ * The kernel side of the bpf backend: maps, the generated programs, their attachments, the
+ * ring buffer, and their teardown. Everything is owned by one `BpfScope`; nothing is pinned.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Btf } from '../../bpf/btf.js';
+import {
+  BPF_TRACE_RAW_TP,
+  BpfMap,
+  BpfScope,
+  MAP_TYPE,
+  PROG_TYPE,
+  Program,
+  RawTracepointLink,
+  RingBuffer,
+  type Closeable,
+  TracepointLink,
+  cpuSlots,
+  u32Key,
+  u64Key,
+} from '../../bpf/objects.js';
+import { kernelOffsets, rawTracepointBtfId, type BpfContextName, type KernelOffsets } from './kernel.js';
+import {
+  FORK_BYTES,
+  SC_ENTRY,
+  SC_EXIT,
+  SC_SAVE,
+  SC_STR_SHIFT,
+  SYS_ENTER_BYTES,
+  forkProgram,
+  rawOffset,
+  scratchSize,
+  sysEnterProgram,
+  sysExitProgram,
+  tracepointProgram,
+  type GenOptions,
+  type MapFds,
+} from './programs.js';
+
+export interface TracepointSpec {
+  /** `system:event`. */
+  ftrace: string;
+  /** ftrace id (events/<system>/<event>/id). */
+  id: number;
+  /** Bytes of the raw record to copy (at least). */
+  copy: number;
+  /** The record has `__data_loc` fields (its size varies). */
+  dynamic: boolean;
+  /** Drop the recorder's own events (everything but the complete set). */
+  exclude: boolean;
+  /** Offset of a tid in the record naming the other task of a scheduling event. */
+  otherTidAt?: number;
+}
+
+export interface SyscallSpec {
+  /** Syscall number. */
+  nr: number;
+  enterId: number;
+  exitId: number;
+  /** Indexes (0-based) of the string arguments copied at entry, in order. */
+  strings: number[];
+  /** The exit's layout needs the entry's arguments. */
+  saveArgs: boolean;
+}
+
+export interface CaptureOptions {
+  contexts: readonly BpfContextName[];
+  tracepoints: readonly TracepointSpec[];
+  syscalls: readonly SyscallSpec[];
+  /** ftrace ids of raw_syscalls:sys_enter and sys_exit. */
+  rawSyscallIds: { enter: number; exit: number };
+  /** sched_process_fork through tp_btf (fork record with both tasks' ids). */
+  fork: boolean;
+  /** Ring buffer bytes (power of two). */
+  ringBytes: number;
+  /** tgids excluded (the recorder); with `excludeChildren`, their children too. */
+  excludeTgids: readonly number[];
+  excludeChildren: boolean;
+  select: boolean;
+}
+
+export class Capture {
+  private readonly scope = new BpfScope();
+  /** The attachments (closed first: no new records while the last ones are read). */
+  private readonly linkScope = new BpfScope();
+  readonly ring: RingBuffer;
+  readonly offsets: KernelOffsets;
+  readonly rawOff: number;
+  private readonly lost: BpfMap;
+  private readonly programs: Program[] = [];
+  readonly selTask: BpfMap | undefined;
+  readonly selNs: BpfMap | undefined;
+  readonly selCgroup: BpfMap | undefined;
+  private readonly exclude: BpfMap;
+  private lastLost: number[] = [];
+  links = 0;
+
+  constructor(opts: CaptureOptions, btf: Btf = Btf.readKernel()) {
+    try {
+      this.offsets = kernelOffsets(btf);
+      const maxRaw = Math.max(SYS_ENTER_BYTES, FORK_BYTES, ...opts.tracepoints.map((t) => t.copy));
+      this.rawOff = rawOffset(opts.contexts);
+      const scr = scratchSize(opts.contexts, maxRaw);
+      const s = this.scope;
+      this.ring = s.add(new RingBuffer('nstrace_ring', opts.ringBytes));
+      const scratch = s.add(
+        new BpfMap({
+          type: MAP_TYPE.PERCPU_ARRAY,
+          keySize: 4,
+          valueSize: scr,
+          maxEntries: 1,
+          name: 'nstrace_scr',
+        }),
+      );
+      const forkScratch = s.add(
+        new BpfMap({
+          type: MAP_TYPE.PERCPU_ARRAY,
+          keySize: 4,
+          valueSize: scr,
+          maxEntries: 1,
+          name: 'nstrace_fscr',
+        }),
+      );
+      this.lost = s.add(
+        new BpfMap({
+          type: MAP_TYPE.PERCPU_ARRAY,
+          keySize: 4,
+          valueSize: 8,
+          maxEntries: 1,
+          name: 'nstrace_lost',
+        }),
+      );
+      this.exclude = s.add(
+        new BpfMap({ type: MAP_TYPE.HASH, keySize: 4, valueSize: 1, maxEntries: 8192, name: 'nstrace_excl' }),
+      );
+      const sc = s.add(
+        new BpfMap({ type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1024, name: 'nstrace_sc' }),
+      );
+      const args = s.add(
+        new BpfMap({
+          type: MAP_TYPE.LRU_HASH,
+          keySize: 4,
+          valueSize: 56,
+          maxEntries: 16384,
+          name: 'nstrace_args',
+        }),
+      );
+      const exitNs = s.add(
+        new BpfMap({
+          type: MAP_TYPE.LRU_HASH,
+          keySize: 4,
+          valueSize: 24,
+          maxEntries: 16384,
+          name: 'nstrace_exitns',
+        }),
+      );
+      if (opts.select) {
+        this.selTask = s.add(
+          new BpfMap({
+            type: MAP_TYPE.LRU_HASH,
+            keySize: 4,
+            valueSize: 1,
+            maxEntries: 65536,
+            name: 'nstrace_stask',
+          }),
+        );
+        this.selNs = s.add(
+          new BpfMap({
+            type: MAP_TYPE.HASH,
+            keySize: 4,
+            valueSize: 1,
+            maxEntries: 4096,
+            name: 'nstrace_sns',
+          }),
+        );
+        this.selCgroup = s.add(
+          new BpfMap({
+            type: MAP_TYPE.HASH,
+            keySize: 8,
+            valueSize: 1,
+            maxEntries: 4096,
+            name: 'nstrace_scg',
+          }),
+        );
+      }
+      const one = Buffer.from([1]);
+      for (const t of opts.excludeTgids) this.exclude.update(u32Key(t), one);
+      const maps: MapFds = {
+        ring: this.ring.fd,
+        scratch: scratch.fd,
+        forkScratch: forkScratch.fd,
+        lost: this.lost.fd,
+        exitNs: exitNs.fd,
+        exclude: this.exclude.fd,
+        syscalls: sc.fd,
+        args: args.fd,
+        ...(this.selTask
+          ? { selTask: this.selTask.fd, selNs: this.selNs!.fd, selCgroup: this.selCgroup!.fd }
+          : {}),
+      };
+      const gen: GenOptions = { off: this.offsets, contexts: opts.contexts, maps, select: opts.select };
+      this.lastLost = new Array<number>(cpuSlots()).fill(0);
+
+      // Every program is loaded (the slow part: the verifier) before anything is attached, so
+      // that the first attached ones do not fill the ring meanwhile.
+      const attach: Array<() => Closeable> = [];
+      // Syscalls: raw_syscalls:sys_enter/sys_exit (two attachments, whatever the number of
+      // syscalls), told apart by the syscall number.
+      if (opts.syscalls.length > 0) {
+        for (const x of opts.syscalls) {
+          let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0);
+          x.strings.slice(0, 3).forEach((idx, k) => (bits |= (idx + 1) << (SC_STR_SHIFT + 4 * k)));
+          const v = Buffer.alloc(8);
+          v.writeUInt32LE(bits >>> 0, 0);
+          v.writeUInt16LE(x.enterId, 4);
+          v.writeUInt16LE(x.exitId, 6);
+          sc.update(u32Key(x.nr), v);
+        }
+        const enter = this.load('nstrace_sys_ent', sysEnterProgram(gen, true));
+        const exit = this.load('nstrace_sys_ext', sysExitProgram(gen, true));
+        attach.push(() => new TracepointLink('raw_syscalls:sys_enter', opts.rawSyscallIds.enter, enter));
+        attach.push(() => new TracepointLink('raw_syscalls:sys_exit', opts.rawSyscallIds.exit, exit));
+      }
+      // Other tracepoints: one program per kind (what it copies, whether it excludes the
+      // recorder, which tid names the other task), shared by its tracepoints through their
+      // cookies (the verifier takes tens of ms per program: one per tracepoint was seconds).
+      const maxFixed = Math.max(0, ...opts.tracepoints.filter((t) => !t.dynamic).map((t) => t.copy));
+      const maxDyn = Math.max(0, ...opts.tracepoints.filter((t) => t.dynamic).map((t) => t.copy));
+      const shared = new Map<string, Program>();
+      for (const t of opts.tracepoints) {
+        const copy = t.dynamic ? maxDyn : maxFixed;
+        const saveExitNs = t.ftrace === 'sched:sched_process_exit';
+        const key = `${copy}:${t.exclude}:${t.otherTidAt ?? ''}:${saveExitNs}`;
+        let p = shared.get(key);
+        if (!p) {
+          p = this.load(
+            `nstrace_tp${shared.size}`,
+            tracepointProgram(gen, {
+              copy,
+              exclude: t.exclude,
+              saveExitNs,
+              ...(t.otherTidAt !== undefined ? { otherTidAt: t.otherTidAt } : {}),
+            }),
+          );
+          shared.set(key, p);
+        }
+        const prog = p;
+        attach.push(() => new TracepointLink(t.ftrace, t.id, prog, BigInt(t.id)));
+      }
+      if (opts.fork) {
+        const p = this.load('nstrace_fork', forkProgram(gen, opts.excludeChildren), {
+          type: PROG_TYPE.TRACING,
+          expectedAttachType: BPF_TRACE_RAW_TP,
+          attachBtfId: rawTracepointBtfId(btf, 'sched_process_fork'),
+        });
+        attach.push(() => new RawTracepointLink('sched_process_fork', p));
+      }
+      for (const a of attach) this.linkScope.add(a());
+      this.links = attach.length;
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private load(
+    name: string,
+    insns: Buffer,
+    extra: { type: number; expectedAttachType?: number; attachBtfId?: number } = {
+      type: PROG_TYPE.TRACEPOINT,
+    },
+  ): Program {
+    const p = this.scope.add(new Program({ name, insns, ...extra }));
+    this.programs.push(p);
+    return p;
+  }
+
+  /** New ring-buffer losses per CPU since the last call (reserve failures: the ring was full). */
+  lostDelta(): number[] {
+    const v = this.lost.lookup(u32Key(0));
+    const out: number[] = [];
+    for (let c = 0; c < this.lastLost.length; c++) {
+      const n = v ? Number(v.readBigUInt64LE(c * 8)) : 0;
+      out.push(n - this.lastLost[c]!);
+      this.lastLost[c] = n;
+    }
+    return out;
+  }
+
+  /** Events not recorded because another program was running on the CPU (kernel counters). */
+  recursionMisses(): number {
+    let n = 0;
+    for (const p of this.programs) n += p.info().recursionMisses;
+    return n;
+  }
+
+  /** Selection: adds tids, pid-namespace inodes, cgroup ids. */
+  selectTid(tid: number): void {
+    this.selTask?.update(u32Key(tid), Buffer.from([1]));
+  }
+  selectPidNs(inum: number): void {
+    this.selNs?.update(u32Key(inum), Buffer.from([1]));
+  }
+  selectCgroup(id: bigint | number): void {
+    this.selCgroup?.update(u64Key(id), Buffer.from([1]));
+  }
+
+  /**
+   * Stops every program (the objects stay: the ring can still be read). Each detach waits for
+   * the kernel (tens of ms): `between` runs after each one (the recorder reads the ring).
+   */
+  detach(between?: () => void): void {
+    this.linkScope.close(between);
+  }
+
+  close(): void {
+    try {
+      this.linkScope.close();
+    } finally {
+      this.scope.close();
+    }
+  }
+
+  get programCount(): number {
+    return this.programs.length;
+  }
+}
+
+/** The ftrace id of `system:event`, or undefined when this kernel lacks it. */
+export function tracepointId(tracefsRoot: string, ftrace: string): number | undefined {
+  const [s, e] = ftrace.split(':') as [string, string];
+  try {
+    return Number(fs.readFileSync(path.join(tracefsRoot, 'events', s, e, 'id'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The capture programs against the kernel: they load (the verifier accepts them), and the
+ * context block of a record equals what /proc says of the task that made it.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Capture, tracepointId } from '../../src/record/bpf/capture.js';
+import { contextLayout, type BpfContextName } from '../../src/record/bpf/kernel.js';
+import { FLAG_ARGS, HDR } from '../../src/record/bpf/programs.js';
+import { locateTracefs } from '../../src/record/tracefs.js';
+import { bpfSkip } from './helpers.js';
+
+const CONTEXTS: BpfContextName[] = [
+  'pid_ns',
+  'user_ns',
+  'net_ns',
+  'mnt_ns',
+  'uts_ns',
+  'ipc_ns',
+  'cgroup_ns',
+  'time_ns',
+  'vpid',
+  'vtid',
+  'tid',
+  'pid',
+  'procname',
+  'ppid',
+  'vppid',
+  'cgroup_id',
+];
+
+function nsInode(type: string): number {
+  return fs.statSync(`/proc/self/ns/${type}`).ino;
+}
+
+describe.skipIf(bpfSkip())('bpf capture programs', () => {
+  it("load, attach, and write the current task's context, a syscall's string and its exit's entry arguments", () => {
+    const root = locateTracefs({ mount: true }).root;
+    const enterId = tracepointId(root, 'syscalls:sys_enter_read')!;
+    const exitId = tracepointId(root, 'syscalls:sys_exit_read')!;
+    const chdirE = tracepointId(root, 'syscalls:sys_enter_chdir')!;
+    const chdirX = tracepointId(root, 'syscalls:sys_exit_chdir')!;
+    const cap = new Capture({
+      contexts: CONTEXTS,
+      tracepoints: [],
+      syscalls: [
+        { nr: 0, enterId, exitId, strings: [], saveArgs: true },
+        { nr: 80, enterId: chdirE, exitId: chdirX, strings: [0], saveArgs: false },
+      ],
+      rawSyscallIds: {
+        enter: tracepointId(root, 'raw_syscalls:sys_enter')!,
+        exit: tracepointId(root, 'raw_syscalls:sys_exit')!,
+      },
+      fork: true,
+      ringBytes: 1 << 20,
+      excludeTgids: [],
+      excludeChildren: false,
+      select: false,
+    });
+    try {
+      const fd = fs.openSync('/proc/self/stat', 'r');
+      fs.readSync(fd, Buffer.alloc(7), 0, 7, null);
+      fs.closeSync(fd);
+      process.chdir('/tmp');
+      const recs: Array<{ off: number; len: number; buf: Buffer }> = [];
+      cap.ring.consume((off, len) => {
+        recs.push({ off, len, buf: Buffer.from(cap.ring.data.subarray(off, off + len)) });
+      });
+      const mine = recs.filter((r) => r.buf.readUInt32LE(20) === process.pid);
+      expect(recs.length, 'records').toBeGreaterThan(0);
+      const lay = contextLayout(CONTEXTS);
+      const at = (c: BpfContextName): number => HDR + lay.offsets.get(c)!;
+      const ids = mine.map((r) => r.buf.readUInt16LE(cap.rawOff));
+      expect(ids).toContain(enterId);
+      expect(ids).toContain(exitId);
+      expect(ids).toContain(chdirE);
+      const r = mine.find((x) => x.buf.readUInt16LE(cap.rawOff) === enterId)!.buf;
+      expect(r.readUInt32LE(at('pid_ns'))).toBe(nsInode('pid'));
+      expect(r.readUInt32LE(at('net_ns'))).toBe(nsInode('net'));
+      expect(r.readUInt32LE(at('mnt_ns'))).toBe(nsInode('mnt'));
+      expect(r.readUInt32LE(at('user_ns'))).toBe(nsInode('user'));
+      expect(r.readUInt32LE(at('time_ns'))).toBe(nsInode('time'));
+      expect(r.readInt32LE(at('pid'))).toBe(process.pid);
+      expect(r.readInt32LE(at('tid'))).toBe(r.readInt32LE(16));
+      expect(r.readInt32LE(at('vtid'))).toBe(r.readInt32LE(16));
+      expect(r.readInt32LE(at('vpid'))).toBe(process.pid);
+      expect(r.readInt32LE(at('ppid'))).toBe(process.ppid);
+      expect(r.readBigUInt64LE(at('cgroup_id'))).toBe(
+        BigInt(
+          fs.statSync(
+            '/sys/fs/cgroup/unified' +
+              (/^0::(.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'))![1] ?? '/'),
+          ).ino,
+        ),
+      );
+      const comm = fs.readFileSync('/proc/self/comm', 'utf8').trim();
+      expect(r.toString('latin1', at('procname'), at('procname') + comm.length)).toBe(comm);
+      // The read exit carries the entry's arguments (fd, buf, count = 7).
+      const x = mine.find((y) => y.buf.readUInt16LE(cap.rawOff) === exitId)!.buf;
+      expect(x[12]! & FLAG_ARGS).toBe(FLAG_ARGS);
+      expect(x.readBigUInt64LE(cap.rawOff + 24 + 16)).toBe(7n);
+      const c = mine.find((x) => x.buf.readUInt16LE(cap.rawOff) === chdirE)!.buf;
+      const str = c.toString('latin1', cap.rawOff + 64, c.indexOf(0, cap.rawOff + 64));
+      expect(str).toBe('/tmp');
+    } finally {
+      cap.close();
+    }
+  });
+});
