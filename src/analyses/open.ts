@@ -7,10 +7,10 @@ import type { TimeBase } from '../ctf/event.js';
 import type { Machine, TraceClockDecision } from '../model/machines.js';
 import { clockPlan, clockShiftOption, machineLabel, machinesOf } from '../model/machines.js';
 import { hasTimeNsEvents, readTimeNsFacts, timeNsResolver } from '../model/timens.js';
-import type { ContainersOptions, TraceContainerInfo } from './containers.js';
+import type { ContainersOptions, CoveredContainer, TraceContainerInfo } from './containers.js';
 import type { StreamRange } from './intersection.js';
 import { rangeFromIndex } from './intersection.js';
-import { containersOfSource } from './containers.js';
+import { containersOfSource, coveredContainersOfSource } from './containers.js';
 
 /** Opens every trace below `paths` as one time-ordered set (no machine grouping). */
 export function openTraces(paths: readonly string[]): TraceSet {
@@ -58,6 +58,31 @@ export function machineInputs(paths: readonly string[]): MachineInput[] {
       open: () => TraceSet.open(dirs, { clockShiftNs: shift }),
     };
   });
+}
+
+/** One machine of `nstrace containers DIR`: its traces and its containers with their coverage. */
+export interface MachineContainers {
+  readonly input: MachineInput;
+  readonly containers: CoveredContainer[];
+}
+
+/** Per machine of the traces below `paths`: its containers and which traces cover them. */
+export async function listMachineContainers(
+  paths: readonly string[],
+  opts: ContainersOptions = {},
+): Promise<MachineContainers[]> {
+  const out: MachineContainers[] = [];
+  for (const input of machineInputs(paths)) {
+    const ts = input.open();
+    try {
+      const dirs = input.machine.traces.map((t) => t.dir);
+      const containers = await coveredContainersOfSource(ts, (d) => dirs.indexOf(d), opts);
+      out.push({ input, containers });
+    } finally {
+      ts.close();
+    }
+  }
+  return out;
 }
 
 /** The containers seen in the traces below `paths` (the host first). */
