@@ -107,6 +107,19 @@ async function check(r: ScenarioResult): Promise<void> {
   expect(app[10]!['pid_ns'], `preemptor of the app container: ${JSON.stringify(app[10])}`).toBe(r.noisyPidNs);
   expect(byNoisy, report.join('\n')).toBeGreaterThanOrEqual(Math.ceil(0.75 * rows.length));
 
+  // The filter language and the selectors see the join: $ctx.host_tid and the container of a
+  // userspace event are its host thread's.
+  const hostTid = rows[0]![9]!['tid'] as number;
+  const sameThread = rows.filter((row) => row[9]!['tid'] === hostTid).length;
+  const print = async (...a: string[]): Promise<string[]> => {
+    const p = await nstraceAsync(['print', '--no-delta', '-e', 'spanapp:*', ...a, r.out]);
+    expect(p.code, p.stderr).toBe(0);
+    return p.stdout.split('\n').filter((l) => l !== '');
+  };
+  expect(await print('--filter', `$ctx.host_tid == ${hostTid}`)).toHaveLength(2 * sameThread);
+  expect(await print('--container', String(r.appPidNs))).toHaveLength(2 * rows.length);
+  expect(await print('--host')).toHaveLength(0);
+
   const text = await nstraceAsync([...args, r.out]);
   expect(text.code, text.stderr).toBe(0);
   expect(text.stdout).toContain('Per-Container Span Latency (ms)');
