@@ -160,7 +160,8 @@ export async function coveredContainersOfSource(
     m.set(ti, (m.get(ti) ?? 0) + n);
   };
   byThread.forEach((m, ti) => {
-    for (const [uid, n] of m) add(uid < 0 ? model.containers.host : model.containerOf(model.allThreads[uid]!), ti, n);
+    for (const [uid, n] of m)
+      add(uid < 0 ? model.containers.host : model.containerOf(model.allThreads[uid]!), ti, n);
   });
   byNs.forEach((m, ti) => {
     for (const [ns, n] of m) {

@@ -387,23 +387,17 @@ export class SpansHandler implements AnalysisHandler {
     const iCpu = findField(info.streamClass.packetContext, 'cpu_id');
     if (iCpu < 0) return undefined;
     const sys = syscallEntryName(n);
-    if (sys !== undefined) {
-      return (ev) => {
-        const t = this.model.cpus[toNum(ev.packet.context![iCpu])]?.current;
-        if (t === undefined) return;
-        const tr = this.tracks[t.uid];
-        if (tr !== undefined) tr.sys = sys;
-      };
-    }
-    if (isSyscallExit(n)) {
-      return (ev) => {
-        const t = this.model.cpus[toNum(ev.packet.context![iCpu])]?.current;
-        if (t === undefined) return;
-        const tr = this.tracks[t.uid];
-        if (tr !== undefined) tr.sys = undefined;
-      };
-    }
-    return undefined;
+    const exit = sys === undefined && isSyscallExit(n);
+    if (sys === undefined && !exit) return undefined;
+    // Hot (every system call of the trace): the CPU's thread, then whether it is followed.
+    const cpus = this.model.cpus;
+    const tracks = this.tracks;
+    return (ev) => {
+      const t = cpus[ev.packet.context![iCpu] as number]?.current;
+      if (t === undefined) return;
+      const tr = tracks[t.uid];
+      if (tr !== undefined) tr.sys = sys;
+    };
   }
 
   private onSwitch(ts: number, prevState: number): void {
