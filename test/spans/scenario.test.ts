@@ -112,7 +112,7 @@ async function check(r: ScenarioResult): Promise<void> {
   const hostTid = rows[0]![9]!['tid'] as number;
   const sameThread = rows.filter((row) => row[9]!['tid'] === hostTid).length;
   const print = async (...a: string[]): Promise<string[]> => {
-    const p = await nstraceAsync(['print', '--no-delta', '-e', 'spanapp:*', ...a, r.out]);
+    const p = await nstraceAsync(['print', '--no-delta', '--event', 'spanapp:*', ...a, r.out]);
     expect(p.code, p.stderr).toBe(0);
     return p.stdout.split('\n').filter((l) => l !== '');
   };

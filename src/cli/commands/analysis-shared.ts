@@ -16,7 +16,7 @@ import { analyse } from '../../analyses/session.js';
 import type { AnalyseResult } from '../../analyses/session.js';
 import type { FilterOptionValues } from '../../filter/index.js';
 import { addFilterOptions } from '../../filter/index.js';
-import { NstraceError, UsageError } from '../../util/errors.js';
+import { MissingEventsError, NstraceError, UsageError } from '../../util/errors.js';
 import { VERSION } from '../version.js';
 
 export interface AnalysisCliOptions extends FilterOptionValues {
@@ -229,10 +229,22 @@ export async function runAnalysisCommand(
     }
     const miTables: ResultTable[] = [];
     const unmatched: string[] = [];
+    const missing: MissingEventsError[] = [];
+    let shown = 0;
     for (const m of machines) {
       const prefix = several ? `${m.label}: ` : '';
+      let result: AnalyseResult;
+      try {
+        result = await analyseMachine(m, o, names, extra.partial, several);
+      } catch (e) {
+        // One machine among several without the events (a host that sent userspace traces
+        // only): the others are still reported.
+        if (!several || !(e instanceof MissingEventsError)) throw e;
+        missing.push(e);
+        warn(`${prefix}not analysed: ${e.message}`);
+        continue;
+      }
       for (const w of m.warnings) warn(prefix + w);
-      const result = await analyseMachine(m, o, names, extra.partial, several);
       for (const w of result.warnings) warn(prefix + w);
       if (result.unmatched.length > 0) unmatched.push(result.unmatched.map((u) => prefix + u).join('; '));
       const ro: ReportOptions = { base: result.base, gmt: o.gmt ?? false, limit: o.limit };
@@ -240,13 +252,15 @@ export async function runAnalysisCommand(
         const tables = result.summary.periodBegin === undefined ? [] : render.mi(result, ro);
         miTables.push(...(several ? tables.map((t) => inMachine(t, m.label)) : tables));
       } else {
-        if (several) process.stdout.write(`${m === machines[0] ? '' : '\n'}${machineHeading(m)}\n`);
+        if (several) process.stdout.write(`${shown++ === 0 ? '' : '\n'}${machineHeading(m)}\n`);
         if (result.summary.periodBegin !== undefined) process.stdout.write(render.text(result, ro));
         else if (several) process.stdout.write('(no event in the requested time range)\n');
       }
     }
-    // A selector that matched nothing on every machine is a typo; on some, a warning.
-    if (unmatched.length === machines.length && several) throw new UsageError(unmatched.join('; '));
+    if (missing.length === machines.length) throw missing[0]!;
+    // A selector that matched nothing on every machine analysed is a typo; on some, a warning.
+    if (several && unmatched.length > 0 && unmatched.length === machines.length - missing.length)
+      throw new UsageError(unmatched.join('; '));
     for (const u of unmatched) warn(u);
     if (o.mi === true) process.stdout.write(pyJson(resultsJson(miTables)) + '\n');
   } catch (err) {
