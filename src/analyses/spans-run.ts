@@ -319,8 +319,16 @@ export async function analyseSpans(src: TraceSource, opts: SpansRunOptions): Pro
     }
     if (result.unfinished > 0)
       warnings.push(`${result.unfinished} span(s) have no ${opts.end} event by the end of the trace`);
-    if (result.unmatchedEnds > 0)
-      warnings.push(`${result.unmatchedEnds} ${opts.end} event(s) have no open span`);
+    if (result.unmatchedEnds > 0) {
+      const cross = result.crossThreadEnds;
+      warnings.push(
+        `${result.unmatchedEnds} ${opts.end} event(s) have no open span of their thread` +
+          (cross > 0
+            ? ` (${cross} of them match the ${opts.match} of a span open on another thread: a request handed ` +
+              'between threads; spans are per thread, these are left out)'
+            : ''),
+      );
+    }
     const uncovered = rows.filter((r) => r.span.thread !== undefined && !r.span.covered).length;
     if (uncovered > 0 && check.breakdown) {
       warnings.push(`${uncovered} span(s) are not within the kernel trace's time range: durations only`);

@@ -100,6 +100,8 @@ export interface SpansResult {
   readonly unfinished: number;
   /** End events with no open span (their begin was before the trace or filtered out). */
   readonly unmatchedEnds: number;
+  /** Of those, end events whose `--match` value is open on another thread (a request handed over). */
+  readonly crossThreadEnds: number;
   /** Begin events whose host thread the join did not find (their spans have no breakdown). */
   readonly unattributed: number;
   /** Spans begun while the kernel trace did not show their thread on a CPU (it runs: taken as running). */
@@ -129,6 +131,15 @@ export class SpansHandler implements AnalysisHandler {
   /** Threads waiting in each CPU's queue (followed ones only). */
   private readonly waiters: Track[][] = [];
   private unmatchedEnds = 0;
+  private crossThreadEnds = 0;
+  /** `--match` values of the open spans of followed threads (to tell a hand-off between threads). */
+  private readonly openKeys = new Map<string, number>();
+
+  /** An end event that closes no span: one of another thread's (a hand-off), or none. */
+  private unmatched(key: string | undefined): void {
+    this.unmatchedEnds++;
+    if (key !== undefined && (this.openKeys.get(key) ?? 0) > 0) this.crossThreadEnds++;
+  }
   private unattributed = 0;
   private notRunning = 0;
   /** Where the kernel trace has every CPU's data (the breakdown is unknown outside). */
@@ -229,6 +240,7 @@ export class SpansHandler implements AnalysisHandler {
       if (tr === undefined) tr = this.follow(thread, ev.ts, iCpu < 0 ? -1 : toNum(ev.packet.context?.[iCpu]));
       else this.settle(tr, ev.ts, this.runnerOf(tr));
       tr.open.push(span);
+      if (span.key !== undefined) this.openKeys.set(span.key, (this.openKeys.get(span.key) ?? 0) + 1);
     };
   }
 
@@ -249,16 +261,17 @@ export class SpansHandler implements AnalysisHandler {
           `ns${iPidNs < 0 ? 'undefined' : toNum(ctx?.[iPidNs])}/${iVtid < 0 ? 'undefined' : toNum(ctx?.[iVtid])}`;
         const l = this.orphans.get(ok);
         const s = l?.pop();
-        if (s === undefined) this.unmatchedEnds++;
-        else s.end = ev.ts;
+        if (s !== undefined) s.end = ev.ts;
+        else this.unmatched(k);
         return;
       }
       let i = tr.open.length - 1;
       if (k !== undefined) while (i >= 0 && tr.open[i]!.key !== k) i--;
       if (i < 0) {
-        this.unmatchedEnds++;
+        this.unmatched(k);
         return;
       }
+      if (k !== undefined) this.openKeys.set(k, this.openKeys.get(k)! - 1);
       this.settle(tr, ev.ts, this.runnerOf(tr));
       const s = tr.open[i]!;
       tr.open.splice(i, 1);
@@ -462,6 +475,7 @@ export class SpansHandler implements AnalysisHandler {
       spans: closed,
       unfinished,
       unmatchedEnds: this.unmatchedEnds,
+      crossThreadEnds: this.crossThreadEnds,
       unattributed: this.unattributed,
       notRunningAtBegin: this.notRunning,
     };

@@ -167,6 +167,32 @@ describe('spans: where the time of a span went', () => {
     expect([plain.res.unmatchedEnds, plain.res.unfinished]).toEqual([1, 1]);
   });
 
+  it('tells a request handed to another thread from an end without a begin', async () => {
+    const { k, u } = traces();
+    const ust = (name: string, ts: number, vtid: number, id: number): EventRecord =>
+      u.rec(name, ts, 0, { id }, { vpid: 7, vtid, pid_ns: APP });
+    const { res } = await spans(
+      [
+        ...dump(k, 10, 100, 'app', [
+          [HOST, 100],
+          [APP, 7],
+        ]),
+        ...dump(k, 11, 101, 'app', [
+          [HOST, 101],
+          [APP, 8],
+        ]),
+        k.rec('sched_switch', 100, 0, { prev_tid: 0, next_tid: 100 }),
+        ust('app:begin', 200, 7, 5),
+        k.rec('sched_switch', 300, 0, { prev_tid: 100, next_tid: 101, prev_state: 1 }),
+        ust('app:end', 400, 8, 5),
+        ust('app:end', 500, 8, 6),
+      ],
+      'id',
+    );
+    expect(res.spans).toHaveLength(0);
+    expect([res.unmatchedEnds, res.crossThreadEnds, res.unfinished]).toEqual([2, 1, 1]);
+  });
+
   it('attributes a reused vtid to the thread that had it at the event time', async () => {
     const { k, u } = traces();
     const ust = (name: string, ts: number, id: number): EventRecord =>
