@@ -22,9 +22,10 @@ export function machineKeyOf(trace: Trace): string {
 export class MachineLookup implements ContainerLookup {
   /** One lookup per machine key, in the order met. */
   private readonly byKey = new Map<string, ModelContainerLookup>();
-  /** Per stream index: its machine's lookup. */
+  /** Per stream index: its machine's lookup, and the dispatcher of its model. */
   private readonly byStream: Array<ModelContainerLookup | undefined> = [];
   private readonly dispatchers = new Map<ModelContainerLookup, Dispatcher>();
+  private readonly streamDispatchers: Array<Dispatcher | undefined> = [];
 
   constructor(private readonly makeModel: () => SystemModel) {}
 
@@ -70,18 +71,24 @@ export class MachineLookup implements ContainerLookup {
       base: src.base,
       next: (): TraceRecord | null => {
         const r = src.next();
-        if (r !== null && r.kind === 'event') this.dispatcherOf(this.of(r.stream)).dispatch(r);
+        if (r !== null && r.kind === 'event') {
+          const d = this.streamDispatchers[r.stream.index] ?? this.dispatcherOfStream(r.stream);
+          d.dispatch(r);
+        }
         return r;
       },
     };
   }
 
-  private dispatcherOf(l: ModelContainerLookup): Dispatcher {
+  private dispatcherOfStream(stream: StreamInstance): Dispatcher {
+    const l = this.of(stream);
     let d = this.dispatchers.get(l);
     if (d === undefined) {
       d = new Dispatcher([l.model.pre, l.model.post]);
       this.dispatchers.set(l, d);
     }
+    while (this.streamDispatchers.length < stream.index) this.streamDispatchers.push(undefined);
+    this.streamDispatchers[stream.index] = d;
     return d;
   }
 
