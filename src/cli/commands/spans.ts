@@ -39,6 +39,8 @@ lttng enable-event --kernel sched_switch,sched_waking,sched_wakeup,sched_migrate
 runnable but waiting for a CPU (and which container ran on that CPU meanwhile: Preempted by),
 and the time blocked (and in which system call). Traces of several machines (relay output
 directories) give one report per machine; a relay's directory is read whole.
+--container, --container-type and --host select spans by the container of their thread;
+--filter, -e/--event and --exclude apply to the begin events (--filter 'id < 100').
 
 Examples:
   nstrace spans --begin myapp:request_begin --end myapp:request_end /srv/traces
