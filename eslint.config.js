@@ -91,4 +91,53 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['**/cli/**'] }],
     },
   },
+  {
+    // The view's server side sits after the analyses (it is the web output of docs/design.md).
+    files: ['src/view/*.ts'],
+    ignores: ['src/view/types.ts', 'src/view/store.ts', 'src/view/aggregate.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/cli/**'] }],
+    },
+  },
+  {
+    // What the page bundles: no Node, nothing of the server side (docs/adr/0200-view-architecture.md).
+    files: ['src/view/page/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            'node:*',
+            '../../*',
+            '../build*',
+            '../collect*',
+            '../events*',
+            '../export*',
+            '../server*',
+            '../page-html*',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/view/types.ts', 'src/view/store.ts', 'src/view/aggregate.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            'node:*',
+            '../*',
+            './build*',
+            './collect*',
+            './events*',
+            './export*',
+            './server*',
+            './page*',
+          ],
+        },
+      ],
+    },
+  },
 );

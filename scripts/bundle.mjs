@@ -1,7 +1,7 @@
 // Bundles the CLI into dist/bin/ (what the `nstrace` bin runs): one entry plus chunks loaded
 // per command, so that a command loads only its own code, and Node resolves and compiles a few
 // files instead of ~150 modules (about 0.1 s of every invocation). tsc's dist/ stays the
-// library build. See docs/adr/0005-bundled-cli.md.
+// library build. See docs/adr/0005-bundled-cli.md. Then the page of `nstrace view` (ADR 0200).
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -22,4 +22,21 @@ await build({
   banner: {
     js: "import { createRequire as __nstraceCreateRequire } from 'node:module'; const require = __nstraceCreateRequire(import.meta.url);",
   },
+});
+
+// The page of `nstrace view` (src/view/page/): one script and one stylesheet (uPlot's included),
+// which the server and `--html` inline into the HTML document. No CDN: everything ships here.
+rmSync('dist/view/page.js', { force: true });
+rmSync('dist/view/page.css', { force: true });
+await build({
+  entryPoints: { page: 'src/view/page/main.ts' },
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  outdir: 'dist/view',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'eof',
+  logLevel: 'warning',
 });

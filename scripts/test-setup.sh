@@ -21,6 +21,8 @@ podman
 runc
 lxc
 systemd-container
+chromium
+fonts-dejavu-core
 "
 
 missing=""

@@ -63,6 +63,8 @@ export interface AnalyseOptions extends FilterSpec {
    * returned in `AnalyseResult.unmatched` (one machine among several: another may have them).
    */
   unmatched?: 'error' | 'return';
+  /** More handlers to run in the same pass, after the named analyses (`nstrace view`'s collector). */
+  extraHandlers?: readonly AnalysisHandler[];
 }
 
 export interface AnalyseResult {
@@ -77,7 +79,7 @@ export interface AnalyseResult {
   /** Analyses that could not run (partial mode), with why. */
   readonly skipped: ReadonlyMap<AnalysisName, string>;
   /** With `unmatched: 'return'`: the selectors that selected nothing (messages). */
-  readonly unmatched: readonly string[];
+  readonly unmatched?: readonly string[];
 }
 
 function copyValue(v: FieldValue): FieldValue {
@@ -235,8 +237,11 @@ export async function analyse(
   const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
   const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;
   const syscallstats = run.includes('syscallstats') ? new SyscallstatsHandler() : undefined;
-  const handlers = [cputop, memtop, syscallstats].filter((h): h is NonNullable<typeof h> => h !== undefined);
-  const summary = await runAnalyses(source, model, filter, handlers as AnalysisHandler[], {
+  const handlers: AnalysisHandler[] = [cputop, memtop, syscallstats].filter(
+    (h): h is NonNullable<typeof h> => h !== undefined,
+  );
+  handlers.push(...(opts.extraHandlers ?? []));
+  const summary = await runAnalyses(source, model, filter, handlers, {
     begin,
     end,
     windows,

@@ -246,7 +246,8 @@ export async function runAnalysisCommand(
       }
       for (const w of m.warnings) warn(prefix + w);
       for (const w of result.warnings) warn(prefix + w);
-      if (result.unmatched.length > 0) unmatched.push(result.unmatched.map((u) => prefix + u).join('; '));
+      const um = result.unmatched ?? [];
+      if (um.length > 0) unmatched.push(um.map((u) => prefix + u).join('; '));
       const ro: ReportOptions = { base: result.base, gmt: o.gmt ?? false, limit: o.limit };
       if (o.mi === true) {
         const tables = result.summary.periodBegin === undefined ? [] : render.mi(result, ro);

@@ -23,6 +23,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
     },
   ],
   ['print', async () => (await import('./print.js')).register],
+  ['view', async () => (await import('./view.js')).register],
   ['record', async () => (await import('./record.js')).register],
   ['relayd', async () => (await import('./relayd.js')).register],
 ];
