@@ -8,8 +8,10 @@ import type { Container } from '../model/containers.js';
 import { SystemModel } from '../model/model.js';
 import { FLAT_NS_TYPES } from '../model/namespaces.js';
 import type { FlatNsType } from '../model/namespaces.js';
+import { findField, toNum } from '../model/fields.js';
+import { ModelContainerLookup } from '../model/lookup.js';
 import { ProcessFilter } from './handler.js';
-import type { FilterSpec } from './handler.js';
+import type { AnalysisHandler, FilterSpec } from './handler.js';
 import { padLeftAlign, padRightAlign } from './format/pyfmt.js';
 import { absToBigInt, formatTimestamp } from './format/time.js';
 import type { RecordSource } from './runner.js';
@@ -91,6 +93,92 @@ export function describeContainer(model: SystemModel, base: TimeBase, c: Contain
 export interface ContainersOptions extends FilterSpec {
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+}
+
+/** Events of one trace attributed to one container. */
+export interface TraceCoverage {
+  /** Index of the trace in the machine's list. */
+  readonly trace: number;
+  readonly events: number;
+}
+
+/** A container of one machine and the traces that have events of its tasks. */
+export interface CoveredContainer extends TraceContainerInfo {
+  readonly coverage: readonly TraceCoverage[];
+}
+
+/**
+ * Replays one machine's traces through the model and lists its containers (the host first)
+ * with, for each, how many events of each trace its tasks produced (userspace events through
+ * their pid_ns/vtid contexts, src/model/ust-join.ts; without a kernel trace, their pid_ns).
+ * `traceIndex` gives the machine's index of a trace directory.
+ */
+export async function coveredContainersOfSource(
+  src: RecordSource,
+  traceIndex: (dir: string) => number,
+  opts: ContainersOptions = {},
+): Promise<CoveredContainer[]> {
+  const model = new SystemModel({ syscalls: false, memory: false });
+  const lookup = new ModelContainerLookup(model);
+  const filter = new ProcessFilter(opts, model, lookup);
+  /** Per trace index: events per thread uid, and per pid namespace of unattributed UST events. */
+  const byThread: Array<Map<number, number>> = [];
+  const byNs: Array<Map<number, number>> = [];
+  const bump = (m: Array<Map<number, number>>, i: number, k: number): void => {
+    let x = m[i];
+    if (x === undefined) {
+      x = new Map();
+      m[i] = x;
+    }
+    x.set(k, (x.get(k) ?? 0) + 1);
+  };
+  const counter: AnalysisHandler = {
+    name: 'coverage',
+    reset: () => undefined,
+    begin: () => undefined,
+    finalize: () => undefined,
+    needsPayload: () => false,
+    bind: (info) => {
+      const ti = traceIndex(info.trace.path);
+      const iPidNs = findField(info.streamClass.eventContext, 'pid_ns');
+      return (ev) => {
+        const t = lookup.threadOf(ev);
+        if (t !== undefined && t.tid !== 0) bump(byThread, ti, t.uid);
+        else if (iPidNs >= 0) bump(byNs, ti, toNum(ev.streamContext?.[iPidNs]));
+        else bump(byThread, ti, -1);
+      };
+    },
+  };
+  await runAnalyses(src, model, filter, [counter], { onProgress: opts.onProgress, signal: opts.signal });
+  const cov = new Map<Container, Map<number, number>>();
+  const add = (c: Container, ti: number, n: number): void => {
+    let m = cov.get(c);
+    if (m === undefined) {
+      m = new Map();
+      cov.set(c, m);
+    }
+    m.set(ti, (m.get(ti) ?? 0) + n);
+  };
+  byThread.forEach((m, ti) => {
+    for (const [uid, n] of m)
+      add(uid < 0 ? model.containers.host : model.containerOf(model.allThreads[uid]!), ti, n);
+  });
+  byNs.forEach((m, ti) => {
+    for (const [ns, n] of m) {
+      const c = model.namespaces.isHostPidNs(ns) ? model.containers.host : model.containers.peekNs(ns);
+      if (c !== undefined) add(c, ti, n);
+      else add(model.containers.forPidNs(ns, 0), ti, n);
+    }
+  });
+  return model.containers
+    .all()
+    .filter((c) => filter.container(c))
+    .map((c) => ({
+      ...describeContainer(model, src.base, c),
+      coverage: [...(cov.get(c) ?? new Map<number, number>())]
+        .sort((a, b) => a[0] - b[0])
+        .map(([trace, events]) => ({ trace, events })),
+    }));
 }
 
 /** Replays a trace through the model and lists its containers (the host first). */

@@ -59,7 +59,8 @@ export function rangeFromIndex(stream: StreamInstance, base: TimeBase): StreamRa
     const freq = BigInt(clock.freq);
     const offNs =
       BigInt(Math.trunc(clock.offsetSeconds)) * 1_000_000_000n +
-      (BigInt(Math.trunc(clock.offsetCycles)) * 1_000_000_000n) / freq;
+      (BigInt(Math.trunc(clock.offsetCycles)) * 1_000_000_000n) / freq +
+      (stream.trace.clockShiftNs ?? 0n);
     const abs = offNs + (cycles * 1_000_000_000n) / freq;
     return Number(abs - (BigInt(base.seconds) * 1_000_000_000n + BigInt(base.ns)));
   };

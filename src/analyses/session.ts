@@ -58,6 +58,11 @@ export interface AnalyseOptions extends FilterSpec {
   signal?: AbortSignal;
   /** Stream ranges when the source does not know them (see `streamRangesOf`). */
   streamRanges?: () => ReadonlyArray<StreamRange | null | undefined>;
+  /**
+   * `--container`/`--container-type` values that select no container: an error (default), or
+   * returned in `AnalyseResult.unmatched` (one machine among several: another may have them).
+   */
+  unmatched?: 'error' | 'return';
   /** More handlers to run in the same pass, after the named analyses (`nstrace view`'s collector). */
   extraHandlers?: readonly AnalysisHandler[];
 }
@@ -73,6 +78,8 @@ export interface AnalyseResult {
   readonly syscallstats?: SyscallstatsResult;
   /** Analyses that could not run (partial mode), with why. */
   readonly skipped: ReadonlyMap<AnalysisName, string>;
+  /** With `unmatched: 'return'`: the selectors that selected nothing (messages). */
+  readonly unmatched?: readonly string[];
 }
 
 function copyValue(v: FieldValue): FieldValue {
@@ -94,7 +101,7 @@ function copyRecord(r: EventRecord): EventRecord {
 }
 
 /** Reads the first event (copied, as records are reused) and returns a source that replays it. */
-function peekFirst(src: RecordSource): { first: EventRecord | undefined; source: RecordSource } {
+export function peekFirst(src: RecordSource): { first: EventRecord | undefined; source: RecordSource } {
   const held: TraceRecord[] = [];
   let first: EventRecord | undefined;
   for (;;) {
@@ -131,12 +138,12 @@ function usesContainer(expr: string): boolean {
   return refsOf(parseFilter(expr)).some((r) => r.root === 'container');
 }
 
-function absOf(base: TimeBase, ts: number): AbsTime {
+export function absOf(base: TimeBase, ts: number): AbsTime {
   const [sec, ns] = splitTs(base, ts);
   return { sec, ns };
 }
 
-function relOf(base: TimeBase, abs: bigint): number {
+export function relOf(base: TimeBase, abs: bigint): number {
   return Number(abs - (BigInt(base.seconds) * 1_000_000_000n + BigInt(base.ns)));
 }
 
@@ -244,7 +251,7 @@ export async function analyse(
   });
 
   const unmatched = filter.unmatched();
-  if (unmatched.length > 0) throw new UsageError(unmatched.join('; '));
+  if (unmatched.length > 0 && opts.unmatched !== 'return') throw new UsageError(unmatched.join('; '));
   if (summary.discardedEvents > 0) {
     warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
   }
@@ -258,5 +265,6 @@ export async function analyse(
     memtop: memtop?.result,
     syscallstats: syscallstats?.result,
     skipped,
+    unmatched,
   };
 }

@@ -41,6 +41,8 @@ export interface Trace {
   readonly cls: TraceClass;
   /** Path of the metadata file. */
   readonly metadataPath: string;
+  /** ns added to the clock offset by the reader (`OpenOptions.clockShiftNs`), when not 0. */
+  readonly clockShiftNs?: bigint;
 }
 
 /** One data stream (one or more files for the same stream, e.g. with tracefile rotation). */

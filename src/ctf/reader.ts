@@ -31,6 +31,11 @@ export interface OpenOptions {
   memoryBudget?: number;
   /** Window of each stream, overriding the one derived from `memoryBudget` (tests, tuning). */
   windowBytes?: number;
+  /**
+   * Added to the clock offset of one trace (ns): puts traces of one machine on one clock
+   * (src/model/machines.ts). Not a babeltrace2 option: `print` never sets it.
+   */
+  clockShiftNs?: (trace: { readonly path: string; readonly cls: TraceClass }) => bigint;
 }
 
 /** A trace found on disk, before opening. */
@@ -120,7 +125,10 @@ interface LoadedTrace {
 const NS = 1_000_000_000n;
 
 /** Clock offset from the origin in ns, normalised like babeltrace2 (offset cycles < freq). */
-function clockBaseNs(c: ClockClass, opts: OpenOptions): bigint {
+export function clockBaseNs(
+  c: ClockClass,
+  opts: Pick<OpenOptions, 'clockOffsetSeconds' | 'clockOffsetNs'>,
+): bigint {
   let s = BigInt(Math.trunc(c.offsetSeconds));
   let cyc = c.offsetCycles;
   if (cyc >= c.freq) {
@@ -257,7 +265,7 @@ export class TraceSet {
     let baseNs: bigint | undefined;
     for (const l of loaded) {
       for (const c of l.plan.clocks.values()) {
-        const b = clockBaseNs(c, opts);
+        const b = clockBaseNs(c, opts) + (l.trace.clockShiftNs ?? 0n);
         if (baseNs === undefined || b < baseNs) baseNs = b;
       }
     }
@@ -305,7 +313,10 @@ export class TraceSet {
           index: streams.length,
         };
         streams.push(stream);
-        const rel = sp.clock === undefined ? 0 : Number(clockBaseNs(sp.clock, opts) - baseAbs);
+        const rel =
+          sp.clock === undefined
+            ? 0
+            : Number(clockBaseNs(sp.clock, opts) + (l.trace.clockShiftNs ?? 0n) - baseAbs);
         const make = (win = windowBytes): StreamCursor =>
           new StreamCursor(stream, l.plan, sp, g.files, rel, l.quirks, win, this.payloadWanted);
         this.cursorFactory.push(make);
@@ -370,7 +381,14 @@ export class TraceSet {
       // a single directory; merged chunks (same UUID) are named by the hostname alone.
       const suffix = members.length === 1 ? winner.f.suffix : '';
       const name = hostname !== undefined ? (suffix !== '' ? `${hostname}/${suffix}` : hostname) : suffix;
-      const trace: Trace = { path: winner.f.dir, name, cls: winner.cls, metadataPath: winner.metadataPath };
+      const shift = opts.clockShiftNs?.({ path: winner.f.dir, cls: winner.cls }) ?? 0n;
+      const trace: Trace = {
+        path: winner.f.dir,
+        name,
+        cls: winner.cls,
+        metadataPath: winner.metadataPath,
+        ...(shift !== 0n ? { clockShiftNs: shift } : {}),
+      };
       const plan = new TracePlan(winner.cls, winner.metadataPath, nextKey);
       nextKey += plan.keys.size;
       const groups: Group[] = [];

@@ -51,6 +51,18 @@ export type EventPredicate = (rec: EventRecord) => boolean;
 export const NO_CONTAINER_MODEL =
   '$container needs the container model, which is not available for this input';
 
+export const NO_HOST_TID_MODEL =
+  '$ctx.host_tid needs the system model, which is not available for this input';
+
+/**
+ * `$ctx.host_tid`: the host thread of the task that produced the event (kernel events: their
+ * task; userspace events: the thread their `pid_ns` and `vtid` contexts designate at their time,
+ * src/model/ust-join.ts). A class with a real `host_tid` context field reads that field.
+ */
+export function isHostTidRef(r: Pick<RefNode, 'root' | 'name' | 'path'>): boolean {
+  return r.root === 'ctx' && r.name === 'host_tid' && r.path.length === 0;
+}
+
 /** A predicate that accepts nothing (the class can never satisfy the expression). */
 export const REJECT_ALL: EventPredicate = () => false;
 
@@ -415,6 +427,8 @@ class Generator {
   readonly scopes = new Set<ValueScope>();
   readonly consts: unknown[] = [];
   usesContainer = false;
+  /** `$ctx.host_tid` that no field of the class answers: the container model's join does. */
+  usesHostTid = false;
 
   constructor(
     private readonly ec: EventClass,
@@ -671,6 +685,11 @@ class Generator {
       return { code: `cattr(rec, ${JSON.stringify(attr)})`, ty };
     }
     const res = resolveRef(n, this.ec, this.sc);
+    if (res === undefined && isHostTidRef(n)) {
+      this.usesHostTid = true;
+      this.mayFail = true;
+      return { code: 'htid(rec)', ty: INT };
+    }
     if (res === undefined) throw new StaticFalse(`no field ${n.name}`);
     this.scopes.add(res.scope);
     let code = `${SCOPE_VAR[res.scope]}[${res.index}]`;
@@ -787,6 +806,10 @@ export function compileFilter(
     const ref = refsOf(expr).find((r) => r.root === 'container')!;
     throw new FilterSyntaxError(expr.text, ref.start, NO_CONTAINER_MODEL, ref.end - ref.start);
   }
+  if (g.usesHostTid && lookup?.hostTid === undefined) {
+    const ref = refsOf(expr).find(isHostTidRef)!;
+    throw new FilterSyntaxError(expr.text, ref.start, NO_HOST_TID_MODEL, ref.end - ref.start);
+  }
   const decls = [...g.scopes].map((s) => `const ${SCOPE_VAR[s]} = ${SCOPE_INIT[s]};`).join(' ');
   const konsts = g.consts.map((_, i) => `const K${i} = H.consts[${i}];`).join('\n');
   const helpers = Object.keys(HELPERS).join(', ');
@@ -794,7 +817,7 @@ export function compileFilter(
     ? `${decls} try { return ${body}; } catch (e) { if (e === FAIL) return false; throw e; }`
     : `${decls} return ${body};`;
   const source =
-    `const { ${helpers}, cattr } = H;\n${konsts}\n` +
+    `const { ${helpers}, cattr, htid } = H;\n${konsts}\n` +
     `return function filter_${sanitizeName(ec.name)}(rec) { ${fnBody} };`;
   if (info !== undefined) info.source = source;
   // The container of the record being filtered, when the wrapper below looked it up already.
@@ -812,7 +835,11 @@ export function compileFilter(
     if (FACTORIES.size >= 4096) FACTORIES.clear();
     FACTORIES.set(source, factory);
   }
-  const pred = factory({ ...HELPERS, cattr, consts: g.consts });
+  const htid = (rec: EventRecord): number => {
+    const t = lookup?.hostTid?.(rec);
+    return t === undefined ? fail() : t;
+  };
+  const pred = factory({ ...HELPERS, cattr, htid, consts: g.consts });
   if (!g.usesContainer || !reachesContainer(expr.root)) return pred;
   // Every evaluation reaches a `$container` attribute, which fails for a host event: the
   // expression is false there, decided without evaluating it (a failure costs a throw).

@@ -34,6 +34,11 @@ export interface ContainerLookup {
    * returned object until it changes. Without it, nothing is cached.
    */
   readonly version?: number;
+  /**
+   * `$ctx.host_tid`: the host tid of the task that produced `rec` (for a userspace event, the
+   * host thread its `pid_ns`/`vtid` contexts designate at its time), undefined when unknown.
+   */
+  hostTid?(rec: EventRecord): number | undefined;
 }
 
 export interface ContainerSelection {

@@ -10,7 +10,9 @@ import { FilterSyntaxError, UsageError } from '../util/errors.js';
 import { refsOf, type FilterExpr, type RefNode } from './ast.js';
 import {
   compileFilter,
+  isHostTidRef,
   NO_CONTAINER_MODEL,
+  NO_HOST_TID_MODEL,
   REJECT_ALL,
   resolveRef,
   type EventPredicate,
@@ -115,7 +117,7 @@ export function needsContainerLookup(opts: FilterOptionValues): boolean {
   if (hasContainerSelection({ containers: opts.container, types: opts.containerType, host: opts.host }))
     return true;
   if (opts.filter === undefined) return false;
-  return refsOf(parseFilter(opts.filter)).some((r) => r.root === 'container');
+  return refsOf(parseFilter(opts.filter)).some((r) => r.root === 'container' || isHostTidRef(r));
 }
 
 /** The container selection part of the options. */
@@ -200,6 +202,12 @@ function checkNames(expr: FilterExpr, traces: TraceSetLike, ro: RecordFilterOpti
       continue;
     }
     if (has(ref)) continue;
+    if (isHostTidRef(ref)) {
+      if (ro.containers?.hostTid === undefined) {
+        throw new FilterSyntaxError(expr.text, ref.start, NO_HOST_TID_MODEL, ref.end - ref.start);
+      }
+      continue;
+    }
     if (ref.root === 'payload') {
       ro.onWarning?.(
         `filter: no event of this trace has a field '${ref.name}': the expression is false for every event`,

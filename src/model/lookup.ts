@@ -105,8 +105,10 @@ export function unmatchedSelectorMessages(
   return out;
 }
 
-/** How the producing task of an event class is found. */
+/** How the container of the producing task of an event class is found. */
 type Resolver = (rec: EventRecord) => ContainerInfo | undefined;
+/** How the producing task of an event class is found. */
+type ThreadResolver = (rec: EventRecord) => Thread | undefined;
 
 export class ModelContainerLookup implements ContainerLookup {
   /** The model fed as the records are read. */
@@ -223,7 +225,33 @@ export class ModelContainerLookup implements ContainerLookup {
     return r;
   }
 
-  private resolverFor(rec: EventRecord): Resolver {
+  /**
+   * The host thread that produced `rec` (as `at` finds it), or undefined: the idle task, a task
+   * unknown to the model, a userspace event the join cannot attribute.
+   */
+  threadOf(rec: EventRecord): Thread | undefined {
+    const r = this.threadResolvers[rec.classKey] ?? this.bindThread(rec);
+    return r(rec);
+  }
+
+  /** `$ctx.host_tid`: the host tid of the task that produced `rec`, when known. */
+  hostTid(rec: EventRecord): number | undefined {
+    const t = this.threadOf(rec);
+    return t === undefined || t.tid === 0 ? undefined : t.tid;
+  }
+
+  /** Per event-class key: how the producing thread is found. */
+  private readonly threadResolvers: Array<ThreadResolver | undefined> = [];
+
+  private bindThread(rec: EventRecord): ThreadResolver {
+    const r = this.threadResolverFor(rec);
+    const key = rec.classKey;
+    while (this.threadResolvers.length < key) this.threadResolvers.push(undefined);
+    this.threadResolvers[key] = r;
+    return r;
+  }
+
+  private threadResolverFor(rec: EventRecord): ThreadResolver {
     const m = this.model;
     const stream = rec.stream;
     const sc = stream.streamClass;
@@ -232,16 +260,11 @@ export class ModelContainerLookup implements ContainerLookup {
     const iPidNs = findField(sc.eventContext, 'pid_ns');
     const iVtid = findField(sc.eventContext, 'vtid');
     if (ust) {
-      if (iPidNs < 0) return () => undefined;
+      if (iPidNs < 0 || iVtid < 0) return () => undefined;
       return (ev) => {
         const ctx = ev.streamContext;
         if (ctx === undefined) return undefined;
-        const pidNs = toNum(ctx[iPidNs]);
-        if (iVtid >= 0) {
-          const t = m.threadByVtid(pidNs, toNum(ctx[iVtid]));
-          if (t !== undefined) return this.ofThread(t);
-        }
-        return this.ofPidNs(pidNs);
+        return m.threadByVtid(toNum(ctx[iPidNs]), toNum(ctx[iVtid]), ev.ts);
       };
     }
     if (iTid >= 0) {
@@ -249,21 +272,34 @@ export class ModelContainerLookup implements ContainerLookup {
         const ctx = ev.streamContext;
         if (ctx === undefined) return undefined;
         const tid = toNum(ctx[iTid]);
-        return tid > 0 ? this.ofThread(m.threads.get(tid)) : undefined;
+        return tid > 0 ? m.threads.get(tid) : undefined;
       };
     }
     if (rec.eventClass.name === 'sched_switch' && findField(rec.eventClass.fields, 'prev_tid') >= 0) {
       // The model's `pre` has switched the CPU to the next task: the event is the previous one's.
-      return () => {
-        const t = m.switchPrev;
-        return t === undefined || t.tid === 0 ? undefined : this.ofThread(t);
-      };
+      return () => m.switchPrev;
     }
     const iCpu = findField(sc.packetContext, 'cpu_id');
     if (iCpu < 0) return () => undefined;
+    return (ev) => m.cpus[toNum(ev.packet.context?.[iCpu])]?.current;
+  }
+
+  private resolverFor(rec: EventRecord): Resolver {
+    const stream = rec.stream;
+    const ust = stream.trace.cls.env.get('domain') === 'ust';
+    const iPidNs = findField(stream.streamClass.eventContext, 'pid_ns');
+    if (ust) {
+      if (iPidNs < 0) return () => undefined;
+      return (ev) => {
+        const t = this.threadOf(ev);
+        if (t !== undefined) return this.ofThread(t);
+        const ctx = ev.streamContext;
+        return ctx === undefined ? undefined : this.ofPidNs(toNum(ctx[iPidNs]));
+      };
+    }
     return (ev) => {
-      const cpu = m.cpus[toNum(ev.packet.context?.[iCpu])];
-      return cpu === undefined ? undefined : this.ofThread(cpu.current);
+      const t = this.threadOf(ev);
+      return t === undefined || t.tid === 0 ? undefined : this.ofThread(t);
     };
   }
 }

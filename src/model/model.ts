@@ -31,6 +31,7 @@ import { anyField, payloadField, readNum, streamContextField, toNum, toNumArray,
 import { FLAT_NS_TYPES, NamespaceRegistry } from './namespaces.js';
 import type { FlatNsType, PidLevel, UserLevel } from './namespaces.js';
 import { CpuState, Thread } from './threads.js';
+import { VtidJoin } from './ust-join.js';
 
 export type PrioListener = (thread: Thread, prio: number, ts: number) => void;
 
@@ -147,7 +148,8 @@ export class SystemModel {
   exitRet = NaN;
 
   private readonly prioListeners: PrioListener[] = [];
-  private readonly vtidIndex = new Map<number, Map<number, Thread>>();
+  /** Host thread of each (pid namespace, vtid), with validity intervals (the UST join). */
+  readonly vtids = new VtidJoin();
   private pidGroupTid = -1;
   private userGroupTid = -1;
   private legacyGroupTid = -1;
@@ -225,9 +227,12 @@ export class SystemModel {
     return t;
   }
 
-  /** The thread whose tid in pid namespace `pidNs` is `vtid`, when known. */
-  threadByVtid(pidNs: number, vtid: number): Thread | undefined {
-    return this.vtidIndex.get(pidNs)?.get(vtid);
+  /**
+   * The thread whose tid in pid namespace `pidNs` is `vtid` at `ts` (without `ts`: the latest
+   * one known), when known.
+   */
+  threadByVtid(pidNs: number, vtid: number, ts?: number): Thread | undefined {
+    return this.vtids.lookup(pidNs, vtid, ts);
   }
 
   /** Thread lifetimes grouped by process (host pid; a thread whose pid is unknown is its own). */
@@ -286,12 +291,7 @@ export class SystemModel {
     const ns = t.pidNs;
     const v = t.vtid;
     if (ns === undefined || v === undefined) return;
-    let m = this.vtidIndex.get(ns);
-    if (m === undefined) {
-      m = new Map();
-      this.vtidIndex.set(ns, m);
-    }
-    m.set(v, t);
+    this.vtids.note(ns, v, t);
   }
 
   private setPidLevel(t: Thread, level: number, entry: PidLevel, ts: number, group: 'pid' | 'legacy'): void {
@@ -458,7 +458,7 @@ export class SystemModel {
         t = this.thread(tid, ev.ts);
       } else if (isUst) {
         if (iPidNs < 0 || iVtid < 0) return;
-        t = this.threadByVtid(toNum(ctx[iPidNs]), toNum(ctx[iVtid]));
+        t = this.threadByVtid(toNum(ctx[iPidNs]), toNum(ctx[iVtid]), ev.ts);
         if (t === undefined) return;
       } else {
         if (cpuTid < 0) return;
@@ -810,7 +810,15 @@ export class SystemModel {
       } else if (childNsF === undefined) {
         // No namespace information in this trace's fork events: same namespace as the parent.
         if (parent.pidNs !== undefined) {
-          if (pl !== undefined) child.pidLevels = pl.map((l) => ({ ...l }));
+          // The namespaces are the parent's; the ids at each level are the child's own (unknown),
+          // but for the process ids of a thread of the same process.
+          if (pl !== undefined)
+            child.pidLevels = pl.map((l) => ({
+              inum: l.inum,
+              vtid: undefined,
+              vpid: isProcess ? undefined : l.vpid,
+              vppid: isProcess ? l.vpid : l.vppid,
+            }));
           this.setPidNs(child, parent.pidNs, ts);
           child.pidNsInherited = true;
         } else {

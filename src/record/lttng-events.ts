@@ -349,6 +349,16 @@ export const STATEDUMP_EVENTS: Readonly<Record<string, ReadonlyArray<readonly [s
     ['id', 'u64'],
     ['path', 's'],
   ],
+  // Not LTTng's (it has none): the CLOCK_MONOTONIC/BOOTTIME offsets of each time namespace, from
+  // /proc/PID/timens_offsets, so that analyses put a container's userspace traces on the host's
+  // clock (src/model/timens.ts).
+  nstrace_statedump_timens: [
+    ['ns_inum', 'u32'],
+    ['monotonic_sec', 'i64'],
+    ['monotonic_nsec', 'u32'],
+    ['boottime_sec', 'i64'],
+    ['boottime_nsec', 'u32'],
+  ],
   nstrace_container_statedump: CONTAINER_FIELDS(),
   nstrace_container_start: CONTAINER_FIELDS(),
   nstrace_container_stop: CONTAINER_FIELDS(),

@@ -3,6 +3,7 @@
  * from the kernel (`lttng_statedump_*`), in the same order, with the 2.12+ namespace events
  * (one `lttng_statedump_process_pid_ns` / `_user_ns` per nesting level, deepest first).
  */
+import { readFileSync } from 'node:fs';
 import {
   mapIdInto,
   readBlockDevices,
@@ -139,6 +140,24 @@ export function buildStatedump(
     push('lttng_statedump_process_time_ns', [p.tid, p.ns[NS_INDEX.time] ?? 0]);
   }
 
+  // Time namespaces: one event each, with the offsets a task of the namespace reads.
+  const timeNs = new Map<number, number>();
+  for (const p of threads) {
+    const t = p.ns[NS_INDEX.time] ?? 0;
+    if (t !== 0 && !timeNs.has(t)) timeNs.set(t, p.pid);
+  }
+  for (const [inum, pid] of timeNs) {
+    const off = readTimeNsOffsets(`${opts.procRoot ?? '/proc'}/${pid}/timens_offsets`);
+    if (off !== undefined)
+      push('nstrace_statedump_timens', [
+        inum,
+        off.monotonic[0],
+        off.monotonic[1],
+        off.boottime[0],
+        off.boottime[1],
+      ]);
+  }
+
   if (opts.fds !== false) {
     for (const p of threads) {
       if (p.tid !== p.pid || p.kthread) continue;
@@ -169,6 +188,32 @@ export function buildStatedump(
     ]);
   }
   return out;
+}
+
+/**
+ * `/proc/PID/timens_offsets`: `monotonic SEC NSEC` and `boottime SEC NSEC` lines (clock names, or
+ * the clock ids 1 and 7 on the first kernels with time namespaces). Undefined when unreadable
+ * (a kernel without time namespaces, a task gone).
+ */
+export function readTimeNsOffsets(
+  file: string,
+): { monotonic: [bigint, number]; boottime: [bigint, number] } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let monotonic: [bigint, number] | undefined;
+  let boottime: [bigint, number] | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^\s*(\w+)\s+(-?\d+)\s+(\d+)\s*$/.exec(line);
+    if (m === null) continue;
+    const v: [bigint, number] = [BigInt(m[2]!), Number(m[3])];
+    if (m[1] === 'monotonic' || m[1] === '1') monotonic = v;
+    else if (m[1] === 'boottime' || m[1] === '7') boottime = v;
+  }
+  return monotonic === undefined || boottime === undefined ? undefined : { monotonic, boottime };
 }
 
 /** The closing event (emitted after the container statedump, if any). */

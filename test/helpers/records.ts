@@ -85,6 +85,13 @@ export interface FakeTraceOptions {
   env?: Record<string, string | number>;
   /** Trace domain in env (`kernel` by default). */
   domain?: string;
+  /**
+   * Added to class keys and stream indexes: several fake traces in one record sequence (as a
+   * trace set gives them) need distinct ones.
+   */
+  keyBase?: number;
+  /** Trace directory (default /fake). */
+  path?: string;
 }
 
 function parseLayout(spec: string): Array<[string, Kind]> {
@@ -124,6 +131,7 @@ export class FakeTrace {
   private readonly eventClasses = new Map<number, EventClass>();
   private readonly ctxFields: string[];
   private readonly legacy: boolean;
+  private readonly keyBase: number;
 
   constructor(opts: FakeTraceOptions = {}) {
     this.ctxFields = opts.streamContext ?? [];
@@ -160,7 +168,9 @@ export class FakeTrace {
       streamClasses: new Map([[0, this.streamClass]]),
       callsites: [],
     };
-    this.trace = { path: '/fake', name: 'fake', cls, metadataPath: '/fake/metadata' };
+    const dir = opts.path ?? '/fake';
+    this.keyBase = opts.keyBase ?? 0;
+    this.trace = { path: dir, name: 'fake', cls, metadataPath: `${dir}/metadata` };
     const n = opts.cpus ?? 4;
     for (let cpu = 0; cpu < n; cpu++) {
       const stream: StreamInstance = {
@@ -168,9 +178,9 @@ export class FakeTrace {
         streamClass: this.streamClass,
         instanceId: cpu,
         id: cpu,
-        files: [`/fake/chan_${cpu}`],
+        files: [`${dir}/chan_${cpu}`],
         clock: undefined,
-        index: cpu,
+        index: this.keyBase + cpu,
       };
       this.streams.push(stream);
       this.packets.push({
@@ -233,7 +243,7 @@ export class FakeTrace {
     return {
       kind: 'event',
       eventClass: ec,
-      classKey: ec.id,
+      classKey: this.keyBase + ec.id,
       stream,
       packet: this.packets[cpu]!,
       cycles: ts,

@@ -8,14 +8,15 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { AnalysisMeta, ResultTable } from '../../analyses/format/lami.js';
 import { errorJson, metadataJson, pyJson, resultsJson } from '../../analyses/format/lami.js';
-import { openTraces, streamRangesOf } from '../../analyses/open.js';
+import type { MachineInput } from '../../analyses/open.js';
+import { machineInputs, streamRangesOf } from '../../analyses/open.js';
 import type { AnalysisName } from '../../analyses/requirements.js';
 import type { ReportOptions } from '../../analyses/reports.js';
 import { analyse } from '../../analyses/session.js';
 import type { AnalyseResult } from '../../analyses/session.js';
 import type { FilterOptionValues } from '../../filter/index.js';
 import { addFilterOptions } from '../../filter/index.js';
-import { NstraceError, UsageError } from '../../util/errors.js';
+import { MissingEventsError, NstraceError, UsageError } from '../../util/errors.js';
 import { VERSION } from '../version.js';
 
 export interface AnalysisCliOptions extends FilterOptionValues {
@@ -101,7 +102,7 @@ function intList(name: string, values: string[] | undefined): number[] | undefin
   });
 }
 
-function warn(msg: string): void {
+export function warn(msg: string): void {
   process.stderr.write(`nstrace: warning: ${msg}\n`);
 }
 
@@ -141,8 +142,65 @@ export interface Rendered {
   mi: (r: AnalyseResult, o: ReportOptions) => ResultTable[];
 }
 
+/** One machine's analysis: open its traces on one clock, run, close. */
+async function analyseMachine(
+  m: MachineInput,
+  o: AnalysisCliOptions,
+  names: readonly AnalysisName[],
+  partial: boolean | undefined,
+  several: boolean,
+): Promise<AnalyseResult> {
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort();
+  process.once('SIGINT', onSigint);
+  const progress = progressReporter(o.progress && o.mi !== true);
+  const ts = m.open();
+  try {
+    return await analyse(ts, names, {
+      begin: o.begin,
+      end: o.end,
+      timerange: o.timerange,
+      gmt: o.gmt,
+      intersection: o.intersection,
+      tids: intList('--tid', o.tid),
+      procnames: splitList(o.procname),
+      cpus: intList('--cpu', o.cpu),
+      containers: o.container,
+      containerTypes: o.containerType,
+      host: o.host,
+      filter: o.filter,
+      event: o.event,
+      exclude: o.exclude,
+      partial,
+      unmatched: several ? 'return' : 'error',
+      streamRanges: () => streamRangesOf(ts),
+      onProgress: progress.update,
+      signal: ac.signal,
+    });
+  } finally {
+    progress.stop();
+    process.removeListener('SIGINT', onSigint);
+    ts.close();
+  }
+}
+
+/** The line that starts a machine's report when the traces come from several machines. */
+export function machineHeading(m: MachineInput): string {
+  const traces = m.machine.traces.map((t) => t.dir).join(', ');
+  return `=== Machine ${m.label}: ${traces}`;
+}
+
+/** A LAMI table of one machine among several: its subtitle names the machine. */
+export function inMachine(t: ResultTable, label: string): ResultTable {
+  return {
+    ...t,
+    subtitle: t.subtitle === undefined ? `machine ${label}` : `machine ${label}: ${t.subtitle}`,
+  };
+}
+
 /**
- * Runs an analysis command: `--mi --metadata`, else open, analyse, print. In MI mode errors are
+ * Runs an analysis command: `--mi --metadata`, else open, analyse, print: one report per
+ * machine (src/model/machines.ts) when the traces come from several. In MI mode errors are
  * also written as a LAMI error object on stdout.
  */
 export async function runAnalysisCommand(
@@ -161,46 +219,51 @@ export async function runAnalysisCommand(
   try {
     if (paths.length === 0) throw new UsageError('give the path of a trace');
     if (extra.notice !== undefined) process.stderr.write(`nstrace: ${extra.notice}\n`);
-    const ac = new AbortController();
-    const onSigint = (): void => ac.abort();
-    process.once('SIGINT', onSigint);
-    const progress = progressReporter(o.progress && o.mi !== true);
-    const ts = openTraces(paths);
-    let result: AnalyseResult;
-    try {
-      result = await analyse(ts, names, {
-        begin: o.begin,
-        end: o.end,
-        timerange: o.timerange,
-        gmt: o.gmt,
-        intersection: o.intersection,
-        tids: intList('--tid', o.tid),
-        procnames: splitList(o.procname),
-        cpus: intList('--cpu', o.cpu),
-        containers: o.container,
-        containerTypes: o.containerType,
-        host: o.host,
-        filter: o.filter,
-        event: o.event,
-        exclude: o.exclude,
-        partial: extra.partial,
-        streamRanges: () => streamRangesOf(ts),
-        onProgress: progress.update,
-        signal: ac.signal,
-      });
-    } finally {
-      progress.stop();
-      process.removeListener('SIGINT', onSigint);
-      ts.close();
+    const machines = machineInputs(paths);
+    const several = machines.length > 1;
+    if (several) {
+      process.stderr.write(
+        `nstrace: the traces come from ${machines.length} machines (${machines.map((m) => m.label).join(', ')}): ` +
+          'one report each\n',
+      );
     }
-    for (const w of result.warnings) warn(w);
-    const ro: ReportOptions = { base: result.base, gmt: o.gmt ?? false, limit: o.limit };
-    if (o.mi === true) {
-      const tables = result.summary.periodBegin === undefined ? [] : render.mi(result, ro);
-      process.stdout.write(pyJson(resultsJson(tables)) + '\n');
-    } else if (result.summary.periodBegin !== undefined) {
-      process.stdout.write(render.text(result, ro));
+    const miTables: ResultTable[] = [];
+    const unmatched: string[] = [];
+    const missing: MissingEventsError[] = [];
+    let shown = 0;
+    for (const m of machines) {
+      const prefix = several ? `${m.label}: ` : '';
+      let result: AnalyseResult;
+      try {
+        result = await analyseMachine(m, o, names, extra.partial, several);
+      } catch (e) {
+        // One machine among several without the events (a host that sent userspace traces
+        // only): the others are still reported.
+        if (!several || !(e instanceof MissingEventsError)) throw e;
+        missing.push(e);
+        warn(`${prefix}not analysed: ${e.message}`);
+        continue;
+      }
+      for (const w of m.warnings) warn(prefix + w);
+      for (const w of result.warnings) warn(prefix + w);
+      const um = result.unmatched ?? [];
+      if (um.length > 0) unmatched.push(um.map((u) => prefix + u).join('; '));
+      const ro: ReportOptions = { base: result.base, gmt: o.gmt ?? false, limit: o.limit };
+      if (o.mi === true) {
+        const tables = result.summary.periodBegin === undefined ? [] : render.mi(result, ro);
+        miTables.push(...(several ? tables.map((t) => inMachine(t, m.label)) : tables));
+      } else {
+        if (several) process.stdout.write(`${shown++ === 0 ? '' : '\n'}${machineHeading(m)}\n`);
+        if (result.summary.periodBegin !== undefined) process.stdout.write(render.text(result, ro));
+        else if (several) process.stdout.write('(no event in the requested time range)\n');
+      }
     }
+    if (missing.length === machines.length) throw missing[0]!;
+    // A selector that matched nothing on every machine analysed is a typo; on some, a warning.
+    if (several && unmatched.length > 0 && unmatched.length === machines.length - missing.length)
+      throw new UsageError(unmatched.join('; '));
+    for (const u of unmatched) warn(u);
+    if (o.mi === true) process.stdout.write(pyJson(resultsJson(miTables)) + '\n');
   } catch (err) {
     if (o.mi === true && err instanceof NstraceError) {
       process.stdout.write(pyJson(errorJson(err.message)) + '\n');

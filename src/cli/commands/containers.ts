@@ -17,6 +17,8 @@ import { UsageError } from '../../util/errors.js';
 export interface TraceContainerLister {
   list(paths: string[]): Promise<ContainerRow[]>;
   toJson?(row: ContainerRow): unknown;
+  /** The whole output (per machine, with trace coverage), when the lister has its own layout. */
+  render?(paths: string[], o: { json: boolean }): Promise<string>;
 }
 export const traceContainers: { lister: TraceContainerLister | null } = { lister: null };
 
@@ -79,6 +81,10 @@ export function register(program: Command): void {
         if (lister === null)
           throw new UsageError('containers: listing the containers of a trace is not yet supported');
         if (opts.watch === true) throw new UsageError('containers: --watch applies to the live host only');
+        if (lister.render !== undefined) {
+          process.stdout.write(await lister.render(paths, { json: opts.json === true }));
+          return;
+        }
         const rows = await lister.list(paths);
         if (opts.json === true)
           process.stdout.write(

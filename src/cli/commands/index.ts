@@ -13,6 +13,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
   ['cputop', async () => (await import('./cputop.js')).register],
   ['memtop', async () => (await import('./memtop.js')).register],
   ['syscallstats', async () => (await import('./syscallstats.js')).register],
+  ['spans', async () => (await import('./spans.js')).register],
   [
     'containers',
     async () => {

@@ -22,12 +22,8 @@ import {
   needsContainerLookup,
 } from '../../filter/index.js';
 import { SystemModel } from '../../model/model.js';
-import {
-  feedModel,
-  laterKnowledgeMatters,
-  ModelContainerLookup,
-  unmatchedSelectorMessages,
-} from '../../model/lookup.js';
+import { laterKnowledgeMatters } from '../../model/lookup.js';
+import { MachineLookup } from '../../model/machine-lookup.js';
 
 interface PrintOptions extends FilterOptionValues {
   names?: string[];
@@ -183,15 +179,14 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
   };
   const set = TraceSet.open(paths, openOptions);
   let keep;
-  let model: SystemModel | undefined;
-  let lookup: ModelContainerLookup | undefined;
+  let lookup: MachineLookup | undefined;
   let source: Parameters<typeof filterRecords>[0] = set;
   try {
-    // The container model runs only when a selector or $container asks for it: plain print
-    // stays a decode-and-format loop.
+    // The container model runs only when a selector, $container or $ctx.host_tid asks for it:
+    // plain print stays a decode-and-format loop. One model per machine (src/model/machines.ts).
     if (needsContainerLookup(opts)) {
-      lookup = new ModelContainerLookup(new SystemModel(MODEL_OPTIONS));
-      source = feedModel(set, lookup.model);
+      lookup = new MachineLookup(() => new SystemModel(MODEL_OPTIONS));
+      source = lookup.feed(set);
     }
     keep = buildRecordFilter(opts, set, {
       containers: lookup,
@@ -202,12 +197,7 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
       // container event after its tasks started, a statedump after tasks ran): the first reads
       // the whole trace, the second, as the events are printed, finds the task of each event
       // and answers with its final container (docs/adr/0180-one-filter-for-every-command.md).
-      if (laterKnowledgeMatters(set)) {
-        model = replayAll(paths, openOptions);
-        lookup.useFinal(model);
-      } else {
-        model = lookup.model;
-      }
+      if (laterKnowledgeMatters(set)) lookup.useFinal(replayAll(paths, openOptions));
     }
   } catch (e) {
     set.close();
@@ -231,35 +221,30 @@ async function runPrint(paths: string[], opts: PrintOptions): Promise<void> {
     set.close();
     if (fd !== undefined) closeSync(fd);
   }
-  if (model !== undefined) warnUnmatched(opts, model, lookup);
+  if (lookup !== undefined) warnUnmatched(opts, lookup);
 }
 
 /** The model needs no syscall or memory accounting to know containers. */
 const MODEL_OPTIONS = { syscalls: false, memory: false };
 
-/** Replays every record of the traces through a new model, and finishes it. */
-function replayAll(paths: string[], options: Parameters<typeof TraceSet.open>[1]): SystemModel {
-  const model = new SystemModel(MODEL_OPTIONS);
+/** Replays every record of the traces through new models (one per machine), and finishes them. */
+function replayAll(paths: string[], options: Parameters<typeof TraceSet.open>[1]): MachineLookup {
+  const models = new MachineLookup(() => new SystemModel(MODEL_OPTIONS));
   const set = TraceSet.open(paths, options);
   try {
-    const src = feedModel(set, model);
+    const src = models.feed(set);
     while (src.next() !== null);
   } finally {
     set.close();
   }
-  model.finish();
-  return model;
+  models.finish();
+  return models;
 }
 
 /** A `--container`/`--container-type` that selected no container of the trace is probably a typo. */
-function warnUnmatched(
-  opts: PrintOptions,
-  model: SystemModel,
-  lookup: ModelContainerLookup | undefined,
-): void {
+function warnUnmatched(opts: PrintOptions, lookup: MachineLookup): void {
   const m = compileContainerMatcher(containerSelectionOf(opts));
-  for (const msg of unmatchedSelectorMessages(m, model, lookup))
-    process.stderr.write(`nstrace: warning: ${msg}\n`);
+  for (const msg of lookup.unmatchedMessages(m)) process.stderr.write(`nstrace: warning: ${msg}\n`);
 }
 function openOutput(path: string): number {
   try {

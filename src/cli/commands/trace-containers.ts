@@ -4,8 +4,11 @@
  * namespaces, in its table; `--json` adds lifetimes, thread and process counts, nesting and
  * every pid namespace a container had.
  */
+import { relative } from 'node:path';
 import type { TraceContainerInfo } from '../../analyses/containers.js';
-import { listTraceContainers } from '../../analyses/open.js';
+import { containersJson, containersText } from '../../analyses/containers.js';
+import type { MachineContainers } from '../../analyses/open.js';
+import { listMachineContainers, listTraceContainers } from '../../analyses/open.js';
 import type { ContainerRow, ContainerType } from '../../containers/index.js';
 import type { TraceContainerLister } from './containers.js';
 
@@ -42,6 +45,7 @@ const big = (v: bigint | undefined): string | null => (v === undefined ? null : 
 
 export const traceContainerLister: TraceContainerLister = {
   list: async (paths) => (await listTraceContainers(paths)).map(row),
+  render: (paths, o) => renderTraceContainers(paths, o.json),
   toJson: (r) => {
     const c = infos.get(r);
     if (c === undefined) return r;
@@ -69,3 +73,80 @@ export const traceContainerLister: TraceContainerLister = {
     };
   },
 };
+
+function shortPath(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r !== '' && !r.startsWith('..') ? r : p;
+}
+
+/** `kernel:vm`: how the TRACES column names a trace (numbered when two would read the same). */
+function traceNames(m: MachineContainers): string[] {
+  const base = m.input.machine.traces.map(
+    (t) => `${t.domain === '' ? 'trace' : t.domain}:${t.hostname ?? '?'}`,
+  );
+  return base.map((b, i) => (base.filter((x) => x === b).length > 1 ? `${b}#${i + 1}` : b));
+}
+
+function machineText(m: MachineContainers, gmt: boolean): string {
+  const names = traceNames(m);
+  const lines = [`Machine ${m.input.label}`];
+  const rows = m.input.plan.map((p, i) => [names[i]!, shortPath(p.trace.dir), p.how]);
+  const w0 = Math.max(5, ...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(4, ...rows.map((r) => r[1]!.length));
+  lines.push(`  ${'TRACE'.padEnd(w0)}  ${'PATH'.padEnd(w1)}  CLOCK`);
+  for (const r of rows) lines.push(`  ${r[0]!.padEnd(w0)}  ${r[1]!.padEnd(w1)}  ${r[2]}`);
+  lines.push('');
+  const table = containersText(m.containers, gmt).trimEnd().split('\n');
+  const cover = [
+    'TRACES',
+    ...m.containers.map(
+      (c) =>
+        c.coverage
+          .filter((x) => x.trace >= 0)
+          .map((x) => `${names[x.trace]} (${x.events})`)
+          .join(', ') || '-',
+    ),
+  ];
+  const width = Math.max(...table.map((l) => l.length));
+  for (let i = 0; i < table.length; i++) lines.push(`  ${table[i]!.padEnd(width)}  ${cover[i]}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * `nstrace containers DIR...`: per machine (src/model/machines.ts), its traces (and how each is
+ * put on the machine's clock), then its containers with the traces that have events of their
+ * tasks (`kernel:HOST (N)`: N events of that trace).
+ */
+export async function renderTraceContainers(paths: string[], json: boolean): Promise<string> {
+  const machines = await listMachineContainers(paths);
+  if (json) {
+    return (
+      JSON.stringify(
+        {
+          machines: machines.map((m) => ({
+            name: m.input.machine.name,
+            bootId: m.input.machine.bootId ?? null,
+            hostnames: m.input.machine.hostnames,
+            traces: m.input.plan.map((p) => ({
+              path: p.trace.dir,
+              domain: p.trace.domain,
+              hostname: p.trace.hostname ?? null,
+              clockShiftNs: p.shiftNs.toString(),
+              clock: p.how,
+            })),
+            containers: containersJson(m.containers).map((c, i) => ({
+              ...(c as object),
+              coverage: m.containers[i]!.coverage.map((x) => ({
+                trace: m.input.machine.traces[x.trace]?.dir ?? null,
+                events: x.events,
+              })),
+            })),
+          })),
+        },
+        null,
+        2,
+      ) + '\n'
+    );
+  }
+  return machines.map((m) => machineText(m, false)).join('\n');
+}
