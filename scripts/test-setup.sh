@@ -21,6 +21,7 @@ podman
 runc
 lxc
 systemd-container
+strace
 "
 
 missing=""
