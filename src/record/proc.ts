@@ -203,9 +203,13 @@ export function readTask(dir: string): ProcThread | undefined {
 
 /**
  * Every thread of every process, in pid then tid order; with `clock`, each one's `readAt` is
- * the time its read began.
+ * the time its read began; with `only`, just the tids it accepts are read.
  */
-export function walkThreads(procRoot = '/proc', clock?: () => number): ProcThread[] {
+export function walkThreads(
+  procRoot = '/proc',
+  clock?: () => number,
+  only?: (tid: number) => boolean,
+): ProcThread[] {
   const out: ProcThread[] = [];
   const pids = fs
     .readdirSync(procRoot)
@@ -224,6 +228,7 @@ export function walkThreads(procRoot = '/proc', clock?: () => number): ProcThrea
       continue;
     }
     for (const tid of tids) {
+      if (only !== undefined && !only(tid)) continue;
       const at = clock?.();
       const t = readTask(`${procRoot}/${pid}/task/${tid}`);
       if (t) {

@@ -430,11 +430,8 @@ export class Recorder {
       case 'sched:sched_process_exec': {
         const pid = off('pid');
         const old = off('old_pid');
-        return (pv, _pu, s, th, ts) => {
-          const tid = pv.getInt32(s + pid, true);
-          const oldTid = pv.getInt32(s + old, true);
-          void th;
-          t.onExec(tid, oldTid, ts);
+        return (pv, _pu, s, _th, ts) => {
+          t.onExec(pv.getInt32(s + pid, true), pv.getInt32(s + old, true), ts);
         };
       }
       case 'sched:sched_process_exit':
@@ -789,16 +786,18 @@ export class Recorder {
         inst?.append('set_event_notrace_pid', later.join(' '));
     }
 
-    // The thread table starts from a /proc walk right before tracing starts: the statedump's
-    // own walk below comes after (LTTng's statedump runs once tracing is on, and readers such as
-    // lttng-analyses skip what precedes the last CPU's first event) and takes a while on a busy
-    // host (~1 ms per thread); a task that exited meanwhile would otherwise have left events
-    // with no comm and guessed namespaces. Tasks created from here on are seen forking.
-    // Read before tracing starts, the values a task can change (comm, namespaces other than
-    // pid, ppid) may have changed by then: only what it never changes is taken from this walk;
-    // the rest comes from the statedump's walk (below), with tracing on.
+    // The thread table starts from a /proc walk right before tracing starts, so that a task
+    // exiting before the statedump's slower walk (once tracing is on, like LTTng's; ~1 ms per
+    // thread on a busy host) is still known. Read before tracing starts, what a task can change
+    // (comm, namespaces other than pid, ppid) may have changed unseen by then: only what it
+    // never changes (pid, ids, pid namespace) is taken from this walk, the rest from the
+    // statedump's walk, with tracing on (ADR 0165). Tasks created from here on are seen forking.
     const seen0 = this.now();
     for (const p of walkThreads()) this.table.addFromWalk(p, seen0);
+    // The walk takes a while (~1 ms per thread): the tasks created meanwhile, read quickly now
+    // (a task created and gone before the statedump's walk reaches it would be unknown).
+    for (const p of walkThreads('/proc', undefined, (tid) => !this.table.byTid.has(tid)))
+      this.table.addFromWalk(p, this.now());
     this.table.afterWalk();
     this.selfThread = this.table.byTid.get(process.pid);
 
@@ -808,6 +807,8 @@ export class Recorder {
     this.schedInstance?.write('tracing_on', '1');
     this.instance?.write('tracing_on', '1');
     if (o.statedump !== false) await this.statedump();
+    // Without a statedump, the same walk for the thread table alone.
+    else this.walkForTable();
     this.lookahead();
     o.onStarted?.();
   }
@@ -914,18 +915,26 @@ export class Recorder {
     });
   }
 
-  private async statedump(): Promise<void> {
+  /**
+   * Walks /proc with tracing on: each read holds from its own time on, and every later change
+   * is in the trace. The thread table takes the values when the converter reaches that time
+   * (earlier events of the thread too, unless the trace shows a change in between).
+   */
+  private walkForTable(): ProcThread[] {
     const begin = this.now();
     const threads: ProcThread[] = walkThreads('/proc', () => this.now());
-    // Tracing is on: each read holds from its own time on, and every later change is in the
-    // trace. The thread table takes the values when the converter reaches that time (earlier
-    // events of the thread are patched unless the trace shows a change in between).
     for (const p of threads) {
       if (!this.table.byTid.has(p.tid)) this.table.addFromWalk(p, this.startTs);
       this.table.defer(p, p.readAt ?? begin);
     }
     this.table.afterWalk();
     this.selfThread = this.table.byTid.get(process.pid);
+    return threads;
+  }
+
+  private async statedump(): Promise<void> {
+    const begin = this.now();
+    const threads = this.walkForTable();
     const evs = buildStatedump(threads, this.table, { now: () => this.now(), begin });
     if (this.opts.containers !== false) {
       try {
