@@ -149,6 +149,8 @@ function workerMain(L: WatchLogic): void {
   const stats: WorkerStats = { strEvents: 0, strOk: 0, lost: 0, late: 0 };
   // Commits of the last ~ms may not be visible yet when a buffer is read.
   const COMMIT_MARGIN_NS = 1_000_000;
+  // How long an execve's read waits for the call's exit (the converter waits for it).
+  const UNTIL_EXIT_NS = 200_000_000;
 
   // Small /proc files, read with one open/read/close into a reused buffer.
   const fileBuf = Buffer.alloc(8192);
@@ -481,7 +483,8 @@ function workerMain(L: WatchLogic): void {
     const upTo = before - COMMIT_MARGIN_NS;
     emitStr(strPending.settle(upTo), out);
     emitNs(nsPending.settle(upTo), out);
-    emitStr(strPending.expire(upTo - d.maxAgeNs), out);
+    // An execve still blocked after this long holds the converter back no longer.
+    emitStr(strPending.expire(upTo - UNTIL_EXIT_NS), out);
   };
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   while (true) {
