@@ -89,6 +89,9 @@ export interface CatLoopRun {
   /** openat entries of the process blocked on the FIFO, and the FIFO's path. */
   fifoOpens: StringField[];
   fifo: string;
+  /** pid of the process blocked on the FIFO; every openat entry of the trace. */
+  fifoPid: number;
+  allOpens: StringField[];
   /** Removes the trace. */
   cleanup(): void;
 }
@@ -142,14 +145,17 @@ export async function recordCatLoop(extraArgs: string[] = [], durationS = 4): Pr
     const exited = new Promise<number>((r) => rec.on('exit', (code) => r(code ?? -1)));
     // Once it records: a process blocked in openat on the FIFO for a second.
     const inst = path.join(tracefsRoot() ?? '/sys/kernel/tracing', 'instances', `nstrace-${rec.pid}`);
+    // A new instance starts with tracing on: wait for its events to be enabled too (the
+    // recorder turns tracing off, enables them, then turns it on).
+    const on = (f: string): boolean => {
+      try {
+        return fs.readFileSync(path.join(inst, f), 'utf8').trim() === '1';
+      } catch {
+        return false;
+      }
+    };
     await until(
-      () => {
-        try {
-          return fs.readFileSync(path.join(inst, 'tracing_on'), 'utf8').trim() === '1';
-        } catch {
-          return false;
-        }
-      },
+      () => on('events/syscalls/sys_enter_openat/enable') && on('tracing_on'),
       60_000,
       'the recorder to start tracing',
     );
@@ -186,6 +192,8 @@ export async function recordCatLoop(extraArgs: string[] = [], durationS = 4): Pr
       loopOpens: opens.filter((o) => o.pidNs === pidNs),
       fifoOpens: opens.filter((o) => o.tid === blocked!.pid),
       fifo,
+      fifoPid: blocked.pid!,
+      allOpens: opens,
       cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   } finally {

@@ -181,12 +181,20 @@ describe.skipIf(reason !== undefined)('recording real containers', () => {
           expect(e.ctx.get(`${t}_ns`), `${e.name} ${t}_ns`).toBe(String(c.view.ns[t]));
         expect(e.ctx.get('vpid')).toBe('1');
       }
-      // The init itself opens /etc/hostname over and over: that path, or unknown ("").
-      const opens = readStringField(out, 'syscall_entry_openat', 'filename').filter(
+      // The init, once it is the shell, opens /etc/hostname over and over: that path, or
+      // unknown (""). Before its exec (a container started while recording), runc's init opens
+      // its exec FIFO as /proc/self/fd/N (runc's standard_init_linux.go), a blocking open whose
+      // path the recorder can prove: that, or unknown.
+      const initOpens = readStringField(out, 'syscall_entry_openat', 'filename').filter(
         (o) => o.pid === c.view.pid,
       );
+      const opens = initOpens.filter((o) => o.procname === 'sh');
       expect(opens.length).toBeGreaterThan(3);
       for (const o of opens) expect(['', '/etc/hostname']).toContain(o.value);
+      for (const o of initOpens.filter((o) => o.procname !== 'sh')) {
+        expect(o.procname).toMatch(/^runc|^crun|^conmon|^$/);
+        if (o.value !== '') expect(o.value).toMatch(/^\/proc\/self\/fd\/\d+$/);
+      }
       // Its `sleep` children: in-container ids above 1, host pid different, same namespaces.
       const kids = ofPidNs(c.view.ns.pid).filter((e) => e.ctx.get('procname') === '"sleep"');
       expect(kids.length).toBeGreaterThan(0);

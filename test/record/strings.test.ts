@@ -66,7 +66,10 @@ describe.skipIf(reason !== undefined)('syscall paths of a namespaced cat loop (t
 
   it('a thread blocked in openat gets its path', () => {
     const r = run!;
-    expect(r.fifoOpens.map((o) => o.value)).toContain(r.fifo);
+    expect(
+      r.fifoOpens.map((o) => o.value),
+      `opens of ${r.fifoPid}; paths naming the FIFO: ${JSON.stringify(r.allOpens.filter((o) => o.value === r.fifo))}`,
+    ).toContain(r.fifo);
     expect(r.summary.userStrings.known).toBeGreaterThanOrEqual(1);
   });
 
