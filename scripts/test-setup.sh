@@ -23,6 +23,7 @@ lxc
 systemd-container
 chromium
 fonts-dejavu-core
+strace
 "
 
 missing=""

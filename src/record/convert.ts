@@ -12,8 +12,27 @@ import type { Thread } from './threads.js';
 
 /** Helpers the generated code calls for the non-trivial fields. */
 export interface ConvHelpers {
-  /** Copies a user string of the current thread's process at address lo + hi * 2^32. */
+  /**
+   * Writes the string argument at address lo + hi * 2^32 of the current thread's syscall, or ""
+   * when it is not provably the one the syscall saw (strings.ts).
+   */
   userString(th: Thread, lo: number, hi: number, du: Uint8Array, o: number): number;
+  /**
+   * The same with the kernel's own copy from the record (`len` bytes at `pu[at]`, `__data_loc`
+   * `__<arg>_val` fields of newer kernels).
+   */
+  kernelString(
+    th: Thread,
+    lo: number,
+    hi: number,
+    pu: Uint8Array,
+    at: number,
+    len: number,
+    du: Uint8Array,
+    o: number,
+  ): number;
+  /** A string argument of an exit event (the entry's pointer): "" (counted). */
+  exitString(du: Uint8Array, o: number): number;
   /** Special fields (fork), filled by the state handler that runs before the payload. */
   special(name: string, dv: DataView, du: Uint8Array, o: number): number;
   /** ftrace rwbs text at `pu[at..at+n)` to LTTng's RWBS bit mask. */
@@ -202,11 +221,17 @@ export function compilePayload(
           missing.push(pf.name);
           body += 'du[o++] = 0;\n';
         } else {
-          body += `o = h.userString(th, pv.getUint32(s + ${f.offset}, true), ${f.size >= 8 ? `pv.getUint32(s + ${f.offset + 4}, true)` : '0'}, du, o);\n`;
+          const lo = `pv.getUint32(s + ${f.offset}, true)`;
+          const hi = f.size >= 8 ? `pv.getUint32(s + ${f.offset + 4}, true)` : '0';
+          const kf = kernelCopyField(fmt, src.user);
+          if (kf) {
+            body += `{ const loc = pv.getUint32(s + ${kf.offset}, true); o = h.kernelString(th, ${lo}, ${hi}, pu, s + (loc & 0xffff), loc >>> 16, du, o); }\n`;
+          } else body += `o = h.userString(th, ${lo}, ${hi}, du, o);\n`;
         }
       } else {
-        const at = src.entryUser * 8;
-        body += `if (th.scId === ENTRY_ID && th.scArgs !== undefined) { const a = th.scView; o = h.userString(th, a.getUint32(${at}, true), a.getUint32(${at + 4}, true), du, o); } else du[o++] = 0;\n`;
+        // The call is over when its exit is converted: the pointer's memory says nothing about
+        // what the syscall saw.
+        body += 'o = h.exitString(du, o);\n';
       }
       maxSize += USER_STRING_MAX + 1;
       continue;
@@ -346,18 +371,35 @@ export interface SyscallPlan {
   fromTable: boolean;
 }
 
+/**
+ * A syscall argument of a `sys_enter_*` record (8 bytes each): not the common fields, not
+ * `__syscall_nr`, not the kernel's copies of user strings (`__data_loc` fields at the end).
+ */
+export function isSyscallArg(f: FtraceField): boolean {
+  return !f.name.startsWith('common_') && f.name !== '__syscall_nr' && !f.dataLoc;
+}
+
 function argIndex(fmt: FtraceEventFormat, name: string): number {
   let i = 0;
   for (const f of fmt.fields) {
-    if (f.name.startsWith('common_') || f.name === '__syscall_nr') continue;
+    if (!isSyscallArg(f)) continue;
     if (f.name === name) return i;
     i++;
   }
   return -1;
 }
 
-function argFields(fmt: FtraceEventFormat): FtraceField[] {
-  return fmt.fields.filter((f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr');
+export function argFields(fmt: FtraceEventFormat): FtraceField[] {
+  return fmt.fields.filter(isSyscallArg);
+}
+
+/**
+ * The kernel's copy of the user string an argument points to, on kernels whose syscall events
+ * carry them (6.19+: `field:__data_loc char[] __filename_val;` after the arguments).
+ */
+export function kernelCopyField(fmt: FtraceEventFormat, arg: string): FtraceField | undefined {
+  const f = findField(fmt, `__${arg}_val`);
+  return f && f.dataLoc ? f : undefined;
 }
 
 /** Syscalls whose exit updates the thread table from the entry's arguments. */

@@ -63,6 +63,11 @@ export interface ProcThread {
   cpu: number;
   /** Start time, ns since boot (CLOCK_BOOTTIME, `stat` field 22 in clock ticks). */
   startNs: number;
+  /**
+   * When the read began, on the clock given to {@link walkThreads}: everything read holds at
+   * that time (give or take the few microseconds of the read) and after it, until it changes.
+   */
+  readAt?: number;
 }
 
 let ticks: number | undefined;
@@ -196,8 +201,15 @@ export function readTask(dir: string): ProcThread | undefined {
   };
 }
 
-/** Every thread of every process, in pid then tid order. */
-export function walkThreads(procRoot = '/proc'): ProcThread[] {
+/**
+ * Every thread of every process, in pid then tid order; with `clock`, each one's `readAt` is
+ * the time its read began; with `only`, just the tids it accepts are read.
+ */
+export function walkThreads(
+  procRoot = '/proc',
+  clock?: () => number,
+  only?: (tid: number) => boolean,
+): ProcThread[] {
   const out: ProcThread[] = [];
   const pids = fs
     .readdirSync(procRoot)
@@ -216,8 +228,13 @@ export function walkThreads(procRoot = '/proc'): ProcThread[] {
       continue;
     }
     for (const tid of tids) {
+      if (only !== undefined && !only(tid)) continue;
+      const at = clock?.();
       const t = readTask(`${procRoot}/${pid}/task/${tid}`);
-      if (t) out.push(t);
+      if (t) {
+        if (at !== undefined) t.readAt = at;
+        out.push(t);
+      }
     }
   }
   return out;

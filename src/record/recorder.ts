@@ -37,6 +37,7 @@ import {
 } from './threads.js';
 import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from './lttng-events.js';
 import {
+  argFields,
   compilePayload,
   genericFields,
   genericName,
@@ -57,9 +58,10 @@ import { fieldsForCode, structFC, structFromCodes } from './types.js';
 import { encodedSizeBound, encodeValues } from './encode.js';
 import { buildStatedump, statedumpEnd, type InjectedEvent } from './statedump.js';
 import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from './events.js';
-import { UserMemory } from './usermem.js';
 import { Watcher, type WatchSpec } from './watcher.js';
 import type { RecordSelection } from './bpf/select.js';
+import { StringArgs, type StringStats } from './strings.js';
+import { changeTimes, holdsFrom, type ChangeEvent } from './lookahead.js';
 import {
   toContainerEventPayload,
   watchContainers,
@@ -151,12 +153,39 @@ export interface RecordSummary {
   containers: number;
   containerStarts: number;
   containerStops: number;
-  threads: { lazyReads: number; lazyMisses: number; nsResolved: number; nsUnresolved: number };
-  userStrings: { reads: number; failures: number };
-  /** Low-latency watcher: results used, events it had no result for, results that came too late. */
-  watcher: { matched: number; unmatched: number; late: number; lost: number; failed: boolean } | undefined;
-  /** Values written before they were known, then patched / left (packet already written). */
-  patches: { patched: number; tooLate: number };
+  threads: {
+    lazyReads: number;
+    lazyMisses: number;
+    nsResolved: number;
+    nsUnresolved: number;
+    lateReads: number;
+    ppidUnknown: number;
+  };
+  /**
+   * Syscall string arguments: written with the value the syscall saw (`known`, `fromKernel` of
+   * them from the kernel's own copy), or "" (`unknown`, by reason; docs/record.md).
+   */
+  userStrings: StringStats;
+  /**
+   * Low-latency watcher: results used, events it had no result for, events too old when it got
+   * to them, events its own buffer lost; string events it handled and verified.
+   */
+  watcher:
+    | {
+        matched: number;
+        unmatched: number;
+        late: number;
+        lost: number;
+        failed: boolean;
+        strEvents: number;
+        strVerified: number;
+      }
+    | undefined;
+  /**
+   * Context values written before they were known: patched in place, left unknown because the
+   * packet was already out (`tooLate`) or because they were never learnt (`unresolved`).
+   */
+  patches: { patched: number; tooLate: number; unresolved: number };
   /** `sched_switch` events the kernel did not report, inferred from the next task's events. */
   inferredSwitches: number;
   unknownFtraceEvents: number;
@@ -255,7 +284,7 @@ export class Recorder {
   private helpers!: ConvHelpers;
   private forkParent: Thread | undefined;
   private forkChild: Thread | undefined;
-  private readonly usermem = new UserMemory();
+  private strings!: StringArgs;
   private selfThread: Thread | undefined;
   private startTs = 0;
   private stopTs = 0;
@@ -275,7 +304,7 @@ export class Recorder {
   /** Threads with values written before they were known. */
   private readonly pendingPatch = new Set<Thread>();
   private learnedSeen = 0;
-  private patchStats = { patched: 0, tooLate: 0 };
+  private patchStats = { patched: 0, tooLate: 0, unresolved: 0 };
   /** Per CPU (index in `cpus`): the switch chain, shared by that CPU's readers. */
   private cpuSched: CpuSched[] = [];
   /** Last priority seen per tid (LTTng's value, prio - 100). */
@@ -409,17 +438,13 @@ export class Recorder {
       case 'sched:sched_process_exec': {
         const pid = off('pid');
         const old = off('old_pid');
-        return (pv, _pu, s, th, ts) => {
-          const tid = pv.getInt32(s + pid, true);
-          const oldTid = pv.getInt32(s + old, true);
-          t.onExec(tid, oldTid, ts);
-          this.usermem.forget(th.pid);
+        return (pv, _pu, s, _th, ts) => {
+          t.onExec(pv.getInt32(s + pid, true), pv.getInt32(s + old, true), ts);
         };
       }
       case 'sched:sched_process_exit':
         return (_pv, _pu, _s, th, ts) => {
           t.onExit(th, ts);
-          this.usermem.forget(th.pid);
           if (th.tid === th.pid) this.containerWatcher?.noteExit(th.pid);
         };
       case 'cgroup:cgroup_mkdir':
@@ -442,10 +467,7 @@ export class Recorder {
       case 'sched:sched_process_free': {
         const pid = off('pid');
         return (pv, _pu, s, _th, ts) => {
-          const tid = pv.getInt32(s + pid, true);
-          const gone = t.byTid.get(tid);
-          if (gone) this.usermem.forget(gone.pid);
-          t.onFree(tid, ts);
+          t.onFree(pv.getInt32(s + pid, true), ts);
         };
       }
       case 'syscalls:sys_exit_clone':
@@ -534,9 +556,7 @@ export class Recorder {
       const exitFmt = readEventFormat(eventsDir, 'syscalls', `sys_exit_${name}`);
       if (!entryFmt || !exitFmt) continue;
       const plan = planSyscall(name, entryFmt, exitFmt);
-      const nargs = entryFmt.fields.filter(
-        (f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr',
-      ).length;
+      const nargs = argFields(entryFmt).length;
       const en = this.makeHandler(`syscalls:sys_enter_${name}`, entryFmt, false);
       en.lttngName = `syscall_entry_${name}`;
       en.plan = write ? plan.entryFields : undefined;
@@ -607,9 +627,7 @@ export class Recorder {
       containerStarts: this.containerEvents.starts,
       containerStops: this.containerEvents.stops,
       threads: { ...this.table.stats },
-      userStrings: this.watcher
-        ? { reads: this.watcher.stats.reads, failures: this.watcher.stats.fail }
-        : { reads: this.usermem.reads, failures: this.usermem.failures },
+      userStrings: this.strings.stats,
       watcher: this.watcher
         ? {
             matched: this.watcher.stats.matched,
@@ -617,6 +635,8 @@ export class Recorder {
             late: this.watcher.stats.late,
             lost: this.watcher.stats.lost,
             failed: this.watcher.failed !== undefined,
+            strEvents: this.watcher.stats.strEvents,
+            strVerified: this.watcher.stats.strOk,
           }
         : undefined,
       patches: { ...this.patchStats },
@@ -645,7 +665,10 @@ export class Recorder {
       snapshot: (tid, ts) => this.watcher?.snapshot(tid, ts),
     });
     this.helpers = {
-      userString: (th, lo, hi, du, off) => this.userString(th, hi * TWO32 + lo, du, off),
+      userString: (th, lo, hi, du, off) => this.strings.user(th.tid, this.curTs, hi * TWO32 + lo, du, off),
+      kernelString: (th, lo, hi, pu, at, len, du, off) =>
+        this.strings.kernel(th.tid, this.curTs, hi * TWO32 + lo, pu, at, len, du, off),
+      exitString: (du, off) => this.strings.exitArgument(du, off),
       special: (name, dv, du, off) => this.special(name, dv, du, off),
       rwbs: rwbsFromBytes,
     };
@@ -693,9 +716,11 @@ export class Recorder {
       inst.write('buffer_size_kb', String(sizeKb));
       return inst;
     };
+    let kernelMax: number | undefined;
     if (mainKb > 0) {
       const inst = make(`nstrace-${process.pid}`, mainKb, true);
       this.instance = inst;
+      kernelMax = setKernelStringSize(inst);
       if (sel.allSyscalls) inst.enableEvent('syscalls', undefined, true);
       for (const f of filtered) {
         const [s, e] = f.split(':') as [string, string];
@@ -712,6 +737,17 @@ export class Recorder {
       }
     }
     if (created.length === 0) throw new UsageError('no event to record');
+    const watcher = (): Watcher | undefined => this.watcher;
+    this.strings = new StringArgs(
+      {
+        capture: (tid, ts, ptr) => watcher()?.string(tid, ts, ptr),
+        get noWatcher() {
+          const w = watcher();
+          return w === undefined || w.failed !== undefined;
+        },
+      },
+      kernelMax,
+    );
 
     // Output.
     this.traceDir = path.join(o.outDir, 'kernel');
@@ -758,13 +794,18 @@ export class Recorder {
         inst?.append('set_event_notrace_pid', later.join(' '));
     }
 
-    // The thread table starts from a /proc walk right before tracing starts: the statedump's
-    // own walk below comes after (LTTng's statedump runs once tracing is on, and readers such as
-    // lttng-analyses skip what precedes the last CPU's first event) and takes a while on a busy
-    // host (~1 ms per thread); a task that exited meanwhile would otherwise have left events
-    // with no comm and guessed namespaces. Tasks created from here on are seen forking.
+    // The thread table starts from a /proc walk right before tracing starts, so that a task
+    // exiting before the statedump's slower walk (once tracing is on, like LTTng's; ~1 ms per
+    // thread on a busy host) is still known. Read before tracing starts, what a task can change
+    // (comm, namespaces other than pid, ppid) may have changed unseen by then: only what it
+    // never changes (pid, ids, pid namespace) is taken from this walk, the rest from the
+    // statedump's walk, with tracing on (ADR 0165). Tasks created from here on are seen forking.
     const seen0 = this.now();
-    for (const p of walkThreads()) this.table.addFromProc(p, seen0);
+    for (const p of walkThreads()) this.table.addFromWalk(p, seen0);
+    // The walk takes a while (~1 ms per thread): the tasks created meanwhile, read quickly now
+    // (a task created and gone before the statedump's walk reaches it would be unknown).
+    for (const p of walkThreads('/proc', undefined, (tid) => !this.table.byTid.has(tid)))
+      this.table.addFromWalk(p, this.now());
     this.table.afterWalk();
     this.selfThread = this.table.byTid.get(process.pid);
 
@@ -774,19 +815,52 @@ export class Recorder {
     this.schedInstance?.write('tracing_on', '1');
     this.instance?.write('tracing_on', '1');
     if (o.statedump !== false) await this.statedump();
+    // Without a statedump, the same walk for the thread table alone.
+    else this.walkForTable();
+    this.lookahead();
     o.onStarted?.();
+  }
+
+  /**
+   * Before converting anything: the statedump's reads hold from each task's last change before
+   * its read (lookahead.ts), not only from the read on.
+   */
+  private lookahead(): void {
+    this.readAll(false);
+    let complete = Infinity;
+    for (const r of this.readers) complete = Math.min(complete, r.readUntil);
+    const events: ChangeEvent[] = [];
+    for (const h of this.handlers) {
+      if (!h) continue;
+      const at = (n: string): number => findField(h.fmt, n)!.offset;
+      if (h.ftrace === 'task:task_rename') events.push({ id: h.fmt.id, tidOffsets: [at('pid')] });
+      else if (h.ftrace === 'sched:sched_process_exec')
+        events.push({ id: h.fmt.id, tidOffsets: [at('pid'), at('old_pid')] });
+      else if (h.ftrace === 'syscalls:sys_exit_unshare' || h.ftrace === 'syscalls:sys_exit_setns')
+        events.push({ id: h.fmt.id, tidOffsets: [] });
+    }
+    const layouts = readHeaderLayouts(this.mount!.root);
+    const changes = changeTimes(this.readers, layouts, this.baseHi, events);
+    this.table.retimeDeferred((tid, at) => holdsFrom(changes, tid, at, this.startTs, complete));
   }
 
   /** The low-latency side instance and its worker (see watcher.ts). */
   private startWatcher(notrace: string, layouts: ReturnType<typeof readHeaderLayouts>, cpus: number[]): void {
     const specs: WatchSpec[] = [];
     const enable = new Set<string>();
+    const byFtrace = new Map<string, Handler>();
+    for (const h of this.handlers) if (h) byFtrace.set(h.ftrace, h);
+    const add = (h: Handler | undefined, spec: Omit<WatchSpec, 'id'>): void => {
+      if (!h) return;
+      specs.push({ id: h.fmt.id, ...spec });
+      enable.add(h.ftrace);
+    };
     for (const h of this.handlers) {
       if (!h) continue;
       if (h.ftrace === 'task:task_newtask') {
-        specs.push({ id: h.fmt.id, kind: 'newtask', pidOffset: findField(h.fmt, 'pid')!.offset });
+        add(h, { kind: 'newtask', pidOffset: findField(h.fmt, 'pid')!.offset });
       } else if (h.ftrace === 'syscalls:sys_exit_unshare' || h.ftrace === 'syscalls:sys_exit_setns') {
-        specs.push({ id: h.fmt.id, kind: 'nschange' });
+        add(h, { kind: 'nschange' });
       } else if (h.entry && h.plan) {
         const ptrOffsets: number[] = [];
         for (const f of h.plan) {
@@ -795,18 +869,28 @@ export class Recorder {
           if (ff) ptrOffsets.push(ff.offset);
         }
         if (ptrOffsets.length === 0) continue;
-        specs.push({ id: h.fmt.id, kind: 'str', ptrOffsets });
-      } else continue;
-      enable.add(h.ftrace);
-    }
-    if (specs.some((x) => x.kind === 'str')) {
-      for (const h of this.handlers) {
-        if (h?.ftrace === 'sched:sched_process_exec') specs.push({ id: h.fmt.id, kind: 'exec' });
-        else if (h?.ftrace === 'sched:sched_process_exit') specs.push({ id: h.fmt.id, kind: 'exit' });
-        else continue;
-        enable.add(h.ftrace);
+        add(h, {
+          kind: 'str',
+          ptrOffsets,
+          argOffsets: argFields(h.fmt).map((f) => f.offset),
+          nrOffset: findField(h.fmt, '__syscall_nr')?.offset ?? 8,
+          // The address space may be replaced while the thread is still in the syscall.
+          untilExit: h.scName === 'execve' || h.scName === 'execveat',
+        });
+        // Its exit ends the window in which the thread can be found inside it.
+        add(byFtrace.get(`syscalls:sys_exit_${h.scName}`), { kind: 'sysexit' });
       }
     }
+    // Exec replaces the address space (and the time namespace), exit frees the tid.
+    const exec = byFtrace.get('sched:sched_process_exec');
+    if (exec) {
+      add(exec, {
+        kind: 'exec',
+        pidOffset: findField(exec.fmt, 'pid')!.offset,
+        oldPidOffset: findField(exec.fmt, 'old_pid')!.offset,
+      });
+    }
+    add(byFtrace.get('sched:sched_process_exit'), { kind: 'exit' });
     const w = new TraceInstance(this.mount!, `nstrace-${process.pid}-w`);
     w.create();
     this.watchInstance = w;
@@ -833,31 +917,33 @@ export class Recorder {
       specs,
       onError: (e) =>
         this.warn(
-          `watcher failed (${(e as Error).message}); syscall strings and new namespaces will be read late`,
+          `watcher failed (${(e as Error).message}); syscall strings are written as unknown ("") ` +
+            'and namespaces of new tasks may stay unknown (0)',
         ),
     });
   }
 
-  private userString(th: Thread, ptr: number, du: Uint8Array, o: number): number {
-    const w = this.watcher;
-    if (!w || w.failed !== undefined) return this.usermem.copyString(th.pid, ptr, du, o);
-    const cap = w.string(th.tid, this.curTs, ptr);
-    if (!cap) {
-      du[o] = 0;
-      return o + 1;
+  /**
+   * Walks /proc with tracing on: each read holds from its own time on, and every later change
+   * is in the trace. The thread table takes the values when the converter reaches that time
+   * (earlier events of the thread too, unless the trace shows a change in between).
+   */
+  private walkForTable(): ProcThread[] {
+    const begin = this.now();
+    const threads: ProcThread[] = walkThreads('/proc', () => this.now());
+    for (const p of threads) {
+      if (!this.table.byTid.has(p.tid)) this.table.addFromWalk(p, this.startTs);
+      this.table.defer(p, p.readAt ?? begin);
     }
-    du.set(cap.bytes, o);
-    du[o + cap.bytes.length] = 0;
-    return o + cap.bytes.length + 1;
+    this.table.afterWalk();
+    this.selfThread = this.table.byTid.get(process.pid);
+    return threads;
   }
 
   private async statedump(): Promise<void> {
-    const threads: ProcThread[] = walkThreads();
-    const seen = this.now();
-    for (const p of threads) this.table.addFromProc(p, seen);
-    this.table.afterWalk();
-    this.selfThread = this.table.byTid.get(process.pid);
-    const evs = buildStatedump(threads, this.table, { now: () => this.now() });
+    const begin = this.now();
+    const threads = this.walkForTable();
+    const evs = buildStatedump(threads, this.table, { now: () => this.now(), begin });
     if (this.opts.containers !== false) {
       try {
         const cw = await withTimeout(
@@ -920,8 +1006,9 @@ export class Recorder {
         if (c && c.ns[0]!.inum === 0) this.addPatch(c, this.curStream!, o, 2);
         return o + 4;
       case 'vtids': {
-        const ids = c ? c.nsTids : [];
-        if (c && ids.includes(0)) this.addPatch(c, this.curStream!, o, 1);
+        // Levels not known (a parent whose pid_for_children is not known yet): no ids at all.
+        const ids = c && !c.idsUnknown ? c.nsTids : [];
+        if (c && !c.idsUnknown && ids.includes(0)) this.addPatch(c, this.curStream!, o, 1);
         du[o++] = ids.length;
         for (const v of ids) {
           dv.setInt32(o, v, true);
@@ -937,11 +1024,15 @@ export class Recorder {
   private addPatch(t: Thread, ps: StreamWriter, off: number, kind: 0 | 1 | 2): void {
     let l = t.patches;
     if (!l) t.patches = l = [];
-    if (l.length >= 4096) l.shift();
+    if (l.length >= 4096) {
+      // Dropped: that event keeps its unknown values.
+      l.shift();
+      this.patchStats.tooLate++;
+    }
     // Valid while no packet of the stream closes (the open packet's bytes stay where they are).
     l.push(
       kind === 0
-        ? { stream: ps, seq: ps.packets, off, kind, ns: t.nsAtWrite }
+        ? { stream: ps, seq: ps.packets, off, kind, ns: t.nsAtWrite, comm: t.commAtWrite }
         : { stream: ps, seq: ps.packets, off, kind },
     );
     this.pendingPatch.add(t);
@@ -963,7 +1054,7 @@ export class Recorder {
         const dv = ps.view;
         let open = t.incomplete;
         if (e.kind === 0) {
-          open = this.table.patchContext(t, e.ns!, dv, e.off);
+          open = this.table.patchContext(t, e.ns!, dv, e.off, e.comm);
         } else if (e.kind === 1) {
           const ids = t.nsTids;
           if (ps.bytes[e.off] === ids.length)
@@ -1029,6 +1120,9 @@ export class Recorder {
     this.readAll(true);
     this.process(true);
     this.checkLost();
+    // Values still unknown in written events stay so (0 / "").
+    this.applyPatches();
+    for (const t of this.pendingPatch) this.patchStats.unresolved += t.patches?.length ?? 0;
     for (const ps of this.streams) ps.close(this.stopTs);
     this.tw.close();
     this.finished = true;
@@ -1185,6 +1279,10 @@ export class Recorder {
       const ev = this.injected[this.injectedPos]!;
       if (ev.ts > limit) return;
       this.injectedPos++;
+      if (ev.ts >= this.table.nextDueAt) {
+        this.table.resolveDue(ev.ts);
+        if (this.table.learned !== this.learnedSeen) this.applyPatches();
+      }
       const ec = this.classFor(ev.name, structFromCodes(ev.fields));
       const codes = ev.fields.map((f) => f[1]);
       // Never before what the stream already holds (the writer requires non-decreasing times).
@@ -1232,6 +1330,11 @@ export class Recorder {
         // the kernel reported no switch to it.
         if (this.inferOn && !cs.lossy) this.inferSwitch(r, cs.cur, tid, ts);
         cs.cur = tid;
+      }
+      if (ts >= table.nextDueAt) {
+        // /proc reads whose time has come: their values hold from here (and patch back).
+        table.resolveDue(ts);
+        if (table.learned !== this.learnedSeen) this.applyPatches();
       }
       if (tid !== lastTid || th === undefined) {
         th = table.get(tid, cpu, ts);
@@ -1341,7 +1444,6 @@ export class Recorder {
         // already closed
       }
     }
-    this.usermem.closeAll();
     if (!this.finished) {
       // Error path: still close what was written so the trace is readable up to here.
       try {
@@ -1364,6 +1466,22 @@ export class Recorder {
       }
     }
   }
+}
+
+/**
+ * Asks the kernel to copy user strings into syscall events at their longest (kernels whose
+ * events carry them: `syscall_user_buf_size`, at most 165 bytes); returns the size in effect,
+ * undefined when the instance has no such file.
+ */
+function setKernelStringSize(inst: TraceInstance): number | undefined {
+  if (!fs.existsSync(inst.file('syscall_user_buf_size'))) return undefined;
+  try {
+    inst.write('syscall_user_buf_size', '165');
+  } catch {
+    // keep the default
+  }
+  const v = Number(inst.read('syscall_user_buf_size').trim());
+  return Number.isInteger(v) && v >= 0 ? v : undefined;
 }
 
 /**

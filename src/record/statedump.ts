@@ -51,13 +51,16 @@ function statusOf(state: string): number {
 export interface StatedumpOptions {
   /** Relative-ns clock. */
   now: () => number;
+  /** When the walk began (the `lttng_statedump_start` time; default: now). */
+  begin?: number;
   fds?: boolean;
   procRoot?: string;
 }
 
 /**
- * Builds the statedump events for `threads` (a /proc walk already loaded into `table`). The
- * timestamps are taken while building, so the dump spans the time it took, like LTTng's.
+ * Builds the statedump events for `threads` (a /proc walk; `table` knows its namespaces'
+ * hierarchy). A thread's events take the time its read began (`readAt`), when its values held;
+ * the others are stamped as they are built, so the dump spans the time it took, like LTTng's.
  */
 export function buildStatedump(
   threads: readonly ProcThread[],
@@ -65,12 +68,15 @@ export function buildStatedump(
   opts: StatedumpOptions,
 ): InjectedEvent[] {
   const out: InjectedEvent[] = [];
-  const push = (name: string, values: SimpleValue[]): void => {
+  let last = -Infinity;
+  const push = (name: string, values: SimpleValue[], at?: number): void => {
     const fields = STATEDUMP_EVENTS[name];
     if (!fields) throw new Error(`unknown statedump event ${name}`);
-    out.push({ name, fields, values, ts: opts.now() });
+    // Never before an event already built (readers want them in order).
+    last = Math.max(last, at ?? opts.now());
+    out.push({ name, fields, values, ts: last });
   };
-  push('lttng_statedump_start', []);
+  push('lttng_statedump_start', [], opts.begin);
 
   // A process of each user namespace, to read its uid/gid maps.
   const userNsMember = new Map<number, number>();
@@ -94,9 +100,10 @@ export function buildStatedump(
   };
 
   for (const p of threads) {
-    const t = table.byTid.get(p.tid);
-    if (!t) continue;
-    push('lttng_statedump_process_state', [
+    if (!table.byTid.has(p.tid)) continue;
+    // Every event of the thread at the time of its read: the values held then.
+    const put = (name: string, values: SimpleValue[]): void => push(name, values, p.readAt);
+    put('lttng_statedump_process_state', [
       p.tid,
       p.pid,
       p.ppid,
@@ -111,22 +118,31 @@ export function buildStatedump(
     // pid namespaces, deepest level first.
     const parent = table.byTid.get(p.ppid);
     let level = p.nsTids.length - 1;
-    for (let ns: Ns | undefined = t.ns[NS_INDEX.pid]; ns && level >= 0; ns = ns.parent, level--) {
-      push('lttng_statedump_process_pid_ns', [
+    for (
+      let ns: Ns | undefined = table.nsFromRead(NS_INDEX.pid, p.ns[NS_INDEX.pid] ?? 0);
+      ns && level >= 0;
+      ns = ns.parent, level--
+    ) {
+      put('lttng_statedump_process_pid_ns', [
         p.tid,
         p.nsTids[level] ?? 0,
         p.nsPids[level] ?? 0,
-        parent ? table.idAtLevel(parent.nsPids, level) : 0,
+        parent && !parent.idsUnknown ? table.idAtLevel(parent.nsPids, level) : 0,
         level,
+        // Levels above the task's own: from the hierarchy (0 when lsns did not know it).
         ns.inum,
       ]);
     }
-    push('lttng_statedump_process_cgroup_ns', [p.tid, p.ns[NS_INDEX.cgroup] ?? 0]);
-    push('lttng_statedump_process_ipc_ns', [p.tid, p.ns[NS_INDEX.ipc] ?? 0]);
-    push('lttng_statedump_process_mnt_ns', [p.tid, p.ns[NS_INDEX.mnt] ?? 0]);
-    push('lttng_statedump_process_net_ns', [p.tid, p.ns[NS_INDEX.net] ?? 0]);
+    put('lttng_statedump_process_cgroup_ns', [p.tid, p.ns[NS_INDEX.cgroup] ?? 0]);
+    put('lttng_statedump_process_ipc_ns', [p.tid, p.ns[NS_INDEX.ipc] ?? 0]);
+    put('lttng_statedump_process_mnt_ns', [p.tid, p.ns[NS_INDEX.mnt] ?? 0]);
+    put('lttng_statedump_process_net_ns', [p.tid, p.ns[NS_INDEX.net] ?? 0]);
     // user namespaces, deepest first; ids as seen from each.
-    for (let ns: Ns | undefined = t.ns[NS_INDEX.user]; ns; ns = ns.parent) {
+    for (
+      let ns: Ns | undefined = table.nsFromRead(NS_INDEX.user, p.ns[NS_INDEX.user] ?? 0);
+      ns;
+      ns = ns.parent
+    ) {
       let vuid = p.uid;
       let vgid = p.gid;
       if (ns.parent) {
@@ -134,10 +150,10 @@ export function buildStatedump(
         vuid = m.uid ? mapIdInto(m.uid, p.uid) : 65534;
         vgid = m.gid ? mapIdInto(m.gid, p.gid) : 65534;
       }
-      push('lttng_statedump_process_user_ns', [p.tid, vuid, vgid, ns.level, ns.inum]);
+      put('lttng_statedump_process_user_ns', [p.tid, vuid, vgid, ns.level, ns.inum]);
     }
-    push('lttng_statedump_process_uts_ns', [p.tid, p.ns[NS_INDEX.uts] ?? 0]);
-    push('lttng_statedump_process_time_ns', [p.tid, p.ns[NS_INDEX.time] ?? 0]);
+    put('lttng_statedump_process_uts_ns', [p.tid, p.ns[NS_INDEX.uts] ?? 0]);
+    put('lttng_statedump_process_time_ns', [p.tid, p.ns[NS_INDEX.time] ?? 0]);
   }
 
   // Time namespaces: one event each, with the offsets a task of the namespace reads.

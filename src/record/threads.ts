@@ -7,15 +7,7 @@
  *
  * What is exact and what is inferred is documented in docs/record.md ("Namespace contexts").
  */
-import {
-  CLONE_NS_FLAGS,
-  NS_INDEX,
-  NS_TYPES,
-  readTask,
-  readTaskNs,
-  type NsType,
-  type ProcThread,
-} from './proc.js';
+import { CLONE_NS_FLAGS, NS_INDEX, NS_TYPES, readTask, type NsType, type ProcThread } from './proc.js';
 
 /** A namespace. `inum` 0 means "not known yet" (created during the recording, not read yet). */
 export class Ns {
@@ -93,6 +85,8 @@ export interface PatchEntry {
    * of the thread (unshare, setns, a rename) never reaches back into earlier events.
    */
   ns?: readonly Ns[];
+  /** Kind 0: the comm the words stood for (`Thread.commAtWrite`). */
+  comm?: Uint8Array;
 }
 
 export class Thread {
@@ -113,6 +107,8 @@ export class Thread {
   ctxEpoch = -1;
   /** `ns` as of the last rebuild of `ctx` (the namespaces the written words stand for). */
   nsAtWrite: readonly Ns[] = [];
+  /** `comm` as of the last rebuild (a placeholder there is patched when learnt). */
+  commAtWrite: Uint8Array | undefined = undefined;
   /** Some context value is not known yet (a new namespace, an id at a deeper level). */
   incomplete = false;
   /** Where values of this thread not known yet were written (patched when they become known). */
@@ -124,6 +120,10 @@ export class Thread {
   exitedAt = Infinity;
   /** Last child created (task_newtask), for clone's return value. */
   lastChild: Thread | undefined = undefined;
+  /** The pid namespace level is not known: `nsTids`/`nsPids` are placeholders ([0]). */
+  idsUnknown = false;
+  /** Start time (`stat` field 22, ns since boot) when read from /proc; NaN when created by an event. */
+  startNs = NaN;
   /** Syscall in progress: its ftrace sys_enter id, name and raw argument bytes. */
   scId = -1;
   scName: string | undefined = undefined;
@@ -169,8 +169,6 @@ export interface ThreadTableOptions {
   contexts: readonly ContextName[];
   /** Reads a task from /proc (tests replace it). */
   readTask?: (tid: number) => ProcThread | undefined;
-  /** Reads only the namespaces of a task. */
-  readNs?: (tid: number) => { ns: number[]; pidForChildren: number; timeForChildren: number } | undefined;
   /** Parent of a pid/user namespace inode (from lsns), 0 for a root, undefined when unknown. */
   nsParent?: (inum: number) => number | undefined;
   /** Now, in the recorder's relative ns (for `seenAt` of tasks read lazily). */
@@ -195,6 +193,26 @@ export interface NsSnapshotLike {
   nsTids: number[];
   nsPids: number[];
   pid: number;
+  /**
+   * Which values hold for the event (bits in NS_TYPES order, then 8: pid_for_children, 9:
+   * time_for_children); undefined: all. Ids (NSpid) and the pid namespace always hold.
+   */
+  mask?: number;
+}
+
+/** Every value of a snapshot or /proc read. */
+const ALL = (1 << 10) - 1;
+/** What a task keeps all its life: its pid namespace and its ids (NSpid), not masked. */
+const IMMUTABLE = 1 << NS_INDEX.pid;
+const PFC_BIT = 1 << 8;
+const TFC_BIT = 1 << 9;
+
+/** A /proc read of a task whose mutable values become exact at `at` (ThreadTable.defer). */
+interface Deferred {
+  tid: number;
+  pid: number;
+  at: number;
+  p: ProcThread;
 }
 
 export interface ContextSlot {
@@ -216,15 +234,29 @@ export class ThreadTable {
   readonly ctxWords: number;
   readonly ctxBytes: number;
   private readonly readTaskFn: (tid: number) => ProcThread | undefined;
-  private readonly readNsFn: (
-    tid: number,
-  ) => { ns: number[]; pidForChildren: number; timeForChildren: number } | undefined;
   private readonly nsParent: (inum: number) => number | undefined;
   private readonly now: () => number;
   private readonly snapshotFn: ((tid: number, ts: number) => NsSnapshotLike | undefined) | undefined;
   private readonly startedBy: (startNs: number, ts: number) => boolean;
   /** Statistics for the summary. */
-  readonly stats = { lazyReads: 0, lazyMisses: 0, nsResolved: 0, nsUnresolved: 0 };
+  readonly stats = {
+    lazyReads: 0,
+    lazyMisses: 0,
+    nsResolved: 0,
+    nsUnresolved: 0,
+    /** /proc reads whose mutable values became exact at their read time (walk, lazy). */
+    lateReads: 0,
+    /** Parents that exited while children were known: the children's ppid became unknown. */
+    ppidUnknown: 0,
+  };
+  /** comm arrays that stand for "not known yet" (written as ""; patched when learnt). */
+  readonly unknownComm = new WeakSet<Uint8Array>();
+  /** /proc reads waiting for the converter to reach their read time (sorted by `at`). */
+  private deferred: Deferred[] = [];
+  /** Time of the first deferred read (Infinity when none): the converter calls resolveDue. */
+  nextDueAt = Infinity;
+  /** The ppid and vppid contexts are written (parents' exits must be followed). */
+  private readonly ppidContexts: boolean;
 
   constructor(opts: ThreadTableOptions) {
     this.contexts = opts.contexts;
@@ -233,21 +265,151 @@ export class ThreadTable {
     this.ctxWords = words;
     this.ctxBytes = words * 4;
     this.readTaskFn = opts.readTask ?? ((tid) => readTask(`/proc/${tid}`));
-    this.readNsFn =
-      opts.readNs ??
-      ((tid) => {
-        const r = readTaskNs(`/proc/${tid}`);
-        return r.ns.every((x) => x === 0) ? undefined : r;
-      });
     this.nsParent = opts.nsParent ?? (() => undefined);
     this.now = opts.now ?? (() => 0);
     this.snapshotFn = opts.snapshot;
     this.startedBy = opts.startedBy ?? (() => true);
+    this.ppidContexts = opts.contexts.includes('ppid') || opts.contexts.includes('vppid');
+  }
+
+  /** A comm that is not known yet. */
+  private unknownCommBytes(): Uint8Array {
+    const c = new Uint8Array(16);
+    this.unknownComm.add(c);
+    return c;
   }
 
   /**
-   * Fills what is unknown in `t` from a snapshot taken at the event (exact), or from /proc now
-   * (late: right unless the task changed since). Returns false when neither is available.
+   * A thread known from a /proc read whose mutable values (comm, namespaces other than pid,
+   * pid/time_for_children, ppid) cannot be taken for events before the read: they are
+   * placeholders ("unknown"), to be resolved by {@link defer} or by the trace. What a task
+   * never changes (tid, pid, pid namespace, ids at every level) is taken.
+   */
+  addFromWalk(p: ProcThread, seenAt: number): Thread {
+    const levelPid = p.nsTids.length - 1;
+    const pidNs = this.nsOf(NS_INDEX.pid, p.ns[NS_INDEX.pid] ?? 0, levelPid);
+    pidNs.level = levelPid;
+    this.linkParents(pidNs);
+    const ns = NS_TYPES.map((_, i) => (i === NS_INDEX.pid ? pidNs : new Ns(0, i, 0, undefined)));
+    const t = new Thread(
+      p.tid,
+      {
+        pid: p.pid,
+        ppid: 0,
+        comm: this.unknownCommBytes(),
+        ns,
+        // Until known, assumed to be the task's own pid namespace for its children's level
+        // (an unshare(CLONE_NEWPID) before the recording would make it one deeper).
+        pidForChildren: new Ns(0, NS_INDEX.pid, levelPid + 1, undefined),
+        timeForChildren: new Ns(0, NS_INDEX.time, 0, undefined),
+        nsTids: p.nsTids.slice(),
+        nsPids: p.nsPids.slice(),
+        seenAt,
+      },
+      this.ctxWords,
+    );
+    t.startNs = p.startNs;
+    if (this.byTid.has(p.tid)) this.version++;
+    this.byTid.set(p.tid, t);
+    this.rootPidNsIfOneLevel(t);
+    return t;
+  }
+
+  /**
+   * A /proc read of `p` at `at` (relative ns, taken before the read): the task's state from
+   * then on. When the converter reaches `at` (resolveDue), every value of the thread still
+   * unknown takes the read's: nothing the trace shows changed it between the event that made
+   * it unknown and the read (a change would have replaced the placeholder), so the earlier
+   * events written with it are patched too.
+   */
+  defer(p: ProcThread, at: number): void {
+    this.stats.lateReads++;
+    const d: Deferred = { tid: p.tid, pid: p.pid, at, p };
+    let i = this.deferred.length;
+    while (i > 0 && this.deferred[i - 1]!.at > at) i--;
+    this.deferred.splice(i, 0, d);
+    this.nextDueAt = this.deferred[0]!.at;
+  }
+
+  /** Applies the deferred reads whose time the converter has reached (`ts`). */
+  resolveDue(ts: number): void {
+    let k = 0;
+    while (k < this.deferred.length && this.deferred[k]!.at <= ts) {
+      const d = this.deferred[k++]!;
+      const t = this.byTid.get(d.tid);
+      if (t !== undefined && this.sameTask(t, d)) this.applyLate(t, d.p);
+    }
+    if (k > 0) this.deferred.splice(0, k);
+    this.nextDueAt = this.deferred.length > 0 ? this.deferred[0]!.at : Infinity;
+  }
+
+  /**
+   * Whether the read `d` is of the task `t` stands for: the same start time, or, for a task
+   * created by an event of the trace, one created before the read's time (the table follows
+   * exits and forks in time order, so the tid's entry then is the task that was read).
+   */
+  private sameTask(t: Thread, d: Deferred): boolean {
+    if (t.pid !== d.pid && t.pid !== 0) return false;
+    return Number.isNaN(t.startNs) ? d.at >= t.seenAt : t.startNs === d.p.startNs;
+  }
+
+  /**
+   * Moves the time from which deferred reads hold to `earliest(tid, at, p)` (a lookahead of
+   * the trace found no change of the task between that time and the read), for the reads of
+   * tasks the table knows from /proc (same start time).
+   */
+  retimeDeferred(earliest: (tid: number, at: number) => number): void {
+    for (const d of this.deferred) {
+      const t = this.byTid.get(d.tid);
+      if (t === undefined || t.startNs !== d.p.startNs) continue;
+      d.at = Math.min(d.at, earliest(d.tid, d.at));
+    }
+    this.deferred.sort((a, b) => a.at - b.at);
+    this.nextDueAt = this.deferred.length > 0 ? this.deferred[0]!.at : Infinity;
+  }
+
+  /**
+   * The level of a pid_for_children just learnt (a placeholder's was a guess): the task's own
+   * pid namespace's, or one below after an unshare(CLONE_NEWPID).
+   */
+  private fixPfcLevel(t: Thread): void {
+    const pfc = t.pidForChildren;
+    if (pfc.inum === 0) return;
+    const own = t.ns[NS_INDEX.pid]!;
+    if (pfc.inum === own.inum) {
+      pfc.level = own.level;
+      pfc.parent = own.parent;
+    } else {
+      this.linkParents(pfc);
+      if (pfc.parent) pfc.level = levelOf(pfc);
+    }
+  }
+
+  private applyLate(t: Thread, p: ProcThread): void {
+    let changed = this.fillUnknown(t, p, ALL);
+    this.fixPfcLevel(t);
+    if (t.pid === 0 && p.pid !== 0) {
+      t.pid = p.pid;
+      changed = true;
+    }
+    if (this.unknownComm.has(t.comm)) {
+      // Filled in place: the events written with this placeholder are patched with it.
+      t.comm.set(commBytes(p.comm));
+      this.unknownComm.delete(t.comm);
+      changed = true;
+    }
+    if (t.ppid === 0 && p.ppid !== 0) {
+      t.ppid = p.ppid;
+      changed = true;
+    }
+    this.invalidate(t);
+    if (changed) this.learned++;
+  }
+
+  /**
+   * Fills what is unknown in `t` for its event at `ts`: from the watcher's snapshot (the values
+   * its mask says still held), then from /proc now, but only what a task never changes (its
+   * pid namespace and ids): anything else read now may have changed since the event.
    */
   private fill(t: Thread, ts: number): boolean {
     const snap = this.snapshotFn?.(t.tid, ts);
@@ -260,23 +422,34 @@ export class ThreadTable {
   }
 
   private applySnapshot(t: Thread, p: NsSnapshotLike): void {
-    this.fillUnknown(t, p);
+    this.fillUnknown(t, p, p.mask ?? ALL);
     this.invalidate(t);
     this.learned++;
   }
 
   /**
-   * Fills what `t` does not know (namespaces, ids at each pid-ns level) from a snapshot or a
-   * /proc read of the same task. Returns whether an id was filled in.
+   * Fills what `t` does not know (namespaces whose `mask` bit is set, ids at each pid-ns level)
+   * from a snapshot or a /proc read of the same task. Returns whether an id was filled in.
    */
-  private fillUnknown(t: Thread, p: NsSnapshotLike): boolean {
+  private fillUnknown(t: Thread, p: NsSnapshotLike, mask: number): boolean {
     for (let i = 0; i < NS_TYPES.length; i++) {
       const n = t.ns[i]!;
-      if (n.inum === 0) this.resolveNs(n, p.ns[i] ?? 0);
+      if (n.inum === 0 && (mask & (1 << i)) !== 0) this.resolveNs(n, p.ns[i] ?? 0);
     }
-    if (t.pidForChildren.inum === 0) this.resolveNs(t.pidForChildren, p.pidForChildren);
-    if (t.timeForChildren.inum === 0) this.resolveNs(t.timeForChildren, p.timeForChildren);
+    if (t.pidForChildren.inum === 0 && (mask & PFC_BIT) !== 0) {
+      this.resolveNs(t.pidForChildren, p.pidForChildren);
+      this.fixPfcLevel(t);
+    }
+    if (t.timeForChildren.inum === 0 && (mask & TFC_BIT) !== 0)
+      this.resolveNs(t.timeForChildren, p.timeForChildren);
     let changed = false;
+    if (t.idsUnknown && p.nsTids.length > 0) {
+      // The pid namespace level was not known: the ids come whole from the read.
+      t.nsTids = p.nsTids.slice();
+      t.nsPids = p.nsPids.length === p.nsTids.length ? p.nsPids.slice() : p.nsTids.map(() => 0);
+      t.idsUnknown = false;
+      return true;
+    }
     if (p.nsTids.length === t.nsTids.length) {
       for (let i = 0; i < p.nsTids.length; i++) {
         if (t.nsTids[i] === 0) {
@@ -300,6 +473,18 @@ export class ThreadTable {
       n = new Ns(inum, type, levelHint, undefined);
       if (inum !== 0) this.nsByKey.set(key, n);
     }
+    return n;
+  }
+
+  /**
+   * The namespace object of an inode read from /proc (pid or user: linked to its parents, its
+   * level from them). For the statedump, which describes the read itself.
+   */
+  nsFromRead(type: number, inum: number): Ns | undefined {
+    if (inum === 0) return undefined;
+    const n = this.nsOf(type, inum);
+    this.linkParents(n);
+    if (n.parent) n.level = levelOf(n);
     return n;
   }
 
@@ -343,6 +528,7 @@ export class ThreadTable {
       },
       this.ctxWords,
     );
+    t.startNs = p.startNs;
     this.byTid.set(p.tid, t);
     this.rootPidNsIfOneLevel(t);
     return t;
@@ -422,30 +608,34 @@ export class ThreadTable {
 
   private lazy(tid: number, ts: number): Thread {
     this.stats.lazyReads++;
+    const at = this.now();
     const p = this.readTaskFn(tid);
-    // The entry stands for the task from this event on: later state events still apply (they
-    // are already reflected in /proc if they happened before the read, and applying them again
-    // gives the same state).
-    if (p && p.tid === tid && this.startedBy(p.startNs, ts))
-      return this.addFromProc(p, ts === Infinity ? this.now() : ts);
+    if (p && p.tid === tid && this.startedBy(p.startNs, ts)) {
+      // Read after the event: what the task never changes is taken at once; the rest holds
+      // from the read's time on (and for earlier events if the trace shows no change).
+      const t = this.addFromWalk(p, ts === Infinity ? at : ts);
+      this.defer(p, at);
+      return t;
+    }
     this.stats.lazyMisses++;
-    // Gone already: assume the initial namespaces, ids as seen from the root only.
-    const ns = NS_TYPES.map((_, i) => this.rootNs(i));
+    // Gone already: only its tid is known.
+    const ns = NS_TYPES.map((_, i) => new Ns(0, i, 0, undefined));
     const t = new Thread(
       tid,
       {
-        pid: tid,
+        pid: 0,
         ppid: 0,
-        comm: new Uint8Array(16),
+        comm: this.unknownCommBytes(),
         ns,
-        pidForChildren: ns[NS_INDEX.pid]!,
-        timeForChildren: ns[NS_INDEX.time]!,
-        nsTids: [tid],
-        nsPids: [tid],
+        pidForChildren: new Ns(0, NS_INDEX.pid, 0, undefined),
+        timeForChildren: new Ns(0, NS_INDEX.time, 0, undefined),
+        nsTids: [0],
+        nsPids: [0],
         seenAt: -Infinity,
       },
       this.ctxWords,
     );
+    t.idsUnknown = true;
     this.byTid.set(tid, t);
     return t;
   }
@@ -482,8 +672,8 @@ export class ThreadTable {
           w[k++] = t.ppid;
           break;
         case 'vppid': {
-          const parent = this.byTid.get(t.ppid);
-          w[k++] = parent ? this.idAtLevel(parent.nsPids, t.nsPids.length - 1) : 0;
+          const parent = t.idsUnknown || t.ppid === 0 ? undefined : this.byTid.get(t.ppid);
+          w[k++] = parent && !parent.idsUnknown ? this.idAtLevel(parent.nsPids, t.nsPids.length - 1) : 0;
           break;
         }
         case 'procname': {
@@ -497,6 +687,7 @@ export class ThreadTable {
     }
     t.ctxEpoch = this.epoch;
     t.nsAtWrite = t.ns.slice();
+    t.commAtWrite = t.comm;
     t.incomplete = this.isIncomplete(t);
   }
 
@@ -506,7 +697,7 @@ export class ThreadTable {
    * (its ids never change, they only become known). Nothing else is rewritten. Returns true
    * when some of these values are still unknown (the entry is worth keeping).
    */
-  patchContext(t: Thread, ns: readonly Ns[], dv: DataView, off: number): boolean {
+  patchContext(t: Thread, ns: readonly Ns[], dv: DataView, off: number, comm?: Uint8Array): boolean {
     let k = 0;
     let unknown = false;
     const put = (v: number): void => {
@@ -532,6 +723,12 @@ export class ThreadTable {
           put(t.vtid);
           break;
         case 'procname':
+          // The comm the words stood for: a placeholder is filled in place once learnt (a
+          // known comm never changes: a rename makes a new one), so its bytes are the value.
+          if (comm !== undefined) {
+            if (this.unknownComm.has(comm)) unknown = true;
+            else for (let i = 0; i < 16; i++) dv.setUint8(off + 4 * k + i, comm[i]!);
+          }
           k += 3;
           break;
         default:
@@ -545,6 +742,7 @@ export class ThreadTable {
   /** A context value of `t` is a placeholder (0) that may become known later. */
   isIncomplete(t: Thread): boolean {
     if (t.tid === 0) return false;
+    if (this.unknownComm.has(t.comm)) return true;
     for (const n of t.ns) if (n.inum === 0) return true;
     for (const x of t.nsTids) if (x === 0) return true;
     for (const x of t.nsPids) if (x === 0) return true;
@@ -569,19 +767,23 @@ export class ThreadTable {
     const key = `${n.type}:${inum}`;
     if (!this.nsByKey.has(key)) this.nsByKey.set(key, n);
     this.linkParents(n);
+    // The hierarchy knows its level (a placeholder's was a guess).
+    if (n.parent && (n.type === NS_INDEX.pid || n.type === NS_INDEX.user)) n.level = levelOf(n);
     this.stats.nsResolved++;
     this.epoch++;
     this.learned++;
   }
 
   /**
-   * Tries to learn unknown namespaces and ids of `t` from /proc (the task must still exist and
-   * be the same task). Only fills what is unknown.
+   * Learns what a task never changes (its pid namespace, its ids at every level) from /proc
+   * now, if the task there is the same one. Namespaces it can change (unshare, setns, exec)
+   * are not taken: /proc shows them as they are now, not as they were at the event.
    */
   private fillFromProc(t: Thread, ts: number): boolean {
     const p = this.readTaskFn(t.tid);
     if (!p || p.pid !== t.pid || !this.startedBy(p.startNs, ts)) return false;
-    if (this.fillUnknown(t, p)) {
+    const before = t.ns[NS_INDEX.pid]!.inum;
+    if (this.fillUnknown(t, p, IMMUTABLE) || t.ns[NS_INDEX.pid]!.inum !== before) {
       this.invalidate(t);
       this.learned++;
     }
@@ -608,8 +810,12 @@ export class ThreadTable {
     const isThread = (flags & CLONE_THREAD) !== 0;
     const ns = parent.ns.slice();
     let unknown = false;
-    // pid: a child goes to the parent's pid_for_children, or a new one under it.
-    let pidNs = parent.pidForChildren;
+    // pid: a child goes to the parent's pid_for_children, or a new one under it; a thread stays
+    // in its process's (the kernel refuses CLONE_THREAD when the two differ).
+    let pidNs = isThread ? parent.ns[NS_INDEX.pid]! : parent.pidForChildren;
+    // A pid_for_children not known yet (read late, not resolved yet): the child's level too.
+    const levelUnknown =
+      !isThread && parent.pidForChildren.inum === 0 && parent.pidForChildren.parent === undefined;
     if ((flags & CLONE_NS_FLAGS.pid) !== 0 && !isThread) {
       pidNs = new Ns(0, NS_INDEX.pid, parent.pidForChildren.level + 1, parent.pidForChildren);
       unknown = true;
@@ -654,6 +860,11 @@ export class ThreadTable {
       },
       this.ctxWords,
     );
+    if (levelUnknown) {
+      child.nsTids = [0];
+      child.nsPids = [0];
+      child.idsUnknown = true;
+    }
     if (this.byTid.has(childTid)) this.version++;
     this.byTid.set(childTid, child);
     parent.lastChild = child;
@@ -667,7 +878,7 @@ export class ThreadTable {
   /** clone/fork/vfork/clone3 returned `ret` > 0 in the parent: the child's id at the parent's level. */
   onCloneReturn(parent: Thread, ret: number): void {
     const child = parent.lastChild;
-    if (!child || ret <= 0) return;
+    if (!child || ret <= 0 || child.idsUnknown || parent.idsUnknown) return;
     const level = parent.nsTids.length - 1;
     if (level < child.nsTids.length && child.nsTids[level] === 0) {
       child.nsTids[level] = ret;
@@ -677,8 +888,16 @@ export class ThreadTable {
     }
   }
 
-  /** exec: a non-leader thread that execs takes the leader's tid (old_tid → tid). */
+  /**
+   * exec: the task moves to its time_for_children namespace; a non-leader thread that execs
+   * takes the leader's tid (old_tid → tid).
+   */
   onExec(tid: number, oldTid: number, ts: number): void {
+    const self = this.byTid.get(oldTid);
+    if (self && self.seenAt <= ts && self.ns[NS_INDEX.time] !== self.timeForChildren) {
+      self.ns[NS_INDEX.time] = self.timeForChildren;
+      this.invalidate(self);
+    }
     if (tid === oldTid) return;
     const t = this.byTid.get(oldTid);
     if (!t || t.seenAt > ts) return;
@@ -714,6 +933,17 @@ export class ThreadTable {
   onExit(t: Thread, ts = 0): void {
     t.exited = true;
     t.exitedAt = ts;
+    if (!this.ppidContexts || t.pid === 0) return;
+    // The last thread of a process gone: its children are reparented (to a subreaper or the
+    // namespace's init), which the trace does not show. Their ppid is unknown from here on.
+    for (const o of this.byTid.values()) if (o.pid === t.pid && !o.exited) return;
+    for (const c of this.byTid.values()) {
+      if (c.ppid === t.pid && c.pid !== t.pid) {
+        c.ppid = 0;
+        this.invalidate(c);
+        this.stats.ppidUnknown++;
+      }
+    }
   }
 
   onFree(tid: number, ts: number): void {
@@ -756,35 +986,42 @@ export class ThreadTable {
    */
   onSetns(t: Thread, nstype: number, ts: number): void {
     if (t.seenAt > ts) return;
-    const r = this.snapshotFn?.(t.tid, ts) ?? this.readNsFn(t.tid);
-    if (!r) {
-      this.stats.nsUnresolved++;
-      return;
-    }
+    // Only the watcher's snapshot, taken at the event, can say where it went (the target is an
+    // fd the trace does not show); /proc read later may show a later state.
+    const r = this.snapshotFn?.(t.tid, ts);
+    const mask = r !== undefined && r.pid === t.pid ? (r.mask ?? ALL) : 0;
+    let unresolved = false;
+    const after = (i: number, bit: number, inum: number | undefined, cur: Ns): Ns => {
+      if ((mask & bit) !== 0 && inum !== undefined && inum !== 0) {
+        if (inum === cur.inum) return cur;
+        const n = this.nsOf(i, inum);
+        if (i === NS_INDEX.user || i === NS_INDEX.pid) {
+          this.linkParents(n);
+          n.level = levelOf(n);
+        }
+        return n;
+      }
+      unresolved = true;
+      // Unknown, and so is its level (parent undefined).
+      return new Ns(0, i, 0, undefined);
+    };
     for (let i = 0; i < NS_TYPES.length; i++) {
       const type = NS_TYPES[i]!;
       if (nstype !== 0 && (nstype & CLONE_NS_FLAGS[type]) === 0) continue;
       if (type === 'pid') {
-        if (r.pidForChildren !== 0 && r.pidForChildren !== t.pidForChildren.inum) {
-          t.pidForChildren = this.nsOf(i, r.pidForChildren);
-          this.linkParents(t.pidForChildren);
-          if (t.pidForChildren.parent) t.pidForChildren.level = levelOf(t.pidForChildren);
-        }
+        // A task's own pid namespace never changes: its children's does.
+        t.pidForChildren = after(i, PFC_BIT, r?.pidForChildren, t.pidForChildren);
         continue;
       }
       if (type === 'time') {
-        if (r.timeForChildren !== 0) t.timeForChildren = this.nsOf(i, r.timeForChildren);
+        // Joining a time namespace moves the task itself, and its future children.
+        t.ns[i] = after(i, 1 << i, r?.ns[i], t.ns[i]!);
+        t.timeForChildren = after(i, TFC_BIT, r?.timeForChildren, t.timeForChildren);
         continue;
       }
-      const inum = r.ns[i] ?? 0;
-      if (inum !== 0 && inum !== t.ns[i]!.inum) {
-        t.ns[i] = this.nsOf(i, inum);
-        if (type === 'user') {
-          this.linkParents(t.ns[i]!);
-          t.ns[i]!.level = levelOf(t.ns[i]!);
-        }
-      }
+      t.ns[i] = after(i, 1 << i, r?.ns[i], t.ns[i]!);
     }
+    if (unresolved) this.stats.nsUnresolved++;
     this.invalidate(t);
   }
 

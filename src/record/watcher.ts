@@ -1,23 +1,34 @@
 /**
- * The low-latency watcher: what ftrace cannot record (namespace inodes of new tasks, the
- * strings syscalls point to) must be read from /proc while it is still true. The main
- * converter runs tens of milliseconds behind the kernel; by then a short-lived task is gone,
- * a path buffer reused, an exec'd process has another address space.
+ * The low-latency watcher: what ftrace does not record (namespace inodes of new tasks, the
+ * strings syscalls point to) can only be read from /proc, and a read is worth writing only if
+ * it provably shows what the event saw (watch-logic.ts, ADR 0165).
  *
- * So a second, tiny tracefs instance carries only the events that need it (task_newtask,
- * unshare/setns exits, syscall entries with string arguments), and a worker thread polls it
- * every millisecond: for each event it snapshots `/proc/<tid>` (namespaces, NSpid) or copies
- * the user string from `/proc/<tid>/mem` at once, and sends the result to the main thread,
- * which matches it with the same event of the main instance (same tid, same timestamp within
- * a microsecond or so, the two instances being written by the same tracepoint call).
- *
- * Still best effort (a task can change between the event and the watcher's read, ~1 ms),
- * but exact in every case the tests exercise. docs/record.md lists what is inferred.
+ * A second, tiny tracefs instance carries only the events that need it (task_newtask,
+ * unshare/setns exits, the entries of syscalls with string arguments) and those that can void
+ * a read (those syscalls' exits, exec, exit). A worker thread polls it every 2 ms:
+ * - a string is copied from `/proc/<tid>/mem` only while `/proc/<tid>/syscall` shows the
+ *   thread blocked in that very syscall with the same arguments, before and after the copy,
+ *   the same task (start time) throughout, and the address space opened in between; the copy
+ *   then waits until the trace shows that the thread did not leave the syscall (no exit, exec
+ *   or exit of the thread) between the event and the last check;
+ * - a namespace snapshot (`/proc/<tid>/status`, `ns/*`) keeps the values no unshare/setns
+ *   (nor, for the time namespace, exec) of the task came to change in between.
+ * Results (and the reason when there is none) go to the main thread, which matches them with
+ * the same events of the main instances (same tid, timestamps within a fraction of a ms).
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
 import type { EventHeaderLayout, PageHeaderLayout } from './format.js';
 import { clockTicksPerSec } from './proc.js';
+import {
+  watchLogic,
+  type ChangeKind,
+  type MemReader,
+  type PendingItem,
+  type ProcIo,
+  type StrReason,
+  type WatchLogic,
+} from './watch-logic.js';
 import type * as WorkerThreadsNs from 'node:worker_threads';
 import type * as FsNs from 'node:fs';
 import type * as OsNs from 'node:os';
@@ -26,16 +37,24 @@ type WorkerThreadsModule = typeof WorkerThreadsNs;
 type FsModule = typeof FsNs;
 type OsModule = typeof OsNs;
 
-export type WatchKind = 'newtask' | 'nschange' | 'str' | 'exec' | 'exit';
+export type WatchKind = 'newtask' | 'nschange' | 'str' | 'sysexit' | 'exec' | 'exit';
 
 export interface WatchSpec {
   /** ftrace event id (the same in every instance). */
   id: number;
   kind: WatchKind;
-  /** newtask: offset of the `pid` field (the child). */
+  /** newtask: offset of the `pid` field (the child). exec: of `pid` (the tid after exec). */
   pidOffset?: number;
-  /** str: offsets of the 8-byte pointer arguments. */
+  /** exec: offset of `old_pid` (the tid before exec). */
+  oldPidOffset?: number;
+  /** str: offsets of the 8-byte pointer arguments to copy. */
   ptrOffsets?: number[];
+  /** str: offsets of every 8-byte argument (compared with /proc/<tid>/syscall). */
+  argOffsets?: number[];
+  /** str: offset of `__syscall_nr`. */
+  nrOffset?: number;
+  /** str: the syscall may replace the address space (execve): the read waits for its exit. */
+  untilExit?: boolean;
 }
 
 export interface NsSnapshot {
@@ -49,8 +68,8 @@ export interface NsSnapshot {
   nsTids: number[];
   nsPids: number[];
   pid: number;
-  ppid: number;
-  comm: string;
+  /** Which values hold for the event (SNAP_* bits of watch-logic.ts); ids always hold. */
+  mask: number;
 }
 
 export interface StrCapture {
@@ -58,19 +77,31 @@ export interface StrCapture {
   tid: number;
   ts: number;
   ptr: number;
+  /** The string the syscall saw (without NUL) when `reason` is undefined. */
   bytes: Uint8Array;
-  ok: boolean;
+  /** Why there is no string. */
+  reason: StrReason | undefined;
+}
+
+interface WorkerStats {
+  /** String events handled, and how many gave a string. */
+  strEvents: number;
+  strOk: number;
+  /** Events of the watcher instance lost (ring buffer full). */
+  lost: number;
+  /** Events too old when the worker got to them. */
+  late: number;
 }
 
 type Msg = {
   results: Array<NsSnapshot | StrCapture>;
   progress: number;
-  stats: { reads: number; fail: number; late: number; lost: number };
+  stats: WorkerStats;
 };
 
 interface WorkerInit {
   cpuFiles: string[];
-  /** per_cpu/cpuN/stats of the watcher instance: lost events there invalidate the fd cache. */
+  /** per_cpu/cpuN/stats of the watcher instance: lost events there void pending reads. */
   statFiles: string[];
   pageSize: number;
   page: PageHeaderLayout;
@@ -91,16 +122,14 @@ interface WorkerInit {
 }
 
 /**
- * The worker body. Self-contained (it is serialised with toString and run with `eval`), so it
- * imports nothing and re-implements the small page walk it needs.
+ * The worker body. Self-contained (it is serialised with toString and run with `eval`): it
+ * imports nothing (built-in modules through process.getBuiltinModule, which bundlers leave
+ * alone) and re-implements the small page walk it needs.
  */
-function workerMain(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const wt = require('node:worker_threads') as WorkerThreadsModule;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fsm = require('node:fs') as FsModule;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const osm = require('node:os') as OsModule;
+function workerMain(L: WatchLogic): void {
+  const wt = process.getBuiltinModule('node:worker_threads') as WorkerThreadsModule;
+  const fsm = process.getBuiltinModule('node:fs') as FsModule;
+  const osm = process.getBuiltinModule('node:os') as OsModule;
   const d = wt.workerData as WorkerInit;
   try {
     // The watcher must run soon after each event, even on a busy machine: the highest nice
@@ -117,20 +146,79 @@ function workerMain(): void {
   const base = BigInt(d.baseHi) << 32n;
   const hrNow = (): number => Number(process.hrtime.bigint() - base);
   const NS = ['pid', 'user', 'net', 'mnt', 'uts', 'ipc', 'cgroup', 'time'];
-  const stats = { reads: 0, fail: 0, late: 0, lost: 0 };
-  // The task at /proc/<tid> now is the one of an event at `ts` only if it started before: a
-  // later task may have got the tid after the first one was freed.
-  const sameTask = (tid: number, ts: number): boolean => {
+  const stats: WorkerStats = { strEvents: 0, strOk: 0, lost: 0, late: 0 };
+  // Commits of the last ~ms may not be visible yet when a buffer is read.
+  const COMMIT_MARGIN_NS = 1_000_000;
+  // How long an execve's read waits for the call's exit (the converter waits for it).
+  const UNTIL_EXIT_NS = 200_000_000;
+
+  // Small /proc files, read with one open/read/close into a reused buffer.
+  const fileBuf = Buffer.alloc(8192);
+  const readSmall = (p: string): string | undefined => {
+    let fd: number;
     try {
-      const st = fsm.readFileSync(`/proc/${tid}/stat`, 'latin1');
-      const rest = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      const startNs = ((Number(rest[19] ?? 0) || 0) * 1e9) / d.clkTck;
-      return startNs - d.startShift <= ts + d.startSlackNs;
+      fd = fsm.openSync(p, 'r');
     } catch {
-      return false;
+      return undefined;
+    }
+    try {
+      const n = fsm.readSync(fd, fileBuf, 0, fileBuf.length, 0);
+      return fileBuf.toString('latin1', 0, n);
+    } catch {
+      return undefined;
+    } finally {
+      fsm.closeSync(fd);
     }
   };
-  const rl = (p: string): number => {
+  const strBuf = Buffer.alloc(4096);
+  const io: ProcIo = {
+    startNs(tid) {
+      const st = readSmall(`/proc/${tid}/stat`);
+      if (st === undefined) return undefined;
+      const rest = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      return ((Number(rest[19] ?? 0) || 0) * 1e9) / d.clkTck - d.startShift;
+    },
+    syscall(tid) {
+      return readSmall(`/proc/${tid}/syscall`);
+    },
+    mem(tid): MemReader | undefined {
+      let fd: number;
+      try {
+        fd = fsm.openSync(`/proc/${tid}/mem`, 'r');
+      } catch {
+        return undefined;
+      }
+      return {
+        readString(ptr) {
+          // PATH_MAX with its NUL; never across a page boundary in one read (the next page
+          // may be unmapped).
+          let len = 0;
+          let pos = ptr;
+          while (len < 4096) {
+            const want = Math.min(256, 4096 - (pos % 4096), 4096 - len);
+            let n = 0;
+            try {
+              n = fsm.readSync(fd, strBuf, len, want, pos);
+            } catch {
+              return undefined;
+            }
+            if (n <= 0) return undefined;
+            const z = strBuf.subarray(len, len + n).indexOf(0);
+            if (z >= 0) return Uint8Array.from(strBuf.subarray(0, len + z));
+            len += n;
+            pos += n;
+          }
+          return undefined; // no NUL within PATH_MAX: not what the syscall took
+        },
+        close() {
+          fsm.closeSync(fd);
+        },
+      };
+    },
+    now: hrNow,
+  };
+
+  const linkInode = (p: string): number => {
     try {
       const m = /\[(\d+)\]$/.exec(fsm.readlinkSync(p));
       return m ? Number(m[1]) : 0;
@@ -138,14 +226,13 @@ function workerMain(): void {
       return 0;
     }
   };
-  const snapshot = (tid: number, ts: number): NsSnapshot | undefined => {
-    let status: string;
-    try {
-      status = fsm.readFileSync(`/proc/${tid}/status`, 'latin1');
-    } catch {
-      return undefined;
-    }
-    if (!sameTask(tid, ts)) return undefined;
+  const SNAP_ALL_BITS = (1 << 10) - 1;
+  /** /proc/<tid> now, if it is the task of the event at `ts` throughout the reads. */
+  const snapshot = (tid: number, ts: number): { snap: NsSnapshot; t2: number } | undefined => {
+    const st0 = io.startNs(tid);
+    if (st0 === undefined || st0 > ts + d.startSlackNs) return undefined;
+    const status = readSmall(`/proc/${tid}/status`);
+    if (status === undefined) return undefined;
     const get = (k: string): string => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '';
     const ids = (k: string): number[] =>
       get(k)
@@ -153,81 +240,50 @@ function workerMain(): void {
         .split(/\s+/)
         .filter((x) => x.length > 0)
         .map(Number);
-    return {
+    const snap: NsSnapshot = {
       kind: 'ns',
       tid,
       ts,
-      ns: NS.map((t) => rl(`/proc/${tid}/ns/${t}`)),
-      pidForChildren: rl(`/proc/${tid}/ns/pid_for_children`),
-      timeForChildren: rl(`/proc/${tid}/ns/time_for_children`),
+      ns: NS.map((t) => linkInode(`/proc/${tid}/ns/${t}`)),
+      pidForChildren: linkInode(`/proc/${tid}/ns/pid_for_children`),
+      timeForChildren: linkInode(`/proc/${tid}/ns/time_for_children`),
       nsTids: ids('NSpid'),
       nsPids: ids('NStgid'),
       pid: Number(get('Tgid')),
-      ppid: Number(get('PPid')),
-      comm: get('Name'),
+      mask: SNAP_ALL_BITS,
     };
+    if (io.startNs(tid) !== st0) return undefined;
+    return { snap, t2: hrNow() };
   };
-  // /proc/<tid>/mem fds, kept for the life of the task (closed on its exec and free, which the
-  // watcher also traces, in order: a cached fd never belongs to a later task with the same tid).
-  const memFds = new Map<number, number>();
-  const dropFd = (tid: number): void => {
-    const fd = memFds.get(tid);
-    if (fd === undefined) return;
-    if (fd >= 0) fsm.closeSync(fd);
-    memFds.delete(tid);
+
+  const strPending = new L.Pending<StrCapture[]>(200_000_000);
+  const nsPending = new L.Pending<NsSnapshot>(200_000_000);
+  const note = (tid: number, ts: number, kind: ChangeKind): void => {
+    strPending.note(tid, ts, kind);
+    nsPending.note(tid, ts, kind);
   };
-  const strBuf = Buffer.alloc(4096);
-  const copyStr = (tid: number, ptr: number, ts: number): { bytes: Uint8Array; ok: boolean } => {
-    stats.reads++;
-    let fd = memFds.get(tid);
-    if (fd === undefined) {
-      try {
-        fd = fsm.openSync(`/proc/${tid}/mem`, 'r');
-        if (!sameTask(tid, ts)) {
-          fsm.closeSync(fd);
-          fd = -1;
-        }
-      } catch {
-        fd = -1;
+  const emitStr = (items: Array<PendingItem<StrCapture[]>>, out: Array<NsSnapshot | StrCapture>): void => {
+    for (const p of items) {
+      for (const c of p.value) {
+        if (p.rejected !== undefined) {
+          c.reason = p.rejected;
+          c.bytes = new Uint8Array(0);
+        } else stats.strOk++;
+        out.push(c);
       }
-      if (memFds.size >= 1024) {
-        for (const f of memFds.values()) if (f >= 0) fsm.closeSync(f);
-        memFds.clear();
-      }
-      memFds.set(tid, fd);
     }
-    if (fd < 0 || ptr === 0) {
-      stats.fail++;
-      return { bytes: new Uint8Array(0), ok: false };
+  };
+  const emitNs = (items: Array<PendingItem<NsSnapshot>>, out: Array<NsSnapshot | StrCapture>): void => {
+    for (const p of items) {
+      p.value.mask = p.mask;
+      out.push(p.value);
     }
-    let len = 0;
-    let pos = ptr;
-    while (len < 4095) {
-      const want = Math.min(256, 4096 - (pos % 4096), 4095 - len);
-      let n = 0;
-      try {
-        n = fsm.readSync(fd, strBuf, len, want, pos);
-      } catch {
-        n = 0;
-      }
-      if (n <= 0) break;
-      const z = strBuf.indexOf(0, len);
-      if (z >= 0 && z < len + n) return { bytes: Uint8Array.prototype.slice.call(strBuf, 0, z), ok: true };
-      len += n;
-      pos += n;
-    }
-    if (len === 0) {
-      stats.fail++;
-      return { bytes: new Uint8Array(0), ok: false };
-    }
-    return { bytes: Uint8Array.prototype.slice.call(strBuf, 0, len), ok: true };
   };
 
   const fds = d.cpuFiles.map((f) => fsm.openSync(f, fsm.constants.O_RDONLY | fsm.constants.O_NONBLOCK));
   const pg = d.page;
   const hd = d.header;
-  // Pages read in one pass, all CPUs; their events are then handled in time order, so that a
-  // task's free (on one CPU) is seen before a later task with the same tid (on another CPU).
+  // Pages read in one pass, all CPUs; their events are then handled in time order.
   let pages: Buffer[] = [];
   const evTs: number[] = [];
   const evPage: number[] = [];
@@ -299,33 +355,33 @@ function workerMain(): void {
     for (let i = 0; i < order.length; i++) order[i] = i;
     order.sort((a, b) => evTs[a]! - evTs[b]!);
   };
-  // If the watcher's own buffer lost events, a free or exec may be among them: cached
-  // /proc/<tid>/mem fds can no longer be trusted to belong to the current task of that tid.
+  // Lost events of the watcher's own buffer: an exit or exec among them could void any
+  // pending read.
   let lostSeen = 0;
-  const checkLost = (): void => {
+  const checkLost = (out: Array<NsSnapshot | StrCapture>): void => {
     let lost = 0;
     for (const f of d.statFiles) {
-      try {
-        const t = fsm.readFileSync(f, 'latin1');
-        lost +=
-          Number(/^overrun:\s*(\d+)/m.exec(t)?.[1] ?? 0) +
-          Number(/^dropped events:\s*(\d+)/m.exec(t)?.[1] ?? 0);
-      } catch {
-        // ignore
-      }
+      const t = readSmall(f);
+      if (t === undefined) continue;
+      lost +=
+        Number(/^overrun:\s*(\d+)/m.exec(t)?.[1] ?? 0) +
+        Number(/^dropped events:\s*(\d+)/m.exec(t)?.[1] ?? 0);
     }
     if (lost !== lostSeen) {
       lostSeen = lost;
       stats.lost = lost;
-      for (const f of memFds.values()) if (f >= 0) fsm.closeSync(f);
-      memFds.clear();
+      emitStr(strPending.voidAll('lost'), out);
+      emitNs(nsPending.voidAll('lost'), out);
     }
   };
-  const pass = (out: Array<NsSnapshot | StrCapture>): void => {
-    const now = hrNow();
+  const u64 = (view: DataView, at: number): [number, number] => [
+    view.getUint32(at, true),
+    view.getUint32(at + 4, true),
+  ];
+  const pass = (out: Array<NsSnapshot | StrCapture>, before: number): void => {
     pages = [];
     readPages();
-    checkLost();
+    checkLost(out);
     indexEvents();
     for (const i of order) {
       const buf = pages[evPage[i]!]!;
@@ -334,55 +390,126 @@ function workerMain(): void {
       const ts = evTs[i]!;
       const spec = specs.get(view.getUint16(s, true))!;
       const tid = view.getInt32(s + 4, true);
-      // A task that execs or exits no longer has the address space a cached fd points to, and
-      // its tid may be reused after it exits. (sched_process_free would be later, but it fires
-      // in whatever context frees the task, which may be one we do not trace: exit is in the
-      // task's own.)
-      if (spec.kind === 'exec' || spec.kind === 'exit') {
-        dropFd(tid);
-        continue;
-      }
-      if (now - ts > d.maxAgeNs) {
-        stats.late++;
-        continue;
+      switch (spec.kind) {
+        case 'sysexit':
+        case 'exit':
+          note(tid, ts, spec.kind);
+          continue;
+        case 'exec':
+          note(view.getInt32(s + spec.pidOffset!, true), ts, 'exec');
+          note(view.getInt32(s + spec.oldPidOffset!, true), ts, 'exec');
+          continue;
+        case 'nschange':
+          note(tid, ts, 'nschange');
+          break;
+        default:
+          break;
       }
       if (out.length >= 128) {
         // Results go out as they come: the converter may be waiting for them.
         d.port.postMessage({ results: out.splice(0), progress: -Infinity, stats } satisfies Msg);
       }
-      if (spec.kind === 'newtask') {
-        const snap = snapshot(view.getInt32(s + spec.pidOffset!, true), ts);
-        if (snap) out.push(snap);
-      } else if (spec.kind === 'nschange') {
-        const snap = snapshot(tid, ts);
-        if (snap) out.push(snap);
-      } else {
-        for (const po of spec.ptrOffsets ?? []) {
-          const ptr = view.getUint32(s + po + 4, true) * TWO32 + view.getUint32(s + po, true);
-          const r = copyStr(tid, ptr, ts);
-          out.push({ kind: 'str', tid, ts, ptr, bytes: r.bytes, ok: r.ok });
+      if (spec.kind === 'newtask' || spec.kind === 'nschange') {
+        if (hrNow() - ts > d.maxAgeNs) {
+          stats.late++;
+          continue;
         }
+        const who = spec.kind === 'newtask' ? view.getInt32(s + spec.pidOffset!, true) : tid;
+        const r = snapshot(who, ts);
+        if (r)
+          nsPending.add({
+            tid: who,
+            ts,
+            t2: r.t2,
+            value: r.snap,
+            kind: 'ns',
+            mask: SNAP_ALL_BITS,
+            untilExit: false,
+          });
+        continue;
       }
+      // A syscall entry with string arguments.
+      stats.strEvents++;
+      const ptrs = (spec.ptrOffsets ?? []).map((po) => {
+        const [lo, hi] = u64(view, s + po);
+        return hi * TWO32 + lo;
+      });
+      const caps: StrCapture[] = ptrs.map((ptr) => ({
+        kind: 'str',
+        tid,
+        ts,
+        ptr,
+        bytes: new Uint8Array(0),
+        reason: undefined,
+      }));
+      if (hrNow() - ts > d.maxAgeNs) {
+        stats.late++;
+        for (const c of caps) c.reason = 'late';
+        out.push(...caps);
+        continue;
+      }
+      const v = L.verifyString(
+        io,
+        {
+          tid,
+          ts,
+          nr: view.getInt32(s + spec.nrOffset!, true),
+          args: (spec.argOffsets ?? []).map((ao) => {
+            const [lo, hi] = u64(view, s + ao);
+            return L.hex64(lo, hi);
+          }),
+          ptrs,
+        },
+        d.startSlackNs,
+      );
+      if (!v.ok) {
+        for (const c of caps) c.reason = v.reason;
+        out.push(...caps);
+        continue;
+      }
+      caps.forEach((c, k) => (c.bytes = v.strings[k]!));
+      strPending.add({
+        tid,
+        ts,
+        t2: v.t2,
+        value: caps,
+        kind: 'str',
+        mask: 0,
+        untilExit: spec.untilExit === true,
+      });
     }
     pages = [];
+    // Final: everything whose last check is before what this pass has surely read.
+    const upTo = before - COMMIT_MARGIN_NS;
+    emitStr(strPending.settle(upTo), out);
+    emitNs(nsPending.settle(upTo), out);
+    // An execve still blocked after this long holds the converter back no longer.
+    emitStr(strPending.expire(upTo - UNTIL_EXIT_NS), out);
   };
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   while (true) {
     const stopping = Atomics.load(stop, 0) !== 0;
     const before = hrNow();
     const out: Array<NsSnapshot | StrCapture> = [];
-    pass(out);
-    // Everything committed before the pass started has been read (minus commit latency).
+    pass(out, before);
+    if (stopping) {
+      // Tracing is off: the trace is complete. What still waits for an exit gets none.
+      emitStr(strPending.settle(Infinity), out);
+      emitNs(nsPending.settle(Infinity), out);
+      emitStr(strPending.expire(Infinity), out);
+    }
+    // Every event committed before the pass started has been handled, except reads still
+    // waiting to be settled.
+    const pendingFrom = Math.min(strPending.oldest(), nsPending.oldest());
     d.port.postMessage({
       results: out,
-      progress: stopping ? Infinity : before - 1_000_000,
+      progress: stopping ? Infinity : Math.min(before - COMMIT_MARGIN_NS, pendingFrom - 1),
       stats,
     } satisfies Msg);
     if (stopping) break;
     Atomics.wait(sleeper, 0, 0, d.pollMs);
   }
   for (const fd of fds) fsm.closeSync(fd);
-  for (const f of memFds.values()) if (f >= 0) fsm.closeSync(f);
   d.port.close();
 }
 
@@ -413,7 +540,7 @@ export class Watcher {
   progress = -Infinity;
   private readonly ns = new Map<number, NsSnapshot[]>();
   private readonly strs = new Map<number, StrCapture[]>();
-  stats = { reads: 0, fail: 0, late: 0, lost: 0, matched: 0, unmatched: 0 };
+  stats = { strEvents: 0, strOk: 0, late: 0, lost: 0, matched: 0, unmatched: 0 };
   private exited = false;
   private error: unknown;
 
@@ -436,7 +563,8 @@ export class Watcher {
       startSlackNs: o.startSlackNs,
       clkTck: clockTicksPerSec(),
     };
-    this.worker = new Worker(`(${workerMain.toString()})()`, {
+    // The worker runs the same verification code as the tests (watch-logic.ts).
+    this.worker = new Worker(`(${workerMain.toString()})((${watchLogic.toString()})())`, {
       eval: true,
       workerData: init,
       transferList: [port2],
@@ -478,8 +606,8 @@ export class Watcher {
         this.progress = msg.progress;
         this.progressAt = Date.now();
       }
-      this.stats.reads = msg.stats.reads;
-      this.stats.fail = msg.stats.fail;
+      this.stats.strEvents = msg.stats.strEvents;
+      this.stats.strOk = msg.stats.strOk;
       this.stats.late = msg.stats.late;
       this.stats.lost = msg.stats.lost;
     }
@@ -497,19 +625,15 @@ export class Watcher {
   ): T | undefined {
     const l = map.get(tid);
     if (!l) return undefined;
-    // Drop what is too old to match anything from now on (events come in time order per tid).
-    let i = 0;
-    while (i < l.length && l[i]!.ts < ts - MATCH_WINDOW_NS) i++;
-    if (i > 0) l.splice(0, i);
+    // Results of one tid arrive in no strict time order (reads settle when they can).
     // The same tracepoint hit gives (almost) the same timestamp in both instances: take the
     // closest result, not the first in the window (a task's earlier syscall may be close too).
     let best = -1;
     let bestD = Infinity;
     for (let k = 0; k < l.length; k++) {
       const x = l[k]!;
-      if (x.ts > ts + MATCH_WINDOW_NS) break;
       const dist = Math.abs(x.ts - ts);
-      if (ok(x) && dist < bestD) {
+      if (dist <= MATCH_WINDOW_NS && ok(x) && dist < bestD) {
         best = k;
         bestD = dist;
       }
@@ -521,7 +645,10 @@ export class Watcher {
     return x;
   }
 
-  /** The /proc snapshot taken for an event of `tid` at `ts` (child of a newtask, or unshare/setns). */
+  /**
+   * The /proc snapshot taken for an event of `tid` at `ts` (child of a newtask, or
+   * unshare/setns), with the mask of the values that hold for it.
+   */
   snapshot(tid: number, ts: number): NsSnapshot | undefined {
     const r = this.take(this.ns, tid, ts, () => true);
     if (r) this.stats.matched++;
@@ -529,7 +656,7 @@ export class Watcher {
     return r;
   }
 
-  /** The string the syscall of `tid` at `ts` pointed to at `ptr`. */
+  /** The watcher's verdict on the string the syscall of `tid` at `ts` pointed to at `ptr`. */
   string(tid: number, ts: number, ptr: number): StrCapture | undefined {
     const r = this.take(this.strs, tid, ts, (x) => x.ptr === ptr);
     if (r) this.stats.matched++;
@@ -541,8 +668,10 @@ export class Watcher {
   prune(ts: number): void {
     for (const map of [this.ns, this.strs] as Array<Map<number, Array<{ ts: number }>>>) {
       for (const [tid, l] of map) {
-        while (l.length > 0 && l[0]!.ts < ts) l.shift();
-        if (l.length === 0) map.delete(tid);
+        let keep = 0;
+        for (const x of l) if (x.ts >= ts) l[keep++] = x;
+        l.length = keep;
+        if (keep === 0) map.delete(tid);
       }
     }
   }

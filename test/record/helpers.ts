@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { expect } from 'vitest';
+import { TraceSet } from '../../src/ctf/reader.js';
+import { fieldIndex } from '../../src/ctf/fields.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -174,4 +176,54 @@ export function expectTracefsRestored(before: Record<string, string>, after: Rec
       return owner === 0 || !alive(owner) || ours(owner);
     });
   expect(left, 'tracefs instances left behind').toEqual([]);
+}
+
+/** One event's string field with its context, as nstrace's reader decodes it. */
+export interface StringField {
+  tid: number;
+  pid: number;
+  procname: string;
+  pidNs: number;
+  /** ns relative to the trace set's time base. */
+  ts: number;
+  value: string;
+  /** The other payload fields, by name (integers as numbers). */
+  payload: Map<string, number | string>;
+}
+
+/**
+ * The `field` of every `eventName` event of a trace, read with nstrace's own reader
+ * (babeltrace2 2.0.4 prints an empty string as the previous value of that field).
+ */
+export function readStringField(dir: string, eventName: string, fieldName: string): StringField[] {
+  const ts = TraceSet.open([dir]);
+  const out: StringField[] = [];
+  try {
+    for (let r = ts.next(); r !== null; r = ts.next()) {
+      if (r.kind !== 'event' || r.eventClass.name !== eventName) continue;
+      const ec = r.eventClass;
+      const sc = r.stream.streamClass.eventContext!;
+      const ctx = (n: string): unknown => {
+        const i = fieldIndex(sc, `_${n}`);
+        return i < 0 ? undefined : r.streamContext![i];
+      };
+      const payload = new Map<string, number | string>();
+      (ec.fields?.fields ?? []).forEach((f, i) => {
+        const v = r.payload![i];
+        payload.set(f.name.replace(/^_/, ''), typeof v === 'bigint' ? Number(v) : (v as number | string));
+      });
+      out.push({
+        tid: Number(ctx('tid')),
+        pid: Number(ctx('pid')),
+        procname: String(ctx('procname') ?? ''),
+        pidNs: Number(ctx('pid_ns') ?? 0),
+        ts: Number(r.ts),
+        value: String(r.payload![fieldIndex(ec.fields, `_${fieldName}`)]),
+        payload,
+      });
+    }
+  } finally {
+    ts.close();
+  }
+  return out;
 }

@@ -532,7 +532,19 @@ describe('thread table', () => {
     const live: { ns?: number[] } = {};
     const t = new ThreadTable({
       contexts: ['uts_ns', 'net_ns', 'vtid', 'procname'],
-      readTask: (tid) => (live.ns ? { ...proc(tid, tid), ns: live.ns } : undefined),
+      readTask: () => undefined,
+      // The watcher's snapshot at the second unshare (the first one had none).
+      snapshot: (tid) =>
+        live.ns
+          ? {
+              ns: live.ns,
+              pidForChildren: HOST.pid,
+              timeForChildren: HOST.time,
+              nsTids: [tid],
+              nsPids: [tid],
+              pid: tid,
+            }
+          : undefined,
     });
     const th = t.addFromProc(proc(300, 300), 0);
     t.byTid.set(2, th);
@@ -544,7 +556,7 @@ describe('thread table', () => {
     const written = new DataView(th.ctxBytes.slice().buffer);
     const nsThen = th.nsAtWrite;
     expect(written.getInt32(0, true)).toBe(0);
-    // Then a second unshare(UTS|NET) (resolved from /proc) and a rename: the earlier words
+    // Then a second unshare(UTS|NET) (resolved by a snapshot) and a rename: the earlier words
     // must not take the later namespaces or comm.
     live.ns = [HOST.pid, HOST.user, 4026533001, HOST.mnt, 4026533002, HOST.ipc, HOST.cgroup, HOST.time];
     t.onUnshare(th, CLONE_NS_FLAGS.uts | CLONE_NS_FLAGS.net, 20);
@@ -561,5 +573,120 @@ describe('thread table', () => {
     expect(written.getInt32(0, true)).toBe(4026533000 | 0);
     expect(written.getInt32(4, true)).toBe(HOST.net | 0);
     expect(new Uint8Array(written.buffer).subarray(8)).toEqual(before.subarray(8));
+  });
+
+  it('takes from a late /proc read only what a task never changes (pid namespace, ids)', () => {
+    const NEW = { ...HOST, pid: 4026532100, net: 4026532101 };
+    const t = new ThreadTable({
+      contexts: ['pid_ns', 'net_ns', 'vtid'],
+      // /proc read at conversion time, long after the event.
+      readTask: (tid) => proc(tid, tid, NEW, [tid, 1], [tid, 1]),
+    });
+    const parent = t.addFromProc(proc(100, 100), 0);
+    t.byTid.set(2, parent);
+    const child = t.onNewTask(parent, 200, commBytes('init'), CLONE_NS_FLAGS.pid | CLONE_NS_FLAGS.net, 10);
+    // pid namespace (immutable): taken; net namespace (setns/unshare may have moved it): not.
+    expect(child.ns[0]!.inum).toBe(NEW.pid);
+    expect(child.ns[2]!.inum).toBe(0);
+    expect(child.nsTids).toEqual([200, 1]);
+    // A snapshot whose net value a later unshare voided (mask): not taken either.
+    const u = new ThreadTable({
+      contexts: ['net_ns'],
+      readTask: () => undefined,
+      snapshot: (tid) => ({
+        ns: [NEW.pid, HOST.user, NEW.net, HOST.mnt, HOST.uts, HOST.ipc, HOST.cgroup, HOST.time],
+        pidForChildren: NEW.pid,
+        timeForChildren: HOST.time,
+        nsTids: [tid, 1],
+        nsPids: [tid, 1],
+        pid: tid,
+        mask: 1, // pid namespace only
+      }),
+    });
+    const p2 = u.addFromProc(proc(100, 100), 0);
+    const c2 = u.onNewTask(p2, 201, commBytes('init'), CLONE_NS_FLAGS.pid | CLONE_NS_FLAGS.net, 10);
+    expect(c2.ns[0]!.inum).toBe(NEW.pid);
+    expect(c2.ns[2]!.inum).toBe(0);
+  });
+
+  it('setns without a snapshot: the namespaces it may have changed become unknown, not the old ones', () => {
+    const t = new ThreadTable({ contexts: ['net_ns', 'uts_ns'], readTask: () => undefined });
+    const th = t.addFromProc(proc(300, 300), 0);
+    t.onSetns(th, CLONE_NS_FLAGS.net, 10);
+    expect(th.ns[2]!.inum).toBe(0);
+    expect(th.ns[4]!.inum).toBe(HOST.uts);
+    // nstype 0 (any): every namespace it could have joined.
+    t.onSetns(th, 0, 20);
+    expect(th.ns.map((n) => n.inum)).toEqual([HOST.pid, 0, 0, 0, 0, 0, 0, 0]);
+    expect(t.stats.nsUnresolved).toBe(2);
+  });
+
+  it('a task read from /proc after its first event: unknown until the read time, then exact', () => {
+    const later = { ...proc(500, 500), comm: 'worker', ppid: 7 };
+    let now = 1000;
+    const t = new ThreadTable({
+      contexts: ['net_ns', 'pid_ns', 'vtid', 'ppid', 'procname'],
+      readTask: (tid) => (tid === 500 ? later : undefined),
+      now: () => now,
+    });
+    t.addFromProc(proc(2, 2), 0);
+    const th = t.get(500, 0, 900); // first seen at an event at 900, read at 1000
+    t.rebuild(th);
+    // Immutable: pid, pid namespace, ids. The rest unknown for the event at 900.
+    expect([th.pid, th.ns[0]!.inum, th.vtid]).toEqual([500, HOST.pid, 500]);
+    expect([...th.ctx.slice(0, 4)]).toEqual([0, HOST.pid | 0, 500, 0]);
+    expect(th.incomplete).toBe(true);
+    const netThen = th.nsAtWrite;
+    const commThen = th.commAtWrite!;
+    expect(t.nextDueAt).toBe(1000);
+    // The converter reaches the read's time: the values hold from there, and for the earlier
+    // event too (nothing in the trace changed them in between): patched.
+    t.resolveDue(1000);
+    t.rebuild(th);
+    expect([...th.ctx.slice(0, 4)]).toEqual([HOST.net | 0, HOST.pid | 0, 500, 7]);
+    const words = new DataView(new ArrayBuffer(t.ctxBytes));
+    expect(t.patchContext(th, netThen, words, 0, commThen)).toBe(false);
+    expect(words.getInt32(0, true)).toBe(HOST.net | 0);
+    expect(new TextDecoder().decode(new Uint8Array(words.buffer, 16, 6))).toBe('worker');
+    // Gone before it could be read: only its tid is known.
+    now = 2000;
+    const gone = t.get(600, 0, 1900);
+    t.rebuild(gone);
+    expect([gone.pid, gone.vtid, gone.vpid, gone.ns[0]!.inum, gone.ns[2]!.inum]).toEqual([0, 0, 0, 0, 0]);
+    expect(t.stats.lazyMisses).toBe(1);
+  });
+
+  it('a change between the event and the read keeps the earlier value unknown', () => {
+    const t = new ThreadTable({ contexts: ['uts_ns', 'procname'], readTask: () => undefined });
+    const walk = { ...proc(700, 700, { ...HOST, uts: 4026532200 }), comm: 'after' };
+    // Walked with tracing on: known from its read at 100; the trace shows an unshare(UTS) at 50.
+    const th = t.addFromWalk(walk, 0);
+    t.defer(walk, 100);
+    t.rebuild(th);
+    const utsBefore = th.nsAtWrite;
+    const commBefore = th.commAtWrite!;
+    t.onRename(th, commBytes('after'), 40);
+    t.onUnshare(th, CLONE_NS_FLAGS.uts, 50);
+    t.resolveDue(100);
+    t.rebuild(th);
+    expect(th.ns[4]!.inum).toBe(4026532200);
+    // Events before the unshare: their UTS namespace and comm are still unknown.
+    const words = new DataView(new ArrayBuffer(t.ctxBytes));
+    expect(t.patchContext(th, utsBefore, words, 0, commBefore)).toBe(true);
+    expect(words.getInt32(0, true)).toBe(0);
+    expect(new Uint8Array(words.buffer, 4, 16).every((b) => b === 0)).toBe(true);
+  });
+
+  it('ppid: unknown once the parent process is gone (reparented, which the trace does not show)', () => {
+    const t = new ThreadTable({ contexts: ['ppid'], readTask: () => undefined });
+    const parent = t.addFromProc({ ...proc(800, 800), ppid: 1 }, 0);
+    const child = t.onNewTask(parent, 801, commBytes('kid'), 0, 10);
+    const thr = t.onNewTask(parent, 802, commBytes('thr'), CLONE_THREAD, 11);
+    expect(child.ppid).toBe(800);
+    t.onExit(thr, 20); // another thread of the parent: the process lives on
+    expect(child.ppid).toBe(800);
+    t.onExit(parent, 30);
+    expect(child.ppid).toBe(0);
+    expect(t.stats.ppidUnknown).toBe(1);
   });
 });

@@ -116,6 +116,26 @@ async function connectRelay(url: string, sessionNameOpt: string | undefined): Pr
   return { client, sink, url: u, shown: showUrl(u, relay.DEFAULT_DATA_PORT), sessionName };
 }
 
+/** How the summary names the reasons a syscall string is unknown (src/record/strings.ts). */
+const STRING_REASONS: Record<string, string> = {
+  notInSyscall: 'no longer in the syscall',
+  running: 'running when checked',
+  gone: 'task gone',
+  argsDiffer: 'in a later call',
+  changed: 'changed while read',
+  left: 'left the syscall before the read',
+  readFailed: 'unreadable',
+  nullPointer: 'NULL pointer',
+  lost: 'watcher lost events',
+  late: 'watcher too late',
+  noWatcher: 'no watcher',
+  noResult: 'no watcher result',
+  kernelTruncated: 'cut by the kernel',
+  kernelAmbiguous: "kernel copy with a '.' not confirmed",
+  kernelFault: 'kernel could not copy it',
+  exitArgument: 'exit-event argument',
+};
+
 export function printSummary(
   s: RecordSummary | AnySummary,
   out: NodeJS.WritableStream,
@@ -146,6 +166,25 @@ export function printSummary(
           : '') +
       '\n',
   );
+  const us = s.userStrings;
+  if (us.known + us.unknown > 0) {
+    const reasons = Object.entries(us.reasons)
+      .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
+      .map(([k, v]) => `${v} ${STRING_REASONS[k] ?? k}`)
+      .join(', ');
+    out.write(
+      `Syscall strings: ${us.known} known${us.fromKernel > 0 ? ` (${us.fromKernel} copied by the kernel)` : ''}, ` +
+        `${us.unknown} unknown, written ""${reasons !== '' ? ` (${reasons})` : ''}\n`,
+    );
+  }
+  const ctxUnknown = s.patches.tooLate + s.patches.unresolved;
+  if (ctxUnknown > 0 || s.threads.lazyMisses > 0) {
+    out.write(
+      `Unknown context values (0 or ""): in ${ctxUnknown} events` +
+        (s.threads.lazyMisses > 0 ? `; ${s.threads.lazyMisses} tasks gone before they could be read` : '') +
+        '\n',
+    );
+  }
   out.write(
     `Statedump: ${s.statedumpEvents} events, ${s.containers} containers` +
       (s.containerStarts + s.containerStops > 0

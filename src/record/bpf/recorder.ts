@@ -93,6 +93,8 @@ export interface BpfRecordSummaryExtra {
   backend: 'bpf';
   /** Events whose user string could not be read at syscall entry (written as ""). */
   stringsUnknown: number;
+  /** Syscall string arguments written (known or not). */
+  stringsWritten: number;
   /** Events of tasks nested deeper than the programs resolve (ids and pid ns 0). */
   contextsUnknown: number;
   /** Events dropped in the kernel because another BPF program ran on that CPU. */
@@ -141,6 +143,7 @@ export class BpfRecorder {
   private readonly extra: BpfRecordSummaryExtra = {
     backend: 'bpf',
     stringsUnknown: 0,
+    stringsWritten: 0,
     contextsUnknown: 0,
     recursionMisses: 0,
     reordered: 0,
@@ -224,10 +227,17 @@ export class BpfRecorder {
       containers: this.containerCount,
       containerStarts: this.containerEvents.starts,
       containerStops: this.containerEvents.stops,
-      threads: { lazyReads: 0, lazyMisses: 0, nsResolved: 0, nsUnresolved: 0 },
-      userStrings: { reads: 0, failures: this.extra.stringsUnknown },
+      threads: { lazyReads: 0, lazyMisses: 0, nsResolved: 0, nsUnresolved: 0, lateReads: 0, ppidUnknown: 0 },
+      // Every string is the programs' copy at syscall entry; one the page of which was not
+      // resident is "" (the programs flag its event).
+      userStrings: {
+        known: this.extra.stringsWritten - this.extra.stringsUnknown,
+        fromKernel: this.extra.stringsWritten - this.extra.stringsUnknown,
+        unknown: this.extra.stringsUnknown,
+        reasons: this.extra.stringsUnknown > 0 ? { kernelFault: this.extra.stringsUnknown } : {},
+      },
       watcher: undefined,
-      patches: { patched: 0, tooLate: 0 },
+      patches: { patched: 0, tooLate: 0, unresolved: 0 },
       inferredSwitches: 0,
       unknownFtraceEvents: this.unknownIds,
       cpuUserMs: cpu.user / 1000,
@@ -247,6 +257,12 @@ export class BpfRecorder {
     this.base = Number(this.baseBig);
     this.helpers = {
       userString: (_th, _lo, _hi, du, off) => this.userString(du, off),
+      // The programs copy strings themselves at entry: the next one of the record, whatever
+      // ftrace's own copy would have been. Exit plans have no strings (made constants below).
+      kernelString: (_th, _lo, _hi, _pu, _at, _len, du, off) => this.userString(du, off),
+      exitString: () => {
+        throw new NstraceError('exit strings are not part of the bpf records');
+      },
       special: () => {
         throw new NstraceError('special fields are written by the fork record');
       },
@@ -769,6 +785,7 @@ export class BpfRecorder {
 
   /** The next user string of the record (copied by the entry program), NUL-terminated. */
   private userString(du: Uint8Array, o: number): number {
+    this.extra.stringsWritten++;
     const u = this.data;
     let p = this.strPos;
     const end = this.strEnd;
