@@ -12,12 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TraceSet } from '../../src/ctf/index.js';
 import { MetadataError, NstraceError, TraceFormatError } from '../../src/util/errors.js';
 import { bt2Print, nstracePrint } from '../text/bt2-compare.js';
-import { hasBabeltrace2 } from '../text/synth.js';
-import { requireCapability } from '../helpers/require.js';
+import { babeltrace2Check, requireCapability } from '../helpers/require.js';
 
-const HAVE_BT2 = requireCapability('babeltrace2 2.0.x', () =>
-  hasBabeltrace2() ? undefined : 'babeltrace2 2.0.x is not installed',
-);
+const HAVE_BT2 = requireCapability('babeltrace2 2.0.x', babeltrace2Check);
 
 const work = mkdtempSync(join(tmpdir(), 'nstrace-refs-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

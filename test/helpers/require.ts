@@ -8,6 +8,9 @@
  * lost one must not pass without testing it. A capability that can truly be absent on CI is
  * checked with `optional: true` and a comment at the call saying why.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Returns undefined when the capability is there, else why it is not. */
 export type CapabilityCheck = () => string | undefined | null | false;
@@ -74,4 +77,35 @@ export function requireCapability(
   options: RequireOptions = {},
 ): boolean {
   return capabilityMissing(name, check, options) === undefined;
+}
+
+// ---- the usual checks -------------------------------------------------------------------------
+
+/** The first of `cmds` not on PATH, as a reason; undefined when all are there. */
+export function commandsCheck(...cmds: string[]): CapabilityCheck {
+  return () => {
+    const dirs = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+    const absent = cmds.filter((c) => !dirs.some((d) => existsSync(join(d, c))));
+    return absent.length > 0 ? `${absent.join(', ')} not installed` : undefined;
+  };
+}
+
+export const rootCheck: CapabilityCheck = () =>
+  process.getuid?.() === 0 ? undefined : 'needs root (run the tests as root)';
+
+/** babeltrace2 2.0.x, the reference of `print`. */
+export const babeltrace2Check: CapabilityCheck = () => {
+  const r = spawnSync('babeltrace2', ['--version'], { encoding: 'utf8' });
+  if (r.status !== 0) return 'babeltrace2 is not installed';
+  return /2\.0\./.test(r.stdout) ? undefined : `babeltrace2 is not 2.0.x (${r.stdout.split('\n')[0]})`;
+};
+
+/** The shared public trace collection: not part of the repository, so optional everywhere. */
+export const SHARED_TRACES = '/work/shared/traces';
+export const sharedTracesCheck: CapabilityCheck = () =>
+  existsSync(SHARED_TRACES) ? undefined : `${SHARED_TRACES} is absent (public traces, not in the repository)`;
+
+/** `capabilityMissing` for the shared traces (optional: CI may lack them). */
+export function sharedTracesMissing(): string | undefined {
+  return capabilityMissing('the shared trace collection', sharedTracesCheck, { optional: true });
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { expect } from 'vitest';
+import { capabilityMissing, rootCheck } from '../helpers/require.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -14,11 +15,15 @@ export function tracefsRoot(): string | undefined {
   return undefined;
 }
 
-/** Why the recorder tests cannot run here, or undefined when they can. */
+/**
+ * Why the recorder tests cannot run here, or undefined when they can (root and tracefs; under
+ * CI=true a missing one fails the run, see test/helpers/require.ts).
+ */
 export function skipReason(): string | undefined {
-  if (!isRoot) return 'needs root';
-  if (!tracefsRoot()) return 'tracefs is not mounted';
-  return undefined;
+  return (
+    capabilityMissing('root', rootCheck) ??
+    capabilityMissing('tracefs', () => (tracefsRoot() ? undefined : 'tracefs is not mounted'))
+  );
 }
 
 export function tmpDir(prefix: string): string {
