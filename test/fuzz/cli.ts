@@ -95,6 +95,11 @@ async function main(): Promise<number> {
     limits: { timeoutMs: o.timeout * 1000, memCapMb: o.mem },
     bt2Every: o.bt2Every,
     ...(o.only === undefined ? {} : { only: o.only.split(',').map(int) }),
+    onFailure: (f) => {
+      process.stderr.write(
+        `${tty ? '\r\x1b[K' : ''}fuzz: FAILURE ${f.id}: ${f.outcome}: ${f.reason.slice(0, 200)} (${f.dir})\n`,
+      );
+    },
     onProgress: (done, total, failures) => {
       if (!tty && done % 50 !== 0 && done !== total) return;
       const rate = done / ((Date.now() - t0) / 1000);

@@ -65,7 +65,8 @@ describe('fuzz outcome classification', () => {
         'crash',
         `process.stderr.write('nstrace: internal error: boom\\n'); process.exitCode = 70;`,
       ],
-      ['hang', 'hang', `setInterval(() => {}, 1000);`],
+      ['idle', 'hang', `setInterval(() => {}, 1000);`],
+      ['busy', 'hang', `for (;;) {}`],
       ['heap', 'memory', `const a = []; for (;;) a.push(new Array(1e6).fill(1));`],
       [
         'buffers',

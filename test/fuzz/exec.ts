@@ -13,7 +13,7 @@
  * than swapping; its peak RSS comes from `process.resourceUsage().maxRSS` written at exit by a
  * preloaded probe (`rss-probe.mjs`), and /proc is polled meanwhile to kill it over the cap.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,11 @@ export type Outcome = 'ok' | 'error' | 'unclean' | 'crash' | 'hang' | 'memory';
 export const FAILURES: readonly Outcome[] = ['unclean', 'crash', 'hang', 'memory'];
 
 export interface RunLimits {
-  /** Wall-clock limit (ms). */
+  /**
+   * Hang limit (ms): that much CPU time, or that long without using any CPU (a deadlock), or
+   * 15 times that much wall-clock time. CPU time rather than wall time, because the machine is
+   * shared: a run starved of CPU by other work is slow, not hung.
+   */
   readonly timeoutMs: number;
   /** Resident memory cap (MiB). */
   readonly memCapMb: number;
@@ -60,6 +64,28 @@ export const COMMANDS: Readonly<Record<string, readonly string[]>> = {
 
 let probeSeq = 0;
 
+let clockTicks: number | undefined;
+/** Clock ticks per second of /proc/<pid>/stat times. */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const n = Number(r.stdout?.trim());
+    clockTicks = Number.isFinite(n) && n > 0 ? n : 100;
+  }
+  return clockTicks;
+}
+
+/** CPU time (ms) used so far by a process (all its threads), from /proc/<pid>/stat. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
 function readRss(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -80,6 +106,10 @@ export function runChild(
   signal: string | null;
   ms: number;
   timedOut: boolean;
+  /** Why it was declared hung: CPU time, no CPU use at all, or wall time. */
+  hang: string;
+  /** CPU time used (ms), as last polled. */
+  cpuMs: number;
   overMemory: boolean;
   polledKb: number | undefined;
   stderr: string;
@@ -106,12 +136,30 @@ export function runChild(
         // already gone
       }
     };
-    const timer = setTimeout(() => {
+    let hang = '';
+    let cpu = 0;
+    let progressAt = t0;
+    const hung = (why: string): void => {
+      if (timedOut) return;
       timedOut = true;
+      hang = why;
       kill();
-    }, limits.timeoutMs);
+    };
+    const timer = setTimeout(
+      () => hung(`still running after ${(15 * limits.timeoutMs) / 1000} s`),
+      15 * limits.timeoutMs,
+    );
     const poll = setInterval(() => {
       if (child.pid === undefined) return;
+      const now = Date.now();
+      const c = cpuMs(child.pid);
+      if (c !== undefined && c > cpu) {
+        cpu = c;
+        progressAt = now;
+      }
+      if (cpu >= limits.timeoutMs) hung(`${(cpu / 1000).toFixed(1)} s of CPU time`);
+      else if (now - progressAt >= limits.timeoutMs)
+        hung(`no CPU used for ${((now - progressAt) / 1000).toFixed(1)} s (deadlock or wait)`);
       const kb = readRss(child.pid, 'VmHWM');
       if (kb !== undefined) polledKb = Math.max(polledKb ?? 0, kb);
       if (kb !== undefined && kb > limits.memCapMb * 1024) {
@@ -127,7 +175,17 @@ export function runChild(
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       clearInterval(poll);
-      resolve({ code, signal, ms: Date.now() - t0, timedOut, overMemory, polledKb, stderr });
+      resolve({
+        code,
+        signal,
+        ms: Date.now() - t0,
+        timedOut,
+        hang,
+        cpuMs: cpu,
+        overMemory,
+        polledKb,
+        stderr,
+      });
     });
   });
 }
@@ -139,6 +197,7 @@ export function classify(r: {
   code: number | null;
   signal: string | null;
   timedOut: boolean;
+  hang?: string;
   overMemory: boolean;
   stderr: string;
 }): { outcome: Outcome; reason: string } {
@@ -147,7 +206,7 @@ export function classify(r: {
   if (r.overMemory) return { outcome: 'memory', reason: 'resident memory above the cap' };
   if (/JavaScript heap out of memory|Reached heap limit|Allocation failed/.test(r.stderr))
     return { outcome: 'memory', reason: 'V8 heap out of memory' };
-  if (r.timedOut) return { outcome: 'hang', reason: 'timed out' };
+  if (r.timedOut) return { outcome: 'hang', reason: `hung: ${r.hang ?? 'timed out'}` };
   const internal = lines.find((l) => l.includes('internal error')) ?? '';
   if (r.code === 70 || internal !== '')
     return { outcome: 'crash', reason: internal !== '' ? internal : `exit 70: ${last}` };

@@ -45,6 +45,8 @@ export interface CampaignOptions {
   readonly minimise?: boolean;
   /** Run only these mutant indices (to reproduce failures of a campaign). */
   readonly only?: readonly number[];
+  /** Called when a run fails (as soon as it is seen). */
+  readonly onFailure?: (f: Failure) => void;
   /** Called after each mutant. */
   readonly onProgress?: (done: number, total: number, failures: number) => void;
 }
@@ -166,6 +168,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
           reason: r.reason,
           dir,
         });
+        o.onFailure?.(failures[failures.length - 1]!);
       }
     }
     byClass[m.cls][worst]++;
