@@ -37,7 +37,7 @@ import {
 export const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
 /**
  * Largest alignment accepted, in bits (128 KiB). CTF 1.8 only asks for a power of two; this
- * bound is ours (docs/adr/0102-metadata-limits.md): stream windows start at multiples of the
+ * bound is ours (docs/adr/0102-decoding-limits-and-references.md): stream windows start at multiples of the
  * largest alignment of the trace, so each open stream holds at least that many bytes, and
  * positions stay far from 2^31 bits. Public traces use at most 512.
  */
