@@ -8,6 +8,7 @@ export default tseslint.config(
       'dist/**',
       'dist-bench/**',
       'dist-fuzz/**',
+      '.fuzz/**',
       '.bench/**',
       'node_modules/**',
       'coverage/**',
