@@ -171,6 +171,17 @@ describe('sequence lengths and variant tags', () => {
     expect(e.message).toMatch(/event\.fields field `w`: its tag `v\.A\.u` has no value/);
   });
 
+  it('nested arrays of empty structures are bounded per event (they multiply), not a hang', () => {
+    const dir = trace('nested-empty', 'struct { } fz[1000000][1000000];', '00');
+    const e = errorOf(() => drain(dir));
+    expect(e).toBeInstanceOf(TraceFormatError);
+    expect(e.message).toMatch(
+      /event\.fields field `fz\.\[\]`: more than 1000000 elements without data in one event$/,
+    );
+    // Under the budget it decodes: 999 x 1000 empty structures and one byte.
+    expect(drain(trace('nested-empty-ok', 'struct { } fz[999][1000]; uint8_t x;', '00'))).toBe(1);
+  });
+
   it('an alignment of 2^31 (issue 11, crash 3) is a metadata error; 2^20 decodes or fails cleanly', () => {
     const big = trace('align31', 'uint8_t x;', '00', {
       tsdl: 'integer { size = 8; align = 2147483648; } fz;',

@@ -197,6 +197,8 @@ const TSDL_FIELDS: readonly string[] = [
   'struct { } align(64) fz_empty;',
   'struct { } align(1048576) fz_empty_big[0];',
   'struct { } fz_nothing[4294967295];',
+  'struct { } fz_nest[1000000][1000000];',
+  'struct { struct { } e[fz_len]; } fz_nest2[65536];',
   'integer { size = 8; } fz_arr2[4294967295];',
   'integer { size = 8; } fz_arr3[4294967296];',
   'integer { size = 8; } fz_arr4[65536][65536];',

@@ -54,6 +54,11 @@ export class DecodeState {
   id = -1;
   /** Stored values: sequence lengths and variant tags, by slot. */
   sv: Array<number | bigint> = [];
+  /**
+   * Elements without data (of zero bits: empty structures, ...) decoded so far by the running
+   * decoder: their number is bounded per call, nested arrays of them included.
+   */
+  zb = 0;
   /** True when the window end is the end of the packet content (no more data to ask for). */
   endIsContent = true;
   /** Packet-level meanings, -1 when absent (the reader resets them per packet). */
@@ -287,6 +292,9 @@ export function maxAlign(fc: FieldClass | undefined): number {
 function isTextElement(fc: FieldClass): fc is IntegerFC {
   return fc.kind === 'int' && fc.size === 8 && fc.encoding !== 'none';
 }
+
+/** Most elements of zero bits one decoder call may produce (alone or nested). */
+const MAX_EMPTY_ELEMENTS = 1_000_000;
 
 const CACHE_SIZE = 4096;
 const cache: string[] = new Array<string>(CACHE_SIZE).fill('');
@@ -644,7 +652,11 @@ class Emitter {
       if (fc.align > 1)
         this.emit(`if (pos > end) throw overflow(st, pos, ${JSON.stringify(this.describe(path))});`);
       this.emit(
-        `if (!(${n} <= 1000000)) { ${undecoded}throw fault(pos, ${JSON.stringify(`${this.describe(path)}: absurd length `)} + ${n}); }`,
+        `if (!(${n} <= ${MAX_EMPTY_ELEMENTS})) { ${undecoded}throw fault(pos, ${JSON.stringify(`${this.describe(path)}: absurd length `)} + ${n}); }`,
+      );
+      // Nested, such arrays multiply (`struct {} x[1000000][1000000]`): one budget per call.
+      this.emit(
+        `if ((st.zb += ${n}) > ${MAX_EMPTY_ELEMENTS}) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: more than ${MAX_EMPTY_ELEMENTS} elements without data in one event`)});`,
       );
     }
     if (isTextElement(elem)) {
@@ -750,6 +762,7 @@ export interface ScopePart {
  */
 export function compileScopes(parts: readonly ScopePart[], env: CompileEnv, withValues: boolean): DecodeFn {
   const em = new Emitter(env, parts[0]!.scope);
+  em.emit('st.zb = 0;');
   parts.forEach((part, n) => {
     em.scope = part.scope;
     em.align(part.root.align);
