@@ -14,7 +14,7 @@
  * preloaded probe (`rss-probe.mjs`), and /proc is polled meanwhile to kill it over the cap.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -95,6 +95,37 @@ function readRss(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   }
 }
 
+/**
+ * What the threads of a hung process are doing, from /proc: name, state, kernel wait channel,
+ * and the kernel stack of the main thread (readable as root). One line per thread.
+ */
+function threadsOf(pid: number): string {
+  const read = (p: string): string => {
+    try {
+      return readFileSync(p, 'latin1').trim();
+    } catch {
+      return '?';
+    }
+  };
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 'process gone';
+  }
+  const lines = tids.map((tid) => {
+    const stat = read(`/proc/${pid}/task/${tid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '?';
+    return `${tid} ${read(`/proc/${pid}/task/${tid}/comm`)} ${state} ${read(`/proc/${pid}/task/${tid}/wchan`)}`;
+  });
+  const stack = read(`/proc/${pid}/task/${pid}/stack`)
+    .split('\n')
+    .map((l) => l.replace(/^\[<[0-9a-f]+>\] /, '').replace(/\+0x[0-9a-f/x]+$/, ''))
+    .slice(0, 8)
+    .join(' < ');
+  return `${lines.join('; ')}; main thread kernel stack: ${stack}`;
+}
+
 /** Runs `cmd` with `args`, killing its process group on timeout or above the memory cap. */
 export function runChild(
   cmd: string,
@@ -142,7 +173,7 @@ export function runChild(
     const hung = (why: string): void => {
       if (timedOut) return;
       timedOut = true;
-      hang = why;
+      hang = child.pid === undefined ? why : `${why}; threads: ${threadsOf(child.pid)}`;
       kill();
     };
     const timer = setTimeout(
