@@ -522,13 +522,24 @@ export class SystemModel {
       case 'sched_switch': {
         this.coverage.schedSwitch = true;
         // The hot path reads values by index without looking at them: each field must have the
-        // class its use needs (a corrupt or foreign trace may say otherwise).
+        // class its use needs (a corrupt or foreign trace may say otherwise). The tids must be
+        // there: the analyses read the threads of every switch.
         const typed = (
           loc: FieldLocation | undefined,
           n: string,
           text: boolean,
+          required = false,
         ): FieldLocation | undefined => {
-          if (loc === undefined) return undefined;
+          if (loc === undefined) {
+            if (!required) return undefined;
+            // Skipping the event instead left the analyses reading the threads of a switch the
+            // model never saw (cputop crashed on it; fuzz case tc-flipping-endianness-s3003-460).
+            throw new TraceFormatError(
+              info.trace.metadataPath,
+              undefined,
+              `event 'sched_switch' has no field '${n}': the analyses need the threads of every switch`,
+            );
+          }
           const fc = classAt(sc, ec, loc);
           if (text ? isTextClass(fc) : isIntegerClass(fc)) return loc;
           throw new TraceFormatError(
@@ -538,9 +549,8 @@ export class SystemModel {
           );
         };
         const cpuF = typed(f('cpu_id'), 'cpu_id', false);
-        const prevTidF = typed(p('prev_tid'), 'prev_tid', false);
-        const nextTidF = typed(p('next_tid'), 'next_tid', false);
-        if (prevTidF === undefined || nextTidF === undefined) return undefined;
+        const prevTidF = typed(p('prev_tid'), 'prev_tid', false, true)!;
+        const nextTidF = typed(p('next_tid'), 'next_tid', false, true)!;
         // Hot path: payload fields read by index (LTTng has them all); optional ones as -1.
         const iPrevTid = prevTidF.index;
         const iNextTid = nextTidF.index;
