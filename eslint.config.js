@@ -7,6 +7,8 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'dist-bench/**',
+      'dist-fuzz/**',
+      '.fuzz/**',
       '.bench/**',
       'node_modules/**',
       'coverage/**',

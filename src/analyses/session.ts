@@ -167,7 +167,8 @@ export async function analyse(
     }
   }
   if (run.length === 0) {
-    throw new MissingEventsError([...skipped.values()].join('\n'));
+    // One line (the CLI's errors are one line each): the analyses' requirements, in turn.
+    throw new MissingEventsError([...skipped.values()].join(' -- '));
   }
   const cw = containerWarning(cov);
   if (cw !== undefined) warnings.push(cw);

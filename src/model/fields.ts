@@ -8,7 +8,7 @@
  */
 import { byteStringToText } from '../ctf/event.js';
 import type { EventRecord, FieldValue } from '../ctf/event.js';
-import type { EventClass, StreamClass, StructFC } from '../ctf/ir.js';
+import type { EventClass, FieldClass, StreamClass, StructFC } from '../ctf/ir.js';
 
 /** Index of `name` (or `_name`) in `struct`, or -1. */
 export function findField(struct: StructFC | undefined, name: string): number {
@@ -81,6 +81,35 @@ export function anyField(sc: StreamClass, ec: EventClass, name: string): FieldLo
     if (i >= 0) return { scope, index: i, get: getterFor(scope, i) };
   }
   return undefined;
+}
+
+/** The class of a field found by the lookups above. */
+export function classAt(sc: StreamClass, ec: EventClass, loc: FieldLocation): FieldClass | undefined {
+  const struct =
+    loc.scope === 'payload'
+      ? ec.fields
+      : loc.scope === 'context'
+        ? ec.context
+        : loc.scope === 'streamContext'
+          ? sc.eventContext
+          : loc.scope === 'header'
+            ? sc.eventHeader
+            : sc.packetContext;
+  return struct?.fields[loc.index]?.type;
+}
+
+/** The value of a field of this class is a number or a bigint (an integer or an enumeration). */
+export function isIntegerClass(fc: FieldClass | undefined): boolean {
+  return fc !== undefined && (fc.kind === 'int' || fc.kind === 'enum');
+}
+
+/** The value of a field of this class is a byte string (a string, or an array or sequence of text bytes). */
+export function isTextClass(fc: FieldClass | undefined): boolean {
+  if (fc === undefined) return false;
+  if (fc.kind === 'string') return true;
+  if (fc.kind !== 'array' && fc.kind !== 'sequence') return false;
+  const e = fc.element;
+  return e.kind === 'int' && e.size === 8 && e.encoding !== 'none';
 }
 
 /** An integer field value as a number (bigint converted, anything else NaN). */

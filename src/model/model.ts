@@ -21,13 +21,25 @@
  * - the stream event context fields `_tid _pid _ppid _vtid _vpid _procname` and `_<type>_ns`.
  */
 import type { EventRecord } from '../ctf/event.js';
-import type { EventClass } from '../ctf/ir.js';
+import type { EventClass, FieldClass } from '../ctf/ir.js';
 import { ContainerRegistry } from './containers.js';
 import type { Container, ContainerDecl } from './containers.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import { compose } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, payloadField, readNum, streamContextField, toNum, toNumArray, toStr } from './fields.js';
+import {
+  anyField,
+  classAt,
+  isIntegerClass,
+  isTextClass,
+  payloadField,
+  readNum,
+  streamContextField,
+  toNum,
+  toNumArray,
+  toStr,
+} from './fields.js';
+import { TraceFormatError } from '../util/errors.js';
 import { FLAT_NS_TYPES, NamespaceRegistry } from './namespaces.js';
 import type { FlatNsType, PidLevel, UserLevel } from './namespaces.js';
 import { CpuState, Thread } from './threads.js';
@@ -105,6 +117,17 @@ function containerEventKind(
     ? CONTAINER_EVENTS[base as keyof typeof CONTAINER_EVENTS]
     : undefined;
 }
+
+const KIND_TEXT: Record<FieldClass['kind'], string> = {
+  int: 'an integer',
+  enum: 'an enumeration',
+  float: 'a floating point number',
+  string: 'a string',
+  struct: 'a structure',
+  variant: 'a variant',
+  array: 'an array',
+  sequence: 'a sequence',
+};
 
 export class SystemModel {
   /** Current thread per host tid. */
@@ -498,17 +521,43 @@ export class SystemModel {
     switch (name) {
       case 'sched_switch': {
         this.coverage.schedSwitch = true;
-        const cpuF = f('cpu_id');
-        const prevTidF = p('prev_tid');
-        const nextTidF = p('next_tid');
-        if (prevTidF === undefined || nextTidF === undefined) return undefined;
+        // The hot path reads values by index without looking at them: each field must have the
+        // class its use needs (a corrupt or foreign trace may say otherwise). The tids must be
+        // there: the analyses read the threads of every switch.
+        const typed = (
+          loc: FieldLocation | undefined,
+          n: string,
+          text: boolean,
+          required = false,
+        ): FieldLocation | undefined => {
+          if (loc === undefined) {
+            if (!required) return undefined;
+            // Skipping the event instead left the analyses reading the threads of a switch the
+            // model never saw (cputop crashed on it; fuzz case tc-flipping-endianness-s3003-460).
+            throw new TraceFormatError(
+              info.trace.metadataPath,
+              undefined,
+              `event 'sched_switch' has no field '${n}': the analyses need the threads of every switch`,
+            );
+          }
+          const fc = classAt(sc, ec, loc);
+          if (text ? isTextClass(fc) : isIntegerClass(fc)) return loc;
+          throw new TraceFormatError(
+            info.trace.metadataPath,
+            undefined,
+            `event 'sched_switch': field '${n}' is ${fc === undefined ? 'absent' : KIND_TEXT[fc.kind]}, not ${text ? 'text' : 'an integer'}`,
+          );
+        };
+        const cpuF = typed(f('cpu_id'), 'cpu_id', false);
+        const prevTidF = typed(p('prev_tid'), 'prev_tid', false, true)!;
+        const nextTidF = typed(p('next_tid'), 'next_tid', false, true)!;
         // Hot path: payload fields read by index (LTTng has them all); optional ones as -1.
         const iPrevTid = prevTidF.index;
         const iNextTid = nextTidF.index;
-        const iPrevComm = p('prev_comm')?.index ?? -1;
-        const iNextComm = p('next_comm')?.index ?? -1;
-        const iPrevPrio = p('prev_prio')?.index ?? -1;
-        const iNextPrio = p('next_prio')?.index ?? -1;
+        const iPrevComm = typed(p('prev_comm'), 'prev_comm', true)?.index ?? -1;
+        const iNextComm = typed(p('next_comm'), 'next_comm', true)?.index ?? -1;
+        const iPrevPrio = typed(p('prev_prio'), 'prev_prio', false)?.index ?? -1;
+        const iNextPrio = typed(p('next_prio'), 'next_prio', false)?.index ?? -1;
         const cpuGet = cpuF?.get;
         return (ev) => {
           const ts = ev.ts;

@@ -4,10 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { requireCapability } from '../../test/helpers/require.js';
 import { formatBinary, formatG, formatHex, formatOctal, formatUuid, quoteString } from './format.js';
 
-const HAVE_GCC = spawnSync('gcc', ['--version']).status === 0;
-if (!HAVE_GCC) console.warn('SKIP: gcc not installed; run scripts/test-setup.sh');
+const HAVE_GCC = requireCapability('gcc', () =>
+  spawnSync('gcc', ['--version']).status === 0 ? undefined : 'gcc is not installed',
+);
 
 /** Runs C printf on each value (given as exact bit patterns) with `fmt`. */
 function cPrintf(fmt: string, values: number[]): string[] {

@@ -13,13 +13,32 @@ export class NstraceError extends Error {
   }
 }
 
+/**
+ * `s` with its control characters written as escapes (`\n`, `\x1b`, ...): error messages quote
+ * names and text taken from the input (metadata strings, file names), and must stay one line
+ * that cannot drive the terminal.
+ */
+export function escapeControl(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** Bad bytes in a trace: `file` and the byte `offset` where decoding failed. */
 export class TraceFormatError extends NstraceError {
   readonly file: string;
   readonly offset: number | undefined;
 
   constructor(file: string, offset: number | undefined, reason: string, options?: { cause?: unknown }) {
-    super(offset === undefined ? `${file}: ${reason}` : `${file}: at byte ${offset}: ${reason}`, 1, options);
+    super(
+      escapeControl(offset === undefined ? `${file}: ${reason}` : `${file}: at byte ${offset}: ${reason}`),
+      1,
+      options,
+    );
     this.file = file;
     this.offset = offset;
   }
@@ -33,7 +52,7 @@ export class MetadataError extends NstraceError {
 
   constructor(file: string, line: number | undefined, column: number | undefined, reason: string) {
     const where = line === undefined ? '' : column === undefined ? `:${line}` : `:${line}:${column}`;
-    super(`${file}${where}: metadata: ${reason}`);
+    super(escapeControl(`${file}${where}: metadata: ${reason}`));
     this.file = file;
     this.line = line;
     this.column = column;

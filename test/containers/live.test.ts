@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capabilityMissing } from '../helpers/require.js';
 import { discover } from '../../src/containers/discover.js';
 import type { DiscoverOptions } from '../../src/containers/discover.js';
 import { rfc3339ToNs } from '../../src/containers/http-unix.js';
@@ -84,8 +85,8 @@ class Recorder {
 
 // ---------------------------------------------------------------------------------------------
 
-const dockerSkip = missing('dockerd', 'docker', 'lsns', 'busybox');
-if (dockerSkip) console.warn(`SKIPPING docker integration tests: ${dockerSkip}`);
+const dockerSkip =
+  capabilityMissing('docker', () => missing('dockerd', 'docker', 'lsns', 'busybox') || undefined) ?? '';
 
 describe.skipIf(dockerSkip !== '')('Docker (docker.io, private dockerd)', () => {
   let w: Workdir;
@@ -342,8 +343,9 @@ describe.skipIf(dockerSkip !== '')('Docker (docker.io, private dockerd)', () => 
 
 // ---------------------------------------------------------------------------------------------
 
-const podmanSkip = missing('podman', 'runc', 'conmon', 'lsns', 'busybox');
-if (podmanSkip) console.warn(`SKIPPING podman integration tests: ${podmanSkip}`);
+const podmanSkip =
+  capabilityMissing('podman', () => missing('podman', 'runc', 'conmon', 'lsns', 'busybox') || undefined) ??
+  '';
 
 describe.skipIf(podmanSkip !== '')('Podman (runc, private storage, API service)', () => {
   let w: Workdir;
@@ -434,8 +436,8 @@ describe.skipIf(podmanSkip !== '')('Podman (runc, private storage, API service)'
 
 // ---------------------------------------------------------------------------------------------
 
-const lxcSkip = missing('lxc-start', 'lxc-info', 'lsns', 'busybox');
-if (lxcSkip) console.warn(`SKIPPING LXC integration tests: ${lxcSkip}`);
+const lxcSkip =
+  capabilityMissing('lxc', () => missing('lxc-start', 'lxc-info', 'lsns', 'busybox') || undefined) ?? '';
 
 describe.skipIf(lxcSkip !== '')('LXC (private lxcpath)', () => {
   let w: Workdir;
@@ -501,8 +503,8 @@ describe.skipIf(lxcSkip !== '')('LXC (private lxcpath)', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const nspawnSkip = missing('systemd-nspawn', 'lsns', 'busybox');
-if (nspawnSkip) console.warn(`SKIPPING systemd-nspawn integration tests: ${nspawnSkip}`);
+const nspawnSkip =
+  capabilityMissing('systemd-nspawn', () => missing('systemd-nspawn', 'lsns', 'busybox') || undefined) ?? '';
 
 describe.skipIf(nspawnSkip !== '')('systemd-nspawn (--register=no --keep-unit)', () => {
   let w: Workdir;
@@ -566,8 +568,8 @@ describe.skipIf(nspawnSkip !== '')('systemd-nspawn (--register=no --keep-unit)',
 
 // ---------------------------------------------------------------------------------------------
 
-const unshareSkip = missing('unshare', 'lsns', 'busybox');
-if (unshareSkip) console.warn(`SKIPPING unshare integration tests: ${unshareSkip}`);
+const unshareSkip =
+  capabilityMissing('unshare', () => missing('unshare', 'lsns', 'busybox') || undefined) ?? '';
 
 describe.skipIf(unshareSkip !== '')('plain unshare (a bare pid namespace)', () => {
   let w: Workdir | undefined;

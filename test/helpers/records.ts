@@ -92,6 +92,8 @@ export interface FakeTraceOptions {
   keyBase?: number;
   /** Trace directory (default /fake). */
   path?: string;
+  /** Layouts replacing those of LAYOUTS (a foreign or corrupt trace), same syntax. */
+  layouts?: Record<string, string>;
 }
 
 function parseLayout(spec: string): Array<[string, Kind]> {
@@ -132,10 +134,12 @@ export class FakeTrace {
   private readonly ctxFields: string[];
   private readonly legacy: boolean;
   private readonly keyBase: number;
+  private readonly layouts: Record<string, string>;
 
   constructor(opts: FakeTraceOptions = {}) {
     this.ctxFields = opts.streamContext ?? [];
     this.legacy = opts.legacyStatedump ?? false;
+    this.layouts = opts.layouts ?? {};
     const env = new Map<string, string | number>([
       ['domain', opts.domain ?? 'kernel'],
       ['tracer_name', 'lttng-modules'],
@@ -205,7 +209,7 @@ export class FakeTrace {
   eventClass(name: string, extraFields?: string): EventClass {
     let c = this.classes.get(name);
     if (c === undefined) {
-      let spec = LAYOUTS[name];
+      let spec = this.layouts[name] ?? LAYOUTS[name];
       if (name === 'lttng_statedump_process_state' && this.legacy) spec = STATEDUMP_LEGACY;
       if (spec === undefined) {
         if (name.startsWith('syscall_exit_') || name.startsWith('exit_syscall')) spec = 'ret';

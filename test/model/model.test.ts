@@ -3,6 +3,7 @@ import type { EventRecord } from '../../src/ctf/event.js';
 import { Dispatcher } from '../../src/model/dispatch.js';
 import type { Subscriber } from '../../src/model/dispatch.js';
 import { SystemModel } from '../../src/model/model.js';
+import { TraceFormatError } from '../../src/util/errors.js';
 import { FakeTrace } from '../helpers/records.js';
 
 const HOST = 4026531836;
@@ -142,6 +143,42 @@ describe('SystemModel: scheduling state', () => {
       t.rec('sched_process_exec', 2, 0, { tid: 9, filename: '/usr/bin/a-very-long-program-name' }),
     ]);
     expect(m.threads.get(9)!.comm).toBe('a-very-long-pro');
+  });
+});
+
+describe('SystemModel: a sched_switch it cannot read', () => {
+  const FULL = 'prev_comm:s prev_tid prev_prio prev_state next_comm:s next_tid next_prio';
+  const cases: Array<[string, string, RegExp]> = [
+    // fuzz case tc-flipping-endianness-s3003-460: prev_tid renamed, then cputop crashed
+    ['no prev_tid', FULL.replace('prev_tid', 'prev_tidx'), /has no field 'prev_tid'/],
+    ['no next_tid', FULL.replace(' next_tid', ''), /has no field 'next_tid'/],
+    // fuzz case containers-demo-s1001-475: a comm declared as integers
+    ['an integer next_comm', FULL.replace('next_comm:s', 'next_comm'), /'next_comm' is an integer, not text/],
+    ['a text prev_tid', FULL.replace('prev_tid', 'prev_tid:s'), /'prev_tid' is a string, not an integer/],
+  ];
+  for (const [what, layout, message] of cases) {
+    it(`refuses one with ${what} with one typed error naming the field`, () => {
+      const t = new FakeTrace({ layouts: { sched_switch: layout } });
+      const m = new SystemModel();
+      const ev = t.rec('sched_switch', 10, 1, {});
+      let err: unknown;
+      try {
+        run(m, [ev]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TraceFormatError);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).not.toContain('\n');
+    });
+  }
+
+  it('still reads one without the optional comms and prios', () => {
+    const t = new FakeTrace({ layouts: { sched_switch: 'prev_tid next_tid' } });
+    const m = new SystemModel();
+    run(m, [t.rec('sched_switch', 10, 1, { prev_tid: 0, next_tid: 42 })]);
+    expect(m.cpus[1]!.currentTid).toBe(42);
+    expect(m.threads.get(42)!.comm).toBe('');
   });
 });
 

@@ -10,7 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record, type RecordSummary } from '../../src/record/recorder.js';
-import { babeltrace2, compileC, hasCommand, skipReason, tmpDir, tracefsRoot } from './helpers.js';
+import { babeltrace2, compileC, skipReason, tmpDir, tracefsRoot } from './helpers.js';
+import { capabilityMissing, commandsCheck } from '../helpers/require.js';
 import { ReferenceSwitches, type Switch } from './sched-check.js';
 import { expectCompleteScheduling } from './scheduling.js';
 
@@ -18,8 +19,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const reason =
   skipReason() ??
-  (!hasCommand('lttng-cputop') ? 'lttng-analyses (python3-lttnganalyses) is not installed' : undefined) ??
-  (!hasCommand('babeltrace') ? 'babeltrace 1.x is not installed' : undefined);
+  capabilityMissing(
+    'lttng-analyses (python3-lttnganalyses)',
+    commandsCheck('lttng-cputop', 'lttng-memtop'),
+  ) ??
+  capabilityMissing('babeltrace 1.x', commandsCheck('babeltrace'));
 if (reason) console.warn(`SKIPPING lttng-analyses tests: ${reason}`);
 
 const NREAD = 321;

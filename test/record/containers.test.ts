@@ -14,9 +14,14 @@ import { hostView, NS_NAMES, type HostView } from './probe.js';
 import { ReferenceSwitches, type Switch } from './sched-check.js';
 import { expectCompleteScheduling } from './scheduling.js';
 import { tracefsRoot } from './helpers.js';
+import { capabilityMissing } from '../helpers/require.js';
 
 const reason =
-  skipReason() ?? (missing('dockerd', 'docker', 'podman', 'runc', 'lxc-start', 'busybox') || undefined);
+  skipReason() ??
+  capabilityMissing(
+    'docker, podman, runc, lxc, busybox',
+    () => missing('dockerd', 'docker', 'podman', 'runc', 'lxc-start', 'busybox') || undefined,
+  );
 if (reason) console.warn(`SKIPPING container recording tests: ${reason}`);
 
 // The init shell opens /etc/hostname itself (a builtin's redirection), and forks `sleep`s.

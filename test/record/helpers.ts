@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { expect } from 'vitest';
 import { TraceSet } from '../../src/ctf/reader.js';
 import { fieldIndex } from '../../src/ctf/fields.js';
+import { capabilityMissing, rootCheck } from '../helpers/require.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -16,11 +17,15 @@ export function tracefsRoot(): string | undefined {
   return undefined;
 }
 
-/** Why the recorder tests cannot run here, or undefined when they can. */
+/**
+ * Why the recorder tests cannot run here, or undefined when they can (root and tracefs; under
+ * CI=true a missing one fails the run, see test/helpers/require.ts).
+ */
 export function skipReason(): string | undefined {
-  if (!isRoot) return 'needs root';
-  if (!tracefsRoot()) return 'tracefs is not mounted';
-  return undefined;
+  return (
+    capabilityMissing('root', rootCheck) ??
+    capabilityMissing('tracefs', () => (tracefsRoot() ? undefined : 'tracefs is not mounted'))
+  );
 }
 
 export function tmpDir(prefix: string): string {

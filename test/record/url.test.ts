@@ -20,7 +20,6 @@ import { RelayClient, RelayDaemon, RelayTraceSink } from '../../src/relay/index.
 import {
   babeltrace2,
   field,
-  hasCommand,
   parseBt2Lines,
   readStringField,
   skipReason,
@@ -30,11 +29,12 @@ import {
   type Bt2Event,
 } from './helpers.js';
 import { hostView, NS_NAMES, Probe, probeBinary } from './probe.js';
+import { capabilityMissing, commandsCheck } from '../helpers/require.js';
 import { LttngRelayd, checkIndexes, freePort, waitFor } from '../relay/helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
-const reason = skipReason() ?? (hasCommand('lttng-relayd') ? undefined : 'lttng-relayd is not installed');
+const reason = skipReason() ?? capabilityMissing('lttng-relayd', commandsCheck('lttng-relayd'));
 if (reason) console.warn(`SKIPPING record --url tests: ${reason}`);
 
 const dirs: string[] = [];

@@ -21,28 +21,38 @@ import { expect } from 'vitest';
 import { parseIndexFile } from '../../src/ctf/index-file.js';
 import * as C from '../../src/relay/codec.js';
 import { freePort, sleep } from './raw.js';
+import { capabilityMissing } from '../helpers/require.js';
 
 export const execFileP = promisify(execFile);
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** Why the LTTng-based tests cannot run here, or null when they can. */
+/**
+ * Why the tests against real LTTng (sessiond, relayd, lttng-ust) cannot run here, or null.
+ * Through the capability gate: under CI=true a missing piece fails the run instead of skipping.
+ */
 export function lttngUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (private mount/PID namespaces for lttng-sessiond)';
-  for (const b of [
-    '/usr/bin/lttng',
-    '/usr/bin/lttng-sessiond',
-    '/usr/bin/lttng-relayd',
-    '/usr/bin/babeltrace2',
-  ]) {
-    if (!existsSync(b)) return `${b} is missing (run scripts/test-setup.sh)`;
-  }
-  if (
-    !existsSync('/usr/include/x86_64-linux-gnu/lttng/tracepoint.h') &&
-    !existsSync('/usr/include/lttng/tracepoint.h')
-  )
-    return 'liblttng-ust-dev is missing (run scripts/test-setup.sh)';
-  return null;
+  return (
+    capabilityMissing('root', () =>
+      process.getuid?.() === 0 ? undefined : 'needs root (private mount/PID namespaces for lttng-sessiond)',
+    ) ??
+    capabilityMissing('lttng-tools 2.13 (lttng, lttng-sessiond, lttng-relayd)', () => {
+      for (const b of ['/usr/bin/lttng', '/usr/bin/lttng-sessiond', '/usr/bin/lttng-relayd']) {
+        if (!existsSync(b)) return `${b} is missing`;
+      }
+      return undefined;
+    }) ??
+    capabilityMissing('babeltrace2', () =>
+      existsSync('/usr/bin/babeltrace2') ? undefined : '/usr/bin/babeltrace2 is missing',
+    ) ??
+    capabilityMissing('liblttng-ust-dev', () =>
+      existsSync('/usr/include/x86_64-linux-gnu/lttng/tracepoint.h') ||
+      existsSync('/usr/include/lttng/tracepoint.h')
+        ? undefined
+        : 'lttng/tracepoint.h is missing',
+    ) ??
+    null
+  );
 }
 
 export function tempDir(prefix: string): string {

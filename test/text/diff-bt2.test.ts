@@ -13,7 +13,8 @@ import { NSTRACE, ensureBuilt } from '../helpers/cli.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { enumOf, f64, hasBabeltrace2, int, str, struct, traceClass, u8, writeTrace } from './synth.js';
+import { enumOf, f64, int, str, struct, traceClass, u8, writeTrace } from './synth.js';
+import { babeltrace2Check, requireCapability } from '../helpers/require.js';
 import type { SynthTrace } from './synth.js';
 import type { CompareOptions } from './bt2-compare.js';
 import {
@@ -24,13 +25,18 @@ import {
   warningLines,
 } from './bt2-compare.js';
 
-const HAVE_BT2 = hasBabeltrace2();
-if (!HAVE_BT2) console.warn('SKIP: babeltrace2 2.0.x not installed; run scripts/test-setup.sh');
+const HAVE_BT2 = requireCapability('babeltrace2 2.0.x', babeltrace2Check);
 const SHARED = '/work/shared/traces';
-const HAVE_SCRIPT = spawnSync('script', ['--version']).status === 0;
-const HAVE_SHARED = existsSync(join(SHARED, '_reference', 'index.json'));
-if (!HAVE_SHARED)
-  console.warn(`SKIP: ${SHARED} not present: only the traces copied in test/fixtures are compared`);
+const HAVE_SCRIPT = requireCapability('script (util-linux)', () =>
+  spawnSync('script', ['--version']).status === 0 ? undefined : 'script is not installed',
+);
+// The shared collection is not part of the repository (CI may not have it): optional; without
+// it only the traces copied in test/fixtures are compared.
+const HAVE_SHARED = requireCapability(
+  'the shared trace collection',
+  () => (existsSync(join(SHARED, '_reference', 'index.json')) ? undefined : `${SHARED} is absent`),
+  { optional: true },
+);
 const FIXTURES = resolve('test/fixtures');
 const ROOT = resolve('.');
 

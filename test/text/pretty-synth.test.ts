@@ -17,7 +17,6 @@ import {
   f32,
   f64,
   float,
-  hasBabeltrace2,
   int,
   s32,
   s64,
@@ -36,9 +35,9 @@ import {
 } from './synth.js';
 import type { SynthEvent, SynthTrace, TraceClassSpec } from './synth.js';
 import { bt2Args, cliOptions, firstDifference, printRecords, withTmpDir } from './helpers.js';
+import { babeltrace2Check, requireCapability } from '../helpers/require.js';
 
-const HAVE_BT2 = hasBabeltrace2();
-if (!HAVE_BT2) console.warn('SKIP: babeltrace2 2.0.x not installed; run scripts/test-setup.sh');
+const HAVE_BT2 = requireCapability('babeltrace2 2.0.x', babeltrace2Check);
 
 /** One event class with `fields`, one stream, the given events (payload values only). */
 function oneEventTrace(

@@ -8,11 +8,12 @@ import type { PrintCliOptions } from '../../src/text/options.js';
 import { PrettyPrinter } from '../../src/text/pretty.js';
 import { parseTimeBound, Trimmer, TRIM_END } from '../../src/text/time.js';
 import { UsageError } from '../../src/util/errors.js';
-import { babeltrace2, hasBabeltrace2, struct, toRecords, traceClass, u8, writeTrace } from './synth.js';
+import { babeltrace2, struct, toRecords, traceClass, u8, writeTrace } from './synth.js';
 import type { SynthPacket, SynthRecords, SynthTrace } from './synth.js';
 import { bt2Args, cliOptions, firstDifference, withTmpDir } from './helpers.js';
+import { babeltrace2Check, requireCapability } from '../helpers/require.js';
 
-const HAVE_BT2 = hasBabeltrace2();
+const HAVE_BT2 = requireCapability('babeltrace2 2.0.x', babeltrace2Check);
 
 function run(
   recs: SynthRecords,

@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { recordUstScenarios } from '../util/ust-scenarios.js';
 import type { CompareOptions } from './bt2-compare.js';
 import { bt2Print, compareOutputs, nstracePrint, warningLines } from './bt2-compare.js';
-import { hasBabeltrace2 } from './synth.js';
+import { babeltrace2Check, requireCapability } from '../helpers/require.js';
 
-const HAVE_BT2 = hasBabeltrace2();
+const HAVE_BT2 = requireCapability('babeltrace2 2.0.x', babeltrace2Check);
 
 const VARIANTS: CompareOptions[] = [
   {},

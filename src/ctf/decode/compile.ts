@@ -54,6 +54,11 @@ export class DecodeState {
   id = -1;
   /** Stored values: sequence lengths and variant tags, by slot. */
   sv: Array<number | bigint> = [];
+  /**
+   * Elements without data (of zero bits: empty structures, ...) decoded so far by the running
+   * decoder: their number is bounded per call, nested arrays of them included.
+   */
+  zb = 0;
   /** True when the window end is the end of the packet content (no more data to ask for). */
   endIsContent = true;
   /** Packet-level meanings, -1 when absent (the reader resets them per packet). */
@@ -137,6 +142,17 @@ export function refKey(scope: Scope, path: readonly string[]): string {
 }
 
 /**
+ * The key of the field at an emitter path: `[]` (an array or sequence element) is not part of
+ * a reference's path, so a field inside an element has the key its element-local references use.
+ */
+function slotKey(scope: Scope, path: readonly string[]): string {
+  return refKey(
+    scope,
+    path.filter((p) => p !== '[]'),
+  );
+}
+
+/**
  * Everything a compilation needs to know beyond the class being compiled: which fields are
  * referenced (and their classes, for variant tags), and which clock each integer maps to.
  */
@@ -161,13 +177,20 @@ export function collectClasses(
   into: Map<string, FieldClass>,
 ): void {
   if (root === undefined) return;
-  const walk = (fc: FieldClass, path: string[]): void => {
-    into.set(refKey(scope, path), fc);
+  // Fields inside array and sequence elements are keyed without the element (see `slotKey`):
+  // only references from inside the same element can reach them.
+  const below = (fc: FieldClass, path: string[]): void => {
     if (fc.kind === 'struct') {
       for (const f of fc.fields) walk(f.type, [...path, f.name]);
     } else if (fc.kind === 'variant') {
       for (const o of fc.options) walk(o.type, [...path, o.name]);
+    } else if (fc.kind === 'array' || fc.kind === 'sequence') {
+      below(fc.element, path);
     }
+  };
+  const walk = (fc: FieldClass, path: string[]): void => {
+    into.set(refKey(scope, path), fc);
+    below(fc, path);
   };
   for (const f of root.fields) walk(f.type, [f.name]);
 }
@@ -270,6 +293,9 @@ function isTextElement(fc: FieldClass): fc is IntegerFC {
   return fc.kind === 'int' && fc.size === 8 && fc.encoding !== 'none';
 }
 
+/** Most elements of zero bits one decoder call may produce (alone or nested). */
+const MAX_EMPTY_ELEMENTS = 1_000_000;
+
 const CACHE_SIZE = 4096;
 const cache: string[] = new Array<string>(CACHE_SIZE).fill('');
 
@@ -351,7 +377,9 @@ class Emitter {
   phase = -1;
 
   align(a: number): void {
-    if (a > 1) this.emit(`pos = (pos + ${a - 1}) & ${-a};`);
+    // Not `(pos + a - 1) & -a`: that wraps to a negative position once pos + a - 1 >= 2^31.
+    // `-pos & (a - 1)` needs only the low bits of pos, which 32-bit operators keep exactly.
+    if (a > 1) this.emit(`pos += -pos & ${a - 1};`);
     if (a % 8 === 0) this.phase = 0;
     else if (a > 1 && this.phase >= 0) this.phase = (Math.ceil(this.phase / a) * a) % 8;
   }
@@ -450,11 +478,13 @@ class Emitter {
     this.emit(`const ${x} = ${expr};`);
     if (target !== null) this.emit(`${target} = ${x};`);
     void asEnum;
+    // A length or tag inside an array element is stored for each element, for the sequences
+    // and variants of the same element that follow it.
+    const slot = this.env.slots.get(slotKey(this.scope, path));
+    if (slot !== undefined) this.emit(`st.sv[${slot}] = ${x};`);
     if (!inArray) {
       const meaning = meaningOf(this.scope, path, fc);
       if (meaning !== undefined) this.emit(`st.${meaning} = toNum(${x});`);
-      const slot = this.env.slots.get(refKey(this.scope, path));
-      if (slot !== undefined) this.emit(`st.sv[${slot}] = ${x};`);
       // Clock update: unsigned integers mapped to a clock, except `timestamp_end`, which
       // babeltrace2 keeps from updating the clock while decoding.
       if (!fc.signed && meaning !== 'tsEnd') {
@@ -540,6 +570,9 @@ class Emitter {
       );
       return;
     }
+    // Stored values inside the options are cleared first: a length or tag in an option that is
+    // not selected this time must read as "not decoded", not as a value from an earlier event.
+    this.clearSlotsBelow(path);
     const t = this.v('t');
     const o = this.v('o');
     this.emit(`const ${t} = st.sv[${slot}];`);
@@ -560,7 +593,7 @@ class Emitter {
       this.emit(`const ${o} = ${select}(${t});`);
     }
     this.emit(
-      `if (${o} < 0) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: tag value `)} + String(${t}) + ${JSON.stringify(` of \`${fc.tag.text}\` selects no option`)});`,
+      `if (${o} < 0) throw fault(pos, ${t} === undefined ? ${JSON.stringify(`${this.describe(path)}: its tag \`${fc.tag.text}\` has no value (not decoded for this event)`)} : ${JSON.stringify(`${this.describe(path)}: tag value `)} + String(${t}) + ${JSON.stringify(` of \`${fc.tag.text}\` selects no option`)});`,
     );
     const val = target !== null ? this.v('w') : null;
     if (val !== null) this.emit(`let ${val};`);
@@ -579,8 +612,18 @@ class Emitter {
     if (target !== null && val !== null) this.emit(`${target} = { option: ${o}, value: ${val} };`);
   }
 
+  /** Emits code clearing the stored values of the fields below `path` (a variant's options). */
+  private clearSlotsBelow(path: readonly string[]): void {
+    const prefix = slotKey(this.scope, path) + '\u0000';
+    for (const [k, slot] of this.env.slots) {
+      if (k.startsWith(prefix)) this.emit(`st.sv[${slot}] = undefined;`);
+    }
+  }
+
   array(fc: ArrayFC | SequenceFC, path: readonly string[], target: string | null, inArray: boolean): void {
     const n = this.v('n');
+    // Guards below are written `!(x <= limit)` so that NaN fails them too.
+    let undecoded = '';
     if (fc.kind === 'array') {
       this.emit(`const ${n} = ${fc.length};`);
     } else {
@@ -593,6 +636,7 @@ class Emitter {
         return;
       }
       this.emit(`const ${n} = toNum(st.sv[${slot}]);`);
+      undecoded = `if (${n} === undefined) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: its length \`${fc.length.text}\` has no value (not decoded for this event)`)}); `;
     }
     const elem = fc.element;
     this.align(fc.align);
@@ -600,11 +644,19 @@ class Emitter {
     // Never allocate for a length the packet cannot hold (e.g. a corrupt length of 2^32).
     if (eb > 0) {
       this.emit(
-        `if (${n} * ${eb} > end - pos) { if (!st.endIsContent && ${n} * ${eb} <= 2147483647) throw NEED_MORE; throw fault(pos, ${JSON.stringify(`${this.describe(path)}: length `)} + ${n} + ${JSON.stringify(' does not fit in the rest of the packet')}); }`,
+        `if (!(${n} * ${eb} <= end - pos)) { ${undecoded}if (!st.endIsContent && ${n} * ${eb} <= 2147483647) throw NEED_MORE; throw fault(pos, ${JSON.stringify(`${this.describe(path)}: length `)} + ${n} + ${JSON.stringify(' does not fit in the rest of the packet')}); }`,
       );
     } else {
+      // Nothing is read for an empty element, but aligning past the end of the content is still
+      // an error (and keeps positions within one alignment of the content end).
+      if (fc.align > 1)
+        this.emit(`if (pos > end) throw overflow(st, pos, ${JSON.stringify(this.describe(path))});`);
       this.emit(
-        `if (${n} > 1000000) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: absurd length `)} + ${n});`,
+        `if (!(${n} <= ${MAX_EMPTY_ELEMENTS})) { ${undecoded}throw fault(pos, ${JSON.stringify(`${this.describe(path)}: absurd length `)} + ${n}); }`,
+      );
+      // Nested, such arrays multiply (`struct {} x[1000000][1000000]`): one budget per call.
+      this.emit(
+        `if ((st.zb += ${n}) > ${MAX_EMPTY_ELEMENTS}) throw fault(pos, ${JSON.stringify(`${this.describe(path)}: more than ${MAX_EMPTY_ELEMENTS} elements without data in one event`)});`,
       );
     }
     if (isTextElement(elem)) {
@@ -710,6 +762,7 @@ export interface ScopePart {
  */
 export function compileScopes(parts: readonly ScopePart[], env: CompileEnv, withValues: boolean): DecodeFn {
   const em = new Emitter(env, parts[0]!.scope);
+  em.emit('st.zb = 0;');
   parts.forEach((part, n) => {
     em.scope = part.scope;
     em.align(part.root.align);

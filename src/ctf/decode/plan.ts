@@ -167,11 +167,21 @@ export class TracePlan {
     // Field references resolve per stream class: two stream classes may both have, say, an
     // event header `id` of different classes, so each gets its own compile environment. Slots
     // of trace-level fields come first and are numbered the same in every environment.
+    // Every reference into the packet header, from any scope of any stream class, gets a trace
+    // slot: the packet header decoder is shared by all stream classes and must store them all.
     collectClasses('trace.packet.header', cls.packetHeader, this.traceClasses);
     const traceRefs: FieldRef[] = [];
     collectRefs(cls.packetHeader, traceRefs);
+    for (const sc of cls.streamClasses.values()) {
+      for (const root of [sc.packetContext, sc.eventHeader, sc.eventContext]) collectRefs(root, traceRefs);
+      for (const ec of sc.eventClasses.values()) {
+        collectRefs(ec.context, traceRefs);
+        collectRefs(ec.fields, traceRefs);
+      }
+    }
     const traceSlots = new Map<string, number>();
     for (const r of traceRefs) {
+      if (r.scope !== 'trace.packet.header') continue;
       const k = refKey(r.scope, r.path);
       if (!traceSlots.has(k)) traceSlots.set(k, traceSlots.size);
     }

@@ -35,8 +35,13 @@ import {
 
 /** Largest static array length accepted (the largest JS array length). */
 export const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
-/** Largest alignment accepted, in bits. */
-export const MAX_ALIGN = 2 ** 31;
+/**
+ * Largest alignment accepted, in bits (128 KiB). CTF 1.8 only asks for a power of two; this
+ * bound is ours (docs/adr/0102-decoding-limits-and-references.md): stream windows start at multiples of the
+ * largest alignment of the trace, so each open stream holds at least that many bytes, and
+ * positions stay far from 2^31 bits. Public traces use at most 512.
+ */
+export const MAX_ALIGN = 2 ** 20;
 
 /** Absolute path prefixes, longest first. */
 export const SCOPE_PREFIXES: ReadonlyArray<readonly [readonly string[], Scope]> = [
@@ -734,7 +739,9 @@ export class TypeBuilder {
     if (v.value <= 0n || (v.value & (v.value - 1n)) !== 0n) {
       throw this.error(v.loc, `${what} must be a positive power of two (got ${v.value})`);
     }
-    if (v.value > BigInt(MAX_ALIGN)) throw this.error(v.loc, `${what} ${v.value} is too large`);
+    if (v.value > BigInt(MAX_ALIGN)) {
+      throw this.error(v.loc, `${what} ${v.value} is too large (at most ${MAX_ALIGN} bits)`);
+    }
     return Number(v.value);
   }
 
