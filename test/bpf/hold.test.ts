@@ -1,6 +1,6 @@
 /** The hold of syscall entries whose strings the exit reads (src/record/bpf/hold.ts), with fakes. */
 import { describe, expect, it } from 'vitest';
-import { StringHold, patchEntry } from '../../src/record/bpf/hold.js';
+import { REREAD_SYSCALLS, StringHold, patchEntry } from '../../src/record/bpf/hold.js';
 import { FLAG_STR_UNKNOWN, HDR_STR_FAILED, HDR_STR_MASK } from '../../src/record/bpf/programs.js';
 
 /** A fake record: its name in byte 0..n (the hold never looks inside). */
@@ -102,6 +102,14 @@ describe('StringHold', () => {
     h.releaseAll();
     expect(names(out)).toEqual(['a', 'b', 'c', 'd']);
     expect(h.active).toBe(0);
+  });
+});
+
+describe('REREAD_SYSCALLS', () => {
+  it('never a syscall that replaces the address space or writes user memory', () => {
+    for (const n of ['execve', 'execveat', 'newfstatat', 'statx', 'readlinkat', 'getxattr', 'read'])
+      expect(REREAD_SYSCALLS.has(n), n).toBe(false);
+    expect(REREAD_SYSCALLS.has('openat')).toBe(true);
   });
 });
 
