@@ -88,8 +88,6 @@ export const HELPER = {
 
 /** BPF_PSEUDO_MAP_FD: an LD_IMM64 whose immediate is a map fd. */
 const PSEUDO_MAP_FD = 1;
-/** BPF_PSEUDO_KFUNC_CALL: a call whose immediate is a kernel function's BTF id. */
-const PSEUDO_KFUNC_CALL = 2;
 
 interface Insn {
   op: number;
@@ -203,10 +201,6 @@ export class Asm {
   }
   call(helper: number): this {
     return this.push({ op: 0x80 | CLS.JMP, dst: 0, src: 0, off: 0, imm: helper });
-  }
-  /** A call of a kernel function (kfunc) by its BTF id in vmlinux (BPF_PSEUDO_KFUNC_CALL). */
-  callKfunc(btfId: number): this {
-    return this.push({ op: 0x80 | CLS.JMP, dst: 0, src: PSEUDO_KFUNC_CALL, off: 0, imm: btfId });
   }
   exit(): this {
     return this.push({ op: 0x90 | CLS.JMP, dst: 0, src: 0, off: 0, imm: 0 });

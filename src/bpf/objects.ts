@@ -27,10 +27,6 @@ export const MAP_TYPE = { HASH: 1, ARRAY: 2, PERCPU_ARRAY: 6, LRU_HASH: 9, RINGB
 export const PROG_TYPE = { TRACEPOINT: 5, RAW_TRACEPOINT: 17, TRACING: 26 } as const;
 /** expected_attach_type of a BTF-typed raw tracepoint program (`tp_btf`). */
 export const BPF_TRACE_RAW_TP = 23;
-/** expected_attach_type of a program run at a kernel function's entry (`fentry`). */
-export const BPF_TRACE_FENTRY = 24;
-/** prog_flags: the program may sleep (fault user pages in); fentry needs an error-injectable target. */
-export const BPF_F_SLEEPABLE = 16;
 /** attach_type of a BPF link on a perf event. */
 export const BPF_PERF_EVENT = 41;
 /** BPF_ANY: create or update. */
@@ -265,8 +261,6 @@ export interface ProgramSpec {
   /** TRACING programs: expected_attach_type and the BTF id of what they attach to. */
   expectedAttachType?: number;
   attachBtfId?: number;
-  /** prog_flags (BPF_F_SLEEPABLE, ...). */
-  flags?: number;
 }
 
 /** A load refused by the verifier: the message ends with the log's last lines; `log` has all. */
@@ -291,7 +285,6 @@ export class Program implements Closeable {
         a.writeUInt32LE(logBuf.length, 28);
         a.writeBigUInt64LE(addressOf(logBuf), 32);
       }
-      a.writeUInt32LE(spec.flags ?? 0, 44);
       nameBytes(a, 48, spec.name);
       a.writeUInt32LE(spec.expectedAttachType ?? 0, 68);
       a.writeUInt32LE(spec.attachBtfId ?? 0, 108);

@@ -62,8 +62,6 @@ export interface HoldLimits {
 export interface HoldStats {
   /** Entries held for their exit. */
   held: number;
-  /** Strings read at the exit and written into their entry. */
-  recovered: number;
   /** Entries written without their exit's strings (exit unreadable, lost, too late, stop). */
   givenUp: number;
 }
@@ -76,7 +74,7 @@ export class StringHold {
   private latest = 0;
   /** Records held now (0: the recorder's fast path writes directly). */
   active = 0;
-  readonly stats: HoldStats = { held: 0, recovered: 0, givenUp: 0 };
+  readonly stats: HoldStats = { held: 0, givenUp: 0 };
 
   constructor(
     private readonly write: (rec: Uint8Array) => void,

@@ -6,11 +6,15 @@
  *   8  u32 cpu
  *   12 u8  flags (FLAG_*)
  *   13 u8  kind (KIND_*)
+ *   14 u8  syscall entry: strings left for the exit to read; exit: strings it read (bit k:
+ *          k-th string argument; ADR 0164)
+ *   15 u8  syscall entry: strings not read at entry
  *   16 u32 tid, 20 u32 tgid of the current task
  *   24 the context block: the stream event context's bytes, read from the current task now
  *   R  = align8(24 + context size): the tracepoint's raw ftrace record (KIND_RAW), then
  *      for syscall entries the user strings of its string arguments (NUL-terminated, in
- *      argument order), for syscall exits the entry's six arguments (FLAG_ARGS).
+ *      argument order, "" when not read), for syscall exits the entry's six arguments
+ *      (FLAG_ARGS), then the strings read at the exit (FLAG_STR_EXIT).
  *
  * Exclusion (the recorder and its children, like tracefs' `set_event_notrace_pid` with
  * `event-fork`) and selection (`--container`, `--pid-ns`, `--cgroup`, ...) happen here, before
@@ -574,11 +578,10 @@ export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
   a.stx(1, R10, -24, R1);
   g.flag(FLAG_STR_EXIT);
   a.st(1, R10, -28, 0);
-  const alone = a.newLabel('alone');
   const notAlone = a.newLabel('notalone');
   g.aloneInMm(notAlone);
   a.st(1, R10, -28, 1);
-  a.label(notAlone).label(alone);
+  a.label(notAlone);
   const limit = g.raw + SYS_EXIT_BYTES + 48 + (MAX_STR_ARGS - 1) * STR_MAX;
   for (let k = 0; k < MAX_STR_ARGS; k++) {
     const skip = a.newLabel('xs');
