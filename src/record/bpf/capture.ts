@@ -22,6 +22,7 @@ import {
 } from '../../bpf/objects.js';
 import { kernelOffsets, rawTracepointBtfId, type BpfContextName, type KernelOffsets } from './kernel.js';
 import {
+  EXIT_SAVE_BYTES,
   FORK_BYTES,
   SC_ENTRY,
   SC_EXIT,
@@ -153,7 +154,7 @@ export class Capture {
         new BpfMap({
           type: MAP_TYPE.LRU_HASH,
           keySize: 4,
-          valueSize: 24,
+          valueSize: EXIT_SAVE_BYTES,
           maxEntries: 16384,
           name: 'nstrace_exitns',
         }),

@@ -105,6 +105,13 @@ export function scratchSize(contexts: readonly BpfContextName[], maxRaw: number)
 /** Namespaces read through the task's nsproxy (the others: thread_pid, cred). */
 const NSPROXY_CONTEXTS = ['net_ns', 'mnt_ns', 'uts_ns', 'ipc_ns', 'cgroup_ns', 'time_ns'] as const;
 
+/** Values that depend on the task's pid-namespace level (read through thread_pid). */
+const PID_CONTEXTS = ['pid_ns', 'vtid', 'vpid', 'vppid'] as const;
+/** Bytes saved per task at sched_process_exit (NSPROXY_CONTEXTS then PID_CONTEXTS, u32 each). */
+export const EXIT_SAVE_BYTES = 4 * (NSPROXY_CONTEXTS.length + PID_CONTEXTS.length);
+/** Stack area where exitSave builds that value (below the hidden selection slots). */
+const EXIT_SAVE_AT = -136;
+
 /** Context values the selection needs even when they are not recorded (hidden slots). */
 function withHidden(o: GenOptions): { contexts: BpfContextName[]; hidden: number } {
   const list = [...o.contexts];
@@ -247,12 +254,15 @@ class Gen {
       for (const c of viaNsproxy) store(c, 4, R2);
       a.label(nsDone);
     }
-    const levelDependent = (['pid_ns', 'vtid', 'vpid', 'vppid'] as const).filter(has);
+    const levelDependent = PID_CONTEXTS.filter(has);
     if (levelDependent.length === 0) return;
     // The pid-namespace level L of the task; ids at level L are the ones seen from its own
     // namespace (kernel/pid.c). The loads below need constant offsets: one branch per level.
     const done = a.newLabel('lv_done');
-    a.ldx(8, R1, R7, o.task.threadPid).ldx(4, R8, R1, o.pid.level);
+    const gone = a.newLabel('pid_gone');
+    const none = a.newLabel('pid_none');
+    a.ldx(8, R1, R7, o.task.threadPid).jmp('jeq', R1, 0, gone);
+    a.ldx(4, R8, R1, o.pid.level);
     for (let l = 0; l < MAX_LEVELS; l++) {
       const next = a.newLabel('lv');
       const up = o.pid.numbers + l * o.pid.upidSize;
@@ -293,6 +303,20 @@ class Gen {
     }
     // Deeper than MAX_LEVELS: unknown (0), flagged.
     a.mov(R2, 0);
+    for (const c of levelDependent) store(c, 4, R2);
+    this.flag(FLAG_CTX_UNKNOWN);
+    a.ja(done);
+    // Reaped (its pid detached) before this event, its last switch: what its
+    // sched_process_exit saw, else unknown (0, flagged).
+    a.label(gone);
+    a.ldx(4, R1, R7, o.task.pid).stx(4, R10, -12, R1);
+    this.lookup(this.o.maps.exitNs, -12, none);
+    for (const c of levelDependent) {
+      a.ldx(4, R2, R0, 4 * (NSPROXY_CONTEXTS.length + PID_CONTEXTS.indexOf(c)));
+      store(c, 4, R2);
+    }
+    a.ja(done);
+    a.label(none).mov(R2, 0);
     for (const c of levelDependent) store(c, 4, R2);
     this.flag(FLAG_CTX_UNKNOWN);
     a.label(done);
@@ -351,19 +375,24 @@ class Gen {
   }
 
   /**
-   * sched_process_exit (before exit_task_namespaces): saves the task's nsproxy namespaces for
-   * its last events, which come after it has released them.
+   * sched_process_exit (before exit_task_namespaces): saves the task's nsproxy namespaces and
+   * pid-namespace values for its last events, which come after it has released them (its
+   * thread_pid is gone once its parent has reaped it, which can be before its last switch).
    */
   exitSave(): void {
     const a = this.a;
     const { contexts } = withHidden(this.o);
-    NSPROXY_CONTEXTS.forEach((c, i) => {
+    [...NSPROXY_CONTEXTS, ...PID_CONTEXTS].forEach((c, i) => {
       const s = contexts.includes(c) ? this.slot(c) : undefined;
-      if (s) a.ldx(4, R1, s.reg, s.off).stx(4, R10, -96 + 4 * i, R1);
-      else a.st(4, R10, -96 + 4 * i, 0);
+      if (s) a.ldx(4, R1, s.reg, s.off).stx(4, R10, EXIT_SAVE_AT + 4 * i, R1);
+      else a.st(4, R10, EXIT_SAVE_AT + 4 * i, 0);
     });
     a.ldx(4, R1, R6, 16).stx(4, R10, -12, R1);
-    a.ldMap(R1, this.o.maps.exitNs).movr(R2, R10).alu64('add', R2, -12).movr(R3, R10).alu64('add', R3, -96);
+    a.ldMap(R1, this.o.maps.exitNs)
+      .movr(R2, R10)
+      .alu64('add', R2, -12)
+      .movr(R3, R10)
+      .alu64('add', R3, EXIT_SAVE_AT);
     a.mov(R4, 0).call(HELPER.map_update_elem);
   }
 
@@ -642,12 +671,23 @@ export function forkProgram(o: GenOptions, excludeChildren: boolean): Buffer {
   if (excludeChildren) {
     // A child of an excluded process is excluded too (tracefs' event-fork).
     const cont = a.newLabel('excl');
+    const notExcluded = a.newLabel('nexcl');
     a.call(HELPER.get_current_pid_tgid).alu64('rsh', R0, 32).stx(4, R10, -8, R0);
-    g.lookup(o.maps.exclude, -8, cont);
     a.ldx(8, R1, R9, 8).ldx(4, R1, R1, k.task.tgid).stx(4, R10, -12, R1);
+    g.lookup(o.maps.exclude, -8, notExcluded);
     a.ldMap(R1, o.maps.exclude).movr(R2, R10).alu64('add', R2, -12).movr(R3, R10).alu64('add', R3, -32);
     a.mov(R4, 0).call(HELPER.map_update_elem);
+    a.ja(cont);
+    // Not excluded: an entry under the child's tgid is an exited process's whose id was reused.
+    a.label(notExcluded);
+    a.ldMap(R1, o.maps.exclude).movr(R2, R10).alu64('add', R2, -12).call(HELPER.map_delete_elem);
     a.label(cont);
+  }
+  if (o.select) {
+    // The child is a new task: an entry under its tid is an exited task's whose id was reused
+    // (set again below when the parent is selected).
+    a.ldx(8, R1, R9, 8).ldx(4, R1, R1, k.task.pid).stx(4, R10, -12, R1);
+    a.ldMap(R1, o.maps.selTask!).movr(R2, R10).alu64('add', R2, -12).call(HELPER.map_delete_elem);
   }
   g.scratch();
   g.context();

@@ -403,7 +403,9 @@ export class BpfRecorder {
         ...(other !== undefined ? { otherTidAt: other } : {}),
       });
     }
-    if (!fork && o.containers !== false) fork = tracepointId(root, 'sched:sched_process_fork') !== undefined;
+    // The fork program also selects children and forgets reused tids (selection, exclusion).
+    if (!fork && (o.containers !== false || hasRecordSelection(o.select) || o.excludeChildren !== false))
+      fork = tracepointId(root, 'sched:sched_process_fork') !== undefined;
     this.forkWritten = sel.written.has('sched:sched_process_fork');
     // Syscalls (by number: the bpf programs attach to raw_syscalls).
     const syscalls: SyscallSpec[] = [];
