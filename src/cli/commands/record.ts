@@ -201,7 +201,8 @@ export function printSummary(
   if (b !== undefined) {
     out.write(
       `Backend: bpf (${b.programs} programs, ${b.attachments} tracepoints); unknown values: ` +
-        `${b.stringsUnknown} syscall strings not readable at entry (written ""), ` +
+        `${b.stringsUnknown} syscall strings read neither at entry nor at exit (written ""; ` +
+        `${b.stringsAtExit} read at exit), ` +
         `${b.contextsUnknown} events with pid-ns ids too deep to resolve` +
         (b.recursionMisses > 0
           ? `; ${b.recursionMisses} events skipped by the kernel (another BPF program ran on the CPU)`

@@ -22,9 +22,11 @@ import {
 } from '../../bpf/objects.js';
 import { kernelOffsets, rawTracepointBtfId, type BpfContextName, type KernelOffsets } from './kernel.js';
 import {
+  EXIT_SAVE_BYTES,
   FORK_BYTES,
   SC_ENTRY,
   SC_EXIT,
+  SC_REREAD,
   SC_SAVE,
   SC_STR_SHIFT,
   SYS_ENTER_BYTES,
@@ -62,6 +64,8 @@ export interface SyscallSpec {
   strings: number[];
   /** The exit's layout needs the entry's arguments. */
   saveArgs: boolean;
+  /** Strings not readable at entry may be read at the exit (REREAD_SYSCALLS). */
+  reread?: boolean;
 }
 
 export interface CaptureOptions {
@@ -150,7 +154,7 @@ export class Capture {
         new BpfMap({
           type: MAP_TYPE.LRU_HASH,
           keySize: 4,
-          valueSize: 24,
+          valueSize: EXIT_SAVE_BYTES,
           maxEntries: 16384,
           name: 'nstrace_exitns',
         }),
@@ -209,7 +213,7 @@ export class Capture {
       // syscalls), told apart by the syscall number.
       if (opts.syscalls.length > 0) {
         for (const x of opts.syscalls) {
-          let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0);
+          let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0) | (x.reread ? SC_REREAD : 0);
           x.strings.slice(0, 3).forEach((idx, k) => (bits |= (idx + 1) << (SC_STR_SHIFT + 4 * k)));
           const v = Buffer.alloc(8);
           v.writeUInt32LE(bits >>> 0, 0);
@@ -219,8 +223,11 @@ export class Capture {
         }
         const enter = this.load('nstrace_sys_ent', sysEnterProgram(gen, true));
         const exit = this.load('nstrace_sys_ext', sysExitProgram(gen, true));
-        attach.push(() => new TracepointLink('raw_syscalls:sys_enter', opts.rawSyscallIds.enter, enter));
+        // Exit first: the attachments close in reverse order, so at the end the entries stop
+        // before the exits, and the exit of every recorded entry in flight is still recorded
+        // (it brings the strings read at the exit, ADR 0164).
         attach.push(() => new TracepointLink('raw_syscalls:sys_exit', opts.rawSyscallIds.exit, exit));
+        attach.push(() => new TracepointLink('raw_syscalls:sys_enter', opts.rawSyscallIds.enter, enter));
       }
       // Other tracepoints: one program per kind (what it copies, whether it excludes the
       // recorder, which tid names the other task), shared by its tracepoints through their

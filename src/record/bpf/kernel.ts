@@ -29,7 +29,10 @@ export interface KernelOffsets {
     cred: number;
     nsproxy: number;
     comm: number;
+    mm: number;
   };
+  /** mm_struct.mm_users (atomic_t: the tasks sharing the address space, and transient users). */
+  mmUsers: number;
   pid: { level: number; numbers: number; upidSize: number; upidNr: number; upidNs: number };
   /** signal_struct.pids[PIDTYPE_TGID]. */
   signalTgidPid: number;
@@ -65,7 +68,9 @@ export function kernelOffsets(btf: Btf): KernelOffsets {
       cred: T('cred'),
       nsproxy: T('nsproxy'),
       comm: T('comm'),
+      mm: T('mm'),
     },
+    mmUsers: btf.offsetOf('mm_struct', 'mm_users').offset,
     pid: {
       level: btf.offsetOf('pid', 'level').offset,
       numbers: numbers.offset,

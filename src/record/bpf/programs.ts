@@ -6,11 +6,15 @@
  *   8  u32 cpu
  *   12 u8  flags (FLAG_*)
  *   13 u8  kind (KIND_*)
+ *   14 u8  syscall entry: strings left for the exit to read; exit: strings it read (bit k:
+ *          k-th string argument; ADR 0164)
+ *   15 u8  syscall entry: strings not read at entry
  *   16 u32 tid, 20 u32 tgid of the current task
  *   24 the context block: the stream event context's bytes, read from the current task now
  *   R  = align8(24 + context size): the tracepoint's raw ftrace record (KIND_RAW), then
  *      for syscall entries the user strings of its string arguments (NUL-terminated, in
- *      argument order), for syscall exits the entry's six arguments (FLAG_ARGS).
+ *      argument order, "" when not read), for syscall exits the entry's six arguments
+ *      (FLAG_ARGS), then the strings read at the exit (FLAG_STR_EXIT).
  *
  * Exclusion (the recorder and its children, like tracefs' `set_event_notrace_pid` with
  * `event-fork`) and selection (`--container`, `--pid-ns`, `--cgroup`, ...) happen here, before
@@ -24,6 +28,16 @@ export const HDR = 24;
 export const FLAG_STR_UNKNOWN = 1;
 export const FLAG_ARGS = 2;
 export const FLAG_CTX_UNKNOWN = 4;
+/**
+ * A syscall exit carrying strings read again at the exit (see sysExitProgram); header byte 14
+ * is then the mask of those read (k-th string argument: bit k). In an entry record, byte 14 is
+ * the mask of the strings left for the exit to read (FLAG_STR_UNKNOWN is set too).
+ */
+export const FLAG_STR_EXIT = 8;
+/** Header byte of the pending / re-read string masks. */
+export const HDR_STR_MASK = 14;
+/** Header byte of an entry record: mask of the string arguments not read at entry. */
+export const HDR_STR_FAILED = 15;
 export const KIND_RAW = 0;
 export const KIND_FORK = 1;
 /** Pid-namespace levels the programs resolve (deeper: ids and pid ns 0, FLAG_CTX_UNKNOWN). */
@@ -41,6 +55,11 @@ export const SC_ENTRY = 1;
 export const SC_EXIT = 2;
 /** The exit event needs the entry's arguments: saved per task at entry. */
 export const SC_SAVE = 4;
+/**
+ * A string not readable at entry may be read at the exit: the syscall only reads user memory
+ * and leaves the address space as it is (not execve), see sysExitProgram.
+ */
+export const SC_REREAD = 8;
 /** Bits 8+4k: 1 + index of the k-th string argument (0: none). */
 export const SC_STR_SHIFT = 8;
 
@@ -80,11 +99,18 @@ export function rawOffset(contexts: readonly BpfContextName[]): number {
 /** Bytes of the per-CPU scratch value: the largest record any program builds. */
 export function scratchSize(contexts: readonly BpfContextName[], maxRaw: number): number {
   const r = rawOffset(contexts);
-  return Math.max(r + maxRaw, r + SYS_ENTER_BYTES + 2 * STR_MAX + STR_MAX) + 64;
+  return Math.max(r + maxRaw, r + SYS_EXIT_BYTES + 48 + 3 * STR_MAX, r + SYS_ENTER_BYTES + 3 * STR_MAX) + 64;
 }
 
 /** Namespaces read through the task's nsproxy (the others: thread_pid, cred). */
 const NSPROXY_CONTEXTS = ['net_ns', 'mnt_ns', 'uts_ns', 'ipc_ns', 'cgroup_ns', 'time_ns'] as const;
+
+/** Values that depend on the task's pid-namespace level (read through thread_pid). */
+const PID_CONTEXTS = ['pid_ns', 'vtid', 'vpid', 'vppid'] as const;
+/** Bytes saved per task at sched_process_exit (NSPROXY_CONTEXTS then PID_CONTEXTS, u32 each). */
+export const EXIT_SAVE_BYTES = 4 * (NSPROXY_CONTEXTS.length + PID_CONTEXTS.length);
+/** Stack area where exitSave builds that value (below the hidden selection slots). */
+const EXIT_SAVE_AT = -136;
 
 /** Context values the selection needs even when they are not recorded (hidden slots). */
 function withHidden(o: GenOptions): { contexts: BpfContextName[]; hidden: number } {
@@ -228,12 +254,15 @@ class Gen {
       for (const c of viaNsproxy) store(c, 4, R2);
       a.label(nsDone);
     }
-    const levelDependent = (['pid_ns', 'vtid', 'vpid', 'vppid'] as const).filter(has);
+    const levelDependent = PID_CONTEXTS.filter(has);
     if (levelDependent.length === 0) return;
     // The pid-namespace level L of the task; ids at level L are the ones seen from its own
     // namespace (kernel/pid.c). The loads below need constant offsets: one branch per level.
     const done = a.newLabel('lv_done');
-    a.ldx(8, R1, R7, o.task.threadPid).ldx(4, R8, R1, o.pid.level);
+    const gone = a.newLabel('pid_gone');
+    const none = a.newLabel('pid_none');
+    a.ldx(8, R1, R7, o.task.threadPid).jmp('jeq', R1, 0, gone);
+    a.ldx(4, R8, R1, o.pid.level);
     for (let l = 0; l < MAX_LEVELS; l++) {
       const next = a.newLabel('lv');
       const up = o.pid.numbers + l * o.pid.upidSize;
@@ -274,6 +303,20 @@ class Gen {
     }
     // Deeper than MAX_LEVELS: unknown (0), flagged.
     a.mov(R2, 0);
+    for (const c of levelDependent) store(c, 4, R2);
+    this.flag(FLAG_CTX_UNKNOWN);
+    a.ja(done);
+    // Reaped (its pid detached) before this event, its last switch: what its
+    // sched_process_exit saw, else unknown (0, flagged).
+    a.label(gone);
+    a.ldx(4, R1, R7, o.task.pid).stx(4, R10, -12, R1);
+    this.lookup(this.o.maps.exitNs, -12, none);
+    for (const c of levelDependent) {
+      a.ldx(4, R2, R0, 4 * (NSPROXY_CONTEXTS.length + PID_CONTEXTS.indexOf(c)));
+      store(c, 4, R2);
+    }
+    a.ja(done);
+    a.label(none).mov(R2, 0);
     for (const c of levelDependent) store(c, 4, R2);
     this.flag(FLAG_CTX_UNKNOWN);
     a.label(done);
@@ -332,19 +375,24 @@ class Gen {
   }
 
   /**
-   * sched_process_exit (before exit_task_namespaces): saves the task's nsproxy namespaces for
-   * its last events, which come after it has released them.
+   * sched_process_exit (before exit_task_namespaces): saves the task's nsproxy namespaces and
+   * pid-namespace values for its last events, which come after it has released them (its
+   * thread_pid is gone once its parent has reaped it, which can be before its last switch).
    */
   exitSave(): void {
     const a = this.a;
     const { contexts } = withHidden(this.o);
-    NSPROXY_CONTEXTS.forEach((c, i) => {
+    [...NSPROXY_CONTEXTS, ...PID_CONTEXTS].forEach((c, i) => {
       const s = contexts.includes(c) ? this.slot(c) : undefined;
-      if (s) a.ldx(4, R1, s.reg, s.off).stx(4, R10, -96 + 4 * i, R1);
-      else a.st(4, R10, -96 + 4 * i, 0);
+      if (s) a.ldx(4, R1, s.reg, s.off).stx(4, R10, EXIT_SAVE_AT + 4 * i, R1);
+      else a.st(4, R10, EXIT_SAVE_AT + 4 * i, 0);
     });
     a.ldx(4, R1, R6, 16).stx(4, R10, -12, R1);
-    a.ldMap(R1, this.o.maps.exitNs).movr(R2, R10).alu64('add', R2, -12).movr(R3, R10).alu64('add', R3, -96);
+    a.ldMap(R1, this.o.maps.exitNs)
+      .movr(R2, R10)
+      .alu64('add', R2, -12)
+      .movr(R3, R10)
+      .alu64('add', R3, EXIT_SAVE_AT);
     a.mov(R4, 0).call(HELPER.map_update_elem);
   }
 
@@ -373,6 +421,17 @@ class Gen {
     a.st(4, R10, -4, 0);
     this.lookup(this.o.maps.lost, -4, this.out);
     a.ldx(8, R1, R0, 0).alu64('add', R1, 1).stx(8, R0, 0, R1);
+  }
+
+  /**
+   * Jumps to `no` unless the current task is the only user of its address space
+   * (mm->mm_users == 1): no thread, no vfork child, nobody reading or writing it through
+   * /proc/PID/mem, process_vm_*, ptrace at this instant.
+   */
+  aloneInMm(no: string): void {
+    const a = this.a;
+    a.call(HELPER.get_current_task_btf).ldx(8, R1, R0, this.o.off.task.mm).jmp('jeq', R1, 0, no);
+    a.ldx(4, R1, R1, this.o.off.mmUsers).jmp('jne', R1, 1, no);
   }
 
   finish(): Buffer {
@@ -471,6 +530,19 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
     a.jmp('jgt', R8, limit, strDone);
     a.movr(R1, R6).alu64r('add', R1, R8).st(1, R1, 0, 0);
     g.flag(FLAG_STR_UNKNOWN);
+    a.ldx(1, R1, R6, HDR_STR_FAILED)
+      .alu64('or', R1, 1 << k)
+      .stx(1, R6, HDR_STR_FAILED, R1);
+    // Left for the exit to read (bit k of byte 14) when the syscall allows it and the task is
+    // alone in its address space now (it cannot gain a sharer while inside this syscall).
+    const noRe = a.newLabel('nore');
+    const re = a.newLabel('re');
+    a.ldx(4, R1, R10, -20).jmp('jset', R1, SC_REREAD, re).ja(noRe).label(re);
+    g.aloneInMm(noRe);
+    a.ldx(1, R1, R6, HDR_STR_MASK)
+      .alu64('or', R1, 1 << k)
+      .stx(1, R6, HDR_STR_MASK, R1);
+    a.label(noRe);
     a.mov(R0, 1);
     a.label(got);
     a.jmp('jle', R0, STR_MAX, next).mov(R0, STR_MAX).label(next);
@@ -478,6 +550,19 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   }
   a.label(strDone);
   a.jmp('jgt', R8, limit + STR_MAX, g.out);
+  // Strings left for the exit: the arguments are saved with the mask (byte 4 of the saved
+  // number, padding in the raw record) for the exit program.
+  const noPend = a.newLabel('nopend');
+  a.ldx(1, R1, R6, HDR_STR_MASK).jmp('jeq', R1, 0, noPend);
+  a.stx(1, R6, g.raw + 12, R1);
+  a.call(HELPER.get_current_pid_tgid).stx(4, R10, -8, R0);
+  a.ldMap(R1, o.maps.args).movr(R2, R10).alu64('add', R2, -8);
+  a.movr(R3, R6)
+    .alu64('add', R3, g.raw + 8)
+    .mov(R4, 0)
+    .call(HELPER.map_update_elem);
+  a.st(1, R6, g.raw + 12, 0);
+  a.label(noPend);
   g.output('R8');
   return g.finish();
 }
@@ -495,18 +580,74 @@ export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
   g.select();
   a.mov(R8, g.raw + SYS_EXIT_BYTES);
   const send = a.newLabel('send');
-  a.ldx(4, R1, R10, -20).jmp('jset', R1, SC_SAVE, 'args').ja(send).label('args');
+  const del = a.newLabel('del');
+  a.ldx(4, R1, R10, -20)
+    .jmp('jset', R1, SC_SAVE | SC_REREAD, 'args')
+    .ja(send)
+    .label('args');
   a.call(HELPER.get_current_pid_tgid).stx(4, R10, -8, R0);
   g.lookup(o.maps.args, -8, send);
-  // The saved entry is this syscall's (same number): copy its six arguments.
+  // The saved entry is this syscall's (same number).
   a.ldx(4, R1, R0, 0)
     .ldx(4, R2, R6, g.raw + 8)
     .jmpr('jne', R1, R2, send);
-  for (let i = 0; i < 6; i++) a.ldx(8, R1, R0, 8 + 8 * i).stx(8, R6, g.raw + SYS_EXIT_BYTES + 8 * i, R1);
+  a.movr(R7, R0);
+  const noArgs = a.newLabel('noargs');
+  a.ldx(4, R1, R10, -20).jmp('jset', R1, SC_SAVE, 'cpargs').ja(noArgs).label('cpargs');
+  for (let i = 0; i < 6; i++) a.ldx(8, R1, R7, 8 + 8 * i).stx(8, R6, g.raw + SYS_EXIT_BYTES + 8 * i, R1);
   g.flag(FLAG_ARGS);
   a.mov(R8, g.raw + SYS_EXIT_BYTES + 48);
+  a.label(noArgs);
+  // Strings the entry could not read (mask in byte 4 of the saved number): read again now.
+  // The kernel has copied them during the syscall (their pages are resident), from the same
+  // address space (not execve: SC_REREAD), at the same addresses (the saved arguments), and
+  // nobody else could write them in between when the task was alone in its address space at
+  // the entry and is now. One string per pending bit, "" when not read; byte 14 says which.
+  a.ldx(1, R1, R7, 4).jmp('jeq', R1, 0, del);
+  a.stx(1, R10, -24, R1);
+  g.flag(FLAG_STR_EXIT);
+  a.st(1, R10, -28, 0);
+  const notAlone = a.newLabel('notalone');
+  g.aloneInMm(notAlone);
+  a.st(1, R10, -28, 1);
+  a.label(notAlone);
+  const limit = g.raw + SYS_EXIT_BYTES + 48 + (MAX_STR_ARGS - 1) * STR_MAX;
+  for (let k = 0; k < MAX_STR_ARGS; k++) {
+    const skip = a.newLabel('xs');
+    const fail = a.newLabel('xf');
+    const got = a.newLabel('xg');
+    const next = a.newLabel('xn');
+    a.ldx(1, R1, R10, -24)
+      .jmp('jset', R1, 1 << k, `xdo${k}`)
+      .ja(skip)
+      .label(`xdo${k}`);
+    a.jmp('jgt', R8, limit, del);
+    a.ldx(1, R1, R10, -28).jmp('jeq', R1, 0, fail);
+    a.ldx(4, R1, R10, -20)
+      .alu64('rsh', R1, SC_STR_SHIFT + 4 * k)
+      .alu64('and', R1, 0xf);
+    a.jmp('jeq', R1, 0, fail);
+    a.alu64('sub', R1, 1).jmp('jgt', R1, 5, fail);
+    a.alu64('lsh', R1, 3).movr(R2, R7).alu64r('add', R2, R1).ldx(8, R3, R2, 8);
+    a.movr(R1, R6).alu64r('add', R1, R8).mov(R2, STR_MAX).call(HELPER.probe_read_user_str);
+    a.jmp('jsgt', R0, 0, got);
+    a.label(fail);
+    a.jmp('jgt', R8, limit, del);
+    a.movr(R1, R6).alu64r('add', R1, R8).st(1, R1, 0, 0);
+    a.mov(R0, 1).ja(next);
+    a.label(got);
+    a.ldx(1, R1, R6, HDR_STR_MASK)
+      .alu64('or', R1, 1 << k)
+      .stx(1, R6, HDR_STR_MASK, R1);
+    a.jmp('jle', R0, STR_MAX, next).mov(R0, STR_MAX);
+    a.label(next);
+    a.alu64r('add', R8, R0);
+    a.label(skip);
+  }
+  a.label(del);
   a.ldMap(R1, o.maps.args).movr(R2, R10).alu64('add', R2, -8).call(HELPER.map_delete_elem);
   a.label(send);
+  a.jmp('jgt', R8, limit + STR_MAX, g.out);
   g.output('R8');
   return g.finish();
 }
@@ -530,12 +671,23 @@ export function forkProgram(o: GenOptions, excludeChildren: boolean): Buffer {
   if (excludeChildren) {
     // A child of an excluded process is excluded too (tracefs' event-fork).
     const cont = a.newLabel('excl');
+    const notExcluded = a.newLabel('nexcl');
     a.call(HELPER.get_current_pid_tgid).alu64('rsh', R0, 32).stx(4, R10, -8, R0);
-    g.lookup(o.maps.exclude, -8, cont);
     a.ldx(8, R1, R9, 8).ldx(4, R1, R1, k.task.tgid).stx(4, R10, -12, R1);
+    g.lookup(o.maps.exclude, -8, notExcluded);
     a.ldMap(R1, o.maps.exclude).movr(R2, R10).alu64('add', R2, -12).movr(R3, R10).alu64('add', R3, -32);
     a.mov(R4, 0).call(HELPER.map_update_elem);
+    a.ja(cont);
+    // Not excluded: an entry under the child's tgid is an exited process's whose id was reused.
+    a.label(notExcluded);
+    a.ldMap(R1, o.maps.exclude).movr(R2, R10).alu64('add', R2, -12).call(HELPER.map_delete_elem);
     a.label(cont);
+  }
+  if (o.select) {
+    // The child is a new task: an entry under its tid is an exited task's whose id was reused
+    // (set again below when the parent is selected).
+    a.ldx(8, R1, R9, 8).ldx(4, R1, R1, k.task.pid).stx(4, R10, -12, R1);
+    a.ldMap(R1, o.maps.selTask!).movr(R2, R10).alu64('add', R2, -12).call(HELPER.map_delete_elem);
   }
   g.scratch();
   g.context();

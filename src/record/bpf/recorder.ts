@@ -51,9 +51,11 @@ import type { BpfContextName } from './kernel.js';
 import {
   FLAG_ARGS,
   FLAG_CTX_UNKNOWN,
+  FLAG_STR_EXIT,
   FLAG_STR_UNKNOWN,
   FORK_BYTES,
   HDR,
+  HDR_STR_MASK,
   KIND_FORK,
   MAX_LEVELS,
   SYS_ENTER_BYTES,
@@ -62,6 +64,7 @@ import {
 import { syscallNumber } from './syscalls.js';
 import { cgroup2Root, cgroupStatedump, type CgroupEntry } from './cgroups.js';
 import { Selection, hasRecordSelection } from './select.js';
+import { REREAD_SYSCALLS, StringHold, patchEntry } from './hold.js';
 
 /** The bpf backend's default contexts: the tracefs backend's, and the task's cgroup id. */
 export const BPF_DEFAULT_CONTEXTS: readonly BpfContextName[] = [...DEFAULT_CONTEXTS, 'cgroup_id'];
@@ -78,6 +81,8 @@ interface Handler {
   payload: PayloadFn | undefined;
   maxLen: number;
   recordVar: boolean;
+  /** A syscall entry or exit (entryFmt set: an exit). */
+  sys?: boolean;
   /** State side (container watcher): sched_process_exit, cgroup_mkdir/rmdir. */
   state: ((v: DataView, u: Uint8Array, s: number, tgid: number, tid: number) => void) | undefined;
 }
@@ -91,10 +96,15 @@ interface ArgsHolder {
 
 export interface BpfRecordSummaryExtra {
   backend: 'bpf';
-  /** Events whose user string could not be read at syscall entry (written as ""). */
+  /** Events with a user string read neither at syscall entry nor at its exit (written as ""). */
   stringsUnknown: number;
   /** Syscall string arguments written (known or not). */
   stringsWritten: number;
+  /** Strings not readable at entry, read at the syscall's exit (ADR 0164). */
+  stringsAtExit: number;
+  /** Entries held for their exit, and those written without its strings (unknown). */
+  heldEntries: number;
+  heldGivenUp: number;
   /** Events of tasks nested deeper than the programs resolve (ids and pid ns 0). */
   contextsUnknown: number;
   /** Events dropped in the kernel because another BPF program ran on that CPU. */
@@ -120,6 +130,8 @@ export class BpfRecorder {
   private base = 0;
   private baseBig = 0n;
   private helpers!: ConvHelpers;
+  private strBuf: Uint8Array = new Uint8Array(0);
+  private readonly hold = new StringHold((rec) => this.writeHeld(rec));
   private strPos = 0;
   private strEnd = 0;
   private data!: Uint8Array;
@@ -144,6 +156,9 @@ export class BpfRecorder {
     backend: 'bpf',
     stringsUnknown: 0,
     stringsWritten: 0,
+    stringsAtExit: 0,
+    heldEntries: 0,
+    heldGivenUp: 0,
     contextsUnknown: 0,
     recursionMisses: 0,
     reordered: 0,
@@ -228,8 +243,8 @@ export class BpfRecorder {
       containerStarts: this.containerEvents.starts,
       containerStops: this.containerEvents.stops,
       threads: { lazyReads: 0, lazyMisses: 0, nsResolved: 0, nsUnresolved: 0, lateReads: 0, ppidUnknown: 0 },
-      // Every string is the programs' copy at syscall entry; one the page of which was not
-      // resident is "" (the programs flag its event).
+      // Every string is the programs' copy at syscall entry, or at its exit where provably the
+      // same bytes (ADR 0164); one read at neither is "" (the programs flag its event).
       userStrings: {
         known: this.extra.stringsWritten - this.extra.stringsUnknown,
         fromKernel: this.extra.stringsWritten - this.extra.stringsUnknown,
@@ -404,7 +419,9 @@ export class BpfRecorder {
         ...(other !== undefined ? { otherTidAt: other } : {}),
       });
     }
-    if (!fork && o.containers !== false) fork = tracepointId(root, 'sched:sched_process_fork') !== undefined;
+    // The fork program also selects children and forgets reused tids (selection, exclusion).
+    if (!fork && (o.containers !== false || hasRecordSelection(o.select) || o.excludeChildren !== false))
+      fork = tracepointId(root, 'sched:sched_process_fork') !== undefined;
     this.forkWritten = sel.written.has('sched:sched_process_fork');
     // Syscalls (by number: the bpf programs attach to raw_syscalls).
     const syscalls: SyscallSpec[] = [];
@@ -437,6 +454,7 @@ export class BpfRecorder {
       const exitUsesStrings = plan.exitFields.some((f) => 'entryUser' in f.src);
       this.handlers[entryFmt.id] = {
         lttngName: `syscall_entry_${name}`,
+        sys: true,
         fmt: entryFmt,
         plan: plan.entryFields,
         entryFmt: undefined,
@@ -448,6 +466,7 @@ export class BpfRecorder {
       };
       this.handlers[exitFmt.id] = {
         lttngName: `syscall_exit_${name}`,
+        sys: true,
         fmt: exitFmt,
         // Exit strings at entry pointers (none in lttng-modules' x86-64 table today): empty.
         plan: exitUsesStrings
@@ -466,6 +485,7 @@ export class BpfRecorder {
         exitId: exitFmt.id,
         strings,
         saveArgs: plan.exitFields.some((f) => 'entryArg' in f.src),
+        reread: strings.length > 0 && REREAD_SYSCALLS.has(name),
       });
     }
     if (unnumbered.length > 0) {
@@ -598,6 +618,8 @@ export class BpfRecorder {
    */
   private flushInjected(limit: number): void {
     if (this.injected.length === 0) return;
+    // Not past a record of that CPU still held (hold.ts): it is written later, in time order.
+    limit = Math.min(limit, this.hold.heldSince(this.cpus[0]!) - 1);
     const ps = this.streams[0]!;
     this.injected.sort((a, b) => a.ts - b.ts);
     const ctx = this.selfContext();
@@ -697,6 +719,7 @@ export class BpfRecorder {
         const before = this.now();
         const n = ring.consume(onRecord);
         // Every record of an earlier time is written (but those still being written: margin).
+        this.hold.expire();
         this.flushInjected(before - 5_000_000);
         const now = Date.now();
         if (now >= nextStats) {
@@ -722,6 +745,10 @@ export class BpfRecorder {
     // Counted as lost (not per CPU: the kernel counts them per program).
     this.lostTotal += this.extra.recursionMisses;
     ring.consume(onRecord);
+    // Entries still waiting for their exit: written now, their strings unknown.
+    this.hold.releaseAll();
+    this.extra.heldEntries = this.hold.stats.held;
+    this.extra.heldGivenUp = this.hold.stats.givenUp;
     this.flushInjected(Infinity);
     this.checkLost();
     for (const ps of this.streams) ps.close(Math.max(this.stopTs, ps.lastTimestamp));
@@ -732,8 +759,52 @@ export class BpfRecorder {
 
   /** One ring record: header, context block, raw record (see programs.ts). */
   private record(off: number, len: number): void {
-    const v = this.view;
     const u = this.data;
+    // Fast path: nothing held, not an entry left for its exit, not an exit bringing strings.
+    if (this.hold.active === 0 && u[off + HDR_STR_MASK] === 0 && (u[off + 12]! & FLAG_STR_EXIT) === 0) {
+      this.write(u, this.view, off, len);
+      return;
+    }
+    this.holdRecord(off, len);
+  }
+
+  /**
+   * Records around a syscall entry whose strings its exit reads (ADR 0164): the entry waits
+   * for its exit, with every later record of its CPU; the exit (or the task's next syscall
+   * record) resolves it.
+   */
+  private holdRecord(off: number, len: number): void {
+    const u = this.data;
+    const v = this.view;
+    const cpu = v.getUint32(off + 8, true);
+    const tid = v.getInt32(off + 16, true);
+    const flags = u[off + 12]!;
+    const raw = u[off + 13] !== KIND_FORK;
+    const ts = v.getUint32(off + 4, true) * TWO32 + v.getUint32(off, true) - this.base;
+    const hd = raw ? this.handlers[v.getUint16(off + this.rawOff, true)] : undefined;
+    if (hd?.sys === true && this.hold.isWaiting(tid)) {
+      if ((flags & FLAG_STR_EXIT) !== 0 && hd.entryFmt !== undefined) {
+        const at = off + this.rawOff + SYS_EXIT_BYTES + ((flags & FLAG_ARGS) !== 0 ? 48 : 0);
+        const strs = u.slice(at, off + len);
+        const ok = u[off + HDR_STR_MASK]!;
+        this.hold.resolve(tid, (e) => {
+          const r = patchEntry(e, this.rawOff + SYS_ENTER_BYTES, strs, ok);
+          this.extra.stringsAtExit += r.recovered;
+          return r.rec;
+        });
+      } else this.hold.resolve(tid, undefined);
+    }
+    if (raw && hd?.sys === true && hd.entryFmt === undefined && u[off + HDR_STR_MASK] !== 0) {
+      this.hold.hold(cpu, tid, ts, u.slice(off, off + len));
+    } else if (!this.hold.queue(cpu, ts, () => u.slice(off, off + len))) this.write(u, v, off, len);
+  }
+
+  private writeHeld(rec: Uint8Array): void {
+    this.write(rec, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), 0, rec.length);
+  }
+
+  /** Writes one record into its CPU's stream. */
+  private write(u: Uint8Array, v: DataView, off: number, len: number): void {
     const ts0 = v.getUint32(off + 4, true) * TWO32 + v.getUint32(off, true) - this.base;
     const cpu = v.getUint32(off + 8, true);
     const flags = u[off + 12]!;
@@ -752,7 +823,7 @@ export class BpfRecorder {
     if ((flags & FLAG_CTX_UNKNOWN) !== 0) this.extra.contextsUnknown++;
     const s = off + this.rawOff;
     if (kind === KIND_FORK) {
-      this.fork(ps, ts, off, s);
+      this.fork(ps, ts, u, v, off, s);
       return;
     }
     const hd = this.handlers[v.getUint16(s, true)];
@@ -775,6 +846,7 @@ export class BpfRecorder {
       const src = s + SYS_EXIT_BYTES;
       for (let k = 0; k < 48; k += 4) a.scView.setUint32(k, v.getUint32(src + k, true), true);
     } else a.scId = -1;
+    this.strBuf = u;
     this.strPos = s + SYS_ENTER_BYTES;
     this.strEnd = off + len;
     let o = ps.beginRawFrom(hd.ec!, ts, hd.recordVar ? hd.maxLen + len : hd.maxLen, u, off + HDR);
@@ -786,7 +858,7 @@ export class BpfRecorder {
   /** The next user string of the record (copied by the entry program), NUL-terminated. */
   private userString(du: Uint8Array, o: number): number {
     this.extra.stringsWritten++;
-    const u = this.data;
+    const u = this.strBuf;
     let p = this.strPos;
     const end = this.strEnd;
     while (p < end) {
@@ -799,9 +871,7 @@ export class BpfRecorder {
     return o;
   }
 
-  private fork(ps: StreamWriter, ts: number, off: number, s: number): void {
-    const v = this.view;
-    const u = this.data;
+  private fork(ps: StreamWriter, ts: number, u: Uint8Array, v: DataView, off: number, s: number): void {
     const parentTgid = v.getInt32(s + 20, true);
     const childTid = v.getInt32(s + 28, true);
     const childTgid = v.getInt32(s + 32, true);
