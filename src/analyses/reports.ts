@@ -6,8 +6,6 @@
  * parts of the 2018 proposal follow them (`Per-Container Usage`, `name (pid_ns)`, a type column,
  * `[HOST]` for the host). LAMI: lttng-analyses' table classes, then ours for containers.
  */
-import type { TimeBase } from '../ctf/event.js';
-import { splitTs } from '../ctf/event.js';
 import type { Container } from '../model/containers.js';
 import type { CputopResult } from './cputop.js';
 import { formatPrioList } from './cputop.js';
@@ -15,57 +13,24 @@ import type { AnalysisMeta, Cell, ResultTable, TableClass } from './format/lami.
 import { cell, col } from './format/lami.js';
 import { formatFixed, padLeftAlign, padRightAlign, pyDictStr, pyFloatRepr, pyRound } from './format/pyfmt.js';
 import { barGraphLines } from './format/termgraph.js';
-import type { AbsTime } from './format/time.js';
-import { absToBigInt, formatTimeRange } from './format/time.js';
+import type { ReportOptions } from './format/common.js';
+import {
+  CONTAINER_ROW,
+  containerCell,
+  containerLabel,
+  limited,
+  range,
+  timerangeLine,
+  VERSION_FIELDS,
+} from './format/common.js';
 import type { MemtopResult } from './memtop.js';
 import { sortedDesc } from './memtop.js';
 import type { SyscallStats, SyscallstatsResult } from './syscallstats.js';
 
-export interface ReportOptions {
-  readonly base: TimeBase;
-  /** Print times in UTC rather than local time (`--gmt`). */
-  readonly gmt: boolean;
-  /** Rows per top table; 0 or less for all (`--limit`, default 10). */
-  readonly limit: number;
-}
-
-function abs(base: TimeBase, ts: number): AbsTime {
-  const [sec, ns] = splitTs(base, ts);
-  return { sec, ns };
-}
-
-function timerangeLine(o: ReportOptions, begin: number, end: number): string {
-  return `Timerange: ${formatTimeRange(abs(o.base, begin), abs(o.base, end), true, o.gmt)}`;
-}
-
-function limited<T>(rows: readonly T[], limit: number): T[] {
-  return limit > 0 ? rows.slice(0, limit) : rows.slice();
-}
-
-function range(o: ReportOptions, begin: number, end: number): { begin: bigint; end: bigint } {
-  return { begin: absToBigInt(abs(o.base, begin)), end: absToBigInt(abs(o.base, end)) };
-}
+export type { ReportOptions } from './format/common.js';
 
 /** `Ratio.from_percentage(p).to_percentage()`: what lttng-analyses prints for a percentage. */
 const shownPct = (p: number): number => (p / 100) * 100;
-
-const CONTAINER_ROW = (label: string, type: string): string =>
-  `  ${padLeftAlign(label, 45)} ${padLeftAlign(type, 10)}`;
-
-function containerLabel(c: Container): string {
-  return c.label;
-}
-
-function containerCell(c: Container): Cell {
-  return cell.container({ pidNs: c.pidNs, name: c.name, type: c.type, id: c.id });
-}
-
-const VERSION_FIELDS = (v: string): AnalysisMeta['version'] => {
-  const m = /^(\d+)\.(\d+)\.(\d+)(.*)$/.exec(v);
-  return m === null
-    ? { major: 0, minor: 0, patch: 0, extra: v }
-    : { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), extra: m[4]! };
-};
 
 // --- cputop ------------------------------------------------------------------------------------
 

@@ -22,7 +22,9 @@ import { intersect, rangeFromIndex } from './intersection.js';
 import type { MemtopResult } from './memtop.js';
 import { MemtopHandler } from './memtop.js';
 import type { AnalysisName, ClassDesc } from './requirements.js';
-import { containerWarning, coverageOf, missingFor, missingMessage } from './requirements.js';
+import { advisoryFor, containerWarning, coverageOf, missingFor, missingMessage } from './requirements.js';
+import type { FamilyOptions, FamilyResults } from './families.js';
+import { buildFamilies } from './families.js';
 import type { RecordSource, RunSummary } from './runner.js';
 import { runAnalyses } from './runner.js';
 import type { SyscallstatsResult } from './syscallstats.js';
@@ -58,9 +60,11 @@ export interface AnalyseOptions extends FilterSpec {
   signal?: AbortSignal;
   /** Stream ranges when the source does not know them (see `streamRangesOf`). */
   streamRanges?: () => ReadonlyArray<StreamRange | null | undefined>;
+  /** Options of the sched, I/O, IRQ and period analyses (`--min`, `--max`, `--refresh`, `--period`). */
+  family?: FamilyOptions;
 }
 
-export interface AnalyseResult {
+export interface AnalyseResult extends FamilyResults {
   readonly base: TimeBase;
   readonly model: SystemModel;
   readonly summary: RunSummary;
@@ -149,8 +153,10 @@ export async function analyse(
   const run: AnalysisName[] = [];
   for (const n of names) {
     const problems = missingFor(n, cov);
-    if (problems.length === 0) run.push(n);
-    else if (opts.partial === true) {
+    if (problems.length === 0) {
+      run.push(n);
+      for (const a of advisoryFor(n, cov)) warnings.push(`${n === 'iousage' ? 'io' : n}: ${a}`);
+    } else if (opts.partial === true) {
       skipped.set(n, missingMessage(n, problems));
       warnings.push(missingMessage(n, problems));
     } else {
@@ -228,7 +234,11 @@ export async function analyse(
   const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
   const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;
   const syscallstats = run.includes('syscallstats') ? new SyscallstatsHandler() : undefined;
-  const handlers = [cputop, memtop, syscallstats].filter((h): h is NonNullable<typeof h> => h !== undefined);
+  const fam = buildFamilies(run, model, opts.family ?? {});
+  const handlers = [
+    ...[cputop, memtop, syscallstats].filter((h): h is NonNullable<typeof h> => h !== undefined),
+    ...fam.handlers,
+  ];
   const summary = await runAnalyses(source, model, filter, handlers as AnalysisHandler[], {
     begin,
     end,
@@ -236,6 +246,8 @@ export async function analyse(
     onProgress: opts.onProgress,
     signal: opts.signal,
     keep,
+    trackers: fam.trackers,
+    driver: fam.driver,
   });
 
   const unmatched = filter.unmatched();
@@ -252,6 +264,7 @@ export async function analyse(
     cputop: cputop?.result,
     memtop: memtop?.result,
     syscallstats: syscallstats?.result,
+    ...fam.results(),
     skipped,
   };
 }

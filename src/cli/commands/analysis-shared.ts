@@ -11,6 +11,7 @@ import { errorJson, metadataJson, pyJson, resultsJson } from '../../analyses/for
 import { openTraces, streamRangesOf } from '../../analyses/open.js';
 import type { AnalysisName } from '../../analyses/requirements.js';
 import type { ReportOptions } from '../../analyses/reports.js';
+import type { FamilyOptions } from '../../analyses/families.js';
 import { analyse } from '../../analyses/session.js';
 import type { AnalyseResult } from '../../analyses/session.js';
 import type { FilterOptionValues } from '../../filter/index.js';
@@ -43,16 +44,23 @@ function intArg(name: string) {
 }
 
 /** Adds the options every analysis command takes. */
-export function addAnalysisOptions(cmd: Command, opts: { limitDefault: number }): Command {
+export function addAnalysisOptions(
+  cmd: Command,
+  opts: { limitDefault: number; procFilter?: boolean; examples?: string },
+): Command {
   cmd
     .option(
       '--begin <date>',
       'start of the analysis: YYYY-MM-DD hh:mm:ss[.nnnnnnnnn], hh:mm:ss[.nnnnnnnnn] or ns',
     )
     .option('--end <date>', 'end of the analysis (same formats)')
-    .option('--timerange <range>', 'time range [begin,end] (same formats)')
-    .option('--tid <list>', 'only these threads (comma-separated tids; repeatable)', collect)
-    .option('--procname <list>', 'only these process names (comma-separated; repeatable)', collect)
+    .option('--timerange <range>', 'time range [begin,end] (same formats)');
+  if (opts.procFilter !== false) {
+    cmd
+      .option('--tid <list>', 'only these threads (comma-separated tids; repeatable)', collect)
+      .option('--procname <list>', 'only these process names (comma-separated; repeatable)', collect);
+  }
+  cmd
     .option('--cpu <list>', 'only these CPUs (comma-separated ids; repeatable)', collect)
     .option('--gmt', 'show and read times in UTC rather than local time')
     .option('--no-intersection', 'analyse all events, not only the range where all the streams have data')
@@ -77,9 +85,12 @@ their containers' rows); --filter, -e/--event and --exclude select the events th
 (syscallstats counts a system call when its entry or its exit is kept).
 
 Examples:
-  nstrace cputop --container web --container 'ci-*' TRACE
+${
+  opts.examples ??
+  `  nstrace cputop --container web --container 'ci-*' TRACE
   nstrace syscallstats --container-type docker --filter 'ret < 0' TRACE     failed calls in docker containers
-  nstrace memtop --host --exclude kmem_mm_page_free TRACE
+  nstrace memtop --host --exclude kmem_mm_page_free TRACE`
+}
 `,
   );
   return cmd;
@@ -151,7 +162,7 @@ export async function runAnalysisCommand(
   names: readonly AnalysisName[],
   meta: (version: string) => AnalysisMeta,
   render: Rendered,
-  extra: { partial?: boolean; notice?: string } = {},
+  extra: { partial?: boolean; notice?: string; family?: FamilyOptions } = {},
 ): Promise<void> {
   if (o.metadata === true) {
     if (o.mi !== true) throw new UsageError('--metadata goes with --mi');
@@ -184,6 +195,7 @@ export async function runAnalysisCommand(
         event: o.event,
         exclude: o.exclude,
         partial: extra.partial,
+        family: extra.family,
         streamRanges: () => streamRangesOf(ts),
         onProgress: progress.update,
         signal: ac.signal,

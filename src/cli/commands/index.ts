@@ -13,6 +13,16 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
   ['cputop', async () => (await import('./cputop.js')).register],
   ['memtop', async () => (await import('./memtop.js')).register],
   ['syscallstats', async () => (await import('./syscallstats.js')).register],
+  ...(['schedtop', 'schedstats', 'schedlog', 'schedfreq'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./sched.js');
+          return (p: Command) => m.registerSched(p, n);
+        },
+      ] as const,
+  ),
   [
     'containers',
     async () => {

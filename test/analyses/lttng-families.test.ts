@@ -1,0 +1,71 @@
+/**
+ * Differential tests of the scheduling, I/O, IRQ and period analyses against lttng-analyses 0.6.1
+ * (Debian python3-lttnganalyses), live: for every command, `nstrace X` prints lttng-X's text
+ * followed by our per-container tables, and `nstrace X --mi` prints lttng-X-mi's LAMI document,
+ * character for character, plus our `per-container*` tables; on every kernel trace of the public
+ * set that lttng-analyses reads and that has the events, with the commands' options.
+ *
+ * lttng-analyses' outputs are cached in the OS temporary directory (test/analyses/lttng-peer.ts):
+ * the first run takes a few minutes.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../helpers/cli.js';
+import { cleanupLinks, compare } from './lttng-peer.js';
+
+const FIX = resolve(__dirname, '../fixtures');
+const SHARED = '/work/shared/traces';
+const SYNTH = (n: string): string => `${FIX}/lttng-analyses-synthetic/${n}/kernel`;
+const TC = (n: string): string => `${SHARED}/tracecompass-test-traces/${n}`;
+const ROTATION = `${FIX}/babeltrace/lttng-tracefile-rotation/kernel`;
+
+beforeAll(() => ensureBuilt());
+afterAll(() => cleanupLinks());
+
+interface Case {
+  readonly cmd: string;
+  readonly trace: string;
+  readonly args?: readonly string[];
+}
+
+function check(c: Case): void {
+  const label = `${c.cmd} ${(c.args ?? []).join(' ')} on ${c.trace.replace(/^.*\/(fixtures|traces)\//, '')}`;
+  it(label, async () => {
+    if (!existsSync(c.trace)) throw new Error(`missing trace ${c.trace}`);
+    const r = await compare(c.cmd, c.trace, c.args ?? []);
+    expect(r.text, 'text').toBe('');
+    expect(r.mi, 'LAMI').toBe('');
+  });
+}
+
+const SCHED = ['schedstats', 'schedtop', 'schedlog', 'schedfreq'];
+
+describe('scheduling latency: schedstats, schedtop, schedlog, schedfreq', () => {
+  for (const trace of [TC('bug446190'), TC('many-threads'), SYNTH('cputop')]) {
+    for (const cmd of SCHED) check({ cmd, trace });
+  }
+  for (const cmd of SCHED) check({ cmd, trace: ROTATION, args: ['--no-intersection'] });
+  const T = TC('bug446190');
+  for (const args of [
+    ['--total'],
+    ['--per-prio'],
+    ['--total', '--per-tid', '--per-prio'],
+    ['--min', '10', '--max', '500'],
+    ['--freq-resolution', '7', '--min', '5'],
+    ['--freq-uniform', '--per-prio', '--per-tid'],
+    ['--freq-series', '--per-prio', '--per-tid'],
+    ['--tid', '1,3,184,424'],
+    ['--procname', 'kworker/0:2,dlt-daemon'],
+    ['--cpu', '1'],
+    ['--refresh', '0.5'],
+    ['--begin', '2014-10-07 08:36:03', '--end', '2014-10-07 08:36:05.500000000'],
+    ['--timerange', '[08:36:02.500000000,08:36:04.000000000]'],
+    ['--stats', '--log', '--top', '--freq', '--limit', '3'],
+  ]) {
+    check({ cmd: 'schedstats', trace: T, args });
+    check({ cmd: 'schedfreq', trace: T, args });
+  }
+  check({ cmd: 'schedtop', trace: T, args: ['--limit', '25'] });
+  check({ cmd: 'schedlog', trace: TC('many-threads'), args: ['--refresh', '100ms'] });
+});
