@@ -10,6 +10,8 @@ import { LttProcs } from '../model/lttng-procs.js';
 import type { Subscriber } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
 import type { AnalysisHandler } from './handler.js';
+import type { IoResult } from './io.js';
+import { IoHandler } from './io.js';
 import type { PeriodDefs } from './periods/engine.js';
 import { EngineDriver, RefreshDriver } from './periods/engine.js';
 import type { PeriodDriver } from './runner.js';
@@ -23,6 +25,9 @@ export interface FamilyOptions {
   /** `--min`/`--max` durations, ns (sched, I/O, IRQ). */
   readonly minDuration?: number;
   readonly maxDuration?: number;
+  /** `--minsize`/`--maxsize`, bytes (I/O). */
+  readonly minSize?: number;
+  readonly maxSize?: number;
   /** `--refresh`, ns. */
   readonly refresh?: number;
   /** `--period` definitions (and their captures). */
@@ -31,6 +36,7 @@ export interface FamilyOptions {
 
 export interface FamilyResults {
   readonly sched?: SchedResult;
+  readonly io?: IoResult;
 }
 
 export interface Families {
@@ -55,9 +61,12 @@ export function buildFamilies(names: readonly string[], model: SystemModel, opts
 
   const mm = { min: opts.minDuration, max: opts.maxDuration, periods };
   const sched = want('sched') ? new SchedHandler(procs!, mm) : undefined;
+  const ioH = want('io')
+    ? new IoHandler(io!, procs!, { ...mm, minSize: opts.minSize, maxSize: opts.maxSize })
+    : undefined;
   const sinks: PeriodSink[] = [];
   const handlers: AnalysisHandler[] = [];
-  for (const h of [sched]) {
+  for (const h of [sched, ioH]) {
     if (h !== undefined) {
       handlers.push(h);
       sinks.push(h);
@@ -70,6 +79,6 @@ export function buildFamilies(names: readonly string[], model: SystemModel, opts
     trackers,
     handlers,
     driver,
-    results: () => ({ sched: sched?.result }),
+    results: () => ({ sched: sched?.result, io: ioH?.result }),
   };
 }

@@ -66,6 +66,9 @@ export interface AnalyseOptions extends FilterSpec {
 
 export interface AnalyseResult extends FamilyResults {
   readonly base: TimeBase;
+  /** `--begin`/`--end` (or `--timerange`) as resolved, ns relative to the base. */
+  readonly begin: number | undefined;
+  readonly end: number | undefined;
   readonly model: SystemModel;
   readonly summary: RunSummary;
   /** Things to tell the user (on stderr). */
@@ -258,6 +261,8 @@ export async function analyse(
   if (summary.periodBegin === undefined) warnings.push('no event in the requested time range');
   return {
     base,
+    begin,
+    end,
     model,
     summary,
     warnings,

@@ -11,7 +11,7 @@
  */
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
-import { anyField, readNum, toStr } from './fields.js';
+import { anyField, readNum, toPyStr } from './fields.js';
 import type { SystemModel } from './model.js';
 import type { Thread } from './threads.js';
 
@@ -120,7 +120,7 @@ export class IrqTracker implements Subscriber {
           const irq = new Irq(true, id, cpuId, ev.ts, undefined);
           this.interrupted(irq);
           c.hard = irq;
-          const name = nameF === undefined ? '' : toStr(nameF.get(ev));
+          const name = nameF === undefined ? '' : toPyStr(nameF.get(ev));
           for (let i = 0; i < ls.length; i++) ls[i]!.entry?.(ev, id, name);
         };
       }

@@ -17,7 +17,7 @@
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, findField, readNum, toStr } from './fields.js';
+import { anyField, findField, readNum, toPyStr } from './fields.js';
 import type { LttFd, LttProc, LttProcs } from './lttng-procs.js';
 import { FdType } from './lttng-procs.js';
 import type { Thread } from './threads.js';
@@ -47,7 +47,7 @@ export class IoRequest {
   readonly beginTs: number;
   endTs: number | undefined;
   duration: number | undefined;
-  /** Bytes (requested, or returned when the entry has no size); undefined when unknown. */
+  /** Bytes: a read's or write's return value; a block request's sectors x 512; else undefined. */
   size: number | undefined;
   readonly operation: IoOp;
   readonly tid: number;
@@ -275,11 +275,6 @@ export class LttIo implements Subscriber {
         'newfd',
         'cmd',
         'fd',
-        'len',
-        'count',
-        'vlen',
-        'size',
-        'nbytes',
         'ret',
       );
       this.entryFields.set(ev.classKey, r);
@@ -297,7 +292,7 @@ export class LttIo implements Subscriber {
       if (DISK_OPEN.has(name)) {
         const rq = new IoRequest('open', ts, undefined, proc.tid, IoOp.Open, thread);
         rq.syscallName = name;
-        rq.filename = F['filename'] === undefined ? '' : toStr(F['filename'].get(ev));
+        rq.filename = F['filename'] === undefined ? '' : toPyStr(F['filename'].get(ev));
         rq.fdType = FdType.Disk;
         rq.cloexec = (num(F['flags'], ev) & O_CLOEXEC) === O_CLOEXEC;
         proc.ioRq = rq;
@@ -317,26 +312,21 @@ export class LttIo implements Subscriber {
       rq.fd = opt(F['fd'], ev);
       proc.ioRq = rq;
     } else if (READ.has(name) || WRITE.has(name)) {
-      let sizeKey: string | undefined;
-      if (name === 'writev' || name === 'pwritev' || name === 'readv' || name === 'preadv') sizeKey = 'vlen';
-      else if (name === 'recvfrom') sizeKey = 'size';
-      else if (name === 'sendto') sizeKey = 'len';
-      else if (name === 'recvmsg' || name === 'sendmsg') sizeKey = undefined;
-      else sizeKey = 'count';
-      const size = sizeKey === undefined ? undefined : opt(F[sizeKey], ev);
-      const rq = new IoRequest('rw', ts, size, proc.tid, READ.has(name) ? IoOp.Read : IoOp.Write, thread);
+      // lttng-analyses reads the requested size (count, vlen, len, size) but its request
+      // classes drop it: the size of a read or write is what the call returned.
+      const rq = new IoRequest(
+        'rw',
+        ts,
+        undefined,
+        proc.tid,
+        READ.has(name) ? IoOp.Read : IoOp.Write,
+        thread,
+      );
       rq.syscallName = name;
       rq.fd = opt(F['fd'], ev);
       proc.ioRq = rq;
     } else if (SYNC.has(name)) {
-      const rq = new IoRequest(
-        'sync',
-        ts,
-        name === 'sync_file_range' ? opt(F['nbytes'], ev) : undefined,
-        proc.tid,
-        IoOp.Sync,
-        thread,
-      );
+      const rq = new IoRequest('sync', ts, undefined, proc.tid, IoOp.Sync, thread);
       rq.syscallName = name;
       if (name !== 'sync') rq.fd = opt(F['fd'], ev);
       proc.ioRq = rq;
@@ -424,7 +414,7 @@ export class LttIo implements Subscriber {
         return (ev) => {
           const pid = num(F['pid'], ev);
           const fd = num(F['fd'], ev);
-          const filename = F['filename'] === undefined ? '' : toStr(F['filename'].get(ev));
+          const filename = F['filename'] === undefined ? '' : toPyStr(F['filename'].get(ev));
           const cloexec = (num(F['flags'], ev) & O_CLOEXEC) === O_CLOEXEC;
           let p = this.procs.procs.get(pid);
           if (p === undefined) p = this.procs.make(pid, pid, '', undefined, ev.ts);
@@ -443,7 +433,7 @@ export class LttIo implements Subscriber {
         const F = fields(info, 'dev', 'diskname');
         return (ev) => {
           const dev = num(F['dev'], ev);
-          const name = F['diskname'] === undefined ? '' : toStr(F['diskname'].get(ev));
+          const name = F['diskname'] === undefined ? '' : toPyStr(F['diskname'].get(ev));
           const d = this.disks.get(dev);
           if (d === undefined) this.disks.set(dev, { dev, diskname: name, pending: new Map() });
           else if (d.diskname === undefined) d.diskname = name;
@@ -534,7 +524,7 @@ export class LttIo implements Subscriber {
       case 'net_if_receive_skb': {
         const F = fields(info, 'name', 'len');
         return (ev) => {
-          const iface = F['name'] === undefined ? '' : toStr(F['name'].get(ev));
+          const iface = F['name'] === undefined ? '' : toPyStr(F['name'].get(ev));
           const len = num(F['len'], ev);
           for (const l of this.listeners) l.netifReceiveSkb?.(ev, iface, len);
         };
@@ -564,7 +554,7 @@ export class LttIo implements Subscriber {
   private bindXmit(info: ClassInfo): EventFn {
     const F = fields(info, 'name', 'len', 'cpu_id');
     return (ev) => {
-      const iface = F['name'] === undefined ? '' : toStr(F['name'].get(ev));
+      const iface = F['name'] === undefined ? '' : toPyStr(F['name'].get(ev));
       const len = num(F['len'], ev);
       for (const l of this.listeners) l.netDevXmit?.(ev, iface, len);
       const tid = this.procs.currentTid(num(F['cpu_id'], ev));

@@ -15,7 +15,7 @@
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, readNum, toStr } from './fields.js';
+import { anyField, readNum, toPyStr } from './fields.js';
 import type { SystemModel } from './model.js';
 import { syscallEntryName, isSyscallExit } from './model.js';
 import type { Thread } from './threads.js';
@@ -189,7 +189,7 @@ export class LttProcs implements Subscriber {
           const prevTid = readNum(prevTidF, ev);
           this.get(prevTid, ts);
           const next = this.get(nextTid, ts);
-          next.comm = nextCommF === undefined ? '' : toStr(nextCommF.get(ev));
+          next.comm = nextCommF === undefined ? '' : toPyStr(nextCommF.get(ev));
           next.prevTid = prevTid;
           this.prioCheck(ev, prevTid, readNum(prevPrioF, ev), ts);
           this.prioCheck(ev, nextTid, readNum(nextPrioF, ev), ts);
@@ -211,7 +211,7 @@ export class LttProcs implements Subscriber {
         return (ev) => {
           const tid = readNum(tidF, ev);
           if (!this.procs.has(tid)) {
-            this.make(tid, undefined, commF === undefined ? '' : toStr(commF.get(ev)), undefined, ev.ts);
+            this.make(tid, undefined, commF === undefined ? '' : toPyStr(commF.get(ev)), undefined, ev.ts);
           }
           this.prioCheck(ev, tid, readNum(prioF, ev), ev.ts);
         };
@@ -253,7 +253,7 @@ export class LttProcs implements Subscriber {
         const cpuF = f('cpu_id');
         return (ev) => {
           const p = this.get(readNum(tidF, ev), ev.ts);
-          if (procnameF !== undefined) p.comm = toStr(procnameF.get(ev));
+          if (procnameF !== undefined) p.comm = toPyStr(procnameF.get(ev));
           this.hooks.exec?.(ev, p, readNum(cpuF, ev));
         };
       }
@@ -268,7 +268,7 @@ export class LttProcs implements Subscriber {
           const pid = readNum(pidF, ev);
           const p = this.get(tid, ts);
           p.pid = pid;
-          p.comm = nameF === undefined ? '' : toStr(nameF.get(ev));
+          p.comm = nameF === undefined ? '' : toPyStr(nameF.get(ev));
           if (p.prio === undefined && prioF !== undefined) p.prio = readNum(prioF, ev);
           if (pid !== tid) {
             let parent = this.procs.get(pid);
@@ -322,7 +322,7 @@ export class LttProcs implements Subscriber {
       const ts = ev.ts;
       // lttng-analyses reads the parent's *pid* as its tid: the process leader is updated.
       const parentPid = readNum(parentPidF, ev);
-      const parentComm = parentCommF === undefined ? '' : toStr(parentCommF.get(ev));
+      const parentComm = parentCommF === undefined ? '' : toPyStr(parentCommF.get(ev));
       let parent = this.procs.get(parentPid);
       if (parent === undefined) parent = this.make(parentPid, parentPid, parentComm, undefined, ts);
       else {
@@ -333,7 +333,7 @@ export class LttProcs implements Subscriber {
       const child = new LttProc(
         childTid,
         readNum(childPidF, ev),
-        childCommF === undefined ? '' : toStr(childCommF.get(ev)),
+        childCommF === undefined ? '' : toPyStr(childCommF.get(ev)),
         undefined,
         this.threadOf(childTid, ts),
       );

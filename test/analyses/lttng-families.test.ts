@@ -69,3 +69,30 @@ describe('scheduling latency: schedstats, schedtop, schedlog, schedfreq', () => 
   check({ cmd: 'schedtop', trace: T, args: ['--limit', '25'] });
   check({ cmd: 'schedlog', trace: TC('many-threads'), args: ['--refresh', '100ms'] });
 });
+
+const IO = ['iousagetop', 'iolatencytop', 'iolatencystats', 'iolatencyfreq', 'iolog'];
+
+describe('I/O: iousagetop, iolatencytop, iolatencystats, iolatencyfreq, iolog', () => {
+  for (const trace of [SYNTH('io'), TC('bug446190'), TC('many-threads')]) {
+    for (const cmd of IO) check({ cmd, trace });
+  }
+  const T = TC('bug446190');
+  for (const args of [
+    ['--limit', '3'],
+    ['--min', '50', '--max', '5000'],
+    ['--minsize', '100', '--maxsize', '4096'],
+    ['--freq-resolution', '5'],
+    ['--refresh', '1'],
+    ['--begin', '2014-10-07 08:36:03', '--end', '2014-10-07 08:36:05.500000000'],
+    ['--usage', '--stats', '--top', '--log', '--freq'],
+  ]) {
+    check({ cmd: 'iolatencystats', trace: T, args });
+    check({ cmd: 'iousagetop', trace: T, args });
+  }
+  check({
+    cmd: 'iolog',
+    trace: T,
+    args: ['--begin', '2014-10-07 08:36:03', '--end', '2014-10-07 08:36:05.500000000'],
+  });
+  check({ cmd: 'iolatencytop', trace: T, args: ['--timerange', '[08:36:02.500000000,08:36:04.000000000]'] });
+});

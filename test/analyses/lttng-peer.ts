@@ -22,6 +22,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { readMetadataBytes } from '../../src/ctf/metadata/packetized.js';
 import { nstraceAsync } from '../helpers/cli.js';
 
 export interface Run {
@@ -62,20 +63,56 @@ function fingerprint(dir: string): string {
 
 const linkDirs = new Map<string, string>();
 
+/** lttng-modules' names (2.7+) of events lttng-analyses 0.6.1 reads under their old names. */
+const RENAMES: ReadonlyArray<[string, string]> = [
+  ['irq_softirq_raise', 'softirq_raise'],
+  ['irq_softirq_entry', 'softirq_entry'],
+  ['irq_softirq_exit', 'softirq_exit'],
+  ['net_if_receive_skb', 'netif_receive_skb'],
+];
+
+/**
+ * A copy of the trace (stream files linked) whose metadata names the events above as
+ * lttng-analyses 0.6.1 knows them, so that the peer sees what nstrace reads under both names;
+ * undefined when the trace has none of them.
+ */
+function withOldNames(real: string): string | undefined {
+  const meta = readMetadataBytes(readFileSync(join(real, 'metadata')), join(real, 'metadata'));
+  let text = meta.text;
+  let changed = false;
+  for (const [now, old] of RENAMES) {
+    const re = new RegExp(`name = "${now}";`, 'g');
+    if (re.test(text)) {
+      text = text.replace(re, `name = "${old}";`);
+      changed = true;
+    }
+  }
+  if (!changed) return undefined;
+  const dir = join(mkdtempSync(join(tmpdir(), 'nstrace-la-')), 'kernel');
+  mkdirSync(dir);
+  for (const e of readdirSync(real)) {
+    if (e !== 'metadata') symlinkSync(join(real, e), join(dir, e));
+  }
+  writeFileSync(join(dir, 'metadata'), text.startsWith('/* CTF') ? text : `/* CTF 1.8 */\n${text}`);
+  return dir;
+}
+
 /**
  * lttng-analyses reads the tracer version from a directory whose name ends in `kernel` (and
  * fails without it); a trace whose directory is named otherwise is linked as `.../kernel`.
  */
 function asKernelDir(trace: string): string {
   const real = realpathSync(trace);
-  if (basename(real).endsWith('kernel')) return real;
   let d = linkDirs.get(real);
+  if (d !== undefined) return d;
+  d = withOldNames(real);
   if (d === undefined) {
+    if (basename(real).endsWith('kernel')) return real;
     const dir = mkdtempSync(join(tmpdir(), 'nstrace-la-'));
     d = join(dir, 'kernel');
     symlinkSync(real, d);
-    linkDirs.set(real, d);
   }
+  linkDirs.set(real, d);
   return d;
 }
 
@@ -98,6 +135,7 @@ export async function lttng(cmd: string, trace: string, args: readonly string[],
   ];
   const key = createHash('sha1')
     .update(JSON.stringify(argv.slice(0, -1)))
+    .update('old-event-names-v1')
     .update(fingerprint(realpathSync(trace)))
     .digest('hex');
   const file = join(CACHE, `${key}.json`);

@@ -16,10 +16,9 @@
  * definitions), this engine uses definition and opening order.
  */
 import type { EventRecord, FieldValue } from '../../ctf/event.js';
-import { byteStringToText } from '../../ctf/event.js';
 import type { FieldClass, StructFC } from '../../ctf/ir.js';
 import type { ClassInfo, EventFn } from '../../model/dispatch.js';
-import { findField } from '../../model/fields.js';
+import { findField, surrogateEscapeDecode } from '../../model/fields.js';
 import { UsageError } from '../../util/errors.js';
 import type { PeriodDriver } from '../runner.js';
 import type { PeriodRef, PeriodSink } from '../ticks.js';
@@ -173,10 +172,10 @@ function toPy(fc: FieldClass | undefined, v: FieldValue | undefined): PyVal | un
       return undefined;
     }
     case 'string':
-      return { t: 'str', v: byteStringToText(v as string) };
+      return { t: 'str', v: surrogateEscapeDecode(v as string) };
     case 'array':
     case 'sequence':
-      if (typeof v === 'string') return { t: 'str', v: byteStringToText(v) };
+      if (typeof v === 'string') return { t: 'str', v: surrogateEscapeDecode(v) };
       return {
         t: 'other',
         repr: '[' + (v as FieldValue[]).map((x) => reprOf(toPy(fc.element, x))).join(', ') + ']',

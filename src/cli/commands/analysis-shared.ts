@@ -16,6 +16,7 @@ import { analyse } from '../../analyses/session.js';
 import type { AnalyseResult } from '../../analyses/session.js';
 import type { FilterOptionValues } from '../../filter/index.js';
 import { addFilterOptions } from '../../filter/index.js';
+import { pyTextBytes } from '../../model/fields.js';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { VERSION } from '../version.js';
 
@@ -211,7 +212,8 @@ export async function runAnalysisCommand(
       const tables = result.summary.periodBegin === undefined ? [] : render.mi(result, ro);
       process.stdout.write(pyJson(resultsJson(tables)) + '\n');
     } else if (result.summary.periodBegin !== undefined) {
-      process.stdout.write(render.text(result, ro));
+      // Names read as lttng-analyses reads them keep invalid UTF-8 bytes (surrogateescape).
+      process.stdout.write(pyTextBytes(render.text(result, ro)));
     }
   } catch (err) {
     if (o.mi === true && err instanceof NstraceError) {

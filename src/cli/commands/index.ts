@@ -23,6 +23,16 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
         },
       ] as const,
   ),
+  ...(['iousagetop', 'iolatencytop', 'iolatencystats', 'iolatencyfreq', 'iolog'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./io.js');
+          return (p: Command) => m.registerIo(p, n);
+        },
+      ] as const,
+  ),
   [
     'containers',
     async () => {
