@@ -10,8 +10,12 @@ import { LttProcs } from '../model/lttng-procs.js';
 import type { Subscriber } from '../model/dispatch.js';
 import type { SystemModel } from '../model/model.js';
 import type { AnalysisHandler } from './handler.js';
+import type { IrqResult } from './irq.js';
+import { IrqHandler } from './irq.js';
 import type { IoResult } from './io.js';
 import { IoHandler } from './io.js';
+import type { PeriodResult } from './periods/analysis.js';
+import { PeriodHandler } from './periods/analysis.js';
 import type { PeriodDefs } from './periods/engine.js';
 import { EngineDriver, RefreshDriver } from './periods/engine.js';
 import type { PeriodDriver } from './runner.js';
@@ -37,6 +41,8 @@ export interface FamilyOptions {
 export interface FamilyResults {
   readonly sched?: SchedResult;
   readonly io?: IoResult;
+  readonly irq?: IrqResult;
+  readonly period?: PeriodResult;
 }
 
 export interface Families {
@@ -61,16 +67,22 @@ export function buildFamilies(names: readonly string[], model: SystemModel, opts
 
   const mm = { min: opts.minDuration, max: opts.maxDuration, periods };
   const sched = want('sched') ? new SchedHandler(procs!, mm) : undefined;
+  const period = want('period') ? new PeriodHandler(defs) : undefined;
+  const irqH = want('irq') ? new IrqHandler(irqs!, mm) : undefined;
   const ioH = want('io')
     ? new IoHandler(io!, procs!, { ...mm, minSize: opts.minSize, maxSize: opts.maxSize })
     : undefined;
   const sinks: PeriodSink[] = [];
   const handlers: AnalysisHandler[] = [];
-  for (const h of [sched, ioH]) {
+  for (const h of [sched, ioH, irqH]) {
     if (h !== undefined) {
       handlers.push(h);
       sinks.push(h);
     }
+  }
+  if (period !== undefined) {
+    handlers.push(period);
+    sinks.push(period);
   }
   let driver: PeriodDriver | undefined;
   if (hasDefs) driver = new EngineDriver(defs, sinks);
@@ -79,6 +91,6 @@ export function buildFamilies(names: readonly string[], model: SystemModel, opts
     trackers,
     handlers,
     driver,
-    results: () => ({ sched: sched?.result, io: ioH?.result }),
+    results: () => ({ sched: sched?.result, io: ioH?.result, irq: irqH?.result, period: period?.result }),
   };
 }

@@ -8,9 +8,12 @@ import type { StreamRange } from './intersection.js';
 import { rangeFromIndex } from './intersection.js';
 import { containersOfSource } from './containers.js';
 
-/** Opens every trace below `paths` as one time-ordered set. */
+/**
+ * Opens every trace below `paths` as one time-ordered set, simultaneous events in the order
+ * babeltrace 1 gives them to lttng-analyses (docs/analyses.md).
+ */
 export function openTraces(paths: readonly string[]): TraceSet {
-  return TraceSet.open(paths);
+  return TraceSet.open(paths, { order: 'babeltrace1' });
 }
 
 /** The containers seen in the traces below `paths` (the host first). */

@@ -36,6 +36,8 @@ export interface TraceSource extends RecordSource {
   readonly streams: readonly StreamInstance[];
   /** Every event class of the source, by the dense key records carry (`classKey`). */
   readonly eventClasses: readonly (ClassDesc & { readonly key: number })[];
+  /** Per stream index, the events to read (babeltrace 1 order: before the first `next()`). */
+  setWindows?(lo: ArrayLike<number>, hi: ArrayLike<number>): void;
   /** First-packet begin and last-packet end per stream index (null: no packet), if the reader knows. */
   streamRanges?(): ReadonlyArray<StreamRange | null>;
 }
@@ -66,6 +68,8 @@ export interface AnalyseOptions extends FilterSpec {
 
 export interface AnalyseResult extends FamilyResults {
   readonly base: TimeBase;
+  /** The first event read (in the stream intersection, before `--begin`), when any. */
+  readonly firstTs: number | undefined;
   /** `--begin`/`--end` (or `--timerange`) as resolved, ns relative to the base. */
   readonly begin: number | undefined;
   readonly end: number | undefined;
@@ -173,25 +177,6 @@ export async function analyse(
   if (cw !== undefined) warnings.push(cw);
 
   const base = src.base;
-  const { first, source } = peekFirst(src);
-  let begin: number | undefined;
-  let end: number | undefined;
-  if (first !== undefined) {
-    const t0 = absOf(base, first.ts);
-    const dctx = { gmt: opts.gmt ?? false, traceBegin: t0, traceEnd: t0 };
-    if (opts.timerange !== undefined) {
-      const [b, e] = parseTimeRange(opts.timerange, dctx);
-      begin = relOf(base, b);
-      end = relOf(base, e);
-    } else {
-      if (opts.begin !== undefined) begin = relOf(base, parseDate(opts.begin, dctx));
-      if (opts.end !== undefined) {
-        end = relOf(base, parseDate(opts.end, dctx));
-        if (end < first.ts) throw new UsageError('--end timestamp before beginning of trace');
-      }
-    }
-  }
-
   let windows;
   if (opts.intersection !== false) {
     const ranges =
@@ -210,6 +195,27 @@ export async function analyse(
       );
     } else {
       windows = res.windows;
+    }
+  }
+
+  // babeltrace 1 (lttng-analyses) seeks every stream to its window before merging them.
+  if (windows !== undefined) src.setWindows?.(windows.lo, windows.hi);
+  const { first, source } = peekFirst(src);
+  let begin: number | undefined;
+  let end: number | undefined;
+  if (first !== undefined) {
+    const t0 = absOf(base, first.ts);
+    const dctx = { gmt: opts.gmt ?? false, traceBegin: t0, traceEnd: t0 };
+    if (opts.timerange !== undefined) {
+      const [b, e] = parseTimeRange(opts.timerange, dctx);
+      begin = relOf(base, b);
+      end = relOf(base, e);
+    } else {
+      if (opts.begin !== undefined) begin = relOf(base, parseDate(opts.begin, dctx));
+      if (opts.end !== undefined) {
+        end = relOf(base, parseDate(opts.end, dctx));
+        if (end < first.ts) throw new UsageError('--end timestamp before beginning of trace');
+      }
     }
   }
 
@@ -261,6 +267,7 @@ export async function analyse(
   if (summary.periodBegin === undefined) warnings.push('no event in the requested time range');
   return {
     base,
+    firstTs: first?.ts,
     begin,
     end,
     model,

@@ -96,3 +96,73 @@ describe('I/O: iousagetop, iolatencytop, iolatencystats, iolatencyfreq, iolog', 
   });
   check({ cmd: 'iolatencytop', trace: T, args: ['--timerange', '[08:36:02.500000000,08:36:04.000000000]'] });
 });
+
+const IRQ = ['irqstats', 'irqfreq', 'irqlog'];
+
+describe('interrupts: irqstats, irqfreq, irqlog', () => {
+  // many-threads names its softirq events irq_softirq_* (lttng-modules 2.8): the peer reads a
+  // copy with the names it knows (test/analyses/lttng-peer.ts).
+  for (const trace of [SYNTH('irq'), TC('many-threads'), TC('flipping-endianness')]) {
+    for (const cmd of IRQ) check({ cmd, trace });
+  }
+  // bug446190 (ARM, a 100 ns clock) has many simultaneous events on several CPUs: the logs show
+  // them in babeltrace 1's order (src/ctf/reader.ts, order 'babeltrace1').
+  const T = TC('bug446190');
+  for (const cmd of IRQ) check({ cmd, trace: T });
+  for (const args of [
+    ['--freq-uniform'],
+    ['--freq-series'],
+    ['--min', '3', '--max', '40'],
+    ['--irq', '27'],
+    ['--softirq', '1,7'],
+    ['--irq', '27', '--softirq', '9'],
+    ['--stats', '--freq'],
+    ['--stats', '--freq', '--log'],
+    ['--cpu', '1'],
+    ['--refresh', '1'],
+    ['--freq-resolution', '6'],
+  ]) {
+    check({ cmd: 'irqstats', trace: T, args });
+    check({ cmd: 'irqfreq', trace: T, args });
+  }
+  check({ cmd: 'irqlog', trace: TC('many-threads'), args: ['--softirq', '1,4', '--cpu', '2'] });
+});
+
+const PERIOD = ['periodlog', 'periodtop', 'periodstats', 'periodfreq'];
+
+describe('periods: periodlog, periodtop, periodstats, periodfreq', () => {
+  const IRQ_P =
+    'irq:$evt.$name == "irq_handler_entry" : $evt.$name == "irq_handler_exit" && $evt.irq == $begin.$evt.irq';
+  const SW =
+    'sw:$evt.$name == "sched_switch":$evt.$name == "sched_switch" && $evt.cpu_id == $begin.$evt.cpu_id';
+  const SW_CAP = 'sw:tid=$evt.next_tid,$evt.next_comm:prev=$evt.prev_tid,$begin.$evt.prev_comm';
+  // lttng-modules 2.5 names: sys_*, exit_syscall; a child period of sw on the same CPU.
+  const SYS =
+    'sys(sw):$evt.$name =* "sys_*" && $evt.cpu_id == $parent.$begin.$evt.cpu_id:$evt.$name == "exit_syscall" && $evt.cpu_id == $begin.$evt.cpu_id';
+  const SYS_CAP = 'sys:call=$evt.$name:ret=$evt.ret';
+  for (const cmd of PERIOD) {
+    check({ cmd, trace: TC('flipping-endianness'), args: ['--period', IRQ_P] });
+    check({ cmd, trace: TC('bug446190'), args: ['--period', SW, '--period-captures', SW_CAP] });
+    check({
+      cmd,
+      trace: TC('bug446190'),
+      args: ['--period', SW, '--period', SYS, '--period-captures', SYS_CAP],
+    });
+  }
+  const T = TC('bug446190');
+  const nested = ['--period', SW, '--period', SYS];
+  check({ cmd: 'periodlog', trace: T, args: [...nested, '--order-by', 'hierarchy'] });
+  check({
+    cmd: 'periodstats',
+    trace: T,
+    args: [...nested, '--min-duration', '20', '--max-duration', '50000'],
+  });
+  check({ cmd: 'periodstats', trace: T, args: [...nested, '--select', 'sys'] });
+  check({ cmd: 'periodfreq', trace: T, args: [...nested, '--freq-uniform', '--freq-resolution', '8'] });
+  check({ cmd: 'periodtop', trace: T, args: [...nested, '--select', 'sw', '--limit', '4'] });
+  check({
+    cmd: 'periodstats',
+    trace: T,
+    args: [...nested, '--begin', '2014-10-07 08:36:03', '--end', '2014-10-07 08:36:05.500000000'],
+  });
+});

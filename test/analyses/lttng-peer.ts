@@ -122,11 +122,18 @@ export function cleanupLinks(): void {
   linkDirs.clear();
 }
 
+/** The period commands run through a fix of the peer's parser (lttng-periods-fixed.py). */
+function peerCommand(cmd: string, mi: boolean): string[] {
+  const m = /^period(log|top|stats|freq)$/.exec(cmd);
+  if (m === null) return [`lttng-${cmd}${mi ? '-mi' : ''}`];
+  return ['/usr/bin/python3', join(__dirname, 'lttng-periods-fixed.py'), `run${m[1]}${mi ? '_mi' : ''}`];
+}
+
 /** `lttng-CMD[-mi] --gmt --skip-validation [--no-progress] ARGS TRACE`, cached. */
 export async function lttng(cmd: string, trace: string, args: readonly string[], mi: boolean): Promise<Run> {
   const t = asKernelDir(trace);
   const argv = [
-    `lttng-${cmd}${mi ? '-mi' : ''}`,
+    ...peerCommand(cmd, mi),
     '--gmt',
     '--skip-validation',
     ...(mi ? [] : ['--no-progress']),
@@ -134,7 +141,9 @@ export async function lttng(cmd: string, trace: string, args: readonly string[],
     t,
   ];
   const key = createHash('sha1')
-    .update(JSON.stringify(argv.slice(0, -1)))
+    .update(
+      JSON.stringify(argv.slice(0, -1).map((a) => (a.endsWith('lttng-periods-fixed.py') ? 'fixed' : a))),
+    )
     .update('old-event-names-v1')
     .update(fingerprint(realpathSync(trace)))
     .digest('hex');

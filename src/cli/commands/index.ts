@@ -33,6 +33,26 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
         },
       ] as const,
   ),
+  ...(['irqstats', 'irqfreq', 'irqlog'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./irq.js');
+          return (p: Command) => m.registerIrq(p, n);
+        },
+      ] as const,
+  ),
+  ...(['periodlog', 'periodtop', 'periodstats', 'periodfreq'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./periods.js');
+          return (p: Command) => m.registerPeriod(p, n);
+        },
+      ] as const,
+  ),
   [
     'containers',
     async () => {
