@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the repository, each comparing nstrace with its peer tool
  * on the same input in the same run, and a summary of the bars from the issues.
  *
- * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, containers, writer, cputop, filter, record, relayd)
+ * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, containers, writer, cputop, analyses, filter, record, relayd)
  */
 import type { BenchResult } from './measure.js';
 
@@ -15,6 +15,7 @@ const BENCHES: Bench[] = [
   { name: 'containers', load: () => import('./containers.js') },
   { name: 'writer', load: () => import('./writer.js') },
   { name: 'cputop', load: () => import('./cputop.js') },
+  { name: 'analyses', load: () => import('./analyses.js') },
   { name: 'relayd', load: () => import('./relayd.js') },
   { name: 'record', load: () => import('./record.js') },
 ];

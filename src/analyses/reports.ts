@@ -26,6 +26,10 @@ import {
 import type { MemtopResult } from './memtop.js';
 import { sortedDesc } from './memtop.js';
 import type { SyscallStats, SyscallstatsResult } from './syscallstats.js';
+import type { SchedResult } from './sched.js';
+import { SCHED_CLASSES, schedContainerLines, schedContainerTables } from './sched-report.js';
+import type { IoResult } from './io.js';
+import { containerIoLines, containerIoTables, IO_CONTAINER_CLASSES } from './io-containers.js';
 
 export type { ReportOptions } from './format/common.js';
 
@@ -499,9 +503,16 @@ export const TOP_CLASSES = {
 export function topMeta(version: string): AnalysisMeta {
   return {
     title: 'Per-container top',
-    description: 'Per-container CPU usage, memory allocations and system calls',
-    tags: ['cpu', 'memory', 'syscall', 'top'],
-    tableClasses: Object.values(TOP_CLASSES),
+    description: 'Per-container CPU usage, memory allocations, system calls, scheduling latency and I/O',
+    tags: ['cpu', 'memory', 'syscall', 'sched', 'io', 'top'],
+    tableClasses: [
+      ...Object.values(TOP_CLASSES),
+      SCHED_CLASSES.perContainer,
+      SCHED_CLASSES.perContainerHolder,
+      IO_CONTAINER_CLASSES.usage,
+      IO_CONTAINER_CLASSES.disk,
+      IO_CONTAINER_CLASSES.file,
+    ],
     version: VERSION_FIELDS(version),
   };
 }
@@ -511,6 +522,9 @@ export interface TopResults {
   readonly cputop?: CputopResult;
   readonly memtop?: MemtopResult;
   readonly syscallstats?: SyscallstatsResult;
+  /** Scheduling latency and I/O: one period (the whole run), its per-container tables only. */
+  readonly sched?: SchedResult;
+  readonly io?: IoResult;
 }
 
 const TOP_LINE = (
@@ -527,7 +541,7 @@ const TOP_LINE = (
   `${padRightAlign(e, 12)} ${padRightAlign(f, 12)} ${padRightAlign(g, 12)} ${padRightAlign(h, 10)}`;
 
 function topPeriod(r: TopResults): { begin: number; end: number } | undefined {
-  return r.cputop ?? r.memtop ?? r.syscallstats;
+  return r.cputop ?? r.memtop ?? r.syscallstats ?? r.sched?.[0] ?? r.io?.[0];
 }
 
 export function topText(r: TopResults, o: ReportOptions): string {
@@ -574,6 +588,16 @@ export function topText(r: TopResults, o: ReportOptions): string {
       );
     }
     lines.push('');
+  }
+  const sched = r.sched?.[0]?.result;
+  if (sched !== undefined && sched.containers.length > 0) {
+    const c = schedContainerLines(sched);
+    lines.push(...c.slice(1), '');
+  }
+  const io = r.io?.[0]?.result;
+  if (io !== undefined) {
+    const c = containerIoLines(io, o, true);
+    if (c.length > 0) lines.push(...c.slice(1), '');
   }
   return lines.join('\n') + '\n';
 }
@@ -624,5 +648,10 @@ export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
       }),
     });
   }
+  const t = (cls: TableClass, rows: Cell[][]): ResultTable => ({ cls, begin, end, rows });
+  const sched = r.sched?.[0]?.result;
+  if (sched !== undefined) tables.push(...schedContainerTables(sched, t));
+  const io = r.io?.[0]?.result;
+  if (io !== undefined) tables.push(...containerIoTables(io, true, t));
   return tables;
 }

@@ -400,8 +400,8 @@ function topEvents(events: readonly SchedEvent[], limit: number): SchedEvent[] {
   return limit > 0 ? sorted.slice(0, limit) : sorted;
 }
 
-/** Per-container tables of one period (ours). */
-function containerLines(r: SchedPeriodResult): string[] {
+/** Per-container tables of one period (ours; also in `top`). */
+export function schedContainerLines(r: SchedPeriodResult): string[] {
   if (r.containers.length === 0) return [];
   const f = (a: string, b: string, c: string, d: string, e: string, g: string, h: string): string =>
     `${padLeftAlign(a, 45)} ${padLeftAlign(b, 10)} ${padRightAlign(c, 8)}  ${padRightAlign(d, 12)}  ` +
@@ -460,7 +460,7 @@ export function schedText(res: SchedResult, o: SchedReportOptions): string {
   }
   const ours: string[] = [];
   for (const p of periods) {
-    const c = containerLines(p.r);
+    const c = schedContainerLines(p.r);
     if (c.length === 0) continue;
     if (periods.length > 1) ours.push('', timerangeLine(o, p.begin, p.end));
     ours.push(...c);
@@ -558,25 +558,33 @@ export function schedMi(res: SchedResult, o: SchedReportOptions): ResultTable[] 
         if (sp !== undefined) lttng.push(sp);
       } else lttng.push(...tid, ...prio);
     }
-    ours.push(
-      t(
-        SCHED_CLASSES.perContainer,
-        r.containers.map((c) => [containerCell(c.container), ...statsCells(statsOfDuration(c.stats), false)]),
-      ),
-      t(
-        SCHED_CLASSES.perContainerHolder,
-        r.holders.map((h) => [
-          containerCell(h.container),
-          h.holder === undefined ? IDLE_CELL : containerCell(h.holder),
-          cell.number(h.stats.count),
-          cell.duration(h.stats.mean, true),
-          cell.duration(h.stats.max, false),
-          cell.duration(h.stats.sum, false),
-        ]),
-      ),
-    );
+    ours.push(...schedContainerTables(r, t));
   }
   return [...groupByClass(lttng), ...groupByClass(ours)];
+}
+
+/** The per-container LAMI tables of one period (ours; also in `top`). */
+export function schedContainerTables(
+  r: SchedPeriodResult,
+  t: (cls: TableClass, rows: Cell[][]) => ResultTable,
+): ResultTable[] {
+  return [
+    t(
+      SCHED_CLASSES.perContainer,
+      r.containers.map((c) => [containerCell(c.container), ...statsCells(statsOfDuration(c.stats), false)]),
+    ),
+    t(
+      SCHED_CLASSES.perContainerHolder,
+      r.holders.map((h) => [
+        containerCell(h.container),
+        h.holder === undefined ? IDLE_CELL : containerCell(h.holder),
+        cell.number(h.stats.count),
+        cell.duration(h.stats.mean, true),
+        cell.duration(h.stats.max, false),
+        cell.duration(h.stats.sum, false),
+      ]),
+    ),
+  ];
 }
 
 function statsOfDuration(d: DurationStats): StatsRow {
