@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the repository, each comparing nstrace with its peer tool
  * on the same input in the same run, and a summary of the bars from the issues.
  *
- * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, containers, writer, cputop, spans, filter, record, relayd, view)
+ * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, containers, writer, cputop, spans, filter, record, relayd, analyses, view, sql)
  */
 import type { BenchResult } from './measure.js';
 
@@ -16,6 +16,7 @@ const BENCHES: Bench[] = [
   { name: 'writer', load: () => import('./writer.js') },
   { name: 'cputop', load: () => import('./cputop.js') },
   { name: 'spans', load: () => import('./spans.js') },
+  { name: 'analyses', load: () => import('./analyses.js') },
   { name: 'relayd', load: () => import('./relayd.js') },
   { name: 'record', load: () => import('./record.js') },
   { name: 'view', load: () => import('./view.js') },

@@ -6,7 +6,9 @@
  * the period; the idle task (tid 0) is never charged when switched in; a CPU is busy from the
  * start of the period until its first switch; the total is the mean over the CPUs the trace
  * showed (from `sched_switch`, wakeups and IRQs). Per-container usage sums the CPU time of the
- * threads bound to each container, so each container's time is the sum of its threads'.
+ * threads bound to each container, so each container's time is the sum of its threads'; the
+ * idle task (tid 0) is in no container's row (lttng-analyses charges it in its per-TID table
+ * from the start of the period to the CPU's first switch).
  */
 import { byteStringToText } from '../ctf/event.js';
 import type { Container } from '../model/containers.js';
@@ -266,6 +268,9 @@ export class CputopHandler implements AnalysisHandler {
     for (let uid = 0; uid < this.thrNs.length; uid++) {
       if (!this.thrSeen[uid]) continue;
       const th = model.allThreads[uid]!;
+      // The idle task is nobody's usage: lttng-analyses charges it from the start of the period
+      // to the CPU's first switch (kept in the per-TID rows), which made [HOST] exceed the CPUs.
+      if (th.tid === 0) continue;
       if (!f.threadSelected(th)) continue;
       let ns = this.thrNs[uid]!;
       const last = this.thrLast[uid]!;

@@ -96,8 +96,18 @@ export class ProcessFilter {
 
   /** `--tid` and `--procname`, as lttng-analyses applies them to the task of each event. */
   process(t: Thread): boolean {
-    if (this.procnames !== undefined && !this.procnames.has(t.comm)) return false;
-    return this.tids === undefined || this.tids.has(t.tid);
+    return this.processIds(t.tid, t.comm);
+  }
+
+  /** The same, for a task known by its tid and name (lttng-analyses' `_filter_process`). */
+  processIds(tid: number, comm: string): boolean {
+    if (this.procnames !== undefined && !this.procnames.has(comm)) return false;
+    return this.tids === undefined || this.tids.has(tid);
+  }
+
+  /** Whether `--tid` or `--procname` is given. */
+  get filtersProcesses(): boolean {
+    return this.procnames !== undefined || this.tids !== undefined;
   }
 
   private checkVersion(): void {

@@ -12,9 +12,12 @@ import type { StreamRange } from './intersection.js';
 import { rangeFromIndex } from './intersection.js';
 import { containersOfSource, coveredContainersOfSource } from './containers.js';
 
-/** Opens every trace below `paths` as one time-ordered set (no machine grouping). */
+/**
+ * Opens every trace below `paths` as one time-ordered set, simultaneous events in the order
+ * babeltrace 1 gives them to lttng-analyses (docs/analyses.md).
+ */
 export function openTraces(paths: readonly string[]): TraceSet {
-  return TraceSet.open(paths);
+  return TraceSet.open(paths, { order: 'babeltrace1' });
 }
 
 /** The traces of one machine, ready to open on one clock. */
@@ -55,7 +58,7 @@ export function machineInputs(paths: readonly string[]): MachineInput[] {
       label: machineLabel(m),
       plan,
       warnings: plan.flatMap((p) => (p.warning === undefined ? [] : [p.warning])),
-      open: () => TraceSet.open(dirs, { clockShiftNs: shift }),
+      open: () => TraceSet.open(dirs, { clockShiftNs: shift, order: 'babeltrace1' }),
     };
   });
 }

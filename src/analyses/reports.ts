@@ -6,8 +6,6 @@
  * parts of the 2018 proposal follow them (`Per-Container Usage`, `name (pid_ns)`, a type column,
  * `[HOST]` for the host). LAMI: lttng-analyses' table classes, then ours for containers.
  */
-import type { TimeBase } from '../ctf/event.js';
-import { splitTs } from '../ctf/event.js';
 import type { Container } from '../model/containers.js';
 import type { CputopResult } from './cputop.js';
 import { formatPrioList } from './cputop.js';
@@ -15,57 +13,28 @@ import type { AnalysisMeta, Cell, ResultTable, TableClass } from './format/lami.
 import { cell, col } from './format/lami.js';
 import { formatFixed, padLeftAlign, padRightAlign, pyDictStr, pyFloatRepr, pyRound } from './format/pyfmt.js';
 import { barGraphLines } from './format/termgraph.js';
-import type { AbsTime } from './format/time.js';
-import { absToBigInt, formatTimeRange } from './format/time.js';
+import type { ReportOptions } from './format/common.js';
+import {
+  CONTAINER_ROW,
+  containerCell,
+  containerLabel,
+  limited,
+  range,
+  timerangeLine,
+  VERSION_FIELDS,
+} from './format/common.js';
 import type { MemtopResult } from './memtop.js';
 import { sortedDesc } from './memtop.js';
 import type { SyscallStats, SyscallstatsResult } from './syscallstats.js';
+import type { SchedResult } from './sched.js';
+import { SCHED_CLASSES, schedContainerLines, schedContainerTables } from './sched-report.js';
+import type { IoResult } from './io.js';
+import { containerIoLines, containerIoTables, IO_CONTAINER_CLASSES } from './io-containers.js';
 
-export interface ReportOptions {
-  readonly base: TimeBase;
-  /** Print times in UTC rather than local time (`--gmt`). */
-  readonly gmt: boolean;
-  /** Rows per top table; 0 or less for all (`--limit`, default 10). */
-  readonly limit: number;
-}
-
-function abs(base: TimeBase, ts: number): AbsTime {
-  const [sec, ns] = splitTs(base, ts);
-  return { sec, ns };
-}
-
-function timerangeLine(o: ReportOptions, begin: number, end: number): string {
-  return `Timerange: ${formatTimeRange(abs(o.base, begin), abs(o.base, end), true, o.gmt)}`;
-}
-
-function limited<T>(rows: readonly T[], limit: number): T[] {
-  return limit > 0 ? rows.slice(0, limit) : rows.slice();
-}
-
-function range(o: ReportOptions, begin: number, end: number): { begin: bigint; end: bigint } {
-  return { begin: absToBigInt(abs(o.base, begin)), end: absToBigInt(abs(o.base, end)) };
-}
+export type { ReportOptions } from './format/common.js';
 
 /** `Ratio.from_percentage(p).to_percentage()`: what lttng-analyses prints for a percentage. */
 const shownPct = (p: number): number => (p / 100) * 100;
-
-const CONTAINER_ROW = (label: string, type: string): string =>
-  `  ${padLeftAlign(label, 45)} ${padLeftAlign(type, 10)}`;
-
-function containerLabel(c: Container): string {
-  return c.label;
-}
-
-function containerCell(c: Container): Cell {
-  return cell.container({ pidNs: c.pidNs, name: c.name, type: c.type, id: c.id });
-}
-
-const VERSION_FIELDS = (v: string): AnalysisMeta['version'] => {
-  const m = /^(\d+)\.(\d+)\.(\d+)(.*)$/.exec(v);
-  return m === null
-    ? { major: 0, minor: 0, patch: 0, extra: v }
-    : { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), extra: m[4]! };
-};
 
 // --- cputop ------------------------------------------------------------------------------------
 
@@ -534,9 +503,16 @@ export const TOP_CLASSES = {
 export function topMeta(version: string): AnalysisMeta {
   return {
     title: 'Per-container top',
-    description: 'Per-container CPU usage, memory allocations and system calls',
-    tags: ['cpu', 'memory', 'syscall', 'top'],
-    tableClasses: Object.values(TOP_CLASSES),
+    description: 'Per-container CPU usage, memory allocations, system calls, scheduling latency and I/O',
+    tags: ['cpu', 'memory', 'syscall', 'sched', 'io', 'top'],
+    tableClasses: [
+      ...Object.values(TOP_CLASSES),
+      SCHED_CLASSES.perContainer,
+      SCHED_CLASSES.perContainerHolder,
+      IO_CONTAINER_CLASSES.usage,
+      IO_CONTAINER_CLASSES.disk,
+      IO_CONTAINER_CLASSES.file,
+    ],
     version: VERSION_FIELDS(version),
   };
 }
@@ -546,6 +522,9 @@ export interface TopResults {
   readonly cputop?: CputopResult;
   readonly memtop?: MemtopResult;
   readonly syscallstats?: SyscallstatsResult;
+  /** Scheduling latency and I/O: one period (the whole run), its per-container tables only. */
+  readonly sched?: SchedResult;
+  readonly io?: IoResult;
 }
 
 const TOP_LINE = (
@@ -562,7 +541,7 @@ const TOP_LINE = (
   `${padRightAlign(e, 12)} ${padRightAlign(f, 12)} ${padRightAlign(g, 12)} ${padRightAlign(h, 10)}`;
 
 function topPeriod(r: TopResults): { begin: number; end: number } | undefined {
-  return r.cputop ?? r.memtop ?? r.syscallstats;
+  return r.cputop ?? r.memtop ?? r.syscallstats ?? r.sched?.[0] ?? r.io?.[0];
 }
 
 export function topText(r: TopResults, o: ReportOptions): string {
@@ -609,6 +588,16 @@ export function topText(r: TopResults, o: ReportOptions): string {
       );
     }
     lines.push('');
+  }
+  const sched = r.sched?.[0]?.result;
+  if (sched !== undefined && sched.containers.length > 0) {
+    const c = schedContainerLines(sched);
+    lines.push(...c.slice(1), '');
+  }
+  const io = r.io?.[0]?.result;
+  if (io !== undefined) {
+    const c = containerIoLines(io, o, true);
+    if (c.length > 0) lines.push(...c.slice(1), '');
   }
   return lines.join('\n') + '\n';
 }
@@ -659,5 +648,10 @@ export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
       }),
     });
   }
+  const t = (cls: TableClass, rows: Cell[][]): ResultTable => ({ cls, begin, end, rows });
+  const sched = r.sched?.[0]?.result;
+  if (sched !== undefined) tables.push(...schedContainerTables(sched, t));
+  const io = r.io?.[0]?.result;
+  if (io !== undefined) tables.push(...containerIoTables(io, true, t));
   return tables;
 }

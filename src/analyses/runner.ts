@@ -44,6 +44,22 @@ export interface RunOptions {
    * the model sees every event. Called after the model's `pre` phase for the event.
    */
   keep?: RecordFilter;
+  /**
+   * Model-level trackers beyond the model (lttng-analyses' process table, I/O and IRQ state):
+   * they see every event, before and during the period, after the model's `pre` phase and
+   * before the analyses.
+   */
+  trackers?: readonly Subscriber[];
+  /** Cuts the period into several (`--refresh`, `--period`): sees the events of the period first. */
+  driver?: PeriodDriver;
+}
+
+/** `--refresh` and `--period`: opens and closes periods for the analyses (src/analyses/ticks.ts). */
+export interface PeriodDriver extends Subscriber {
+  /** The analysed period begins at `ts` (before that event is dispatched). */
+  start(ts: number): void;
+  /** The run ends: closes the periods still open. */
+  finish(lastTs: number): void;
 }
 
 export interface RunSummary {
@@ -68,8 +84,16 @@ export async function runAnalyses(
 ): Promise<RunSummary> {
   const keep = opts.keep;
   for (const h of handlers) h.reset({ model, filter, keep });
-  const modelOnly = new Dispatcher([model.pre, model.post]);
-  const full = new Dispatcher([model.pre, ...gate(handlers, keep), model.post]);
+  const trackers = opts.trackers ?? [];
+  const driver = opts.driver;
+  const modelOnly = new Dispatcher([model.pre, ...trackers, model.post]);
+  const full = new Dispatcher([
+    model.pre,
+    ...(driver === undefined ? [] : [driver]),
+    ...trackers,
+    ...gate(handlers, keep),
+    model.post,
+  ]);
   let d = modelOnly;
   const seen: number[] = [];
   const setWanted = source.setPayloadWanted?.bind(source);
@@ -90,6 +114,7 @@ export async function runAnalyses(
     periodBegin = ts;
     d = full;
     for (const h of handlers) h.begin(ts);
+    driver?.start(ts);
   };
 
   while (!done) {
@@ -130,6 +155,7 @@ export async function runAnalyses(
     }
     if (!done) await yieldToLoop();
   }
+  if (started) driver?.finish(lastTs!);
   // The model first: handlers read the final container of each thread.
   model.finish();
   if (started) for (const h of handlers) h.finalize(lastTs!);

@@ -22,7 +22,9 @@ import { intersect, rangeFromIndex } from './intersection.js';
 import type { MemtopResult } from './memtop.js';
 import { MemtopHandler } from './memtop.js';
 import type { AnalysisName, ClassDesc } from './requirements.js';
-import { containerWarning, coverageOf, missingFor, missingMessage } from './requirements.js';
+import { advisoryFor, containerWarning, coverageOf, missingFor, missingMessage } from './requirements.js';
+import type { FamilyOptions, FamilyResults } from './families.js';
+import { buildFamilies } from './families.js';
 import type { RecordSource, RunSummary } from './runner.js';
 import { runAnalyses } from './runner.js';
 import type { SyscallstatsResult } from './syscallstats.js';
@@ -34,6 +36,8 @@ export interface TraceSource extends RecordSource {
   readonly streams: readonly StreamInstance[];
   /** Every event class of the source, by the dense key records carry (`classKey`). */
   readonly eventClasses: readonly (ClassDesc & { readonly key: number })[];
+  /** Per stream index, the events to read (babeltrace 1 order: before the first `next()`). */
+  setWindows?(lo: ArrayLike<number>, hi: ArrayLike<number>): void;
   /** First-packet begin and last-packet end per stream index (null: no packet), if the reader knows. */
   streamRanges?(): ReadonlyArray<StreamRange | null>;
 }
@@ -65,10 +69,17 @@ export interface AnalyseOptions extends FilterSpec {
   unmatched?: 'error' | 'return';
   /** More handlers to run in the same pass, after the named analyses (`nstrace view`'s collector). */
   extraHandlers?: readonly AnalysisHandler[];
+  /** Options of the sched, I/O, IRQ and period analyses (`--min`, `--max`, `--refresh`, `--period`). */
+  family?: FamilyOptions;
 }
 
-export interface AnalyseResult {
+export interface AnalyseResult extends FamilyResults {
   readonly base: TimeBase;
+  /** The first event read (in the stream intersection, before `--begin`), when any. */
+  readonly firstTs: number | undefined;
+  /** `--begin`/`--end` (or `--timerange`) as resolved, ns relative to the base. */
+  readonly begin: number | undefined;
+  readonly end: number | undefined;
   readonly model: SystemModel;
   readonly summary: RunSummary;
   /** Things to tell the user (on stderr). */
@@ -158,8 +169,10 @@ export async function analyse(
   const run: AnalysisName[] = [];
   for (const n of names) {
     const problems = missingFor(n, cov);
-    if (problems.length === 0) run.push(n);
-    else if (opts.partial === true) {
+    if (problems.length === 0) {
+      run.push(n);
+      for (const a of advisoryFor(n, cov)) warnings.push(`${n === 'iousage' ? 'io' : n}: ${a}`);
+    } else if (opts.partial === true) {
       skipped.set(n, missingMessage(n, problems));
       warnings.push(missingMessage(n, problems));
     } else {
@@ -174,25 +187,6 @@ export async function analyse(
   if (cw !== undefined) warnings.push(cw);
 
   const base = src.base;
-  const { first, source } = peekFirst(src);
-  let begin: number | undefined;
-  let end: number | undefined;
-  if (first !== undefined) {
-    const t0 = absOf(base, first.ts);
-    const dctx = { gmt: opts.gmt ?? false, traceBegin: t0, traceEnd: t0 };
-    if (opts.timerange !== undefined) {
-      const [b, e] = parseTimeRange(opts.timerange, dctx);
-      begin = relOf(base, b);
-      end = relOf(base, e);
-    } else {
-      if (opts.begin !== undefined) begin = relOf(base, parseDate(opts.begin, dctx));
-      if (opts.end !== undefined) {
-        end = relOf(base, parseDate(opts.end, dctx));
-        if (end < first.ts) throw new UsageError('--end timestamp before beginning of trace');
-      }
-    }
-  }
-
   let windows;
   if (opts.intersection !== false) {
     const ranges =
@@ -211,6 +205,27 @@ export async function analyse(
       );
     } else {
       windows = res.windows;
+    }
+  }
+
+  // babeltrace 1 (lttng-analyses) seeks every stream to its window before merging them.
+  if (windows !== undefined) src.setWindows?.(windows.lo, windows.hi);
+  const { first, source } = peekFirst(src);
+  let begin: number | undefined;
+  let end: number | undefined;
+  if (first !== undefined) {
+    const t0 = absOf(base, first.ts);
+    const dctx = { gmt: opts.gmt ?? false, traceBegin: t0, traceEnd: t0 };
+    if (opts.timerange !== undefined) {
+      const [b, e] = parseTimeRange(opts.timerange, dctx);
+      begin = relOf(base, b);
+      end = relOf(base, e);
+    } else {
+      if (opts.begin !== undefined) begin = relOf(base, parseDate(opts.begin, dctx));
+      if (opts.end !== undefined) {
+        end = relOf(base, parseDate(opts.end, dctx));
+        if (end < first.ts) throw new UsageError('--end timestamp before beginning of trace');
+      }
     }
   }
 
@@ -238,10 +253,12 @@ export async function analyse(
   const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
   const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;
   const syscallstats = run.includes('syscallstats') ? new SyscallstatsHandler() : undefined;
-  const handlers: AnalysisHandler[] = [cputop, memtop, syscallstats].filter(
-    (h): h is NonNullable<typeof h> => h !== undefined,
-  );
-  handlers.push(...(opts.extraHandlers ?? []));
+  const fam = buildFamilies(run, model, opts.family ?? {});
+  const handlers: AnalysisHandler[] = [
+    ...[cputop, memtop, syscallstats].filter((h): h is NonNullable<typeof h> => h !== undefined),
+    ...(fam.handlers as AnalysisHandler[]),
+    ...(opts.extraHandlers ?? []),
+  ];
   const summary = await runAnalyses(source, model, filter, handlers, {
     begin,
     end,
@@ -249,6 +266,8 @@ export async function analyse(
     onProgress: opts.onProgress,
     signal: opts.signal,
     keep,
+    trackers: fam.trackers,
+    driver: fam.driver,
   });
 
   const unmatched = filter.unmatched();
@@ -259,12 +278,16 @@ export async function analyse(
   if (summary.periodBegin === undefined) warnings.push('no event in the requested time range');
   return {
     base,
+    firstTs: first?.ts,
+    begin,
+    end,
     model,
     summary,
     warnings,
     cputop: cputop?.result,
     memtop: memtop?.result,
     syscallstats: syscallstats?.result,
+    ...fam.results(),
     skipped,
     unmatched,
   };

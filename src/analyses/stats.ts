@@ -95,3 +95,46 @@ export function sqrtRatio(num: bigint, den: bigint): number {
   const withSticky = (r << 1n) | (exact ? 0n : 1n);
   return Number(withSticky) / 2 ** Number(k + 1n);
 }
+
+/** A finite double as an exact fraction `m / 2^k` (m a BigInt, k >= 0). */
+function exactRatio(x: number): [bigint, number] {
+  if (Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER) return [BigInt(x), 0];
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, x);
+  const hi = dv.getUint32(0);
+  const lo = dv.getUint32(4);
+  const sign = hi >>> 31 ? -1n : 1n;
+  const exp = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let e: number;
+  if (exp === 0) e = -1074;
+  else {
+    mant |= 1n << 52n;
+    e = exp - 1075;
+  }
+  if (e >= 0) return [sign * (mant << BigInt(e)), 0];
+  return [sign * mant, -e];
+}
+
+/**
+ * Python's `statistics.stdev` of doubles (ints or floats): the sample variance computed exactly
+ * on the values' exact binary fractions, then a correctly rounded square root. NaN below two.
+ */
+export function exactStdev(values: readonly number[]): number {
+  const n = values.length;
+  if (n < 2) return NaN;
+  const parts = values.map(exactRatio);
+  let k = 0;
+  for (const [, d] of parts) if (d > k) k = d;
+  let sx = 0n;
+  let sxx = 0n;
+  for (const [m, d] of parts) {
+    const v = m << BigInt(k - d);
+    sx += v;
+    sxx += v * v;
+  }
+  const bn = BigInt(n);
+  const num = bn * sxx - sx * sx;
+  const den = (bn * (bn - 1n)) << BigInt(2 * k);
+  return sqrtRatio(num, den);
+}

@@ -102,6 +102,12 @@ export interface EventRecord {
   ts: number;
   header: FieldValue[] | undefined;
   streamContext: FieldValue[] | undefined;
+  /**
+   * Changes whenever the stream event context of this record's stream differs from the previous
+   * record's of the same stream (when the reader knows; undefined otherwise): consumers that
+   * only react to context changes can skip records with the version they last saw.
+   */
+  streamContextVersion?: number;
   context: FieldValue[] | undefined;
   payload: FieldValue[] | undefined;
 }

@@ -36,6 +36,12 @@ export interface OpenOptions {
    * (src/model/machines.ts). Not a babeltrace2 option: `print` never sets it.
    */
   clockShiftNs?: (trace: { readonly path: string; readonly cls: TraceClass }) => bigint;
+  /**
+   * Order of simultaneous events of different streams: `babeltrace2` (default, deterministic
+   * by stream) or `babeltrace1`, whose heap (lib/prio_heap, streams inserted per stream class in
+   * directory order, ties "greater" whenever the file paths differ) lttng-analyses reads through.
+   */
+  order?: 'babeltrace2' | 'babeltrace1';
 }
 
 /** A trace found on disk, before opening. */
@@ -105,6 +111,8 @@ interface StreamFile {
   path: string;
   size: number;
   beginNs: bigint | undefined;
+  /** Position in the directory listing (raw readdir order). */
+  dirPos: number;
 }
 
 interface Group {
@@ -257,6 +265,13 @@ export class TraceSet {
   private readonly heap: StreamCursor[] = [];
   private lastTs = Number.NEGATIVE_INFINITY;
   private started = false;
+  private readonly bt1: boolean = false;
+  private bt1Order: StreamCursor[] = [];
+  /** babeltrace 1 order: discarded-events records met while moving a stream, to return first. */
+  private readonly pending: DiscardedRecord[] = [];
+  /** babeltrace 1 order: per stream index, events before `lo` are skipped, after `hi` end it. */
+  private winLo: ArrayLike<number> | undefined;
+  private winHi: ArrayLike<number> | undefined;
   private readonly rec: EventRecord;
 
   private constructor(loaded: LoadedTrace[], opts: OpenOptions) {
@@ -326,6 +341,20 @@ export class TraceSet {
     }
     this.streams = streams;
     this.totalBytes = total;
+    this.bt1 = opts.order === 'babeltrace1';
+    if (this.bt1) {
+      // babeltrace 1 inserts the streams per trace, per stream class id, in directory order.
+      const key = new Map<StreamCursor, [number, number, number]>();
+      let ci = 0;
+      loaded.forEach((l, ti) => {
+        for (const g of l.groups) key.set(this.cursors[ci++]!, [ti, g.sc.id, g.files[0]?.dirPos ?? 0]);
+      });
+      this.bt1Order = [...this.cursors].sort((a, b) => {
+        const x = key.get(a)!;
+        const y = key.get(b)!;
+        return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+      });
+    }
     this.rec = {
       kind: 'event',
       eventClass: undefined as unknown as EventClass,
@@ -468,8 +497,120 @@ export class TraceSet {
     h[i] = c;
   }
 
+  /**
+   * babeltrace 1 order with stream intersection: its iterator seeks every stream to the first
+   * event of its window before filling the heap, and drops a stream when it moves past it.
+   * Call before the first `next()`.
+   */
+  setWindows(lo: ArrayLike<number>, hi: ArrayLike<number>): void {
+    this.winLo = lo;
+    this.winHi = hi;
+  }
+
+  /** Moves a cursor to its next event, setting aside discarded-events heads (babeltrace 1 order). */
+  private bt1Advance(c: StreamCursor): void {
+    c.advance();
+    while (c.headKind === HEAD_DISCARD) {
+      const d: DiscardedRecord = c.headDiscard!;
+      this.pending.push(Number.isNaN(d.ts) ? { ...d, ts: c.headTs } : d);
+      c.advance();
+    }
+  }
+
+  /** babeltrace 1's comparison: earlier first; equal times "greater" whenever the paths differ. */
+  private static gt1(a: StreamCursor, b: StreamCursor): boolean {
+    if (a.headTs < b.headTs) return true;
+    if (a.headTs > b.headTs) return false;
+    return a.stream.files[0] !== b.stream.files[0];
+  }
+
+  private heapify1(): void {
+    const h = this.heap;
+    const n = h.length;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = l < n && TraceSet.gt1(h[l]!, h[i]!) ? l : i;
+      if (r < n && TraceSet.gt1(h[r]!, h[m]!)) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+
+  private next1(): TraceRecord | null {
+    const h = this.heap;
+    if (!this.started) {
+      this.started = true;
+      for (const c of this.bt1Order) {
+        this.bt1Advance(c);
+        const lo = this.winLo?.[c.stream.index];
+        if (lo !== undefined) {
+          while (c.headKind === HEAD_EVENT && c.headTs < lo) {
+            c.skipEvent();
+            this.bt1Advance(c);
+          }
+        }
+        if (c.headKind === HEAD_END) {
+          c.close();
+          continue;
+        }
+        h.push(c);
+        let pos = h.length - 1;
+        while (pos > 0 && TraceSet.gt1(c, h[(pos - 1) >> 1]!)) {
+          h[pos] = h[(pos - 1) >> 1]!;
+          pos = (pos - 1) >> 1;
+        }
+        h[pos] = c;
+      }
+    } else if (h.length > 0) {
+      const c = h[0]!;
+      this.bt1Advance(c);
+      const hi = this.winHi?.[c.stream.index];
+      if (c.headKind === HEAD_END || (hi !== undefined && c.headTs > hi)) {
+        c.close();
+        const last = h.pop()!;
+        if (h.length > 0) {
+          h[0] = last;
+          this.heapify1();
+        }
+      } else this.heapify1();
+    }
+    const d = this.pending.shift();
+    if (d !== undefined) {
+      // Returned before the event at the top of the heap, which the next call returns (the
+      // cursor does not move then).
+      this.replay = true;
+      return d;
+    }
+    const c = h[0];
+    if (c === undefined) return null;
+    if (c.headTs > this.lastTs || this.lastTs === Number.NEGATIVE_INFINITY) this.lastTs = c.headTs;
+    c.takeEvent(this.rec);
+    return this.rec;
+  }
+
+  private replay = false;
+
   /** The next record in time order, or null at the end. */
   next(): TraceRecord | null {
+    if (this.bt1) {
+      if (this.replay) {
+        this.replay = false;
+        const d = this.pending.shift();
+        if (d !== undefined) {
+          this.replay = true;
+          return d;
+        }
+        const c = this.heap[0];
+        if (c === undefined) return null;
+        if (c.headTs > this.lastTs || this.lastTs === Number.NEGATIVE_INFINITY) this.lastTs = c.headTs;
+        c.takeEvent(this.rec);
+        return this.rec;
+      }
+      return this.next1();
+    }
     if (!this.started) {
       this.started = true;
       for (const c of this.cursors) {
@@ -524,7 +665,9 @@ function addStreamFiles(
   own: boolean,
 ): void {
   void own;
+  let dirPos = 0;
   for (const name of readdirRaw(dir)) {
+    dirPos++;
     if (name === 'metadata' || name.startsWith('.')) continue;
     const path = join(dir, name);
     let st;
@@ -538,7 +681,7 @@ function addStreamFiles(
     const sp = plan.streams.get(props.streamClassId)!;
     let beginNs: bigint | undefined;
     if (props.beginClk >= 0 && sp.clock !== undefined) beginNs = nsOfCycles(sp.clock, props.beginClk, opts);
-    const file: StreamFile = { path, size: st.size, beginNs };
+    const file: StreamFile = { path, size: st.size, beginNs, dirPos };
     const instance = beginNs === undefined ? -1 : props.instanceId;
     let g = instance >= 0 ? groups.find((x) => x.sc === sp.sc && x.instanceId === instance) : undefined;
     if (g === undefined) {

@@ -479,11 +479,118 @@ export class StreamCursor {
     return plan;
   }
 
+  /** This stream's event context values (reused; see `takeSplit`). */
+  private ctxVals: FieldValue[] | undefined;
+  /** Bytes of the last stream event context decoded into `ctxVals`. */
+  private ctxRaw: Uint8Array | undefined;
+  private ctxRawView: DataView | undefined;
+  /** Incremented whenever `ctxVals` changes: equal numbers, equal contexts. */
+  ctxVersion = 0;
+
+  /**
+   * Window byte offset of packet bit `start` with `bits` following in the window, or -1 when
+   * the packet content does not hold them (the caller then takes the usual path and its errors).
+   */
+  private ensure(start: number, bits: number): number {
+    if ((start & 7) !== 0 || start + bits > this.contentBits) return -1;
+    for (let tries = 0; tries < 2; tries++) {
+      const rel = start - this.wBase;
+      if (start >= this.wBase && this.wAligned && rel + bits <= this.winLen * 8) return rel >>> 3;
+      this.fill(start >>> 3, Math.max(bits >>> 3, this.minWindow));
+    }
+    return -1;
+  }
+
+  /**
+   * The body in two steps (`EventPlan.split`): the stream event context is compared by bytes with
+   * the previous one of this stream and decoded only when it differs; the rest is decoded with
+   * values only when wanted. Returns the end position, or -1 to take the usual path.
+   */
+  private takeSplit(plan: EventPlan, full: boolean): number {
+    const split = plan.split === undefined ? this.plan.splitPlan(this.sp, plan) : plan.split;
+    if (split === null) return -1;
+    const a = split.ctxAlign;
+    let p = Math.ceil(this.bodyPos / a) * a;
+    const bits = split.ctxBits;
+    const off = this.ensure(p, bits);
+    if (off < 0) return -1;
+    const n = bits >>> 3;
+    const u8 = this.u8;
+    let raw = this.ctxRaw;
+    let same = raw !== undefined;
+    if (same) {
+      // Four bytes at a time, then the tail.
+      const dv = this.dv;
+      const rv = this.ctxRawView!;
+      const n4 = n & ~3;
+      let i = 0;
+      for (; i < n4; i += 4) {
+        if (dv.getUint32(off + i, true) !== rv.getUint32(i, true)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        for (; i < n; i++) {
+          if (u8[off + i] !== raw![i]) {
+            same = false;
+            break;
+          }
+        }
+      }
+    }
+    if (same) p += bits;
+    else {
+      if (raw === undefined) {
+        raw = new Uint8Array(n);
+        this.ctxRaw = raw;
+        this.ctxRawView = new DataView(raw.buffer);
+        this.ctxVals = new Array<FieldValue>(plan.streamCtx!.length);
+      }
+      for (let i = 0; i < n; i++) raw[i] = u8[off + i]!;
+      try {
+        p = this.run(split.ctxFn, p, this.ctxVals!);
+      } catch (e) {
+        this.ctxRaw = undefined;
+        throw e;
+      }
+      this.ctxVersion++;
+    }
+    if (full) {
+      if (split.restFn !== undefined) p = this.run(split.restFn, p, split.restOuts[0]!, split.restOuts[1]);
+    } else if (split.restBits >= 0) {
+      const ra = split.restAlign;
+      p = Math.ceil(p / ra) * ra + split.restBits;
+      if (p > this.contentBits) throw this.error(p, 'event goes past the end of the packet content');
+    } else if (split.restSkipFn !== undefined) p = this.run(split.restSkipFn, p, null);
+    return p;
+  }
+
   /** Decodes the body of the head event into `rec`. */
   takeEvent(rec: EventRecord): void {
     const plan = this.headPlan!;
     let p = this.bodyPos;
     const full = this.payloadWanted[plan.key] !== 0;
+    const q = plan.streamCtx !== undefined ? this.takeSplit(plan, full) : -1;
+    if (q >= 0) {
+      if (q === this.evStart) throw this.error(q, 'event of size 0 (corrupt metadata or stream)');
+      this.ppos = q;
+      rec.eventClass = plan.ec;
+      rec.classKey = plan.key;
+      rec.stream = this.stream;
+      rec.packet = this.packet!;
+      rec.cycles = this.st.clk;
+      rec.ts = this.headTs;
+      rec.header = undefined;
+      rec.streamContext = this.ctxVals;
+      rec.streamContextVersion = this.ctxVersion;
+      rec.context = full ? plan.ctx : undefined;
+      rec.payload = full ? plan.payload : undefined;
+      return;
+    }
+    // The usual path decodes the context into the class's arrays: compare afresh next time.
+    this.ctxRaw = undefined;
+    this.ctxVersion++;
     if (full) {
       if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
     } else {
@@ -500,6 +607,7 @@ export class StreamCursor {
     rec.ts = this.headTs;
     rec.header = undefined;
     rec.streamContext = plan.streamCtx;
+    rec.streamContextVersion = undefined;
     rec.context = full ? plan.ctx : undefined;
     rec.payload = full ? plan.payload : undefined;
   }

@@ -138,3 +138,105 @@ export function toNumArray(v: FieldValue | undefined): number[] {
 export function readNum(loc: FieldLocation | undefined, ev: EventRecord): number {
   return loc === undefined ? NaN : toNum(loc.get(ev));
 }
+
+/**
+ * A text field value as Python reads it through babeltrace 1 (lttng-analyses): UTF-8 with the
+ * `surrogateescape` error handler, each byte of an invalid sequence becoming U+DC80..U+DCFF, so
+ * that the bytes survive to the output (see `pyTextBytes`). Other values as `toStr`.
+ */
+export function toPyStr(v: FieldValue | undefined): string {
+  if (typeof v !== 'string') return toStr(v);
+  let ascii = true;
+  for (let i = 0; i < v.length; i++) {
+    if (v.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  return ascii ? v : surrogateEscapeDecode(v);
+}
+
+/** Continuation ranges of the first continuation byte after a lead byte (Unicode table 3-7). */
+function firstRange(b: number): [number, number, number] | undefined {
+  if (b >= 0xc2 && b <= 0xdf) return [1, 0x80, 0xbf];
+  if (b === 0xe0) return [2, 0xa0, 0xbf];
+  if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) return [2, 0x80, 0xbf];
+  if (b === 0xed) return [2, 0x80, 0x9f];
+  if (b === 0xf0) return [3, 0x90, 0xbf];
+  if (b >= 0xf1 && b <= 0xf3) return [3, 0x80, 0xbf];
+  if (b === 0xf4) return [3, 0x80, 0x8f];
+  return undefined;
+}
+
+/** `bytes.decode('utf-8', 'surrogateescape')` of a byte string (one char per byte). */
+export function surrogateEscapeDecode(s: string): string {
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    const b = s.charCodeAt(i);
+    if (b < 0x80) {
+      out += s[i];
+      i++;
+      continue;
+    }
+    const r = firstRange(b);
+    let ok = r !== undefined;
+    if (ok) {
+      const n = r![0];
+      if (i + n >= s.length) ok = false;
+      for (let k = 1; ok && k <= n; k++) {
+        const c = s.charCodeAt(i + k);
+        const lo = k === 1 ? r![1] : 0x80;
+        const hi = k === 1 ? r![2] : 0xbf;
+        if (!(c >= lo && c <= hi)) ok = false;
+      }
+    }
+    if (!ok) {
+      out += String.fromCharCode(0xdc00 + b);
+      i++;
+      continue;
+    }
+    const n = r![0];
+    let cp = b & (n === 1 ? 0x1f : n === 2 ? 0x0f : 0x07);
+    for (let k = 1; k <= n; k++) cp = (cp << 6) | (s.charCodeAt(i + k) & 0x3f);
+    out += String.fromCodePoint(cp);
+    i += n + 1;
+  }
+  return out;
+}
+
+/**
+ * Text as bytes the way Python writes it with `surrogateescape`: UTF-8, except U+DC80..U+DCFF,
+ * which stand for the raw bytes 0x80..0xFF (other lone surrogates become U+FFFD).
+ */
+export function pyTextBytes(text: string): Buffer {
+  let plain = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return Buffer.from(text, 'utf8');
+  const parts: Buffer[] = [];
+  let run = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        run += text[i]! + text[i + 1]!;
+        i++;
+        continue;
+      }
+    }
+    if (c >= 0xdc80 && c <= 0xdcff) {
+      parts.push(Buffer.from(run, 'utf8'), Buffer.from([c - 0xdc00]));
+      run = '';
+    } else if (c >= 0xd800 && c <= 0xdfff) run += '\ufffd';
+    else run += text[i]!;
+  }
+  parts.push(Buffer.from(run, 'utf8'));
+  return Buffer.concat(parts);
+}

@@ -365,7 +365,7 @@ export class SystemModel {
   }
 
   private setFlatNs(t: Thread, type: FlatNsType, inum: number): void {
-    if (!(inum > 0)) return;
+    if (!(inum > 0) || t.ns[type] === inum) return;
     t.ns[type] = inum;
     this.namespaces.seen[type].add(inum);
   }
@@ -447,10 +447,17 @@ export class SystemModel {
     const iTid = tidF?.index ?? -1;
     const iPidNs = pidNsF?.index ?? -1;
     const iVtid = vtidF?.index ?? -1;
+    // Per stream index: the reader's context version of the previous event (see EventRecord).
+    const lastVersion: Array<number | undefined> = [];
     return (ev) => {
       const ctx = ev.streamContext;
       if (ctx === undefined) return;
       const si = ev.stream.index;
+      const ver = ev.streamContextVersion;
+      if (ver !== undefined && !useCpu) {
+        if (lastVersion[si] === ver) return;
+        lastVersion[si] = ver;
+      }
       let prev = last[si];
       if (prev === undefined) {
         prev = new Array<unknown>(n + 1).fill(undefined);
@@ -488,6 +495,19 @@ export class SystemModel {
         t = this.thread(cpuTid, ev.ts);
       }
       t.lastSeen = ev.ts;
+      // The same values as this thread's last event (threads taking turns on a CPU): nothing new.
+      const seen = t.ctxSeen;
+      if (seen !== undefined && seen.length === n + 1) {
+        let same = true;
+        for (let i = 0; i < n; i++) {
+          if (seen[i] !== prev[i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return;
+        for (let i = 0; i < n; i++) seen[i] = prev[i];
+      } else t.ctxSeen = prev.slice();
       if (pidF !== undefined && t.pid === undefined) t.pid = toNum(ctx[pidF.index]);
       if (ppidF !== undefined && t.ppid === undefined) t.ppid = toNum(ctx[ppidF.index]);
       if (procnameF !== undefined && t.comm === '') t.comm = toStr(ctx[procnameF.index]);
@@ -877,6 +897,8 @@ export class SystemModel {
       if (child.pidNs !== undefined && child.pidNs === parent.pidNs) {
         for (const type of FLAT_NS_TYPES) child.ns[type] = parent.ns[type];
       }
+      // Its next context event is read again in full (see the stream-context handler).
+      child.ctxSeen = undefined;
       this.indexVtid(child);
     };
   }

@@ -69,6 +69,8 @@ export class Thread {
    * (a guess: the `_pid_ns` context of the thread's own events overrides it).
    */
   pidNsInherited = false;
+  /** Raw stream-context values of the thread's last event the model looked at (a cache). */
+  ctxSeen: unknown[] | undefined;
   /** The container (or the host) the thread belongs to, resolved when its pid namespace became known. */
   container: Container | undefined;
 

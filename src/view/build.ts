@@ -171,7 +171,16 @@ async function modelOnly(
   if (summary.discardedEvents > 0) {
     warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
   }
-  return { base: ts.base, model, summary, warnings, skipped: new Map() };
+  return {
+    base: ts.base,
+    firstTs: undefined,
+    begin: undefined,
+    end: undefined,
+    model,
+    summary,
+    warnings,
+    skipped: new Map(),
+  };
 }
 
 /** The span of activity of each pid namespace of a container (its threads' first and last sight). */

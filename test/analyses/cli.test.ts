@@ -35,6 +35,11 @@ describe('nstrace cputop/memtop/syscallstats/top (CLI)', () => {
       'per-container-allocd',
       'per-container-freed',
       'per-container-syscalls',
+      'per-container-stats',
+      'per-container-holder',
+      'per-container-usage',
+      'per-container-disk',
+      'per-container-file',
     ]);
   });
 

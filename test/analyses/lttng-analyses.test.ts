@@ -22,9 +22,10 @@ import {
   syscallstatsMi,
   syscallstatsText,
 } from '../../src/analyses/reports.js';
-import type { AnalysisName } from '../../src/analyses/requirements.js';
 import { analyse } from '../../src/analyses/session.js';
 import type { AnalyseOptions } from '../../src/analyses/session.js';
+
+type AnalysisName = 'cputop' | 'memtop' | 'syscallstats';
 
 const FIX = resolve(__dirname, '../fixtures');
 const SHARED = '/work/shared/traces';

@@ -75,17 +75,19 @@ describe('the sample recording samples/containers-live', () => {
     expect(a.maxCpu).toBeLessThanOrEqual(100 + 1e-6);
   }, 120_000);
 
-  it('nstrace top --limit 0: per-container usage adds up to at most 100% per CPU', () => {
+  it('nstrace top and cputop --limit 0: per-container usage adds up to at most 100% per CPU, idle in no row', () => {
     const r = nstrace(['top', '--limit', '0', '--no-progress', SAMPLE]);
     expect(r.status, r.stderr).toBe(0);
     const containers = table(r.stdout, 'Per-Container Usage').map((x) => x.usage);
     expect(containers.length).toBeGreaterThan(1);
+    expect(sum(containers)).toBeLessThanOrEqual(100 * cpus + 0.005 * containers.length);
     const c = nstrace(['cputop', '--limit', '0', '--no-progress', SAMPLE]);
-    const idle = sum(
-      table(c.stdout, 'Per-TID Usage')
-        .filter((x) => isIdle(x.line))
-        .map((x) => x.usage),
-    );
-    expect(sum(containers) - idle).toBeLessThanOrEqual(100 * cpus + 0.005 * (containers.length + 1));
+    const tids = table(c.stdout, 'Per-TID Usage');
+    const idle = sum(tids.filter((x) => isIdle(x.line)).map((x) => x.usage));
+    const busy = sum(tids.filter((x) => !isIdle(x.line)).map((x) => x.usage));
+    expect(idle).toBeGreaterThan(0);
+    // Every non-idle thread lands in one container row: the rows add up to the per-TID rows.
+    const rows = table(c.stdout, 'Per-Container Usage').map((x) => x.usage);
+    expect(Math.abs(sum(rows) - busy)).toBeLessThanOrEqual(0.005 * (rows.length + tids.length));
   }, 120_000);
 });

@@ -115,6 +115,8 @@ export interface ResultTable {
   readonly end: bigint;
   readonly subtitle?: string;
   readonly rows: Cell[][];
+  /** The class is written inline (lttng-analyses' classes without a name, e.g. `--freq-series`). */
+  readonly inline?: boolean;
 }
 
 export function tableClassJson(tc: TableClass): Json {
@@ -131,7 +133,11 @@ export function tableClassJson(tc: TableClass): Json {
 
 export function resultTableJson(t: ResultTable): Json {
   const cls: Json =
-    t.subtitle === undefined ? t.cls.name : { inherit: t.cls.name, title: `${t.cls.title} [${t.subtitle}]` };
+    t.inline === true
+      ? tableClassJson(t.cls)
+      : t.subtitle === undefined
+        ? t.cls.name
+        : { inherit: t.cls.name, title: `${t.cls.title} [${t.subtitle}]` };
   return {
     class: cls,
     'time-range': cell.timeRange(t.begin, t.end),

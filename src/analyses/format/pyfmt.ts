@@ -109,3 +109,20 @@ export function padRightAlign(s: string, width: number): string {
 export function pyLen(s: string): number {
   return cpLen(s);
 }
+
+/**
+ * lttng-analyses' `format_size` (binary prefixes): `0 B`-style for bytes (`{:0.0f}` with the unit
+ * `  B`), two decimals above; the exponent is `int(math.log(size, 1024))`.
+ */
+export function formatSize(size: number): string {
+  const units = ['  B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+  if (size < 0) throw new RangeError('Cannot format negative size');
+  let exp = 0;
+  let v = size;
+  if (size !== 0) {
+    exp = Math.trunc(Math.log(size) / Math.log(1024));
+    if (exp >= units.length) exp = units.length - 1;
+    v = size / 1024 ** exp;
+  }
+  return exp === 0 ? `${formatFixed(v, 0)} ${units[0]!}` : `${formatFixed(v, 2)} ${units[exp]!}`;
+}

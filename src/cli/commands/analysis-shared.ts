@@ -12,11 +12,13 @@ import type { MachineInput } from '../../analyses/open.js';
 import { machineInputs, streamRangesOf } from '../../analyses/open.js';
 import type { AnalysisName } from '../../analyses/requirements.js';
 import type { ReportOptions } from '../../analyses/reports.js';
+import type { FamilyOptions } from '../../analyses/families.js';
 import { analyse } from '../../analyses/session.js';
 import type { AnalyseResult } from '../../analyses/session.js';
 import type { FilterOptionValues } from '../../filter/index.js';
 import { addFilterOptions } from '../../filter/index.js';
 import { MissingEventsError, NstraceError, UsageError } from '../../util/errors.js';
+import { pyTextBytes } from '../../model/fields.js';
 import { VERSION } from '../version.js';
 
 export interface AnalysisCliOptions extends FilterOptionValues {
@@ -44,16 +46,23 @@ function intArg(name: string) {
 }
 
 /** Adds the options every analysis command takes. */
-export function addAnalysisOptions(cmd: Command, opts: { limitDefault: number }): Command {
+export function addAnalysisOptions(
+  cmd: Command,
+  opts: { limitDefault: number; procFilter?: boolean; examples?: string },
+): Command {
   cmd
     .option(
       '--begin <date>',
       'start of the analysis: YYYY-MM-DD hh:mm:ss[.nnnnnnnnn], hh:mm:ss[.nnnnnnnnn] or ns',
     )
     .option('--end <date>', 'end of the analysis (same formats)')
-    .option('--timerange <range>', 'time range [begin,end] (same formats)')
-    .option('--tid <list>', 'only these threads (comma-separated tids; repeatable)', collect)
-    .option('--procname <list>', 'only these process names (comma-separated; repeatable)', collect)
+    .option('--timerange <range>', 'time range [begin,end] (same formats)');
+  if (opts.procFilter !== false) {
+    cmd
+      .option('--tid <list>', 'only these threads (comma-separated tids; repeatable)', collect)
+      .option('--procname <list>', 'only these process names (comma-separated; repeatable)', collect);
+  }
+  cmd
     .option('--cpu <list>', 'only these CPUs (comma-separated ids; repeatable)', collect)
     .option('--gmt', 'show and read times in UTC rather than local time')
     .option('--no-intersection', 'analyse all events, not only the range where all the streams have data')
@@ -78,9 +87,12 @@ their containers' rows); --filter, -e/--event and --exclude select the events th
 (syscallstats counts a system call when its entry or its exit is kept).
 
 Examples:
-  nstrace cputop --container web --container 'ci-*' TRACE
+${
+  opts.examples ??
+  `  nstrace cputop --container web --container 'ci-*' TRACE
   nstrace syscallstats --container-type docker --filter 'ret < 0' TRACE     failed calls in docker containers
-  nstrace memtop --host --exclude kmem_mm_page_free TRACE
+  nstrace memtop --host --exclude kmem_mm_page_free TRACE`
+}
 `,
   );
   return cmd;
@@ -149,6 +161,7 @@ async function analyseMachine(
   names: readonly AnalysisName[],
   partial: boolean | undefined,
   several: boolean,
+  family: FamilyOptions | undefined,
 ): Promise<AnalyseResult> {
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
@@ -172,6 +185,7 @@ async function analyseMachine(
       event: o.event,
       exclude: o.exclude,
       partial,
+      family,
       unmatched: several ? 'return' : 'error',
       streamRanges: () => streamRangesOf(ts),
       onProgress: progress.update,
@@ -209,7 +223,7 @@ export async function runAnalysisCommand(
   names: readonly AnalysisName[],
   meta: (version: string) => AnalysisMeta,
   render: Rendered,
-  extra: { partial?: boolean; notice?: string } = {},
+  extra: { partial?: boolean; notice?: string; family?: FamilyOptions } = {},
 ): Promise<void> {
   if (o.metadata === true) {
     if (o.mi !== true) throw new UsageError('--metadata goes with --mi');
@@ -235,7 +249,7 @@ export async function runAnalysisCommand(
       const prefix = several ? `${m.label}: ` : '';
       let result: AnalyseResult;
       try {
-        result = await analyseMachine(m, o, names, extra.partial, several);
+        result = await analyseMachine(m, o, names, extra.partial, several, extra.family);
       } catch (e) {
         // One machine among several without the events (a host that sent userspace traces
         // only): the others are still reported.
@@ -254,7 +268,9 @@ export async function runAnalysisCommand(
         miTables.push(...(several ? tables.map((t) => inMachine(t, m.label)) : tables));
       } else {
         if (several) process.stdout.write(`${shown++ === 0 ? '' : '\n'}${machineHeading(m)}\n`);
-        if (result.summary.periodBegin !== undefined) process.stdout.write(render.text(result, ro));
+        // Names read as lttng-analyses reads them keep invalid UTF-8 bytes (surrogateescape).
+        if (result.summary.periodBegin !== undefined)
+          process.stdout.write(pyTextBytes(render.text(result, ro)));
         else if (several) process.stdout.write('(no event in the requested time range)\n');
       }
     }

@@ -14,6 +14,46 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
   ['memtop', async () => (await import('./memtop.js')).register],
   ['syscallstats', async () => (await import('./syscallstats.js')).register],
   ['spans', async () => (await import('./spans.js')).register],
+  ...(['schedtop', 'schedstats', 'schedlog', 'schedfreq'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./sched.js');
+          return (p: Command) => m.registerSched(p, n);
+        },
+      ] as const,
+  ),
+  ...(['iousagetop', 'iolatencytop', 'iolatencystats', 'iolatencyfreq', 'iolog'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./io.js');
+          return (p: Command) => m.registerIo(p, n);
+        },
+      ] as const,
+  ),
+  ...(['irqstats', 'irqfreq', 'irqlog'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./irq.js');
+          return (p: Command) => m.registerIrq(p, n);
+        },
+      ] as const,
+  ),
+  ...(['periodlog', 'periodtop', 'periodstats', 'periodfreq'] as const).map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const m = await import('./periods.js');
+          return (p: Command) => m.registerPeriod(p, n);
+        },
+      ] as const,
+  ),
   [
     'containers',
     async () => {

@@ -16,7 +16,8 @@ export function register(program: Command): void {
   const cmd = program
     .command('top')
     .description(
-      'Per-container report: CPU usage, memory allocations and system calls of every container (and the host). ' +
+      'Per-container report: CPU usage, memory allocations, system calls, scheduling latency (wake-up to run) ' +
+        'and I/O of every container (and the host), in one pass over the trace. ' +
         'Without TRACE, analyses the bundled sample trace.',
     )
     .argument('[trace...]', 'trace directories (default: the bundled sample trace)');
@@ -36,7 +37,7 @@ export function register(program: Command): void {
     await runAnalysisCommand(
       paths,
       o,
-      ['cputop', 'memtop', 'syscallstats'],
+      ['cputop', 'memtop', 'syscallstats', 'sched', 'io'],
       topMeta,
       { text: (r, ro) => topText(r, ro), mi: (r, ro) => topMi(r, ro) },
       { partial: true, notice },

@@ -22,6 +22,7 @@ import {
   collectRefs,
   compileScope,
   compileScopes,
+  fixedBits,
   type ScopePart,
   maxAlign,
   refKey,
@@ -57,6 +58,43 @@ export interface EventPlan {
   readonly streamCtx: FieldValue[] | undefined;
   readonly ctx: FieldValue[] | undefined;
   readonly payload: FieldValue[] | undefined;
+  /**
+   * The body in two steps, when the stream event context has a fixed byte layout: the context
+   * (which readers can compare by bytes with the previous one of the stream and not decode
+   * again), then the rest with or without values. Undefined until first asked; null when the
+   * layout does not allow it.
+   */
+  split?: SplitPlan | null;
+}
+
+export interface SplitPlan {
+  /** Decodes the stream event context, from a position aligned to `ctxAlign` bits. */
+  readonly ctxFn: DecodeFn;
+  readonly ctxBits: number;
+  readonly ctxAlign: number;
+  /** Event context and payload into `restOuts` (undefined: the class has neither). */
+  readonly restFn: DecodeFn | undefined;
+  /** The same without producing values. */
+  readonly restSkipFn: DecodeFn | undefined;
+  /** When the rest has a fixed layout: its size and alignment (bits), else -1 and 1. */
+  readonly restBits: number;
+  readonly restAlign: number;
+  readonly restOuts: FieldValue[][];
+}
+
+/**
+ * Size in bits of a struct decoded from a position aligned to its own alignment when every
+ * member has a fixed size (alignment padding included), else -1.
+ */
+function fixedLayoutBits(s: StructFC): number {
+  let off = 0;
+  for (const f of s.fields) {
+    const b = fixedBits(f.type);
+    if (b < 0) return -1;
+    const a = f.type.align;
+    off = Math.ceil(off / a) * a + b;
+  }
+  return off;
 }
 
 export interface StreamClassPlan {
@@ -330,5 +368,51 @@ export class TracePlan {
     };
     sp.events.set(id, plan);
     return plan;
+  }
+
+  /** The two-step body of an event plan (see `EventPlan.split`), compiled on first use. */
+  splitPlan(sp: StreamClassPlan, plan: EventPlan): SplitPlan | null {
+    if (plan.split !== undefined) return plan.split;
+    const sec = sp.sc.eventContext;
+    let split: SplitPlan | null = null;
+    const bits = sec === undefined ? -1 : fixedLayoutBits(sec);
+    if (
+      sec !== undefined &&
+      bits > 0 &&
+      bits % 8 === 0 &&
+      sec.align % 8 === 0 &&
+      plan.streamCtx !== undefined
+    ) {
+      const ec = plan.ec;
+      const classes = new Map(sp.env.classes);
+      collectClasses('event.context', ec.context, classes);
+      collectClasses('event.fields', ec.fields, classes);
+      const env: CompileEnv = { ...sp.env, classes };
+      const parts: ScopePart[] = [];
+      const restOuts: FieldValue[][] = [];
+      if (ec.context && plan.ctx) {
+        parts.push({ root: ec.context, scope: 'event.context' });
+        restOuts.push(plan.ctx);
+      }
+      if (ec.fields && plan.payload) {
+        parts.push({ root: ec.fields, scope: 'event.fields' });
+        restOuts.push(plan.payload);
+      }
+      // A payload alone (no event context) of fixed layout is skipped by its size.
+      const only = parts.length === 1 && parts[0]!.scope === 'event.fields' ? parts[0]!.root : undefined;
+      const restBits = only === undefined ? -1 : fixedLayoutBits(only);
+      split = {
+        ctxFn: compileScope(sec, 'stream.event.context', sp.env, true),
+        ctxBits: bits,
+        ctxAlign: sec.align,
+        restFn: parts.length > 0 ? compileScopes(parts, env, true) : undefined,
+        restSkipFn: parts.length > 0 ? compileScopes(parts, env, false) : undefined,
+        restBits: parts.length === 0 ? 0 : restBits,
+        restAlign: only?.align ?? 1,
+        restOuts,
+      };
+    }
+    plan.split = split;
+    return split;
   }
 }

@@ -1,0 +1,94 @@
+/**
+ * Pieces every analysis report shares: the `Timerange:` line, absolute times for LAMI, `--limit`,
+ * the per-container label and cell, the LAMI version fields, and grouping of result tables by
+ * class the way lttng-analyses prints them.
+ */
+import type { TimeBase } from '../../ctf/event.js';
+import { splitTs } from '../../ctf/event.js';
+import type { Container } from '../../model/containers.js';
+import type { AnalysisMeta, Cell, ResultTable } from './lami.js';
+import { cell } from './lami.js';
+import { padLeftAlign } from './pyfmt.js';
+import type { AbsTime } from './time.js';
+import { absToBigInt, formatTimeRange, formatTimestamp } from './time.js';
+
+export interface ReportOptions {
+  readonly base: TimeBase;
+  /** Print times in UTC rather than local time (`--gmt`). */
+  readonly gmt: boolean;
+  /** Rows per top table; 0 or less for all (`--limit`, default 10). */
+  readonly limit: number;
+}
+
+export function abs(base: TimeBase, ts: number): AbsTime {
+  const [sec, ns] = splitTs(base, ts);
+  return { sec, ns };
+}
+
+export function timerangeLine(o: ReportOptions, begin: number, end: number): string {
+  return `Timerange: ${formatTimeRange(abs(o.base, begin), abs(o.base, end), true, o.gmt)}`;
+}
+
+/** A timestamp as lttng-analyses' `_format_timestamp` (with the date for multi-day traces). */
+export function tsText(o: ReportOptions, ts: number, date: boolean): string {
+  return formatTimestamp(abs(o.base, ts), date, o.gmt);
+}
+
+/** `[begin, end]` as `format_time_range`. */
+export function tsRangeText(o: ReportOptions, begin: number, end: number, date: boolean): string {
+  return formatTimeRange(abs(o.base, begin), abs(o.base, end), date, o.gmt);
+}
+
+export function limited<T>(rows: readonly T[], limit: number): T[] {
+  return limit > 0 ? rows.slice(0, limit) : rows.slice();
+}
+
+export function range(o: ReportOptions, begin: number, end: number): { begin: bigint; end: bigint } {
+  return { begin: absToBigInt(abs(o.base, begin)), end: absToBigInt(abs(o.base, end)) };
+}
+
+/** Absolute ns of a relative ts (LAMI timestamps). */
+export function absNs(o: ReportOptions, ts: number): bigint {
+  return absToBigInt(abs(o.base, ts));
+}
+
+export const CONTAINER_ROW = (label: string, type: string): string =>
+  `  ${padLeftAlign(label, 45)} ${padLeftAlign(type, 10)}`;
+
+export function containerLabel(c: Container): string {
+  return c.label;
+}
+
+export function containerCell(c: Container): Cell {
+  return cell.container({ pidNs: c.pidNs, name: c.name, type: c.type, id: c.id });
+}
+
+/** The pseudo-container of an idle CPU (`[IDLE]`), where a table needs one. */
+export const IDLE_LABEL = '[IDLE]';
+export const IDLE_CELL: Cell = { class: 'container', name: IDLE_LABEL, type: 'idle', id: 'idle' };
+
+export const VERSION_FIELDS = (v: string): AnalysisMeta['version'] => {
+  const m = /^(\d+)\.(\d+)\.(\d+)(.*)$/.exec(v);
+  return m === null
+    ? { major: 0, minor: 0, patch: 0, extra: v }
+    : { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), extra: m[4]! };
+};
+
+/**
+ * Tables grouped by class in order of first appearance, as lttng-analyses prints its results
+ * (a dict of lists keyed by class name; inline classes share the key `None`).
+ */
+export function groupByClass(tables: readonly ResultTable[]): ResultTable[] {
+  const groups = new Map<string | null, ResultTable[]>();
+  for (const t of tables) {
+    if (t.rows.length === 0) continue;
+    const k = t.inline === true ? null : t.cls.name;
+    let g = groups.get(k);
+    if (g === undefined) {
+      g = [];
+      groups.set(k, g);
+    }
+    g.push(t);
+  }
+  return [...groups.values()].flat();
+}

@@ -1,0 +1,188 @@
+/**
+ * Interrupts: hard IRQ handler durations, softirq durations and raise latencies, per IRQ and per
+ * container interrupted: the data of `irqstats`, `irqfreq` and `irqlog`.
+ *
+ * Follows lttng-analyses 0.6.1 (`core/irq.py` over `linuxautomaton/irq.py`, via
+ * src/model/irqs.ts): per period, every completed interrupt in order, and per IRQ number (hard)
+ * or vector (soft) its statistics; a hard IRQ's name is every name its handler entries gave,
+ * joined. `--cpu` and `--min`/`--max` select interrupts as there.
+ *
+ * Per container (ours): the interrupts that hit each container's tasks (the task running on the
+ * CPU when the handler started), and those that hit an idle CPU (`[IDLE]`).
+ */
+import type { Container } from '../model/containers.js';
+import type { ClassInfo, EventFn } from '../model/dispatch.js';
+import type { Irq, IrqTracker } from '../model/irqs.js';
+import { SOFTIRQ_NAMES } from '../model/irqs.js';
+import type { SystemModel } from '../model/model.js';
+import type { RecordFilter } from '../filter/options.js';
+import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
+import type { PeriodMode, PeriodRef, PeriodSink, Tick } from './ticks.js';
+import { OpenPeriods } from './ticks.js';
+
+/** lttng-analyses' `HardIrqStats`/`SoftIrqStats`: the interrupts of one number or vector. */
+export interface IrqStats {
+  /** Hard IRQs: every handler name seen, in order (joined with ', '); soft: the vector's name. */
+  readonly names: string[];
+  readonly irqs: Irq[];
+}
+
+/** Interrupt time of the tasks of a container (or of idle CPUs when `container` is undefined). */
+export interface ContainerIrq {
+  readonly container: Container | undefined;
+  hardCount: number;
+  hardNs: number;
+  softCount: number;
+  softNs: number;
+}
+
+export interface IrqPeriodResult {
+  /** Every interrupt counted, in order of completion. */
+  readonly irqs: Irq[];
+  readonly hard: ReadonlyMap<number, IrqStats>;
+  readonly soft: ReadonlyMap<number, IrqStats>;
+  readonly containers: ContainerIrq[];
+}
+
+export type IrqResult = ReadonlyArray<Tick<IrqPeriodResult>>;
+
+class PeriodData {
+  readonly irqs: Irq[] = [];
+  readonly hard = new Map<number, IrqStats>();
+  readonly soft = new Map<number, IrqStats>();
+}
+
+export interface IrqOptions {
+  /** `--min`/`--max`, ns. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly periods: PeriodMode;
+}
+
+export class IrqHandler implements AnalysisHandler, PeriodSink {
+  readonly name = 'irq';
+  readonly filtersEvents = true;
+  result: IrqResult | undefined;
+  private model!: SystemModel;
+  private filter!: ProcessFilter;
+  private keep: RecordFilter | undefined;
+  private readonly open = new OpenPeriods<PeriodData>(() => new PeriodData());
+  private readonly ticks: Array<Tick<IrqPeriodResult>> = [];
+
+  constructor(
+    private readonly irqs: IrqTracker,
+    private readonly opts: IrqOptions,
+  ) {}
+
+  reset(ctx: AnalysisContext): void {
+    this.model = ctx.model;
+    this.filter = ctx.filter;
+    this.keep = ctx.keep;
+    this.irqs.listen({
+      entry: (ev, id, name) => {
+        if (this.open.size === 0 || (this.keep !== undefined && !this.keep(ev))) return;
+        for (const pd of this.open.values()) {
+          const s = pd.hard.get(id);
+          if (s === undefined) pd.hard.set(id, { names: [name], irqs: [] });
+          else if (!s.names.includes(name)) s.names.push(name);
+        }
+      },
+      hardExit: (ev, irq) => {
+        if (!this.counted(ev, irq)) return;
+        for (const pd of this.open.values()) {
+          pd.irqs.push(irq);
+          let s = pd.hard.get(irq.id);
+          if (s === undefined) {
+            s = { names: ['unknown'], irqs: [] };
+            pd.hard.set(irq.id, s);
+          }
+          s.irqs.push(irq);
+        }
+      },
+      softExit: (ev, irq) => {
+        if (!this.counted(ev, irq)) return;
+        for (const pd of this.open.values()) {
+          pd.irqs.push(irq);
+          let s = pd.soft.get(irq.id);
+          if (s === undefined) {
+            s = { names: [SOFTIRQ_NAMES.get(irq.id) ?? String(irq.id)], irqs: [] };
+            pd.soft.set(irq.id, s);
+          }
+          s.irqs.push(irq);
+        }
+      },
+    });
+  }
+
+  private counted(ev: Parameters<RecordFilter>[0], irq: Irq): boolean {
+    if (this.open.size === 0 || (this.keep !== undefined && !this.keep(ev))) return false;
+    if (!this.filter.cpu(irq.cpuId)) return false;
+    const d = irq.duration;
+    if (d === undefined) return false;
+    if (this.opts.min !== undefined && d < this.opts.min) return false;
+    if (this.opts.max !== undefined && d > this.opts.max) return false;
+    return true;
+  }
+
+  bind(info: ClassInfo): EventFn | undefined {
+    void info;
+    return undefined;
+  }
+
+  begin(ts: number): void {
+    if (!this.opts.periods.defined) this.openPeriod({ begin: ts, name: undefined });
+  }
+
+  openPeriod(p: PeriodRef): void {
+    this.open.openPeriod(p);
+  }
+
+  closePeriod(p: PeriodRef, completed: boolean, end: number): void {
+    void completed;
+    const pd = this.open.closePeriod(p);
+    if (pd !== undefined)
+      this.ticks.push({ begin: p.begin, end, period: p, result: { ...snapshot(pd), containers: [] } });
+  }
+
+  finalize(lastTs: number): void {
+    for (const p of this.open.refs()) this.closePeriod(p, false, lastTs);
+    const f = this.filter;
+    const m = this.model;
+    this.result = this.ticks.map((tk) => {
+      let r = tk.result;
+      if (f.selectsContainers) {
+        const sel = (irq: Irq): boolean => irq.thread !== undefined && f.threadSelected(irq.thread);
+        const pick = (s: ReadonlyMap<number, IrqStats>): Map<number, IrqStats> =>
+          new Map([...s].map(([k, v]) => [k, { names: v.names, irqs: v.irqs.filter(sel) }]));
+        r = { irqs: r.irqs.filter(sel), hard: pick(r.hard), soft: pick(r.soft), containers: [] };
+      }
+      const byC = new Map<Container | undefined, ContainerIrq>();
+      for (const irq of r.irqs) {
+        if (irq.thread === undefined && !irq.idle) continue;
+        const c = irq.thread === undefined ? undefined : m.containerOf(irq.thread);
+        if (c !== undefined && !f.container(c)) continue;
+        let x = byC.get(c);
+        if (x === undefined) {
+          x = { container: c, hardCount: 0, hardNs: 0, softCount: 0, softNs: 0 };
+          byC.set(c, x);
+        }
+        if (irq.hard) {
+          x.hardCount++;
+          x.hardNs += irq.duration!;
+        } else {
+          x.softCount++;
+          x.softNs += irq.duration!;
+        }
+      }
+      const containers = [...byC.values()].sort((a, b) => b.hardNs + b.softNs - (a.hardNs + a.softNs));
+      return { ...tk, result: { ...r, containers } };
+    });
+  }
+}
+
+/** Hard IRQ names as the period ends (later entries may add names). */
+function snapshot(pd: PeriodData): Omit<IrqPeriodResult, 'containers'> {
+  const copy = (s: Map<number, IrqStats>): Map<number, IrqStats> =>
+    new Map([...s].map(([k, v]) => [k, { names: [...v.names], irqs: v.irqs }]));
+  return { irqs: pd.irqs, hard: copy(pd.hard), soft: copy(pd.soft) };
+}

@@ -1,0 +1,266 @@
+/**
+ * Scheduling latency (wake-up to run) per event, per thread, per priority and per container:
+ * the data of `schedtop`, `schedstats`, `schedlog` and `schedfreq`.
+ *
+ * Follows lttng-analyses 0.6.1 (`core/sched.py`, `linuxautomaton/sched.py`): a thread's latency
+ * runs from its first wakeup (`sched_wakeup`, `sched_wakeup_new` or `sched_waking`, whichever
+ * comes first; a wakeup of a running thread is ignored) to the `sched_switch` that runs it; the
+ * waker is the task that ran on the CPU of the wakeup. Per-thread statistics are made for the
+ * wakee and the waker when first met (name and pid then, priorities as they change); log and top
+ * rows show the wakee's and waker's names as they are when the period ends.
+ *
+ * Per container (ours): each latency is charged to the wakee's container, and to the container
+ * of the task the CPU ran before the switch ("held by"; `[IDLE]` when the CPU was idle), which is
+ * what a noisy neighbour looks like.
+ */
+import type { Container } from '../model/containers.js';
+import type { ClassInfo, EventFn } from '../model/dispatch.js';
+import type { LttProc, LttProcs, SchedSwitchInfo } from '../model/lttng-procs.js';
+import type { SystemModel } from '../model/model.js';
+import type { Thread } from '../model/threads.js';
+import type { RecordFilter } from '../filter/options.js';
+import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
+import { DurationStats } from './stats.js';
+import type { PeriodMode, PeriodRef, PeriodSink, Tick } from './ticks.js';
+import { OpenPeriods } from './ticks.js';
+
+/** A process as shown in a log row (its name and pid when the period ended). */
+export interface ProcView {
+  readonly tid: number;
+  readonly pid: number | undefined;
+  readonly comm: string;
+}
+
+export interface SchedEvent {
+  readonly wakeupTs: number;
+  readonly switchTs: number;
+  readonly latency: number;
+  readonly prio: number | undefined;
+  readonly cpu: number;
+  /** The live entries: their names are read when the period ends. */
+  readonly wakeeProc: LttProc;
+  readonly wakerProc: LttProc | undefined;
+  readonly wakee: ProcView;
+  readonly waker: ProcView | undefined;
+  /** Model threads: the wakee, and the task switched out (undefined: idle or unknown). */
+  readonly wakeeThread: Thread | undefined;
+  readonly holder: Thread | undefined;
+  readonly holderIdle: boolean;
+}
+
+/** lttng-analyses' `ProcessSchedStats`. */
+export interface TidSched {
+  readonly tid: number;
+  readonly pid: number | undefined;
+  readonly comm: string;
+  /** Priorities in order (`prio_list`). */
+  readonly prios: Array<number | undefined>;
+  readonly events: SchedEvent[];
+  /** The thread, for the container selection. */
+  readonly thread: Thread | undefined;
+}
+
+export interface ContainerLatency {
+  readonly container: Container;
+  readonly stats: DurationStats;
+}
+
+/** Latency of a container's tasks while the CPU ran another container's task (or idled). */
+export interface HolderLatency {
+  readonly container: Container;
+  /** The container that ran on the CPU before the switch; undefined: the CPU was idle. */
+  readonly holder: Container | undefined;
+  readonly stats: DurationStats;
+}
+
+export interface SchedPeriodResult {
+  /** Every latency, in order. */
+  readonly events: SchedEvent[];
+  /** By tid, in order of first appearance (wakees and wakers). */
+  readonly tids: TidSched[];
+  readonly containers: ContainerLatency[];
+  readonly holders: HolderLatency[];
+}
+
+export type SchedResult = ReadonlyArray<Tick<SchedPeriodResult>>;
+
+class PeriodData {
+  readonly events: SchedEvent[] = [];
+  readonly tids = new Map<number, TidSched>();
+}
+
+function view(p: LttProc): ProcView {
+  return { tid: p.tid, pid: p.pid, comm: p.comm };
+}
+
+export interface SchedOptions {
+  /** `--min`/`--max`, ns. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly periods: PeriodMode;
+}
+
+export class SchedHandler implements AnalysisHandler, PeriodSink {
+  readonly name = 'sched';
+  readonly filtersEvents = true;
+  result: SchedResult | undefined;
+  private model!: SystemModel;
+  private filter!: ProcessFilter;
+  private keep: RecordFilter | undefined;
+  private readonly open = new OpenPeriods<PeriodData>(() => new PeriodData());
+  private readonly ticks: Array<Tick<SchedPeriodResult>> = [];
+
+  constructor(
+    private readonly procs: LttProcs,
+    private readonly opts: SchedOptions,
+  ) {}
+
+  reset(ctx: AnalysisContext): void {
+    this.model = ctx.model;
+    this.filter = ctx.filter;
+    this.keep = ctx.keep;
+    this.procs.listen({
+      schedSwitch: (s) => this.onSwitch(s),
+      prioChanged: (ev, tid, prio, ts) => {
+        if (this.open.size === 0 || (this.keep !== undefined && !this.keep(ev))) return;
+        void ts;
+        for (const pd of this.open.values()) pd.tids.get(tid)?.prios.push(prio);
+      },
+    });
+  }
+
+  bind(info: ClassInfo): EventFn | undefined {
+    void info;
+    return undefined;
+  }
+
+  begin(ts: number): void {
+    if (!this.opts.periods.defined) this.openPeriod({ begin: ts, name: undefined });
+  }
+
+  openPeriod(p: PeriodRef): void {
+    this.open.openPeriod(p);
+  }
+
+  closePeriod(p: PeriodRef, completed: boolean, end: number): void {
+    void completed;
+    const pd = this.open.closePeriod(p);
+    if (pd === undefined) return;
+    // Names as they are now (lttng-analyses prints the live process objects at the tick); an
+    // event shared by overlapping periods gets one copy per period.
+    const events = pd.events.map((e) => ({
+      ...e,
+      wakee: view(e.wakeeProc),
+      waker: e.wakerProc === undefined ? undefined : view(e.wakerProc),
+    }));
+    const copies = new Map<SchedEvent, SchedEvent>();
+    for (let i = 0; i < events.length; i++) copies.set(pd.events[i]!, events[i]!);
+    const tids = [...pd.tids.values()].map((t) => ({ ...t, events: t.events.map((e) => copies.get(e)!) }));
+    this.ticks.push({
+      begin: p.begin,
+      end,
+      period: p,
+      result: { events, tids, containers: [], holders: [] },
+    });
+  }
+
+  private onSwitch(s: SchedSwitchInfo): void {
+    if (this.open.size === 0) return;
+    if (this.keep !== undefined && !this.keep(s.ev)) return;
+    const wakee = s.wakee;
+    if (!this.filter.processIds(wakee.tid, wakee.comm)) return;
+    if (!this.filter.cpu(s.cpuId)) return;
+    const wakeupTs = wakee.lastWakeup;
+    if (wakeupTs === undefined) return;
+    const latency = s.ts - wakeupTs;
+    if (this.opts.min !== undefined && latency < this.opts.min) return;
+    if (this.opts.max !== undefined && latency > this.opts.max) return;
+    const m = this.model;
+    const e: SchedEvent = {
+      wakeupTs,
+      switchTs: s.ts,
+      latency,
+      prio: wakee.prio,
+      cpu: s.cpuId,
+      wakeeProc: wakee,
+      wakerProc: s.waker,
+      wakee: view(wakee),
+      waker: undefined,
+      wakeeThread: m.switchNext,
+      holder: s.prevTid === 0 ? undefined : m.switchPrev,
+      holderIdle: s.prevTid === 0,
+    };
+    for (const pd of this.open.values()) {
+      const waker = s.waker;
+      if (waker !== undefined && !pd.tids.has(waker.tid)) {
+        pd.tids.set(waker.tid, {
+          tid: waker.tid,
+          pid: waker.pid,
+          comm: waker.comm,
+          prios: [waker.prio],
+          events: [],
+          thread: waker.thread,
+        });
+      }
+      let t = pd.tids.get(s.nextTid);
+      if (t === undefined) {
+        t = {
+          tid: wakee.tid,
+          pid: wakee.pid,
+          comm: wakee.comm,
+          prios: [wakee.prio],
+          events: [],
+          thread: m.switchNext,
+        };
+        pd.tids.set(s.nextTid, t);
+      }
+      t.events.push(e);
+      pd.events.push(e);
+    }
+  }
+
+  finalize(lastTs: number): void {
+    for (const p of this.open.refs()) this.closePeriod(p, false, lastTs);
+    const f = this.filter;
+    const m = this.model;
+    const sel = f.selectsContainers;
+    const selected = (t: Thread | undefined): boolean => t === undefined || f.threadSelected(t);
+    this.result = this.ticks.map((tk) => {
+      let { events, tids } = tk.result;
+      if (sel) {
+        events = events.filter((e) => e.wakeeThread !== undefined && f.threadSelected(e.wakeeThread));
+        tids = tids
+          .filter((t) => selected(t.thread))
+          .map((t) => ({
+            ...t,
+            events: t.events.filter((e) => e.wakeeThread !== undefined && f.threadSelected(e.wakeeThread)),
+          }));
+      }
+      const byC = new Map<Container, ContainerLatency>();
+      const byH = new Map<string, HolderLatency>();
+      for (const e of events) {
+        if (e.wakeeThread === undefined) continue;
+        const c = m.containerOf(e.wakeeThread);
+        let cl = byC.get(c);
+        if (cl === undefined) {
+          cl = { container: c, stats: new DurationStats() };
+          byC.set(c, cl);
+        }
+        cl.stats.add(e.latency);
+        const h = e.holderIdle || e.holder === undefined ? undefined : m.containerOf(e.holder);
+        const key = `${c.key}\u0000${h === undefined ? (e.holderIdle ? 'idle' : '?') : h.key}`;
+        let hl = byH.get(key);
+        if (hl === undefined) {
+          hl = { container: c, holder: h, stats: new DurationStats() };
+          byH.set(key, hl);
+        }
+        hl.stats.add(e.latency);
+      }
+      const containers = [...byC.values()].filter((c) => f.container(c.container));
+      containers.sort((a, b) => b.stats.count - a.stats.count);
+      const holders = [...byH.values()].filter((h) => f.container(h.container));
+      holders.sort((a, b) => b.stats.sum - a.stats.sum);
+      return { ...tk, result: { events, tids, containers, holders } };
+    });
+  }
+}

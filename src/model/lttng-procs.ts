@@ -1,0 +1,350 @@
+/**
+ * lttng-analyses' process table, kept the way its state providers keep it (0.6.1,
+ * `linuxautomaton/{sched,statedump,syscalls}.py`), for the analyses whose tables must equal its
+ * own (sched, I/O): one `LttProc` per tid, replaced on fork; its pid, comm and priority follow
+ * lttng-analyses' update rules, which differ from the model's `Thread` in places (the model
+ * learns a pid from any `_pid` context, lttng-analyses only at an I/O syscall entry; a fork
+ * renames the process leader, not the forking thread; an exec renames only with a `_procname`
+ * context). Each entry links to the model's thread of that tid, for per-container tables.
+ *
+ * The tracker is a model-level subscriber (it sees every event, before and during the analysed
+ * period) and tells its listeners, synchronously and at the same points, what lttng-analyses'
+ * state providers notify (`sched_switch_per_tid`, `prio_changed`, ...). Listeners filter by
+ * period and event themselves.
+ */
+import type { EventRecord } from '../ctf/event.js';
+import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
+import type { FieldLocation } from './fields.js';
+import { anyField, readNum, toPyStr } from './fields.js';
+import type { SystemModel } from './model.js';
+import { syscallEntryName, isSyscallExit } from './model.js';
+import type { Thread } from './threads.js';
+
+/** lttng-analyses' `sv.Process`. */
+export class LttProc {
+  readonly tid: number;
+  pid: number | undefined;
+  comm: string;
+  prio: number | undefined;
+  /** The model's thread of this tid when the entry was made (per-container attribution). */
+  readonly thread: Thread;
+  /** The tid switched out when this one was switched in (`prev_tid`). */
+  prevTid: number | undefined;
+  /** First wakeup since the last switch-in (ns), and the tid running on the waker's CPU then. */
+  lastWakeup: number | undefined;
+  lastWaker: number | undefined;
+  /** Syscall in flight (entry name and time), or undefined. */
+  sysName: string | undefined;
+  sysBegin = 0;
+  /** Open file descriptors (I/O tracking only), by fd. */
+  fds: Map<number, LttFd> | undefined;
+  /** The I/O request of the syscall in flight (I/O tracking only). */
+  ioRq: unknown;
+
+  constructor(tid: number, pid: number | undefined, comm: string, prio: number | undefined, thread: Thread) {
+    this.tid = tid;
+    this.pid = pid;
+    this.comm = comm;
+    this.prio = prio;
+    this.thread = thread;
+  }
+}
+
+/** lttng-analyses' `sv.FDType`. */
+export const enum FdType {
+  Unknown = 0,
+  Disk = 1,
+  Net = 2,
+  MaybeNet = 3,
+}
+
+/** lttng-analyses' `sv.FD`. */
+export interface LttFd {
+  fd: number;
+  filename: string;
+  fdType: FdType;
+  cloexec: boolean;
+  family: number | undefined;
+}
+
+export interface SchedSwitchInfo {
+  readonly ev: EventRecord;
+  readonly ts: number;
+  readonly cpuId: number;
+  readonly prevTid: number;
+  readonly nextTid: number;
+  /** The process switched in, with its `lastWakeup` still set. */
+  readonly wakee: LttProc;
+  /** The process that woke it (by tid at the time of the switch), if known. */
+  readonly waker: LttProc | undefined;
+}
+
+/** Notifications of the process table (lttng-analyses' names in comments). */
+export interface ProcListener {
+  /** `sched_switch_per_tid` */
+  schedSwitch?(s: SchedSwitchInfo): void;
+  /** `prio_changed` */
+  prioChanged?(ev: EventRecord, tid: number, prio: number, ts: number): void;
+}
+
+/** Hooks the I/O tracker installs (it runs inside the process table's callbacks, in order). */
+export interface ProcHooks {
+  /** A fork: the child (not yet in the table) and the process whose fds it inherits. */
+  fork?(ev: EventRecord, child: LttProc, parent: LttProc, cpuId: number): void;
+  /** An exec, after the rename. */
+  exec?(ev: EventRecord, proc: LttProc, cpuId: number): void;
+  /** `lttng_statedump_process_state` of a thread whose pid differs from its tid, after the parent was made. */
+  statedumpThread?(ev: EventRecord, proc: LttProc, parent: LttProc): void;
+}
+
+/** lttng-modules fixed the priority offset of `sched_wak*` events in 2.7.1. */
+function wakeupPrioOffset(info: ClassInfo): number {
+  const env = info.trace.cls.env;
+  const major = Number(env.get('tracer_major'));
+  const minor = Number(env.get('tracer_minor'));
+  const patch = Number(env.get('tracer_patchlevel'));
+  if (!Number.isFinite(major) || !Number.isFinite(minor) || !Number.isFinite(patch)) return 0;
+  if (major !== 2) return major < 2 ? -100 : 0;
+  if (minor !== 7) return minor < 7 ? -100 : 0;
+  return patch < 1 ? -100 : 0;
+}
+
+/**
+ * lttng-analyses' `state.tids`: a model-level subscriber. Create it with the model, add it to the
+ * runner's trackers, and register listeners.
+ */
+export class LttProcs implements Subscriber {
+  readonly procs = new Map<number, LttProc>();
+  private readonly listeners: ProcListener[] = [];
+  readonly hooks: ProcHooks = {};
+  /** Syscall entry/exit hooks of the I/O tracker (after the process table's own update). */
+  sysEntryHook: ((ev: EventRecord, name: string, proc: LttProc, cpuId: number) => void) | undefined;
+  sysExitHook: ((ev: EventRecord, proc: LttProc, cpuId: number) => void) | undefined;
+
+  constructor(readonly model: SystemModel) {}
+
+  listen(l: ProcListener): void {
+    this.listeners.push(l);
+  }
+
+  /** The model's thread of `tid` now (created if the model has none). */
+  private threadOf(tid: number, ts: number): Thread {
+    return this.model.thread(tid, ts);
+  }
+
+  /** `state.tids[tid]`, created as `sv.Process(tid=tid)` when missing (pid 0 for the swapper). */
+  get(tid: number, ts: number): LttProc {
+    let p = this.procs.get(tid);
+    if (p === undefined) {
+      p = new LttProc(tid, tid === 0 ? 0 : undefined, '', undefined, this.threadOf(tid, ts));
+      this.procs.set(tid, p);
+    }
+    return p;
+  }
+
+  /** Replaces `state.tids[tid]` with a new entry. */
+  make(tid: number, pid: number | undefined, comm: string, prio: number | undefined, ts: number): LttProc {
+    const p = new LttProc(tid, pid, comm, prio, this.threadOf(tid, ts));
+    this.procs.set(tid, p);
+    return p;
+  }
+
+  /** The tid running on a CPU as lttng-analyses knows it (undefined: idle, unknown CPU). */
+  currentTid(cpuId: number): number | undefined {
+    const c = this.model.cpus[cpuId];
+    if (c === undefined || !c.known) return undefined;
+    return c.currentTid > 0 ? c.currentTid : undefined;
+  }
+
+  /** Whether lttng-analyses knows the CPU (`cpu_id in state.cpus`). */
+  knowsCpu(cpuId: number): boolean {
+    const c = this.model.cpus[cpuId];
+    return c !== undefined && c.known;
+  }
+
+  private prioCheck(ev: EventRecord, tid: number, prio: number, ts: number): void {
+    if (tid === 0) return;
+    const p = this.procs.get(tid);
+    if (p === undefined || p.prio === prio) return;
+    p.prio = prio;
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!.prioChanged?.(ev, tid, prio, ts);
+  }
+
+  bind(info: ClassInfo): EventFn | undefined {
+    const { name, streamClass: sc, eventClass: ec } = info;
+    const f = (n: string): FieldLocation | undefined => anyField(sc, ec, n);
+    switch (name) {
+      case 'sched_switch': {
+        const cpuF = f('cpu_id');
+        const nextTidF = f('next_tid');
+        const nextCommF = f('next_comm');
+        const prevTidF = f('prev_tid');
+        const nextPrioF = f('next_prio');
+        const prevPrioF = f('prev_prio');
+        return (ev) => {
+          const ts = ev.ts;
+          const cpuId = readNum(cpuF, ev);
+          const nextTid = readNum(nextTidF, ev);
+          const prevTid = readNum(prevTidF, ev);
+          this.get(prevTid, ts);
+          const next = this.get(nextTid, ts);
+          next.comm = nextCommF === undefined ? '' : toPyStr(nextCommF.get(ev));
+          next.prevTid = prevTid;
+          this.prioCheck(ev, prevTid, readNum(prevPrioF, ev), ts);
+          this.prioCheck(ev, nextTid, readNum(nextPrioF, ev), ts);
+          const wakee = this.procs.get(nextTid)!;
+          const waker = wakee.lastWaker === undefined ? undefined : this.procs.get(wakee.lastWaker);
+          const ls = this.listeners;
+          if (ls.length > 0) {
+            const s: SchedSwitchInfo = { ev, ts, cpuId, prevTid, nextTid, wakee, waker };
+            for (let i = 0; i < ls.length; i++) ls[i]!.schedSwitch?.(s);
+          }
+          wakee.lastWakeup = undefined;
+          wakee.lastWaker = undefined;
+        };
+      }
+      case 'sched_migrate_task': {
+        const tidF = f('tid');
+        const commF = f('comm');
+        const prioF = f('prio');
+        return (ev) => {
+          const tid = readNum(tidF, ev);
+          if (!this.procs.has(tid)) {
+            this.make(tid, undefined, commF === undefined ? '' : toPyStr(commF.get(ev)), undefined, ev.ts);
+          }
+          this.prioCheck(ev, tid, readNum(prioF, ev), ev.ts);
+        };
+      }
+      case 'sched_wakeup':
+      case 'sched_wakeup_new':
+      case 'sched_waking': {
+        const cpuF = f('cpu_id');
+        const tidF = f('tid');
+        const prioF = f('prio');
+        const offset = wakeupPrioOffset(info);
+        return (ev) => {
+          const tid = readNum(tidF, ev);
+          // A task already running on a CPU: ignored (the model marked both CPUs known).
+          const cpus = this.model.cpus;
+          for (let i = 0; i < cpus.length; i++) {
+            const c = cpus[i];
+            if (c !== undefined && c.known && c.currentTid > 0 && c.currentTid === tid) return;
+          }
+          const p = this.get(tid, ev.ts);
+          this.prioCheck(ev, tid, readNum(prioF, ev) + offset, ev.ts);
+          if (p.lastWakeup === undefined) {
+            p.lastWakeup = ev.ts;
+            const waker = this.currentTid(readNum(cpuF, ev));
+            if (waker !== undefined) p.lastWaker = waker;
+          }
+        };
+      }
+      case 'sched_pi_setprio': {
+        const tidF = f('tid');
+        const prioF = f('newprio');
+        return (ev) => this.prioCheck(ev, readNum(tidF, ev), readNum(prioF, ev), ev.ts);
+      }
+      case 'sched_process_fork':
+        return this.bindFork(info);
+      case 'sched_process_exec': {
+        const tidF = f('tid');
+        const procnameF = f('procname');
+        const cpuF = f('cpu_id');
+        return (ev) => {
+          const p = this.get(readNum(tidF, ev), ev.ts);
+          if (procnameF !== undefined) p.comm = toPyStr(procnameF.get(ev));
+          this.hooks.exec?.(ev, p, readNum(cpuF, ev));
+        };
+      }
+      case 'lttng_statedump_process_state': {
+        const tidF = f('tid');
+        const pidF = f('pid');
+        const nameF = f('name');
+        const prioF = f('prio');
+        return (ev) => {
+          const ts = ev.ts;
+          const tid = readNum(tidF, ev);
+          const pid = readNum(pidF, ev);
+          const p = this.get(tid, ts);
+          p.pid = pid;
+          p.comm = nameF === undefined ? '' : toPyStr(nameF.get(ev));
+          if (p.prio === undefined && prioF !== undefined) p.prio = readNum(prioF, ev);
+          if (pid !== tid) {
+            let parent = this.procs.get(pid);
+            if (parent === undefined) parent = this.make(pid, pid, p.comm, undefined, ts);
+            this.hooks.statedumpThread?.(ev, p, parent);
+          }
+        };
+      }
+      default:
+        break;
+    }
+    const sys = syscallEntryName(name);
+    if (sys !== undefined) {
+      const cpuF = f('cpu_id');
+      return (ev) => {
+        const cpuId = readNum(cpuF, ev);
+        const tid = this.currentTid(cpuId);
+        if (tid === undefined) return;
+        const p = this.get(tid, ev.ts);
+        p.sysName = sys;
+        p.sysBegin = ev.ts;
+        p.ioRq = undefined;
+        this.sysEntryHook?.(ev, sys, p, cpuId);
+      };
+    }
+    if (isSyscallExit(name)) {
+      const cpuF = f('cpu_id');
+      return (ev) => {
+        const cpuId = readNum(cpuF, ev);
+        const tid = this.currentTid(cpuId);
+        if (tid === undefined) return;
+        const p = this.get(tid, ev.ts);
+        if (p.sysName === undefined) return;
+        this.sysExitHook?.(ev, p, cpuId);
+        p.sysName = undefined;
+        p.ioRq = undefined;
+      };
+    }
+    return undefined;
+  }
+
+  private bindFork(info: ClassInfo): EventFn {
+    const f = (n: string): FieldLocation | undefined => anyField(info.streamClass, info.eventClass, n);
+    const childTidF = f('child_tid');
+    const childPidF = f('child_pid');
+    const childCommF = f('child_comm');
+    const parentPidF = f('parent_pid');
+    const parentCommF = f('parent_comm');
+    const cpuF = f('cpu_id');
+    return (ev) => {
+      const ts = ev.ts;
+      // lttng-analyses reads the parent's *pid* as its tid: the process leader is updated.
+      const parentPid = readNum(parentPidF, ev);
+      const parentComm = parentCommF === undefined ? '' : toPyStr(parentCommF.get(ev));
+      let parent = this.procs.get(parentPid);
+      if (parent === undefined) parent = this.make(parentPid, parentPid, parentComm, undefined, ts);
+      else {
+        parent.pid = parentPid;
+        parent.comm = parentComm;
+      }
+      const childTid = readNum(childTidF, ev);
+      const child = new LttProc(
+        childTid,
+        readNum(childPidF, ev),
+        childCommF === undefined ? '' : toPyStr(childCommF.get(ev)),
+        undefined,
+        this.threadOf(childTid, ts),
+      );
+      this.hooks.fork?.(ev, child, parent, readNum(cpuF, ev));
+      this.procs.set(childTid, child);
+    };
+  }
+}
+
+/** `event['pid']`-style optional read: undefined when the field is absent or not a number. */
+export function optField(loc: FieldLocation | undefined, ev: EventRecord): number | undefined {
+  const v = readNum(loc, ev);
+  return Number.isNaN(v) ? undefined : v;
+}

@@ -1,0 +1,35 @@
+"""
+Runs an lttng-analyses 0.6.1 period command (`runlog`, `runstats_mi`, ...) with one fix: with
+the pyparsing of this machine (3.x), its parser fails on every child period definition
+(`child(parent):...`: KeyError 'id'), so the peer could not compare nested periods at all. The
+fix reads the parent's name at its position in the parse results; nothing else changes.
+
+Usage: python3 lttng-periods-fixed.py ENTRY [lttng-analyses arguments...]
+"""
+import sys
+
+from lttnganalyses.cli import period_parsing as pp
+
+
+def parse_period_def_arg(arg):
+    try:
+        res = pp._period_def.parseString(arg.split('/')[-1], parseAll=True)
+    except Exception:
+        raise pp.MalformedExpression(arg)
+    name = parent = None
+    if 'period-info' in res:
+        info = res['period-info']
+        name = info['name']
+        if 'parent-name' in info:
+            parent = info['parent-name'][1]
+    begin = pp._expr_results_to_expression(res['begin-expr'])
+    end = pp._expr_results_to_expression(res['end-expr']) if 'end-expr' in res else begin
+    return pp.PeriodDefArgParseResults(parent, name, begin, end)
+
+
+pp.parse_period_def_arg = parse_period_def_arg
+
+from lttnganalyses.cli import periods  # noqa: E402
+
+entry = sys.argv.pop(1)
+sys.exit(getattr(periods, entry)())
