@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the repository, each comparing nstrace with its peer tool
  * on the same input in the same run, and a summary of the bars from the issues.
  *
- * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, containers, writer, cputop, spans, filter, record, relayd, view)
+ * Usage: npm run bench [-- NAME...]   (NAME: print, metadata, containers, writer, cputop, spans, filter, record, relayd, view, sql)
  */
 import type { BenchResult } from './measure.js';
 
@@ -19,6 +19,7 @@ const BENCHES: Bench[] = [
   { name: 'relayd', load: () => import('./relayd.js') },
   { name: 'record', load: () => import('./record.js') },
   { name: 'view', load: () => import('./view.js') },
+  { name: 'sql', load: () => import('./sql.js') },
 ];
 
 async function main(): Promise<void> {

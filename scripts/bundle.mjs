@@ -19,7 +19,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // koffi loads its prebuilt native binary from its own package: never bundled.
-  external: ['koffi', '@duckdb/node-api', '@duckdb/node-bindings'],
+  external: ['koffi', '@duckdb/node-bindings'],
   // Dependencies written as CommonJS call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __nstraceCreateRequire } from 'node:module'; const require = __nstraceCreateRequire(import.meta.url);",

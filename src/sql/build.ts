@@ -16,13 +16,42 @@ import { TableCollector } from './collect.js';
 import type { TableName } from './schema.js';
 import { TABLES } from './schema.js';
 
-export type Cell = bigint | number | string | boolean | null;
+/**
+ * A value as held before loading: ns relative to the machine's base for `ts` columns, numbers
+ * for `bigint`/`integer` columns (exact: below 2^53), codes into the column's dictionary for
+ * dictionary-encoded `varchar` columns; null: unknown.
+ */
+export type Cell = number | string | boolean | null;
 
-/** One table's rows of one machine, column by column, in the schema's column order. */
+export type BuiltColumn =
+  | {
+      readonly values: readonly Cell[];
+      /** Strings of a dictionary-encoded varchar column (values are indexes into it). */
+      readonly dict?: readonly string[];
+    }
+  /** A column of the row's thread (`utid` column), looked up in `BuiltTable.threads`. */
+  | { readonly ofThread: 'tid' | 'container_key' | 'container' };
+
+/** Per thread uid (index): host tid and container key; container names by key. */
+export interface ThreadInfo {
+  readonly tid: Int32Array;
+  readonly key: Int32Array;
+  readonly names: readonly string[];
+}
+
+/**
+ * One table's rows of one machine, column by column, in the schema's column order after
+ * `machine` (constant per machine, not held per row).
+ */
 export interface BuiltTable {
   readonly name: TableName;
-  readonly columns: Cell[][];
+  readonly machine: string;
+  /** Absolute ns of relative ts 0. */
+  readonly base: bigint;
+  readonly columns: BuiltColumn[];
   readonly rows: number;
+  /** For `ofThread` columns. */
+  readonly threads?: ThreadInfo;
 }
 
 export interface BuiltMachine {
@@ -68,7 +97,7 @@ export async function buildTables(
     const b = await buildMachine(m, tables, opts);
     await use(b);
     // Keep the summary, not the rows.
-    out.push({ ...b, tables: b.tables.map((t) => ({ name: t.name, rows: t.rows, columns: [] })) });
+    out.push({ ...b, tables: b.tables.map((t) => ({ ...t, columns: [] })) });
   }
   return out;
 }
@@ -102,24 +131,21 @@ async function buildMachine(
   }
   const id = machineId(m.machine);
   const base = baseNs(result.base);
-  const abs = (rel: number | undefined): bigint | null =>
-    rel === undefined || Number.isNaN(rel) ? null : base + BigInt(rel);
   const model = result.model;
   const built: BuiltTable[] = [];
-  const ctx: Ctx = { id, abs, model };
+  const ctx: Ctx = { id, base, model };
   for (const name of tables) {
     switch (name) {
       case 'machine':
         built.push(
-          table('machine', [
-            [id],
+          table(ctx, 'machine', [
             [m.machine.name],
             [m.machine.bootId ?? null],
             [m.machine.traces.map((t) => t.dir).join(',')],
-            [abs(result.summary.periodBegin)],
-            [abs(result.summary.lastTs)],
-            [BigInt(result.summary.events)],
-            [BigInt(result.summary.discardedEvents)],
+            [orNull(result.summary.periodBegin)],
+            [orNull(result.summary.lastTs)],
+            [result.summary.events],
+            [result.summary.discardedEvents],
           ]),
         );
         break;
@@ -137,7 +163,8 @@ async function buildMachine(
         break;
     }
   }
-  const begin = abs(result.summary.periodBegin);
+  const pb = result.summary.periodBegin;
+  const begin = pb === undefined ? null : base + BigInt(pb);
   return {
     id,
     label: m.label,
@@ -150,24 +177,30 @@ async function buildMachine(
 
 interface Ctx {
   readonly id: string;
-  readonly abs: (rel: number | undefined) => bigint | null;
+  readonly base: bigint;
   readonly model: SystemModel;
 }
 
-function table(name: TableName, columns: Cell[][]): BuiltTable {
-  const n = TABLES[name].columns.length;
+function table(
+  ctx: Ctx,
+  name: TableName,
+  columns: Array<Cell[] | BuiltColumn>,
+  threads?: ThreadInfo,
+): BuiltTable {
+  const n = TABLES[name].columns.length - 1;
   if (columns.length !== n)
     throw new Error(`table ${name}: ${columns.length} columns built, ${n} in the schema`);
-  return { name, columns, rows: columns[0]!.length };
+  const cols = columns.map((c) => (Array.isArray(c) ? { values: c } : (c as BuiltColumn)));
+  const first = cols[0]!;
+  const rows = 'values' in first ? first.values.length : 0;
+  return { name, machine: ctx.id, base: ctx.base, columns: cols, rows, threads };
 }
 
 const orNull = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) ? null : v);
-const bigOrNull = (v: number | undefined): bigint | null => (v === undefined ? null : BigInt(v));
 
-function containerTable({ id, abs, model }: Ctx): BuiltTable {
-  const list: Container[] = model.containers.all();
-  return table('container', [
-    list.map(() => id),
+function containerTable(ctx: Ctx): BuiltTable {
+  const list: Container[] = ctx.model.containers.all();
+  return table(ctx, 'container', [
     list.map((c) => c.key),
     list.map((c) => c.id),
     list.map((c) => c.name),
@@ -175,21 +208,21 @@ function containerTable({ id, abs, model }: Ctx): BuiltTable {
     list.map((c) => c.type),
     list.map((c) => c.image),
     list.map((c) => c.source),
-    list.map((c) => bigOrNull(c.pidNs)),
+    list.map((c) => orNull(c.pidNs)),
     list.map((c) => c.pidNsList.join(',')),
     list.map((c) => (c.parent === undefined ? null : c.parent.key)),
-    list.map((c) => abs(c.firstSeen)),
-    list.map((c) => abs(c.lastSeen)),
-    list.map((c) => abs(c.stoppedAt)),
+    list.map((c) => orNull(c.firstSeen)),
+    list.map((c) => orNull(c.lastSeen)),
+    list.map((c) => orNull(c.stoppedAt)),
     list.map((c) => c.threads.length),
   ]);
 }
 
-function threadTable({ id, abs, model }: Ctx): BuiltTable {
+function threadTable(ctx: Ctx): BuiltTable {
+  const model = ctx.model;
   const ts = model.allThreads;
   const ctr = ts.map((t) => model.containerOf(t));
-  return table('thread', [
-    ts.map(() => id),
+  return table(ctx, 'thread', [
     ts.map((t) => t.uid),
     ts.map((t) => t.tid),
     ts.map((t) => orNull(t.pid)),
@@ -197,71 +230,73 @@ function threadTable({ id, abs, model }: Ctx): BuiltTable {
     ts.map((t) => t.comm),
     ts.map((t) => orNull(t.vtid)),
     ts.map((t) => orNull(t.vpid)),
-    ts.map((t) => bigOrNull(t.pidNs)),
+    ts.map((t) => orNull(t.pidNs)),
     ts.map((t) => orNull(t.pidNsLevel)),
     ctr.map((c) => c.key),
     ctr.map((c) => c.name),
-    ts.map((t) => abs(t.born)),
-    ts.map((t) => abs(t.exited)),
-    ts.map((t) => abs(t.firstSeen)),
-    ts.map((t) => abs(t.lastSeen)),
+    ts.map((t) => orNull(t.born)),
+    ts.map((t) => orNull(t.exited)),
+    ts.map((t) => t.firstSeen),
+    ts.map((t) => t.lastSeen),
   ]);
 }
 
-/** Container key and name per thread uid (final binding). */
-function containersByUid(model: SystemModel): { key: Int32Array; name: string[] } {
+/** Per thread uid: tid, container key; and the container names as a dictionary (by key). */
+function threadInfo(model: SystemModel): ThreadInfo {
   const n = model.allThreads.length;
+  const tid = new Int32Array(n);
   const key = new Int32Array(n);
-  const name: string[] = new Array<string>(n);
+  const names: string[] = [];
+  for (const c of model.containers.all()) names[c.key] = c.name;
   for (let i = 0; i < n; i++) {
-    const c = model.containerOf(model.allThreads[i]!);
+    const t = model.allThreads[i]!;
+    const c = model.containerOf(t);
+    tid[i] = t.tid;
     key[i] = c.key;
-    name[i] = c.name;
+    names[c.key] = c.name;
   }
-  return { key, name };
+  // Keys of merged containers (no longer listed) that no thread uses: no name needed.
+  for (let k = 0; k < names.length; k++) names[k] ??= '';
+  return { tid, key, names };
 }
 
-function sliceTable({ id, abs, model }: Ctx, col: TableCollector): BuiltTable {
+const TID = { ofThread: 'tid' } as const;
+const KEY = { ofThread: 'container_key' } as const;
+const NAME = { ofThread: 'container' } as const;
+
+function sliceTable(ctx: Ctx, col: TableCollector): BuiltTable {
   const s = col.slices;
-  const n = s.ts.length;
-  const byUid = containersByUid(model);
-  const machine: Cell[] = new Array<Cell>(n).fill(id);
-  const ts: Cell[] = new Array<Cell>(n);
-  const dur: Cell[] = new Array<Cell>(n);
-  const tid: Cell[] = new Array<Cell>(n);
-  const ckey: Cell[] = new Array<Cell>(n);
-  const cname: Cell[] = new Array<Cell>(n);
-  for (let i = 0; i < n; i++) {
-    const uid = s.uid[i]!;
-    ts[i] = abs(s.ts[i]);
-    dur[i] = BigInt(s.dur[i]!);
-    tid[i] = model.allThreads[uid]!.tid;
-    ckey[i] = byUid.key[uid]!;
-    cname[i] = byUid.name[uid]!;
-  }
-  return table('sched_slice', [machine, s.cpu, ts, dur, s.uid, tid, ckey, cname, s.startKnown, s.endKnown]);
+  return table(
+    ctx,
+    'sched_slice',
+    [s.cpu, s.ts, s.dur, s.uid, TID, KEY, NAME, s.startKnown, s.endKnown],
+    threadInfo(ctx.model),
+  );
 }
 
-function syscallTable({ id, abs, model }: Ctx, col: TableCollector): BuiltTable {
+function syscallTable(ctx: Ctx, col: TableCollector): BuiltTable {
   const s = col.syscalls;
   const n = s.ts.length;
-  const byUid = containersByUid(model);
-  const machine: Cell[] = new Array<Cell>(n).fill(id);
-  const ts: Cell[] = new Array<Cell>(n);
-  const dur: Cell[] = new Array<Cell>(n);
   const ret: Cell[] = new Array<Cell>(n);
-  const tid: Cell[] = new Array<Cell>(n);
-  const ckey: Cell[] = new Array<Cell>(n);
-  const cname: Cell[] = new Array<Cell>(n);
+  const names: string[] = [];
+  const codes = new Map<string, number>();
+  const name: number[] = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    const uid = s.uid[i]!;
-    ts[i] = abs(s.ts[i]);
-    dur[i] = BigInt(s.dur[i]!);
     const r = s.ret[i]!;
-    ret[i] = Number.isNaN(r) ? null : BigInt(r);
-    tid[i] = model.allThreads[uid]!.tid;
-    ckey[i] = byUid.key[uid]!;
-    cname[i] = byUid.name[uid]!;
+    ret[i] = Number.isNaN(r) ? null : r;
+    const nm = s.name[i]!;
+    let code = codes.get(nm);
+    if (code === undefined) {
+      code = names.length;
+      names.push(nm);
+      codes.set(nm, code);
+    }
+    name[i] = code;
   }
-  return table('syscall', [machine, s.cpu, ts, dur, s.name, ret, s.uid, tid, ckey, cname]);
+  return table(
+    ctx,
+    'syscall',
+    [s.cpu, s.ts, s.dur, { values: name, dict: names }, ret, s.uid, TID, KEY, NAME],
+    threadInfo(ctx.model),
+  );
 }

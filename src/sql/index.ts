@@ -8,7 +8,7 @@ import type { BuildOptions, BuiltMachine } from './build.js';
 import { buildTables } from './build.js';
 import { SqlEngine, sqlString } from './duck.js';
 import type { TableName } from './schema.js';
-import { TABLE_NAMES, TABLES } from './schema.js';
+import { TABLE_NAMES } from './schema.js';
 
 export { SqlEngine, QueryError } from './duck.js';
 export type { QueryResult } from './duck.js';
@@ -79,20 +79,18 @@ export async function exportParquet(
   const engine = await SqlEngine.open();
   let built: BuiltMachine[];
   try {
-    await engine.create(tables);
     built = await buildTables(paths, tables, opts, async (m) => {
       for (const t of m.tables) {
         if (t.rows === 0) continue;
-        await engine.run(`DELETE FROM ${t.name}`);
-        await engine.append(t);
+        const select = await engine.stage(t);
         const out = join(root, t.name);
         mkdirSync(out, { recursive: true });
-        const cols = TABLES[t.name].columns.map((c) => c.name).join(', ');
         const date = m.date === null ? 'NULL' : sqlString(m.date);
         await engine.run(
-          `COPY (SELECT ${cols}, ${date} AS date FROM ${t.name}) TO ${sqlString(out)} ` +
+          `COPY (SELECT *, ${date} AS date FROM (${select})) TO ${sqlString(out)} ` +
             "(FORMAT parquet, PARTITION_BY (machine, date), APPEND, FILENAME_PATTERN 'part-{uuid}')",
         );
+        await engine.unstage(t.name);
       }
     });
   } finally {
