@@ -109,9 +109,11 @@ async function buildMachine(
 ): Promise<BuiltMachine> {
   const want = new Set(tables);
   const syscalls = want.has('syscall');
+  const pages = want.has('page_alloc');
   const names: AnalysisName[] = ['cputop'];
   if (syscalls) names.push('syscallstats');
-  const collector = new TableCollector({ slices: want.has('sched_slice'), syscalls });
+  if (pages) names.push('memtop');
+  const collector = new TableCollector({ slices: want.has('sched_slice'), syscalls, pages });
   const ts = m.open();
   let result;
   try {
@@ -161,6 +163,26 @@ async function buildMachine(
       case 'syscall':
         built.push(syscallTable(ctx, collector));
         break;
+      case 'page_alloc': {
+        const p = collector.pages;
+        built.push(
+          table(
+            ctx,
+            'page_alloc',
+            [
+              p.cpu.map((c) => (Number.isNaN(c) ? null : c)),
+              p.ts,
+              { values: p.alloc.map((a) => (a ? 0 : 1)), dict: ['alloc', 'free'] },
+              p.uid.map((u) => (u < 0 ? null : u)),
+              TID,
+              KEY,
+              NAME,
+            ],
+            threadInfo(ctx.model),
+          ),
+        );
+        break;
+      }
     }
   }
   const pb = result.summary.periodBegin;

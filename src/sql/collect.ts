@@ -8,6 +8,7 @@
  *   switch in, or the period begin for a thread first met being switched out); the idle task
  *   (tid 0) is not charged when switched in, as there.
  * - `syscall`: a row per system call exit of a thread with a call in flight, as syscallstats.
+ * - `page_alloc`: a row per page allocation or free event, charged to the thread memtop charges.
  *
  * Threads and containers are attached at the end (the model's final binding, as the analyses'
  * per-container tables use).
@@ -37,23 +38,35 @@ export interface SyscallColumns {
   readonly uid: number[];
 }
 
+/** Page allocations and frees (one page per event, as memtop counts them). */
+export interface PageColumns {
+  readonly cpu: number[];
+  readonly ts: number[];
+  readonly alloc: boolean[];
+  /** -1: memtop charges no thread. */
+  readonly uid: number[];
+}
+
 export class TableCollector implements AnalysisHandler {
   readonly name = 'sql-tables';
   readonly slices: SliceColumns = { cpu: [], ts: [], dur: [], uid: [], startKnown: [], endKnown: [] };
   readonly syscalls: SyscallColumns = { cpu: [], ts: [], dur: [], name: [], ret: [], uid: [] };
+  readonly pages: PageColumns = { cpu: [], ts: [], alloc: [], uid: [] };
   model!: SystemModel;
   periodBegin: number | undefined;
   lastTs: number | undefined;
   private readonly wantSlices: boolean;
   private readonly wantSyscalls: boolean;
+  private readonly wantPages: boolean;
   /** Per thread uid: start of the current run (NaN: not running), its CPU, and whether it was seen. */
   private start: number[] = [];
   private startCpu: number[] = [];
   private seen: boolean[] = [];
 
-  constructor(want: { slices: boolean; syscalls: boolean }) {
+  constructor(want: { slices: boolean; syscalls: boolean; pages?: boolean }) {
     this.wantSlices = want.slices;
     this.wantSyscalls = want.syscalls;
+    this.wantPages = want.pages ?? false;
   }
 
   reset(ctx: AnalysisContext): void {
@@ -67,6 +80,12 @@ export class TableCollector implements AnalysisHandler {
   bind(info: ClassInfo): EventFn | undefined {
     if (this.wantSlices && info.name === 'sched_switch') return (ev) => this.onSwitch(ev.ts);
     if (this.wantSyscalls && isSyscallExit(info.name)) return (ev) => this.onExit(ev.ts);
+    if (this.wantPages) {
+      if (info.name === 'mm_page_alloc' || info.name === 'kmem_mm_page_alloc')
+        return (ev) => this.onPage(ev.ts, true);
+      if (info.name === 'mm_page_free' || info.name === 'kmem_mm_page_free')
+        return (ev) => this.onPage(ev.ts, false);
+    }
     return undefined;
   }
 
@@ -134,6 +153,17 @@ export class TableCollector implements AnalysisHandler {
     s.name.push(t.sysName!);
     s.ret.push(m.exitRet);
     s.uid.push(t.uid);
+  }
+
+  private onPage(ts: number, alloc: boolean): void {
+    const m = this.model;
+    const t = m.memThread;
+    const p = this.pages;
+    // The model leaves cpuId as it was for a free it ignores (no page allocated yet).
+    p.cpu.push(t === undefined ? NaN : m.cpuId);
+    p.ts.push(ts);
+    p.alloc.push(alloc);
+    p.uid.push(t === undefined ? -1 : t.uid);
   }
 
   finalize(lastTs: number): void {

@@ -118,7 +118,7 @@ export class SqlEngine {
         ],
         uids.length,
       );
-      from += ` JOIN ${stage}_threads u ON s.${utidCol} = u.utid`;
+      from += ` LEFT JOIN ${stage}_threads u ON s.${utidCol} = u.utid`;
     }
     return `SELECT ${sqlString(t.machine)} AS machine, ${exprs.join(', ')} FROM ${from}`;
   }

@@ -28,7 +28,14 @@ export interface TableDef {
   readonly columns: readonly ColumnDef[];
 }
 
-export const TABLE_NAMES = ['machine', 'container', 'thread', 'sched_slice', 'syscall'] as const;
+export const TABLE_NAMES = [
+  'machine',
+  'container',
+  'thread',
+  'sched_slice',
+  'syscall',
+  'page_alloc',
+] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 const c = (name: string, kind: ColumnKind, doc: string): ColumnDef => ({ name, kind, doc });
@@ -136,6 +143,26 @@ export const TABLES: Readonly<Record<TableName, TableDef>> = {
       c('tid', 'integer', 'host tid'),
       c('container_key', 'integer', "the thread's container"),
       c('container', 'varchar', "the thread's container name"),
+    ],
+  },
+  page_alloc: {
+    name: 'page_alloc',
+    doc:
+      'page allocations and frees (kmem_mm_page_alloc/free), one page per event, charged as memtop ' +
+      'charges them (per-container counts of charged rows equal memtop)',
+    columns: [
+      MACHINE,
+      c('cpu', 'integer', 'CPU of the event; NULL when memtop charges no thread'),
+      c('ts', 'ts', 'event time'),
+      c('kind', 'varchar', 'alloc or free'),
+      c(
+        'utid',
+        'integer',
+        "the CPU's current thread; NULL: not charged (current thread unknown, or a free before any alloc)",
+      ),
+      c('tid', 'integer', 'host tid (NULL: not charged)'),
+      c('container_key', 'integer', "the thread's container (NULL: not charged)"),
+      c('container', 'varchar', "the thread's container name (NULL: not charged)"),
     ],
   },
 };

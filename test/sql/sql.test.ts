@@ -40,7 +40,10 @@ async function reference(path: string): Promise<AnalyseResult> {
   const [m] = machineInputs([path]);
   const ts = m!.open();
   try {
-    return await analyse(ts, ['cputop', 'syscallstats'], { streamRanges: () => streamRangesOf(ts) });
+    return await analyse(ts, ['cputop', 'syscallstats', 'memtop'], {
+      streamRanges: () => streamRangesOf(ts),
+      partial: true,
+    });
   } finally {
     ts.close();
   }
@@ -109,6 +112,28 @@ describe('nstrace sql tables equal the analyses (in-process, to the ns)', () => 
     }
     expect(compared).toBeGreaterThan(0);
     expect(rows.length).toBe(compared);
+  });
+
+  it.each(traces)('per-container page allocations and frees: %s', async (_, path) => {
+    const ref = await reference(path());
+    const rows = await sqlRows(
+      path(),
+      "SELECT container_key AS k, count(*) FILTER (WHERE kind = 'alloc') AS a, count(*) FILTER (WHERE kind = 'free') AS f, " +
+        'count(DISTINCT utid) AS threads FROM page_alloc WHERE utid IS NOT NULL GROUP BY ALL',
+    );
+    const got = new Map(rows.map((r) => [Number(r.k), r]));
+    if (ref.memtop === undefined) {
+      expect(rows).toEqual([]);
+      return;
+    }
+    let charged = 0;
+    for (const c of ref.memtop.containers) {
+      const r = got.get(c.container.key);
+      charged += c.allocated + c.freed;
+      expect(Number(r?.a ?? 0), c.container.name).toBe(c.allocated);
+      expect(Number(r?.f ?? 0), c.container.name).toBe(c.freed);
+    }
+    expect(charged).toBeGreaterThan(0);
   });
 
   it('loads only the tables a query names', () => {

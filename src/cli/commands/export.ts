@@ -24,7 +24,7 @@ export function register(program: Command): void {
   program
     .command('export')
     .description(
-      'Write the tables of nstrace sql (machine, container, thread, sched_slice, syscall) as a Parquet ' +
+      'Write the tables of nstrace sql (machine, container, thread, sched_slice, syscall, page_alloc) as a Parquet ' +
         'dataset partitioned by machine and date, for DuckDB, Spark, Trino or ClickHouse',
     )
     .argument('<trace...>', 'trace directories')

@@ -26,7 +26,7 @@ interface SqlCliOptions {
 }
 
 const EXAMPLES = `
-Tables (docs/sql.md): machine, container, thread, sched_slice, syscall. Timestamps are ns since
+Tables (docs/sql.md): machine, container, thread, sched_slice, syscall, page_alloc. Timestamps are ns since
 the Unix epoch (BIGINT), durations ns. A query loads only the tables it names.
 
 Examples:
