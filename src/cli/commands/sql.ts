@@ -33,7 +33,7 @@ Examples:
   nstrace sql TRACE "SELECT container, sum(dur) AS cpu_ns FROM sched_slice GROUP BY ALL ORDER BY cpu_ns DESC"
       CPU time per container (the numbers of cputop's Per-Container Usage)
   nstrace sql TRACE "SELECT container, name, count(*) AS calls, sum(dur) AS ns FROM syscall
-                     GROUP BY ALL QUALIFY row_number() OVER (PARTITION BY container ORDER BY calls DESC) <= 3"
+                     GROUP BY container, name QUALIFY row_number() OVER (PARTITION BY container ORDER BY calls DESC) <= 3"
       top 3 system calls of each container
   nstrace sql TRACE "SELECT t.comm, t.vtid, t.pid_ns, sum(s.dur) AS ns FROM sched_slice s
                      JOIN thread t USING (machine, utid) WHERE t.container = 'web' GROUP BY ALL ORDER BY ns DESC"
