@@ -13,6 +13,7 @@ import type { Container } from '../model/containers.js';
 import type { Machine } from '../model/machines.js';
 import type { SystemModel } from '../model/model.js';
 import { TableCollector } from './collect.js';
+import { EventCollector } from './events.js';
 import type { TableName } from './schema.js';
 import { TABLES } from './schema.js';
 
@@ -114,6 +115,7 @@ async function buildMachine(
   if (syscalls) names.push('syscallstats');
   if (pages) names.push('memtop');
   const collector = new TableCollector({ slices: want.has('sched_slice'), syscalls, pages });
+  const events = want.has('event') ? new EventCollector() : undefined;
   const ts = m.open();
   let result;
   try {
@@ -126,7 +128,7 @@ async function buildMachine(
       streamRanges: () => streamRangesOf(ts),
       onProgress: opts.onProgress,
       signal: opts.signal,
-      extraHandlers: [collector],
+      extraHandlers: events === undefined ? [collector] : [collector, events],
     });
   } finally {
     ts.close();
@@ -163,6 +165,13 @@ async function buildMachine(
       case 'syscall':
         built.push(syscallTable(ctx, collector));
         break;
+      case 'event': {
+        const e = events!.columns;
+        built.push(
+          table(ctx, 'event', [e.ts, e.cpu, { values: e.name, dict: events!.names }, e.context, e.payload]),
+        );
+        break;
+      }
       case 'page_alloc': {
         const p = collector.pages;
         built.push(

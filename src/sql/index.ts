@@ -2,17 +2,17 @@
  * Traces as tables: load a trace set into DuckDB for `nstrace sql`, or write it as a Hive-style
  * partitioned Parquet dataset for `nstrace export` (docs/sql.md, docs/adr/0210-sql-tables.md).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BuildOptions, BuiltMachine } from './build.js';
 import { buildTables } from './build.js';
 import { SqlEngine, sqlString } from './duck.js';
 import type { TableName } from './schema.js';
-import { TABLE_NAMES } from './schema.js';
+import { DEFAULT_EXPORT_TABLES, TABLE_NAMES } from './schema.js';
 
 export { SqlEngine, QueryError } from './duck.js';
 export type { QueryResult } from './duck.js';
-export { TABLE_NAMES, TABLES, tablesOfQuery } from './schema.js';
+export { DEFAULT_EXPORT_TABLES, TABLE_NAMES, TABLES, tablesOfQuery } from './schema.js';
 export type { TableName } from './schema.js';
 
 export interface LoadSummary {
@@ -55,7 +55,7 @@ export async function loadTraces(
 }
 
 export interface ExportOptions extends BuildOptions {
-  /** Tables to write (default: all of the schema). */
+  /** Tables to write (default: `DEFAULT_EXPORT_TABLES`, all but `event`). */
   tables?: readonly TableName[];
 }
 
@@ -74,7 +74,7 @@ export async function exportParquet(
   dir: string,
   opts: ExportOptions = {},
 ): Promise<ExportSummary> {
-  const tables = opts.tables ?? TABLE_NAMES;
+  const tables = opts.tables ?? DEFAULT_EXPORT_TABLES;
   const root = resolve(dir);
   const engine = await SqlEngine.open();
   let built: BuiltMachine[];
@@ -100,14 +100,17 @@ export async function exportParquet(
 }
 
 /**
- * SQL that creates views named as the schema's tables over an exported dataset (for reading it
+ * SQL that creates views named as the schema's tables over an exported dataset, for the tables it
+ * has (for reading it
  * back with DuckDB: `nstrace sql --dataset DIR`, tests).
  */
 export function datasetViews(dir: string, tables: readonly TableName[] = TABLE_NAMES): string[] {
   const root = resolve(dir);
-  return tables.map(
-    (t) =>
-      `CREATE VIEW ${t} AS SELECT * FROM read_parquet(${sqlString(join(root, t, '**', '*.parquet'))}, ` +
-      'hive_partitioning = true, union_by_name = true)',
-  );
+  return tables
+    .filter((t) => existsSync(join(root, t)))
+    .map(
+      (t) =>
+        `CREATE VIEW ${t} AS SELECT * FROM read_parquet(${sqlString(join(root, t, '**', '*.parquet'))}, ` +
+        'hive_partitioning = true, union_by_name = true)',
+    );
 }

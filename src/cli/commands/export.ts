@@ -24,7 +24,7 @@ export function register(program: Command): void {
   program
     .command('export')
     .description(
-      'Write the tables of nstrace sql (machine, container, thread, sched_slice, syscall, page_alloc) as a Parquet ' +
+      'Write the tables of nstrace sql (machine, container, thread, sched_slice, syscall, page_alloc; event on request) as a Parquet ' +
         'dataset partitioned by machine and date, for DuckDB, Spark, Trino or ClickHouse',
     )
     .argument('<trace...>', 'trace directories')
@@ -33,7 +33,10 @@ export function register(program: Command): void {
     .option('--since <date>', 'start of the exported period (formats of cputop --begin)')
     .option('--until <date>', 'end of the exported period')
     .option('--gmt', 'read --since/--until in UTC')
-    .option('--tables <list>', 'only these tables (comma-separated)')
+    .option(
+      '--tables <list>',
+      'these tables (comma-separated; default: all but event, which holds every event as JSON and is opt-in)',
+    )
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',
@@ -43,6 +46,7 @@ period begins). Exporting again, or another machine, into the same DIR adds file
 
 Examples:
   nstrace export -o /data/fleet /var/lib/lttng-traces/host1
+  nstrace export -o /data/fleet --tables event,machine TRACE     every event, context and payload as JSON
   nstrace export -o /data/fleet --since '2026-12-06 10:00:00' --until '2026-12-06 10:05:00' --gmt TRACE
   nstrace sql --dataset /data/fleet "SELECT machine, container, sum(dur) FROM sched_slice GROUP BY ALL"
   duckdb -c "SELECT * FROM read_parquet('/data/fleet/sched_slice/**/*.parquet', hive_partitioning=true) LIMIT 5"

@@ -26,7 +26,7 @@ interface SqlCliOptions {
 }
 
 const EXAMPLES = `
-Tables (docs/sql.md): machine, container, thread, sched_slice, syscall, page_alloc. Timestamps are ns since
+Tables (docs/sql.md): machine, container, thread, sched_slice, syscall, page_alloc, event. Timestamps are ns since
 the Unix epoch (BIGINT), durations ns. A query loads only the tables it names.
 
 Examples:
@@ -39,6 +39,9 @@ Examples:
                      JOIN thread t USING (machine, utid) WHERE t.container = 'web' GROUP BY ALL ORDER BY ns DESC"
       threads of the container 'web', with their tid inside it
   nstrace sql TRACE "SELECT name, count(*) FILTER (WHERE ret < 0) AS errors FROM syscall GROUP BY ALL ORDER BY 2 DESC"
+  nstrace sql TRACE "SELECT context->>'$.procname' AS comm, count(*) FROM event
+                     WHERE name LIKE 'syscall_exit_%' AND (payload->>'$.ret')::BIGINT < 0 GROUP BY ALL"
+      failed system calls by process name, from the raw events (context and payload as JSON)
   nstrace sql TRACE --format csv "SELECT * FROM container" > containers.csv
   nstrace sql --dataset /data/fleet "SELECT machine, container, sum(dur) FROM sched_slice GROUP BY ALL"
       the same queries over an exported Parquet dataset (nstrace export) of many machines
