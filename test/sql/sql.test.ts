@@ -6,6 +6,7 @@
  * and anonymous containers (src/analyses/simulate.ts). In-process (exact ns from the handlers'
  * results) and through the CLI (`cputop --mi`'s ratios, `syscallstats --mi`'s tables).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +16,7 @@ import { analyse } from '../../src/analyses/session.js';
 import type { AnalyseResult } from '../../src/analyses/session.js';
 import { writeBenchTrace, writeSampleTrace } from '../../src/analyses/simulate.js';
 import { loadTraces, SqlEngine, tablesOfQuery } from '../../src/sql/index.js';
-import { ensureBuilt, nstrace } from '../helpers/cli.js';
+import { ensureBuilt, NSTRACE, nstrace } from '../helpers/cli.js';
 
 const ROOT = resolve(__dirname, '../..');
 const LIVE = join(ROOT, 'samples/containers-live');
@@ -239,5 +240,15 @@ describe('nstrace sql CLI against cputop --mi and syscallstats --mi', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('name,type\nweb,docker\n');
+    // Without QUERY: statements from stdin (ending with ';', the last one at end of input), an
+    // error reported and the next statement run.
+    const p = spawnSync('node', [NSTRACE, 'sql', '--format', 'csv', LIVE], {
+      input:
+        "SELECT count(*) AS n FROM container\n  WHERE type = 'docker';\nSELECT nope;\n.tables\nSELECT 1 AS one",
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/^n\n1\nerror: .*nope[\s\S]*\nmachine\ncontainer\n[\s\S]*event\none\n1\n$/);
   });
 });
