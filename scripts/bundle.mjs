@@ -18,7 +18,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
   logLevel: 'warning',
-  // koffi loads its prebuilt native binary from its own package: never bundled.
+  // koffi and @duckdb/node-bindings load their prebuilt native binaries from their own packages:
+  // never bundled (@duckdb/node-api, plain JavaScript over the bindings, is: docs/adr/0210).
   external: ['koffi', '@duckdb/node-bindings'],
   // Dependencies written as CommonJS call require() for Node's built-ins.
   banner: {
