@@ -12,6 +12,7 @@ import type { TimeBase } from '../ctf/event.js';
 import type { Container } from '../model/containers.js';
 import type { Machine } from '../model/machines.js';
 import type { SystemModel } from '../model/model.js';
+import { MissingEventsError } from '../util/errors.js';
 import { TableCollector } from './collect.js';
 import { EventCollector } from './events.js';
 import type { TableName } from './schema.js';
@@ -92,14 +93,28 @@ export async function buildTables(
   tables: readonly TableName[],
   opts: BuildOptions,
   use: (m: BuiltMachine) => Promise<void>,
+  onSkip: (message: string) => void = () => undefined,
 ): Promise<BuiltMachine[]> {
   const out: BuiltMachine[] = [];
-  for (const m of machineInputs(paths)) {
-    const b = await buildMachine(m, tables, opts);
+  const machines = machineInputs(paths);
+  const missing: MissingEventsError[] = [];
+  for (const m of machines) {
+    let b: BuiltMachine;
+    try {
+      b = await buildMachine(m, tables, opts);
+    } catch (e) {
+      // One machine among several without the kernel events (a host that sent userspace traces
+      // only): skipped, as the analysis commands skip it; an error when no machine has them.
+      if (machines.length === 1 || !(e instanceof MissingEventsError)) throw e;
+      missing.push(e);
+      onSkip(`${m.label}: not loaded: ${e.message}`);
+      continue;
+    }
     await use(b);
     // Keep the summary, not the rows.
     out.push({ ...b, tables: b.tables.map((t) => ({ ...t, columns: [] })) });
   }
+  if (missing.length === machines.length && missing[0] !== undefined) throw missing[0];
   return out;
 }
 

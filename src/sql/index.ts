@@ -26,7 +26,11 @@ export interface LoadSummary {
   readonly warnings: string[];
 }
 
-function summarise(tables: readonly TableName[], built: readonly BuiltMachine[]): LoadSummary {
+function summarise(
+  tables: readonly TableName[],
+  built: readonly BuiltMachine[],
+  skipped: readonly string[],
+): LoadSummary {
   return {
     tables,
     machines: built.map((m) => ({
@@ -35,7 +39,10 @@ function summarise(tables: readonly TableName[], built: readonly BuiltMachine[])
       events: m.events,
       rows: Object.fromEntries(m.tables.map((t) => [t.name, t.rows])),
     })),
-    warnings: built.flatMap((m) => m.warnings.map((w) => (built.length > 1 ? `${m.label}: ${w}` : w))),
+    warnings: [
+      ...skipped,
+      ...built.flatMap((m) => m.warnings.map((w) => (built.length > 1 ? `${m.label}: ${w}` : w))),
+    ],
   };
 }
 
@@ -48,10 +55,17 @@ export async function loadTraces(
 ): Promise<LoadSummary> {
   await engine.create(tables);
   if (tables.length === 0) return { tables, machines: [], warnings: [] };
-  const built = await buildTables(paths, tables, opts, async (m) => {
-    for (const t of m.tables) await engine.append(t);
-  });
-  return summarise(tables, built);
+  const skipped: string[] = [];
+  const built = await buildTables(
+    paths,
+    tables,
+    opts,
+    async (m) => {
+      for (const t of m.tables) await engine.append(t);
+    },
+    (msg) => skipped.push(msg),
+  );
+  return summarise(tables, built, skipped);
 }
 
 export interface ExportOptions extends BuildOptions {
@@ -78,25 +92,32 @@ export async function exportParquet(
   const root = resolve(dir);
   const engine = await SqlEngine.open();
   let built: BuiltMachine[];
+  const skipped: string[] = [];
   try {
-    built = await buildTables(paths, tables, opts, async (m) => {
-      for (const t of m.tables) {
-        if (t.rows === 0) continue;
-        const select = await engine.stage(t);
-        const out = join(root, t.name);
-        mkdirSync(out, { recursive: true });
-        const date = m.date === null ? 'NULL' : sqlString(m.date);
-        await engine.run(
-          `COPY (SELECT *, ${date} AS date FROM (${select})) TO ${sqlString(out)} ` +
-            "(FORMAT parquet, PARTITION_BY (machine, date), APPEND, FILENAME_PATTERN 'part-{uuid}')",
-        );
-        await engine.unstage(t.name);
-      }
-    });
+    built = await buildTables(
+      paths,
+      tables,
+      opts,
+      async (m) => {
+        for (const t of m.tables) {
+          if (t.rows === 0) continue;
+          const select = await engine.stage(t);
+          const out = join(root, t.name);
+          mkdirSync(out, { recursive: true });
+          const date = m.date === null ? 'NULL' : sqlString(m.date);
+          await engine.run(
+            `COPY (SELECT *, ${date} AS date FROM (${select})) TO ${sqlString(out)} ` +
+              "(FORMAT parquet, PARTITION_BY (machine, date), APPEND, FILENAME_PATTERN 'part-{uuid}')",
+          );
+          await engine.unstage(t.name);
+        }
+      },
+      (msg) => skipped.push(msg),
+    );
   } finally {
     engine.close();
   }
-  return { ...summarise(tables, built), dir: root };
+  return { ...summarise(tables, built, skipped), dir: root };
 }
 
 /**

@@ -230,6 +230,18 @@ describe('nstrace sql CLI against cputop --mi and syscallstats --mi', () => {
     expect(bad.stderr).not.toMatch(/^\s+at /m);
   });
 
+  it('a machine without kernel events among several is skipped with a warning; alone, an error', () => {
+    // A userspace-only trace of another machine (origin and licence: the fixture directory's README.md).
+    const ust = join(ROOT, 'test/fixtures/tracecompass-test-traces/debuginfo-synth-two-processes');
+    const r = nstrace(['sql', '--format', 'csv', LIVE, ust, 'SELECT machine FROM machine']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('machine\nvm-2b484679\n');
+    expect(r.stderr).toMatch(/warning: .*not loaded: cputop: the trace lacks sched_switch/);
+    const alone = nstrace(['sql', ust, 'SELECT machine FROM machine']);
+    expect(alone.code).not.toBe(0);
+    expect(alone.stderr).toMatch(/^nstrace: error: cputop: the trace lacks sched_switch/);
+  });
+
   it('csv output and the prompt on stdin', () => {
     const r = nstrace([
       'sql',
