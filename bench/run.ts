@@ -20,6 +20,7 @@ const BENCHES: Bench[] = [
   { name: 'relayd', load: () => import('./relayd.js') },
   { name: 'record', load: () => import('./record.js') },
   { name: 'view', load: () => import('./view.js') },
+  { name: 'sql', load: () => import('./sql.js') },
 ];
 
 async function main(): Promise<void> {

@@ -18,8 +18,9 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
   logLevel: 'warning',
-  // koffi loads its prebuilt native binary from its own package: never bundled.
-  external: ['koffi'],
+  // koffi and @duckdb/node-bindings load their prebuilt native binaries from their own packages:
+  // never bundled (@duckdb/node-api, plain JavaScript over the bindings, is: docs/adr/0210).
+  external: ['koffi', '@duckdb/node-bindings'],
   // Dependencies written as CommonJS call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __nstraceCreateRequire } from 'node:module'; const require = __nstraceCreateRequire(import.meta.url);",

@@ -62,6 +62,8 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
       return c.register;
     },
   ],
+  ['sql', async () => (await import('./sql.js')).register],
+  ['export', async () => (await import('./export.js')).register],
   ['print', async () => (await import('./print.js')).register],
   ['view', async () => (await import('./view.js')).register],
   ['record', async () => (await import('./record.js')).register],

@@ -1,0 +1,96 @@
+/**
+ * `nstrace export --format parquet -o DIR TRACE...`: the tables of `nstrace sql` as a Parquet
+ * dataset, partitioned Hive-style (`TABLE/machine=ID/date=YYYY-MM-DD/part-UUID.parquet`),
+ * appendable: files get new names, nothing is overwritten, so several machines' exports (a
+ * fleet's relays) can write into one dataset.
+ */
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { TableName } from '../../sql/index.js';
+import { UsageError } from '../../util/errors.js';
+import { progressReporter, warn } from './analysis-shared.js';
+
+interface ExportCliOptions {
+  format: 'parquet';
+  output?: string;
+  since?: string;
+  until?: string;
+  gmt?: boolean;
+  tables?: string;
+  progress: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description(
+      'Write the tables of nstrace sql (machine, container, thread, sched_slice, syscall, page_alloc; event on request) as a Parquet ' +
+        'dataset partitioned by machine and date, for DuckDB, Spark, Trino or ClickHouse',
+    )
+    .argument('<trace...>', 'trace directories')
+    .addOption(new Option('--format <format>', 'output format').choices(['parquet']).default('parquet'))
+    .option('-o, --output <dir>', 'dataset directory (created if missing; existing files are kept)')
+    .option('--since <date>', 'start of the exported period (formats of cputop --begin)')
+    .option('--until <date>', 'end of the exported period')
+    .option('--gmt', 'read --since/--until in UTC')
+    .option(
+      '--tables <list>',
+      'these tables (comma-separated; default: all but event, which holds every event as JSON and is opt-in)',
+    )
+    .option('--no-progress', 'no progress bar')
+    .addHelpText(
+      'after',
+      `
+Layout: DIR/TABLE/machine=ID/date=YYYY-MM-DD/part-UUID.parquet (date: the UTC day the exported
+period begins). Exporting again, or another machine, into the same DIR adds files.
+
+Examples:
+  nstrace export -o /data/fleet /var/lib/lttng-traces/host1
+  nstrace export -o /data/fleet --tables event,machine TRACE     every event, context and payload as JSON
+  nstrace export -o /data/fleet --since '2026-12-06 10:00:00' --until '2026-12-06 10:05:00' --gmt TRACE
+  nstrace sql --dataset /data/fleet "SELECT machine, container, sum(dur) FROM sched_slice GROUP BY ALL"
+  duckdb -c "SELECT * FROM read_parquet('/data/fleet/sched_slice/**/*.parquet', hive_partitioning=true) LIMIT 5"
+`,
+    )
+    .action(async (paths: string[], o: ExportCliOptions) => {
+      if (o.output === undefined) throw new UsageError('give the dataset directory with -o DIR');
+      const sql = await import('../../sql/index.js');
+      let tables: TableName[] | undefined;
+      if (o.tables !== undefined) {
+        const names = o.tables.split(',').map((s) => s.trim());
+        for (const n of names) {
+          if (!(sql.TABLE_NAMES as readonly string[]).includes(n))
+            throw new UsageError(`no table ${n} (tables: ${sql.TABLE_NAMES.join(', ')})`);
+        }
+        tables = names as TableName[];
+      }
+      const ac = new AbortController();
+      const onSigint = (): void => ac.abort();
+      process.once('SIGINT', onSigint);
+      const progress = progressReporter(o.progress);
+      let s;
+      try {
+        s = await sql.exportParquet(paths, o.output, {
+          tables,
+          begin: o.since,
+          end: o.until,
+          gmt: o.gmt,
+          onProgress: progress.update,
+          signal: ac.signal,
+        });
+      } finally {
+        progress.stop();
+        process.removeListener('SIGINT', onSigint);
+      }
+      for (const w of s.warnings) warn(w);
+      for (const m of s.machines) {
+        const rows = Object.entries(m.rows)
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ');
+        process.stderr.write(
+          `nstrace: exported ${m.label} as machine=${m.id}: ${m.events} events; rows: ${rows}\n`,
+        );
+      }
+      process.stderr.write(`nstrace: dataset: ${s.dir}\n`);
+    });
+}

@@ -1,0 +1,185 @@
+/**
+ * DuckDB glue (@duckdb/node-api, an in-process engine with its prebuilt binary): create the
+ * schema's tables in an in-memory database, append built rows column-wise in data chunks, run
+ * queries, and write tables as Parquet.
+ */
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR } from '@duckdb/node-api';
+import { NstraceError } from '../util/errors.js';
+import type { BuiltTable, Cell } from './build.js';
+import type { ColumnKind, TableName } from './schema.js';
+import { createStatement, TABLES } from './schema.js';
+
+/** A query the engine rejected (syntax, unknown column, ...): exit code 2 as a usage error. */
+export class QueryError extends NstraceError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+const CHUNK = 2048;
+
+/**
+ * Type of a column in the staging table the rows are appended to: numbers as DOUBLE (exact below
+ * 2^53, no BigInt per value), dictionary codes as INTEGER; SQL then makes the schema's values.
+ */
+function stageType(kind: ColumnKind, dict: boolean): DuckDBType {
+  switch (kind) {
+    case 'ts':
+    case 'bigint':
+      return DOUBLE;
+    case 'integer':
+      return INTEGER;
+    case 'varchar':
+      return dict ? INTEGER : VARCHAR;
+    case 'boolean':
+      return BOOLEAN;
+  }
+}
+
+/** The SQL expression that turns staging column `c` into the schema's value. */
+function fromStage(kind: ColumnKind, c: string, base: bigint, dict: readonly string[] | undefined): string {
+  if (dict !== undefined) return `[${dict.map(sqlString).join(', ')}][${c} + 1]`;
+  if (kind === 'ts') return `CAST(${c} AS BIGINT) + CAST(${base} AS BIGINT)`;
+  if (kind === 'bigint') return `CAST(${c} AS BIGINT)`;
+  return c;
+}
+
+export interface QueryResult {
+  readonly columns: string[];
+  /** Rows as JSON-able values (BIGINT and wider as strings, exact). */
+  readonly rows: unknown[][];
+}
+
+export class SqlEngine {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+  ) {}
+
+  static async open(): Promise<SqlEngine> {
+    const instance = await DuckDBInstance.create(':memory:');
+    return new SqlEngine(instance, await instance.connect());
+  }
+
+  /** Creates the tables (empty) of the schema named. */
+  async create(tables: readonly TableName[]): Promise<void> {
+    for (const t of tables) await this.conn.run(createStatement(TABLES[t]));
+  }
+
+  /** Appends one machine's rows of a table. */
+  async append(t: BuiltTable): Promise<void> {
+    const select = await this.stage(t);
+    await this.conn.run(`INSERT INTO ${t.name} ${select}`);
+    await this.unstage(t.name);
+  }
+
+  /**
+   * Appends one machine's rows of a table to a staging table `_stage_NAME` (replaced) and
+   * returns the SELECT over it that gives the schema's columns and values.
+   */
+  async stage(t: BuiltTable): Promise<string> {
+    // Column 0 of the schema is `machine`, a constant per machine.
+    const defs = TABLES[t.name].columns.slice(1);
+    const staged: Array<{ values: readonly Cell[]; type: DuckDBType; name: string }> = [];
+    const exprs: string[] = [];
+    let utidCol: string | undefined;
+    const dictOf = (names: readonly string[]): string => `[${names.map(sqlString).join(', ')}]`;
+    defs.forEach((d, i) => {
+      const col = t.columns[i]!;
+      if ('ofThread' in col) {
+        const names = t.threads?.names ?? [];
+        const e =
+          col.ofThread === 'tid'
+            ? 'u.tid'
+            : col.ofThread === 'container_key'
+              ? 'u.k'
+              : `${dictOf(names)}[u.k + 1]`;
+        exprs.push(`${e} AS ${d.name}`);
+        return;
+      }
+      const c = `c${i}`;
+      if (d.name === 'utid') utidCol = c;
+      staged.push({ values: col.values, type: stageType(d.kind, col.dict !== undefined), name: c });
+      exprs.push(`${fromStage(d.kind, `s.${c}`, t.base, col.dict)} AS ${d.name}`);
+    });
+    const stage = `_stage_${t.name}`;
+    await this.fill(stage, staged, t.rows);
+    let from = `${stage} s`;
+    if (t.threads !== undefined && utidCol !== undefined) {
+      const th = t.threads;
+      const uids = Array.from({ length: th.tid.length }, (_, i) => i);
+      await this.fill(
+        `${stage}_threads`,
+        [
+          { values: uids, type: INTEGER, name: 'utid' },
+          { values: Array.from(th.tid), type: INTEGER, name: 'tid' },
+          { values: Array.from(th.key), type: INTEGER, name: 'k' },
+        ],
+        uids.length,
+      );
+      from += ` LEFT JOIN ${stage}_threads u ON s.${utidCol} = u.utid`;
+    }
+    return `SELECT ${sqlString(t.machine)} AS machine, ${exprs.join(', ')} FROM ${from}`;
+  }
+
+  /** Drops the staging tables of a table. */
+  async unstage(name: TableName): Promise<void> {
+    await this.conn.run(`DROP TABLE IF EXISTS _stage_${name}`);
+    await this.conn.run(`DROP TABLE IF EXISTS _stage_${name}_threads`);
+  }
+
+  /** Creates (or replaces) a table and appends columns of values to it, in data chunks. */
+  private async fill(
+    name: string,
+    cols: ReadonlyArray<{ values: readonly Cell[]; type: DuckDBType; name: string }>,
+    rows: number,
+  ): Promise<void> {
+    await this.conn.run(
+      `CREATE OR REPLACE TABLE ${name} (${cols.map((c) => `${c.name} ${c.type.toString()}`).join(', ')})`,
+    );
+    const types = cols.map((c) => c.type);
+    const appender = await this.conn.createAppender(name);
+    try {
+      for (let off = 0; off < rows; off += CHUNK) {
+        const n = Math.min(CHUNK, rows - off);
+        const chunk = DuckDBDataChunk.create(types, n);
+        for (let i = 0; i < cols.length; i++) {
+          const vals = cols[i]!.values;
+          chunk.setColumnValues(i, (n === vals.length ? vals : vals.slice(off, off + n)) as DuckDBValue[]);
+        }
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  async query(sql: string): Promise<QueryResult> {
+    try {
+      const reader = await this.conn.runAndReadAll(sql);
+      return { columns: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] };
+    } catch (e) {
+      throw new QueryError(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  async run(sql: string): Promise<void> {
+    try {
+      await this.conn.run(sql);
+    } catch (e) {
+      throw new QueryError(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** A SQL string literal. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,137 @@
+/**
+ * Traces as tables: load a trace set into DuckDB for `nstrace sql`, or write it as a Hive-style
+ * partitioned Parquet dataset for `nstrace export` (docs/sql.md, docs/adr/0210-sql-tables.md).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BuildOptions, BuiltMachine } from './build.js';
+import { buildTables } from './build.js';
+import { SqlEngine, sqlString } from './duck.js';
+import type { TableName } from './schema.js';
+import { DEFAULT_EXPORT_TABLES, TABLE_NAMES } from './schema.js';
+
+export { SqlEngine, QueryError } from './duck.js';
+export type { QueryResult } from './duck.js';
+export { DEFAULT_EXPORT_TABLES, TABLE_NAMES, TABLES, tablesOfQuery } from './schema.js';
+export type { TableName } from './schema.js';
+
+export interface LoadSummary {
+  readonly tables: readonly TableName[];
+  readonly machines: ReadonlyArray<{
+    id: string;
+    label: string;
+    events: number;
+    rows: Record<string, number>;
+  }>;
+  readonly warnings: string[];
+}
+
+function summarise(
+  tables: readonly TableName[],
+  built: readonly BuiltMachine[],
+  skipped: readonly string[],
+): LoadSummary {
+  return {
+    tables,
+    machines: built.map((m) => ({
+      id: m.id,
+      label: m.label,
+      events: m.events,
+      rows: Object.fromEntries(m.tables.map((t) => [t.name, t.rows])),
+    })),
+    warnings: [
+      ...skipped,
+      ...built.flatMap((m) => m.warnings.map((w) => (built.length > 1 ? `${m.label}: ${w}` : w))),
+    ],
+  };
+}
+
+/** Builds the tables named from the traces below `paths` and loads them into `engine`. */
+export async function loadTraces(
+  engine: SqlEngine,
+  paths: readonly string[],
+  tables: readonly TableName[],
+  opts: BuildOptions = {},
+): Promise<LoadSummary> {
+  await engine.create(tables);
+  if (tables.length === 0) return { tables, machines: [], warnings: [] };
+  const skipped: string[] = [];
+  const built = await buildTables(
+    paths,
+    tables,
+    opts,
+    async (m) => {
+      for (const t of m.tables) await engine.append(t);
+    },
+    (msg) => skipped.push(msg),
+  );
+  return summarise(tables, built, skipped);
+}
+
+export interface ExportOptions extends BuildOptions {
+  /** Tables to write (default: `DEFAULT_EXPORT_TABLES`, all but `event`). */
+  tables?: readonly TableName[];
+}
+
+export interface ExportSummary extends LoadSummary {
+  readonly dir: string;
+}
+
+/**
+ * Writes the tables of the traces below `paths` under `dir` as Parquet, one directory per table,
+ * partitioned Hive-style by `machine=` and `date=` (the UTC day the exported period begins).
+ * Files get fresh names (`part-<uuid>.parquet`): an export never overwrites or removes a file,
+ * so exports of several machines (or several periods of one) can share a dataset.
+ */
+export async function exportParquet(
+  paths: readonly string[],
+  dir: string,
+  opts: ExportOptions = {},
+): Promise<ExportSummary> {
+  const tables = opts.tables ?? DEFAULT_EXPORT_TABLES;
+  const root = resolve(dir);
+  const engine = await SqlEngine.open();
+  let built: BuiltMachine[];
+  const skipped: string[] = [];
+  try {
+    built = await buildTables(
+      paths,
+      tables,
+      opts,
+      async (m) => {
+        for (const t of m.tables) {
+          if (t.rows === 0) continue;
+          const select = await engine.stage(t);
+          const out = join(root, t.name);
+          mkdirSync(out, { recursive: true });
+          const date = m.date === null ? 'NULL' : sqlString(m.date);
+          await engine.run(
+            `COPY (SELECT *, ${date} AS date FROM (${select})) TO ${sqlString(out)} ` +
+              "(FORMAT parquet, PARTITION_BY (machine, date), APPEND, FILENAME_PATTERN 'part-{uuid}')",
+          );
+          await engine.unstage(t.name);
+        }
+      },
+      (msg) => skipped.push(msg),
+    );
+  } finally {
+    engine.close();
+  }
+  return { ...summarise(tables, built, skipped), dir: root };
+}
+
+/**
+ * SQL that creates views named as the schema's tables over an exported dataset, for the tables it
+ * has (for reading it
+ * back with DuckDB: `nstrace sql --dataset DIR`, tests).
+ */
+export function datasetViews(dir: string, tables: readonly TableName[] = TABLE_NAMES): string[] {
+  const root = resolve(dir);
+  return tables
+    .filter((t) => existsSync(join(root, t)))
+    .map(
+      (t) =>
+        `CREATE VIEW ${t} AS SELECT * FROM read_parquet(${sqlString(join(root, t, '**', '*.parquet'))}, ` +
+        'hive_partitioning = true, union_by_name = true)',
+    );
+}
