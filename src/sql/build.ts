@@ -298,7 +298,8 @@ function threadInfo(model: SystemModel): ThreadInfo {
     const t = model.allThreads[i]!;
     const c = model.containerOf(t);
     tid[i] = t.tid;
-    key[i] = c.key;
+    // The idle task (tid 0) is in no container, as in the analyses' per-container rows.
+    key[i] = t.tid === 0 ? -1 : c.key;
     names[c.key] = c.name;
   }
   // Keys of merged containers (no longer listed) that no thread uses: no name needed.

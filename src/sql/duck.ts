@@ -93,8 +93,8 @@ export class SqlEngine {
           col.ofThread === 'tid'
             ? 'u.tid'
             : col.ofThread === 'container_key'
-              ? 'u.k'
-              : `${dictOf(names)}[u.k + 1]`;
+              ? 'nullif(u.k, -1)'
+              : `CASE WHEN u.k < 0 THEN NULL ELSE ${dictOf(names)}[u.k + 1] END`;
         exprs.push(`${e} AS ${d.name}`);
         return;
       }
