@@ -402,6 +402,18 @@ export function kernelCopyField(fmt: FtraceEventFormat, arg: string): FtraceFiel
   return f && f.dataLoc ? f : undefined;
 }
 
+/**
+ * lttng-modules' names of syscall arguments that the kernel's syscall events name otherwise
+ * (the same argument: lttng-modules renames it in its syscall tables).
+ */
+const ARG_ALIASES: Record<string, Record<string, string>> = {
+  clone: { parent_tid: 'parent_tidptr', child_tid: 'child_tidptr' },
+  getcpu: { tcache: 'unused' },
+  mmap: { offset: 'off' },
+  setns: { nstype: 'flags' },
+  vmsplice: { iov: 'uiov' },
+};
+
 /** Syscalls whose exit updates the thread table from the entry's arguments. */
 const STATEFUL_SYSCALLS = new Set(['unshare', 'setns']);
 
@@ -411,9 +423,11 @@ export function planSyscall(name: string, entry: FtraceEventFormat, _exit: Ftrac
   const exitFields: PlanField[] = [];
   let needsArgs = STATEFUL_SYSCALLS.has(name);
   if (table) {
+    const alias = ARG_ALIASES[name] ?? {};
     for (const spec of table[0].split(',').filter((x) => x.length > 0)) {
       const [fname, code] = spec.split(':') as [string, string];
-      const src: SyscallSource = code === 's' ? { user: fname } : { from: fname };
+      const arg = findField(entry, fname) === undefined ? (alias[fname] ?? fname) : fname;
+      const src: SyscallSource = code === 's' ? { user: arg } : { from: arg };
       entryFields.push({ name: fname, code, src });
     }
     for (const spec of table[1].split(',').filter((x) => x.length > 0)) {
@@ -422,7 +436,7 @@ export function planSyscall(name: string, entry: FtraceEventFormat, _exit: Ftrac
         exitFields.push({ name: fname, code, src: { from: 'ret' } });
         continue;
       }
-      const i = argIndex(entry, fname);
+      const i = argIndex(entry, findField(entry, fname) === undefined ? (alias[fname] ?? fname) : fname);
       if (i < 0) {
         exitFields.push({ name: fname, code, src: { constant: 0 } });
         continue;

@@ -157,15 +157,15 @@ export function printSummary(
     relay !== undefined && relay.sink.waits > 0
       ? `; the relay was behind ${relay.sink.waits} times, ${(relay.sink.waitedMs / 1000).toFixed(1)} s in all`
       : '';
-  out.write(
-    `Lost events: ${s.lost}` +
-      (s.lost > 0
-        ? `  (ring buffer overflow${behind}: use a larger --buffer-size or fewer events)`
-        : behind !== ''
-          ? `  (${behind.slice(2)})`
-          : '') +
-      '\n',
-  );
+  // The bpf backend's count includes the events the kernel skipped (told on the Backend line).
+  const skipped = 'bpf' in s && s.bpf !== undefined ? s.bpf.recursionMisses : 0;
+  const overflow = s.lost - skipped;
+  const why: string[] = [];
+  if (overflow > 0)
+    why.push(`${overflow} ring buffer overflow${behind}: use a larger --buffer-size or fewer events`);
+  else if (behind !== '') why.push(behind.slice(2));
+  if (skipped > 0) why.push(`${skipped} skipped by the kernel, see below`);
+  out.write(`Lost events: ${s.lost}` + (why.length > 0 ? `  (${why.join('; ')})` : '') + '\n');
   const us = s.userStrings;
   if (us.known + us.unknown > 0) {
     const reasons = Object.entries(us.reasons)
@@ -204,8 +204,20 @@ export function printSummary(
         `${b.stringsUnknown} syscall strings read neither at entry nor at exit (written ""; ` +
         `${b.stringsAtExit} read at exit), ` +
         `${b.contextsUnknown} events with pid-ns ids too deep to resolve` +
+        (b.outsideRange > 0
+          ? `; ${b.outsideRange} events after the end left out (syscall exits run on 50 ms to bring the ` +
+            'strings of the syscalls in flight)'
+          : '') +
+        (b.reordered > 0
+          ? `; ${b.reordered} events timestamped before the previous event of their CPU, ` +
+            'written at that time (a program was interrupted between reading the clock and writing)'
+          : '') +
         (b.recursionMisses > 0
-          ? `; ${b.recursionMisses} events skipped by the kernel (another BPF program ran on the CPU)`
+          ? `; ${b.recursionMisses} events skipped by the kernel (another BPF program ran on the CPU: ` +
+            Object.entries(b.recursionMissesBy)
+              .map(([what, n]) => `${what} ${n}`)
+              .join('; ') +
+            ')'
           : '') +
         '\n',
     );

@@ -30,12 +30,14 @@ import {
   SC_SAVE,
   SC_STR_SHIFT,
   SYS_ENTER_BYTES,
+  WAKEUP_BYTES,
   forkProgram,
   rawOffset,
   scratchSize,
   sysEnterProgram,
   sysExitProgram,
   tracepointProgram,
+  wakeupProgram,
   type GenOptions,
   type MapFds,
 } from './programs.js';
@@ -53,6 +55,11 @@ export interface TracepointSpec {
   exclude: boolean;
   /** Offset of a tid in the record naming the other task of a scheduling event. */
   otherTidAt?: number;
+  /**
+   * A sched_waking / sched_wakeup / sched_wakeup_new with the kernel's usual record layout:
+   * captured by a raw tracepoint program (wakeupProgram), not a tracepoint program.
+   */
+  wakeup?: boolean;
 }
 
 export interface SyscallSpec {
@@ -72,8 +79,6 @@ export interface CaptureOptions {
   contexts: readonly BpfContextName[];
   tracepoints: readonly TracepointSpec[];
   syscalls: readonly SyscallSpec[];
-  /** ftrace ids of raw_syscalls:sys_enter and sys_exit. */
-  rawSyscallIds: { enter: number; exit: number };
   /** sched_process_fork through tp_btf (fork record with both tasks' ids). */
   fork: boolean;
   /** Ring buffer bytes (power of two). */
@@ -93,10 +98,12 @@ export class Capture {
   readonly rawOff: number;
   private readonly lost: BpfMap;
   private readonly programs: Program[] = [];
+  private readonly labels = new Map<Program, string[]>();
   readonly selTask: BpfMap | undefined;
   readonly selNs: BpfMap | undefined;
   readonly selCgroup: BpfMap | undefined;
   private readonly exclude: BpfMap;
+  private readonly on: BpfMap;
   private lastLost: number[] = [];
   links = 0;
 
@@ -117,15 +124,11 @@ export class Capture {
           name: 'nstrace_scr',
         }),
       );
-      const forkScratch = s.add(
-        new BpfMap({
-          type: MAP_TYPE.PERCPU_ARRAY,
-          keySize: 4,
-          valueSize: scr,
-          maxEntries: 1,
-          name: 'nstrace_fscr',
-        }),
-      );
+      const perCpu = (name: string, valueSize: number): BpfMap =>
+        s.add(new BpfMap({ type: MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize, maxEntries: 1, name }));
+      const forkScratch = perCpu('nstrace_fscr', scr);
+      const sysScratch = perCpu('nstrace_sscr', scr);
+      const wakeScratch = perCpu('nstrace_wscr', this.rawOff + WAKEUP_BYTES + 64);
       this.lost = s.add(
         new BpfMap({
           type: MAP_TYPE.PERCPU_ARRAY,
@@ -137,6 +140,9 @@ export class Capture {
       );
       this.exclude = s.add(
         new BpfMap({ type: MAP_TYPE.HASH, keySize: 4, valueSize: 1, maxEntries: 8192, name: 'nstrace_excl' }),
+      );
+      this.on = s.add(
+        new BpfMap({ type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, name: 'nstrace_on' }),
       );
       const sc = s.add(
         new BpfMap({ type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1024, name: 'nstrace_sc' }),
@@ -193,7 +199,10 @@ export class Capture {
       const maps: MapFds = {
         ring: this.ring.fd,
         scratch: scratch.fd,
+        on: this.on.fd,
         forkScratch: forkScratch.fd,
+        sysScratch: sysScratch.fd,
+        wakeScratch: wakeScratch.fd,
         lost: this.lost.fd,
         exitNs: exitNs.fd,
         exclude: this.exclude.fd,
@@ -209,8 +218,14 @@ export class Capture {
       // Every program is loaded (the slow part: the verifier) before anything is attached, so
       // that the first attached ones do not fill the ring meanwhile.
       const attach: Array<() => Closeable> = [];
-      // Syscalls: raw_syscalls:sys_enter/sys_exit (two attachments, whatever the number of
+      // Syscalls: raw tracepoints sys_enter/sys_exit (two attachments, whatever the number of
       // syscalls), told apart by the syscall number.
+      const rawTp = (name: string, insns: Buffer, tp: string): Program =>
+        this.load(name, insns, {
+          type: PROG_TYPE.TRACING,
+          expectedAttachType: BPF_TRACE_RAW_TP,
+          attachBtfId: rawTracepointBtfId(btf, tp),
+        });
       if (opts.syscalls.length > 0) {
         for (const x of opts.syscalls) {
           let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0) | (x.reread ? SC_REREAD : 0);
@@ -221,13 +236,15 @@ export class Capture {
           v.writeUInt16LE(x.exitId, 6);
           sc.update(u32Key(x.nr), v);
         }
-        const enter = this.load('nstrace_sys_ent', sysEnterProgram(gen, true));
-        const exit = this.load('nstrace_sys_ext', sysExitProgram(gen, true));
+        const enter = rawTp('nstrace_sys_ent', sysEnterProgram(gen, true), 'sys_enter');
+        const exit = rawTp('nstrace_sys_ext', sysExitProgram(gen, true), 'sys_exit');
         // Exit first: the attachments close in reverse order, so at the end the entries stop
         // before the exits, and the exit of every recorded entry in flight is still recorded
         // (it brings the strings read at the exit, ADR 0164).
-        attach.push(() => new TracepointLink('raw_syscalls:sys_exit', opts.rawSyscallIds.exit, exit));
-        attach.push(() => new TracepointLink('raw_syscalls:sys_enter', opts.rawSyscallIds.enter, enter));
+        this.label(exit, 'syscall exits');
+        this.label(enter, 'syscall entries');
+        attach.push(() => new RawTracepointLink('sys_exit', exit));
+        attach.push(() => new RawTracepointLink('sys_enter', enter));
       }
       // Other tracepoints: one program per kind (what it copies, whether it excludes the
       // recorder, which tid names the other task), shared by its tracepoints through their
@@ -236,6 +253,17 @@ export class Capture {
       const maxDyn = Math.max(0, ...opts.tracepoints.filter((t) => t.dynamic).map((t) => t.copy));
       const shared = new Map<string, Program>();
       for (const t of opts.tracepoints) {
+        if (t.wakeup) {
+          const name = t.ftrace.slice(t.ftrace.indexOf(':') + 1);
+          const p = rawTp(
+            `nstrace_${name.replace('sched_', '')}`,
+            wakeupProgram(gen, { ftraceId: t.id, exclude: t.exclude }),
+            name,
+          );
+          this.label(p, t.ftrace);
+          attach.push(() => new RawTracepointLink(name, p));
+          continue;
+        }
         const copy = t.dynamic ? maxDyn : maxFixed;
         const saveExitNs = t.ftrace === 'sched:sched_process_exit';
         const key = `${copy}:${t.exclude}:${t.otherTidAt ?? ''}:${saveExitNs}`;
@@ -253,6 +281,7 @@ export class Capture {
           shared.set(key, p);
         }
         const prog = p;
+        this.label(prog, t.ftrace);
         attach.push(() => new TracepointLink(t.ftrace, t.id, prog, BigInt(t.id)));
       }
       if (opts.fork) {
@@ -261,6 +290,7 @@ export class Capture {
           expectedAttachType: BPF_TRACE_RAW_TP,
           attachBtfId: rawTracepointBtfId(btf, 'sched_process_fork'),
         });
+        this.label(p, 'sched:sched_process_fork');
         attach.push(() => new RawTracepointLink('sched_process_fork', p));
       }
       for (const a of attach) this.linkScope.add(a());
@@ -269,6 +299,13 @@ export class Capture {
       this.close();
       throw err;
     }
+  }
+
+  /** What a program captures (for the summary of what the kernel skipped). */
+  private label(p: Program, what: string): void {
+    const l = this.labels.get(p);
+    if (l) l.push(what);
+    else this.labels.set(p, [what]);
   }
 
   private load(
@@ -295,11 +332,21 @@ export class Capture {
     return out;
   }
 
-  /** Events not recorded because another program was running on the CPU (kernel counters). */
-  recursionMisses(): number {
-    let n = 0;
-    for (const p of this.programs) n += p.info().recursionMisses;
-    return n;
+  /**
+   * Events not recorded because the kernel did not run their program (kernel counters): a
+   * tracepoint program while another tracepoint program ran on the CPU, a raw tracepoint
+   * program while the same program ran (ADR 0166). By what the program captures.
+   */
+  recursionMisses(): { total: number; by: Record<string, number> } {
+    let total = 0;
+    const by: Record<string, number> = {};
+    for (const p of this.programs) {
+      const n = p.info().recursionMisses;
+      if (n === 0) continue;
+      total += n;
+      by[(this.labels.get(p) ?? ['?']).join(', ')] = n;
+    }
+    return { total, by };
   }
 
   /** Selection: adds tids, pid-namespace inodes, cgroup ids. */
@@ -311,6 +358,15 @@ export class Capture {
   }
   selectCgroup(id: bigint | number): void {
     this.selCgroup?.update(u64Key(id), Buffer.from([1]));
+  }
+
+  /** Turns recording on or off in every program at once (`exits`: the syscall exits', whenOn). */
+  setOn(on: boolean, exits = on): void {
+    const v = Buffer.alloc(4);
+    v.writeUInt32LE(exits ? 1 : 0, 0);
+    this.on.update(u32Key(1), v);
+    v.writeUInt32LE(on ? 1 : 0, 0);
+    this.on.update(u32Key(0), v);
   }
 
   /**

@@ -30,7 +30,13 @@ export interface KernelOffsets {
     nsproxy: number;
     comm: number;
     mm: number;
+    /** task_struct.prio (the sched_wakeup records' prio). */
+    prio: number;
+    /** What task_cpu() reads: thread_info.cpu, or task_struct.cpu where it lives there. */
+    cpu: number;
   };
+  /** Where sys_enter/sys_exit find the syscall (x86_64: see syscallRegisters). */
+  sysRegs: { args: number[]; nr: number; status: number };
   /** mm_struct.mm_users (atomic_t: the tasks sharing the address space, and transient users). */
   mmUsers: number;
   pid: { level: number; numbers: number; upidSize: number; upidNr: number; upidNs: number };
@@ -40,6 +46,29 @@ export interface KernelOffsets {
   nsproxy: Record<string, number>;
   /** Offset of ns.inum inside each namespace struct. */
   inum: Record<NsContext, number>;
+}
+
+/** The offset of a dotted member path, or undefined when the kernel has no such member. */
+function tryOffset(btf: Btf, struct: string, path: string): number | undefined {
+  try {
+    return btf.offsetOf(struct, path).offset;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * x86_64's syscall registers in struct pt_regs: the arguments in syscall_get_arguments' order
+ * for a 64-bit syscall, the number (orig_ax), and thread_info.status (TS_COMPAT: a 32-bit
+ * syscall, whose number and registers mean something else).
+ */
+function syscallRegisters(btf: Btf): KernelOffsets['sysRegs'] {
+  const R = (r: string): number => btf.offsetOf('pt_regs', r).offset;
+  return {
+    args: ['di', 'si', 'dx', 'r10', 'r8', 'r9'].map(R),
+    nr: R('orig_ax'),
+    status: btf.offsetOf('task_struct', 'thread_info.status').offset,
+  };
 }
 
 /** PIDTYPE_TGID in enum pid_type. */
@@ -69,7 +98,10 @@ export function kernelOffsets(btf: Btf): KernelOffsets {
       nsproxy: T('nsproxy'),
       comm: T('comm'),
       mm: T('mm'),
+      prio: T('prio'),
+      cpu: tryOffset(btf, 'task_struct', 'thread_info.cpu') ?? T('cpu'),
     },
+    sysRegs: syscallRegisters(btf),
     mmUsers: btf.offsetOf('mm_struct', 'mm_users').offset,
     pid: {
       level: btf.offsetOf('pid', 'level').offset,

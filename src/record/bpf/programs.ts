@@ -2,7 +2,10 @@
  * The capture programs of the bpf backend, generated with the assembler (ADR 0162). Each
  * builds one record in a per-CPU scratch map and hands it to the ring buffer:
  *
- *   0  u64 timestamp (bpf_ktime_get_ns: CLOCK_MONOTONIC, tracefs' `mono`, LTTng's `monotonic`)
+ *   0  u64 timestamp (bpf_ktime_get_ns: CLOCK_MONOTONIC, tracefs' `mono`, LTTng's `monotonic`),
+ *      read just before the record goes to the ring, as LTTng reads it when it reserves room:
+ *      a program interrupted by another one on its CPU (an interrupt's wakeup in a syscall
+ *      program) then has the later time of the two, as it has the later place in the ring
  *   8  u32 cpu
  *   12 u8  flags (FLAG_*)
  *   13 u8  kind (KIND_*)
@@ -71,12 +74,21 @@ export interface MapFds {
   exclude: number;
   /** Syscall number → u32 SC_* bits, u16 enter and u16 exit ftrace ids (ARRAY of 1024). */
   syscalls: number;
+  /** ARRAY of two u32: recording on (1) or not yet / no more (0); [1]: syscall exits. */
+  on: number;
   /** tid → saved syscall entry (nr + six arguments). */
   args: number;
   /** tid → the six nsproxy namespaces its sched_process_exit saw (LRU). */
   exitNs: number;
-  /** Scratch of the tp_btf fork program (it can be interrupted by the others). */
+  /**
+   * Scratch values of the programs that can interrupt, or be interrupted by, others on their
+   * CPU (see ADR 0166): the tracepoint programs (never nested: the kernel runs one at a time
+   * per CPU), the syscall programs, the wakeup programs and the fork program (raw tracepoints:
+   * each runs beside the others, so each kind has its own).
+   */
   forkScratch: number;
+  sysScratch: number;
+  wakeScratch: number;
   /** Selection maps (when selecting): tid, pid-ns inode, cgroup id → 1. */
   selTask?: number;
   selNs?: number;
@@ -130,6 +142,8 @@ class Gen {
   constructor(
     readonly o: GenOptions,
     readonly kind: number,
+    /** The per-CPU scratch map (default: the tracepoint programs'). */
+    readonly scratchFd = o.maps.scratch,
   ) {
     const { contexts } = withHidden(o);
     const lay = contextLayout(contexts);
@@ -163,6 +177,20 @@ class Gen {
     this.a.movr(R9, R1);
   }
 
+  /**
+   * Out unless recording is on (the `on` map's value): the recorder attaches every program,
+   * then turns recording on, and off before it detaches them, so that all start and stop
+   * together (attaching or detaching takes tens of ms per program). Switch 1 is the syscall
+   * exits': they stop a little after the rest, so that the syscalls in flight at the end bring
+   * the strings they read at their exit (ADR 0164).
+   */
+  whenOn(which: 0 | 1 = 0): void {
+    const a = this.a;
+    a.st(4, R10, -4, which);
+    this.lookup(this.o.maps.on, -4, this.out);
+    a.ldx(4, R1, R0, 0).jmp('jeq', R1, 0, this.out);
+  }
+
   /** Drops events of the recorder's own processes (and their children). */
   exclude(): void {
     const a = this.a;
@@ -177,13 +205,12 @@ class Gen {
     a.jmp('jne', R0, 0, hit);
   }
 
-  /** R6 = the per-CPU scratch record; timestamp, cpu, flags and kind written. */
+  /** R6 = the per-CPU scratch record; cpu, flags and kind written (the time: see output). */
   scratch(): void {
     const a = this.a;
     a.st(4, R10, -4, 0);
-    this.lookup(this.kind === KIND_FORK ? this.o.maps.forkScratch : this.o.maps.scratch, -4, this.out);
+    this.lookup(this.scratchFd, -4, this.out);
     a.movr(R6, R0);
-    a.call(HELPER.ktime_get_ns).stx(8, R6, 0, R0);
     a.call(HELPER.get_smp_processor_id).stx(4, R6, 8, R0);
     a.st(4, R6, 12, this.kind << 8);
     a.call(HELPER.get_current_pid_tgid).stx(4, R6, 16, R0).alu64('rsh', R0, 32).stx(4, R6, 20, R0);
@@ -324,10 +351,10 @@ class Gen {
 
   /**
    * Selection: continue when the task is selected (its tid, pid namespace or cgroup, or an
-   * ancestor cgroup, is in the selection maps), else try `otherTidAt` (a tid in the raw record:
-   * the other task of a scheduling event), else drop the event.
+   * ancestor cgroup, is in the selection maps), else try `other` (where a tid is: the other
+   * task of a scheduling event), else drop the event.
    */
-  select(otherTidAt?: number): void {
+  select(other?: { reg: Reg; off: number }): void {
     if (!this.o.select) return;
     const a = this.a;
     const m = this.o.maps;
@@ -359,8 +386,8 @@ class Gen {
       a.jmp('jne', R0, 0, 'sel_remember');
     }
     a.label(no);
-    if (otherTidAt !== undefined) {
-      a.ldx(4, R1, R9, otherTidAt).stx(4, R10, -8, R1);
+    if (other !== undefined) {
+      a.ldx(4, R1, other.reg, other.off).stx(4, R10, -8, R1);
       a.ldMap(R1, m.selTask!).movr(R2, R10).alu64('add', R2, -8).call(HELPER.map_lookup_elem);
       a.jmp('jne', R0, 0, yes);
     }
@@ -401,17 +428,18 @@ class Gen {
    * record's (perf puts a pt_regs pointer there): common_type is rewritten from the attachment's
    * cookie (the ftrace id), the tid (common_pid) from the current task.
    */
-  copyRaw(n: number, cookieType = true): void {
+  copyRaw(n: number): void {
     const a = this.a;
     a.movr(R1, R6).alu64('add', R1, this.raw).mov(R2, n).movr(R3, R9).call(HELPER.probe_read_kernel);
-    if (cookieType) a.movr(R1, R9).call(HELPER.get_attach_cookie).stx(2, R6, this.raw, R0);
+    a.movr(R1, R9).call(HELPER.get_attach_cookie).stx(2, R6, this.raw, R0);
     a.st(2, R6, this.raw + 2, 0);
     a.ldx(4, R1, R6, 16).stx(4, R6, this.raw + 4, R1);
   }
 
-  /** ringbuf_output of `len` bytes of scratch (len in R8 when `lenReg`); counts failures. */
+  /** Timestamps, then ringbuf_output of `len` bytes of scratch (or R8); counts failures. */
   output(len: number | 'R8'): void {
     const a = this.a;
+    a.call(HELPER.ktime_get_ns).stx(8, R6, 0, R0);
     a.ldMap(R1, this.o.maps.ring).movr(R2, R6);
     if (len === 'R8') a.movr(R3, R8);
     else a.mov(R3, len);
@@ -450,14 +478,79 @@ export function tracepointProgram(
 ): Buffer {
   const g = new Gen(o, KIND_RAW);
   g.saveCtx();
+  g.whenOn();
   if (opts.exclude) g.exclude();
   g.scratch();
   g.context();
   if (opts.saveExitNs) g.exitSave();
-  g.select(opts.otherTidAt);
+  g.select(opts.otherTidAt !== undefined ? { reg: R9, off: opts.otherTidAt } : undefined);
   g.copyRaw(opts.copy);
   g.output(g.raw + opts.copy);
   return g.finish();
+}
+
+/** Bytes of a sched_waking / sched_wakeup / sched_wakeup_new record (see wakeupProgram). */
+export const WAKEUP_BYTES = 40;
+
+/**
+ * tp_btf sched_waking / sched_wakeup / sched_wakeup_new(p): the record the kernel's
+ * tracepoint writes (common fields with type `ftraceId`, comm[16] at 8, pid at 24, prio at
+ * 28, target_cpu at 32), read from the woken task now. A raw tracepoint so that a wakeup
+ * from an interrupt is recorded while a tracepoint program runs on the CPU (the kernel skips
+ * a tracepoint program then: the woken task would seem blocked until it runs, ADR 0166).
+ * Wakeups run with interrupts off: the three share one scratch.
+ */
+export function wakeupProgram(o: GenOptions, opts: { ftraceId: number; exclude: boolean }): Buffer {
+  const g = new Gen(o, KIND_RAW, o.maps.wakeScratch);
+  const a = g.a;
+  const k = o.off;
+  const R = g.raw;
+  g.saveCtx();
+  g.whenOn();
+  if (opts.exclude) g.exclude();
+  g.scratch();
+  g.context();
+  a.st(4, R6, R, opts.ftraceId);
+  a.ldx(4, R1, R6, 16).stx(4, R6, R + 4, R1);
+  a.ldx(8, R3, R9, 0).alu64('add', R3, k.task.comm);
+  a.movr(R1, R6)
+    .alu64('add', R1, R + 8)
+    .mov(R2, 16)
+    .call(HELPER.probe_read_kernel);
+  a.ldx(8, R7, R9, 0); // struct task_struct *p
+  a.ldx(4, R1, R7, k.task.pid).stx(4, R6, R + 24, R1);
+  a.ldx(4, R1, R7, k.task.prio).stx(4, R6, R + 28, R1);
+  a.ldx(4, R1, R7, k.task.cpu).stx(4, R6, R + 32, R1);
+  a.st(4, R6, R + 36, 0);
+  g.select({ reg: R6, off: R + 24 });
+  g.output(R + WAKEUP_BYTES);
+  return g.finish();
+}
+
+/** x86's thread_info.status bit of a 32-bit syscall (TS_COMPAT). */
+const TS_COMPAT = 2;
+
+/**
+ * The raw_syscalls record, built from the arguments of the raw tracepoint (regs, and the
+ * number at entry or the return value at exit) as the kernel's sys_enter/sys_exit events
+ * lay it out: common fields, the number at 8, then the six arguments (syscall_get_arguments'
+ * registers) or the return value. A 32-bit syscall of a compat task is not recorded: its
+ * number and registers would be read as another, 64-bit, syscall.
+ */
+function sysRaw(g: Gen, enter: boolean): void {
+  const a = g.a;
+  const k = g.o.off;
+  a.call(HELPER.get_current_task_btf).ldx(4, R1, R0, k.sysRegs.status).jmp('jset', R1, TS_COMPAT, g.out);
+  a.st(4, R6, g.raw, 0);
+  a.ldx(4, R1, R6, 16).stx(4, R6, g.raw + 4, R1);
+  a.ldx(8, R7, R9, 0); // struct pt_regs *
+  if (enter) {
+    a.ldx(8, R1, R9, 8).stx(8, R6, g.raw + 8, R1);
+    k.sysRegs.args.forEach((off, i) => a.ldx(8, R1, R7, off).stx(8, R6, g.raw + 16 + 8 * i, R1));
+  } else {
+    a.ldx(8, R1, R7, k.sysRegs.nr).stx(8, R6, g.raw + 8, R1);
+    a.ldx(8, R1, R9, 8).stx(8, R6, g.raw + 16, R1);
+  }
 }
 
 /**
@@ -469,7 +562,7 @@ export function tracepointProgram(
  */
 function syscallFlags(g: Gen, need: number, exit: boolean): void {
   const a = g.a;
-  a.ldx(8, R1, R9, 8);
+  a.ldx(8, R1, R6, g.raw + 8);
   a.jmp('jgt', R1, 1023, g.out);
   a.stx(4, R10, -16, R1);
   g.lookup(g.o.maps.syscalls, -16, g.out);
@@ -481,16 +574,19 @@ function syscallFlags(g: Gen, need: number, exit: boolean): void {
 }
 
 /**
- * raw_syscalls:sys_enter: the entries of the selected syscalls, their user strings copied
- * now, at entry (what the syscall is about to read), and the arguments saved for the exit.
+ * raw_syscalls:sys_enter (a tp_btf program: unlike a tracepoint program, it does not keep
+ * the interrupt's programs from running while it runs, ADR 0166): the entries of the
+ * selected syscalls, their user strings copied now, at entry (what the syscall is about to
+ * read), and the arguments saved for the exit.
  */
 export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
-  const g = new Gen(o, KIND_RAW);
+  const g = new Gen(o, KIND_RAW, o.maps.sysScratch);
   const a = g.a;
   g.saveCtx();
+  g.whenOn();
   if (exclude) g.exclude();
   g.scratch();
-  g.copyRaw(SYS_ENTER_BYTES, false);
+  sysRaw(g, true);
   syscallFlags(g, SC_ENTRY | SC_SAVE, false);
   g.context();
   g.select();
@@ -567,14 +663,18 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   return g.finish();
 }
 
-/** raw_syscalls:sys_exit: the exits of the selected syscalls, with the entry's arguments. */
+/**
+ * raw_syscalls:sys_exit (tp_btf, as the entry): the exits of the selected syscalls, with the
+ * entry's arguments.
+ */
 export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
-  const g = new Gen(o, KIND_RAW);
+  const g = new Gen(o, KIND_RAW, o.maps.sysScratch);
   const a = g.a;
   g.saveCtx();
+  g.whenOn(1);
   if (exclude) g.exclude();
   g.scratch();
-  g.copyRaw(SYS_EXIT_BYTES, false);
+  sysRaw(g, false);
   syscallFlags(g, SC_EXIT, true);
   g.context();
   g.select();
@@ -689,6 +789,7 @@ export function forkProgram(o: GenOptions, excludeChildren: boolean): Buffer {
     a.ldx(8, R1, R9, 8).ldx(4, R1, R1, k.task.pid).stx(4, R10, -12, R1);
     a.ldMap(R1, o.maps.selTask!).movr(R2, R10).alu64('add', R2, -12).call(HELPER.map_delete_elem);
   }
+  g.whenOn();
   g.scratch();
   g.context();
   g.select();

@@ -72,6 +72,27 @@ export const BPF_DEFAULT_CONTEXTS: readonly BpfContextName[] = [...DEFAULT_CONTE
 const DYNAMIC_COPY = 512;
 const TWO32 = 4294967296;
 
+/** The wakeup events captured by raw tracepoint programs (ADR 0166). */
+const WAKEUPS = new Set(['sched:sched_waking', 'sched:sched_wakeup', 'sched:sched_wakeup_new']);
+
+/**
+ * The record layout wakeupProgram writes (comm[16] at 8, pid at 24, prio at 28, target_cpu
+ * at 32): any other layout keeps the tracepoint program, which copies what the kernel wrote.
+ */
+function hasWakeupLayout(fmt: FtraceEventFormat): boolean {
+  const at = (name: string, offset: number, size: number): boolean => {
+    const f = findField(fmt, name);
+    return f !== undefined && f.offset === offset && f.size === size;
+  };
+  return (
+    at('comm', 8, 16) &&
+    at('pid', 24, 4) &&
+    at('prio', 28, 4) &&
+    at('target_cpu', 32, 4) &&
+    fmt.fields.every((f) => f.offset + f.size <= 36)
+  );
+}
+
 interface Handler {
   lttngName: string;
   fmt: FtraceEventFormat;
@@ -109,6 +130,10 @@ export interface BpfRecordSummaryExtra {
   contextsUnknown: number;
   /** Events dropped in the kernel because another BPF program ran on that CPU. */
   recursionMisses: number;
+  /** The same, by what the skipped program captures. */
+  recursionMissesBy: Record<string, number>;
+  /** Records after the end (the syscall exits that run on for the strings): not written. */
+  outsideRange: number;
   /** Records whose timestamp was below the previous one of their CPU (written at that time). */
   reordered: number;
   programs: number;
@@ -161,7 +186,9 @@ export class BpfRecorder {
     heldGivenUp: 0,
     contextsUnknown: 0,
     recursionMisses: 0,
+    recursionMissesBy: {},
     reordered: 0,
+    outsideRange: 0,
     programs: 0,
     attachments: 0,
   };
@@ -171,6 +198,13 @@ export class BpfRecorder {
   private finished = false;
   private startMs = Date.now();
   private stopTs = 0;
+  /**
+   * The recording's time range: from turning every program on to turning them off (attaching
+   * or detaching them one by one takes tens of ms each: without the switch, a trace's edges
+   * had some events and not others, a switch-in without its wakeup). The syscall exits run on
+   * a little (their strings); what they record after the end is not written.
+   */
+  private whole = { from: 0, to: Infinity };
   private cgroups: CgroupEntry[] = [];
 
   constructor(opts: RecordOptions) {
@@ -285,7 +319,7 @@ export class BpfRecorder {
     };
     this.mount = locateTracefs({ mount: true });
     const eventsDir = path.join(this.mount.root, 'events');
-    const { tracepoints, syscalls, fork, rawSyscallIds } = this.setupHandlers(eventsDir);
+    const { tracepoints, syscalls, fork } = this.setupHandlers(eventsDir);
     this.traceDir = path.join(o.outDir, 'kernel');
     if (!o.sink && fs.existsSync(this.traceDir) && fs.readdirSync(this.traceDir).length > 0) {
       throw new UsageError(`${this.traceDir} already holds a trace (choose another -o)`);
@@ -305,13 +339,15 @@ export class BpfRecorder {
       contexts: this.contexts,
       tracepoints,
       syscalls,
-      rawSyscallIds,
       fork,
       ringBytes: ring,
       excludeTgids: self,
       excludeChildren: o.excludeChildren !== false,
       select: this.selection !== undefined,
     });
+    // Every program attached: all start now (a record older than this is a syscall exit's).
+    this.whole.from = this.now();
+    this.capture.setOn(true);
     this.extra.attachments = this.capture.links;
     this.extra.programs = this.capture.programCount;
     this.data = this.capture.ring.data;
@@ -361,7 +397,6 @@ export class BpfRecorder {
     tracepoints: TracepointSpec[];
     syscalls: SyscallSpec[];
     fork: boolean;
-    rawSyscallIds: { enter: number; exit: number };
   } {
     const o = this.opts;
     const sel = selectEvents(
@@ -417,6 +452,7 @@ export class BpfRecorder {
         dynamic,
         exclude: !isCompleteSetEvent(ftrace),
         ...(other !== undefined ? { otherTidAt: other } : {}),
+        ...(WAKEUPS.has(ftrace) && hasWakeupLayout(fmt) ? { wakeup: true } : {}),
       });
     }
     // The fork program also selects children and forgets reused tids (selection, exclusion).
@@ -500,7 +536,7 @@ export class BpfRecorder {
     const rawExit = tracepointId(root, 'raw_syscalls:sys_exit');
     if (syscalls.length > 0 && (rawEnter === undefined || rawExit === undefined))
       throw new NstraceError('this kernel has no raw_syscalls tracepoints');
-    return { tracepoints, syscalls, fork, rawSyscallIds: { enter: rawEnter ?? 0, exit: rawExit ?? 0 } };
+    return { tracepoints, syscalls, fork };
   }
 
   private forkWritten = false;
@@ -738,12 +774,23 @@ export class BpfRecorder {
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
     }
+    // Everything stops at once, but the syscall exits, 50 ms later: the syscalls in flight
+    // bring the strings they read at their exit (the exits themselves are after the end).
+    this.capture!.setOn(false, true);
     this.stopTs = this.now();
-    // Detach first (no new records), then read what is left.
+    this.whole.to = this.stopTs;
+    for (let i = 0; i < 10; i++) {
+      ring.consume(onRecord);
+      await sleep(5);
+    }
+    this.capture!.setOn(false, false);
+    // Detach (no new records), then read what is left.
     this.capture!.detach(() => ring.consume(onRecord));
-    this.extra.recursionMisses = this.capture!.recursionMisses();
+    const misses = this.capture!.recursionMisses();
+    this.extra.recursionMisses = misses.total;
+    this.extra.recursionMissesBy = misses.by;
     // Counted as lost (not per CPU: the kernel counts them per program).
-    this.lostTotal += this.extra.recursionMisses;
+    this.lostTotal += misses.total;
     ring.consume(onRecord);
     // Entries still waiting for their exit: written now, their strings unknown.
     this.hold.releaseAll();
@@ -838,6 +885,10 @@ export class BpfRecorder {
       this.inEvent = false;
     }
     if (hd.plan === undefined) return;
+    if (ts0 < this.whole.from || ts0 > this.whole.to) {
+      this.extra.outsideRange++;
+      return;
+    }
     if (hd.payload === undefined) this.compileHandler(hd);
     if ((flags & FLAG_STR_UNKNOWN) !== 0) this.extra.stringsUnknown++;
     const a = this.args;
