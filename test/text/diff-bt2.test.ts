@@ -373,13 +373,15 @@ describe('the print command', () => {
   });
 
   it('a bad path or option is one line and a non-zero exit', () => {
+    // A directory without a trace (not the shared temporary directory: it may hold traces).
+    const empty = mkdtempSync(join(tmpdir(), 'nstrace-empty-'));
     for (const args of [
       ['print', '/nonexistent/trace'],
       ['print', FIXTURES + '/no-such-dir'],
       ['print', '--begin', 'yesterday', small],
       ['print', '--names', 'bogus', small],
       ['print', '--begin', '20', '--end', '10', small],
-      ['print', tmpdir()],
+      ['print', empty],
     ]) {
       const r = nstrace(args);
       expect(r.status, args.join(' ')).not.toBe(0);
@@ -387,6 +389,7 @@ describe('the print command', () => {
       expect(lines.length, r.stderr).toBe(1);
       expect(lines[0]).toMatch(/^nstrace: error: /);
     }
+    rmSync(empty, { recursive: true, force: true });
   });
 });
 
