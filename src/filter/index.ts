@@ -7,12 +7,12 @@ export { formatNode, refsOf, CONTAINER_ATTRIBUTES } from './ast.js';
 export { parseFilter } from './parser.js';
 export {
   compileFilter,
-  resolveRef,
   REJECT_ALL,
   type CompileInfo,
   type EventPredicate,
   type FilterEnv,
 } from './compile.js';
+export { resolveRef } from './resolve.js';
 export { EventNameSelector, splitNameList } from './names.js';
 export {
   compileContainerMatcher,

@@ -136,46 +136,43 @@ function matchNumber(s: string, i: number): NumberMatch | undefined {
     candidates.push({ kind: 'int', base: 10, bodyLength: j - i, length: j - i + intSuffixLength(s, j) });
   }
   // Decimal float rules: D+ E FS? | D* "." D+ E? FS? | D+ "." D* E? FS?
-  {
-    let j = i;
-    while (j < s.length && isDigit(s[j]!)) j++;
-    const intDigits = j - i;
-    if (intDigits > 0) {
-      const e = exponentLength(s, j, false);
-      if (e > 0) candidates.push(floatMatch(s, i, j + e));
-    }
-    if (s[j] === '.') {
-      let k = j + 1;
-      while (k < s.length && isDigit(s[k]!)) k++;
-      const fracDigits = k - (j + 1);
-      if (intDigits > 0 || fracDigits > 0) {
-        candidates.push(floatMatch(s, i, k + exponentLength(s, k, false)));
-      }
-    }
-  }
+  floatCandidates(s, i, i, false, candidates);
   // Hex float rules: 0x H+ P FS? | 0x H* "." H+ P? FS? | 0x H+ "." H* P? FS?
-  if (c0 === '0' && (c1 === 'x' || c1 === 'X')) {
-    let j = i + 2;
-    while (j < s.length && isHex(s[j]!)) j++;
-    const intDigits = j - (i + 2);
-    if (intDigits > 0) {
-      const p = exponentLength(s, j, true);
-      if (p > 0) candidates.push(floatMatch(s, i, j + p));
-    }
-    if (s[j] === '.') {
-      let k = j + 1;
-      while (k < s.length && isHex(s[k]!)) k++;
-      const fracDigits = k - (j + 1);
-      if (intDigits > 0 || fracDigits > 0) {
-        candidates.push(floatMatch(s, i, k + exponentLength(s, k, true)));
-      }
-    }
-  }
+  if (c0 === '0' && (c1 === 'x' || c1 === 'X')) floatCandidates(s, i, i + 2, true, candidates);
   let best: NumberMatch | undefined;
   for (const m of candidates) {
     if (best === undefined || m.length > best.length) best = m; // ties: first rule (ints first)
   }
   return best;
+}
+
+/**
+ * Adds the float constants at `i` whose digits start at `digits` (decimal, or hexadecimal with
+ * a binary exponent): digits with an exponent, or digits around a point with an optional one.
+ */
+function floatCandidates(
+  s: string,
+  i: number,
+  digits: number,
+  hex: boolean,
+  candidates: NumberMatch[],
+): void {
+  const isD = hex ? isHex : isDigit;
+  let j = digits;
+  while (j < s.length && isD(s[j]!)) j++;
+  const intDigits = j - digits;
+  if (intDigits > 0) {
+    const e = exponentLength(s, j, hex);
+    if (e > 0) candidates.push(floatMatch(s, i, j + e));
+  }
+  if (s[j] === '.') {
+    let k = j + 1;
+    while (k < s.length && isD(s[k]!)) k++;
+    const fracDigits = k - (j + 1);
+    if (intDigits > 0 || fracDigits > 0) {
+      candidates.push(floatMatch(s, i, k + exponentLength(s, k, hex)));
+    }
+  }
 }
 
 function floatMatch(s: string, i: number, end: number): NumberMatch {

@@ -10,14 +10,13 @@ import { FilterSyntaxError, UsageError } from '../util/errors.js';
 import { refsOf, type FilterExpr, type RefNode } from './ast.js';
 import {
   compileFilter,
-  isHostTidRef,
   NO_CONTAINER_MODEL,
   NO_HOST_TID_MODEL,
   REJECT_ALL,
-  resolveRef,
   type EventPredicate,
   type FilterEnv,
 } from './compile.js';
+import { isHostTidRef, resolveRef } from './resolve.js';
 import {
   compileContainerSelector,
   hasContainerSelection,

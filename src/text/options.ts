@@ -129,26 +129,12 @@ const FIELD_KINDS = new Set([
 export function prettyOptionsFromCli(cli: PrintCliOptions, term: TerminalInfo): PrettyOptions {
   const o: { -readonly [K in keyof PrettyOptions]: PrettyOptions[K] } = { ...DEFAULT_PRETTY_OPTIONS };
   if (cli.names !== undefined && cli.names.length > 0) {
-    let def: boolean | undefined;
-    const on = new Set<string>();
-    for (const occ of cli.names) {
-      const items = splitList(occ);
-      if (items.length === 0) continue;
-      let sawDefault = false;
-      for (const it of items) {
-        if (it === 'all' || it === 'none') {
-          def = it === 'all';
-          sawDefault = true;
-        } else if (NAME_KINDS[it] !== undefined) {
-          on.add(NAME_KINDS[it]);
-        } else {
-          throw new UsageError(
-            `unknown name \`${it}\` in --names (expected payload, context, header, scope, all or none)`,
-          );
-        }
-      }
-      if (!sawDefault) def = false;
-    }
+    const { on, def } = listOption(
+      cli.names,
+      NAMES_DEFAULTS,
+      (it) => NAME_KINDS[it],
+      (it) => `unknown name \`${it}\` in --names (expected payload, context, header, scope, all or none)`,
+    );
     if (def !== undefined) {
       o.namesPayload = on.has('payload') || def;
       o.namesContext = on.has('context') || def;
@@ -157,28 +143,15 @@ export function prettyOptionsFromCli(cli: PrintCliOptions, term: TerminalInfo): 
     }
   }
   if (cli.fields !== undefined && cli.fields.length > 0) {
-    let def: boolean | undefined;
-    const on = new Set<string>();
-    for (const occ of cli.fields) {
-      const items = splitList(occ);
-      if (items.length === 0) continue;
-      let sawDefault = false;
-      for (const it of items) {
-        if (it === 'all') {
-          def = true;
-          sawDefault = true;
-        } else if (FIELD_KINDS.has(it)) {
-          on.add(it);
-        } else {
-          throw new UsageError(
-            `unknown field \`${it}\` in --fields (expected all, trace, trace:hostname, trace:domain, trace:procname, trace:vpid, loglevel, emf or callsite)`,
-          );
-        }
-      }
-      if (!sawDefault) def = false;
-    }
+    const { on, def } = listOption(
+      cli.fields,
+      FIELDS_DEFAULTS,
+      (it) => (FIELD_KINDS.has(it) ? it : undefined),
+      (it) =>
+        `unknown field \`${it}\` in --fields (expected all, trace, trace:hostname, trace:domain, trace:procname, trace:vpid, loglevel, emf or callsite)`,
+    );
     if (def !== undefined) {
-      const f = (name: string): boolean => on.has(name) || def!;
+      const f = (name: string): boolean => on.has(name) || def;
       o.fieldTrace = f('trace');
       o.fieldHostname = f('trace:hostname');
       o.fieldDomain = f('trace:domain');
@@ -202,6 +175,46 @@ export function prettyOptionsFromCli(cli: PrintCliOptions, term: TerminalInfo): 
   o.colors = supported && (color === 'always' || (color === 'auto' && term.toStdout));
   o.warningColors = supported;
   return o;
+}
+
+/** The words that set the default of the unlisted items, per option. */
+const NAMES_DEFAULTS = new Map([
+  ['all', true],
+  ['none', false],
+]);
+const FIELDS_DEFAULTS = new Map([['all', true]]);
+
+/**
+ * Reads the occurrences of `--names` or `--fields` like the babeltrace2 CLI: the kinds of the
+ * listed items (`kindOf`, undefined for an unknown item) and the default of the unlisted ones
+ * (undefined when no occurrence lists anything).
+ */
+function listOption(
+  occurrences: readonly string[],
+  defaults: ReadonlyMap<string, boolean>,
+  kindOf: (item: string) => string | undefined,
+  unknown: (item: string) => string,
+): { on: Set<string>; def: boolean | undefined } {
+  let def: boolean | undefined;
+  const on = new Set<string>();
+  for (const occ of occurrences) {
+    const items = splitList(occ);
+    if (items.length === 0) continue;
+    let sawDefault = false;
+    for (const it of items) {
+      const d = defaults.get(it);
+      if (d !== undefined) {
+        def = d;
+        sawDefault = true;
+        continue;
+      }
+      const kind = kindOf(it);
+      if (kind === undefined) throw new UsageError(unknown(it));
+      on.add(kind);
+    }
+    if (!sawDefault) def = false;
+  }
+  return { on, def };
 }
 
 function splitList(text: string): string[] {

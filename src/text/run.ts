@@ -3,7 +3,8 @@
  */
 import type { TimeBase, TraceRecord } from '../ctf/event.js';
 import type { PrettyOptions } from './options.js';
-import type { ClockOffset, PrettySink } from './pretty.js';
+import type { ClockOffset } from './clock.js';
+import type { PrettySink } from './pretty.js';
 import { PrettyPrinter } from './pretty.js';
 import type { TimeBound } from './time.js';
 import { TRIM_END, Trimmer } from './time.js';

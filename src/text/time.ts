@@ -62,19 +62,11 @@ export function dateToSeconds(
 export function parseTimeBound(text: string, gmt: boolean, option = '--begin/--end'): TimeBound {
   let m = RE_DATE_TIME.exec(text);
   if (m) {
-    return fromDate(
-      +m[1]!,
-      +m[2]!,
-      +m[3]!,
-      +m[4]!,
-      +m[5]!,
-      m[6] === undefined ? 0 : +m[6],
-      fractionNs(m[7]),
-      gmt,
-    );
+    const s = dateToSeconds(+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, m[6] === undefined ? 0 : +m[6], gmt);
+    return dateBound(s, fractionNs(m[7]));
   }
   m = RE_DATE.exec(text);
-  if (m) return fromDate(+m[1]!, +m[2]!, +m[3]!, 0, 0, 0, 0, gmt);
+  if (m) return dateBound(dateToSeconds(+m[1]!, +m[2]!, +m[3]!, 0, 0, 0, gmt), 0);
   m = RE_TIME.exec(text);
   if (m) {
     return {
@@ -97,17 +89,8 @@ export function parseTimeBound(text: string, gmt: boolean, option = '--begin/--e
   );
 }
 
-function fromDate(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-  ns: number,
-  gmt: boolean,
-): TimeBound {
-  const s = dateToSeconds(year, month, day, hour, minute, second, gmt);
+/** The bound of a date (`s`: its seconds from the epoch, `dateToSeconds`) plus `ns`. */
+function dateBound(s: number, ns: number): TimeBound {
   // babeltrace2 leaves the bound unset when mktime() gives a negative time; it then ends up
   // as midnight of the first record's date. Same here.
   if (s < 0) return { kind: 'time', hour: 0, minute: 0, second: 0, ns: 0 };
