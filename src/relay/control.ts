@@ -42,8 +42,8 @@ import {
 } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
 import { isSafeComponent, safeRelativePath } from './paths.js';
-import type { RelayState, Session } from './state.js';
-import type { RelayStream } from './stream.js';
+import type { RelayState } from './state.js';
+import type { RelayStream, Session } from './stream.js';
 
 const MAX_CHANNEL_NAME = 264;
 const MAX_PATHNAME = 4096;

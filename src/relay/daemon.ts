@@ -16,7 +16,7 @@ import type { RelayLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
 import { LiveConnection } from './live.js';
 import type { GroupBy } from './paths.js';
-import type { LogFn, RelayCounters } from './state.js';
+import type { LogFn, RelayCounters } from './types.js';
 import { RelayState } from './state.js';
 
 export { DEFAULT_CONTROL_PORT, DEFAULT_DATA_PORT, DEFAULT_LIVE_PORT };

@@ -7,8 +7,8 @@
 import type { Socket } from 'node:net';
 import { DataHdr, readU64n } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
-import type { RelayState, Session } from './state.js';
-import type { RelayStream } from './stream.js';
+import type { RelayState } from './state.js';
+import type { RelayStream, Session } from './stream.js';
 
 /**
  * Write a packet that is still arriving once this much of it is buffered. Below it a packet

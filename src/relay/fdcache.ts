@@ -3,9 +3,9 @@
  * with many senders would otherwise run out of file descriptors (1024 by default on many
  * systems). Files beyond the budget are closed least recently used first and reopened
  * (without truncation) the next time they are written or read. Also `writeAllv`, the batched
- * positional write every relay file goes through.
+ * positional write every relay file goes through, and `readAt`, the positional read of viewers.
  */
-import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync, writevSync } from 'node:fs';
 
 const FILE_MODE = 0o660;
 
@@ -126,3 +126,26 @@ export function writeAllv(fd: number, bufs: Buffer[], position: number, total: n
 }
 
 const IOV_BATCH = 512;
+
+/**
+ * Reads up to `len` bytes at `position` into `out` from `fd`, or, when `fd` is negative, from
+ * `path` opened for this read only. Returns the bytes read (fewer at the end of the file).
+ */
+export function readAt(fd: number, path: string, out: Buffer, len: number, position: number): number {
+  let mine = false;
+  if (fd < 0) {
+    fd = openSync(path, 'r');
+    mine = true;
+  }
+  try {
+    let got = 0;
+    while (got < len) {
+      const n = readSync(fd, out, got, len - got, position + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  } finally {
+    if (mine) closeSync(fd);
+  }
+}

@@ -12,7 +12,7 @@ export { replayTrace, prepareReplay, findTraces, metadataPackets } from './repla
 export { RelayTraceSink } from './sink.js';
 export type { PreparedReplay, ReplayOptions, ReplayResult } from './replay.js';
 export type { GroupBy } from './paths.js';
-export type { LogFn, LogLevel, RelayCounters } from './state.js';
+export type { LogFn, LogLevel, RelayCounters } from './types.js';
 export { DEFAULT_CONTROL_PORT, DEFAULT_DATA_PORT, DEFAULT_LIVE_PORT } from './codec.js';
 export {
   DEFAULT_COMMAND_TIMEOUT_MS,

@@ -43,8 +43,9 @@ import {
   ViewerTracePacket,
 } from './codec.js';
 import { Conn, ProtocolError } from './conn.js';
-import type { RelayState, Session } from './state.js';
-import type { RelayStream, Tracefile } from './stream.js';
+import type { RelayState } from './state.js';
+import type { RelayStream, Session } from './stream.js';
+import type { Tracefile } from './tracefile.js';
 
 /** Largest GET_PACKET / GET_METADATA answer we build in memory. */
 const MAX_VIEWER_READ = 64 * 1024 * 1024;

@@ -1,8 +1,8 @@
 /**
- * The relay's state: sessions, their CTF traces and streams, and what each stream has written
- * to disk. Both the control/data receivers and the live server work on these objects; all of
- * it runs on the one Node event loop, so no locking is needed, but every mutation must leave
- * the objects consistent before returning.
+ * The relay's state: sessions, their CTF traces and streams (the objects: stream.ts), and what
+ * each stream has written to disk. Both the control/data receivers and the live server work on
+ * these objects; all of it runs on the one Node event loop, so no locking is needed, but every
+ * mutation must leave the objects consistent before returning.
  *
  * On disk (lttng-relayd's layout): `<output>/<session output path>/<pathname>/<channel>` per
  * data stream, `<pathname>/metadata` for the metadata stream, and
@@ -16,26 +16,8 @@ import { DEFAULT_MEMORY_BUDGET, MemoryBudget, STREAM_COST } from './limits.js';
 import { escapeControls } from './logtext.js';
 import type { GroupBy } from './paths.js';
 import { makeDirs, removeDirs, sessionOutputPath, uniqueDir } from './paths.js';
-import { DIR_MODE, RelayStream } from './stream.js';
-
-export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
-export type LogFn = (level: LogLevel, msg: string) => void;
-
-/** Counters shown in the status line. */
-export interface RelayCounters {
-  bytesReceived: number;
-  packetsReceived: number;
-  metadataBytesReceived: number;
-  indexesWritten: number;
-  sessionsCreated: number;
-  streamsCreated: number;
-  connectionsAccepted: number;
-  protocolErrors: number;
-  /** Connections closed by a limit (command or idle timeout, memory budget, unread replies). */
-  closedByLimits: number;
-  /** Connections refused at the per-port cap. */
-  connectionsRefused: number;
-}
+import { CtfTrace, DIR_MODE, RelayStream, Session } from './stream.js';
+import type { LogFn, RelayCounters, TraceChunk } from './types.js';
 
 export interface RelayStateOptions {
   outputDir: string;
@@ -57,59 +39,6 @@ export interface RelayStateOptions {
 /** Key of a sessiond's trace chunk: all relay sessions of one sessiond session share them. */
 function chunkKey(uuid: string, sessiondSessionId: number, chunkId: number): string {
   return `${uuid}:${sessiondSessionId}:${chunkId}`;
-}
-
-export interface TraceChunk {
-  id: number;
-  creationTimestamp: number;
-  overrideName: string | null;
-}
-
-export class Session {
-  /** Set when the control connection is gone. */
-  connectionClosed = false;
-  /** The live viewer attached to this session, if any (one at most, as in lttng-relayd). */
-  viewer: object | null = null;
-  /** Set when streams were published (or got their first packet) since a viewer last asked. */
-  newStreams = false;
-  readonly traces = new Map<string, CtfTrace>();
-  readonly streams: RelayStream[] = [];
-  unpublished: RelayStream[] = [];
-  currentChunk: TraceChunk | null = null;
-  openStreams = 0;
-  /** Data connections that carried packets for this session. */
-  readonly dataConns = new Set<{ dead: boolean }>();
-
-  constructor(
-    readonly id: number,
-    readonly name: string,
-    readonly hostname: string,
-    readonly basePath: string,
-    readonly liveTimer: number,
-    readonly snapshot: boolean,
-    readonly sessiondUuid: string,
-    readonly sessiondSessionId: number,
-    readonly creationTime: number,
-    readonly minor: number,
-    /** Relative to the output directory. */
-    readonly outputPath: string,
-    /** Absolute. */
-    readonly dir: string,
-  ) {}
-}
-
-export class CtfTrace {
-  readonly streams: RelayStream[] = [];
-  metadataStream: RelayStream | null = null;
-  metadataStreamSentToViewer = false;
-  /** The attached viewer's stream for this trace's metadata (for NEW_METADATA flags). */
-  viewerMetadata: { metadataSent: number } | null = null;
-
-  constructor(
-    readonly id: number,
-    readonly session: Session,
-    readonly pathname: string,
-  ) {}
 }
 
 /** Trace chunks open at once per sessiond session (a real one has one, two while rotating). */

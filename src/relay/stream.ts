@@ -1,10 +1,11 @@
 /**
- * One stream of a relay session and what it has written to disk: its data (or metadata) file,
- * with `--tracefile-size` a rotating set of them, its index file(s), and the index halves
- * waiting for their other half (the data connection brings a packet, the control connection
- * its index). Owned by `RelayState` (state.ts); runs on the one Node event loop.
+ * The relay's sessions, their CTF traces and their streams (session -> trace -> stream), and
+ * what each stream has written to disk: its data (or metadata) file, with `--tracefile-size` a
+ * rotating set of them (tracefile.ts), its index file(s), and the index halves waiting for
+ * their other half (the data connection brings a packet, the control connection its index).
+ * Owned by `RelayState` (state.ts, seen here as a `StreamHost`); runs on the one Node event loop.
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { ftruncateSync, mkdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   encodeIndexHeader,
@@ -13,43 +14,74 @@ import {
   INDEX_HEADER_SIZE,
 } from '../ctf/index-file.js';
 import { U64_NONE } from './codec.js';
-import { CachedFile, writeAllv } from './fdcache.js';
-import type { BudgetHolder } from './limits.js';
+import type { FdCache } from './fdcache.js';
+import { CachedFile, readAt, writeAllv } from './fdcache.js';
+import type { BudgetHolder, MemoryBudget } from './limits.js';
 import { PENDING_INDEX_COST, STREAM_COST } from './limits.js';
-import type { CtfTrace, RelayState, Session } from './state.js';
+import type { LogFn, RelayCounters, TraceChunk } from './types.js';
+import type { PendingIndex, Tracefile } from './tracefile.js';
+import { closeIdx, flushTracefileIdx, newTracefile } from './tracefile.js';
 
 export const DIR_MODE = 0o770;
 const ZEROS = Buffer.alloc(256 * 1024);
 
-/** The half of an index entry each connection brings. */
-interface PendingIndex {
-  /** Data half: the tracefile the packet was written to, and its offset there. */
-  file: Tracefile | null;
-  offset: number;
-  hasData: boolean;
-  /**
-   * Control half: the index entry built from SEND_INDEX (packet_size .. packet_seq_num at 8..),
-   * its offset filled in once the data half is known; null until SEND_INDEX comes.
-   */
-  control: Buffer | null;
+export class Session {
+  /** Set when the control connection is gone. */
+  connectionClosed = false;
+  /** The live viewer attached to this session, if any (one at most, as in lttng-relayd). */
+  viewer: object | null = null;
+  /** Set when streams were published (or got their first packet) since a viewer last asked. */
+  newStreams = false;
+  readonly traces = new Map<string, CtfTrace>();
+  readonly streams: RelayStream[] = [];
+  unpublished: RelayStream[] = [];
+  currentChunk: TraceChunk | null = null;
+  openStreams = 0;
+  /** Data connections that carried packets for this session. */
+  readonly dataConns = new Set<{ dead: boolean }>();
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly hostname: string,
+    readonly basePath: string,
+    readonly liveTimer: number,
+    readonly snapshot: boolean,
+    readonly sessiondUuid: string,
+    readonly sessiondSessionId: number,
+    readonly creationTime: number,
+    readonly minor: number,
+    /** Relative to the output directory. */
+    readonly outputPath: string,
+    /** Absolute. */
+    readonly dir: string,
+  ) {}
 }
 
-/**
- * One data file of a stream and its index file. A stream has one; with `--tracefile-size` it
- * gets a new one each time the current is full (`CHANNEL_0`, `CHANNEL_1`, ... and their
- * `.idx`), and with `--tracefile-count` the oldest are overwritten.
- */
-export interface Tracefile {
-  readonly number: number;
-  /** Index file (null until created or once closed), bytes and entries written or queued. */
-  idx: CachedFile | null;
-  idxSize: number;
-  queue: Buffer[];
-  count: number;
-  /** Packets whose index half may still come for this file. */
-  refs: number;
-  /** Overwritten by a later tracefile with the same number. */
-  gone: boolean;
+export class CtfTrace {
+  readonly streams: RelayStream[] = [];
+  metadataStream: RelayStream | null = null;
+  metadataStreamSentToViewer = false;
+  /** The attached viewer's stream for this trace's metadata (for NEW_METADATA flags). */
+  viewerMetadata: { metadataSent: number } | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly session: Session,
+    readonly pathname: string,
+  ) {}
+}
+
+/** What a stream uses of the relay that owns it (`RelayState`, state.ts). */
+export interface StreamHost {
+  readonly files: FdCache;
+  readonly budget: MemoryBudget;
+  readonly counters: RelayCounters;
+  readonly options: { readonly orphanTimeoutMs?: number };
+  readonly log: LogFn;
+  /** The stream has queued writes (see `RelayState.flushDirty`). */
+  markDirty(stream: RelayStream): void;
+  streamClosed(stream: RelayStream): void;
 }
 
 /** Bound on index halves waiting for their data, per stream (a peer cannot grow it forever). */
@@ -110,7 +142,7 @@ export class RelayStream {
     readonly tracefileSize: number,
     readonly tracefileCount: number,
     readonly dir: string,
-    readonly state: RelayState,
+    readonly state: StreamHost,
   ) {}
 
   get session(): Session {
@@ -417,23 +449,9 @@ export class RelayStream {
   read(t: Tracefile, offset: number, len: number): Buffer {
     if (t.gone) return Buffer.alloc(0);
     const out = Buffer.allocUnsafe(len);
-    let fd = this.file !== null && t === this.current ? this.file.fd : -1;
-    let mine = false;
-    if (fd < 0) {
-      fd = openSync(this.dataFilePath(t.number), 'r');
-      mine = true;
-    }
-    try {
-      let got = 0;
-      while (got < len) {
-        const n = readSync(fd, out, got, len - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return got === len ? out : out.subarray(0, got);
-    } finally {
-      if (mine) closeSync(fd);
-    }
+    const fd = this.file !== null && t === this.current ? this.file.fd : -1;
+    const got = readAt(fd, this.dataFilePath(t.number), out, len, offset);
+    return got === len ? out : out.subarray(0, got);
   }
 
   /** Reads index entry number `seq` (per-stream count from 0), or null if it is not readable. */
@@ -453,19 +471,11 @@ export class RelayStream {
     const entrySize = this.indexEntrySize;
     const entry = Buffer.alloc(entrySize);
     const pos = INDEX_HEADER_SIZE + local * entrySize;
-    let fd = file.idx !== null ? file.idx.fd : -1;
-    let mine = false;
+    const fd = file.idx !== null ? file.idx.fd : -1;
     try {
-      if (fd < 0) {
-        fd = openSync(this.indexFilePath(file.number), 'r');
-        mine = true;
-      }
-      const n = readSync(fd, entry, 0, entrySize, pos);
-      if (n !== entrySize) return null;
+      if (readAt(fd, this.indexFilePath(file.number), entry, entrySize, pos) !== entrySize) return null;
     } catch {
       return null;
-    } finally {
-      if (mine && fd >= 0) closeSync(fd);
     }
     return { entry, file };
   }
@@ -571,22 +581,4 @@ export class RelayStream {
     for (const p of this.pending.values()) if (p.hasData && p.control === null) n++;
     return n;
   }
-}
-
-function newTracefile(n: number): Tracefile {
-  return { number: n, idx: null, idxSize: 0, queue: [], count: 0, refs: 0, gone: false };
-}
-
-function flushTracefileIdx(t: Tracefile): void {
-  if (t.queue.length === 0 || t.idx === null) return;
-  const bufs = t.queue;
-  t.queue = [];
-  let n = 0;
-  for (const b of bufs) n += b.length;
-  writeAllv(t.idx.fd, bufs, t.idxSize - n, n);
-}
-
-function closeIdx(t: Tracefile): void {
-  t.idx?.close();
-  t.idx = null;
 }

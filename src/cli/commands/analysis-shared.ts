@@ -1,11 +1,11 @@
 /**
- * What `cputop`, `memtop`, `syscallstats` and `top` share: options (those of lttng-analyses plus
- * the filter module's: `--filter`, `-e/--event`, `--exclude`, `--container`, `--container-type`,
- * `--host`), progress on stderr, Ctrl-C, warnings, and text or LAMI output.
+ * What the analysis commands (`top`, `cputop`, `memtop`, `syscallstats`, the lttng-analyses
+ * families) share: options (those of lttng-analyses plus the filter module's: `--filter`,
+ * `-e/--event`, `--exclude`, `--container`, `--container-type`, `--host`), one analysis per
+ * machine with progress and Ctrl-C (progress.ts), warnings, and text or LAMI output.
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import type { AnalysisMeta, ResultTable } from '../../analyses/format/lami.js';
 import { errorJson, metadataJson, pyJson, resultsJson } from '../../analyses/format/lami.js';
 import type { MachineInput } from '../../analyses/open.js';
@@ -20,6 +20,9 @@ import { addFilterOptions } from '../../filter/index.js';
 import { MissingEventsError, NstraceError, UsageError } from '../../util/errors.js';
 import { pyTextBytes } from '../../model/fields.js';
 import { VERSION } from '../version.js';
+import { collect, intArg } from './args.js';
+import { withProgress } from './progress.js';
+import type { TraceSet } from '../../ctf/index.js';
 
 export interface AnalysisCliOptions extends FilterOptionValues {
   begin?: string;
@@ -36,13 +39,12 @@ export interface AnalysisCliOptions extends FilterOptionValues {
   metadata?: boolean;
 }
 
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
-
-function intArg(name: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v)) throw new UsageError(`${name} must be an integer, not '${v}'`);
-    return Number(v);
-  };
+/** `nstrace NAME [trace...]`: an analysis command over the traces below the directories given. */
+export function traceCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .argument('[trace...]', 'trace directories (every trace below them is read)');
 }
 
 /** Adds the options every analysis command takes. */
@@ -118,40 +120,63 @@ export function warn(msg: string): void {
   process.stderr.write(`nstrace: warning: ${msg}\n`);
 }
 
-/** A progress bar on a TTY, nothing otherwise. */
-export function progressReporter(enabled: boolean): {
-  update: (done: number, total: number) => void;
-  stop: () => void;
-} {
-  if (!enabled || process.stderr.isTTY !== true) return { update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: 'reading [{bar}] {percentage}% | {value}/{total} MiB | ETA {eta}s',
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update: (done, total) => {
-      const mib = (n: number): number => Math.round((n / 1048576) * 10) / 10;
-      if (!started) {
-        bar.start(mib(total), 0);
-        started = true;
-      }
-      bar.update(mib(done));
-    },
-    stop: () => {
-      if (started) bar.stop();
-    },
-  };
-}
-
 export interface Rendered {
   text: (r: AnalyseResult, o: ReportOptions) => string;
   mi: (r: AnalyseResult, o: ReportOptions) => ResultTable[];
+}
+
+/**
+ * The renderers of one analysis's report: `pick` takes its result out of the session's,
+ * `options` makes its report options from the common ones.
+ */
+export function rendered<R, O>(
+  pick: (r: AnalyseResult) => R,
+  options: (r: AnalyseResult, ro: ReportOptions) => O,
+  text: (x: R, o: O) => string,
+  mi: (x: R, o: O) => ResultTable[],
+): Rendered {
+  return {
+    text: (r, ro) => text(pick(r), options(r, ro)),
+    mi: (r, ro) => mi(pick(r), options(r, ro)),
+  };
+}
+
+/** The tasks and events the filter options select, as `analyse` and `analyseSpans` take them. */
+export function selectors(o: FilterOptionValues): {
+  containers: FilterOptionValues['container'];
+  containerTypes: FilterOptionValues['containerType'];
+  host: FilterOptionValues['host'];
+  filter: FilterOptionValues['filter'];
+  event: FilterOptionValues['event'];
+  exclude: FilterOptionValues['exclude'];
+} {
+  return {
+    containers: o.container,
+    containerTypes: o.containerType,
+    host: o.host,
+    filter: o.filter,
+    event: o.event,
+    exclude: o.exclude,
+  };
+}
+
+/**
+ * Opens machine `m`'s traces for `work` with a progress bar and Ctrl-C (`withProgress`), and
+ * closes them again.
+ */
+export function withMachine<T>(
+  m: MachineInput,
+  progress: boolean,
+  work: (ts: TraceSet, onProgress: (done: number, total: number) => void, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return withProgress(progress, async (onProgress, signal) => {
+    const ts = m.open();
+    try {
+      return await work(ts, onProgress, signal);
+    } finally {
+      ts.close();
+    }
+  });
 }
 
 /** One machine's analysis: open its traces on one clock, run, close. */
@@ -163,13 +188,8 @@ async function analyseMachine(
   several: boolean,
   family: FamilyOptions | undefined,
 ): Promise<AnalyseResult> {
-  const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
-  const progress = progressReporter(o.progress && o.mi !== true);
-  const ts = m.open();
-  try {
-    return await analyse(ts, names, {
+  return withMachine(m, o.progress && o.mi !== true, (ts, onProgress, signal) =>
+    analyse(ts, names, {
       begin: o.begin,
       end: o.end,
       timerange: o.timerange,
@@ -178,24 +198,15 @@ async function analyseMachine(
       tids: intList('--tid', o.tid),
       procnames: splitList(o.procname),
       cpus: intList('--cpu', o.cpu),
-      containers: o.container,
-      containerTypes: o.containerType,
-      host: o.host,
-      filter: o.filter,
-      event: o.event,
-      exclude: o.exclude,
+      ...selectors(o),
       partial,
       family,
       unmatched: several ? 'return' : 'error',
       streamRanges: () => streamRangesOf(ts),
-      onProgress: progress.update,
-      signal: ac.signal,
-    });
-  } finally {
-    progress.stop();
-    process.removeListener('SIGINT', onSigint);
-    ts.close();
-  }
+      onProgress,
+      signal,
+    }),
+  );
 }
 
 /** The line that starts a machine's report when the traces come from several machines. */

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { containerToJson, discover, formatContainersTable, watchContainers } from '../../containers/index.js';
 import type { ContainerInfo, ContainerRow, DiscoverOptions } from '../../containers/index.js';
 import { UsageError } from '../../util/errors.js';
+import { untilInterrupted } from './progress.js';
 
 /**
  * Trace-path mode. Owned by the model/analyses helper: point this at their
@@ -130,14 +131,6 @@ async function watch(dopts: DiscoverOptions, opts: Options): Promise<void> {
   );
   for (const c of w.initial) line('running', c, 'initial');
   process.stderr.write(`nstrace: watching containers (${w.initial.length} running); interrupt to stop\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilInterrupted();
   await w.close();
 }

@@ -8,7 +8,8 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { TableName } from '../../sql/index.js';
 import { UsageError } from '../../util/errors.js';
-import { progressReporter, warn } from './analysis-shared.js';
+import { warn } from './analysis-shared.js';
+import { withProgress } from './progress.js';
 
 interface ExportCliOptions {
   format: 'parquet';
@@ -53,7 +54,8 @@ Examples:
 `,
     )
     .action(async (paths: string[], o: ExportCliOptions) => {
-      if (o.output === undefined) throw new UsageError('give the dataset directory with -o DIR');
+      const output = o.output;
+      if (output === undefined) throw new UsageError('give the dataset directory with -o DIR');
       const sql = await import('../../sql/index.js');
       let tables: TableName[] | undefined;
       if (o.tables !== undefined) {
@@ -64,24 +66,16 @@ Examples:
         }
         tables = names as TableName[];
       }
-      const ac = new AbortController();
-      const onSigint = (): void => ac.abort();
-      process.once('SIGINT', onSigint);
-      const progress = progressReporter(o.progress);
-      let s;
-      try {
-        s = await sql.exportParquet(paths, o.output, {
+      const s = await withProgress(o.progress, (onProgress, signal) =>
+        sql.exportParquet(paths, output, {
           tables,
           begin: o.since,
           end: o.until,
           gmt: o.gmt,
-          onProgress: progress.update,
-          signal: ac.signal,
-        });
-      } finally {
-        progress.stop();
-        process.removeListener('SIGINT', onSigint);
-      }
+          onProgress,
+          signal,
+        }),
+      );
       for (const w of s.warnings) warn(w);
       for (const m of s.machines) {
         const rows = Object.entries(m.rows)

@@ -2,57 +2,46 @@ import type { Command } from 'commander';
 
 type Registrar = (program: Command) => void | Promise<void>;
 
+/** The entries of a command family: one module registers each of its commands by name. */
+function family<const N extends string>(
+  names: readonly N[],
+  load: () => Promise<(program: Command, name: N) => void>,
+): (readonly [string, () => Promise<Registrar>])[] {
+  return names.map(
+    (n) =>
+      [
+        n,
+        async () => {
+          const register = await load();
+          return (p: Command) => register(p, n);
+        },
+      ] as const,
+  );
+}
+
 /**
- * Every subcommand lives in its own file under `src/cli/commands/` and exports
- * `register(program)`; add one entry here per subcommand, in the order `--help` lists them.
+ * Every subcommand lives in a file under `src/cli/commands/` that exports `register(program)`
+ * (a family of subcommands: one file, registering each by name, see `family`); add one entry
+ * here per subcommand, in the order `--help` lists them.
  * Modules load lazily: `nstrace cputop TRACE` loads only what cputop needs, which matters for
  * start-up time (loading every command's library costs about 0.2 s).
  */
 const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
   ['top', async () => (await import('./top.js')).register],
-  ['cputop', async () => (await import('./cputop.js')).register],
-  ['memtop', async () => (await import('./memtop.js')).register],
-  ['syscallstats', async () => (await import('./syscallstats.js')).register],
+  ...family(['cputop', 'memtop', 'syscallstats'], async () => (await import('./reports.js')).registerReport),
   ['spans', async () => (await import('./spans.js')).register],
-  ...(['schedtop', 'schedstats', 'schedlog', 'schedfreq'] as const).map(
-    (n) =>
-      [
-        n,
-        async () => {
-          const m = await import('./sched.js');
-          return (p: Command) => m.registerSched(p, n);
-        },
-      ] as const,
+  ...family(
+    ['schedtop', 'schedstats', 'schedlog', 'schedfreq'],
+    async () => (await import('./sched.js')).registerSched,
   ),
-  ...(['iousagetop', 'iolatencytop', 'iolatencystats', 'iolatencyfreq', 'iolog'] as const).map(
-    (n) =>
-      [
-        n,
-        async () => {
-          const m = await import('./io.js');
-          return (p: Command) => m.registerIo(p, n);
-        },
-      ] as const,
+  ...family(
+    ['iousagetop', 'iolatencytop', 'iolatencystats', 'iolatencyfreq', 'iolog'],
+    async () => (await import('./io.js')).registerIo,
   ),
-  ...(['irqstats', 'irqfreq', 'irqlog'] as const).map(
-    (n) =>
-      [
-        n,
-        async () => {
-          const m = await import('./irq.js');
-          return (p: Command) => m.registerIrq(p, n);
-        },
-      ] as const,
-  ),
-  ...(['periodlog', 'periodtop', 'periodstats', 'periodfreq'] as const).map(
-    (n) =>
-      [
-        n,
-        async () => {
-          const m = await import('./periods.js');
-          return (p: Command) => m.registerPeriod(p, n);
-        },
-      ] as const,
+  ...family(['irqstats', 'irqfreq', 'irqlog'], async () => (await import('./irq.js')).registerIrq),
+  ...family(
+    ['periodlog', 'periodtop', 'periodstats', 'periodfreq'],
+    async () => (await import('./periods.js')).registerPeriod,
   ),
   [
     'containers',

@@ -8,11 +8,11 @@ import type { ReportOptions } from '../../analyses/format/common.js';
 import type { IoReportOptions } from '../../analyses/io-report.js';
 import { ioMeta, ioMi, ioText } from '../../analyses/io-report.js';
 import type { AnalyseResult } from '../../analyses/session.js';
-import { UsageError } from '../../util/errors.js';
-import { addAnalysisOptions, runAnalysisCommand } from './analysis-shared.js';
+import { rendered } from './analysis-shared.js';
 import type { LttngCliOptions } from './lttng-options.js';
-import { addFreqOptions, addMinMaxOptions, addPeriodOptions, familyOptions } from './lttng-options.js';
-import { multiDay } from './report-dates.js';
+import { familyOptions } from './lttng-options.js';
+import { familyReportOptions, registerFamilyCommand } from './family-command.js';
+import { floatArg } from './args.js';
 
 interface IoCliOptions extends LttngCliOptions {
   usage?: boolean;
@@ -39,75 +39,57 @@ function reportOptions(
   const flag = COMMANDS[cmd].flag;
   return {
     ...ro,
+    ...familyReportOptions(o, flag, r),
     usage: flag === 'usage' || o.usage === true,
-    stats: flag === 'stats' || o.stats === true,
     top: flag === 'top' || o.top === true,
-    log: flag === 'log' || o.log === true,
-    freq: flag === 'freq' || o.freq === true,
-    freqResolution: o.freqResolution,
-    min: o.min === undefined ? undefined : o.min * 1000,
-    max: o.max === undefined ? undefined : o.max * 1000,
     minSize: o.minsize,
     maxSize: o.maxsize,
     begin: r.begin,
     end: r.end,
-    multiDay: multiDay(r),
-  };
-}
-
-function floatArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name} must be a number, not '${v}'`);
-    return n;
   };
 }
 
 export function registerIo(program: Command, cmd: IoCommand): void {
-  const c = program
-    .command(cmd)
-    .description(`I/O: ${COMMANDS[cmd].what} (lttng-${cmd}'s tables), then per container`)
-    .argument('[trace...]', 'trace directories (every trace below them is read)');
-  addAnalysisOptions(c, {
-    limitDefault: 10,
+  registerFamilyCommand(program, cmd, {
+    description: `I/O: ${COMMANDS[cmd].what} (lttng-${cmd}'s tables), then per container`,
     procFilter: false,
     examples: `  nstrace ${cmd} TRACE
   nstrace iousagetop --container-type docker TRACE     I/O of the tasks of docker containers
   nstrace iolatencytop --limit 5 --min 1000 TRACE      the slowest calls above 1 ms
   nstrace iolatencystats --minsize 4096 TRACE
   nstrace iolog --container web TRACE`,
-  });
-  addMinMaxOptions(c, 'I/O requests');
-  addFreqOptions(c, 'also output the frequency distribution of latencies');
-  c.option('--usage', 'also output the I/O usage')
-    .option('--top', 'also output the top latencies by category')
-    .option('--log', 'also output the I/O requests in time order')
-    .option('--stats', 'also output latency statistics');
-  c.addOption(
-    new Option('--minsize <bytes>', 'filter out I/O operations of fewer bytes').argParser(
-      floatArg('--minsize'),
-    ),
-  );
-  c.addOption(
-    new Option('--maxsize <bytes>', 'filter out I/O operations of more bytes').argParser(
-      floatArg('--maxsize'),
-    ),
-  );
-  addPeriodOptions(c);
-  c.action(async (paths: string[], o: IoCliOptions) => {
-    if (o.cpu !== undefined)
-      process.stderr.write('nstrace: warning: the CPU filter does not apply to I/O analyses\n');
-    const fam = { ...familyOptions(o), minSize: o.minsize, maxSize: o.maxsize };
-    await runAnalysisCommand(
-      paths,
-      { ...o, cpu: undefined },
-      [cmd === 'iousagetop' ? 'iousage' : 'io'],
-      ioMeta,
-      {
-        text: (r, ro) => ioText(r.io!, reportOptions(o, r, ro, cmd)),
-        mi: (r, ro) => ioMi(r.io!, reportOptions(o, r, ro, cmd)),
-      },
-      { family: fam },
-    );
+    minMax: 'I/O requests',
+    freqHelp: 'also output the frequency distribution of latencies',
+    options: (c) => {
+      c.option('--usage', 'also output the I/O usage')
+        .option('--top', 'also output the top latencies by category')
+        .option('--log', 'also output the I/O requests in time order')
+        .option('--stats', 'also output latency statistics');
+      c.addOption(
+        new Option('--minsize <bytes>', 'filter out I/O operations of fewer bytes').argParser(
+          floatArg('--minsize'),
+        ),
+      );
+      c.addOption(
+        new Option('--maxsize <bytes>', 'filter out I/O operations of more bytes').argParser(
+          floatArg('--maxsize'),
+        ),
+      );
+    },
+    analyses: () => [cmd === 'iousagetop' ? 'iousage' : 'io'],
+    meta: ioMeta,
+    render: (o: IoCliOptions) =>
+      rendered(
+        (r) => r.io!,
+        (r, ro) => reportOptions(o, r, ro, cmd),
+        ioText,
+        ioMi,
+      ),
+    adjust: (o) => {
+      if (o.cpu !== undefined)
+        process.stderr.write('nstrace: warning: the CPU filter does not apply to I/O analyses\n');
+      const fam = { ...familyOptions(o), minSize: o.minsize, maxSize: o.maxsize };
+      return { options: { ...o, cpu: undefined }, family: fam };
+    },
   });
 }

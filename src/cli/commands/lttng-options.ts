@@ -11,6 +11,7 @@ import type { FamilyOptions } from '../../analyses/families.js';
 import { PeriodDefs } from '../../analyses/periods/engine.js';
 import { UsageError } from '../../util/errors.js';
 import type { AnalysisCliOptions } from './analysis-shared.js';
+import { collect, floatArg, intArg } from './args.js';
 
 export interface LttngCliOptions extends AnalysisCliOptions {
   period?: string[];
@@ -26,23 +27,6 @@ export interface LttngCliOptions extends AnalysisCliOptions {
   log?: boolean;
   stats?: boolean;
   skipValidation?: boolean;
-}
-
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
-
-function floatArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name} must be a number, not '${v}'`);
-    return n;
-  };
-}
-
-function intArg(name: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v)) throw new UsageError(`${name} must be an integer, not '${v}'`);
-    return Number(v);
-  };
 }
 
 /** `--period`, `--period-captures`, `--refresh`, `--skip-validation`. */

@@ -9,10 +9,10 @@ import type { PeriodReportOptions } from '../../analyses/periods/report.js';
 import { periodMeta, periodMi, periodText } from '../../analyses/periods/report.js';
 import type { AnalyseResult } from '../../analyses/session.js';
 import { UsageError } from '../../util/errors.js';
-import { addAnalysisOptions, runAnalysisCommand } from './analysis-shared.js';
+import { rendered } from './analysis-shared.js';
 import type { LttngCliOptions } from './lttng-options.js';
-import { addFreqOptions, addMinMaxOptions, addPeriodOptions, familyOptions } from './lttng-options.js';
-import { multiDay } from './report-dates.js';
+import { familyReportOptions, registerFamilyCommand } from './family-command.js';
+import { floatArg } from './args.js';
 
 interface PeriodCliOptions extends LttngCliOptions {
   minDuration?: number;
@@ -32,14 +32,6 @@ const COMMANDS = {
 
 export type PeriodCommand = keyof typeof COMMANDS;
 
-function floatArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name} must be a number, not '${v}'`);
-    return n;
-  };
-}
-
 function reportOptions(
   o: PeriodCliOptions,
   r: AnalyseResult,
@@ -49,30 +41,20 @@ function reportOptions(
   const flag = COMMANDS[cmd].flag;
   return {
     ...ro,
-    log: flag === 'log' || o.log === true,
+    ...familyReportOptions(o, flag, r),
     top: flag === 'top' || o.top === true,
-    stats: flag === 'stats' || o.stats === true,
-    freq: flag === 'freq' || o.freq === true,
-    freqResolution: o.freqResolution,
     freqUniform: o.freqUniform === true || o.freqSeries === true,
-    min: o.min === undefined ? undefined : o.min * 1000,
-    max: o.max === undefined ? undefined : o.max * 1000,
     minDuration: o.minDuration,
     maxDuration: o.maxDuration,
     select: o.select,
     orderByHierarchy: o.orderBy === 'hierarchy',
     firstTs: r.firstTs ?? r.summary.periodBegin ?? 0,
-    multiDay: multiDay(r),
   };
 }
 
 export function registerPeriod(program: Command, cmd: PeriodCommand): void {
-  const c = program
-    .command(cmd)
-    .description(`Periods: ${COMMANDS[cmd].what} (lttng-${cmd}'s tables), periods defined with --period`)
-    .argument('[trace...]', 'trace directories (every trace below them is read)');
-  addAnalysisOptions(c, {
-    limitDefault: 10,
+  registerFamilyCommand(program, cmd, {
+    description: `Periods: ${COMMANDS[cmd].what} (lttng-${cmd}'s tables), periods defined with --period`,
     procFilter: false,
     examples: `  nstrace ${cmd} --period 'irq:$evt.$name == "irq_handler_entry":$evt.$name == "irq_handler_exit" && $evt.irq == $begin.$evt.irq' TRACE
   nstrace periodstats --period 'rd:$evt.$name == "syscall_entry_read":$evt.$name == "syscall_exit_read" && $evt.tid == $begin.$evt.tid' TRACE
@@ -80,51 +62,53 @@ export function registerPeriod(program: Command, cmd: PeriodCommand): void {
       --period-captures 'sw:cpu=$evt.cpu_id:state=$evt.prev_state' TRACE
   nstrace periodstats --period 'p:$evt.$name == "a":$evt.$name == "b"' --period 'c(p):$evt.$name == "x":$evt.$name == "y"' TRACE
                                                   a child period c inside p: per-parent statistics`,
-  });
-  addMinMaxOptions(c, 'periods (bounds of the distributions)');
-  addFreqOptions(c, 'also output the frequency distributions');
-  c.option('--top', 'also output the longest periods')
-    .option('--log', 'also output every period in time order')
-    .option('--stats', 'also output period statistics');
-  c.addOption(
-    new Option('--min-duration <us>', 'leave out periods shorter than this (µs)').argParser(
-      floatArg('--min-duration'),
-    ),
-  );
-  c.addOption(
-    new Option('--max-duration <us>', 'leave out periods longer than this (µs)').argParser(
-      floatArg('--max-duration'),
-    ),
-  );
-  c.option(
-    '--select <names>',
-    'only these periods (comma-separated names; matched as lttng-analyses does, by substring)',
-  )
-    .option('--order-by <order>', 'log order: time (default) or hierarchy')
-    .option('--group-by <fields>', 'not implemented (lttng-analyses: group by captured fields)')
-    .option('--aggregate-by <name>', 'not implemented (lttng-analyses: aggregate children by parent period)');
-  addPeriodOptions(c);
-  c.action(async (paths: string[], o: PeriodCliOptions) => {
-    if (o.groupBy !== undefined) throw new UsageError('--group-by is not implemented');
-    if (o.aggregateBy !== undefined) throw new UsageError('--aggregate-by is not implemented');
-    if (o.orderBy !== undefined && o.orderBy !== 'time' && o.orderBy !== 'hierarchy') {
-      throw new UsageError('Invalid order-by value (time or hierarchy)');
-    }
-    if (o.metadata !== true && (o.period ?? []).length === 0) {
-      throw new UsageError(
-        `${cmd} needs period definitions: --period 'NAME:BEGIN-EXPR:END-EXPR' (see nstrace ${cmd} --help)`,
+    minMax: 'periods (bounds of the distributions)',
+    freqHelp: 'also output the frequency distributions',
+    options: (c) => {
+      c.option('--top', 'also output the longest periods')
+        .option('--log', 'also output every period in time order')
+        .option('--stats', 'also output period statistics');
+      c.addOption(
+        new Option('--min-duration <us>', 'leave out periods shorter than this (µs)').argParser(
+          floatArg('--min-duration'),
+        ),
       );
-    }
-    await runAnalysisCommand(
-      paths,
-      o,
-      ['period'],
-      periodMeta,
-      {
-        text: (r, ro) => periodText(r.period!, reportOptions(o, r, ro, cmd)),
-        mi: (r, ro) => periodMi(r.period!, reportOptions(o, r, ro, cmd)),
-      },
-      { family: familyOptions(o) },
-    );
+      c.addOption(
+        new Option('--max-duration <us>', 'leave out periods longer than this (µs)').argParser(
+          floatArg('--max-duration'),
+        ),
+      );
+      c.option(
+        '--select <names>',
+        'only these periods (comma-separated names; matched as lttng-analyses does, by substring)',
+      )
+        .option('--order-by <order>', 'log order: time (default) or hierarchy')
+        .option('--group-by <fields>', 'not implemented (lttng-analyses: group by captured fields)')
+        .option(
+          '--aggregate-by <name>',
+          'not implemented (lttng-analyses: aggregate children by parent period)',
+        );
+    },
+    check: (o: PeriodCliOptions) => {
+      if (o.groupBy !== undefined) throw new UsageError('--group-by is not implemented');
+      if (o.aggregateBy !== undefined) throw new UsageError('--aggregate-by is not implemented');
+      if (o.orderBy !== undefined && o.orderBy !== 'time' && o.orderBy !== 'hierarchy') {
+        throw new UsageError('Invalid order-by value (time or hierarchy)');
+      }
+      if (o.metadata !== true && (o.period ?? []).length === 0) {
+        throw new UsageError(
+          `${cmd} needs period definitions: --period 'NAME:BEGIN-EXPR:END-EXPR' (see nstrace ${cmd} --help)`,
+        );
+      }
+    },
+    analyses: () => ['period'],
+    meta: periodMeta,
+    render: (o: PeriodCliOptions) =>
+      rendered(
+        (r) => r.period!,
+        (r, ro) => reportOptions(o, r, ro, cmd),
+        periodText,
+        periodMi,
+      ),
   });
 }

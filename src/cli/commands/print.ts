@@ -24,6 +24,7 @@ import {
 import { SystemModel } from '../../model/model.js';
 import { laterKnowledgeMatters } from '../../model/lookup.js';
 import { MachineLookup } from '../../model/machine-lookup.js';
+import { collect } from './args.js';
 
 interface PrintOptions extends FilterOptionValues {
   names?: string[];
@@ -42,8 +43,6 @@ interface PrintOptions extends FilterOptionValues {
   output?: string;
   outputFormat?: string;
 }
-
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 const HELP_AFTER = `
 Prints every event of the traces in time order, one line each, exactly like babeltrace2 2.0.4

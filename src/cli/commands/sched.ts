@@ -7,10 +7,9 @@ import type { AnalyseResult } from '../../analyses/session.js';
 import type { ReportOptions } from '../../analyses/format/common.js';
 import type { SchedReportOptions } from '../../analyses/sched-report.js';
 import { schedMeta, schedMi, schedText } from '../../analyses/sched-report.js';
-import { addAnalysisOptions, runAnalysisCommand } from './analysis-shared.js';
+import { rendered } from './analysis-shared.js';
 import type { LttngCliOptions } from './lttng-options.js';
-import { addFreqOptions, addMinMaxOptions, addPeriodOptions, familyOptions } from './lttng-options.js';
-import { multiDay } from './report-dates.js';
+import { familyReportOptions, registerFamilyCommand } from './family-command.js';
 
 interface SchedCliOptions extends LttngCliOptions {
   total?: boolean;
@@ -38,59 +37,44 @@ function reportOptions(
   const freqUniform = o.freqUniform === true || o.freqSeries === true;
   return {
     ...ro,
-    log: flag === 'log' || o.log === true,
+    ...familyReportOptions(o, flag, r),
     top: flag === 'top' || o.top === true,
-    stats: flag === 'stats' || o.stats === true,
-    freq: flag === 'freq' || o.freq === true,
     total: o.total === true,
     perTid,
     perPrio: o.perPrio === true,
-    freqResolution: o.freqResolution,
     freqUniform,
     freqSeries: o.freqSeries === true,
-    min: o.min === undefined ? undefined : o.min * 1000,
-    max: o.max === undefined ? undefined : o.max * 1000,
-    multiDay: multiDay(r),
   };
 }
 
 export function registerSched(program: Command, cmd: SchedCommand): void {
-  const c = program
-    .command(cmd)
-    .description(
-      `Scheduling latency: ${COMMANDS[cmd].what} (lttng-${cmd}'s tables), then per container, with the container that held the CPU`,
-    )
-    .argument('[trace...]', 'trace directories (every trace below them is read)');
-  addAnalysisOptions(c, {
-    limitDefault: 10,
+  registerFamilyCommand(program, cmd, {
+    description: `Scheduling latency: ${COMMANDS[cmd].what} (lttng-${cmd}'s tables), then per container, with the container that held the CPU`,
     examples: `  nstrace ${cmd} TRACE
   nstrace ${cmd} --container web TRACE            latencies of the tasks of container web
   nstrace schedstats --per-prio --total TRACE
   nstrace schedtop --limit 20 --min 100 TRACE     the 20 worst latencies above 100 µs
   nstrace schedfreq --freq-resolution 40 TRACE
   nstrace schedstats --refresh 1s TRACE           one table per second`,
-  });
-  addMinMaxOptions(c, 'latencies');
-  addFreqOptions(c, 'also output the frequency distribution of latencies');
-  c.option('--top', 'also output the top latencies')
-    .option('--log', 'also output every latency in time order')
-    .option('--stats', 'also output latency statistics')
-    .option('--total', 'group all results (stats and freq)')
-    .option('--per-tid', 'group results per TID (stats and freq; the default)')
-    .option('--per-prio', 'group results per priority (stats and freq)');
-  addPeriodOptions(c);
-  c.action(async (paths: string[], o: SchedCliOptions) => {
-    await runAnalysisCommand(
-      paths,
-      o,
-      ['sched'],
-      schedMeta,
-      {
-        text: (r, ro) => schedText(r.sched!, reportOptions(o, r, ro, cmd)),
-        mi: (r, ro) => schedMi(r.sched!, reportOptions(o, r, ro, cmd)),
-      },
-      { family: familyOptions(o) },
-    );
+    minMax: 'latencies',
+    freqHelp: 'also output the frequency distribution of latencies',
+    options: (c) => {
+      c.option('--top', 'also output the top latencies')
+        .option('--log', 'also output every latency in time order')
+        .option('--stats', 'also output latency statistics')
+        .option('--total', 'group all results (stats and freq)')
+        .option('--per-tid', 'group results per TID (stats and freq; the default)')
+        .option('--per-prio', 'group results per priority (stats and freq)');
+    },
+    analyses: () => ['sched'],
+    meta: schedMeta,
+    render: (o: SchedCliOptions) =>
+      rendered(
+        (r) => r.sched!,
+        (r, ro) => reportOptions(o, r, ro, cmd),
+        schedText,
+        schedMi,
+      ),
   });
 }
 

@@ -14,7 +14,7 @@ import type { FilterOptionValues } from '../../filter/index.js';
 import { addFilterOptions } from '../../filter/index.js';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { VERSION } from '../version.js';
-import { inMachine, machineHeading, progressReporter, warn } from './analysis-shared.js';
+import { inMachine, machineHeading, selectors, warn, withMachine } from './analysis-shared.js';
 
 interface SpansCliOptions extends FilterOptionValues {
   begin: string;
@@ -97,33 +97,18 @@ async function runSpans(paths: string[], o: SpansCliOptions): Promise<void> {
     const seen: string[] = [];
     for (const m of machines) {
       const prefix = several ? `${m.label}: ` : '';
-      const ac = new AbortController();
-      const onSigint = (): void => ac.abort();
-      process.once('SIGINT', onSigint);
-      const progress = progressReporter(o.progress && o.mi !== true);
-      const ts = m.open();
-      let run;
-      try {
-        run = await analyseSpans(Object.assign(ts, { streamRanges: () => streamRangesOf(ts) }), {
+      const run = await withMachine(m, o.progress && o.mi !== true, (ts, onProgress, signal) =>
+        analyseSpans(Object.assign(ts, { streamRanges: () => streamRangesOf(ts) }), {
           begin: o.begin,
           end: o.end,
           match: o.match,
           timerange: o.timerange,
           gmt: o.gmt,
-          containers: o.container,
-          containerTypes: o.containerType,
-          host: o.host,
-          filter: o.filter,
-          event: o.event,
-          exclude: o.exclude,
-          onProgress: progress.update,
-          signal: ac.signal,
-        });
-      } finally {
-        progress.stop();
-        process.removeListener('SIGINT', onSigint);
-        ts.close();
-      }
+          ...selectors(o),
+          onProgress,
+          signal,
+        }),
+      );
       if (run.result === undefined) {
         seen.push(`${m.label}: ${run.events}`);
         continue;

@@ -12,7 +12,8 @@ import { formatResult } from '../../sql/format.js';
 import type { OutputFormat } from '../../sql/format.js';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { samplePath } from '../paths.js';
-import { progressReporter, warn } from './analysis-shared.js';
+import { warn } from './analysis-shared.js';
+import { withProgress } from './progress.js';
 
 interface SqlCliOptions {
   format: OutputFormat;
@@ -125,22 +126,9 @@ async function load(
   o: SqlCliOptions,
 ): Promise<LoadSummary> {
   const { loadTraces } = await import('../../sql/index.js');
-  const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
-  const progress = progressReporter(o.progress);
-  try {
-    return await loadTraces(engine, paths, tables, {
-      begin: o.begin,
-      end: o.end,
-      gmt: o.gmt,
-      onProgress: progress.update,
-      signal: ac.signal,
-    });
-  } finally {
-    progress.stop();
-    process.removeListener('SIGINT', onSigint);
-  }
+  return withProgress(o.progress, (onProgress, signal) =>
+    loadTraces(engine, paths, tables, { begin: o.begin, end: o.end, gmt: o.gmt, onProgress, signal }),
+  );
 }
 
 function verbose(s: LoadSummary): void {

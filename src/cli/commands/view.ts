@@ -13,7 +13,7 @@ import { startServer } from '../../view/server.js';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { packageRoot } from '../paths.js';
 import { VERSION } from '../version.js';
-import { progressReporter } from './analysis-shared.js';
+import { untilInterrupted, withProgress } from './progress.js';
 import { SAMPLE_TRACE } from './top.js';
 
 interface ViewOptions {
@@ -100,17 +100,9 @@ async function runView(paths: string[], opts: ViewOptions): Promise<void> {
         'recording of a build machine running Docker, Podman, LXC and unshare containers\n',
     );
   }
-  const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
-  const progress = progressReporter(opts.progress);
-  let data;
-  try {
-    data = await buildViewData(paths, { onProgress: progress.update, signal: ac.signal, version: VERSION });
-  } finally {
-    progress.stop();
-    process.removeListener('SIGINT', onSigint);
-  }
+  const data = await withProgress(opts.progress, (onProgress, signal) =>
+    buildViewData(paths, { onProgress, signal, version: VERSION }),
+  );
   for (const w of data.summary.warnings) process.stderr.write(`nstrace: warning: ${w}\n`);
 
   if (opts.html !== undefined) {
@@ -152,15 +144,7 @@ async function runView(paths: string[], opts: ViewOptions): Promise<void> {
     const why = openBrowser(server.url);
     if (why !== undefined) process.stderr.write(`nstrace: ${why}: open ${server.url} in a browser\n`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilInterrupted();
   await server.close();
   process.stderr.write('nstrace: view server stopped\n');
 }

@@ -75,10 +75,26 @@ export function watchDockerEvents(
   onEvent: (e: RuntimeEvent) => void,
   onError: (e: RuntimeApiError) => void,
 ): JsonStream {
+  return watchEventStream(socketPath, '/events', timeoutMs, onEvent, onError, true);
+}
+
+/**
+ * Container events of a Docker-style events API (Docker's, Podman's libpod one) at `path`;
+ * `withFrom`: an event without an image attribute takes Docker's older `from` field.
+ */
+export function watchEventStream(
+  socketPath: string,
+  path: string,
+  timeoutMs: number,
+  onEvent: (e: RuntimeEvent) => void,
+  onError: (e: RuntimeApiError) => void,
+  withFrom: boolean,
+): JsonStream {
   const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
+  const sep = path.includes('?') ? '&' : '?';
   return streamJsonLines(
     socketPath,
-    `/events?filters=${filters}`,
+    `${path}${sep}filters=${filters}`,
     timeoutMs,
     (v) => {
       if (!isRecord(v)) return;
@@ -91,7 +107,7 @@ export function watchDockerEvents(
         action: (str(v['Action']) || str(v['status'])).toLowerCase(),
         id,
         name: attrs['name'] ?? '',
-        image: attrs['image'] ?? str(v['from']),
+        image: attrs['image'] ?? (withFrom ? str(v['from']) : ''),
         timeNano: typeof tn === 'number' ? BigInt(Math.round(tn)) : 0n,
       });
     },

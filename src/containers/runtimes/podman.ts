@@ -4,9 +4,10 @@
  * init pid. Events: `GET /v4.0.0/libpod/events?stream=true&filters={"type":["container"]}`.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { getJson, isRecord, num, str, streamJsonLines, strRecord } from '../http-unix.js';
+import { getJson, isRecord, num, str, strRecord } from '../http-unix.js';
 import type { JsonStream, RuntimeApiError } from '../http-unix.js';
 import type { RuntimeEvent } from './docker.js';
+import { watchEventStream } from './docker.js';
 import { runtimeContainer } from './types.js';
 import type { RuntimeContainer } from './types.js';
 
@@ -61,26 +62,12 @@ export function watchPodmanEvents(
   onEvent: (e: RuntimeEvent) => void,
   onError: (e: RuntimeApiError) => void,
 ): JsonStream {
-  const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
-  return streamJsonLines(
+  return watchEventStream(
     socketPath,
-    `/v4.0.0/libpod/events?stream=true&filters=${filters}`,
+    '/v4.0.0/libpod/events?stream=true',
     timeoutMs,
-    (v) => {
-      if (!isRecord(v)) return;
-      const actor = isRecord(v['Actor']) ? v['Actor'] : {};
-      const attrs = strRecord(actor['Attributes']);
-      const id = str(actor['ID']) || str(v['id']);
-      if (id === '') return;
-      const tn = v['timeNano'];
-      onEvent({
-        action: (str(v['Action']) || str(v['status'])).toLowerCase(),
-        id,
-        name: attrs['name'] ?? '',
-        image: attrs['image'] ?? '',
-        timeNano: typeof tn === 'number' ? BigInt(Math.round(tn)) : 0n,
-      });
-    },
+    onEvent,
     onError,
+    false,
   );
 }

@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ContainerSummary, SeriesResponse } from '../types.js';
-import { h } from './dom.js';
+import { h, onActivate } from './dom.js';
 import { fmtClock, fmtDur, fmtInt, fmtOffset, fmtPct, ticks } from './fmt.js';
 import type { Host } from './timeline.js';
 
@@ -378,14 +378,7 @@ export class ContainersView {
           tabindex: 0,
           class: state.focus === c.key ? 'focused' : undefined,
           'aria-selected': state.focus === c.key ? 'true' : 'false',
-          onclick: () => state.setFocus(state.focus === c.key ? null : c.key),
-          onkeydown: (e: Event) => {
-            const k = (e as KeyboardEvent).key;
-            if (k === 'Enter' || k === ' ') {
-              e.preventDefault();
-              state.setFocus(state.focus === c.key ? null : c.key);
-            }
-          },
+          ...onActivate(() => state.setFocus(state.focus === c.key ? null : c.key)),
         },
         h('td', {}, h('span.swatch', { style: `background:${colors.of(c.key)}` })),
         h('td.name', {}, c.isHost ? '[HOST]' : c.name),

@@ -29,6 +29,20 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** Handlers that run `fn` on a click, and on Enter or Space for keyboard users. */
+export function onActivate(fn: () => void): { onclick: () => void; onkeydown: (e: Event) => void } {
+  return {
+    onclick: fn,
+    onkeydown: (e: Event) => {
+      const k = (e as KeyboardEvent).key;
+      if (k === 'Enter' || k === ' ') {
+        e.preventDefault();
+        fn();
+      }
+    },
+  };
+}
+
 /** A canvas sized to its CSS box at the device pixel ratio; returns its 2D context scaled to CSS pixels. */
 export function fitCanvas(c: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D {
   const dpr = window.devicePixelRatio || 1;

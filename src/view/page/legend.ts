@@ -1,5 +1,5 @@
 /** The sidebar: every container in its colour (the legend of every view); click to focus one. */
-import { h } from './dom.js';
+import { h, onActivate } from './dom.js';
 import { fmtPct } from './fmt.js';
 import type { Host } from './timeline.js';
 
@@ -20,14 +20,7 @@ export class Legend {
           role: 'option',
           'data-key': c.key,
           title: `${c.isHost ? '[HOST]' : c.name} — click to highlight it in every view`,
-          onclick: () => state.setFocus(state.focus === c.key ? null : c.key),
-          onkeydown: (e: Event) => {
-            const k = (e as KeyboardEvent).key;
-            if (k === 'Enter' || k === ' ') {
-              e.preventDefault();
-              state.setFocus(state.focus === c.key ? null : c.key);
-            }
-          },
+          ...onActivate(() => state.setFocus(state.focus === c.key ? null : c.key)),
         },
         h('span.swatch', { style: `background:${colors.of(c.key)}` }),
         h(
