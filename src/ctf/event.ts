@@ -113,6 +113,26 @@ export interface EventRecord {
 }
 
 /**
+ * A record to fill in place, before its first event (the reader reuses one per trace set): one
+ * literal, so every such record has the same shape.
+ */
+export function blankEventRecord(): EventRecord {
+  return {
+    kind: 'event',
+    eventClass: undefined as unknown as EventClass,
+    classKey: 0,
+    stream: undefined as unknown as StreamInstance,
+    packet: undefined as unknown as EventRecord['packet'],
+    cycles: 0,
+    ts: 0,
+    header: undefined,
+    streamContext: undefined,
+    context: undefined,
+    payload: undefined,
+  };
+}
+
+/**
  * Events or packets the tracer reported lost, placed in time order between the events, the way
  * babeltrace2 reports them: from the end of the previous packet to the end of this one.
  */

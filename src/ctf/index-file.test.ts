@@ -3,16 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeIndexEntry, encodeIndexHeader, parseIndexFile } from './index-file.js';
 import { TraceFormatError } from '../util/errors.js';
+import { concatBytes } from './bytes.js';
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = concatBytes;
 
 describe('index files', () => {
   it('round-trips 1.1 and 1.0 entries', () => {

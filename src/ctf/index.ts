@@ -1,5 +1,6 @@
 /** The CTF module's public surface. */
-export { TraceSet, findTraces, type OpenOptions, type EventClassInfo } from './reader.js';
+export { TraceSet, type EventClassInfo } from './reader.js';
+export { findTraces, type OpenOptions } from './open.js';
 export { readMetadataFile, parseMetadata } from './metadata/index.js';
 export * from './event.js';
 export type * from './ir.js';

@@ -190,3 +190,13 @@ export interface TraceClass {
   readonly streamClasses: ReadonlyMap<number, StreamClass>;
   readonly callsites: readonly Callsite[];
 }
+
+/** Fields of `stream.packet.context` with a meaning for the reader (CTF 1.8 §5), in spec order. */
+export const PACKET_CONTEXT_FIELDS: readonly string[] = [
+  'timestamp_begin',
+  'timestamp_end',
+  'content_size',
+  'packet_size',
+  'events_discarded',
+  'packet_seq_num',
+];

@@ -10,14 +10,17 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { TraceFormatError } from '../util/errors.js';
-import type { DiscardedRecord, EventRecord, FieldValue, PacketInfo, StreamInstance } from './event.js';
-import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/compile.js';
+import {
+  blankEventRecord,
+  type DiscardedRecord,
+  type EventRecord,
+  type FieldValue,
+  type PacketInfo,
+  type StreamInstance,
+} from './event.js';
+import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/state.js';
 import type { EventPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
-
-const CTF_MAGIC = 0xc1fc1fc1;
-/** Packets larger than this are refused (positions are kept in 32-bit bit counts). */
-const MAX_PACKET_BYTES = 256 * 1024 * 1024 - 1;
-const SLACK = 16;
+import { CTF_MAGIC, MAX_PACKET_BYTES, SLACK, packetSizes } from './packet.js';
 
 /** Payload wanted for every class (cursors made outside a TraceSet). */
 const ALL_WANTED = new Uint8Array(0);
@@ -271,36 +274,9 @@ export class StreamCursor {
       context = new Array<FieldValue>(sp.sc.packetContext!.fields.length);
       p = this.run(sp.packetContextFn, p, context);
     }
-    let packetBits = st.packetSize;
-    let contentBits = st.contentSize;
-    if (packetBits < 0 && contentBits >= 0) packetBits = contentBits;
-    if (contentBits < 0 && packetBits >= 0) contentBits = packetBits;
-    if (packetBits < 0) {
-      packetBits = (this.fileSize - this.pktOff) * 8;
-      contentBits = packetBits;
-    }
-    if (contentBits > packetBits) {
-      throw this.error(
-        0,
-        `content size (${contentBits} bits) is larger than packet size (${packetBits} bits)`,
-      );
-    }
-    if (packetBits % 8 !== 0)
-      throw this.error(0, `packet size ${packetBits} bits is not a whole number of bytes`);
-    if (packetBits / 8 > MAX_PACKET_BYTES)
-      throw this.error(0, `packet size ${packetBits / 8} bytes is too large`);
-    if (this.pktOff + packetBits / 8 > this.fileSize) {
-      throw this.error(
-        0,
-        `truncated packet: packet size is ${packetBits / 8} bytes but the file has only ${this.fileSize - this.pktOff} bytes left`,
-      );
-    }
-    if (p > contentBits)
-      throw this.error(
-        0,
-        `packet header and context (${p} bits) exceed the content size (${contentBits} bits)`,
-      );
-    if (packetBits === 0) throw this.error(0, 'packet of size 0');
+    const sizes = packetSizes(st.packetSize, st.contentSize, p, this.fileSize - this.pktOff);
+    if (typeof sizes === 'string') throw this.error(0, sizes);
+    const { packetBits, contentBits } = sizes;
     this.pktBytes = packetBits / 8;
     this.contentBits = contentBits;
     this.windowChanged();
@@ -619,77 +595,4 @@ export class StreamCursor {
   }
 }
 
-const SCRATCH = {
-  kind: 'event',
-  eventClass: undefined,
-  classKey: 0,
-  stream: undefined,
-  packet: undefined,
-  cycles: 0,
-  ts: 0,
-  header: undefined,
-  streamContext: undefined,
-  context: undefined,
-  payload: undefined,
-} as unknown as EventRecord;
-
-/** Reads the header and context of the first packet of a stream file (for grouping files). */
-export function firstPacketProps(
-  plan: TracePlan,
-  path: string,
-  size: number,
-): { streamClassId: number; instanceId: number; beginClk: number } {
-  // A throwaway cursor over a fake stream of the first matching class.
-  const st = new DecodeState();
-  const fd = openSync(path, 'r');
-  try {
-    const want = Math.min(size, 65536);
-    const buf = Buffer.alloc(want + SLACK);
-    let got = 0;
-    while (got < want) {
-      const n = readSync(fd, buf, got, want - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    st.endIsContent = got >= size;
-    const runOnce = (fn: DecodeFn, start: number, out: FieldValue[]): number => {
-      try {
-        return fn(buf, dv, start, got * 8, st, out);
-      } catch (e) {
-        if (e === NEED_MORE)
-          throw new TraceFormatError(path, 0, 'packet header and context do not fit in 64 KiB');
-        if (e instanceof DecodeFault) throw new TraceFormatError(path, Math.floor(e.pos / 8), e.message);
-        throw e;
-      }
-    };
-    let p = 0;
-    if (plan.packetHeaderFn)
-      p = runOnce(plan.packetHeaderFn, p, new Array<FieldValue>(plan.cls.packetHeader!.fields.length));
-    if (st.magic !== -1 && st.magic !== CTF_MAGIC) {
-      throw new TraceFormatError(
-        path,
-        0,
-        `bad packet magic 0x${st.magic.toString(16)} (expected 0xc1fc1fc1)`,
-      );
-    }
-    let scId = st.streamClassId;
-    if (scId === -1) {
-      if (plan.streams.size !== 1) {
-        throw new TraceFormatError(
-          path,
-          0,
-          'packet header has no stream_id but the trace has several stream classes',
-        );
-      }
-      scId = [...plan.streams.keys()][0]!;
-    }
-    const sp = plan.streams.get(scId);
-    if (sp === undefined) throw new TraceFormatError(path, 0, `unknown stream class id ${scId}`);
-    if (sp.packetContextFn)
-      runOnce(sp.packetContextFn, p, new Array<FieldValue>(sp.sc.packetContext!.fields.length));
-    return { streamClassId: scId, instanceId: st.instanceId, beginClk: st.tsBegin };
-  } finally {
-    closeSync(fd);
-  }
-}
+const SCRATCH = blankEventRecord();

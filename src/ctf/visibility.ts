@@ -9,7 +9,8 @@
  * exactly what babeltrace2 presents.
  */
 import type { EventClass, FieldClass, Scope, StreamClass, StructFC, TraceClass } from './ir.js';
-import { refKey } from './decode/compile.js';
+import { PACKET_CONTEXT_FIELDS } from './ir.js';
+import { refKey } from './decode/classes.js';
 
 /** Visibility of one field: its own flag and, for compounds, its children's. */
 export interface Vis {
@@ -33,14 +34,7 @@ export interface TraceVisibility {
   readonly payload: ReadonlyMap<EventClass, Vis>;
 }
 
-const PACKET_CONTEXT_MEANINGS = new Set([
-  'timestamp_begin',
-  'timestamp_end',
-  'content_size',
-  'packet_size',
-  'events_discarded',
-  'packet_seq_num',
-]);
+const PACKET_CONTEXT_MEANINGS = new Set(PACKET_CONTEXT_FIELDS);
 
 function hasMeaning(scope: Scope, path: readonly string[]): boolean {
   return scope === 'stream.packet.context' && path.length === 1 && PACKET_CONTEXT_MEANINGS.has(path[0]!);

@@ -24,7 +24,7 @@
  */
 import type { ClockClass, TraceClass } from '../ctf/ir.js';
 import { readMetadataFile } from '../ctf/metadata/index.js';
-import { clockBaseNs, findTraces } from '../ctf/reader.js';
+import { clockBaseNs, findTraces } from '../ctf/open.js';
 
 /** What the grouping needs of one trace (from its metadata alone). */
 export interface TraceMeta {

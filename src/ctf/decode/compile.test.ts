@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EnumFC, FieldClass, IntegerFC, NamedField, StructFC, VariantFC } from '../ir.js';
-import {
-  type CompileEnv,
-  DecodeFault,
-  DecodeState,
-  NEED_MORE,
-  collectClasses,
-  collectRefs,
-  compileScope,
-  refKey,
-} from './compile.js';
+import { type CompileEnv, collectClasses, collectRefs, refKey } from './classes.js';
+import { compileScope } from './compile.js';
+import { DecodeFault, DecodeState, NEED_MORE } from './state.js';
 import type { FieldValue } from '../event.js';
 
 const int = (size: number, o: Partial<IntegerFC> = {}): IntegerFC => ({

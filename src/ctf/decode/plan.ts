@@ -15,18 +15,9 @@ import type {
   TraceClass,
 } from '../ir.js';
 import type { FieldValue } from '../event.js';
-import {
-  type CompileEnv,
-  type DecodeFn,
-  collectClasses,
-  collectRefs,
-  compileScope,
-  compileScopes,
-  fixedBits,
-  type ScopePart,
-  maxAlign,
-  refKey,
-} from './compile.js';
+import { type CompileEnv, collectClasses, collectRefs, fixedBits, maxAlign, refKey } from './classes.js';
+import { compileScope, compileScopes, type ScopePart } from './compile.js';
+import type { DecodeFn } from './state.js';
 import { MetadataError } from '../../util/errors.js';
 
 /** The clock babeltrace2 creates when a trace has timestamps but declares no clock. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MetadataError, TraceFormatError } from '../../util/errors.js';
 import type { ByteOrder } from '../ir.js';
 import { METADATA_PACKET_HEADER_SIZE, METADATA_PACKET_MAGIC, readMetadataBytes } from './packetized.js';
+import { concatBytes } from '../bytes.js';
 
 const UUID = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
 
@@ -43,13 +44,7 @@ function packet(p: PacketSpec): Uint8Array {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function formatError(bytes: Uint8Array): TraceFormatError {

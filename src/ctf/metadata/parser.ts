@@ -5,7 +5,6 @@
  * type) are told apart. It checks syntax only; meaning (attribute values, type lookups, field
  * paths) is `resolve.ts`'s job.
  */
-import { MetadataError } from '../../util/errors.js';
 import type {
   Ast,
   Attribute,
@@ -20,7 +19,8 @@ import type {
   TopItem,
   TypeSpec,
 } from './ast.js';
-import { Lexer, Tok, type Token } from './lexer.js';
+import { Lexer, Tok } from './lexer.js';
+import { TokenStream, describe } from './tokens.js';
 
 /** Reserved keywords of TSDL (spec C.1.2); none may name a field, a type or a struct. */
 export const KEYWORDS: ReadonlySet<string> = new Set([
@@ -75,19 +75,12 @@ const SCOPE_WORDS: ReadonlySet<string> = new Set(['trace', 'stream', 'event', 'e
 
 const BLOCKS: ReadonlySet<string> = new Set(['trace', 'stream', 'event', 'env', 'clock', 'callsite']);
 
-/** Deepest nesting of structs, variants, enums and parentheses accepted. */
-export const MAX_NESTING = 64;
-
 export function parse(text: string, file: string): Ast {
   return new Parser(new Lexer(text, file), file).parseRoot();
 }
 
 /** Parses one top-level item at a time, so that the caller can drop each item's AST early. */
-export class Parser {
-  /** The next token, once peeked; then further look-ahead tokens. */
-  private cur: Token | undefined;
-  private readonly ahead: Token[] = [];
-  private depth = 0;
+export class Parser extends TokenStream {
   /** Type names (typedef/typealias) per open lexical scope, innermost last. */
   private readonly scopes: Array<Set<string> | undefined> = [undefined];
   /** Attribute lists of `integer`/`floating_point`/`string` blocks by their exact text. */
@@ -95,72 +88,11 @@ export class Parser {
   /** Anonymous struct bodies by their exact text. */
   private readonly bodies = new Map<string, readonly BodyItem[]>();
 
-  constructor(
-    private readonly lexer: Lexer,
-    private readonly file: string,
-  ) {}
-
   static of(text: string, file: string): Parser {
     return new Parser(new Lexer(text, file), file);
   }
 
-  // ---- token helpers ----
-
-  private peek(k = 0): Token {
-    if (k === 0) return (this.cur ??= this.ahead.length > 0 ? this.ahead.shift()! : this.lexer.next());
-    this.peek();
-    while (this.ahead.length < k) this.ahead.push(this.lexer.next());
-    return this.ahead[k - 1]!;
-  }
-
-  private next(): Token {
-    const t = this.peek();
-    if (t.kind !== Tok.End) this.cur = undefined;
-    return t;
-  }
-
-  /** Number of tokens read from the lexer and not consumed yet. */
-  private buffered(): number {
-    return (this.cur === undefined ? 0 : 1) + this.ahead.length;
-  }
-
-  private isPunct(p: string, k = 0): boolean {
-    const t = this.peek(k);
-    return t.kind === Tok.Punct && t.text === p;
-  }
-
-  private isWord(w: string, k = 0): boolean {
-    const t = this.peek(k);
-    return t.kind === Tok.Ident && t.text === w;
-  }
-
-  private error(t: Token | Loc, reason: string): MetadataError {
-    return new MetadataError(this.file, t.line, t.col, reason);
-  }
-
-  private unexpected(expected: string): MetadataError {
-    const t = this.peek();
-    if (t.kind === Tok.End) return this.error(t, `unexpected end of metadata, expecting ${expected}`);
-    return this.error(t, `unexpected ${describe(t)}, expecting ${expected}`);
-  }
-
-  private expect(p: string, what = `'${p}'`): Token {
-    if (!this.isPunct(p)) throw this.unexpected(what);
-    return this.next();
-  }
-
-  /** Tokens carry `line` and `col`: they serve as locations without a copy. */
-  private loc(t: Token = this.peek()): Loc {
-    return t;
-  }
-
-  private enter(t: Token): void {
-    if (++this.depth > MAX_NESTING) throw this.error(t, `nesting deeper than ${MAX_NESTING} levels`);
-  }
-
-  private leave(): void {
-    this.depth--;
-  }
+  // ---- type names ----
 
   private isTypeName(name: string): boolean {
     for (let i = this.scopes.length - 1; i >= 0; i--) if (this.scopes[i]?.has(name) === true) return true;
@@ -642,22 +574,5 @@ export class Parser {
       this.expect(']');
     }
     return dims;
-  }
-}
-
-function describe(t: Token): string {
-  switch (t.kind) {
-    case Tok.End:
-      return 'end of metadata';
-    case Tok.Ident:
-      return `'${t.text}'`;
-    case Tok.Int:
-      return `integer ${t.text}`;
-    case Tok.Str:
-      return `string ${t.text.length > 40 ? t.text.slice(0, 37) + '..."' : t.text}`;
-    case Tok.Char:
-      return `character constant ${t.text}`;
-    default:
-      return `'${t.text}'`;
   }
 }

@@ -10,20 +10,10 @@
  * streams may be declared after their events.
  */
 import { MetadataError } from '../../util/errors.js';
-import type {
-  ByteOrder,
-  Callsite,
-  ClockClass,
-  EnvValue,
-  EventClass,
-  Scope,
-  StreamClass,
-  StructFC,
-  TraceClass,
-} from '../ir.js';
+import type { ByteOrder, Callsite, ClockClass, EnvValue, TraceClass } from '../ir.js';
 import type { Ast, Attribute, Block, BodyItem, Expr, Loc, TopItem } from './ast.js';
-import { describeType, type DStruct, type DType } from './dtypes.js';
-import { Instantiator } from './instantiate.js';
+import { describeType, type DStruct } from './dtypes.js';
+import { buildTraceClass, type EventRec, type StreamRec, type TraceRec } from './build.js';
 import { LexScope, TypeBuilder, type DeclCtx } from './types.js';
 
 export interface MetadataWarning {
@@ -38,35 +28,6 @@ export interface ResolveOptions {
   readonly packetByteOrder?: ByteOrder;
   /** Called for each tolerated oddity (unknown attribute, ...). */
   readonly onWarning?: (w: MetadataWarning) => void;
-}
-
-interface TraceRec {
-  major: number;
-  minor: number;
-  uuid?: Uint8Array;
-  packetHeader?: DStruct;
-  loc: Loc;
-}
-
-interface StreamRec {
-  id?: number;
-  packetContext?: DStruct;
-  eventHeader?: DStruct;
-  eventContext?: DStruct;
-  loc: Loc;
-}
-
-interface EventRec {
-  name?: string;
-  id?: number;
-  idLoc?: Loc;
-  streamId?: number;
-  streamIdLoc?: Loc;
-  logLevel?: number;
-  emfUri?: string;
-  context?: DStruct;
-  fields?: DStruct;
-  loc: Loc;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -209,7 +170,18 @@ class Resolver {
       if (!this.clocks.has(r.name))
         throw this.error(r.loc, `integer maps to clock '${r.name}', which is not declared`);
     }
-    return this.build();
+    return buildTraceClass(
+      {
+        trace: this.trace,
+        env: this.env,
+        clocks: this.clocks,
+        streams: this.streams,
+        events: this.events,
+        callsites: this.callsites,
+        byteOrder: this.byteOrder,
+      },
+      this.b,
+    );
   }
 
   private noFields(item: BodyItem, ctx: DeclCtx, where: string): void {
@@ -532,223 +504,4 @@ class Resolver {
       throw this.error(a.type.loc, `'${a.name}' must be a structure, not a ${describeType(t)}`);
     return t;
   }
-
-  // ---- phase B ----
-
-  private build(): TraceClass {
-    const trace = this.trace!;
-    const inst = new Instantiator(this.b);
-
-    // Stream ids.
-    const streams = this.streams;
-    if (streams.length > 1) {
-      for (const s of streams) {
-        if (s.id === undefined)
-          throw this.error(s.loc, "stream block has no 'id' attribute, but the trace has several streams");
-      }
-      if (
-        trace.packetHeader === undefined ||
-        !trace.packetHeader.fields.some((f) => f.name === 'stream_id')
-      ) {
-        throw this.error(
-          trace.loc,
-          "the trace has several streams, so its packet header needs a 'stream_id' field",
-        );
-      }
-    }
-    const byId = new Map<number, StreamRec>();
-    for (const s of streams) {
-      const id = s.id ?? 0;
-      if (byId.has(id)) throw this.error(s.loc, `duplicate stream id ${id}`);
-      byId.set(id, s);
-    }
-
-    // Events to streams.
-    const eventsOf = new Map<number, EventRec[]>();
-    for (const e of this.events) {
-      let sid: number;
-      if (e.streamId !== undefined) {
-        if (!byId.has(e.streamId)) {
-          if (streams.length > 0 || e.streamId !== 0) {
-            throw this.error(
-              e.streamIdLoc!,
-              `event '${e.name}' refers to stream ${e.streamId}, which is not declared`,
-            );
-          }
-        }
-        sid = e.streamId;
-      } else {
-        if (streams.length > 1) {
-          throw this.error(
-            e.loc,
-            `event '${e.name}' has no 'stream_id' attribute, but the trace has several streams`,
-          );
-        }
-        sid = streams.length === 1 ? (streams[0]!.id ?? 0) : 0;
-      }
-      if (!byId.has(sid)) byId.set(sid, { id: sid, loc: e.loc }); // implicit stream class
-      let list = eventsOf.get(sid);
-      if (list === undefined) eventsOf.set(sid, (list = []));
-      list.push(e);
-    }
-
-    // Scopes.
-    let packetHeader: StructFC | undefined;
-    const traceRoots = new Map<Scope, DStruct>();
-    if (trace.packetHeader !== undefined) {
-      this.checkMeanings(trace.packetHeader, 'trace.packet.header');
-      traceRoots.set('trace.packet.header', trace.packetHeader);
-      packetHeader = inst.root(trace.packetHeader, 'trace.packet.header', traceRoots);
-    }
-    const streamClasses = new Map<number, StreamClass>();
-    for (const [sid, s] of byId) {
-      const roots = new Map(traceRoots);
-      const place = (d: DStruct | undefined, scope: Scope): StructFC | undefined => {
-        if (d === undefined) return undefined;
-        this.checkMeanings(d, scope);
-        roots.set(scope, d);
-        return inst.root(d, scope, roots);
-      };
-      const packetContext = place(s.packetContext, 'stream.packet.context');
-      const eventHeader = place(s.eventHeader, 'stream.event.header');
-      const eventContext = place(s.eventContext, 'stream.event.context');
-      const events = eventsOf.get(sid) ?? [];
-      const seen = new Set<number>();
-      for (const e of events) {
-        const id = e.id ?? 0;
-        if (seen.has(id))
-          throw this.error(e.idLoc ?? e.loc, `duplicate event id ${id} in stream ${sid} (event '${e.name}')`);
-        seen.add(id);
-      }
-      if (
-        events.length > 1 &&
-        (s.eventHeader === undefined || !s.eventHeader.fields.some((f) => f.name === 'id'))
-      ) {
-        throw this.error(
-          s.loc,
-          `stream ${sid} has ${events.length} event classes but its event header has no 'id' field`,
-        );
-      }
-      const eventClasses = new Map<number, EventClass>();
-      for (const e of events) {
-        const id = e.id ?? 0;
-        // The scope roots available to this event: the stream's, then its own.
-        roots.delete('event.context');
-        roots.delete('event.fields');
-        let context: StructFC | undefined;
-        let fields: StructFC | undefined;
-        if (e.context !== undefined) {
-          roots.set('event.context', e.context);
-          context = inst.root(e.context, 'event.context', roots);
-        }
-        if (e.fields !== undefined) {
-          roots.set('event.fields', e.fields);
-          fields = inst.root(e.fields, 'event.fields', roots);
-        }
-        const ec: { -readonly [K in keyof EventClass]: EventClass[K] } = {
-          id,
-          name: e.name!,
-          streamClassId: sid,
-        };
-        if (context !== undefined) ec.context = context;
-        if (fields !== undefined) ec.fields = fields;
-        if (e.logLevel !== undefined) ec.logLevel = e.logLevel;
-        if (e.emfUri !== undefined) ec.emfUri = e.emfUri;
-        eventClasses.set(id, ec);
-      }
-      streamClasses.set(sid, {
-        id: sid,
-        ...(packetContext === undefined ? {} : { packetContext }),
-        ...(eventHeader === undefined ? {} : { eventHeader }),
-        ...(eventContext === undefined ? {} : { eventContext }),
-        eventClasses,
-      });
-    }
-
-    return {
-      major: 1,
-      minor: 8,
-      byteOrder: this.byteOrder,
-      ...(trace.uuid === undefined ? {} : { uuid: trace.uuid }),
-      ...(packetHeader === undefined ? {} : { packetHeader }),
-      env: this.env ?? new Map(),
-      clocks: this.clocks,
-      streamClasses,
-      callsites: this.callsites,
-    };
-  }
-
-  /**
-   * Fields with a meaning for the reader (CTF 1.8 §5, §6.1) must have the type that meaning
-   * needs; they are checked at the top level of their scope only, as babeltrace does.
-   */
-  private checkMeanings(root: DStruct, scope: Scope): void {
-    const uint = (name: string, size?: number): void => {
-      const f = root.fields.find((x) => x.name === name);
-      if (f === undefined) return;
-      const t = f.type;
-      const ok = t.kind === 'int' && !t.signed && (size === undefined || t.size === size);
-      if (!ok) {
-        throw this.error(
-          f.loc,
-          `'${name}' in ${scope} must be an unsigned${size === undefined ? '' : ` ${size}-bit`} integer, not a ${describeType(t)}`,
-        );
-      }
-    };
-    switch (scope) {
-      case 'trace.packet.header': {
-        uint('magic', 32);
-        const magic = root.fields.findIndex((x) => x.name === 'magic');
-        if (magic > 0)
-          throw this.error(root.fields[magic]!.loc, "'magic' must be the first field of trace.packet.header");
-        uint('stream_id');
-        uint('stream_instance_id');
-        const u = root.fields.find((x) => x.name === 'uuid');
-        if (u !== undefined && !isUuidArray(u.type)) {
-          throw this.error(
-            u.loc,
-            `'uuid' in trace.packet.header must be an array of 16 unsigned 8-bit integers`,
-          );
-        }
-        break;
-      }
-      case 'stream.packet.context':
-        for (const n of [
-          'timestamp_begin',
-          'timestamp_end',
-          'content_size',
-          'packet_size',
-          'events_discarded',
-          'packet_seq_num',
-        ])
-          uint(n);
-        break;
-      case 'stream.event.header': {
-        const id = root.fields.find((x) => x.name === 'id');
-        if (id !== undefined) {
-          const t = id.type;
-          const int = t.kind === 'int' ? t : t.kind === 'enum' ? t.container : undefined;
-          if (int === undefined || int.signed) {
-            throw this.error(
-              id.loc,
-              `'id' in stream.event.header must be an unsigned integer or enumeration, not a ${describeType(t)}`,
-            );
-          }
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  }
-}
-
-function isUuidArray(t: DType): boolean {
-  return (
-    t.kind === 'array' &&
-    t.length === 16 &&
-    t.element.kind === 'int' &&
-    t.element.size === 8 &&
-    !t.element.signed
-  );
 }

@@ -40,7 +40,7 @@
 export { TraceWriter } from './trace.js';
 export type { TraceWriterOptions, StreamClassSpec, EventClassSpec, StreamOptions } from './trace.js';
 export { StreamWriter, CTF_MAGIC } from './stream.js';
-export type { EventClassWriter } from './stream.js';
+export type { EventClassWriter } from './stream-plan.js';
 export { lttngLayout, lttngDatetime, parseUuid, randomUuid, monotonicOffsetNs } from './layout.js';
 export type { TraceLayout, LttngLayoutOptions, ClockOptions, HeaderKind } from './layout.js';
 export { DirectorySink, MemorySink } from './sink.js';

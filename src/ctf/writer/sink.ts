@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { IndexEntry } from '../index-file.js';
 import { encodeIndexEntry, encodeIndexHeader, INDEX_ENTRY_SIZE_1_1 } from '../index-file.js';
 import { WriterError } from '../../util/errors.js';
+import { concatBytes } from '../bytes.js';
 
 export interface StreamSinkInfo {
   /** File name, e.g. `channel0_3`. */
@@ -152,12 +153,6 @@ export class MemorySink implements TraceSink {
   /** Concatenated bytes of a stream or of the metadata. */
   bytes(name?: string): Uint8Array {
     const parts = name === undefined ? this.metadata : (this.streams.get(name)?.chunks ?? []);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }

@@ -15,7 +15,7 @@ import { packetizeMetadata, TsdlPrinter, METADATA_SIGNATURE, METADATA_PACKET_SIZ
 import { DirectorySink } from './sink.js';
 import type { TraceSink } from './sink.js';
 import { CTF_MAGIC, StreamWriter } from './stream.js';
-import type { EventClassWriter, PacketPlan } from './stream.js';
+import type { EventClassWriter, PacketPlan } from './stream-plan.js';
 import { resolveNativeByteOrder, resolveRefs, struct } from './types.js';
 
 export interface TraceWriterOptions {
