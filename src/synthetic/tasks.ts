@@ -94,15 +94,7 @@ export const HOST_NS: Readonly<Partial<Record<FlatNsType, number>>> = {
 
 /** A host task (one pid-namespace level). */
 export function hostTask(tid: number, pid: number, ppid: number, comm: string, prio = 20): SynthTask {
-  return {
-    tid,
-    pid,
-    ppid,
-    comm,
-    prio,
-    levels: [{ ns: HOST_PID_NS, vtid: tid, vpid: pid, vppid: ppid }],
-    ns: { ...HOST_NS },
-  };
+  return nestedTask(tid, pid, ppid, comm, [], {}, prio);
 }
 
 /**
