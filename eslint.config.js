@@ -94,6 +94,34 @@ export default tseslint.config(
     },
   },
   {
+    // The synthetic traces (tests', benchmarks' and the sample's data) sit beside the analyses:
+    // they write with ctf and read back with model; the analyses and sql never import them.
+    files: ['src/analyses/**/*.ts', 'src/sql/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/cli/**', '**/synthetic/**'] }],
+    },
+  },
+  {
+    files: ['src/synthetic/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/analyses/**',
+            '**/sql/**',
+            '**/containers/**',
+            '**/record/**',
+            '**/relay/**',
+            '**/ust/**',
+            '**/view/**',
+            '**/cli/**',
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The view's server side sits after the analyses (it is the web output of docs/design.md).
     files: ['src/view/*.ts'],
     ignores: ['src/view/types.ts', 'src/view/store.ts', 'src/view/aggregate.ts'],

@@ -20,7 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeBenchTrace } from '../src/analyses/simulate.js';
+import { writeBenchTrace } from '../src/synthetic/simulate.js';
 import { type BenchResult, measure } from './measure.js';
 
 const EVENTS = Number(process.env.NSTRACE_BENCH_CPUTOP_EVENTS ?? 1_200_000);

@@ -10,8 +10,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeBenchTrace } from '../src/analyses/simulate.js';
-import { BENCH_BEGIN, BENCH_END, writeUstSpans } from '../src/analyses/spans-synthetic.js';
+import { writeBenchTrace } from '../src/synthetic/simulate.js';
+import { BENCH_BEGIN, BENCH_END, writeUstSpans } from '../src/synthetic/ust-spans.js';
 import { type BenchResult, measure } from './measure.js';
 
 const EVENTS = Number(process.env.NSTRACE_BENCH_SPANS_EVENTS ?? 1_200_000);

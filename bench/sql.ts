@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeBenchTrace } from '../src/analyses/simulate.js';
+import { writeBenchTrace } from '../src/synthetic/simulate.js';
 import { type BenchResult, measure } from './measure.js';
 
 const EVENTS = Number(process.env.NSTRACE_BENCH_SQL_EVENTS ?? 1_600_000);

@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeBenchTrace } from '../src/analyses/simulate.js';
+import { writeBenchTrace } from '../src/synthetic/simulate.js';
 import { launchBrowser, startView } from '../test/util/browser.js';
 import { type BenchResult, measure } from './measure.js';
 

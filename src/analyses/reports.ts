@@ -5,6 +5,7 @@
  * prints them (`cli/cputop.py`, `cli/memtop.py`, `cli/syscallstats.py`); the per-container
  * parts of the 2018 proposal follow them (`Per-Container Usage`, `name (pid_ns)`, a type column,
  * `[HOST]` for the host). LAMI: lttng-analyses' table classes, then ours for containers.
+ * `nstrace top` (all of them per container) is in src/analyses/top-report.ts.
  */
 import type { Container } from '../model/containers.js';
 import type { CputopResult } from './cputop.js';
@@ -26,15 +27,11 @@ import {
 import type { MemtopResult } from './memtop.js';
 import { sortedDesc } from './memtop.js';
 import type { SyscallStats, SyscallstatsResult } from './syscallstats.js';
-import type { SchedResult } from './sched.js';
-import { SCHED_CLASSES, schedContainerLines, schedContainerTables } from './sched-report.js';
-import type { IoResult } from './io.js';
-import { containerIoLines, containerIoTables, IO_CONTAINER_CLASSES } from './io-containers.js';
 
 export type { ReportOptions } from './format/common.js';
 
 /** `Ratio.from_percentage(p).to_percentage()`: what lttng-analyses prints for a percentage. */
-const shownPct = (p: number): number => (p / 100) * 100;
+export const shownPct = (p: number): number => (p / 100) * 100;
 
 // --- cputop ------------------------------------------------------------------------------------
 
@@ -201,7 +198,7 @@ export function memtopMeta(version: string): AnalysisMeta {
   };
 }
 
-function memContainerGraphs(r: MemtopResult, o: ReportOptions): string[] {
+export function memContainerGraphs(r: MemtopResult, o: ReportOptions): string[] {
   const graph = (title: string, key: 'allocated' | 'freed'): string[] =>
     barGraphLines({
       title,
@@ -369,7 +366,7 @@ const LINE = (a: string, b: string, c: string, d: string, e: string, f: string, 
   `${padLeftAlign(a, 38)} ${padRightAlign(b, 14)} ${padRightAlign(c, 14)} ${padRightAlign(d, 14)} ` +
   `${padRightAlign(e, 12)} ${padRightAlign(f, 10)}  ${padLeftAlign(g, 14)}`;
 
-const us = (ns: number): string => pyFloatRepr(pyRound(ns / 1000, 3));
+export const us = (ns: number): string => pyFloatRepr(pyRound(ns / 1000, 3));
 
 function syscallBlock(subtitle: string, rows: SyscallRow[], total: number): string[] {
   const lines = [LINE(subtitle, 'Count', 'Min', 'Average', 'Max', 'Stdev', 'Return values')];
@@ -476,182 +473,5 @@ export function syscallstatsMi(r: SyscallstatsResult, o: ReportOptions): ResultT
     end,
     rows: containers.map((c) => [containerCell(c.container), cell.number(c.total), cell.number(c.errors)]),
   });
-  return tables;
-}
-
-// --- top: one per-container report -------------------------------------------------------------
-
-export const TOP_CLASSES = {
-  cpu: { ...CPUTOP_CLASSES.perContainer, name: 'per-container-cpu' },
-  allocd: MEMTOP_CLASSES.perContainerAllocd,
-  freed: MEMTOP_CLASSES.perContainerFreed,
-  syscalls: {
-    name: 'per-container-syscalls',
-    title: 'Per-container system calls',
-    columns: [
-      col('container', 'Container', 'container'),
-      col('count', 'Call count', 'number', 'calls'),
-      col('errors', 'Calls that returned an error', 'number', 'calls'),
-      col('min_duration', 'Minimum call duration', 'duration'),
-      col('avg_duration', 'Average call duration', 'duration'),
-      col('max_duration', 'Maximum call duration', 'duration'),
-      col('stdev_duration', 'Call duration standard deviation', 'duration'),
-    ],
-  },
-} satisfies Record<string, TableClass>;
-
-export function topMeta(version: string): AnalysisMeta {
-  return {
-    title: 'Per-container top',
-    description: 'Per-container CPU usage, memory allocations, system calls, scheduling latency and I/O',
-    tags: ['cpu', 'memory', 'syscall', 'sched', 'io', 'top'],
-    tableClasses: [
-      ...Object.values(TOP_CLASSES),
-      SCHED_CLASSES.perContainer,
-      SCHED_CLASSES.perContainerHolder,
-      IO_CONTAINER_CLASSES.usage,
-      IO_CONTAINER_CLASSES.disk,
-      IO_CONTAINER_CLASSES.file,
-    ],
-    version: VERSION_FIELDS(version),
-  };
-}
-
-export interface TopResults {
-  /** Each part is absent when the trace lacks its events. */
-  readonly cputop?: CputopResult;
-  readonly memtop?: MemtopResult;
-  readonly syscallstats?: SyscallstatsResult;
-  /** Scheduling latency and I/O: one period (the whole run), its per-container tables only. */
-  readonly sched?: SchedResult;
-  readonly io?: IoResult;
-}
-
-const TOP_LINE = (
-  a: string,
-  b: string,
-  c: string,
-  d: string,
-  e: string,
-  f: string,
-  g: string,
-  h: string,
-): string =>
-  `  ${padLeftAlign(a, 45)} ${padLeftAlign(b, 10)} ${padRightAlign(c, 10)} ${padRightAlign(d, 8)} ` +
-  `${padRightAlign(e, 12)} ${padRightAlign(f, 12)} ${padRightAlign(g, 12)} ${padRightAlign(h, 10)}`;
-
-function topPeriod(r: TopResults): { begin: number; end: number } | undefined {
-  return r.cputop ?? r.memtop ?? r.syscallstats ?? r.sched?.[0] ?? r.io?.[0];
-}
-
-export function topText(r: TopResults, o: ReportOptions): string {
-  const p = topPeriod(r);
-  if (p === undefined) return '';
-  const lines: string[] = [timerangeLine(o, p.begin, p.end)];
-  if (r.cputop !== undefined) {
-    lines.push(
-      ...barGraphLines({
-        title: 'Per-Container Usage',
-        unit: '%',
-        labelHeader: CONTAINER_ROW('Container', 'Type'),
-        rows: limited(r.cputop.containers, o.limit).map((c) => ({
-          value: shownPct(c.usage),
-          isFloat: true,
-          label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
-        })),
-      }),
-    );
-  }
-  if (r.memtop !== undefined) lines.push(...memContainerGraphs(r.memtop, o));
-  if (r.syscallstats !== undefined) {
-    const sys = limited(
-      sortedDesc(r.syscallstats.containers, (c) => c.total),
-      o.limit,
-    );
-    lines.push('Per-Container System Calls (usec)');
-    lines.push('#'.repeat(80));
-    lines.push(TOP_LINE('Container', 'Type', 'Count', 'Errors', 'Min', 'Average', 'Max', 'Stdev'));
-    for (const c of sys) {
-      const d = c.all;
-      const has = d.count > 0;
-      lines.push(
-        TOP_LINE(
-          containerLabel(c.container),
-          c.container.type,
-          String(c.total),
-          String(c.errors),
-          has ? us(d.min) : '-',
-          has ? us(d.mean) : '-',
-          has ? us(d.max) : '-',
-          d.count > 2 ? us(d.stdev) : '?',
-        ),
-      );
-    }
-    lines.push('');
-  }
-  const sched = r.sched?.[0]?.result;
-  if (sched !== undefined && sched.containers.length > 0) {
-    const c = schedContainerLines(sched);
-    lines.push(...c.slice(1), '');
-  }
-  const io = r.io?.[0]?.result;
-  if (io !== undefined) {
-    const c = containerIoLines(io, o, true);
-    if (c.length > 0) lines.push(...c.slice(1), '');
-  }
-  return lines.join('\n') + '\n';
-}
-
-export function topMi(r: TopResults, o: ReportOptions): ResultTable[] {
-  const p = topPeriod(r);
-  if (p === undefined) return [];
-  const { begin, end } = range(o, p.begin, p.end);
-  const tables: ResultTable[] = [];
-  if (r.cputop !== undefined) {
-    tables.push({
-      cls: TOP_CLASSES.cpu,
-      begin,
-      end,
-      rows: limited(r.cputop.containers, o.limit).map((c) => [
-        containerCell(c.container),
-        cell.ratio(c.usage / 100),
-      ]),
-    });
-  }
-  if (r.memtop !== undefined) {
-    tables.push(
-      ...memtopMi(r.memtop, o).filter(
-        (t) => t.cls === MEMTOP_CLASSES.perContainerAllocd || t.cls === MEMTOP_CLASSES.perContainerFreed,
-      ),
-    );
-  }
-  if (r.syscallstats !== undefined) {
-    tables.push({
-      cls: TOP_CLASSES.syscalls,
-      begin,
-      end,
-      rows: limited(
-        sortedDesc(r.syscallstats.containers, (c) => c.total),
-        o.limit,
-      ).map((c) => {
-        const d = c.all;
-        const has = d.count > 0;
-        return [
-          containerCell(c.container),
-          cell.number(c.total),
-          cell.number(c.errors),
-          has ? cell.duration(d.min, false) : cell.unknown(),
-          has ? cell.duration(d.mean, true) : cell.unknown(),
-          has ? cell.duration(d.max, false) : cell.unknown(),
-          d.count > 2 ? cell.duration(d.stdev, true) : cell.unknown(),
-        ];
-      }),
-    });
-  }
-  const t = (cls: TableClass, rows: Cell[][]): ResultTable => ({ cls, begin, end, rows });
-  const sched = r.sched?.[0]?.result;
-  if (sched !== undefined) tables.push(...schedContainerTables(sched, t));
-  const io = r.io?.[0]?.result;
-  if (io !== undefined) tables.push(...containerIoTables(io, true, t));
   return tables;
 }

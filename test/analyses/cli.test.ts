@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeSampleTrace } from '../../src/analyses/simulate.js';
+import { writeSampleTrace } from '../../src/synthetic/simulate.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, nstrace } from '../helpers/cli.js';
 

@@ -15,9 +15,9 @@ import { openTraces, streamRangesOf } from '../../src/analyses/open.js';
 import { cputopText, memtopText, syscallstatsText } from '../../src/analyses/reports.js';
 import { analyse } from '../../src/analyses/session.js';
 import type { AnalyseResult } from '../../src/analyses/session.js';
-import { HostSim, PROFILES } from '../../src/analyses/simulate.js';
-import type { SynthContainer, SynthTask } from '../../src/analyses/synthetic.js';
-import { hostTask } from '../../src/analyses/synthetic.js';
+import { HostSim, PROFILES } from '../../src/synthetic/simulate.js';
+import type { SynthContainer, SynthTask } from '../../src/synthetic/tasks.js';
+import { hostTask } from '../../src/synthetic/tasks.js';
 
 const dirs: string[] = [];
 afterAll(() => {

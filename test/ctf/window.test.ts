@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TraceSet } from '../../src/ctf/reader.js';
-import { writeBenchTrace } from '../../src/analyses/simulate.js';
+import { writeBenchTrace } from '../../src/synthetic/simulate.js';
 import { TraceWriter, lttngField, lttngLayout, s32, string, u32 } from '../../src/ctf/writer/index.js';
 import { dumpTraceSet } from './dump.js';
 import { rng } from './writer/random.js';

@@ -1,6 +1,6 @@
 /**
  * Kernel traces with known containers for the filter ↔ model ↔ print/analyses tests, written with
- * the CTF writer through the host simulation (src/analyses/simulate.ts), and the ground truth
+ * the CTF writer through the host simulation (src/synthetic/simulate.ts), and the ground truth
  * the generator knows: which container (or the host) every task ran in, and through which pid
  * namespace.
  *
@@ -12,9 +12,9 @@
  * start event.
  */
 import { join } from 'node:path';
-import { HostSim, PROFILES } from '../../src/analyses/simulate.js';
-import type { ContextName, SynthContainer, SynthTask } from '../../src/analyses/synthetic.js';
-import { hostTask } from '../../src/analyses/synthetic.js';
+import { HostSim, PROFILES } from '../../src/synthetic/simulate.js';
+import type { ContextName, SynthContainer, SynthTask } from '../../src/synthetic/tasks.js';
+import { hostTask } from '../../src/synthetic/tasks.js';
 
 /** What the generator knows about a task's container (undefined: the host). */
 export interface Truth {

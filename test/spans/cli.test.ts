@@ -1,6 +1,6 @@
 /**
- * `nstrace spans` through the CLI on a simulated host (src/analyses/simulate.ts) and the
- * userspace trace of its containers' applications (src/analyses/spans-synthetic.ts): every
+ * `nstrace spans` through the CLI on a simulated host (src/synthetic/simulate.ts) and the
+ * userspace trace of its containers' applications (src/synthetic/ust-spans.ts): every
  * request written is a span of the report, attributed to the container of its thread, with its
  * time fully split (the kernel trace covers it); LAMI and text agree; options and errors.
  */
@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeBenchTrace } from '../../src/analyses/simulate.js';
-import { BENCH_BEGIN, BENCH_END, writeUstSpans } from '../../src/analyses/spans-synthetic.js';
+import { writeBenchTrace } from '../../src/synthetic/simulate.js';
+import { BENCH_BEGIN, BENCH_END, writeUstSpans } from '../../src/synthetic/ust-spans.js';
 import { ensureBuilt, nstrace } from '../helpers/cli.js';
 
 let dir = '';

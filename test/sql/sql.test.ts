@@ -3,7 +3,7 @@
  * `sched_slice.dur` equals cputop's per-container CPU time to the ns, and the `syscall` rows
  * give syscallstats' per-container counts, errors and min/max durations, on the bundled
  * samples (a real recording and the demo trace) and on simulated hosts with nested, restarted
- * and anonymous containers (src/analyses/simulate.ts). In-process (exact ns from the handlers'
+ * and anonymous containers (src/synthetic/simulate.ts). In-process (exact ns from the handlers'
  * results) and through the CLI (`cputop --mi`'s ratios, `syscallstats --mi`'s tables).
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineInputs, streamRangesOf } from '../../src/analyses/open.js';
 import { analyse } from '../../src/analyses/session.js';
 import type { AnalyseResult } from '../../src/analyses/session.js';
-import { writeBenchTrace, writeSampleTrace } from '../../src/analyses/simulate.js';
+import { writeBenchTrace, writeSampleTrace } from '../../src/synthetic/simulate.js';
 import { loadTraces, SqlEngine, tablesOfQuery } from '../../src/sql/index.js';
 import { ensureBuilt, NSTRACE, nstrace } from '../helpers/cli.js';
 

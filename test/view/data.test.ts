@@ -248,7 +248,8 @@ describe('view data: a sched_switch chain with a hole', () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { KernelTraceBuilder, hostTask } = await import('../../src/analyses/synthetic.js');
+    const { KernelTraceBuilder } = await import('../../src/synthetic/kernel-trace.js');
+    const { hostTask } = await import('../../src/synthetic/tasks.js');
     const dir = mkdtempSync(join(tmpdir(), 'nstrace-view-hole-'));
     try {
       const trace = join(dir, 'kernel');

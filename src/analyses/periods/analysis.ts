@@ -9,8 +9,9 @@
 import type { ClassInfo, EventFn } from '../../model/dispatch.js';
 import type { AnalysisContext, AnalysisHandler } from '../handler.js';
 import type { PeriodRef, PeriodSink } from '../ticks.js';
-import type { Period, PeriodDefs, PyVal } from './engine.js';
-import { reprOf } from './engine.js';
+import type { Period, PeriodDefs } from './engine.js';
+import type { PyVal } from './values.js';
+import { reprOf } from './values.js';
 
 /** lttng-analyses' `PeriodEvent`. */
 export class PeriodEvent {

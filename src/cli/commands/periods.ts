@@ -5,7 +5,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { ReportOptions } from '../../analyses/format/common.js';
-import type { PeriodReportOptions } from '../../analyses/periods/report.js';
+import type { PeriodReportOptions } from '../../analyses/periods/report-common.js';
 import { periodMeta, periodMi, periodText } from '../../analyses/periods/report.js';
 import type { AnalyseResult } from '../../analyses/session.js';
 import { UsageError } from '../../util/errors.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { topMeta, topMi, topText } from '../../analyses/reports.js';
+import { topMeta, topMi, topText } from '../../analyses/top-report.js';
 import { NstraceError } from '../../util/errors.js';
 import { samplePath } from '../paths.js';
 import type { AnalysisCliOptions } from './analysis-shared.js';

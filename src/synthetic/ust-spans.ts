@@ -1,5 +1,5 @@
 /**
- * Userspace traces for a synthetic kernel trace (src/analyses/simulate.ts), for the spans
+ * Userspace traces for a synthetic kernel trace (src/synthetic/simulate.ts), for the spans
  * benchmark and tests: the applications of the simulated containers "serve requests", writing
  * `bench:request_begin`/`bench:request_end { id }` with lttng-ust's layout and the contexts
  * `vpid`, `vtid`, `pid_ns` (64-bit), `procname`, on the CPU their thread runs on, with the

@@ -23,100 +23,8 @@ import {
 import type { EventClassWriter, StreamWriter } from '../ctf/writer/index.js';
 import type { NamedField } from '../ctf/ir.js';
 import type { FlatNsType } from '../model/namespaces.js';
-
-/** One level of a task's pid namespace chain (index = level, 0 = the host). */
-export interface SynthPidLevel {
-  ns: number;
-  vtid: number;
-  vpid: number;
-  vppid: number;
-}
-
-export interface SynthTask {
-  tid: number;
-  pid: number;
-  ppid: number;
-  comm: string;
-  prio: number;
-  /** pid namespace chain from the root; one level for host tasks. */
-  levels: SynthPidLevel[];
-  /** Other namespaces (contexts and statedump). */
-  ns: Partial<Record<FlatNsType, number>>;
-}
-
-export interface SynthContainer {
-  id: string;
-  name: string;
-  type: string;
-  image: string;
-  initPid: number;
-  pidNs: number;
-  ns: Partial<Record<FlatNsType, number>>;
-  cgroupPath: string;
-  podName?: string;
-  podNamespace?: string;
-  podUid?: string;
-  /** ns since the epoch. */
-  startedAt: bigint;
-}
-
-export type ContextName =
-  | 'tid'
-  | 'pid'
-  | 'ppid'
-  | 'procname'
-  | 'vtid'
-  | 'vpid'
-  | 'pid_ns'
-  | 'user_ns'
-  | 'mnt_ns'
-  | 'net_ns'
-  | 'uts_ns'
-  | 'ipc_ns'
-  | 'cgroup_ns'
-  | 'time_ns';
-
-export interface KernelTraceOptions {
-  /** Trace directory (created). */
-  dir: string;
-  cpus: number;
-  /** Channel contexts on every event. */
-  contexts?: readonly ContextName[];
-  /** `lttng_statedump_process_state` layout: 2.12+ (`modern`, with `_pid_ns` events) or before. */
-  statedump?: 'modern' | 'legacy';
-  /** lttng-modules version in `env` (default 2.13.9). */
-  tracer?: readonly [number, number, number];
-  hostname?: string;
-  /** Absolute time of ts 0, ns since the epoch (default 2026-01-01 00:00:00 UTC). */
-  startNs?: bigint;
-  /** Sub-buffer (packet) size, bytes (default 256 KiB). */
-  packetSize?: number;
-  /** Syscalls to declare entry/exit events for (default: a common set). */
-  syscalls?: readonly string[];
-  /** `sched_process_fork` with the namespace fields (LTTng >= 2.7, default) or without. */
-  forkNs?: boolean;
-  /** Trace UUID (default: random). */
-  uuid?: Uint8Array;
-}
-
-export const HOST_PID_NS = 4026531836;
-const PROC_INIT = {
-  user: 4026531837,
-  uts: 4026531838,
-  ipc: 4026531839,
-  cgroup: 4026531835,
-  time: 4026531834,
-};
-/** Namespaces of host tasks (mnt and net have no fixed inode; these are typical values). */
-export const HOST_NS: Readonly<Partial<Record<FlatNsType, number>>> = {
-  user: PROC_INIT.user,
-  mnt: 4026531841,
-  net: 4026531840,
-  uts: PROC_INIT.uts,
-  ipc: PROC_INIT.ipc,
-  cgroup: PROC_INIT.cgroup,
-  time: PROC_INIT.time,
-};
+import { PROC_INIT, hostTask } from './tasks.js';
+import type { ContextName, KernelTraceOptions, SynthContainer, SynthTask } from './tasks.js';
 
 type FieldMaker = () => ReturnType<typeof u32> | ReturnType<typeof string>;
 
@@ -219,43 +127,6 @@ const CONTAINER_FIELDS: NamedField[] = [
   lttngField('pod_uid', string()),
   lttngField('started_at', s64()),
 ];
-
-/** A host task (one pid-namespace level). */
-export function hostTask(tid: number, pid: number, ppid: number, comm: string, prio = 20): SynthTask {
-  return {
-    tid,
-    pid,
-    ppid,
-    comm,
-    prio,
-    levels: [{ ns: HOST_PID_NS, vtid: tid, vpid: pid, vppid: ppid }],
-    ns: { ...HOST_NS },
-  };
-}
-
-/**
- * A task inside the pid namespaces `chain` (from the host's child down), with its tids there.
- * `vtids`/`vpids`/`vppids` are given per nested level (the host level uses tid/pid/ppid).
- */
-export function nestedTask(
-  tid: number,
-  pid: number,
-  ppid: number,
-  comm: string,
-  chain: ReadonlyArray<{ ns: number; vtid: number; vpid: number; vppid: number }>,
-  ns: Partial<Record<FlatNsType, number>>,
-  prio = 20,
-): SynthTask {
-  return {
-    tid,
-    pid,
-    ppid,
-    comm,
-    prio,
-    levels: [{ ns: HOST_PID_NS, vtid: tid, vpid: pid, vppid: ppid }, ...chain],
-    ns: { ...HOST_NS, ...ns },
-  };
-}
 
 export class KernelTraceBuilder {
   private readonly tw: TraceWriter;

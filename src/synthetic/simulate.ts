@@ -6,8 +6,9 @@
  * benchmark and end-to-end tests.
  */
 import type { FlatNsType } from '../model/namespaces.js';
-import { KernelTraceBuilder, hostTask } from './synthetic.js';
-import type { KernelTraceOptions, SynthContainer, SynthTask } from './synthetic.js';
+import { KernelTraceBuilder } from './kernel-trace.js';
+import { hostTask } from './tasks.js';
+import type { KernelTraceOptions, SynthContainer, SynthTask } from './tasks.js';
 
 /** Mulberry32: a tiny seeded PRNG. */
 export function prng(seed: number): () => number {
