@@ -9,7 +9,7 @@ import {
   parseHeaderPage,
   parseFieldLine,
 } from '../../src/record/format.js';
-import { PageCursor, RB_MISSED_EVENTS, RB_MISSED_STORED } from '../../src/record/ringbuf.js';
+import { PageCursor, RB_MISSED_EVENTS, RB_MISSED_STORED } from '../../src/record/tracefs/ringbuf.js';
 import { rwbsFromText, RWBS } from '../../src/record/lttng-events.js';
 import {
   compilePayload,

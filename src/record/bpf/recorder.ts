@@ -40,12 +40,12 @@ import {
 } from '../convert.js';
 import { fieldsForCode, structFC, structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
-import { buildStatedump, statedumpEnd, type InjectedEvent } from '../statedump.js';
-import { selectEvents } from '../events.js';
+import { buildStatedump, containerEvent, statedumpEnd, type InjectedEvent } from '../statedump.js';
+import { isCompleteSetEvent, selectEvents } from '../events.js';
 import { readNsHierarchy, walkThreads } from '../proc.js';
 import { watchContainers, type ContainerInfo, type ContainerWatcher } from '../../containers/index.js';
-import type { RecordOptions, RecordSummary } from '../recorder.js';
-import { containerEvent, dirBytes, isCompleteSetEvent, sleep, withTimeout } from '../recorder.js';
+import type { RecordOptions, RecordSummary } from '../options.js';
+import { dirBytes, sleep, withTimeout } from '../util.js';
 import { Capture, tracepointId, type SyscallSpec, type TracepointSpec } from './capture.js';
 import type { BpfContextName } from './kernel.js';
 import {

@@ -18,8 +18,8 @@
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
-import type { EventHeaderLayout, PageHeaderLayout } from './format.js';
-import { clockTicksPerSec } from './proc.js';
+import type { EventHeaderLayout, PageHeaderLayout } from '../format.js';
+import { clockTicksPerSec } from '../proc.js';
 import {
   watchLogic,
   type ChangeKind,
