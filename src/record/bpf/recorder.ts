@@ -48,19 +48,19 @@ import type { RecordOptions, RecordSummary } from '../options.js';
 import { dirBytes, sleep, withTimeout } from '../util.js';
 import { Capture, tracepointId, type SyscallSpec, type TracepointSpec } from './capture.js';
 import type { BpfContextName } from './kernel.js';
+import { FORK_BYTES } from './programs.js';
 import {
   FLAG_ARGS,
   FLAG_CTX_UNKNOWN,
   FLAG_STR_EXIT,
   FLAG_STR_UNKNOWN,
-  FORK_BYTES,
   HDR,
   HDR_STR_MASK,
   KIND_FORK,
   MAX_LEVELS,
   SYS_ENTER_BYTES,
   SYS_EXIT_BYTES,
-} from './programs.js';
+} from './layout.js';
 import { syscallNumber } from './syscalls.js';
 import { cgroup2Root, cgroupStatedump, type CgroupEntry } from './cgroups.js';
 import { Selection, hasRecordSelection } from './select.js';
