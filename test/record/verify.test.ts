@@ -17,7 +17,7 @@ import {
   type StrEvent,
 } from '../../src/record/tracefs/watch-logic.js';
 import { StringArgs, sameAsKernelCopy } from '../../src/record/tracefs/strings.js';
-import type { StrCapture } from '../../src/record/tracefs/watcher.js';
+import type { StrCapture } from '../../src/record/tracefs/watch-worker.js';
 import {
   compilePayload,
   argFields,

@@ -4,7 +4,7 @@
  */
 import { findField } from '../format.js';
 import { argFields } from '../convert.js';
-import type { WatchSpec } from './watcher.js';
+import type { WatchSpec } from './watch-worker.js';
 import type { Handler } from './handlers.js';
 
 /** The watcher's specs and the ftrace events (`system:event`) its instance enables. */
