@@ -4,7 +4,7 @@
  */
 import type { TraceSink } from '../ctf/writer/index.js';
 import type { WatchOptions } from '../containers/index.js';
-import type { ContextName } from './threads.js';
+import type { ContextName } from './contexts.js';
 import type { StringStats } from './tracefs/strings.js';
 import type { RecordSelection } from './bpf/select.js';
 

@@ -19,7 +19,8 @@ import {
 import { STATEDUMP_EVENTS } from './lttng-events.js';
 import type { SimpleValue } from './encode.js';
 import { toContainerEventPayload, type ContainerInfo } from '../containers/index.js';
-import type { Ns, ThreadTable } from './threads.js';
+import type { Ns } from './thread.js';
+import type { ThreadTable } from './threads.js';
 
 export interface InjectedEvent {
   readonly name: string;

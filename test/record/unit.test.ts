@@ -21,7 +21,8 @@ import {
 } from '../../src/record/convert.js';
 import { selectEvents } from '../../src/record/events.js';
 import { encodeValues, encodedSizeBound } from '../../src/record/encode.js';
-import { ThreadTable, commBytes, CLONE_THREAD } from '../../src/record/threads.js';
+import { commBytes, CLONE_THREAD } from '../../src/record/thread.js';
+import { ThreadTable } from '../../src/record/threads.js';
 import { CLONE_NS_FLAGS, type ProcThread } from '../../src/record/proc.js';
 import { UsageError } from '../../src/util/errors.js';
 

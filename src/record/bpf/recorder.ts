@@ -26,7 +26,9 @@ import {
   unmountTracefs,
   type TracefsMount,
 } from '../tracefs.js';
-import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, ThreadTable, commBytes } from '../threads.js';
+import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
+import { commBytes } from '../thread.js';
+import { ThreadTable } from '../threads.js';
 import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from '../lttng-events.js';
 import {
   compilePayload,

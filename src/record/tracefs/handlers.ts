@@ -10,7 +10,8 @@ import type { EventClassWriter } from '../../ctf/writer/index.js';
 import type { ContainerWatcher } from '../../containers/index.js';
 import { findField, type FtraceEventFormat } from '../format.js';
 import { listSystemEvents, readEventFormat } from '../tracefs.js';
-import type { Thread, ThreadTable } from '../threads.js';
+import type { Thread } from '../thread.js';
+import type { ThreadTable } from '../threads.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
 import {
   argFields,

@@ -4,7 +4,7 @@
  */
 import type { StreamWriter } from '../../ctf/writer/index.js';
 import type { TraceInstance } from '../tracefs.js';
-import type { Thread } from '../threads.js';
+import type { Thread } from '../thread.js';
 import type { PageCursor } from './ringbuf.js';
 
 export const TWO32 = 4294967296;

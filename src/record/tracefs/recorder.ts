@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import { NstraceError, UsageError } from '../../util/errors.js';
-import type { PatchEntry, Thread } from '../threads.js';
+import type { PatchEntry, Thread } from '../thread.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
 import type { StreamWriter } from '../../ctf/writer/index.js';
 import { structFromCodes } from '../types.js';

@@ -19,7 +19,9 @@ import {
   type TracefsMount,
 } from '../tracefs.js';
 import { boottimeMinusMonoNs, readNsHierarchy, walkThreads, type ProcThread } from '../proc.js';
-import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, ThreadTable, type Thread } from '../threads.js';
+import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
+import type { Thread } from '../thread.js';
+import { ThreadTable } from '../threads.js';
 import { compilePayload, rwbsFromBytes, type ConvHelpers } from '../convert.js';
 import {
   TraceWriter,
