@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { UsageError } from '../util/errors.js';
 import type { RecordOptions, RecordSummary } from './options.js';
 import { Recorder } from './tracefs/recorder.js';
-import { BpfRecorder, type BpfRecordSummaryExtra } from './bpf/recorder.js';
+import { BpfRecorder } from './bpf/recorder.js';
+import type { BpfRecordSummaryExtra } from './bpf/session.js';
 import { hasRecordSelection } from './bpf/select.js';
 import { ffiAvailable } from '../bpf/sys.js';
 

@@ -1,6 +1,7 @@
 /**
- * The tracefs backend of `nstrace record`: a kernel recorder over tracefs that writes the CTF trace lttng-modules
- * would have written, with namespace contexts on every event and a statedump.
+ * The tracefs backend of `nstrace record`: a kernel recorder over tracefs that writes the CTF
+ * trace lttng-modules would have written, with namespace contexts on every event and a
+ * statedump.
  *
  * Flow: a private tracefs instance is created and configured (mono clock, discard mode, our
  * own pids excluded), events are enabled, /proc is walked into the thread table and the
@@ -8,6 +9,7 @@
  * records of all CPUs are merged by time (the thread table must see a fork before the child's
  * first event) and converted by per-event compiled converters straight into per-CPU packets.
  * On stop (duration, abort signal, error) the instance is removed, which restores tracefs.
+ * This file: the run and the per-record path; the setup and state are in session.ts.
  */
 import fs from 'node:fs';
 import { NstraceError, UsageError } from '../../util/errors.js';
