@@ -8,6 +8,7 @@ import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { type EventClassWriter } from '../../ctf/writer/index.js';
 import { findField, type FtraceEventFormat } from '../format.js';
+import { cgroupPathHandler } from '../cgroup-state.js';
 import { listSystemEvents, readEventFormat } from '../tracefs.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
 import { genericFields, genericName, planSyscall, type PayloadFn, type PlanField } from '../convert.js';
@@ -225,22 +226,8 @@ function stateFor(ftrace: string, fmt: FtraceEventFormat, host: BpfStateHost): H
       };
     }
     case 'cgroup:cgroup_mkdir':
-    case 'cgroup:cgroup_rmdir': {
-      const f = findField(fmt, 'path');
-      if (!f || !f.dataLoc) return undefined;
-      const mkdir = ftrace === 'cgroup:cgroup_mkdir';
-      return (v, u, s) => {
-        const cw = host.containerWatcher;
-        if (!cw) return;
-        const loc = v.getUint32(s + f.offset, true);
-        const start = s + (loc & 0xffff);
-        let end = start + (loc >>> 16);
-        while (end > start && u[end - 1] === 0) end--;
-        const p = Buffer.from(u.buffer, u.byteOffset + start, end - start).toString('utf8');
-        if (mkdir) cw.noteCgroupMkdir(p);
-        else cw.noteCgroupRmdir(p);
-      };
-    }
+    case 'cgroup:cgroup_rmdir':
+      return cgroupPathHandler(fmt, ftrace === 'cgroup:cgroup_mkdir', host);
     default:
       return undefined;
   }

@@ -4,23 +4,17 @@
  * recorder's own context; cleanup.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import type { NamedField, StructFC } from '../../ctf/ir.js';
-import {
-  TraceWriter,
-  lttngLayout,
-  type EventClassWriter,
-  type StreamWriter,
-} from '../../ctf/writer/index.js';
+import type { EventClassWriter, StreamWriter, TraceWriter } from '../../ctf/writer/index.js';
 import { locateTracefs, tracefsCpus, unmountTracefs, type TracefsMount } from '../tracefs.js';
 import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
 import { commBytes } from '../thread.js';
 import { ThreadTable } from '../threads.js';
 import { STATEDUMP_EVENTS } from '../lttng-events.js';
 import { compilePayload, rwbsFromBytes, type ConvHelpers } from '../convert.js';
-import { fieldsForCode, structFC, structFromCodes } from '../types.js';
+import { fieldsForCode, structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
 import { buildStatedump, containerEvent, statedumpEnd, type InjectedEvent } from '../statedump.js';
 import { readNsHierarchy, walkThreads } from '../proc.js';
@@ -33,6 +27,7 @@ import { cgroup2Root, cgroupStatedump, type CgroupEntry } from './cgroups.js';
 import { Selection, hasRecordSelection } from './select.js';
 import { StringHold } from './hold.js';
 import { setupHandlers, type BpfStateHost, type Handler } from './handlers.js';
+import { createKernelTraceWriter } from '../writer.js';
 
 /** The bpf backend's default contexts: the tracefs backend's, and the task's cgroup id. */
 export const BPF_DEFAULT_CONTEXTS: readonly BpfContextName[] = [...DEFAULT_CONTEXTS, 'cgroup_id'];
@@ -244,25 +239,7 @@ export abstract class BpfSession implements BpfStateHost {
       const code = c === 'cgroup_id' ? 'u64' : CONTEXT_FIELDS[c];
       ctxFields.push(...fieldsForCode(c, code));
     }
-    const realNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-    const monoNs = process.hrtime.bigint();
-    const o = this.opts;
-    this.tw = TraceWriter.create({
-      ...(o.sink ? { sink: o.sink } : { dir: this.traceDir }),
-      layout: lttngLayout({
-        domain: 'kernel',
-        hostname: os.hostname(),
-        clock: { offsetCycles: realNs - monoNs },
-        traceName: o.traceName ?? path.basename(path.resolve(o.outDir)),
-        env: {
-          nstrace_recorder: `nstrace-record ${o.recorderVersion ?? ''}`.trim(),
-          nstrace_source: 'bpf',
-        },
-      }),
-      packetSize,
-      cyclesBase: this.baseBig,
-    });
-    this.tw.addStreamClass({ header: 'compact', context: structFC(ctxFields) });
+    this.tw = createKernelTraceWriter(this.opts, this.traceDir, ctxFields, packetSize, this.baseBig, 'bpf');
   }
 
   protected compileHandler(h: Handler): void {

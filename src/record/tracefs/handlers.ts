@@ -9,6 +9,7 @@ import { NstraceError } from '../../util/errors.js';
 import type { EventClassWriter } from '../../ctf/writer/index.js';
 import type { ContainerWatcher } from '../../containers/index.js';
 import { findField, type FtraceEventFormat } from '../format.js';
+import { cgroupPathHandler } from '../cgroup-state.js';
 import { listSystemEvents, readEventFormat } from '../tracefs.js';
 import type { Thread } from '../thread.js';
 import type { ThreadTable } from '../threads.js';
@@ -134,22 +135,8 @@ function stateFor(ftrace: string, fmt: FtraceEventFormat, t: ThreadTable, host: 
         if (th.tid === th.pid) host.containerWatcher?.noteExit(th.pid);
       };
     case 'cgroup:cgroup_mkdir':
-    case 'cgroup:cgroup_rmdir': {
-      const f = findField(fmt, 'path');
-      if (!f || !f.dataLoc) return undefined;
-      const mkdir = ftrace === 'cgroup:cgroup_mkdir';
-      return (pv, pu, s) => {
-        const cw = host.containerWatcher;
-        if (!cw) return;
-        const loc = pv.getUint32(s + f.offset, true);
-        const start = s + (loc & 0xffff);
-        let end = start + (loc >>> 16);
-        while (end > start && pu[end - 1] === 0) end--;
-        const path = Buffer.from(pu.buffer, pu.byteOffset + start, end - start).toString('utf8');
-        if (mkdir) cw.noteCgroupMkdir(path);
-        else cw.noteCgroupRmdir(path);
-      };
-    }
+    case 'cgroup:cgroup_rmdir':
+      return cgroupPathHandler(fmt, ftrace === 'cgroup:cgroup_mkdir', host);
     case 'sched:sched_process_free': {
       const pid = off('pid');
       return (pv, _pu, s, _th, ts) => {

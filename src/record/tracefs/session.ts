@@ -4,7 +4,6 @@
  * the statedump and the container events, the watcher; the summary; cleanup.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import type { NamedField, StructFC } from '../../ctf/ir.js';
@@ -23,13 +22,8 @@ import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
 import type { Thread } from '../thread.js';
 import { ThreadTable } from '../threads.js';
 import { compilePayload, rwbsFromBytes, type ConvHelpers } from '../convert.js';
-import {
-  TraceWriter,
-  lttngLayout,
-  type EventClassWriter,
-  type StreamWriter,
-} from '../../ctf/writer/index.js';
-import { fieldsForCode, structFC } from '../types.js';
+import type { EventClassWriter, StreamWriter, TraceWriter } from '../../ctf/writer/index.js';
+import { fieldsForCode } from '../types.js';
 import { buildStatedump, containerEvent, statedumpEnd, type InjectedEvent } from '../statedump.js';
 import { isCompleteSetEvent } from '../events.js';
 import { Watcher } from './watcher.js';
@@ -41,6 +35,7 @@ import { dirBytes, withTimeout } from '../util.js';
 import { makeHandler, setupHandlers, type Handler, type StateHost } from './handlers.js';
 import { CpuReader, CpuSched, TWO32 } from './readers.js';
 import { watchSpecs } from './watch-specs.js';
+import { createKernelTraceWriter } from '../writer.js';
 
 /** Tolerance when comparing a task's start (10 ms ticks, /proc/uptime) with an event time. */
 const START_SLACK_NS = 30_000_000;
@@ -137,26 +132,7 @@ export abstract class RecorderSession implements StateHost {
   protected createWriter(traceDir: string, packetSize: number): void {
     const ctxFields: NamedField[] = [];
     for (const c of this.table.contexts) ctxFields.push(...fieldsForCode(c, CONTEXT_FIELDS[c]));
-    // realtime - monotonic, measured the way LTTng does (as close together as possible).
-    const realNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-    const monoNs = process.hrtime.bigint();
-    const o = this.opts;
-    this.tw = TraceWriter.create({
-      ...(o.sink ? { sink: o.sink } : { dir: traceDir }),
-      layout: lttngLayout({
-        domain: 'kernel',
-        hostname: os.hostname(),
-        clock: { offsetCycles: realNs - monoNs },
-        traceName: o.traceName ?? path.basename(path.resolve(o.outDir)),
-        env: {
-          nstrace_recorder: `nstrace-record ${o.recorderVersion ?? ''}`.trim(),
-          nstrace_source: 'ftrace',
-        },
-      }),
-      packetSize,
-      cyclesBase: this.baseBig,
-    });
-    this.tw.addStreamClass({ header: 'compact', context: structFC(ctxFields) });
+    this.tw = createKernelTraceWriter(this.opts, traceDir, ctxFields, packetSize, this.baseBig, 'ftrace');
   }
 
   protected compileHandler(h: Handler): void {
