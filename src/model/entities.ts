@@ -95,24 +95,20 @@ export class Thread {
     this.comm = this.rawText;
   }
 
+  /** The level of the active (deepest) pid namespace in `pidLevels`, when known. */
+  private get activeLevel(): PidLevel | undefined {
+    const lv = this.pidLevels;
+    return lv !== undefined && lv.length > 0 ? lv[lv.length - 1] : undefined;
+  }
+
   /** tid inside the thread's own pid namespace (equal to `tid` on the host), when known. */
   get vtid(): number | undefined {
-    const lv = this.pidLevels;
-    if (lv !== undefined && lv.length > 0) {
-      const v = lv[lv.length - 1]?.vtid;
-      if (v !== undefined) return v;
-    }
-    return this.vtidCtx;
+    return this.activeLevel?.vtid ?? this.vtidCtx;
   }
 
   /** pid inside the thread's own pid namespace, when known. */
   get vpid(): number | undefined {
-    const lv = this.pidLevels;
-    if (lv !== undefined && lv.length > 0) {
-      const v = lv[lv.length - 1]?.vpid;
-      if (v !== undefined) return v;
-    }
-    return this.vpidCtx;
+    return this.activeLevel?.vpid ?? this.vpidCtx;
   }
 
   /** Nesting level of the active pid namespace (0 = host), when known. */
