@@ -12,16 +12,22 @@
  * A container inferred from a namespace alone is upgraded in place when a container event names
  * that namespace later, so threads seen before the event land in the named container.
  */
+import type { EventRecord } from '../ctf/event.js';
+import type { ClassInfo, EventFn } from './dispatch.js';
+import { Container } from './entities.js';
+import type { ContainerSource, Thread } from './entities.js';
+import type { FieldLocation } from './fields.js';
+import { payloadField, readNum, toStr } from './fields.js';
+import { FLAT_NS_TYPES } from './namespaces.js';
 import type { FlatNsType } from './namespaces.js';
-import type { Thread } from './threads.js';
+
+export { Container } from './entities.js';
+export type { ContainerSource } from './entities.js';
 
 export const HOST_NAME = '[HOST]';
 export const HOST_TYPE = 'host';
 /** Type of a container inferred from a pid namespace alone. */
 export const ANONYMOUS_TYPE = 'unknown';
-
-/** Where the model learned about a container. */
-export type ContainerSource = 'host' | 'event' | 'namespace';
 
 /** Payload of a container event, normalised (missing fields empty/0). */
 export interface ContainerDecl {
@@ -40,62 +46,26 @@ export interface ContainerDecl {
   startedAt: bigint;
 }
 
-export class Container {
-  /** Small dense key (0 = host) for per-container arrays. */
-  readonly key: number;
-  id: string;
-  name: string;
-  type: string;
-  image = '';
-  readonly isHost: boolean;
-  source: ContainerSource;
-  /** Latest pid namespace inode of the container. */
-  pidNs: number | undefined;
-  /** Every pid namespace the container had during the trace, in order. */
-  readonly pidNsList: number[] = [];
-  /** Other namespaces of the container's init, when a container event gave them. */
-  readonly ns: Partial<Record<FlatNsType, number>> = {};
-  initPid = 0;
-  cgroupPath = '';
-  podName = '';
-  podNamespace = '';
-  podUid = '';
-  startedAt = 0n;
-  /** Times (ns relative to the trace set base) of the first and last sign of life. */
-  firstSeen: number | undefined;
-  lastSeen: number | undefined;
-  /** Time of the stop event, when seen. */
-  stoppedAt: number | undefined;
-  /** Container of the parent pid namespace, for nested containers (undefined: child of the host). */
-  parent: Container | undefined;
-  /** Threads bound to this container. */
-  readonly threads: Thread[] = [];
-  /** Set when merged into another container (it is then no longer listed). */
-  mergedInto: Container | undefined;
+const CONTAINER_EVENTS = {
+  nstrace_container_statedump: 'statedump',
+  nstrace_container_start: 'start',
+  nstrace_container_stop: 'stop',
+  lttng_statedump_container: 'legacy',
+} as const;
 
-  constructor(key: number, id: string, name: string, type: string, isHost: boolean, source: ContainerSource) {
-    this.key = key;
-    this.id = id;
-    this.name = name;
-    this.type = type;
-    this.isHost = isHost;
-    this.source = source;
-  }
+/** Whether an event is a container event the model reads (nstrace's or the 2018 proposal's). */
+export function isContainerEvent(name: string): boolean {
+  return containerEventKind(name) !== undefined;
+}
 
-  /**
-   * `name (pid_ns)` as lttng-analyses' container branch labels it; just the name for the host and
-   * for a container named by its pid namespace inode.
-   */
-  get label(): string {
-    if (this.isHost || this.pidNs === undefined || this.name === String(this.pidNs)) return this.name;
-    return `${this.name} (${this.pidNs})`;
-  }
-
-  /** Widens the lifetime to include `ts`. */
-  seen(ts: number): void {
-    if (this.firstSeen === undefined || ts < this.firstSeen) this.firstSeen = ts;
-    if (this.lastSeen === undefined || ts > this.lastSeen) this.lastSeen = ts;
-  }
+export function containerEventKind(
+  name: string,
+): (typeof CONTAINER_EVENTS)[keyof typeof CONTAINER_EVENTS] | undefined {
+  const colon = name.lastIndexOf(':');
+  const base = colon >= 0 ? name.slice(colon + 1) : name;
+  return Object.prototype.hasOwnProperty.call(CONTAINER_EVENTS, base)
+    ? CONTAINER_EVENTS[base as keyof typeof CONTAINER_EVENTS]
+    : undefined;
 }
 
 export class ContainerRegistry {
@@ -229,6 +199,77 @@ export class ContainerRegistry {
     return c;
   }
 
+  /** The handler of a container event class (`kind` from `containerEventKind`). */
+  bindEvent(info: ClassInfo, kind: 'statedump' | 'start' | 'stop' | 'legacy'): EventFn {
+    const ec = info.eventClass;
+    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
+    const s = (loc: FieldLocation | undefined, ev: EventRecord): string =>
+      loc === undefined ? '' : toStr(loc.get(ev));
+    const n = (loc: FieldLocation | undefined, ev: EventRecord): number => {
+      const v = readNum(loc, ev);
+      return Number.isFinite(v) ? v : 0;
+    };
+    if (kind === 'legacy') {
+      const nameF = p('container_name');
+      const typeF = p('container_type');
+      const nsF = p('pid_ns');
+      return (ev) => {
+        const name = s(nameF, ev);
+        if (name === '') return;
+        this.declare(
+          { ...emptyDecl(), id: name, name, type: s(typeF, ev), pidNs: n(nsF, ev) },
+          ev.ts,
+          'legacy',
+        );
+      };
+    }
+    const idF = p('id');
+    const nameF = p('name');
+    const typeF = p('type');
+    const imageF = p('image');
+    const initF = p('init_pid');
+    const pidNsF = p('pid_ns');
+    const nsF = FLAT_NS_TYPES.map((t) => [t, p(`${t}_ns`)] as const);
+    const cgF = p('cgroup_path');
+    const podNameF = p('pod_name');
+    const podNsF = p('pod_namespace');
+    const podUidF = p('pod_uid');
+    const startedF = p('started_at');
+    return (ev) => {
+      const id = s(idF, ev);
+      if (id === '') return;
+      if (kind === 'stop') {
+        this.stop(id, ev.ts);
+        return;
+      }
+      const ns: Partial<Record<FlatNsType, number>> = {};
+      for (const [t, loc] of nsF) {
+        const v = n(loc, ev);
+        if (v > 0) ns[t] = v;
+      }
+      const started = startedF === undefined ? undefined : startedF.get(ev);
+      this.declare(
+        {
+          id,
+          name: s(nameF, ev),
+          type: s(typeF, ev),
+          image: s(imageF, ev),
+          initPid: n(initF, ev),
+          pidNs: n(pidNsF, ev),
+          ns,
+          cgroupPath: s(cgF, ev),
+          podName: s(podNameF, ev),
+          podNamespace: s(podNsF, ev),
+          podUid: s(podUidF, ev),
+          startedAt:
+            typeof started === 'bigint' ? started : typeof started === 'number' ? BigInt(started) : 0n,
+        },
+        ev.ts,
+        kind,
+      );
+    };
+  }
+
   /** Sets parents from what the namespace registry knows (call before listing). */
   linkParents(): void {
     for (const c of this.list) {
@@ -282,4 +323,21 @@ export class ContainerRegistry {
 function resolveMerged(c: Container): Container {
   while (c.mergedInto !== undefined) c = c.mergedInto;
   return c;
+}
+
+function emptyDecl(): ContainerDecl {
+  return {
+    id: '',
+    name: '',
+    type: '',
+    image: '',
+    initPid: 0,
+    pidNs: 0,
+    ns: {},
+    cgroupPath: '',
+    podName: '',
+    podNamespace: '',
+    podUid: '',
+    startedAt: 0n,
+  };
 }

@@ -139,6 +139,12 @@ export function readNum(loc: FieldLocation | undefined, ev: EventRecord): number
   return loc === undefined ? NaN : toNum(loc.get(ev));
 }
 
+/** `readNum`, undefined when the field is absent or not a finite number. */
+export function optNum(loc: FieldLocation | undefined, ev: EventRecord): number | undefined {
+  const v = readNum(loc, ev);
+  return Number.isFinite(v) ? v : undefined;
+}
+
 /**
  * A text field value as Python reads it through babeltrace 1 (lttng-analyses): UTF-8 with the
  * `surrogateescape` error handler, each byte of an invalid sequence becoming U+DC80..U+DCFF, so

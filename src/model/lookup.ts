@@ -27,11 +27,10 @@ import type { EventRecord, TimeBase, TraceRecord } from '../ctf/event.js';
 import type { ContainerInfo, ContainerLookup, ContainerMatcher } from '../filter/containers.js';
 import { unmatchedSelectors } from '../filter/containers.js';
 import type { Container } from './containers.js';
-import { ANONYMOUS_TYPE } from './containers.js';
+import { ANONYMOUS_TYPE, isContainerEvent } from './containers.js';
 import { findField, toNum } from './fields.js';
 import { Dispatcher } from './dispatch.js';
 import type { SystemModel } from './model.js';
-import { isContainerEvent } from './model.js';
 import type { Thread } from './threads.js';
 
 /** A model container seen through one of its pid namespaces; reads its identity live. */

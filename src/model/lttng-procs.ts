@@ -16,8 +16,9 @@ import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
 import { anyField, readNum, toPyStr } from './fields.js';
+import { wakeupPrioOffset } from './cpus.js';
 import type { SystemModel } from './model.js';
-import { syscallEntryName, isSyscallExit } from './model.js';
+import { syscallEntryName, isSyscallExit } from './syscalls.js';
 import type { Thread } from './threads.js';
 
 /** lttng-analyses' `sv.Process`. */
@@ -95,18 +96,6 @@ export interface ProcHooks {
   exec?(ev: EventRecord, proc: LttProc, cpuId: number): void;
   /** `lttng_statedump_process_state` of a thread whose pid differs from its tid, after the parent was made. */
   statedumpThread?(ev: EventRecord, proc: LttProc, parent: LttProc): void;
-}
-
-/** lttng-modules fixed the priority offset of `sched_wak*` events in 2.7.1. */
-function wakeupPrioOffset(info: ClassInfo): number {
-  const env = info.trace.cls.env;
-  const major = Number(env.get('tracer_major'));
-  const minor = Number(env.get('tracer_minor'));
-  const patch = Number(env.get('tracer_patchlevel'));
-  if (!Number.isFinite(major) || !Number.isFinite(minor) || !Number.isFinite(patch)) return 0;
-  if (major !== 2) return major < 2 ? -100 : 0;
-  if (minor !== 7) return minor < 7 ? -100 : 0;
-  return patch < 1 ? -100 : 0;
 }
 
 /**

@@ -1,140 +1,325 @@
 /**
- * Threads (tasks) and CPUs of the replayed system.
- *
- * A `Thread` is one lifetime of a host tid: a fork of an existing tid starts a new `Thread`
- * object, so identity survives tid reuse (`uid` is unique per run, small, and dense: analyses
- * index typed arrays with it). The fields that lttng-analyses keeps per tid (`pid`, `comm`,
- * `prio`, the syscall in flight) follow its update rules, so that analyses built on this model
- * give the same numbers.
+ * The thread tracker: the table of threads (one `Thread` per lifetime of a host tid) and
+ * processes, with each thread's pid-namespace levels and the (pid namespace, vtid) join. It reads
+ * the lifecycle events (`sched_process_fork`/`exec`/`exit`/`free`) and the process statedump
+ * (`lttng_statedump_process_state` in both layouts, `lttng_statedump_process_pid_ns`).
  */
-import { byteStringToText } from '../ctf/event.js';
-import type { Container } from './containers.js';
-import type { FlatNsType, PidLevel, UserLevel } from './namespaces.js';
+import type { EventRecord } from '../ctf/event.js';
+import type { ContainerRegistry } from './containers.js';
+import type { ModelCoverage } from './current.js';
+import type { ClassInfo, EventFn } from './dispatch.js';
+import { Thread } from './entities.js';
+import type { FieldLocation } from './fields.js';
+import { anyField, optNum, payloadField, readNum, toNumArray, toStr } from './fields.js';
+import { FLAT_NS_TYPES } from './namespaces.js';
+import type { NamespaceRegistry, PidLevel } from './namespaces.js';
+import { VtidJoin } from './ust-join.js';
 
-export class Thread {
-  /** Unique per model, dense from 0: index for per-thread arrays in analyses. */
-  readonly uid: number;
-  /** Host tid. */
-  readonly tid: number;
-  /** Host pid (tgid), when known. */
-  pid: number | undefined;
-  /** Host pid of the parent process, when known. */
-  ppid: number | undefined;
-  /** Command name (16 bytes max in the kernel), updated on exec. Empty when unknown. */
-  comm = '';
-  /** Last byte string given to `setRawComm` and its decoding, to skip decoding repeats. */
-  private rawComm = '';
-  private rawText = '';
-  /** Kernel priority as LTTng reports it (`prio - 100`, i.e. 20 for nice 0), when known. */
-  prio: number | undefined;
-  /** Time of the fork that created it (ns, relative to the trace set base); undefined if before the trace. */
-  born: number | undefined;
-  /** First and last time (ns) the model saw the thread. */
-  firstSeen: number;
-  lastSeen: number;
-  /** `sched_process_exit` time, when seen. */
-  exited: number | undefined;
-  /** `sched_process_free` time, when seen. */
-  freed: number | undefined;
-  /** Time of the last exec, when seen. */
-  execed: number | undefined;
+export { Thread } from './entities.js';
 
-  /** pid namespace chain, index = level (0 = root), when known from a statedump or a fork. */
-  pidLevels: PidLevel[] | undefined;
-  /** Inode of the active (deepest) pid namespace, when known. */
-  pidNs: number | undefined;
-  /** tid as seen from the active pid namespace (`_vtid`), when known. */
-  vtidCtx: number | undefined;
-  /** pid as seen from the active pid namespace (`_vpid`), when known. */
-  vpidCtx: number | undefined;
-  /** user namespace chain, index = level, when known from a statedump. */
-  userLevels: UserLevel[] | undefined;
-  /** Current inode of each other namespace type, when known. */
-  readonly ns: Record<FlatNsType, number | undefined> = {
-    user: undefined,
-    mnt: undefined,
-    net: undefined,
-    uts: undefined,
-    ipc: undefined,
-    cgroup: undefined,
-    time: undefined,
-  };
-  /**
-   * The thread that forked this one when the fork event carried no namespace fields (to inherit
-   * its pid namespace at the end if this thread's stays unknown).
-   */
-  forkParent: Thread | undefined;
-  /**
-   * The pid namespace was taken from the parent at a fork whose event had no namespace fields
-   * (a guess: the `_pid_ns` context of the thread's own events overrides it).
-   */
-  pidNsInherited = false;
-  /** Raw stream-context values of the thread's last event the model looked at (a cache). */
-  ctxSeen: unknown[] | undefined;
-  /** The container (or the host) the thread belongs to, resolved when its pid namespace became known. */
-  container: Container | undefined;
+export class ThreadTracker {
+  /** Current thread per host tid. */
+  readonly threads = new Map<number, Thread>();
+  /** Every thread lifetime ever created, in creation order (index = uid). */
+  readonly allThreads: Thread[] = [];
+  /** Host thread of each (pid namespace, vtid), with validity intervals (the UST join). */
+  readonly vtids = new VtidJoin();
+  private pidGroupTid = -1;
+  private legacyGroupTid = -1;
 
-  /** Name of the syscall in flight (lttng-analyses semantics), without `syscall_entry_`/`sys_`. */
-  sysName: string | undefined;
-  /** Entry time of the syscall in flight. */
-  sysEntry = 0;
+  constructor(
+    private readonly namespaces: NamespaceRegistry,
+    private readonly containers: ContainerRegistry,
+    private readonly coverage: ModelCoverage,
+  ) {}
 
-  constructor(uid: number, tid: number, ts: number) {
-    this.uid = uid;
-    this.tid = tid;
-    this.firstSeen = ts;
-    this.lastSeen = ts;
-  }
-
-  /** Sets `comm` from a trace byte string (UTF-8 bytes, one char per byte). */
-  setRawComm(raw: string): void {
-    if (raw === this.rawComm && this.comm === this.rawText) return;
-    this.rawComm = raw;
-    this.rawText = byteStringToText(raw);
-    this.comm = this.rawText;
-  }
-
-  /** tid inside the thread's own pid namespace (equal to `tid` on the host), when known. */
-  get vtid(): number | undefined {
-    const lv = this.pidLevels;
-    if (lv !== undefined && lv.length > 0) {
-      const v = lv[lv.length - 1]?.vtid;
-      if (v !== undefined) return v;
+  /** The current thread of a tid, created if needed. */
+  thread(tid: number, ts: number): Thread {
+    let t = this.threads.get(tid);
+    if (t === undefined) {
+      t = this.newThread(tid, ts);
     }
-    return this.vtidCtx;
+    return t;
   }
 
-  /** pid inside the thread's own pid namespace, when known. */
-  get vpid(): number | undefined {
-    const lv = this.pidLevels;
-    if (lv !== undefined && lv.length > 0) {
-      const v = lv[lv.length - 1]?.vpid;
-      if (v !== undefined) return v;
+  /** Starts a new lifetime for `tid` (fork). */
+  newThread(tid: number, ts: number): Thread {
+    const t = new Thread(this.allThreads.length, tid, ts);
+    if (tid === 0) t.pid = 0;
+    this.allThreads.push(t);
+    this.threads.set(tid, t);
+    return t;
+  }
+
+  /**
+   * The thread whose tid in pid namespace `pidNs` is `vtid` at `ts` (without `ts`: the latest
+   * one known), when known.
+   */
+  threadByVtid(pidNs: number, vtid: number, ts?: number): Thread | undefined {
+    return this.vtids.lookup(pidNs, vtid, ts);
+  }
+
+  /** Thread lifetimes grouped by process (host pid; a thread whose pid is unknown is its own). */
+  processes(): Map<number, Thread[]> {
+    const m = new Map<number, Thread[]>();
+    for (const t of this.allThreads) {
+      const pid = t.pid ?? t.tid;
+      let l = m.get(pid);
+      if (l === undefined) {
+        l = [];
+        m.set(pid, l);
+      }
+      l.push(t);
     }
-    return this.vpidCtx;
+    return m;
   }
 
-  /** Nesting level of the active pid namespace (0 = host), when known. */
-  get pidNsLevel(): number | undefined {
-    return this.pidLevels === undefined ? undefined : this.pidLevels.length - 1;
+  setPidNs(t: Thread, inum: number, ts: number): void {
+    if (!(inum > 0) || t.pidNs === inum) return;
+    t.pidNs = inum;
+    const c = this.containers.forPidNs(inum, ts);
+    this.containers.bind(t, c);
+    c.seen(ts);
+    this.indexVtid(t);
+  }
+
+  indexVtid(t: Thread): void {
+    const ns = t.pidNs;
+    const v = t.vtid;
+    if (ns === undefined || v === undefined) return;
+    this.vtids.note(ns, v, t);
+  }
+
+  private setPidLevel(t: Thread, level: number, entry: PidLevel, ts: number, group: 'pid' | 'legacy'): void {
+    if (!(level >= 0) || level > 64) return;
+    const groupTid = group === 'pid' ? this.pidGroupTid : this.legacyGroupTid;
+    let lv = t.pidLevels;
+    if (groupTid !== t.tid || lv === undefined) {
+      // First (deepest) event of this task's group: its level is the active one.
+      lv = new Array<PidLevel>(level + 1);
+      for (let i = 0; i <= level; i++)
+        lv[i] = { inum: undefined, vtid: undefined, vpid: undefined, vppid: undefined };
+      t.pidLevels = lv;
+      if (group === 'pid') this.pidGroupTid = t.tid;
+      else this.legacyGroupTid = t.tid;
+    }
+    while (lv.length <= level)
+      lv.push({ inum: undefined, vtid: undefined, vpid: undefined, vppid: undefined });
+    lv[level] = entry;
+    const reg = this.namespaces;
+    if (entry.inum !== undefined) {
+      const parent = level > 0 ? lv[level - 1]!.inum : undefined;
+      reg.note('pid', entry.inum, level, parent);
+      const child = lv[level + 1]?.inum;
+      if (child !== undefined) reg.note('pid', child, level + 1, entry.inum);
+      if (level === lv.length - 1) this.setPidNs(t, entry.inum, ts);
+    }
+    if (level === lv.length - 1) this.indexVtid(t);
+  }
+
+  /** `sched_process_exec`. */
+  bindExec(info: ClassInfo): EventFn {
+    const { streamClass: sc, eventClass: ec } = info;
+    const f = (n: string): FieldLocation | undefined => anyField(sc, ec, n);
+    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
+    const tidF = p('tid');
+    const fileF = p('filename');
+    const procnameF = f('procname');
+    return (ev) => {
+      const t = this.thread(readNum(tidF, ev), ev.ts);
+      if (procnameF !== undefined) t.comm = toStr(procnameF.get(ev));
+      else if (fileF !== undefined) {
+        const file = toStr(fileF.get(ev));
+        t.comm = file.slice(file.lastIndexOf('/') + 1).slice(0, 15);
+      }
+      t.execed = ev.ts;
+      t.lastSeen = ev.ts;
+    };
+  }
+
+  /** `sched_process_exit` and `sched_process_free`. */
+  bindExit(info: ClassInfo): EventFn {
+    const { name, eventClass: ec } = info;
+    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
+    const tidF = p('tid');
+    const exit = name === 'sched_process_exit';
+    return (ev) => {
+      const t = this.threads.get(readNum(tidF, ev));
+      if (t === undefined) return;
+      if (exit) t.exited = ev.ts;
+      else t.freed = ev.ts;
+      t.lastSeen = ev.ts;
+    };
+  }
+
+  /** `lttng_statedump_process_pid_ns`: one event per pid-namespace level of a task. */
+  bindPidNsStatedump(info: ClassInfo): EventFn {
+    const ec = info.eventClass;
+    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
+    this.coverage.pidNsStatedump = true;
+    const tidF = p('tid');
+    const vtidF = p('vtid');
+    const vpidF = p('vpid');
+    const vppidF = p('vppid');
+    const levelF = p('ns_level');
+    const inumF = p('ns_inum');
+    return (ev) => {
+      const t = this.thread(readNum(tidF, ev), ev.ts);
+      const level = pidLevel(readNum(inumF, ev), vtidF, vpidF, vppidF, ev);
+      this.setPidLevel(t, readNum(levelF, ev), level, ev.ts, 'pid');
+    };
+  }
+
+  /** `sched_process_fork`. */
+  bindFork(info: ClassInfo): EventFn {
+    const ec = info.eventClass;
+    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
+    const parentTidF = p('parent_tid');
+    const parentPidF = p('parent_pid');
+    const parentCommF = p('parent_comm');
+    const parentNsF = p('parent_ns_inum');
+    const childTidF = p('child_tid');
+    const childPidF = p('child_pid');
+    const childCommF = p('child_comm');
+    const childNsF = p('child_ns_inum');
+    const vtidsF = p('vtids');
+    if (childNsF !== undefined || vtidsF !== undefined) this.coverage.forkNs = true;
+    return (ev) => {
+      const ts = ev.ts;
+      const parentTid = readNum(parentTidF, ev);
+      const parentPid = readNum(parentPidF, ev);
+      const parent = this.thread(parentTid, ts);
+      parent.pid = parentPid;
+      if (parentCommF !== undefined) parent.comm = toStr(parentCommF.get(ev));
+      parent.lastSeen = ts;
+      if (parentPid !== parentTid && !this.threads.has(parentPid)) {
+        const leader = this.newThread(parentPid, ts);
+        leader.pid = parentPid;
+        leader.comm = parent.comm;
+      }
+      const parentNs = readNum(parentNsF, ev);
+      if (parentNs > 0 && parent.pidNs === undefined) this.setPidNs(parent, parentNs, ts);
+
+      const childTid = readNum(childTidF, ev);
+      const childPid = readNum(childPidF, ev);
+      const child = this.newThread(childTid, ts);
+      child.pid = childPid;
+      if (childCommF !== undefined) child.comm = toStr(childCommF.get(ev));
+      child.born = ts;
+      child.prio = undefined;
+      const isProcess = childPid === childTid;
+      child.ppid = isProcess ? parentPid : parent.ppid;
+
+      const vtids = vtidsF === undefined ? [] : toNumArray(vtidsF.get(ev));
+      const childNs = readNum(childNsF, ev);
+      const pl = parent.pidLevels;
+      if (vtids.length > 0) {
+        const n = vtids.length;
+        let inums: Array<number | undefined>;
+        if (pl !== undefined && pl.length === n && (childNs === parentNs || !(childNs > 0))) {
+          inums = pl.map((l) => l.inum);
+        } else if (pl !== undefined && pl.length === n - 1) {
+          inums = [...pl.map((l) => l.inum), childNs > 0 ? childNs : undefined];
+        } else {
+          inums =
+            (childNs > 0 ? this.namespaces.pidChainOf(childNs) : undefined) ?? new Array(n).fill(undefined);
+          if (inums.length !== n) inums = new Array(n).fill(undefined);
+          if (childNs > 0) inums[n - 1] = childNs;
+        }
+        const levels: PidLevel[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const pli = pl !== undefined && pl.length > i && pl[i]!.inum === inums[i] ? pl[i] : undefined;
+          levels[i] = {
+            inum: inums[i],
+            vtid: vtids[i],
+            vpid: isProcess ? vtids[i] : pli?.vpid,
+            vppid: isProcess ? pli?.vpid : pli?.vppid,
+          };
+        }
+        child.pidLevels = levels;
+        this.namespaces.noteChain('pid', inums);
+        const leaf = inums[n - 1];
+        if (leaf !== undefined) this.setPidNs(child, leaf, ts);
+      } else if (childNs > 0) {
+        this.setPidNs(child, childNs, ts);
+      } else if (childNsF === undefined) {
+        // No namespace information in this trace's fork events: same namespace as the parent.
+        if (parent.pidNs !== undefined) {
+          // The namespaces are the parent's; the ids at each level are the child's own (unknown),
+          // but for the process ids of a thread of the same process.
+          if (pl !== undefined)
+            child.pidLevels = pl.map((l) => ({
+              inum: l.inum,
+              vtid: undefined,
+              vpid: isProcess ? undefined : l.vpid,
+              vppid: isProcess ? l.vpid : l.vppid,
+            }));
+          this.setPidNs(child, parent.pidNs, ts);
+          child.pidNsInherited = true;
+        } else {
+          child.forkParent = parent;
+        }
+      }
+      if (child.pidNs !== undefined && child.pidNs === parent.pidNs) {
+        for (const type of FLAT_NS_TYPES) child.ns[type] = parent.ns[type];
+      }
+      // Its next context event is read again in full (see the stream-context handler).
+      child.ctxSeen = undefined;
+      this.indexVtid(child);
+    };
+  }
+
+  /** `lttng_statedump_process_state` (with the pid-namespace fields of LTTng before 2.12). */
+  bindStatedumpProcess(info: ClassInfo): EventFn {
+    const ec = info.eventClass;
+    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
+    const tidF = p('tid');
+    const pidF = p('pid');
+    const ppidF = p('ppid');
+    const nameF = p('name');
+    const prioF = p('prio');
+    const levelF = p('ns_level');
+    const inumF = p('ns_inum');
+    const vtidF = p('vtid');
+    const vpidF = p('vpid');
+    const vppidF = p('vppid');
+    if (levelF !== undefined && inumF !== undefined) this.coverage.legacyNsStatedump = true;
+    return (ev) => {
+      const ts = ev.ts;
+      const tid = readNum(tidF, ev);
+      const pid = readNum(pidF, ev);
+      const name = nameF === undefined ? '' : toStr(nameF.get(ev));
+      const t = this.thread(tid, ts);
+      t.pid = pid;
+      t.comm = name;
+      if (t.prio === undefined && prioF !== undefined) t.prio = readNum(prioF, ev);
+      const ppid = readNum(ppidF, ev);
+      if (ppid >= 0) t.ppid = ppid;
+      if (pid !== tid && !this.threads.has(pid)) {
+        const leader = this.newThread(pid, ts);
+        leader.pid = pid;
+        leader.comm = name;
+      }
+      if (levelF !== undefined) {
+        const level = pidLevel(readNum(inumF, ev), vtidF, vpidF, vppidF, ev);
+        this.setPidLevel(t, readNum(levelF, ev), level, ts, 'legacy');
+      }
+    };
   }
 }
 
-/** Per-CPU state. */
-export class CpuState {
-  readonly id: number;
-  /**
-   * Whether lttng-analyses would know this CPU (it learns CPUs from `sched_switch`,
-   * `sched_wakeup*`/`sched_waking` and hard/soft IRQ events; the total CPU usage divides by
-   * their count).
-   */
-  known = false;
-  /** Thread running on the CPU; undefined when idle (swapper) or unknown. */
-  current: Thread | undefined;
-  /** tid of the task running on the CPU (0 when idle), or -1 before the first `sched_switch`. */
-  currentTid = -1;
-
-  constructor(id: number) {
-    this.id = id;
-  }
+/** One pid-namespace level as a statedump event gives it (`ns_inum` and the optional ids). */
+function pidLevel(
+  inum: number,
+  vtidF: FieldLocation | undefined,
+  vpidF: FieldLocation | undefined,
+  vppidF: FieldLocation | undefined,
+  ev: EventRecord,
+): PidLevel {
+  return {
+    inum: inum > 0 ? inum : undefined,
+    vtid: optNum(vtidF, ev),
+    vpid: optNum(vpidF, ev),
+    vppid: optNum(vppidF, ev),
+  };
 }

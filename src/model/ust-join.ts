@@ -12,7 +12,7 @@
  * so the bounds are exact; a userspace event can only come from a running thread, so no slack
  * is needed at either end.
  */
-import type { Thread } from './threads.js';
+import type { Thread } from './entities.js';
 
 /** Where the join failed, for messages (counted by the callers). */
 export type JoinMiss = 'no-contexts' | 'unknown-thread';
