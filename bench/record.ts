@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BarResult, BenchResult } from './measure.js';
-import { PageCursor } from '../src/record/ringbuf.js';
+import { PageCursor } from '../src/record/tracefs/ringbuf.js';
 import { parseHeaderEvent, parseHeaderPage } from '../src/record/format.js';
 import { locateTracefs } from '../src/record/tracefs.js';
 

@@ -1,12 +1,14 @@
 /**
  * The capture backends of `nstrace record` behind one entry point: `record(opts)` runs the
- * tracefs recorder (recorder.ts) or the bpf one (bpf/recorder.ts); both write the same CTF
+ * tracefs recorder (tracefs/recorder.ts) or the bpf one (bpf/recorder.ts); both write the same CTF
  * kernel trace and return the same summary. `auto` picks bpf where the kernel allows it.
  */
 import fs from 'node:fs';
 import { UsageError } from '../util/errors.js';
-import { Recorder, type RecordOptions, type RecordSummary } from './recorder.js';
-import { BpfRecorder, type BpfRecordSummaryExtra } from './bpf/recorder.js';
+import type { RecordOptions, RecordSummary } from './options.js';
+import { Recorder } from './tracefs/recorder.js';
+import { BpfRecorder } from './bpf/recorder.js';
+import type { BpfRecordSummaryExtra } from './bpf/session.js';
 import { hasRecordSelection } from './bpf/select.js';
 import { ffiAvailable } from '../bpf/sys.js';
 

@@ -8,7 +8,7 @@ import { findField, type FtraceEventFormat, type FtraceField } from './format.js
 import { LTTNG_SYSCALLS } from './syscall-table.js';
 import { rwbsFromText, type FieldSource, type LttngField } from './lttng-events.js';
 import { parseTypeCode, structFromCodes, type IntCode } from './types.js';
-import type { Thread } from './threads.js';
+import type { Thread } from './thread.js';
 
 /** Helpers the generated code calls for the non-trivial fields. */
 export interface ConvHelpers {

@@ -148,3 +148,13 @@ export function selectEvents(
   if (syscalls) allSyscalls = true;
   return { written, allSyscalls, syscalls: sys };
 }
+
+/**
+ * Events recorded for every task, the recorder's own included: they describe the CPUs
+ * (who runs, who wakes whom, interrupts) rather than what a task does, and lose their meaning
+ * with holes (a CPU's switch chain must be whole for CPU accounting). The recorder adds a
+ * bounded number of them (its own sleeps and wakeups), never in proportion to what it records.
+ */
+export function isCompleteSetEvent(ftrace: string): boolean {
+  return ftrace.startsWith('sched:') || ftrace.startsWith('task:') || ftrace.startsWith('irq:');
+}

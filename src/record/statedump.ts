@@ -18,7 +18,9 @@ import {
 } from './proc.js';
 import { STATEDUMP_EVENTS } from './lttng-events.js';
 import type { SimpleValue } from './encode.js';
-import type { Ns, ThreadTable } from './threads.js';
+import { toContainerEventPayload, type ContainerInfo } from '../containers/index.js';
+import type { Ns } from './thread.js';
+import type { ThreadTable } from './threads.js';
 
 export interface InjectedEvent {
   readonly name: string;
@@ -235,4 +237,19 @@ export function readTimeNsOffsets(
 /** The closing event (emitted after the container statedump, if any). */
 export function statedumpEnd(now: number): InjectedEvent {
   return { name: 'lttng_statedump_end', fields: [], values: [], ts: now };
+}
+
+/** A container start, stop or statedump event (`nstrace_container_*`), at `ts`. */
+export function containerEvent(name: string, c: ContainerInfo, ts: number): InjectedEvent {
+  const fields = STATEDUMP_EVENTS[name]!;
+  const p = toContainerEventPayload(c);
+  return {
+    name,
+    fields,
+    ts,
+    values: fields.map(([f]) => {
+      const v = (p as unknown as Record<string, string | number | bigint>)[f];
+      return v === undefined ? 0 : v;
+    }),
+  };
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Capture, tracepointId } from '../../src/record/bpf/capture.js';
 import { contextLayout, type BpfContextName } from '../../src/record/bpf/kernel.js';
-import { FLAG_ARGS, HDR } from '../../src/record/bpf/programs.js';
+import { FLAG_ARGS, HDR } from '../../src/record/bpf/layout.js';
 import { locateTracefs } from '../../src/record/tracefs.js';
 import { bpfSkip } from './helpers.js';
 

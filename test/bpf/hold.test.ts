@@ -1,7 +1,7 @@
 /** The hold of syscall entries whose strings the exit reads (src/record/bpf/hold.ts), with fakes. */
 import { describe, expect, it } from 'vitest';
 import { REREAD_SYSCALLS, StringHold, patchEntry } from '../../src/record/bpf/hold.js';
-import { FLAG_STR_UNKNOWN, HDR_STR_FAILED, HDR_STR_MASK } from '../../src/record/bpf/programs.js';
+import { FLAG_STR_UNKNOWN, HDR_STR_FAILED, HDR_STR_MASK } from '../../src/record/bpf/layout.js';
 
 /** A fake record: its name in byte 0..n (the hold never looks inside). */
 const rec = (name: string): Uint8Array => new TextEncoder().encode(name);

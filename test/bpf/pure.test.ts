@@ -7,7 +7,7 @@ import { syscallNumber } from '../../src/record/bpf/syscalls.js';
 import { cgroupStatedump, cgroup2Root } from '../../src/record/bpf/cgroups.js';
 import { Selection, hasRecordSelection } from '../../src/record/bpf/select.js';
 import { contextLayout } from '../../src/record/bpf/kernel.js';
-import { rawOffset, scratchSize, HDR, STR_MAX } from '../../src/record/bpf/programs.js';
+import { rawOffset, scratchSize, HDR, STR_MAX } from '../../src/record/bpf/layout.js';
 import { UsageError } from '../../src/util/errors.js';
 
 describe('bpf backend, pure parts', () => {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { record } from '../../src/record/recorder.js';
+import { record } from '../../src/record/tracefs/recorder.js';
 import { ensureBuilt, nstraceAsync } from '../helpers/cli.js';
 import { skipReason, tmpDir } from '../record/helpers.js';
 

@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { record, type RecordSummary } from '../../src/record/recorder.js';
+import { record } from '../../src/record/tracefs/recorder.js';
+import type { RecordSummary } from '../../src/record/options.js';
 import { Dockerd, Lxc, Podman, Workdir, missing, run } from '../containers/harness.js';
 import { babeltrace2, field, parseBt2Lines, readStringField, skipReason, type Bt2Event } from './helpers.js';
 import { hostView, NS_NAMES, type HostView } from './probe.js';

@@ -15,7 +15,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { record, type RecordSummary } from '../../src/record/recorder.js';
+import { record } from '../../src/record/tracefs/recorder.js';
+import type { RecordSummary } from '../../src/record/options.js';
 import { TraceSet } from '../../src/ctf/reader.js';
 import { fieldIndex } from '../../src/ctf/fields.js';
 import {

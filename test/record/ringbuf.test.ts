@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PageCursor } from '../../src/record/ringbuf.js';
+import { PageCursor } from '../../src/record/tracefs/ringbuf.js';
 import { findField, parseEventFormat, parseHeaderEvent, parseHeaderPage } from '../../src/record/format.js';
 import type { FtraceEventFormat } from '../../src/record/format.js';
 import { skipReason, tracefsRoot } from './helpers.js';

@@ -19,7 +19,7 @@ import type { EventClass } from '../../src/ctf/ir.js';
 import { analyse } from '../../src/analyses/session.js';
 import { openTraces, streamRangesOf } from '../../src/analyses/open.js';
 import { parseEventFormat, parseHeaderEvent, parseHeaderPage, findField } from '../../src/record/format.js';
-import { PageCursor } from '../../src/record/ringbuf.js';
+import { PageCursor } from '../../src/record/tracefs/ringbuf.js';
 
 export interface Switch {
   cpu: number;

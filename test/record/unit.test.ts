@@ -9,7 +9,7 @@ import {
   parseHeaderPage,
   parseFieldLine,
 } from '../../src/record/format.js';
-import { PageCursor, RB_MISSED_EVENTS, RB_MISSED_STORED } from '../../src/record/ringbuf.js';
+import { PageCursor, RB_MISSED_EVENTS, RB_MISSED_STORED } from '../../src/record/tracefs/ringbuf.js';
 import { rwbsFromText, RWBS } from '../../src/record/lttng-events.js';
 import {
   compilePayload,
@@ -21,7 +21,8 @@ import {
 } from '../../src/record/convert.js';
 import { selectEvents } from '../../src/record/events.js';
 import { encodeValues, encodedSizeBound } from '../../src/record/encode.js';
-import { ThreadTable, commBytes, CLONE_THREAD } from '../../src/record/threads.js';
+import { commBytes, CLONE_THREAD } from '../../src/record/thread.js';
+import { ThreadTable } from '../../src/record/threads.js';
 import { CLONE_NS_FLAGS, type ProcThread } from '../../src/record/proc.js';
 import { UsageError } from '../../src/util/errors.js';
 

@@ -14,7 +14,7 @@ import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { record } from '../../src/record/recorder.js';
+import { record } from '../../src/record/tracefs/recorder.js';
 import { readMetadataFile } from '../../src/ctf/metadata/index.js';
 import { RelayClient, RelayDaemon, RelayTraceSink } from '../../src/relay/index.js';
 import {

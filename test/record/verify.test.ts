@@ -15,9 +15,9 @@ import {
   type PendingItem,
   type ProcIo,
   type StrEvent,
-} from '../../src/record/watch-logic.js';
-import { StringArgs, sameAsKernelCopy } from '../../src/record/strings.js';
-import type { StrCapture } from '../../src/record/watcher.js';
+} from '../../src/record/tracefs/watch-logic.js';
+import { StringArgs, sameAsKernelCopy } from '../../src/record/tracefs/strings.js';
+import type { StrCapture } from '../../src/record/tracefs/watch-worker.js';
 import {
   compilePayload,
   argFields,

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Watcher } from '../../src/record/watcher.js';
+import { Watcher } from '../../src/record/tracefs/watcher.js';
 import { parseHeaderEvent, parseHeaderPage } from '../../src/record/format.js';
 import { boottimeMinusMonoNs } from '../../src/record/proc.js';
 import { tmpDir } from './helpers.js';

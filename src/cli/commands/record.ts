@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InterruptedError, RelayError, UsageError } from '../../util/errors.js';
 import type { RelayClient, RelayTraceSink, RelayUrl } from '../../relay/index.js';
-import type { RecordSummary } from '../../record/recorder.js';
+import type { RecordSummary } from '../../record/options.js';
 import { chooseBackend, record, type AnySummary } from '../../record/backend.js';
-import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, type ContextName } from '../../record/threads.js';
+import { CONTEXT_FIELDS, DEFAULT_CONTEXTS, type ContextName } from '../../record/contexts.js';
 import { DEFAULT_EVENTS } from '../../record/events.js';
 import { VERSION } from '../version.js';
 

@@ -22,25 +22,27 @@ import {
 } from '../../bpf/objects.js';
 import { kernelOffsets, rawTracepointBtfId, type BpfContextName, type KernelOffsets } from './kernel.js';
 import {
-  EXIT_SAVE_BYTES,
   FORK_BYTES,
+  WAKEUP_BYTES,
+  forkProgram,
+  sysEnterProgram,
+  sysExitProgram,
+  tracepointProgram,
+  wakeupProgram,
+} from './programs.js';
+import {
+  EXIT_SAVE_BYTES,
   SC_ENTRY,
   SC_EXIT,
   SC_REREAD,
   SC_SAVE,
   SC_STR_SHIFT,
   SYS_ENTER_BYTES,
-  WAKEUP_BYTES,
-  forkProgram,
   rawOffset,
   scratchSize,
-  sysEnterProgram,
-  sysExitProgram,
-  tracepointProgram,
-  wakeupProgram,
   type GenOptions,
   type MapFds,
-} from './programs.js';
+} from './layout.js';
 
 export interface TracepointSpec {
   /** `system:event`. */

@@ -5,7 +5,7 @@
  *
  * Pure logic, no kernel: the recorder gives it copies of records and a writer.
  */
-import { FLAG_STR_UNKNOWN, HDR_STR_MASK, HDR_STR_FAILED } from './programs.js';
+import { FLAG_STR_UNKNOWN, HDR_STR_MASK, HDR_STR_FAILED } from './layout.js';
 
 /**
  * Syscalls whose string arguments are read again at the exit when unreadable at entry: path

@@ -4,7 +4,7 @@
  * context block those programs write in front of every record.
  */
 import { BTF_KIND, type Btf } from '../../bpf/btf.js';
-import type { ContextName } from '../threads.js';
+import type { ContextName } from '../contexts.js';
 
 /** Namespace structs and the nsproxy member that points to each (pid and user: see below). */
 export const NS_STRUCTS = {

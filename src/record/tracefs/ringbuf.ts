@@ -6,8 +6,8 @@
  * Time is carried as a JS number of nanoseconds relative to a base (`baseHi`/`baseLo`, the two
  * u32 halves of an absolute clock value), so hot loops never touch BigInt.
  */
-import type { EventHeaderLayout, PageHeaderLayout } from './format.js';
-import { TraceFormatError } from '../util/errors.js';
+import type { EventHeaderLayout, PageHeaderLayout } from '../format.js';
+import { TraceFormatError } from '../../util/errors.js';
 
 /** Bit 31 of commit: events were lost before this page. */
 export const RB_MISSED_EVENTS = 0x80000000;

@@ -6,7 +6,7 @@
  * first moments of a recording (before each task's read) would carry unknown values until
  * patched, and patches cannot reach packets already written.
  */
-import type { EventHeaderLayout, PageHeaderLayout } from './format.js';
+import type { EventHeaderLayout, PageHeaderLayout } from '../format.js';
 import { PageCursor } from './ringbuf.js';
 
 /** Where, in a record, the event says which task changed (per ftrace event id). */

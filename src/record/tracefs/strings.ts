@@ -13,7 +13,7 @@
  * Anything else is written as the empty string, LTTng's "no value", and counted with its
  * reason.
  */
-import type { StrCapture } from './watcher.js';
+import type { StrCapture } from './watch-worker.js';
 
 export type UnknownStringReason =
   | NonNullable<StrCapture['reason']>

@@ -1,0 +1,123 @@
+/**
+ * The record the capture programs of the bpf backend write (programs.ts, ADR 0162) and the
+ * recorder reads: each program builds one record in a per-CPU scratch map and hands it to the
+ * ring buffer:
+ *
+ *   0  u64 timestamp (bpf_ktime_get_ns: CLOCK_MONOTONIC, tracefs' `mono`, LTTng's `monotonic`),
+ *      read just before the record goes to the ring, as LTTng reads it when it reserves room:
+ *      a program interrupted by another one on its CPU (an interrupt's wakeup in a syscall
+ *      program) then has the later time of the two, as it has the later place in the ring
+ *   8  u32 cpu
+ *   12 u8  flags (FLAG_*)
+ *   13 u8  kind (KIND_*)
+ *   14 u8  syscall entry: strings left for the exit to read; exit: strings it read (bit k:
+ *          k-th string argument; ADR 0164)
+ *   15 u8  syscall entry: strings not read at entry
+ *   16 u32 tid, 20 u32 tgid of the current task
+ *   24 the context block: the stream event context's bytes, read from the current task now
+ *   R  = align8(24 + context size): the tracepoint's raw ftrace record (KIND_RAW), then
+ *      for syscall entries the user strings of its string arguments (NUL-terminated, in
+ *      argument order, "" when not read), for syscall exits the entry's six arguments
+ *      (FLAG_ARGS), then the strings read at the exit (FLAG_STR_EXIT).
+ *
+ * Exclusion (the recorder and its children, like tracefs' `set_event_notrace_pid` with
+ * `event-fork`) and selection (`--container`, `--pid-ns`, `--cgroup`, ...) happen in the
+ * programs, before anything is written.
+ */
+import type { BpfContextName, KernelOffsets } from './kernel.js';
+import { contextLayout } from './kernel.js';
+
+export const HDR = 24;
+export const FLAG_STR_UNKNOWN = 1;
+export const FLAG_ARGS = 2;
+export const FLAG_CTX_UNKNOWN = 4;
+/**
+ * A syscall exit carrying strings read again at the exit (see sysExitProgram); header byte 14
+ * is then the mask of those read (k-th string argument: bit k). In an entry record, byte 14 is
+ * the mask of the strings left for the exit to read (FLAG_STR_UNKNOWN is set too).
+ */
+export const FLAG_STR_EXIT = 8;
+/** Header byte of the pending / re-read string masks. */
+export const HDR_STR_MASK = 14;
+/** Header byte of an entry record: mask of the string arguments not read at entry. */
+export const HDR_STR_FAILED = 15;
+export const KIND_RAW = 0;
+export const KIND_FORK = 1;
+/** Pid-namespace levels the programs resolve (deeper: ids and pid ns 0, FLAG_CTX_UNKNOWN). */
+export const MAX_LEVELS = 8;
+/** Longest user string copied (PATH_MAX, as the tracefs backend). */
+export const STR_MAX = 4096;
+/** String arguments copied per syscall at most. */
+export const MAX_STR_ARGS = 3;
+/** Bytes of the raw syscall records (raw_syscalls:sys_enter / sys_exit). */
+export const SYS_ENTER_BYTES = 64;
+export const SYS_EXIT_BYTES = 24;
+
+/** Bits of a syscall's entry in the per-syscall flags map. */
+export const SC_ENTRY = 1;
+export const SC_EXIT = 2;
+/** The exit event needs the entry's arguments: saved per task at entry. */
+export const SC_SAVE = 4;
+/**
+ * A string not readable at entry may be read at the exit: the syscall only reads user memory
+ * and leaves the address space as it is (not execve), see sysExitProgram.
+ */
+export const SC_REREAD = 8;
+/** Bits 8+4k: 1 + index of the k-th string argument (0: none). */
+export const SC_STR_SHIFT = 8;
+
+export interface MapFds {
+  ring: number;
+  scratch: number;
+  lost: number;
+  /** tgid → 1: the recorder and its children (not recorded, except the complete set). */
+  exclude: number;
+  /** Syscall number → u32 SC_* bits, u16 enter and u16 exit ftrace ids (ARRAY of 1024). */
+  syscalls: number;
+  /** ARRAY of two u32: recording on (1) or not yet / no more (0); [1]: syscall exits. */
+  on: number;
+  /** tid → saved syscall entry (nr + six arguments). */
+  args: number;
+  /** tid → the six nsproxy namespaces its sched_process_exit saw (LRU). */
+  exitNs: number;
+  /**
+   * Scratch values of the programs that can interrupt, or be interrupted by, others on their
+   * CPU (see ADR 0166): the tracepoint programs (never nested: the kernel runs one at a time
+   * per CPU), the syscall programs, the wakeup programs and the fork program (raw tracepoints:
+   * each runs beside the others, so each kind has its own).
+   */
+  forkScratch: number;
+  sysScratch: number;
+  wakeScratch: number;
+  /** Selection maps (when selecting): tid, pid-ns inode, cgroup id → 1. */
+  selTask?: number;
+  selNs?: number;
+  selCgroup?: number;
+}
+
+export interface GenOptions {
+  off: KernelOffsets;
+  contexts: readonly BpfContextName[];
+  maps: MapFds;
+  /** Selection active (the sel* maps are given). */
+  select: boolean;
+}
+
+/** Offset of the raw record in a record (after header and context block). */
+export function rawOffset(contexts: readonly BpfContextName[]): number {
+  return (HDR + contextLayout(contexts).size + 7) & ~7;
+}
+
+/** Bytes of the per-CPU scratch value: the largest record any program builds. */
+export function scratchSize(contexts: readonly BpfContextName[], maxRaw: number): number {
+  const r = rawOffset(contexts);
+  return Math.max(r + maxRaw, r + SYS_EXIT_BYTES + 48 + 3 * STR_MAX, r + SYS_ENTER_BYTES + 3 * STR_MAX) + 64;
+}
+
+/** Namespaces read through the task's nsproxy (the others: thread_pid, cred). */
+export const NSPROXY_CONTEXTS = ['net_ns', 'mnt_ns', 'uts_ns', 'ipc_ns', 'cgroup_ns', 'time_ns'] as const;
+
+/** Values that depend on the task's pid-namespace level (read through thread_pid). */
+export const PID_CONTEXTS = ['pid_ns', 'vtid', 'vpid', 'vppid'] as const;
+/** Bytes saved per task at sched_process_exit (NSPROXY_CONTEXTS then PID_CONTEXTS, u32 each). */
+export const EXIT_SAVE_BYTES = 4 * (NSPROXY_CONTEXTS.length + PID_CONTEXTS.length);
