@@ -287,11 +287,7 @@ export class Capture {
         attach.push(() => new TracepointLink(t.ftrace, t.id, prog, BigInt(t.id)));
       }
       if (opts.fork) {
-        const p = this.load('nstrace_fork', forkProgram(gen, opts.excludeChildren), {
-          type: PROG_TYPE.TRACING,
-          expectedAttachType: BPF_TRACE_RAW_TP,
-          attachBtfId: rawTracepointBtfId(btf, 'sched_process_fork'),
-        });
+        const p = rawTp('nstrace_fork', forkProgram(gen, opts.excludeChildren), 'sched_process_fork');
         this.label(p, 'sched:sched_process_fork');
         attach.push(() => new RawTracepointLink('sched_process_fork', p));
       }

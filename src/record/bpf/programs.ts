@@ -404,5 +404,3 @@ export function forkProgram(o: GenOptions, excludeChildren: boolean): Buffer {
   g.output(R + FORK_BYTES);
   return g.finish();
 }
-
-export const _internal = { Gen };
