@@ -117,6 +117,10 @@ export interface RecordSummary {
         failed: boolean;
         strEvents: number;
         strVerified: number;
+        /** Diagnostics: see Watcher.stats. */
+        outsideWindow?: number;
+        pruned?: number;
+        starved?: number;
       }
     | undefined;
   /**

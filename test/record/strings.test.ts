@@ -68,7 +68,8 @@ describe.skipIf(reason !== undefined)('syscall paths of a namespaced cat loop (t
     const r = run!;
     expect(
       r.fifoOpens.map((o) => o.value),
-      `opens of ${r.fifoPid}; paths naming the FIFO: ${JSON.stringify(r.allOpens.filter((o) => o.value === r.fifo))}`,
+      `opens of ${r.fifoPid}; paths naming the FIFO: ${JSON.stringify(r.allOpens.filter((o) => o.value === r.fifo))}; ` +
+        `watcher ${JSON.stringify(r.summary.watcher)}; strings ${JSON.stringify(r.summary.userStrings)}`,
     ).toContain(r.fifo);
     expect(r.summary.userStrings.known).toBeGreaterThanOrEqual(1);
   });

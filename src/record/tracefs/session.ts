@@ -487,6 +487,9 @@ export abstract class RecorderSession implements StateHost {
             failed: this.watcher.failed !== undefined,
             strEvents: this.watcher.stats.strEvents,
             strVerified: this.watcher.stats.strOk,
+            outsideWindow: this.watcher.stats.outsideWindow,
+            pruned: this.watcher.stats.pruned,
+            starved: this.watcher.stats.starved,
           }
         : undefined,
       patches: { ...this.patchStats },

@@ -57,7 +57,20 @@ export class Watcher {
   progress = -Infinity;
   private readonly ns = new Map<number, NsSnapshot[]>();
   private readonly strs = new Map<number, StrCapture[]>();
-  stats = { strEvents: 0, strOk: 0, late: 0, lost: 0, matched: 0, unmatched: 0 };
+  stats = {
+    strEvents: 0,
+    strOk: 0,
+    late: 0,
+    lost: 0,
+    matched: 0,
+    unmatched: 0,
+    /** Unmatched, though a result of the same task (and pointer) was there, further than the window. */
+    outsideWindow: 0,
+    /** Results forgotten unclaimed (their events were not written, or came too late). */
+    pruned: 0,
+    /** Times the converter went on without the worker (no progress from it for seconds). */
+    starved: 0,
+  };
   private exited = false;
   private error: unknown;
 
@@ -104,7 +117,10 @@ export class Watcher {
     this.receive();
     if (this.exited) this.progress = Infinity;
     // A worker that stopped making progress (starved for seconds) must not stall the converter.
-    if (Date.now() - this.progressAt > 3000) return Infinity;
+    if (Date.now() - this.progressAt > 3000) {
+      this.stats.starved++;
+      return Infinity;
+    }
     return this.progress;
   }
 
@@ -147,15 +163,20 @@ export class Watcher {
     // closest result, not the first in the window (a task's earlier syscall may be close too).
     let best = -1;
     let bestD = Infinity;
+    let near = false;
     for (let k = 0; k < l.length; k++) {
       const x = l[k]!;
       const dist = Math.abs(x.ts - ts);
-      if (dist <= MATCH_WINDOW_NS && ok(x) && dist < bestD) {
+      if (!ok(x)) continue;
+      if (dist <= MATCH_WINDOW_NS && dist < bestD) {
         best = k;
         bestD = dist;
-      }
+      } else near = true;
     }
-    if (best < 0) return undefined;
+    if (best < 0) {
+      if (near) this.stats.outsideWindow++;
+      return undefined;
+    }
     const x = l[best]!;
     l.splice(best, 1);
     if (l.length === 0) map.delete(tid);
@@ -187,6 +208,7 @@ export class Watcher {
       for (const [tid, l] of map) {
         let keep = 0;
         for (const x of l) if (x.ts >= ts) l[keep++] = x;
+        this.stats.pruned += l.length - keep;
         l.length = keep;
         if (keep === 0) map.delete(tid);
       }
