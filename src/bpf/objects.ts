@@ -216,9 +216,10 @@ export class RingBuffer implements Closeable {
   /**
    * Calls `fn(offset, length)` for each committed record (offset into `data`/`view`), in order,
    * up to `maxBytes` of ring; stops at a record still being written. Releases the space after
-   * the batch. Returns the number of records delivered.
+   * the batch, `beforeRelease` called first (a caller keeping views of records copies them
+   * there). Returns the number of records delivered.
    */
-  consume(fn: (offset: number, length: number) => void, maxBytes = Infinity): number {
+  consume(fn: (offset: number, length: number) => void, maxBytes = Infinity, beforeRelease?: () => void): number {
     const prod = Number(Atomics.load(this.prodPos, 0));
     let pos = this.pos;
     const start = pos;
@@ -237,6 +238,7 @@ export class RingBuffer implements Closeable {
       pos += (l + HDR + 7) & ~7;
     }
     if (pos !== this.pos) {
+      beforeRelease?.();
       this.pos = pos;
       Atomics.store(this.consPos, 0, BigInt(pos));
     }

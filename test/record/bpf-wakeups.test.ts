@@ -80,6 +80,10 @@ describe.skipIf(skip)('bpf backend: wakeups from interrupts during syscall progr
     expect(cli.code, cli.stderr).toBe(0);
     const line = cli.stdout.split('\n').find((l) => l.startsWith('Backend:')) ?? '';
     expect(line, cli.stdout).not.toMatch(/sched:sched_wak/);
+    // Without ring losses (a busy machine can make the recorder fall behind this workload's
+    // ~1 M events/s): a lost wakeup would then be no evidence of anything.
+    const lost = cli.stdout.split('\n').find((l) => l.startsWith('Lost events:')) ?? '';
+    expect(lost, cli.stdout).not.toMatch(/ring buffer overflow/);
   });
 
   it('every switch-in of the sleeper after it blocked follows its wakeup', () => {
@@ -88,6 +92,7 @@ describe.skipIf(skip)('bpf backend: wakeups from interrupts during syscall progr
     let woken = false;
     let blocks = 0;
     const unwoken: number[] = [];
+    const silent: number[] = [];
     for (const e of events) {
       if (e.name === 'sched_switch' && e.f.prev_tid === T && e.f.prev_state !== '0') {
         blocked = true;
@@ -96,10 +101,14 @@ describe.skipIf(skip)('bpf backend: wakeups from interrupts during syscall progr
       } else if ((e.name === 'sched_waking' || e.name === 'sched_wakeup') && e.f.tid === T) {
         woken = true;
       } else if (e.name === 'sched_switch' && e.f.next_tid === T) {
-        if (blocked && !woken) unwoken.push(e.ts);
+        // A switch the kernel did not report (ADR 0167) ends a stretch where this VM's kernel
+        // reported nothing on that CPU at all (a PID 1 thread ran: no event fires in its
+        // context, interrupts' wakeups included): not a wakeup skipped beside a program.
+        if (blocked && !woken) (e.f.nstrace_inferred === '1' ? silent : unwoken).push(e.ts);
         blocked = false;
       }
     }
+    if (silent.length > 0) console.warn(`${silent.length} switch-ins of the sleeper after a stretch the kernel did not report`);
     expect(blocks, 'the sleeper blocked (5 ms sleeps for 4 s)').toBeGreaterThan(200);
     expect(unwoken, 'switch-ins without a wakeup since the sleeper blocked').toEqual([]);
   });

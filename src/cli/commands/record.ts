@@ -197,6 +197,15 @@ export function printSummary(
         : '') +
       '\n',
   );
+  const holes = 'bpf' in s && s.bpf !== undefined ? s.bpf.inferSkipped : 0;
+  if (s.inferredSwitches + holes > 0) {
+    out.write(
+      `Scheduling: ${s.inferredSwitches} switches the kernel did not report, written from the ` +
+        'events that followed them (sched_switch with nstrace_inferred = 1)' +
+        (holes > 0 ? `; ${holes} left out (the previous task's context was never seen)` : '') +
+        '\n',
+    );
+  }
   const b = 'bpf' in s ? s.bpf : undefined;
   if (b !== undefined) {
     out.write(
@@ -208,9 +217,10 @@ export function printSummary(
           ? `; ${b.outsideRange} events after the end left out (syscall exits run on 50 ms to bring the ` +
             'strings of the syscalls in flight)'
           : '') +
-        (b.reordered > 0
-          ? `; ${b.reordered} events timestamped before the previous event of their CPU, ` +
-            'written at that time (a program was interrupted between reading the clock and writing)'
+        (b.late > 0
+          ? `; ${b.late} events timestamped before an event of their CPU already written, ` +
+            'written at that later time (a program was interrupted between reading the clock and ' +
+            `writing, longer than the reorder window: ${b.reordered} others were put back in order)`
           : '') +
         (b.recursionMisses > 0
           ? `; ${b.recursionMisses} events skipped by the kernel (another BPF program ran on the CPU: ` +

@@ -25,6 +25,7 @@ import {
   FORK_BYTES,
   WAKEUP_BYTES,
   forkProgram,
+  switchInProgram,
   sysEnterProgram,
   sysExitProgram,
   tracepointProgram,
@@ -89,6 +90,11 @@ export interface CaptureOptions {
   excludeTgids: readonly number[];
   excludeChildren: boolean;
   select: boolean;
+  /**
+   * The context of each task a switch switches in (KIND_SWITCH_IN records, for the recorder's
+   * inferred switches, ADR 0167). Needs the kernel's cgroup-id path when cgroup_id is recorded.
+   */
+  switchIn?: boolean;
 }
 
 export class Capture {
@@ -285,6 +291,11 @@ export class Capture {
         const prog = p;
         this.label(prog, t.ftrace);
         attach.push(() => new TracepointLink(t.ftrace, t.id, prog, BigInt(t.id)));
+      }
+      if (opts.switchIn === true && (this.offsets.cgroupId !== undefined || !opts.contexts.includes('cgroup_id'))) {
+        const p = rawTp('nstrace_swin', switchInProgram(gen), 'sched_switch');
+        this.label(p, 'sched:sched_switch (the context of the task switched in)');
+        attach.push(() => new RawTracepointLink('sched_switch', p));
       }
       if (opts.fork) {
         const p = rawTp('nstrace_fork', forkProgram(gen, opts.excludeChildren), 'sched_process_fork');

@@ -116,8 +116,12 @@ export class Gen {
     this.a.ldx(1, R1, R6, 12).alu64('or', R1, bits).stx(1, R6, 12, R1);
   }
 
-  /** Writes the context block (and hidden selection values) from the current task. */
-  context(): void {
+  /**
+   * Writes the context block (and hidden selection values) from the current task, or from the
+   * task whose pointer is the raw tracepoint's argument `taskArg` (a tp_btf program: R9 holds
+   * its arguments; the task's values are read now, as for the current one).
+   */
+  context(taskArg?: number): void {
     const a = this.a;
     const o = this.o.off;
     const { contexts } = withHidden(this.o);
@@ -126,15 +130,30 @@ export class Gen {
       const s = this.slot(c);
       if (s) a.stx(size, s.reg, s.off, src);
     };
-    if (has('procname')) {
-      const s = this.slot('procname')!;
-      a.movr(R1, s.reg).alu64('add', R1, s.off).mov(R2, 16).call(HELPER.get_current_comm);
+    if (taskArg !== undefined) {
+      a.ldx(8, R7, R9, taskArg);
+      if (has('procname')) {
+        const s = this.slot('procname')!;
+        a.movr(R1, s.reg).alu64('add', R1, s.off).mov(R2, 16).movr(R3, R7).alu64('add', R3, o.task.comm);
+        a.call(HELPER.probe_read_kernel);
+      }
+      if (has('cgroup_id')) {
+        const c = o.cgroupId;
+        if (c === undefined) throw new Error('no cgroup id path in this kernel (kernelOffsets.cgroupId)');
+        a.ldx(8, R1, R7, c.taskCgroups).ldx(8, R1, R1, c.dflCgrp).ldx(8, R1, R1, c.kn).ldx(8, R1, R1, c.id);
+        store('cgroup_id', 8, R1);
+      }
+    } else {
+      if (has('procname')) {
+        const s = this.slot('procname')!;
+        a.movr(R1, s.reg).alu64('add', R1, s.off).mov(R2, 16).call(HELPER.get_current_comm);
+      }
+      if (has('cgroup_id')) {
+        a.call(HELPER.get_current_cgroup_id);
+        store('cgroup_id', 8, R0);
+      }
+      a.call(HELPER.get_current_task_btf).movr(R7, R0);
     }
-    if (has('cgroup_id')) {
-      a.call(HELPER.get_current_cgroup_id);
-      store('cgroup_id', 8, R0);
-    }
-    a.call(HELPER.get_current_task_btf).movr(R7, R0);
     if (has('tid')) {
       a.ldx(4, R1, R7, o.task.pid);
       store('tid', 4, R1);

@@ -46,6 +46,11 @@ export interface KernelOffsets {
   nsproxy: Record<string, number>;
   /** Offset of ns.inum inside each namespace struct. */
   inum: Record<NsContext, number>;
+  /**
+   * What bpf_get_current_cgroup_id() reads, for any task: task->cgroups (css_set) ->dfl_cgrp
+   * (cgroup) ->kn (kernfs_node) ->id. Undefined where the kernel lays it out otherwise.
+   */
+  cgroupId: { taskCgroups: number; dflCgrp: number; kn: number; id: number } | undefined;
 }
 
 /** The offset of a dotted member path, or undefined when the kernel has no such member. */
@@ -114,7 +119,17 @@ export function kernelOffsets(btf: Btf): KernelOffsets {
     credUserNs: btf.offsetOf('cred', 'user_ns').offset,
     nsproxy,
     inum,
+    cgroupId: cgroupIdPath(btf),
   };
+}
+
+function cgroupIdPath(btf: Btf): KernelOffsets['cgroupId'] {
+  const taskCgroups = tryOffset(btf, 'task_struct', 'cgroups');
+  const dflCgrp = tryOffset(btf, 'css_set', 'dfl_cgrp');
+  const kn = tryOffset(btf, 'cgroup', 'kn');
+  const id = tryOffset(btf, 'kernfs_node', 'id');
+  if (taskCgroups === undefined || dflCgrp === undefined || kn === undefined || id === undefined) return undefined;
+  return { taskCgroups, dflCgrp, kn, id };
 }
 
 /** BTF id of the typedef a `tp_btf` program for tracepoint `name` attaches to. */

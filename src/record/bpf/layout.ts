@@ -43,6 +43,14 @@ export const HDR_STR_MASK = 14;
 export const HDR_STR_FAILED = 15;
 export const KIND_RAW = 0;
 export const KIND_FORK = 1;
+/**
+ * The context of the task a sched_switch switches in, read at that switch (ADR 0167): the
+ * context block is the next task's, the raw area its tid (u32). Not written to the trace: the
+ * recorder keeps it for the switches the kernel does not report.
+ */
+export const KIND_SWITCH_IN = 2;
+/** Bytes of a KIND_SWITCH_IN record's raw area. */
+export const SWITCH_IN_BYTES = 8;
 /** Pid-namespace levels the programs resolve (deeper: ids and pid ns 0, FLAG_CTX_UNKNOWN). */
 export const MAX_LEVELS = 8;
 /** Longest user string copied (PATH_MAX, as the tracefs backend). */

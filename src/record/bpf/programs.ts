@@ -14,6 +14,7 @@ import {
   HDR_STR_MASK,
   KIND_FORK,
   KIND_RAW,
+  KIND_SWITCH_IN,
   MAX_LEVELS,
   MAX_STR_ARGS,
   SC_ENTRY,
@@ -24,6 +25,7 @@ import {
   STR_MAX,
   SYS_ENTER_BYTES,
   SYS_EXIT_BYTES,
+  SWITCH_IN_BYTES,
   type GenOptions,
 } from './layout.js';
 
@@ -83,6 +85,26 @@ export function wakeupProgram(o: GenOptions, opts: { ftraceId: number; exclude: 
   a.st(4, R6, R + 36, 0);
   g.select({ reg: R6, off: R + 24 });
   g.output(R + WAKEUP_BYTES);
+  return g.finish();
+}
+
+/**
+ * tp_btf sched_switch(preempt, prev, next, prev_state): the context of `next`, read from its
+ * task now (KIND_SWITCH_IN). This kernel reports no switch out of some tasks (ADR 0161) and
+ * some of them never have a record of their own: the recorder writes the missing switch in
+ * the context this record observed (ADR 0167). Switches run with interrupts off and no
+ * program runs inside them: the wakeups' scratch is free.
+ */
+export function switchInProgram(o: GenOptions): Buffer {
+  const g = new Gen(o, KIND_SWITCH_IN, o.maps.wakeScratch);
+  const a = g.a;
+  g.saveCtx();
+  g.whenOn();
+  g.scratch();
+  g.context(16);
+  a.ldx(8, R7, R9, 16).ldx(4, R1, R7, o.off.task.pid).stx(4, R6, g.raw, R1);
+  a.st(4, R6, g.raw + 4, 0);
+  g.output(g.raw + SWITCH_IN_BYTES);
   return g.finish();
 }
 

@@ -23,6 +23,8 @@ import {
   HDR,
   HDR_STR_MASK,
   KIND_FORK,
+  KIND_RAW,
+  KIND_SWITCH_IN,
   MAX_LEVELS,
   SYS_ENTER_BYTES,
   SYS_EXIT_BYTES,
@@ -90,7 +92,7 @@ export class BpfRecorder extends BpfSession {
       },
       watcher: undefined,
       patches: { patched: 0, tooLate: 0, unresolved: 0 },
-      inferredSwitches: 0,
+      inferredSwitches: this.extra.inferredSwitches,
       unknownFtraceEvents: this.unknownIds,
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
@@ -113,12 +115,14 @@ export class BpfRecorder extends BpfSession {
     o.signal?.addEventListener('abort', onAbort);
     const ring = this.capture!.ring;
     const onRecord = this.onRecord;
+    const settle = this.onSettle;
     try {
       while (!stopping && !o.signal?.aborted) {
         const before = this.now();
-        const n = ring.consume(onRecord);
+        const n = ring.consume(onRecord, Infinity, settle);
         // Every record of an earlier time is written (but those still being written: margin).
         this.hold.expire();
+        this.window!.flushUpTo(before - 5_000_000);
         this.flushInjected(before - 5_000_000);
         const now = Date.now();
         if (now >= nextStats) {
@@ -143,22 +147,27 @@ export class BpfRecorder extends BpfSession {
     this.stopTs = this.now();
     this.whole.to = this.stopTs;
     for (let i = 0; i < 10; i++) {
-      ring.consume(onRecord);
+      ring.consume(onRecord, Infinity, settle);
       await sleep(5);
     }
     this.capture!.setOn(false, false);
     // Detach (no new records), then read what is left.
-    this.capture!.detach(() => ring.consume(onRecord));
+    this.capture!.detach(() => ring.consume(onRecord, Infinity, settle));
     const misses = this.capture!.recursionMisses();
     this.extra.recursionMisses = misses.total;
     this.extra.recursionMissesBy = misses.by;
     // Counted as lost (not per CPU: the kernel counts them per program).
     this.lostTotal += misses.total;
-    ring.consume(onRecord);
+    ring.consume(onRecord, Infinity, settle);
     // Entries still waiting for their exit: written now, their strings unknown.
     this.hold.releaseAll();
     this.extra.heldEntries = this.hold.stats.held;
     this.extra.heldGivenUp = this.hold.stats.givenUp;
+    this.window!.flushAll();
+    this.extra.reordered = this.window!.reordered;
+    this.extra.reorderHeldMax = this.window!.maxHeld;
+    this.extra.inferredSwitches = this.inference?.inferred ?? 0;
+    this.extra.inferSkipped = this.inference?.skipped ?? 0;
     this.flushInjected(Infinity);
     this.checkLost();
     for (const ps of this.streams) ps.close(Math.max(this.stopTs, ps.lastTimestamp));
@@ -172,7 +181,7 @@ export class BpfRecorder extends BpfSession {
     const u = this.data;
     // Fast path: nothing held, not an entry left for its exit, not an exit bringing strings.
     if (this.hold.active === 0 && u[off + HDR_STR_MASK] === 0 && (u[off + 12]! & FLAG_STR_EXIT) === 0) {
-      this.write(u, this.view, off, len);
+      this.write(u, this.view, off, len, false);
       return;
     }
     this.holdRecord(off, len);
@@ -189,7 +198,7 @@ export class BpfRecorder extends BpfSession {
     const cpu = v.getUint32(off + 8, true);
     const tid = v.getInt32(off + 16, true);
     const flags = u[off + 12]!;
-    const raw = u[off + 13] !== KIND_FORK;
+    const raw = u[off + 13] === KIND_RAW;
     const ts = v.getUint32(off + 4, true) * TWO32 + v.getUint32(off, true) - this.base;
     const hd = raw ? this.handlers[v.getUint16(off + this.rawOff, true)] : undefined;
     if (hd?.sys === true && this.hold.isWaiting(tid)) {
@@ -206,19 +215,27 @@ export class BpfRecorder extends BpfSession {
     }
     if (raw && hd?.sys === true && hd.entryFmt === undefined && u[off + HDR_STR_MASK] !== 0) {
       this.hold.hold(cpu, tid, ts, u.slice(off, off + len));
-    } else if (!this.hold.queue(cpu, ts, () => u.slice(off, off + len))) this.write(u, v, off, len);
+    } else if (!this.hold.queue(cpu, ts, () => u.slice(off, off + len))) this.write(u, v, off, len, false);
   }
 
   protected writeHeld(rec: Uint8Array): void {
-    this.write(rec, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), 0, rec.length);
+    this.write(rec, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), 0, rec.length, true);
   }
 
-  /** Writes one record into its CPU's stream. */
-  private write(u: Uint8Array, v: DataView, off: number, len: number): void {
-    const ts0 = v.getUint32(off + 4, true) * TWO32 + v.getUint32(off, true) - this.base;
-    const cpu = v.getUint32(off + 8, true);
+  /** Hands a record to the reorder window (`own`: `u` is a copy, not the ring). */
+  private write(u: Uint8Array, v: DataView, off: number, len: number, own: boolean): void {
+    const ts = v.getUint32(off + 4, true) * TWO32 + v.getUint32(off, true) - this.base;
+    this.window!.push(u, v, off, len, ts, v.getUint32(off + 8, true), own);
+  }
+
+  /** Writes one record into its CPU's stream (in its CPU's time order: order.ts). */
+  protected emit(u: Uint8Array, v: DataView, off: number, len: number, ts0: number, cpu: number): void {
     const flags = u[off + 12]!;
     const kind = u[off + 13]!;
+    if (kind === KIND_SWITCH_IN) {
+      this.inference?.switchedIn(cpu, v.getInt32(off + this.rawOff, true), u, off + HDR);
+      return;
+    }
     const ps = this.streamOfCpu[cpu];
     if (ps === undefined) {
       this.unknownIds++;
@@ -227,11 +244,16 @@ export class BpfRecorder extends BpfSession {
     let ts = ts0;
     if (ts0 >= this.nextInjected && ps === this.streams[0]) this.flushInjected(ts0);
     if (ts < ps.lastTimestamp) {
+      // Behind a record of its CPU already written (see order.ts): expected never.
       ts = ps.lastTimestamp;
-      this.extra.reordered++;
+      this.extra.late++;
     }
     if ((flags & FLAG_CTX_UNKNOWN) !== 0) this.extra.contextsUnknown++;
     const s = off + this.rawOff;
+    const inf = this.inference;
+    if (inf !== undefined && ts0 >= this.whole.from && ts0 <= this.whole.to) {
+      inf.see(cpu, v.getInt32(off + 16, true), ts, u, v, off + HDR, kind === KIND_FORK ? -1 : s);
+    }
     if (kind === KIND_FORK) {
       this.fork(ps, ts, u, v, off, s);
       return;
@@ -340,6 +362,7 @@ export class BpfRecorder extends BpfSession {
       ps.discard(n);
       this.lostTotal += n;
       this.lostPerCpu.set(cpu, (this.lostPerCpu.get(cpu) ?? 0) + n);
+      this.inference?.markLossy(cpu);
       this.warn(`lost ${n} events on CPU ${cpu} (ring buffer full; try a larger --buffer-size)`);
     });
   }

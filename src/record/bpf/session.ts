@@ -12,7 +12,7 @@ import { locateTracefs, tracefsCpus, unmountTracefs, type TracefsMount } from '.
 import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
 import { commBytes } from '../thread.js';
 import { ThreadTable } from '../threads.js';
-import { STATEDUMP_EVENTS } from '../lttng-events.js';
+import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from '../lttng-events.js';
 import { compilePayload, rwbsFromBytes, type ConvHelpers } from '../convert.js';
 import { fieldsForCode, structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
@@ -22,12 +22,15 @@ import { watchContainers, type ContainerInfo, type ContainerWatcher } from '../.
 import type { RecordOptions } from '../options.js';
 import { withTimeout } from '../util.js';
 import { Capture } from './capture.js';
-import type { BpfContextName } from './kernel.js';
+import { contextLayout, type BpfContextName } from './kernel.js';
 import { cgroup2Root, cgroupStatedump, type CgroupEntry } from './cgroups.js';
 import { Selection, hasRecordSelection } from './select.js';
 import { StringHold } from './hold.js';
 import { setupHandlers, type BpfStateHost, type Handler } from './handlers.js';
 import { createKernelTraceWriter } from '../writer.js';
+import { ReorderWindow } from './order.js';
+import { SwitchInference, type InferredSwitch } from './infer.js';
+import { findField } from '../format.js';
 
 /** The bpf backend's default contexts: the tracefs backend's, and the task's cgroup id. */
 export const BPF_DEFAULT_CONTEXTS: readonly BpfContextName[] = [...DEFAULT_CONTEXTS, 'cgroup_id'];
@@ -58,8 +61,21 @@ export interface BpfRecordSummaryExtra {
   recursionMissesBy: Record<string, number>;
   /** Records after the end (the syscall exits that run on for the strings): not written. */
   outsideRange: number;
-  /** Records whose timestamp was below the previous one of their CPU (written at that time). */
+  /**
+   * Records that reached the ring behind a later record of their CPU (a program interrupted
+   * between its clock read and its ring write) and were put back in place.
+   */
   reordered: number;
+  /**
+   * Records that came too late even for that (after a later record of their CPU was written):
+   * written at that later time, a timestamp not observed. Expected 0.
+   */
+  late: number;
+  /** Records held at most by the reorder window (its memory bound: a few per CPU). */
+  reorderHeldMax: number;
+  /** Switches the kernel did not report, inferred (ADR 0167), and holes left (no context seen). */
+  inferredSwitches: number;
+  inferSkipped: number;
   programs: number;
   attachments: number;
 }
@@ -94,6 +110,15 @@ export abstract class BpfSession implements BpfStateHost {
   /** Time of the first injected event not written yet (Infinity: none). */
   protected nextInjected = Infinity;
   protected readonly onRecord = (off: number, len: number): void => this.record(off, len);
+  /** Before the ring space of a batch is released: what still points into it is copied. */
+  protected readonly onSettle = (): void => {
+    this.window?.settle();
+    this.inference?.settle(this.data);
+  };
+  /** Each CPU's records, back in time order (order.ts), before they are written. */
+  protected window: ReorderWindow | undefined;
+  protected inference: SwitchInference | undefined;
+  protected inferredEc: EventClassWriter | undefined;
   containerWatcher: ContainerWatcher | undefined;
   protected containerCount = 0;
   protected readonly containerEvents = { starts: 0, stops: 0 };
@@ -112,6 +137,10 @@ export abstract class BpfSession implements BpfStateHost {
     recursionMisses: 0,
     recursionMissesBy: {},
     reordered: 0,
+    late: 0,
+    reorderHeldMax: 0,
+    inferredSwitches: 0,
+    inferSkipped: 0,
     outsideRange: 0,
     programs: 0,
     attachments: 0,
@@ -195,8 +224,11 @@ export abstract class BpfSession implements BpfStateHost {
     this.cpus = tracefsCpus(this.mount.root);
     this.streams = this.cpus.map((cpu) => this.tw.stream(0, cpu));
     for (let i = 0; i < this.cpus.length; i++) this.streamOfCpu[this.cpus[i]!] = this.streams[i]!;
+    const cpuSlots = Math.max(0, ...this.cpus) + 1;
+    this.window = new ReorderWindow((b, v, off, len, ts, cpu) => this.emit(b, v, off, len, ts, cpu), cpuSlots);
 
     if (hasRecordSelection(o.select)) this.selection = new Selection(o.select!, (m) => this.warn(m));
+    this.setupInference(eventsDir, cpuSlots);
     // Ring: --buffer-size per CPU, as one ring shared by all CPUs (a power of two).
     const perCpuKb = o.bufferSizeKb ?? 16384;
     let ring = 1 << 16;
@@ -211,6 +243,7 @@ export abstract class BpfSession implements BpfStateHost {
       excludeTgids: self,
       excludeChildren: o.excludeChildren !== false,
       select: this.selection !== undefined,
+      switchIn: this.inference !== undefined,
     });
     // Every program attached: all start now (a record older than this is a syscall exit's).
     this.whole.from = this.now();
@@ -231,6 +264,49 @@ export abstract class BpfSession implements BpfStateHost {
       clearInterval(pumping);
     }
     o.onStarted?.();
+  }
+
+  /**
+   * Switch inference (infer.ts): only where the trace has the real switches, and not under
+   * record-time selection (the records of the tasks left out are missing on purpose).
+   */
+  private setupInference(eventsDir: string, cpuSlots: number): void {
+    if (this.opts.inferSwitches === false || this.selection !== undefined) return;
+    const fmt = this.handlers.find((h) => h?.lttngName === 'sched_switch' && h.plan !== undefined)?.fmt;
+    if (fmt === undefined) return;
+    const at = (n: string): number | undefined => findField(fmt, n)?.offset;
+    const f = ['prev_comm', 'prev_pid', 'prev_prio', 'next_comm', 'next_pid', 'next_prio'].map(at);
+    if (f.some((x) => x === undefined)) {
+      this.warn(`${eventsDir}/sched/sched_switch: unexpected layout, no switch inference`);
+      return;
+    }
+    const [prevComm, prevPid, prevPrio, nextComm, nextPid, nextPrio] = f as number[];
+    const layout = contextLayout(this.contexts);
+    this.inference = new SwitchInference(
+      cpuSlots,
+      layout.size,
+      layout.offsets.get('procname'),
+      { id: fmt.id, prevComm: prevComm!, prevPid: prevPid!, prevPrio: prevPrio!, nextComm: nextComm!, nextPid: nextPid!, nextPrio: nextPrio! },
+      (cpu, ts, sw, ctx) => this.writeInferred(cpu, ts, sw, ctx),
+    );
+  }
+
+  /** Writes an inferred switch (ADR 0161's event class: sched_switch + `nstrace_inferred`). */
+  private writeInferred(cpu: number, ts: number, sw: InferredSwitch, ctx: Uint8Array): void {
+    const ps = this.streamOfCpu[cpu];
+    if (ps === undefined) return;
+    const spec = LTTNG_EVENT_BY_FTRACE.get('sched:sched_switch')!;
+    const codes = INFERRED_CODES;
+    if (this.inferredEc === undefined) {
+      const named: Array<readonly [string, string]> = spec.fields.map((x) => [x.name, x.code] as const);
+      named.push(['nstrace_inferred', 'u8']);
+      if (named.map((c) => c[1]).join() !== codes.join()) throw new NstraceError('sched_switch layout changed');
+      this.inferredEc = this.tw.addEventClass({ name: 'sched_switch', fields: structFromCodes(named) });
+    }
+    const values = [sw.prevComm, sw.prevTid, sw.prevPrio, 0, sw.nextComm, sw.nextTid, sw.nextPrio, 1];
+    const at = ps.beginRawFrom(this.inferredEc, ts, 96, ctx, 0);
+    if (at < 0) return;
+    ps.commitRaw(encodeValues(codes, values, ps.view, ps.bytes, at));
   }
 
   protected createWriter(packetSize: number): void {
@@ -324,8 +400,10 @@ export abstract class BpfSession implements BpfStateHost {
    */
   protected flushInjected(limit: number): void {
     if (this.injected.length === 0) return;
-    // Not past a record of that CPU still held (hold.ts): it is written later, in time order.
-    limit = Math.min(limit, this.hold.heldSince(this.cpus[0]!) - 1);
+    // Not past a record of that CPU still held (hold.ts, order.ts): it is written later, in
+    // time order.
+    const cpu0 = this.cpus[0]!;
+    limit = Math.min(limit, this.hold.heldSince(cpu0) - 1, (this.window?.oldest(cpu0) ?? Infinity) - 1);
     const ps = this.streams[0]!;
     this.injected.sort((a, b) => a.ts - b.ts);
     const ctx = this.selfContext();
@@ -351,7 +429,7 @@ export abstract class BpfSession implements BpfStateHost {
 
   /** Reads the ring now (between the slow steps of the start: the ring keeps filling). */
   protected pump(): void {
-    this.capture?.ring.consume(this.onRecord);
+    this.capture?.ring.consume(this.onRecord, Infinity, this.onSettle);
   }
 
   protected selfCtx: Uint8Array | undefined;
@@ -423,12 +501,18 @@ export abstract class BpfSession implements BpfStateHost {
   /** Writes a held syscall entry (recorder.ts). */
   protected abstract writeHeld(rec: Uint8Array): void;
 
+  /** Writes one record, in its CPU's time order (recorder.ts; the reorder window calls it). */
+  protected abstract emit(buf: Uint8Array, view: DataView, off: number, len: number, ts: number, cpu: number): void;
+
   /** Takes one ring-buffer record (recorder.ts: the per-record path). */
   protected abstract record(off: number, len: number): void;
 
   /** Writes the next user string of the record being written (recorder.ts); the new offset. */
   protected abstract userString(du: Uint8Array, o: number): number;
 }
+
+/** The inferred switch's payload codes: lttng-modules' sched_switch, then `nstrace_inferred`. */
+const INFERRED_CODES = ['c16', 'i32', 'i32', 'i64', 'c16', 'i32', 'i32', 'u8'];
 
 /** The cgroup (v2) id of this process (0 when not known). */
 function selfCgroupId(): bigint {
