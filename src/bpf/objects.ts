@@ -219,7 +219,11 @@ export class RingBuffer implements Closeable {
    * the batch, `beforeRelease` called first (a caller keeping views of records copies them
    * there). Returns the number of records delivered.
    */
-  consume(fn: (offset: number, length: number) => void, maxBytes = Infinity, beforeRelease?: () => void): number {
+  consume(
+    fn: (offset: number, length: number) => void,
+    maxBytes = Infinity,
+    beforeRelease?: () => void,
+  ): number {
     const prod = Number(Atomics.load(this.prodPos, 0));
     let pos = this.pos;
     const start = pos;

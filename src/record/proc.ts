@@ -463,3 +463,17 @@ export function readInterrupts(procRoot = '/proc'): Interrupt[] {
   }
   return out;
 }
+
+/** `priority` of /proc/<tid>/stat (field 18: prio - 100, LTTng's value), if readable. */
+export function readProcPrio(tid: number): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): field 18 is rest[15].
+  const v = Number(rest[15]);
+  return Number.isInteger(v) ? v : undefined;
+}

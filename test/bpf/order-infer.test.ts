@@ -28,7 +28,8 @@ function ringWith(names: string[]): { ring: Uint8Array; view: DataView; at: numb
 function setup(depth = 4): { w: ReorderWindow; out: Out[] } {
   const out: Out[] = [];
   const w = new ReorderWindow(
-    (buf, _v, off, len, ts, cpu) => out.push({ cpu, ts, name: new TextDecoder().decode(buf.subarray(off, off + len)) }),
+    (buf, _v, off, len, ts, cpu) =>
+      out.push({ cpu, ts, name: new TextDecoder().decode(buf.subarray(off, off + len)) }),
     4,
     depth,
   );
@@ -41,11 +42,12 @@ describe('ReorderWindow', () => {
     // Ring order: an NMI's record, then the hardirq it interrupted, then the task's (all CPU 0);
     // CPU 1 in order meanwhile.
     const { ring, view, at } = ringWith(['nmi', 'irq', 'task', 'c1a', 'c1b']);
-    w.push(ring, view, at[0]!, 3, 30, 0, false);
-    w.push(ring, view, at[3]!, 3, 5, 1, false);
-    w.push(ring, view, at[1]!, 3, 20, 0, false);
-    w.push(ring, view, at[2]!, 4, 10, 0, false);
-    w.push(ring, view, at[4]!, 3, 6, 1, false);
+    w.ringView = view;
+    w.push(ring, at[0]!, 3, 30, 0, undefined);
+    w.push(ring, at[3]!, 3, 5, 1, undefined);
+    w.push(ring, at[1]!, 3, 20, 0, undefined);
+    w.push(ring, at[2]!, 4, 10, 0, undefined);
+    w.push(ring, at[4]!, 3, 6, 1, undefined);
     w.flushAll();
     expect(out.filter((e) => e.cpu === 0).map((e) => e.name)).toEqual(['task', 'irq', 'nmi']);
     expect(out.filter((e) => e.cpu === 1).map((e) => e.name)).toEqual(['c1a', 'c1b']);
@@ -55,7 +57,8 @@ describe('ReorderWindow', () => {
   it('holds at most `depth` records of a CPU, and writes the oldest beyond', () => {
     const { w, out } = setup(2);
     const { ring, view, at } = ringWith(['a', 'b', 'c', 'd']);
-    for (let i = 0; i < 4; i++) w.push(ring, view, at[i]!, 1, i + 1, 2, false);
+    w.ringView = view;
+    for (let i = 0; i < 4; i++) w.push(ring, at[i]!, 1, i + 1, 2, undefined);
     expect(out.map((e) => e.name)).toEqual(['a', 'b']);
     expect(w.oldest(2)).toBe(3);
     expect(w.oldest(0)).toBe(Infinity);
@@ -64,11 +67,12 @@ describe('ReorderWindow', () => {
   it('copies what it still holds before the ring space is released', () => {
     const { w, out } = setup();
     const { ring, view, at } = ringWith(['late', 'early']);
-    w.push(ring, view, at[0]!, 4, 50, 0, false);
+    w.ringView = view;
+    w.push(ring, at[0]!, 4, 50, 0, undefined);
     w.settle();
     ring.fill(0x78); // the kernel reuses the space
     const own = new TextEncoder().encode('early');
-    w.push(own, new DataView(own.buffer), 0, 5, 40, 0, true);
+    w.push(own, 0, 5, 40, 0, new DataView(own.buffer));
     w.flushAll();
     expect(out.map((e) => e.name)).toEqual(['early', 'late']);
     expect(w.maxHeld).toBe(1);
@@ -77,8 +81,9 @@ describe('ReorderWindow', () => {
   it('writes the records older than a limit (a quiet CPU), keeps the others', () => {
     const { w, out } = setup();
     const { ring, view, at } = ringWith(['x', 'y']);
-    w.push(ring, view, at[0]!, 1, 100, 3, false);
-    w.push(ring, view, at[1]!, 1, 200, 3, false);
+    w.ringView = view;
+    w.push(ring, at[0]!, 1, 100, 3, undefined);
+    w.push(ring, at[1]!, 1, 200, 3, undefined);
     w.flushUpTo(150);
     expect(out.map((e) => e.name)).toEqual(['x']);
     expect(w.oldest(3)).toBe(200);
@@ -87,16 +92,29 @@ describe('ReorderWindow', () => {
   it('passes a record of an unknown CPU through', () => {
     const { w, out } = setup();
     const { ring, view, at } = ringWith(['z']);
-    w.push(ring, view, at[0]!, 1, 1, 99, false);
+    w.ringView = view;
+    w.push(ring, at[0]!, 1, 1, 99, undefined);
     expect(out).toEqual([{ cpu: 99, ts: 1, name: 'z' }]);
   });
 });
 
 // A fake record for the inference: [ctx: 4 bytes tid marker + 16 bytes procname][raw sched_switch].
 const CTX = 20;
-const SW: SwitchLayout = { id: 7, prevComm: 8, prevPid: 24, prevPrio: 28, nextComm: 40, nextPid: 56, nextPrio: 60 };
+const SW: SwitchLayout = {
+  id: 7,
+  prevComm: 8,
+  prevPid: 24,
+  prevPrio: 28,
+  nextComm: 40,
+  nextPid: 56,
+  nextPrio: 60,
+};
 
-function rec(tid: number, comm: string, sw?: { prev: number; next: number; nextComm: string; nextPrio: number }) {
+function rec(
+  tid: number,
+  comm: string,
+  sw?: { prev: number; next: number; nextComm: string; nextPrio: number },
+) {
   const b = new Uint8Array(CTX + 64);
   const v = new DataView(b.buffer);
   v.setInt32(0, tid, true);

@@ -108,7 +108,8 @@ describe.skipIf(skip)('bpf backend: wakeups from interrupts during syscall progr
         blocked = false;
       }
     }
-    if (silent.length > 0) console.warn(`${silent.length} switch-ins of the sleeper after a stretch the kernel did not report`);
+    if (silent.length > 0)
+      console.warn(`${silent.length} switch-ins of the sleeper after a stretch the kernel did not report`);
     expect(blocks, 'the sleeper blocked (5 ms sleeps for 4 s)').toBeGreaterThan(200);
     expect(unwoken, 'switch-ins without a wakeup since the sleeper blocked').toEqual([]);
   });

@@ -304,7 +304,9 @@ describe.skipIf(skip)('bpf backend: recording namespaced workloads', () => {
     const inferred = events.filter((e) => e.name === 'sched_switch' && e.f.nstrace_inferred === '1');
     expect(inferred.length).toBe(summary.inferredSwitches);
     expect(summary.bpf!.inferSkipped).toBe(0);
-    const keys = Object.keys(events[0]!.ctx).filter((k) => k.endsWith('_ns') || k === 'cgroup_id' || k === 'pid');
+    const keys = Object.keys(events[0]!.ctx).filter(
+      (k) => k.endsWith('_ns') || k === 'cgroup_id' || k === 'pid',
+    );
     let compared = 0;
     for (const e of inferred) {
       expect(e.ctx.tid, 'context of the task switched out').toBe(e.f.prev_tid);
@@ -326,7 +328,8 @@ describe.skipIf(skip)('bpf backend: recording namespaced workloads', () => {
         }
       }
       if (want === undefined) continue;
-      for (const k of keys) if (k in want) expect(e.ctx[k], `inferred switch out of ${tid}: ${k}`).toBe(want[k]);
+      for (const k of keys)
+        if (k in want) expect(e.ctx[k], `inferred switch out of ${tid}: ${k}`).toBe(want[k]);
       compared++;
     }
     expect(compared).toBeGreaterThanOrEqual(Math.min(inferred.length, 1));

@@ -292,7 +292,10 @@ export class Capture {
         this.label(prog, t.ftrace);
         attach.push(() => new TracepointLink(t.ftrace, t.id, prog, BigInt(t.id)));
       }
-      if (opts.switchIn === true && (this.offsets.cgroupId !== undefined || !opts.contexts.includes('cgroup_id'))) {
+      if (
+        opts.switchIn === true &&
+        (this.offsets.cgroupId !== undefined || !opts.contexts.includes('cgroup_id'))
+      ) {
         const p = rawTp('nstrace_swin', switchInProgram(gen), 'sched_switch');
         this.label(p, 'sched:sched_switch (the context of the task switched in)');
         attach.push(() => new RawTracepointLink('sched_switch', p));

@@ -6,12 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
-import { type EventClassWriter } from '../../ctf/writer/index.js';
 import { findField, type FtraceEventFormat } from '../format.js';
 import { cgroupPathHandler } from '../cgroup-state.js';
 import { listSystemEvents, readEventFormat } from '../tracefs.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
-import { genericFields, genericName, planSyscall, type PayloadFn, type PlanField } from '../convert.js';
+import { genericFields, genericName, planSyscall } from '../convert.js';
 import { isCompleteSetEvent, selectEvents } from '../events.js';
 import { type ContainerWatcher } from '../../containers/index.js';
 import type { RecordOptions } from '../options.js';
@@ -19,6 +18,7 @@ import { tracepointId, type SyscallSpec, type TracepointSpec } from './capture.j
 import { syscallNumber } from './syscalls.js';
 import { hasRecordSelection } from './select.js';
 import { REREAD_SYSCALLS } from './hold.js';
+import type { PayloadHandler } from '../session-base.js';
 
 /** Bytes copied from a record with `__data_loc` fields (fixed part + this much of the rest). */
 const DYNAMIC_COPY = 512;
@@ -44,15 +44,7 @@ function hasWakeupLayout(fmt: FtraceEventFormat): boolean {
   );
 }
 
-export interface Handler {
-  lttngName: string;
-  fmt: FtraceEventFormat;
-  plan: PlanField[] | undefined;
-  entryFmt: FtraceEventFormat | undefined;
-  ec: EventClassWriter | undefined;
-  payload: PayloadFn | undefined;
-  maxLen: number;
-  recordVar: boolean;
+export interface Handler extends PayloadHandler {
   /** A syscall entry or exit (entryFmt set: an exit). */
   sys?: boolean;
   /** State side (container watcher): sched_process_exit, cgroup_mkdir/rmdir. */

@@ -15,7 +15,7 @@
  *
  * Pure logic: fed records in time order per CPU (after the reorder window), it calls `write`.
  */
-import fs from 'node:fs';
+import { readProcPrio } from '../proc.js';
 
 export interface SwitchLayout {
   /** ftrace id of sched:sched_switch. */
@@ -86,7 +86,15 @@ export class SwitchInference {
    * One record of `cpu` at `ts`, of task `tid`, its context block at `buf[ctxAt]`; `raw`: the
    * ftrace record's offset (its id first) when it is one (else -1).
    */
-  see(cpu: number, tid: number, ts: number, buf: Uint8Array, view: DataView, ctxAt: number, raw: number): void {
+  see(
+    cpu: number,
+    tid: number,
+    ts: number,
+    buf: Uint8Array,
+    view: DataView,
+    ctxAt: number,
+    raw: number,
+  ): void {
     const last = this.lastTid[cpu]!;
     if (last !== tid && last !== NONE) this.keep(last, cpu, this.lastBuf[cpu]!, this.lastAt[cpu]!);
     const cur = this.cur[cpu]!;
@@ -184,7 +192,7 @@ export class SwitchInference {
   private prio(k: number, tid: number): number {
     const p = this.prioOf.get(k);
     if (p !== undefined) return p;
-    const v = tid === 0 ? 20 : (procPrio(tid) ?? 20);
+    const v = tid === 0 ? 20 : (readProcPrio(tid) ?? 20);
     this.prioOf.set(k, v);
     return v;
   }
@@ -195,16 +203,4 @@ function comm(b: Uint8Array, at: number): string {
   let e = at;
   while (e < at + 16 && e < b.length && b[e] !== 0) e++;
   return Buffer.from(b.buffer, b.byteOffset + at, e - at).toString('utf8');
-}
-
-/** `priority` of /proc/<tid>/stat (field 18: prio - 100, LTTng's value), if readable. */
-function procPrio(tid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const v = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[15]);
-  return Number.isInteger(v) ? v : undefined;
 }

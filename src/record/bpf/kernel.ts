@@ -128,7 +128,8 @@ function cgroupIdPath(btf: Btf): KernelOffsets['cgroupId'] {
   const dflCgrp = tryOffset(btf, 'css_set', 'dfl_cgrp');
   const kn = tryOffset(btf, 'cgroup', 'kn');
   const id = tryOffset(btf, 'kernfs_node', 'id');
-  if (taskCgroups === undefined || dflCgrp === undefined || kn === undefined || id === undefined) return undefined;
+  if (taskCgroups === undefined || dflCgrp === undefined || kn === undefined || id === undefined)
+    return undefined;
   return { taskCgroups, dflCgrp, kn, id };
 }
 

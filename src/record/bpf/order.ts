@@ -14,28 +14,42 @@
  * released. Pure logic: the recorder gives it a writer.
  */
 
-export type EmitFn = (buf: Uint8Array, view: DataView, off: number, len: number, ts: number, cpu: number) => void;
+export type EmitFn = (
+  buf: Uint8Array,
+  view: DataView,
+  off: number,
+  len: number,
+  ts: number,
+  cpu: number,
+) => void;
 
+/** Slots per CPU queue (a power of two, above the depth). */
+const SLOTS = 8;
+const MASK = SLOTS - 1;
+
+/** A CPU's records not written yet, oldest first, in a circular buffer (logical index k). */
 class CpuQueue {
+  head = 0;
   n = 0;
-  readonly ts: Float64Array;
+  readonly ts = new Float64Array(SLOTS);
   readonly buf: Uint8Array[];
   readonly view: DataView[];
-  readonly off: Int32Array;
-  readonly len: Int32Array;
+  readonly off = new Int32Array(SLOTS);
+  readonly len = new Int32Array(SLOTS);
   /** The entry is a copy (not a view of the ring). */
-  readonly own: Uint8Array;
+  readonly own = new Uint8Array(SLOTS);
 
-  constructor(size: number, empty: Uint8Array, emptyView: DataView) {
-    this.ts = new Float64Array(size);
-    this.buf = new Array<Uint8Array>(size).fill(empty);
-    this.view = new Array<DataView>(size).fill(emptyView);
-    this.off = new Int32Array(size);
-    this.len = new Int32Array(size);
-    this.own = new Uint8Array(size);
+  constructor(empty: Uint8Array, emptyView: DataView) {
+    this.buf = new Array<Uint8Array>(SLOTS).fill(empty);
+    this.view = new Array<DataView>(SLOTS).fill(emptyView);
   }
 
-  /** Moves entry `from` to slot `to`. */
+  /** Slot of the k-th oldest entry. */
+  at(k: number): number {
+    return (this.head + k) & MASK;
+  }
+
+  /** Moves the entry of slot `from` to slot `to`. */
   move(from: number, to: number): void {
     this.ts[to] = this.ts[from]!;
     this.buf[to] = this.buf[from]!;
@@ -57,44 +71,55 @@ export class ReorderWindow {
   reordered = 0;
   /** Records held at most, all CPUs (the memory bound: depth x CPUs). */
   maxHeld = 0;
+  /** The view of the ring the records not copied are in. */
+  ringView: DataView;
 
   /**
    * `depth`: records a CPU's queue holds before it writes its oldest (the deepest nesting of
-   * programs that can interrupt each other on a CPU, plus one).
+   * programs that can interrupt each other on a CPU, plus one); below SLOTS.
    */
   constructor(
     private readonly emit: EmitFn,
     cpuCount: number,
     private readonly depth = 4,
   ) {
+    if (depth >= SLOTS) throw new RangeError(`reorder depth ${depth} >= ${SLOTS}`);
     this.unsettledMark = new Uint8Array(Math.max(cpuCount, 1));
+    this.ringView = this.emptyView;
   }
 
-  /** Takes a record of `cpu` at time `ts`; `own`: `buf` is the caller's copy (kept as is). */
-  push(buf: Uint8Array, view: DataView, off: number, len: number, ts: number, cpu: number, own: boolean): void {
+  /**
+   * Takes a record of `cpu` at time `ts`: in the ring (`copy` undefined: `buf` is the ring's
+   * bytes, viewed by `ringView`), or the caller's copy with its view (kept as it is).
+   */
+  push(buf: Uint8Array, off: number, len: number, ts: number, cpu: number, copy: DataView | undefined): void {
     let q = this.queues[cpu];
     if (q === undefined) {
       if (cpu >= this.unsettledMark.length) {
         // Not a CPU of the trace: the writer counts it.
-        this.emit(buf, view, off, len, ts, cpu);
+        this.emit(buf, copy ?? this.ringView, off, len, ts, cpu);
         return;
       }
-      q = this.queues[cpu] = new CpuQueue(this.depth + 1, this.empty, this.emptyView);
+      q = this.queues[cpu] = new CpuQueue(this.empty, this.emptyView);
     }
-    let i = q.n;
-    while (i > 0 && q.ts[i - 1]! > ts) {
-      q.move(i - 1, i);
-      i--;
+    // In order (nearly always): at the tail. Else moved back past the later ones.
+    let k = q.n;
+    let slot = q.at(k);
+    while (k > 0 && q.ts[q.at(k - 1)]! > ts) {
+      const prev = q.at(k - 1);
+      q.move(prev, slot);
+      slot = prev;
+      k--;
     }
-    if (i < q.n) this.reordered++;
-    q.ts[i] = ts;
-    q.buf[i] = buf;
-    q.view[i] = view;
-    q.off[i] = off;
-    q.len[i] = len;
-    q.own[i] = own ? 1 : 0;
+    if (k < q.n) this.reordered++;
+    q.ts[slot] = ts;
+    q.buf[slot] = buf;
+    q.view[slot] = copy ?? this.ringView;
+    q.off[slot] = off;
+    q.len[slot] = len;
+    q.own[slot] = copy !== undefined ? 1 : 0;
     q.n++;
-    if (!own && this.unsettledMark[cpu] === 0) {
+    if (copy === undefined && this.unsettledMark[cpu] === 0) {
       this.unsettledMark[cpu] = 1;
       this.unsettled.push(cpu);
     }
@@ -103,16 +128,14 @@ export class ReorderWindow {
 
   /** Writes the oldest entry of `q`. */
   private shift(q: CpuQueue, cpu: number): void {
-    const buf = q.buf[0]!;
-    const view = q.view[0]!;
-    const off = q.off[0]!;
-    const len = q.len[0]!;
-    const ts = q.ts[0]!;
-    for (let k = 1; k < q.n; k++) q.move(k, k - 1);
+    const h = q.head;
+    const buf = q.buf[h]!;
+    const view = q.view[h]!;
+    q.buf[h] = this.empty;
+    q.view[h] = this.emptyView;
+    q.head = (h + 1) & MASK;
     q.n--;
-    q.buf[q.n] = this.empty;
-    q.view[q.n] = this.emptyView;
-    this.emit(buf, view, off, len, ts, cpu);
+    this.emit(buf, view, q.off[h]!, q.len[h]!, q.ts[h]!, cpu);
   }
 
   /** Copies the entries that point into the ring (call before the ring space is released). */
@@ -123,7 +146,8 @@ export class ReorderWindow {
       const cpu = list[j]!;
       this.unsettledMark[cpu] = 0;
       const q = this.queues[cpu]!;
-      for (let k = 0; k < q.n; k++) {
+      for (let m = 0; m < q.n; m++) {
+        const k = q.at(m);
         if (q.own[k] === 1) continue;
         const off = q.off[k]!;
         const copy = q.buf[k]!.slice(off, off + q.len[k]!);
@@ -143,7 +167,7 @@ export class ReorderWindow {
     for (let cpu = 0; cpu < this.queues.length; cpu++) {
       const q = this.queues[cpu];
       if (q === undefined) continue;
-      while (q.n > 0 && q.ts[0]! <= limit) this.shift(q, cpu);
+      while (q.n > 0 && q.ts[q.head]! <= limit) this.shift(q, cpu);
     }
   }
 
@@ -155,6 +179,6 @@ export class ReorderWindow {
   /** Time of the oldest entry of `cpu` (Infinity: none). */
   oldest(cpu: number): number {
     const q = this.queues[cpu];
-    return q === undefined || q.n === 0 ? Infinity : q.ts[0]!;
+    return q === undefined || q.n === 0 ? Infinity : q.ts[q.head]!;
   }
 }

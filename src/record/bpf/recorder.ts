@@ -7,7 +7,6 @@
  * tracefs backend). This file: the run and the per-record path; the setup and state are in
  * session.ts, the per-event handlers in handlers.ts.
  */
-import { UsageError } from '../../util/errors.js';
 import type { StreamWriter } from '../../ctf/writer/index.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
 import { structFromCodes } from '../types.js';
@@ -36,27 +35,9 @@ const TWO32 = 4294967296;
 
 export class BpfRecorder extends BpfSession {
   async run(): Promise<RecordSummary & { bpf: BpfRecordSummaryExtra }> {
-    if (process.getuid && process.getuid() !== 0) {
-      throw new UsageError('nstrace record needs root (BPF programs and /proc of every process)');
-    }
-    const cpuStart = process.cpuUsage();
-    const t0 = Date.now();
-    let failure: unknown;
-    try {
-      await this.start();
-      await this.loop();
-    } catch (err) {
-      failure = err;
-    }
-    await this.containerWatcher?.close().catch(() => undefined);
-    try {
-      this.cleanup();
-    } catch (err) {
-      if (failure === undefined) failure = err;
-      else this.warn(`while cleaning up: ${(err as Error).message}`);
-    }
-    if (failure !== undefined) throw failure;
-    const cpu = process.cpuUsage(cpuStart);
+    const { t0, cpu } = await this.guardedRun('BPF programs and /proc of every process', [
+      () => this.containerWatcher?.close(),
+    ]);
     let events = 0;
     let packets = 0;
     for (const ps of this.streams) {
@@ -102,7 +83,7 @@ export class BpfRecorder extends BpfSession {
   // ------------------------------------------------------------------------------------------
   // The loop
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     const o = this.opts;
     const deadline = o.durationMs !== undefined ? Date.now() + o.durationMs : Infinity;
     const progressEvery = o.progressIntervalMs ?? 1000;
@@ -225,7 +206,7 @@ export class BpfRecorder extends BpfSession {
   /** Hands a record to the reorder window (`own`: `u` is a copy, not the ring). */
   private write(u: Uint8Array, v: DataView, off: number, len: number, own: boolean): void {
     const ts = v.getUint32(off + 4, true) * TWO32 + v.getUint32(off, true) - this.base;
-    this.window!.push(u, v, off, len, ts, v.getUint32(off + 8, true), own);
+    this.window!.push(u, off, len, ts, v.getUint32(off + 8, true), own ? v : undefined);
   }
 
   /** Writes one record into its CPU's stream (in its CPU's time order: order.ts). */

@@ -6,21 +6,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
-import type { NamedField, StructFC } from '../../ctf/ir.js';
-import type { EventClassWriter, StreamWriter, TraceWriter } from '../../ctf/writer/index.js';
+import type { NamedField } from '../../ctf/ir.js';
+import type { EventClassWriter, StreamWriter } from '../../ctf/writer/index.js';
 import { locateTracefs, tracefsCpus, unmountTracefs, type TracefsMount } from '../tracefs.js';
 import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
 import { commBytes } from '../thread.js';
 import { ThreadTable } from '../threads.js';
 import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from '../lttng-events.js';
-import { compilePayload, rwbsFromBytes, type ConvHelpers } from '../convert.js';
+import { rwbsFromBytes, type ConvHelpers } from '../convert.js';
 import { fieldsForCode, structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
-import { buildStatedump, containerEvent, statedumpEnd, type InjectedEvent } from '../statedump.js';
+import { buildStatedump, statedumpEnd, type InjectedEvent } from '../statedump.js';
 import { readNsHierarchy, walkThreads } from '../proc.js';
-import { watchContainers, type ContainerInfo, type ContainerWatcher } from '../../containers/index.js';
+import type { ContainerInfo } from '../../containers/index.js';
 import type { RecordOptions } from '../options.js';
-import { withTimeout } from '../util.js';
 import { Capture } from './capture.js';
 import { contextLayout, type BpfContextName } from './kernel.js';
 import { cgroup2Root, cgroupStatedump, type CgroupEntry } from './cgroups.js';
@@ -28,7 +27,8 @@ import { Selection, hasRecordSelection } from './select.js';
 import { StringHold } from './hold.js';
 import { setupHandlers, type BpfStateHost, type Handler } from './handlers.js';
 import { createKernelTraceWriter } from '../writer.js';
-import { ReorderWindow } from './order.js';
+import { SessionBase } from '../session-base.js';
+import { ReorderWindow, type EmitFn } from './order.js';
 import { SwitchInference, type InferredSwitch } from './infer.js';
 import { findField } from '../format.js';
 
@@ -80,20 +80,16 @@ export interface BpfRecordSummaryExtra {
   attachments: number;
 }
 
-export abstract class BpfSession implements BpfStateHost {
-  protected readonly opts: RecordOptions;
+export abstract class BpfSession extends SessionBase implements BpfStateHost {
   protected mount: TracefsMount | undefined;
   protected capture: Capture | undefined;
-  protected tw!: TraceWriter;
   protected streams: StreamWriter[] = [];
   protected streamOfCpu: StreamWriter[] = [];
   protected cpus: number[] = [];
   protected handlers: Array<Handler | undefined> = [];
-  protected readonly classByName = new Map<string, EventClassWriter>();
   protected contexts: BpfContextName[] = [];
   protected traceDir = '';
   protected base = 0;
-  protected baseBig = 0n;
   protected helpers!: ConvHelpers;
   protected strBuf: Uint8Array = new Uint8Array(0);
   protected readonly hold = new StringHold((rec) => this.writeHeld(rec));
@@ -119,9 +115,6 @@ export abstract class BpfSession implements BpfStateHost {
   protected window: ReorderWindow | undefined;
   protected inference: SwitchInference | undefined;
   protected inferredEc: EventClassWriter | undefined;
-  containerWatcher: ContainerWatcher | undefined;
-  protected containerCount = 0;
-  protected readonly containerEvents = { starts: 0, stops: 0 };
   protected statedumpCount = 0;
   protected lostTotal = 0;
   protected readonly lostPerCpu = new Map<number, number>();
@@ -145,8 +138,6 @@ export abstract class BpfSession implements BpfStateHost {
     programs: 0,
     attachments: 0,
   };
-  protected curTs = 0;
-  protected inEvent = false;
   protected selection: Selection | undefined;
   protected finished = false;
   protected startMs = Date.now();
@@ -163,27 +154,11 @@ export abstract class BpfSession implements BpfStateHost {
   protected forkWritten = false;
 
   constructor(opts: RecordOptions) {
-    this.opts = opts;
+    super(opts);
     const a = new Uint8Array(48);
     this.args = { scId: -1, scArgs: a, scView: new DataView(a.buffer) };
   }
 
-  now(): number {
-    return Number(process.hrtime.bigint() - this.baseBig);
-  }
-
-  protected warn(m: string): void {
-    this.opts.onWarning?.(m);
-  }
-
-  protected classFor(name: string, fields: StructFC): EventClassWriter {
-    let c = this.classByName.get(name);
-    if (!c) {
-      c = this.tw.addEventClass({ name, fields });
-      this.classByName.set(name, c);
-    }
-    return c;
-  }
   // ------------------------------------------------------------------------------------------
   // Setup
 
@@ -225,7 +200,10 @@ export abstract class BpfSession implements BpfStateHost {
     this.streams = this.cpus.map((cpu) => this.tw.stream(0, cpu));
     for (let i = 0; i < this.cpus.length; i++) this.streamOfCpu[this.cpus[i]!] = this.streams[i]!;
     const cpuSlots = Math.max(0, ...this.cpus) + 1;
-    this.window = new ReorderWindow((b, v, off, len, ts, cpu) => this.emit(b, v, off, len, ts, cpu), cpuSlots);
+    this.window = new ReorderWindow(
+      (b, v, off, len, ts, cpu) => this.emit(b, v, off, len, ts, cpu),
+      cpuSlots,
+    );
 
     if (hasRecordSelection(o.select)) this.selection = new Selection(o.select!, (m) => this.warn(m));
     this.setupInference(eventsDir, cpuSlots);
@@ -251,6 +229,7 @@ export abstract class BpfSession implements BpfStateHost {
     this.extra.attachments = this.capture.links;
     this.extra.programs = this.capture.programCount;
     this.data = this.capture.ring.data;
+    this.window!.ringView = this.capture.ring.view;
     this.rawOff = this.capture.rawOff;
     this.view = this.capture.ring.view;
     this.selection?.attach(this.capture);
@@ -286,7 +265,15 @@ export abstract class BpfSession implements BpfStateHost {
       cpuSlots,
       layout.size,
       layout.offsets.get('procname'),
-      { id: fmt.id, prevComm: prevComm!, prevPid: prevPid!, prevPrio: prevPrio!, nextComm: nextComm!, nextPid: nextPid!, nextPrio: nextPrio! },
+      {
+        id: fmt.id,
+        prevComm: prevComm!,
+        prevPid: prevPid!,
+        prevPrio: prevPrio!,
+        nextComm: nextComm!,
+        nextPid: nextPid!,
+        nextPrio: nextPrio!,
+      },
       (cpu, ts, sw, ctx) => this.writeInferred(cpu, ts, sw, ctx),
     );
   }
@@ -300,7 +287,8 @@ export abstract class BpfSession implements BpfStateHost {
     if (this.inferredEc === undefined) {
       const named: Array<readonly [string, string]> = spec.fields.map((x) => [x.name, x.code] as const);
       named.push(['nstrace_inferred', 'u8']);
-      if (named.map((c) => c[1]).join() !== codes.join()) throw new NstraceError('sched_switch layout changed');
+      if (named.map((c) => c[1]).join() !== codes.join())
+        throw new NstraceError('sched_switch layout changed');
       this.inferredEc = this.tw.addEventClass({ name: 'sched_switch', fields: structFromCodes(named) });
     }
     const values = [sw.prevComm, sw.prevTid, sw.prevPrio, 0, sw.nextComm, sw.nextTid, sw.nextPrio, 1];
@@ -316,17 +304,6 @@ export abstract class BpfSession implements BpfStateHost {
       ctxFields.push(...fieldsForCode(c, code));
     }
     this.tw = createKernelTraceWriter(this.opts, this.traceDir, ctxFields, packetSize, this.baseBig, 'bpf');
-  }
-
-  protected compileHandler(h: Handler): void {
-    const compiled = compilePayload(h.plan!, h.fmt, h.entryFmt);
-    if (compiled.missing.length > 0) {
-      this.warn(`${h.lttngName}: no ftrace source for ${compiled.missing.join(', ')} (written as 0/empty)`);
-    }
-    h.payload = compiled.fn;
-    h.ec = this.classFor(h.lttngName, compiled.fields);
-    h.maxLen = compiled.maxSize + 8;
-    h.recordVar = compiled.recordVar;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -357,40 +334,16 @@ export abstract class BpfSession implements BpfStateHost {
         ts: this.now(),
       });
     }
-    if (this.opts.containers !== false) {
-      try {
-        const cw = await withTimeout(
-          watchContainers(
-            (c) => this.containerChange('nstrace_container_start', c),
-            (c) => this.containerChange('nstrace_container_stop', c),
-            { ...this.opts.containerOptions, onWarning: (m) => this.warn(m) },
-          ),
-          10_000,
-        );
-        this.containerWatcher = cw;
-        for (const c of cw.initial) {
-          evs.push(containerEvent('nstrace_container_statedump', c, this.now()));
-          this.containerCount++;
-          this.selection?.consider(c);
-        }
-      } catch (err) {
-        this.warn(`container discovery failed: ${(err as Error).message}`);
-      }
-    }
+    await this.watchContainers(evs);
     this.selection?.seed(threads);
     this.selection?.reportUnmatched();
     evs.push(statedumpEnd(this.now()));
     this.statedumpCount = evs.length;
-    this.addInjected(evs);
+    this.injectEvents(evs);
   }
 
-  protected containerChange(name: string, c: ContainerInfo): void {
-    const ts = this.inEvent ? this.curTs : Math.max(this.now(), this.curTs);
-    if (name === 'nstrace_container_start') {
-      this.containerEvents.starts++;
-      this.selection?.consider(c);
-    } else this.containerEvents.stops++;
-    this.addInjected([containerEvent(name, c, ts)]);
+  protected override containerSeen(c: ContainerInfo): void {
+    this.selection?.consider(c);
   }
 
   /**
@@ -422,7 +375,7 @@ export abstract class BpfSession implements BpfStateHost {
     this.nextInjected = this.injected.length > 0 ? this.injected[0]!.ts : Infinity;
   }
 
-  protected addInjected(evs: InjectedEvent[]): void {
+  protected injectEvents(evs: InjectedEvent[]): void {
     this.injected.push(...evs);
     for (const e of evs) if (e.ts < this.nextInjected) this.nextInjected = e.ts;
   }
@@ -502,7 +455,7 @@ export abstract class BpfSession implements BpfStateHost {
   protected abstract writeHeld(rec: Uint8Array): void;
 
   /** Writes one record, in its CPU's time order (recorder.ts; the reorder window calls it). */
-  protected abstract emit(buf: Uint8Array, view: DataView, off: number, len: number, ts: number, cpu: number): void;
+  protected abstract emit(...record: Parameters<EmitFn>): void;
 
   /** Takes one ring-buffer record (recorder.ts: the per-record path). */
   protected abstract record(off: number, len: number): void;

@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NstraceError } from '../../util/errors.js';
-import type { EventClassWriter } from '../../ctf/writer/index.js';
 import type { ContainerWatcher } from '../../containers/index.js';
 import { findField, type FtraceEventFormat } from '../format.js';
 import { cgroupPathHandler } from '../cgroup-state.js';
@@ -14,34 +13,17 @@ import { listSystemEvents, readEventFormat } from '../tracefs.js';
 import type { Thread } from '../thread.js';
 import type { ThreadTable } from '../threads.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
-import {
-  argFields,
-  genericFields,
-  genericName,
-  planSyscall,
-  type PayloadFn,
-  type PlanField,
-} from '../convert.js';
+import { argFields, genericFields, genericName, planSyscall } from '../convert.js';
 import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from '../events.js';
 import type { RecordOptions } from '../options.js';
+import type { PayloadHandler } from '../session-base.js';
 
-export interface Handler {
+export interface Handler extends PayloadHandler {
   ftrace: string;
-  lttngName: string;
-  fmt: FtraceEventFormat;
-  /** Fields to write; undefined when the event is only used for state. */
-  plan: PlanField[] | undefined;
-  entryFmt: FtraceEventFormat | undefined;
-  ec: EventClassWriter | undefined;
-  payload: PayloadFn | undefined;
-  /** Largest payload in bytes (plus the record's length when `recordVar`). */
-  maxLen: number;
   state: ((pv: DataView, pu: Uint8Array, s: number, th: Thread, ts: number, cpu: number) => void) | undefined;
   /** Syscall entry: remember the thread's syscall and (when needed) its arguments. */
   entry: { saveBytes: number } | undefined;
   scName?: string;
-  /** The payload may copy up to the record's length (strings from the record). */
-  recordVar?: boolean;
   /** sched_switch: offsets of next_pid, prev_prio and next_prio in the record. */
   sw?: { next: number; prevPrio: number; nextPrio: number; prev: number };
 }

@@ -12,7 +12,7 @@
  * This file: the run and the per-record path; the setup and state are in session.ts.
  */
 import fs from 'node:fs';
-import { NstraceError, UsageError } from '../../util/errors.js';
+import { NstraceError } from '../../util/errors.js';
 import type { PatchEntry, Thread } from '../thread.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
 import type { StreamWriter } from '../../ctf/writer/index.js';
@@ -20,6 +20,7 @@ import { structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
 import type { RecordOptions, RecordSummary } from '../options.js';
 import { dirBytes, sleep, untilStopped } from '../util.js';
+import { readProcPrio } from '../proc.js';
 import { RecorderSession } from './session.js';
 import { TWO32, type CpuReader } from './readers.js';
 
@@ -30,30 +31,11 @@ export class Recorder extends RecorderSession {
   // Run
 
   async run(): Promise<RecordSummary> {
-    if (process.getuid && process.getuid() !== 0) {
-      throw new UsageError('nstrace record needs root (tracefs and /proc of every process)');
-    }
-    const cpuStart = process.cpuUsage();
-    const t0 = Date.now();
-    let failure: unknown;
-    try {
-      await this.start();
-      await this.loop();
-    } catch (err) {
-      failure = err;
-    }
-    await this.containerWatcher?.close().catch(() => undefined);
-    // On an error the worker may still run: its fds keep the watcher instance busy.
-    await this.watcher?.stop().catch(() => undefined);
-    try {
-      this.cleanup();
-    } catch (err) {
-      // Never hide the error that stopped the recording behind a cleanup error.
-      if (failure === undefined) failure = err;
-      else this.warn(`while cleaning up: ${(err as Error).message}`);
-    }
-    if (failure !== undefined) throw failure;
-    const cpu = process.cpuUsage(cpuStart);
+    const { t0, cpu } = await this.guardedRun('tracefs and /proc of every process', [
+      () => this.containerWatcher?.close(),
+      // On an error the worker may still run: its fds keep the watcher instance busy.
+      () => this.watcher?.stop(),
+    ]);
     return this.summary(t0, cpu);
   }
 
@@ -143,7 +125,7 @@ export class Recorder extends RecorderSession {
     }
   }
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     const o = this.opts;
     const deadline = o.durationMs !== undefined ? Date.now() + o.durationMs : Infinity;
     const progressEvery = o.progressIntervalMs ?? 1000;
@@ -512,20 +494,6 @@ function commText(b: Uint8Array): string {
   let n = b.indexOf(0);
   if (n < 0) n = b.length;
   return Buffer.from(b.buffer, b.byteOffset, n).toString('utf8');
-}
-
-/** `priority` of /proc/<tid>/stat (field 18: prio - 100, LTTng's value), if readable. */
-function readProcPrio(tid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state): field 18 is rest[15].
-  const v = Number(rest[15]);
-  return Number.isInteger(v) ? v : undefined;
 }
 
 /** Records until `durationMs`, the abort signal, or an error; always restores tracefs. */

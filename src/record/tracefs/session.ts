@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
-import type { NamedField, StructFC } from '../../ctf/ir.js';
+import type { NamedField } from '../../ctf/ir.js';
 import { findField } from '../format.js';
 import { PageCursor } from './ringbuf.js';
 import {
@@ -21,27 +21,26 @@ import { boottimeMinusMonoNs, readNsHierarchy, walkThreads, type ProcThread } fr
 import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
 import type { Thread } from '../thread.js';
 import { ThreadTable } from '../threads.js';
-import { compilePayload, rwbsFromBytes, type ConvHelpers } from '../convert.js';
-import type { EventClassWriter, StreamWriter, TraceWriter } from '../../ctf/writer/index.js';
+import { rwbsFromBytes, type ConvHelpers } from '../convert.js';
+import type { EventClassWriter, StreamWriter } from '../../ctf/writer/index.js';
 import { fieldsForCode } from '../types.js';
-import { buildStatedump, containerEvent, statedumpEnd, type InjectedEvent } from '../statedump.js';
+import { buildStatedump, statedumpEnd, type InjectedEvent } from '../statedump.js';
 import { isCompleteSetEvent } from '../events.js';
 import { Watcher } from './watcher.js';
 import { StringArgs } from './strings.js';
 import { changeTimes, holdsFrom, type ChangeEvent } from './lookahead.js';
-import { watchContainers, type ContainerInfo, type ContainerWatcher } from '../../containers/index.js';
-import type { RecordOptions, RecordSummary } from '../options.js';
-import { dirBytes, withTimeout } from '../util.js';
+import type { RecordSummary } from '../options.js';
+import { dirBytes } from '../util.js';
 import { makeHandler, setupHandlers, type Handler, type StateHost } from './handlers.js';
 import { CpuReader, CpuSched, TWO32 } from './readers.js';
 import { watchSpecs } from './watch-specs.js';
 import { createKernelTraceWriter } from '../writer.js';
+import { SessionBase } from '../session-base.js';
 
 /** Tolerance when comparing a task's start (10 ms ticks, /proc/uptime) with an event time. */
 const START_SLACK_NS = 30_000_000;
 
-export abstract class RecorderSession implements StateHost {
-  protected readonly opts: RecordOptions;
+export abstract class RecorderSession extends SessionBase implements StateHost {
   protected mount: TracefsMount | undefined;
   /** Everything but the complete set, with the recorder's own tasks excluded. */
   protected instance: TraceInstance | undefined;
@@ -54,11 +53,8 @@ export abstract class RecorderSession implements StateHost {
   protected cpus: number[] = [];
   protected handlers: Array<Handler | undefined> = [];
   protected table!: ThreadTable;
-  protected tw!: TraceWriter;
-  protected classByName = new Map<string, EventClassWriter>();
   protected traceDir = '';
   protected baseHi = 0;
-  protected baseBig = 0n;
   protected injected: InjectedEvent[] = [];
   protected injectedPos = 0;
   protected injectStream!: StreamWriter;
@@ -71,16 +67,12 @@ export abstract class RecorderSession implements StateHost {
   protected startTs = 0;
   protected stopTs = 0;
   protected statedumpCount = 0;
-  protected containerCount = 0;
-  containerWatcher: ContainerWatcher | undefined;
-  protected containerEvents = { starts: 0, stops: 0 };
   protected stopping = false;
   protected finished = false;
   protected lostTotal = 0;
   protected watcher: Watcher | undefined;
   protected watchInstance: TraceInstance | undefined;
   /** Timestamp of the event being converted (for the watcher's string captures). */
-  protected curTs = 0;
   /** Stream being written (for patch entries made by special fields). */
   protected curStream: StreamWriter | undefined;
   /** Threads with values written before they were known. */
@@ -97,54 +89,14 @@ export abstract class RecorderSession implements StateHost {
   protected inferOn = true;
   protected startShift = 0;
   /** A state handler is running (container changes it causes take the event's time). */
-  protected inEvent = false;
-
-  constructor(opts: RecordOptions) {
-    this.opts = opts;
-  }
-
-  /** ns relative to the base, on CLOCK_MONOTONIC (= ftrace's `mono`). */
-  now(): number {
-    return Number(process.hrtime.bigint() - this.baseBig);
-  }
-
-  protected warn(msg: string): void {
-    this.opts.onWarning?.(msg);
-  }
 
   // ------------------------------------------------------------------------------------------
   // Setup
-
-  /**
-   * The writer's event class of an LTTng event, added on first use: the first events seen get
-   * the lowest ids, hence compact headers for the frequent ones (the metadata grows as LTTng's
-   * does; the writer publishes it before any packet that needs it).
-   */
-  protected classFor(name: string, fields: StructFC): EventClassWriter {
-    let c = this.classByName.get(name);
-    if (!c) {
-      c = this.tw.addEventClass({ name, fields });
-      this.classByName.set(name, c);
-    }
-    return c;
-  }
 
   protected createWriter(traceDir: string, packetSize: number): void {
     const ctxFields: NamedField[] = [];
     for (const c of this.table.contexts) ctxFields.push(...fieldsForCode(c, CONTEXT_FIELDS[c]));
     this.tw = createKernelTraceWriter(this.opts, traceDir, ctxFields, packetSize, this.baseBig, 'ftrace');
-  }
-
-  protected compileHandler(h: Handler): void {
-    if (!h.plan) return;
-    const compiled = compilePayload(h.plan, h.fmt, h.entryFmt);
-    if (compiled.missing.length > 0) {
-      this.warn(`${h.lttngName}: no ftrace source for ${compiled.missing.join(', ')} (written as 0/empty)`);
-    }
-    h.payload = compiled.fn;
-    h.ec = this.classFor(h.lttngName, compiled.fields);
-    h.maxLen = compiled.maxSize + 8;
-    h.recordVar = compiled.recordVar;
   }
 
   protected async start(): Promise<void> {
@@ -406,43 +358,13 @@ export abstract class RecorderSession implements StateHost {
     const begin = this.now();
     const threads = this.walkForTable();
     const evs = buildStatedump(threads, this.table, { now: () => this.now(), begin });
-    if (this.opts.containers !== false) {
-      try {
-        const cw = await withTimeout(
-          watchContainers(
-            (c) => this.containerChange('nstrace_container_start', c),
-            (c) => this.containerChange('nstrace_container_stop', c),
-            { ...this.opts.containerOptions, onWarning: (m) => this.warn(m) },
-          ),
-          10_000,
-        );
-        this.containerWatcher = cw;
-        for (const c of cw.initial) {
-          evs.push(containerEvent('nstrace_container_statedump', c, this.now()));
-          this.containerCount++;
-        }
-      } catch (err) {
-        this.warn(`container discovery failed: ${(err as Error).message}`);
-      }
-    }
+    await this.watchContainers(evs);
     evs.push(statedumpEnd(this.now()));
     this.statedumpCount = evs.length;
-    this.inject(evs);
+    this.injectEvents(evs);
   }
 
-  /**
-   * A container started or stopped. Stops noticed from an event (the init's exit, its cgroup's
-   * removal) come synchronously while that event is converted: they take its time; the others
-   * (polls, runtime events) take the current time, which is after everything converted so far.
-   */
-  protected containerChange(name: string, c: ContainerInfo): void {
-    const ts = this.inEvent ? this.curTs : Math.max(this.now(), this.curTs);
-    if (name === 'nstrace_container_start') this.containerEvents.starts++;
-    else this.containerEvents.stops++;
-    this.inject([containerEvent(name, c, ts)]);
-  }
-
-  protected inject(evs: InjectedEvent[]): void {
+  protected injectEvents(evs: InjectedEvent[]): void {
     // Keep the queue sorted by time (statedump events are built in time order).
     this.injected = this.injected.slice(this.injectedPos).concat(evs);
     this.injected.sort((a, b) => a.ts - b.ts);
