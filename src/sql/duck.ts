@@ -8,7 +8,7 @@ import { BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR } fr
 import { NstraceError } from '../util/errors.js';
 import type { BuiltTable, Cell } from './rows.js';
 import type { ColumnKind, TableName } from './schema.js';
-import { createStatement, TABLES } from './schema.js';
+import { createStatement, sqlType, TABLES } from './schema.js';
 
 /** A query the engine rejected (syntax, unknown column, ...): exit code 2 as a usage error. */
 export class QueryError extends NstraceError {
@@ -101,6 +101,11 @@ export class SqlEngine {
       const col = t.columns[i]!;
       const c = `c${i++}`;
       if (d.name === 'utid') utidCol = c;
+      else if (col.values.every((v) => v === null)) {
+        // Nothing known in the whole column (an optional column of this trace): not staged.
+        exprs.push(`CAST(NULL AS ${sqlType(d.kind)}) AS ${d.name}`);
+        continue;
+      }
       staged.push({ values: col.values, type: stageType(d.kind, col.dict !== undefined), name: c });
       exprs.push(`${fromStage(d.kind, `s.${c}`, t.base, col.dict)} AS ${d.name}`);
     }

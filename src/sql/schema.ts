@@ -53,13 +53,15 @@ export const TABLE_NAMES = [
 export type TableName = (typeof TABLE_NAMES)[number];
 
 /**
- * What `nstrace export` writes unless told (`--tables`): every table but `event`, which holds
- * every event as JSON text (4x slower to build and 4x the memory of the others together), `io`,
- * which runs the I/O analyses' process table (slower, and it adds the process leaders it knows
- * to `thread`), and `span`, which needs its begin and end events named: opt in.
+ * What `nstrace export` writes unless told (`--tables`): every table but these, opt-in: `event`
+ * (every event as JSON text: 4x slower to build and 4x the memory of the others together),
+ * `thread_state` (a row per state change: +20% of the export's CPU time on the benchmark trace),
+ * `io` (it runs the I/O analyses' process table, which costs time and adds the process leaders it
+ * knows to `thread`), and `span` (it needs its begin and end events named).
  */
+export const OPT_IN_EXPORT_TABLES: readonly TableName[] = ['event', 'thread_state', 'io', 'span'];
 export const DEFAULT_EXPORT_TABLES: readonly TableName[] = TABLE_NAMES.filter(
-  (t) => t !== 'event' && t !== 'span' && t !== 'io',
+  (t) => !OPT_IN_EXPORT_TABLES.includes(t),
 );
 
 const KINDS: readonly ColumnKind[] = ['ts', 'bigint', 'integer', 'varchar', 'boolean'];

@@ -160,13 +160,18 @@ function containerTable(ctx: Ctx): BuiltTable {
   );
 }
 
+/** The columns every collected row has. */
+const timed = (s: { cpu: Cell[]; ts: Cell[]; dur: Cell[]; uid: Cell[] }): Record<string, Cell[]> => ({
+  cpu: s.cpu,
+  ts: s.ts,
+  dur: s.dur,
+  utid: s.uid,
+});
+
 function sliceTable(ctx: Ctx): BuiltTable {
   const s = ctx.collector.slices;
   return table(ctx, 'sched_slice', {
-    cpu: s.cpu,
-    ts: s.ts,
-    dur: s.dur,
-    utid: s.uid,
+    ...timed(s),
     start_known: s.startKnown,
     end_known: s.endKnown,
   });
@@ -196,13 +201,10 @@ function stateTable(ctx: Ctx): BuiltTable {
 function syscallTable(ctx: Ctx): BuiltTable {
   const s = ctx.collector.syscalls;
   return table(ctx, 'syscall', {
-    cpu: s.cpu,
-    ts: s.ts,
-    dur: s.dur,
+    ...timed(s),
     name: dictColumn(s.name),
     ret: s.ret.map((r) => (Number.isNaN(r) ? null : r)),
-    utid: s.uid,
-    string_args: s.args,
+    string_args: dictColumn(s.args),
   });
 }
 

@@ -51,7 +51,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('export')
     .description(
-      'Write the tables of nstrace sql (all but event, which is on request; span with --span-begin/--span-end) as a Parquet ' +
+      'Write the tables of nstrace sql (event, thread_state and io on request; span with --span-begin/--span-end) as a Parquet ' +
         'dataset partitioned by machine and date, for DuckDB, Spark, Trino or ClickHouse',
     )
     .argument('<trace...>', 'trace directories')
@@ -62,8 +62,8 @@ export function register(program: Command): void {
     .option('--gmt', 'read --since/--until in UTC')
     .option(
       '--tables <list>',
-      'these tables (comma-separated; default: all but event, which holds every event as JSON and is opt-in, ' +
-        'and span unless --span-begin/--span-end name its events)',
+      'these tables (comma-separated; default: all but event, thread_state and io, which cost time and are ' +
+        'opt-in, and span unless --span-begin/--span-end name its events)',
     )
     .option('--no-progress', 'no progress bar');
   addSpanOptions(cmd)
