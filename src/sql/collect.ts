@@ -9,14 +9,20 @@
  *   (tid 0) is not charged when switched in, as there.
  * - `syscall`: a row per system call exit of a thread with a call in flight, as syscallstats.
  * - `page_alloc`: a row per page allocation or free event, charged to the thread memtop charges.
+ * - `thread_state`: the states off the CPU between the slices (src/sql/states.ts).
  *
  * Threads and containers are attached at the end (the model's final binding, as the analyses'
  * per-container tables use).
  */
+import type { EventRecord } from '../ctf/event.js';
+import { byteStringToText } from '../ctf/event.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
-import { isSyscallExit } from '../model/model.js';
+import { anyField, payloadField, readNum } from '../model/fields.js';
+import { isSyscallExit, syscallEntryName } from '../model/model.js';
 import type { SystemModel } from '../model/model.js';
 import type { AnalysisContext, AnalysisHandler } from '../analyses/handler.js';
+import { shownName } from '../text/plan.js';
+import { ThreadStates } from './states.js';
 
 /** Column arrays of the slices, before the container is known. */
 export interface SliceColumns {
@@ -36,6 +42,8 @@ export interface SyscallColumns {
   /** NaN: none. */
   readonly ret: number[];
   readonly uid: number[];
+  /** The entry's string arguments as a JSON object (null: none). */
+  readonly args: Array<string | null>;
 }
 
 /** Page allocations and frees (one page per event, as memtop counts them). */
@@ -47,10 +55,14 @@ export interface PageColumns {
   readonly uid: number[];
 }
 
+const WAKEUPS = new Set(['sched_waking', 'sched_wakeup', 'sched_wakeup_new']);
+
 export class TableCollector implements AnalysisHandler {
   readonly name = 'sql-tables';
   readonly slices: SliceColumns = { cpu: [], ts: [], dur: [], uid: [], startKnown: [], endKnown: [] };
-  readonly syscalls: SyscallColumns = { cpu: [], ts: [], dur: [], name: [], ret: [], uid: [] };
+  readonly syscalls: SyscallColumns = { cpu: [], ts: [], dur: [], name: [], ret: [], uid: [], args: [] };
+  /** Off-CPU thread states (with `states`). */
+  readonly states: ThreadStates | undefined;
   readonly pages: PageColumns = { cpu: [], ts: [], alloc: [], uid: [] };
   model!: SystemModel;
   periodBegin: number | undefined;
@@ -62,11 +74,15 @@ export class TableCollector implements AnalysisHandler {
   private start: number[] = [];
   private startCpu: number[] = [];
   private seen: boolean[] = [];
+  /** Per thread uid: the string arguments of the syscall entry in flight, and its time. */
+  private argsOf: Array<string | null> = [];
+  private argsTs: number[] = [];
 
-  constructor(want: { slices: boolean; syscalls: boolean; pages?: boolean }) {
-    this.wantSlices = want.slices;
+  constructor(want: { slices: boolean; syscalls: boolean; pages?: boolean; states?: boolean }) {
+    this.wantSlices = want.slices || want.states === true;
     this.wantSyscalls = want.syscalls;
     this.wantPages = want.pages ?? false;
+    this.states = want.states === true ? new ThreadStates() : undefined;
   }
 
   reset(ctx: AnalysisContext): void {
@@ -78,8 +94,13 @@ export class TableCollector implements AnalysisHandler {
   }
 
   bind(info: ClassInfo): EventFn | undefined {
-    if (this.wantSlices && info.name === 'sched_switch') return (ev) => this.onSwitch(ev.ts);
+    if (this.wantSlices && info.name === 'sched_switch') {
+      const stateF = payloadField(info.eventClass, 'prev_state');
+      return (ev) => this.onSwitch(ev.ts, stateF === undefined ? NaN : readNum(stateF, ev));
+    }
     if (this.wantSyscalls && isSyscallExit(info.name)) return (ev) => this.onExit(ev.ts);
+    if (this.wantSyscalls && syscallEntryName(info.name) !== undefined) return this.bindEntry(info);
+    if (this.states !== undefined && WAKEUPS.has(info.name)) return this.bindWakeup(info);
     if (this.wantPages) {
       if (info.name === 'mm_page_alloc' || info.name === 'kmem_mm_page_alloc')
         return (ev) => this.onPage(ev.ts, true);
@@ -114,11 +135,69 @@ export class TableCollector implements AnalysisHandler {
     s.endKnown.push(endKnown);
   }
 
-  private onSwitch(ts: number): void {
+  /** Entries with string arguments only (the others need no payload and cost nothing). */
+  private bindEntry(info: ClassInfo): EventFn | undefined {
+    const fields = info.eventClass.fields?.fields ?? [];
+    const idx: number[] = [];
+    const keys: string[] = [];
+    fields.forEach((f, i) => {
+      if (f.type.kind === 'string') {
+        idx.push(i);
+        keys.push(JSON.stringify(shownName(f.name)) + ':');
+      }
+    });
+    if (idx.length === 0) return undefined;
+    return (ev: EventRecord) => {
+      const t = this.model.entryThread;
+      if (t === undefined) return;
+      const pl = ev.payload;
+      let s = '{';
+      for (let i = 0; i < idx.length; i++) {
+        const v = pl?.[idx[i]!];
+        s +=
+          (i > 0 ? ',' : '') +
+          keys[i]! +
+          (typeof v === 'string' ? JSON.stringify(byteStringToText(v)) : 'null');
+      }
+      while (this.argsOf.length <= t.uid) {
+        this.argsOf.push(null);
+        this.argsTs.push(NaN);
+      }
+      this.argsOf[t.uid] = s + '}';
+      this.argsTs[t.uid] = ev.ts;
+    };
+  }
+
+  private bindWakeup(info: ClassInfo): EventFn | undefined {
+    const tidF = payloadField(info.eventClass, 'tid');
+    const cpuF = anyField(info.streamClass, info.eventClass, 'cpu_id');
+    if (tidF === undefined) return undefined;
+    return (ev) => {
+      const m = this.model;
+      const tid = readNum(tidF, ev);
+      // A thread running on a CPU is not woken (lttng-analyses' rule).
+      const cpus = m.cpus;
+      for (let i = 0; i < cpus.length; i++) {
+        const c = cpus[i];
+        if (c !== undefined && c.known && c.currentTid > 0 && c.currentTid === tid) return;
+      }
+      const t = m.threads.get(tid);
+      if (t === undefined || tid === 0) return;
+      const waker = cpuF === undefined ? undefined : m.cpus[readNum(cpuF, ev)]?.current;
+      this.states!.wakeup(t.uid, ev.ts, waker === undefined ? -1 : waker.uid);
+    };
+  }
+
+  private onSwitch(ts: number, prevState: number): void {
     const m = this.model;
     const cpu = m.cpuId;
     const prev = m.switchPrev!;
     const next = m.switchNext!;
+    const st = this.states;
+    if (st !== undefined) {
+      if (prev.tid !== 0) st.switchOut(prev.uid, ts, cpu, prevState);
+      if (next.tid !== 0) st.switchIn(next.uid, ts);
+    }
     const pu = prev.uid;
     this.ensure(pu);
     if (!this.seen[pu]) {
@@ -153,6 +232,8 @@ export class TableCollector implements AnalysisHandler {
     s.name.push(t.sysName!);
     s.ret.push(m.exitRet);
     s.uid.push(t.uid);
+    const a = this.argsOf[t.uid];
+    s.args.push(a !== undefined && this.argsTs[t.uid] === t.sysEntry ? a : null);
   }
 
   private onPage(ts: number, alloc: boolean): void {
@@ -172,5 +253,6 @@ export class TableCollector implements AnalysisHandler {
       const st = this.start[uid]!;
       if (!Number.isNaN(st)) this.pushSlice(this.startCpu[uid]!, st, lastTs - st, uid, true, false);
     }
+    this.states?.finalize(lastTs);
   }
 }

@@ -6,9 +6,9 @@
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR } from '@duckdb/node-api';
 import { NstraceError } from '../util/errors.js';
-import type { BuiltTable, Cell } from './build.js';
+import type { BuiltTable, Cell } from './rows.js';
 import type { ColumnKind, TableName } from './schema.js';
-import { createStatement, TABLES } from './schema.js';
+import { createStatement, sqlType, TABLES } from './schema.js';
 
 /** A query the engine rejected (syntax, unknown column, ...): exit code 2 as a usage error. */
 export class QueryError extends NstraceError {
@@ -85,24 +85,30 @@ export class SqlEngine {
     const exprs: string[] = [];
     let utidCol: string | undefined;
     const dictOf = (names: readonly string[]): string => `[${names.map(sqlString).join(', ')}]`;
-    defs.forEach((d, i) => {
-      const col = t.columns[i]!;
-      if ('ofThread' in col) {
+    let i = 0;
+    for (const d of defs) {
+      if (d.ofThread !== undefined) {
         const names = t.threads?.names ?? [];
         const e =
-          col.ofThread === 'tid'
+          d.ofThread === 'tid'
             ? 'u.tid'
-            : col.ofThread === 'container_key'
+            : d.ofThread === 'container_key'
               ? 'nullif(u.k, -1)'
               : `CASE WHEN u.k < 0 THEN NULL ELSE ${dictOf(names)}[u.k + 1] END`;
         exprs.push(`${e} AS ${d.name}`);
-        return;
+        continue;
       }
-      const c = `c${i}`;
+      const col = t.columns[i]!;
+      const c = `c${i++}`;
       if (d.name === 'utid') utidCol = c;
+      else if (col.values.every((v) => v === null)) {
+        // Nothing known in the whole column (an optional column of this trace): not staged.
+        exprs.push(`CAST(NULL AS ${sqlType(d.kind)}) AS ${d.name}`);
+        continue;
+      }
       staged.push({ values: col.values, type: stageType(d.kind, col.dict !== undefined), name: c });
       exprs.push(`${fromStage(d.kind, `s.${c}`, t.base, col.dict)} AS ${d.name}`);
-    });
+    }
     const stage = `_stage_${t.name}`;
     await this.fill(stage, staged, t.rows);
     let from = `${stage} s`;

@@ -69,7 +69,7 @@ export async function loadTraces(
 }
 
 export interface ExportOptions extends BuildOptions {
-  /** Tables to write (default: `DEFAULT_EXPORT_TABLES`, all but `event`). */
+  /** Tables to write (default: `DEFAULT_EXPORT_TABLES`: all but the opt-in `event`, `thread_state`, `io`, `span`). */
   tables?: readonly TableName[];
 }
 

@@ -11,7 +11,7 @@ import { UsageError } from '../../util/errors.js';
 import { warn } from './analysis-shared.js';
 import { withProgress } from './progress.js';
 
-interface ExportCliOptions {
+interface ExportCliOptions extends SpanCliOptions {
   format: 'parquet';
   output?: string;
   since?: string;
@@ -21,11 +21,37 @@ interface ExportCliOptions {
   progress: boolean;
 }
 
+/** `--span-begin/--span-end/--span-match`: the events of the span table (nstrace spans' --begin/--end/--match). */
+export interface SpanCliOptions {
+  spanBegin?: string;
+  spanEnd?: string;
+  spanMatch?: string;
+}
+
+export function addSpanOptions(cmd: Command): Command {
+  return cmd
+    .option('--span-begin <event>', 'the span table: the event that begins a span (nstrace spans --begin)')
+    .option('--span-end <event>', 'the span table: the event that ends it (nstrace spans --end)')
+    .option(
+      '--span-match <field>',
+      'the span table: pair begin and end events by this field (nstrace spans --match)',
+    );
+}
+
+export function spanTableOptions(
+  o: SpanCliOptions,
+): { begin: string; end: string; match?: string } | undefined {
+  if (o.spanBegin === undefined && o.spanEnd === undefined) return undefined;
+  if (o.spanBegin === undefined || o.spanEnd === undefined)
+    throw new UsageError('the span table needs both --span-begin EVENT and --span-end EVENT');
+  return { begin: o.spanBegin, end: o.spanEnd, match: o.spanMatch };
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('export')
     .description(
-      'Write the tables of nstrace sql (machine, container, thread, sched_slice, syscall, page_alloc; event on request) as a Parquet ' +
+      'Write the tables of nstrace sql (event, thread_state and io on request; span with --span-begin/--span-end) as a Parquet ' +
         'dataset partitioned by machine and date, for DuckDB, Spark, Trino or ClickHouse',
     )
     .argument('<trace...>', 'trace directories')
@@ -36,9 +62,11 @@ export function register(program: Command): void {
     .option('--gmt', 'read --since/--until in UTC')
     .option(
       '--tables <list>',
-      'these tables (comma-separated; default: all but event, which holds every event as JSON and is opt-in)',
+      'these tables (comma-separated; default: all but event, thread_state and io, which cost time and are ' +
+        'opt-in, and span unless --span-begin/--span-end name its events)',
     )
-    .option('--no-progress', 'no progress bar')
+    .option('--no-progress', 'no progress bar');
+  addSpanOptions(cmd)
     .addHelpText(
       'after',
       `
@@ -48,6 +76,7 @@ period begins). Exporting again, or another machine, into the same DIR adds file
 Examples:
   nstrace export -o /data/fleet /var/lib/lttng-traces/host1
   nstrace export -o /data/fleet --tables event,machine TRACE     every event, context and payload as JSON
+  nstrace export -o /data/fleet --span-begin myapp:request_begin --span-end myapp:request_end TRACE
   nstrace export -o /data/fleet --since '2026-12-06 10:00:00' --until '2026-12-06 10:05:00' --gmt TRACE
   nstrace sql --dataset /data/fleet "SELECT machine, container, sum(dur) FROM sched_slice GROUP BY ALL"
   duckdb -c "SELECT * FROM read_parquet('/data/fleet/sched_slice/**/*.parquet', hive_partitioning=true) LIMIT 5"
@@ -66,12 +95,15 @@ Examples:
         }
         tables = names as TableName[];
       }
+      const spans = spanTableOptions(o);
+      if (tables === undefined && spans !== undefined) tables = [...sql.DEFAULT_EXPORT_TABLES, 'span'];
       const s = await withProgress(o.progress, (onProgress, signal) =>
         sql.exportParquet(paths, output, {
           tables,
           begin: o.since,
           end: o.until,
           gmt: o.gmt,
+          spans,
           onProgress,
           signal,
         }),

@@ -13,9 +13,11 @@ import type { OutputFormat } from '../../sql/format.js';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { samplePath } from '../paths.js';
 import { warn } from './analysis-shared.js';
+import type { SpanCliOptions } from './export.js';
+import { addSpanOptions, spanTableOptions } from './export.js';
 import { withProgress } from './progress.js';
 
-interface SqlCliOptions {
+interface SqlCliOptions extends SpanCliOptions {
   format: OutputFormat;
   verbose?: boolean;
   begin?: string;
@@ -27,8 +29,9 @@ interface SqlCliOptions {
 }
 
 const EXAMPLES = `
-Tables (docs/sql.md): machine, container, thread, sched_slice, syscall, page_alloc, event. Timestamps are ns since
-the Unix epoch (BIGINT), durations ns. A query loads only the tables it names.
+Tables (docs/sql.md, --schema): machine, container, process, thread, sched_slice, thread_state, syscall,
+page_alloc, io, irq, span (with --span-begin/--span-end), event. Timestamps are ns since the Unix epoch
+(BIGINT), durations ns. A query loads only the tables it names.
 
 Examples:
   nstrace sql TRACE "SELECT container, sum(dur) AS cpu_ns FROM sched_slice GROUP BY ALL ORDER BY cpu_ns DESC"
@@ -60,7 +63,8 @@ export function register(program: Command): void {
   const cmd = program
     .command('sql')
     .description(
-      'SQL over traces (embedded DuckDB): threads, containers, CPU slices and system calls as tables. ' +
+      'SQL over traces (embedded DuckDB): threads, processes, containers, CPU slices, thread states, system calls, ' +
+        'I/O, interrupts and spans as tables. ' +
         'Without TRACE, the bundled sample trace; without QUERY, an interactive prompt.',
     )
     .argument('[trace-and-query...]', "trace directories, then the query ('SELECT ...')")
@@ -75,6 +79,7 @@ export function register(program: Command): void {
     .option('--schema', 'print the tables and their columns and exit')
     .option('--no-progress', 'no progress bar')
     .addHelpText('after', EXAMPLES);
+  addSpanOptions(cmd);
   cmd.action(async (args: string[], o: SqlCliOptions) => {
     const sql = await import('../../sql/index.js');
     if (o.schema === true) {
@@ -103,7 +108,11 @@ export function register(program: Command): void {
           process.stderr.write(`nstrace: no trace given: the bundled sample trace ${sample}\n`);
           paths.push(sample);
         }
-        const tables: TableName[] = query === undefined ? [...sql.TABLE_NAMES] : sql.tablesOfQuery(query);
+        // The prompt loads every table (span only with its events named).
+        const tables: TableName[] =
+          query === undefined
+            ? sql.TABLE_NAMES.filter((t) => t !== 'span' || spanTableOptions(o) !== undefined)
+            : sql.tablesOfQuery(query);
         const summary = await load(engine, paths, tables, o);
         for (const w of summary.warnings) warn(w);
         if (o.verbose === true) verbose(summary);
@@ -127,7 +136,14 @@ async function load(
 ): Promise<LoadSummary> {
   const { loadTraces } = await import('../../sql/index.js');
   return withProgress(o.progress, (onProgress, signal) =>
-    loadTraces(engine, paths, tables, { begin: o.begin, end: o.end, gmt: o.gmt, onProgress, signal }),
+    loadTraces(engine, paths, tables, {
+      begin: o.begin,
+      end: o.end,
+      gmt: o.gmt,
+      spans: spanTableOptions(o),
+      onProgress,
+      signal,
+    }),
   );
 }
 
