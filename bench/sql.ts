@@ -16,7 +16,9 @@ import { type BenchResult, measure } from './measure.js';
 
 const EVENTS = Number(process.env.NSTRACE_BENCH_SQL_EVENTS ?? 1_600_000);
 const NSTRACE = resolve('dist/bin/nstrace.js');
-const QUERY = 'SELECT container, sum(dur) AS cpu_ns FROM sched_slice GROUP BY container ORDER BY cpu_ns DESC';
+// The idle task's slices have no container (NULL): not a row of cputop's per-container table.
+const QUERY =
+  'SELECT container, sum(dur) AS cpu_ns FROM sched_slice WHERE container IS NOT NULL GROUP BY container ORDER BY cpu_ns DESC';
 
 interface MiTable {
   class: unknown;
