@@ -129,6 +129,20 @@ export interface SequenceFC {
 export type FieldClass =
   IntegerFC | FloatFC | StringFC | EnumFC | StructFC | VariantFC | ArrayFC | SequenceFC;
 
+/** Size in bits of an integer, enumeration or floating-point class; -1 for the other kinds. */
+export function scalarBits(fc: FieldClass): number {
+  switch (fc.kind) {
+    case 'int':
+      return fc.size;
+    case 'enum':
+      return fc.container.size;
+    case 'float':
+      return fc.expDig + fc.mantDig;
+    default:
+      return -1;
+  }
+}
+
 export interface ClockClass {
   readonly name: string;
   /** Cycles per second; 1e9 for LTTng. */

@@ -3,6 +3,7 @@
  * reference keys and slots, the compile environment, and static sizes and alignments.
  */
 import type { ClockClass, FieldClass, FieldRef, IntegerFC, Scope, StructFC } from '../ir.js';
+import { scalarBits } from '../ir.js';
 
 /** What a field means to the reader (babeltrace2's "meanings"), by scope and name. */
 export type Meaning =
@@ -133,11 +134,9 @@ export function collectRefs(root: StructFC | undefined, into: FieldRef[]): void 
 export function minBits(fc: FieldClass): number {
   switch (fc.kind) {
     case 'int':
-      return fc.size;
     case 'enum':
-      return fc.container.size;
     case 'float':
-      return fc.expDig + fc.mantDig;
+      return scalarBits(fc);
     case 'string':
       return 8;
     case 'struct':
@@ -154,12 +153,6 @@ export function minBits(fc: FieldClass): number {
 /** Size in bits of a field of this class when it is always the same, else -1. */
 export function fixedBits(fc: FieldClass): number {
   switch (fc.kind) {
-    case 'int':
-      return fc.size;
-    case 'enum':
-      return fc.container.size;
-    case 'float':
-      return fc.expDig + fc.mantDig;
     case 'struct': {
       // Only when no member needs padding that depends on the position.
       let n = 0;
@@ -175,7 +168,7 @@ export function fixedBits(fc: FieldClass): number {
       return b < 0 ? -1 : b * fc.length;
     }
     default:
-      return -1;
+      return scalarBits(fc);
   }
 }
 

@@ -19,6 +19,7 @@
  * already selects it). Both must precede their sequence/variant within the compiled scopes.
  */
 import type { EnumFC, FieldClass, IntegerFC, Scope, SequenceFC, StructFC, VariantFC } from '../ir.js';
+import { scalarBits } from '../ir.js';
 import { WriterError } from '../../util/errors.js';
 import * as H from './encode-helpers.js';
 import type { EnumTable, Values, VariantTable } from './encode-helpers.js';
@@ -79,11 +80,9 @@ function lowbit(n: number, cap: number): number {
 export function fixedSize(fc: FieldClass): number {
   switch (fc.kind) {
     case 'int':
-      return fc.size;
     case 'enum':
-      return fc.container.size;
     case 'float':
-      return fc.expDig + fc.mantDig;
+      return scalarBits(fc);
     case 'string':
     case 'sequence':
     case 'variant':
