@@ -143,6 +143,19 @@ export function scalarBits(fc: FieldClass): number {
   }
 }
 
+/** The class at `path` below `root` (paths go through array and sequence elements without naming them). */
+export function classAtPath(root: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
+  let cur: FieldClass | undefined = root;
+  for (const name of path) {
+    while (cur !== undefined && (cur.kind === 'array' || cur.kind === 'sequence')) cur = cur.element;
+    if (cur === undefined) return undefined;
+    if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === name)?.type;
+    else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === name)?.type;
+    else return undefined;
+  }
+  return cur;
+}
+
 export interface ClockClass {
   readonly name: string;
   /** Cycles per second; 1e9 for LTTng. */
