@@ -133,10 +133,6 @@ export function collectRefs(root: StructFC | undefined, into: FieldRef[]): void 
 /** Minimum size in bits of a field of this class (for sanity checks on lengths). */
 export function minBits(fc: FieldClass): number {
   switch (fc.kind) {
-    case 'int':
-    case 'enum':
-    case 'float':
-      return scalarBits(fc);
     case 'string':
       return 8;
     case 'struct':
@@ -147,6 +143,8 @@ export function minBits(fc: FieldClass): number {
       return fc.length * minBits(fc.element);
     case 'sequence':
       return 0;
+    default:
+      return scalarBits(fc);
   }
 }
 

@@ -79,10 +79,6 @@ function lowbit(n: number, cap: number): number {
 /** Static size in bits, or -1 when variable. */
 export function fixedSize(fc: FieldClass): number {
   switch (fc.kind) {
-    case 'int':
-    case 'enum':
-    case 'float':
-      return scalarBits(fc);
     case 'string':
     case 'sequence':
     case 'variant':
@@ -103,6 +99,8 @@ export function fixedSize(fc: FieldClass): number {
       }
       return total;
     }
+    default:
+      return scalarBits(fc);
   }
 }
 

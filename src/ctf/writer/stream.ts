@@ -292,18 +292,21 @@ export class StreamWriter {
     }
     const key = hi * 32 + (lo >>> 27);
     const ext = ec.id > this.maxCompactId || key !== this.lastKey;
-    // As in `write`: once more in a new packet, then dropped.
-    let at: number;
-    for (let retried = false; ; retried = true) {
-      at = this.rawPlace(ec.id, ext, hi, lo, maxPayloadBytes, streamContext, context);
-      if (at >= 0) break;
+    let at = this.rawPlace(ec.id, ext, hi, lo, maxPayloadBytes, streamContext, context);
+    if (at < 0) {
       this.wipeAfterContent();
-      if (retried || this.inPacket === 0) {
+      if (this.inPacket === 0) {
         this.tooBig();
         return -1;
       }
       this.closePacket(ts);
       this.openPacket(ts);
+      at = this.rawPlace(ec.id, ext, hi, lo, maxPayloadBytes, streamContext, context);
+      if (at < 0) {
+        this.wipeAfterContent();
+        this.tooBig();
+        return -1;
+      }
     }
     this.rawPending = true;
     this.rawKey = key;
