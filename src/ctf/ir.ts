@@ -129,6 +129,33 @@ export interface SequenceFC {
 export type FieldClass =
   IntegerFC | FloatFC | StringFC | EnumFC | StructFC | VariantFC | ArrayFC | SequenceFC;
 
+/** Size in bits of an integer, enumeration or floating-point class; -1 for the other kinds. */
+export function scalarBits(fc: FieldClass): number {
+  switch (fc.kind) {
+    case 'int':
+      return fc.size;
+    case 'enum':
+      return fc.container.size;
+    case 'float':
+      return fc.expDig + fc.mantDig;
+    default:
+      return -1;
+  }
+}
+
+/** The class at `path` below `root` (paths go through array and sequence elements without naming them). */
+export function classAtPath(root: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
+  let cur: FieldClass | undefined = root;
+  for (const name of path) {
+    while (cur !== undefined && (cur.kind === 'array' || cur.kind === 'sequence')) cur = cur.element;
+    if (cur === undefined) return undefined;
+    if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === name)?.type;
+    else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === name)?.type;
+    else return undefined;
+  }
+  return cur;
+}
+
 export interface ClockClass {
   readonly name: string;
   /** Cycles per second; 1e9 for LTTng. */

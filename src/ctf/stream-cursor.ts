@@ -551,17 +551,7 @@ export class StreamCursor {
     if (q >= 0) {
       if (q === this.evStart) throw this.error(q, 'event of size 0 (corrupt metadata or stream)');
       this.ppos = q;
-      rec.eventClass = plan.ec;
-      rec.classKey = plan.key;
-      rec.stream = this.stream;
-      rec.packet = this.packet!;
-      rec.cycles = this.st.clk;
-      rec.ts = this.headTs;
-      rec.header = undefined;
-      rec.streamContext = this.ctxVals;
-      rec.streamContextVersion = this.ctxVersion;
-      rec.context = full ? plan.ctx : undefined;
-      rec.payload = full ? plan.payload : undefined;
+      this.fillRecord(rec, plan, full, this.ctxVals, this.ctxVersion);
       return;
     }
     // The usual path decodes the context into the class's arrays: compare afresh next time.
@@ -575,6 +565,17 @@ export class StreamCursor {
     }
     if (p === this.evStart) throw this.error(p, 'event of size 0 (corrupt metadata or stream)');
     this.ppos = p;
+    this.fillRecord(rec, plan, full, plan.streamCtx, undefined);
+  }
+
+  /** Fills `rec` with the head event (`full`: with its context and payload values). */
+  private fillRecord(
+    rec: EventRecord,
+    plan: EventPlan,
+    full: boolean,
+    streamContext: EventRecord['streamContext'],
+    streamContextVersion: number | undefined,
+  ): void {
     rec.eventClass = plan.ec;
     rec.classKey = plan.key;
     rec.stream = this.stream;
@@ -582,8 +583,8 @@ export class StreamCursor {
     rec.cycles = this.st.clk;
     rec.ts = this.headTs;
     rec.header = undefined;
-    rec.streamContext = plan.streamCtx;
-    rec.streamContextVersion = undefined;
+    rec.streamContext = streamContext;
+    rec.streamContextVersion = streamContextVersion;
     rec.context = full ? plan.ctx : undefined;
     rec.payload = full ? plan.payload : undefined;
   }

@@ -83,6 +83,12 @@ export class Generator {
     return { code: `(${v}n)`, ty: BIG };
   }
 
+  /** `code`, which may throw FAIL: the predicate then catches it (the event does not match). */
+  private failing(code: string): string {
+    this.mayFail = true;
+    return code;
+  }
+
   /** Code of a value as an integer (bool → 0/1). */
   private asInt(c: Code): string {
     return c.ty.t === 'bool' ? `(${c.code} ? 1 : 0)` : c.code;
@@ -114,8 +120,7 @@ export class Generator {
       case 'float':
         return `ftruth(${c.code})`;
       case 'dyn':
-        this.mayFail = true;
-        return `dynTruth(${c.code})`;
+        return this.failing(`dynTruth(${c.code})`);
       case 'string':
         throw new StaticFalse('a string operand of && or ||');
       case 'agg':
@@ -123,22 +128,18 @@ export class Generator {
     }
   }
 
+  /** Code of the whole expression: its truth as an operand, but a float or a string is refused. */
   root(n: Node): string {
     const c = this.gen(n);
     switch (c.ty.t) {
-      case 'bool':
-        return c.code;
-      case 'int':
-        return `(${c.code} != 0)`;
       case 'dyn':
-        this.mayFail = true;
-        return `dynRoot(${c.code})`;
+        return this.failing(`dynRoot(${c.code})`);
       case 'float':
         throw new StaticFalse('a float value as the whole expression');
       case 'string':
         throw new StaticFalse('a string value as the whole expression');
-      case 'agg':
-        throw new StaticFalse('an array or structure used as a value');
+      default:
+        return this.truth(c);
     }
   }
 
@@ -183,8 +184,7 @@ export class Generator {
       case 'float':
         return { code: `(${x.code} === 0)`, ty: BOOL };
       case 'dyn':
-        this.mayFail = true;
-        return { code: `dynNot(${x.code})`, ty: BOOL };
+        return { code: this.failing(`dynNot(${x.code})`), ty: BOOL };
       case 'string':
         throw new StaticFalse('operator ! on a string');
       case 'agg':
@@ -244,11 +244,9 @@ export class Generator {
       case '^':
         return { code: `bxor(${a}, ${b})`, ty: BIG };
       case '<<':
-        this.mayFail = true;
-        return { code: `shl(${a}, ${b})`, ty: BIG };
+        return { code: this.failing(`shl(${a}, ${b})`), ty: BIG };
       case '>>':
-        this.mayFail = true;
-        return { code: `shr(${a}, ${b})`, ty: BIG };
+        return { code: this.failing(`shr(${a}, ${b})`), ty: BIG };
     }
   }
 

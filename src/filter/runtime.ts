@@ -157,19 +157,10 @@ function dynCmp(op: CmpOp, a: DynValue, aLit: number, b: DynValue, bLit: number)
               ? x > y
               : x >= y;
   }
+  // Two bigints: totally ordered (no NaN), so one three-way comparison serves every operator.
   const x = a as bigint;
   const y = b as bigint;
-  return op === '=='
-    ? x === y
-    : op === '!='
-      ? x !== y
-      : op === '<'
-        ? x < y
-        : op === '<='
-          ? x <= y
-          : op === '>'
-            ? x > y
-            : x >= y;
+  return cmpResult(op, x < y ? -1 : x > y ? 1 : 0);
 }
 
 function cmpResult(op: CmpOp, c: number): boolean {

@@ -245,3 +245,58 @@ export abstract class Conn implements BudgetHolder {
 export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A command's header once read: the command and the size of its payload. */
+export interface CommandHeader {
+  readonly cmd: number;
+  readonly size: number;
+}
+
+/**
+ * The request/response connections (control and live): a fixed-size header, then the
+ * command's payload; commands are handled one at a time, in order, and none is read while too
+ * much of our output waits for the peer (`outputBlocked`).
+ */
+export abstract class RequestConn extends Conn {
+  /** The header of the command whose payload is awaited. */
+  protected hdr: CommandHeader | null = null;
+
+  constructor(
+    sock: Socket,
+    state: RelayState,
+    kind: 'control' | 'live',
+    onGone: (c: Conn) => void,
+    private readonly headerSize: number,
+  ) {
+    super(sock, state, kind, onGone);
+  }
+
+  /** Reads a header of `headerSize` bytes; null when it ends the connection. */
+  protected abstract readHeader(h: Buffer): CommandHeader | null;
+  /** Handles one command and its payload. */
+  protected abstract dispatch(cmd: number, payload: Buffer): void;
+
+  protected process(): void {
+    while (!this.dead) {
+      if (this.hdr === null) {
+        if (this.q.length < this.headerSize || this.outputBlocked()) return;
+        this.hdr = this.readHeader(this.q.take(this.headerSize));
+        if (this.hdr === null) return;
+      }
+      if (this.q.length < this.hdr.size) return;
+      const payload = this.q.take(this.hdr.size);
+      const cmd = this.hdr.cmd;
+      this.hdr = null;
+      this.commandsDone++;
+      if (this.state.options.traceProtocol === true) {
+        const hex = payload.toString('hex').slice(0, 48);
+        this.state.log('debug', `${this.kind} ${this.peer}: command ${cmd} ${hex}`);
+      }
+      this.dispatch(cmd, payload);
+    }
+  }
+
+  protected inCommand(): boolean {
+    return this.hdr !== null || this.q.length > 0;
+  }
+}

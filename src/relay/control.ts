@@ -40,7 +40,7 @@ import {
   readU64n,
   VersionMsg,
 } from './codec.js';
-import { Conn, ProtocolError } from './conn.js';
+import { type CommandHeader, type Conn, ProtocolError, RequestConn } from './conn.js';
 import { isSafeComponent, safeRelativePath } from './paths.js';
 import type { RelayState } from './state.js';
 import type { RelayStream, Session } from './stream.js';
@@ -60,39 +60,21 @@ function u64min(a: number, b: number): number {
   return Math.min(a, b);
 }
 
-export class ControlConnection extends Conn {
-  private hdr: { cmd: number; size: number } | null = null;
+export class ControlConnection extends RequestConn {
   private minor = -1;
   session: Session | null = null;
   private warnedRotation = false;
 
   constructor(sock: Socket, state: RelayState, onGone: (c: Conn) => void) {
-    super(sock, state, 'control', onGone);
+    super(sock, state, 'control', onGone, RelaydHdr.size);
   }
 
-  protected process(): void {
-    while (!this.dead) {
-      if (this.hdr === null) {
-        if (this.q.length < RelaydHdr.size || this.outputBlocked()) return;
-        const h = RelaydHdr.decode(this.q.take(RelaydHdr.size));
-        if (h.data_size < 0 || h.data_size > MAX_CONTROL_PAYLOAD) {
-          throw new ProtocolError(
-            `command ${h.cmd}: payload size ${h.data_size} exceeds ${MAX_CONTROL_PAYLOAD}`,
-          );
-        }
-        this.hdr = { cmd: h.cmd, size: h.data_size };
-      }
-      if (this.q.length < this.hdr.size) return;
-      const payload = this.q.take(this.hdr.size);
-      const cmd = this.hdr.cmd;
-      this.hdr = null;
-      this.commandsDone++;
-      this.dispatch(cmd, payload);
+  protected readHeader(b: Buffer): CommandHeader {
+    const h = RelaydHdr.decode(b);
+    if (h.data_size < 0 || h.data_size > MAX_CONTROL_PAYLOAD) {
+      throw new ProtocolError(`command ${h.cmd}: payload size ${h.data_size} exceeds ${MAX_CONTROL_PAYLOAD}`);
     }
-  }
-
-  protected inCommand(): boolean {
-    return this.hdr !== null || this.q.length > 0;
+    return { cmd: h.cmd, size: h.data_size };
   }
 
   describeCommand(): string {
@@ -142,6 +124,12 @@ export class ControlConnection extends Conn {
       throw new ProtocolError(`${what}: payload of ${payload.length} bytes, need ${size}`);
   }
 
+  /** The payload of command `what` decoded as `s` (a shorter payload is a protocol error). */
+  private decode<T>(payload: Buffer, s: { readonly size: number; decode(b: Buffer): T }, what: string): T {
+    this.need(payload, s.size, what);
+    return s.decode(payload);
+  }
+
   private requireSession(what: string): Session {
     if (this.session === null) throw new ProtocolError(`${what} before CREATE_SESSION`);
     return this.session;
@@ -154,10 +142,7 @@ export class ControlConnection extends Conn {
     return s;
   }
 
-  private dispatch(cmd: number, p: Buffer): void {
-    if (this.state.options.traceProtocol === true) {
-      this.state.log('debug', `control ${this.peer}: command ${cmd} ${p.toString('hex').slice(0, 48)}`);
-    }
+  protected dispatch(cmd: number, p: Buffer): void {
     if (this.minor < 0 && cmd !== RelaydCommand.VERSION) {
       throw new ProtocolError(`command ${cmd} before VERSION`);
     }
@@ -184,14 +169,12 @@ export class ControlConnection extends Conn {
       case RelaydCommand.DATA_PENDING:
         return this.cmdDataPending(p);
       case RelaydCommand.QUIESCENT_CONTROL: {
-        this.need(p, QuiescentControl.size, 'QUIESCENT_CONTROL');
-        const s = this.stream(QuiescentControl.decode(p).stream_id);
+        const s = this.stream(this.decode(p, QuiescentControl, 'QUIESCENT_CONTROL').stream_id);
         if (s !== undefined) s.dataPendingCheckDone = true;
         return this.reply(LttngErr.OK);
       }
       case RelaydCommand.BEGIN_DATA_PENDING: {
-        this.need(p, BeginDataPending.size, 'BEGIN_DATA_PENDING');
-        const s = this.state.sessions.get(BeginDataPending.decode(p).session_id);
+        const s = this.state.sessions.get(this.decode(p, BeginDataPending, 'BEGIN_DATA_PENDING').session_id);
         if (s !== undefined) for (const st of s.streams) st.dataPendingCheckDone = false;
         return this.reply(LttngErr.OK);
       }
@@ -220,8 +203,7 @@ export class ControlConnection extends Conn {
   }
 
   private cmdVersion(p: Buffer): void {
-    this.need(p, VersionMsg.size, 'VERSION');
-    const v = VersionMsg.decode(p);
+    const v = this.decode(p, VersionMsg, 'VERSION');
     this.send(VersionMsg.encode({ major: RELAYD_VERSION_MAJOR, minor: RELAYD_VERSION_MINOR }));
     if (v.major !== RELAYD_VERSION_MAJOR) {
       this.state.log(
@@ -242,8 +224,7 @@ export class ControlConnection extends Conn {
   }
 
   private cmdGetConfiguration(p: Buffer): void {
-    this.need(p, GetConfiguration.size, 'GET_CONFIGURATION');
-    const q = GetConfiguration.decode(p);
+    const q = this.decode(p, GetConfiguration, 'GET_CONFIGURATION');
     // No flags: "clear" is not allowed, so the session daemon refuses `lttng clear` itself.
     this.send(
       GetConfigurationReply.encode({
@@ -345,8 +326,7 @@ export class ControlConnection extends Conn {
 
   private cmdCreateTraceChunk(p: Buffer): void {
     const session = this.requireSession('CREATE_TRACE_CHUNK');
-    this.need(p, CreateTraceChunk.size, 'CREATE_TRACE_CHUNK');
-    const c = CreateTraceChunk.decode(p);
+    const c = this.decode(p, CreateTraceChunk, 'CREATE_TRACE_CHUNK');
     let overrideName: string | null = null;
     if (c.override_name_length > MAX_CHUNK_NAME) {
       throw new ProtocolError(`CREATE_TRACE_CHUNK: chunk name of ${c.override_name_length} bytes`);
@@ -355,14 +335,7 @@ export class ControlConnection extends Conn {
       overrideName = readCString(p, CreateTraceChunk.size, c.override_name_length);
       if (overrideName === null) throw new ProtocolError('CREATE_TRACE_CHUNK: bad chunk name');
     }
-    if (session.currentChunk !== null && session.currentChunk.id !== c.chunk_id && !this.warnedRotation) {
-      this.warnedRotation = true;
-      this.state.log(
-        'warn',
-        `session ${this.describeSession(session)}: session rotation is not supported; ` +
-          'every chunk stays in the session directory',
-      );
-    }
+    if (session.currentChunk !== null && session.currentChunk.id !== c.chunk_id) this.warnRotation(session);
     let chunk = this.state.getChunk(session.sessiondUuid, session.sessiondSessionId, c.chunk_id);
     if (chunk === undefined) {
       chunk = { id: c.chunk_id, creationTimestamp: c.creation_timestamp, overrideName };
@@ -374,8 +347,7 @@ export class ControlConnection extends Conn {
 
   private cmdAddStream(p: Buffer): void {
     const session = this.requireSession('ADD_STREAM');
-    this.need(p, AddStream211.size, 'ADD_STREAM');
-    const a = AddStream211.decode(p);
+    const a = this.decode(p, AddStream211, 'ADD_STREAM');
     const fail = (why: string): void => {
       this.state.log('warn', `session ${this.describeSession(session)}: ADD_STREAM refused: ${why}`);
       this.send(StatusStream.encode({ handle: -1, ret_code: LttngErr.UNK }));
@@ -404,8 +376,7 @@ export class ControlConnection extends Conn {
 
   private cmdSendMetadata(p: Buffer): void {
     this.requireSession('SEND_METADATA');
-    this.need(p, MetadataPayload.size, 'SEND_METADATA');
-    const m = MetadataPayload.decode(p);
+    const m = this.decode(p, MetadataPayload, 'SEND_METADATA');
     const s = this.stream(m.stream_id);
     if (s === undefined || !s.isMetadata)
       throw new ProtocolError(`SEND_METADATA for unknown metadata stream ${m.stream_id}`);
@@ -429,8 +400,7 @@ export class ControlConnection extends Conn {
 
   private cmdCloseStream(p: Buffer): void {
     this.requireSession('CLOSE_STREAM');
-    this.need(p, CloseStream.size, 'CLOSE_STREAM');
-    const c = CloseStream.decode(p);
+    const c = this.decode(p, CloseStream, 'CLOSE_STREAM');
     const s = this.stream(c.stream_id);
     if (s === undefined) return this.reply(LttngErr.UNK);
     s.requestClose(c.last_net_seq_num);
@@ -439,8 +409,7 @@ export class ControlConnection extends Conn {
 
   private cmdDataPending(p: Buffer): void {
     this.requireSession('DATA_PENDING');
-    this.need(p, DataPending.size, 'DATA_PENDING');
-    const d = DataPending.decode(p);
+    const d = this.decode(p, DataPending, 'DATA_PENDING');
     const s = this.stream(d.stream_id);
     // Unknown (already closed) stream: nothing is pending for it.
     if (s === undefined) return this.reply(0);
@@ -451,8 +420,7 @@ export class ControlConnection extends Conn {
   }
 
   private cmdEndDataPending(p: Buffer): void {
-    this.need(p, EndDataPending.size, 'END_DATA_PENDING');
-    const s = this.state.sessions.get(EndDataPending.decode(p).session_id);
+    const s = this.state.sessions.get(this.decode(p, EndDataPending, 'END_DATA_PENDING').session_id);
     let inflight = 0;
     if (s !== undefined) {
       for (const st of s.streams) {
@@ -467,8 +435,7 @@ export class ControlConnection extends Conn {
 
   private cmdResetMetadata(p: Buffer): void {
     const session = this.requireSession('RESET_METADATA');
-    this.need(p, ResetMetadata.size, 'RESET_METADATA');
-    const r = ResetMetadata.decode(p);
+    const r = this.decode(p, ResetMetadata, 'RESET_METADATA');
     const s = this.stream(r.stream_id);
     if (session.liveTimer > 0 || s === undefined || !s.isMetadata) return this.reply(LttngErr.UNK);
     s.resetMetadata();
@@ -485,21 +452,24 @@ export class ControlConnection extends Conn {
       throw new ProtocolError(`ROTATE_STREAMS: ${p.length} bytes for ${count} streams`);
     }
     const isSet = p[4] !== 0;
-    if (isSet && !this.warnedRotation) {
-      this.warnedRotation = true;
-      this.state.log(
-        'warn',
-        `session ${this.describeSession(session)}: session rotation is not supported; ` +
-          'every chunk stays in the session directory',
-      );
-    }
+    if (isSet) this.warnRotation(session);
     this.reply(LttngErr.OK);
+  }
+
+  /** Says once per connection that rotations are not done. */
+  private warnRotation(session: Session): void {
+    if (this.warnedRotation) return;
+    this.warnedRotation = true;
+    this.state.log(
+      'warn',
+      `session ${this.describeSession(session)}: session rotation is not supported; ` +
+        'every chunk stays in the session directory',
+    );
   }
 
   private cmdCloseTraceChunk(p: Buffer): void {
     const session = this.requireSession('CLOSE_TRACE_CHUNK');
-    this.need(p, CloseTraceChunk.size, 'CLOSE_TRACE_CHUNK');
-    const c = CloseTraceChunk.decode(p);
+    const c = this.decode(p, CloseTraceChunk, 'CLOSE_TRACE_CHUNK');
     // A closed chunk is never looked up again: forget it (a peer cannot grow the table).
     this.state.deleteChunk(session.sessiondUuid, session.sessiondSessionId, c.chunk_id);
     if (session.currentChunk !== null && session.currentChunk.id === c.chunk_id) session.currentChunk = null;

@@ -42,7 +42,7 @@ import {
   ViewerStreamRec,
   ViewerTracePacket,
 } from './codec.js';
-import { Conn, ProtocolError } from './conn.js';
+import { type CommandHeader, type Conn, ProtocolError, RequestConn } from './conn.js';
 import type { RelayState } from './state.js';
 import type { RelayStream, Session } from './stream.js';
 import type { Tracefile } from './tracefile.js';
@@ -85,51 +85,34 @@ class ViewerSession {
   constructor(readonly id: number) {}
 }
 
-export class LiveConnection extends Conn {
-  private hdr: { cmd: number } | null = null;
+export class LiveConnection extends RequestConn {
   private connected = false;
   private viewer: ViewerSession | null = null;
 
   constructor(sock: Socket, state: RelayState, onGone: (c: Conn) => void) {
-    super(sock, state, 'live', onGone);
+    super(sock, state, 'live', onGone, ViewerCmd.size);
   }
 
-  protected process(): void {
-    while (!this.dead) {
-      if (this.hdr === null) {
-        if (this.q.length < ViewerCmd.size || this.outputBlocked()) return;
-        const h = ViewerCmd.decode(this.q.take(ViewerCmd.size));
-        const size = VIEWER_REQUEST_SIZE[h.cmd];
-        if (size === undefined) {
-          // As lttng-relayd: a 4-byte "unknown", then hang up.
-          this.send(GenericReply.encode({ ret_code: LttngErr.UNK }));
-          this.state.counters.protocolErrors++;
-          this.state.log('warn', `live connection ${this.peer}: unknown command ${h.cmd}; closing it`);
-          return this.end();
-        }
-        if (!this.connected && h.cmd !== ViewerCommand.CONNECT) {
-          throw new ProtocolError(`command ${h.cmd} before CONNECT`);
-        }
-        this.hdr = { cmd: h.cmd };
-      }
-      const size = VIEWER_REQUEST_SIZE[this.hdr.cmd]!;
-      if (this.q.length < size) return;
-      const payload = this.q.take(size);
-      const cmd = this.hdr.cmd;
-      this.hdr = null;
-      this.commandsDone++;
-      this.dispatch(cmd, payload);
+  protected readHeader(b: Buffer): CommandHeader | null {
+    const h = ViewerCmd.decode(b);
+    const size = VIEWER_REQUEST_SIZE[h.cmd];
+    if (size === undefined) {
+      // As lttng-relayd: a 4-byte "unknown", then hang up.
+      this.send(GenericReply.encode({ ret_code: LttngErr.UNK }));
+      this.state.counters.protocolErrors++;
+      this.state.log('warn', `live connection ${this.peer}: unknown command ${h.cmd}; closing it`);
+      this.end();
+      return null;
     }
-  }
-
-  protected inCommand(): boolean {
-    return this.hdr !== null || this.q.length > 0;
+    if (!this.connected && h.cmd !== ViewerCommand.CONNECT) {
+      throw new ProtocolError(`command ${h.cmd} before CONNECT`);
+    }
+    return { cmd: h.cmd, size };
   }
 
   describeCommand(): string {
     if (this.hdr === null) return `a request header (${this.q.length} of ${ViewerCmd.size} bytes)`;
-    const size = VIEWER_REQUEST_SIZE[this.hdr.cmd] ?? 0;
-    return `request ${this.hdr.cmd} (${this.q.length} of ${size} bytes)`;
+    return `request ${this.hdr.cmd} (${this.q.length} of ${this.hdr.size} bytes)`;
   }
 
   /** Attached to a relay session (an attached viewer may pause for as long as it likes). */
@@ -156,10 +139,7 @@ export class LiveConnection extends Conn {
     this.state.maybeForgetSession(s);
   }
 
-  private dispatch(cmd: number, p: Buffer): void {
-    if (this.state.options.traceProtocol === true) {
-      this.state.log('debug', `live ${this.peer}: command ${cmd} ${p.toString('hex').slice(0, 48)}`);
-    }
+  protected dispatch(cmd: number, p: Buffer): void {
     switch (cmd) {
       case ViewerCommand.CONNECT:
         return this.cmdConnect(p);
@@ -297,16 +277,23 @@ export class LiveConnection extends Conn {
     s.viewer = v;
     v.sessions.add(s);
     this.makeViewerStreams(v, s, r.seek);
-    const list = this.viewerStreamsOf(v, s).filter((vs) => vs.hasMore());
-    // Finished streams are never announced (not now, not as "new" later).
-    for (const vs of this.viewerStreamsOf(v, s)) if (!vs.hasMore()) vs.sentFlag = true;
+    const mine = this.viewerStreamsOf(v, s);
+    const list = mine.filter((vs) => vs.hasMore());
     this.state.log('info', `live viewer ${this.peer} attached to ${s.hostname}/${s.name} (#${s.id})`);
-    this.send(
-      Buffer.concat([
-        ViewerAttachResponse.encode({ status: ViewerAttach.OK, streams_count: list.length }),
-        this.streamRecords(list),
-      ]),
+    this.sendStreams(
+      mine,
+      ViewerAttachResponse.encode({ status: ViewerAttach.OK, streams_count: list.length }),
+      list,
     );
+  }
+
+  /**
+   * Sends `head` and the records of `list`; the finished streams of `mine` are never announced
+   * (not now, not as "new" later).
+   */
+  private sendStreams(mine: ViewerStream[], head: Buffer, list: ViewerStream[]): void {
+    for (const vs of mine) if (!vs.hasMore()) vs.sentFlag = true;
+    this.send(Buffer.concat([head, this.streamRecords(list)]));
   }
 
   private cmdGetNewStreams(p: Buffer): void {
@@ -321,12 +308,10 @@ export class LiveConnection extends Conn {
     const mine = this.viewerStreamsOf(v, s);
     if (s.connectionClosed && !mine.some((vs) => vs.hasMore())) return reply(ViewerNewStreams.HUP);
     const unsent = mine.filter((vs) => !vs.sentFlag && vs.hasMore());
-    for (const vs of mine) if (!vs.hasMore()) vs.sentFlag = true;
-    this.send(
-      Buffer.concat([
-        ViewerNewStreamsResponse.encode({ status: ViewerNewStreams.OK, streams_count: unsent.length }),
-        this.streamRecords(unsent),
-      ]),
+    this.sendStreams(
+      mine,
+      ViewerNewStreamsResponse.encode({ status: ViewerNewStreams.OK, streams_count: unsent.length }),
+      unsent,
     );
   }
 

@@ -83,14 +83,8 @@ export abstract class TimestampPrinter {
     const ts = rec.ts;
     // Fast path: wall-clock time of a non-negative time in the exact range.
     if (!o.clockCycles && ts < SAFE && ts > -SAFE && this.lastExact === undefined) {
-      const total = this.base.ns + ts;
-      let sec = Math.floor(total / 1e9);
-      let ns = total - sec * 1e9;
-      if (ns >= 1e9) {
-        ns -= 1e9;
-        sec += 1;
-      }
-      sec += this.base.seconds;
+      const sec = this.wallSeconds(ts);
+      const ns = this.base.ns + ts - (sec - this.base.seconds) * 1e9;
       if (sec >= 0) {
         if (sec !== this.cacheSec) this.setCache(sec);
         if (this.lastTs !== undefined) this.deltaTs = ts - this.lastTs;
@@ -177,16 +171,21 @@ export abstract class TimestampPrinter {
     }
   }
 
+  /**
+   * The whole seconds from the origin of a relative `ts` (exact below 2^53); its nanoseconds
+   * are `base.ns + ts - (sec - base.seconds) * 1e9` (exact: integers below 2^53).
+   */
+  private wallSeconds(ts: number): number {
+    const total = this.base.ns + ts;
+    const sec = Math.floor(total / 1e9);
+    // The quotient may round down to the integer below: then the remainder is 1e9.
+    return (total - sec * 1e9 >= 1e9 ? sec + 1 : sec) + this.base.seconds;
+  }
+
   /** Writes the wall-clock time of a relative `ts` (exact below 2^53). */
   private writeWall(ts: number): void {
-    const total = this.base.ns + ts;
-    let sec = Math.floor(total / 1e9);
-    let ns = total - sec * 1e9;
-    if (ns >= 1e9) {
-      ns -= 1e9;
-      sec += 1;
-    }
-    sec += this.base.seconds;
+    const sec = this.wallSeconds(ts);
+    const ns = this.base.ns + ts - (sec - this.base.seconds) * 1e9;
     if (sec < 0) {
       this.w.raw(this.negativeTime(sec, ns));
       return;
@@ -226,14 +225,8 @@ export abstract class TimestampPrinter {
 
   /** babeltrace2's wall-clock time text of a relative `ts` (exact below 2^53). */
   wallTime(ts: number): string {
-    const total = this.base.ns + ts;
-    let sec = Math.floor(total / 1e9);
-    let ns = total - sec * 1e9;
-    if (ns >= 1e9) {
-      ns -= 1e9;
-      sec += 1;
-    }
-    sec += this.base.seconds;
+    const sec = this.wallSeconds(ts);
+    const ns = this.base.ns + ts - (sec - this.base.seconds) * 1e9;
     if (sec < 0) return this.negativeTime(sec, ns);
     if (sec !== this.cacheSec) this.setCache(sec);
     return this.cachePrefix + pad9(ns);

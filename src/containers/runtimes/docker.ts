@@ -14,16 +14,9 @@ export const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock'];
 const LIVE = new Set(['running', 'paused', 'restarting']);
 
 export async function listDocker(socketPath: string, timeoutMs: number): Promise<RuntimeContainer[]> {
-  const list = await getJson(socketPath, '/containers/json?all=1', timeoutMs);
-  if (!Array.isArray(list)) throw new Error(`${socketPath}: /containers/json is not a list`);
   const out: RuntimeContainer[] = [];
-  for (const c of list) {
-    if (!isRecord(c)) continue;
-    const id = str(c['Id']);
-    if (id === '') continue;
-    const names = Array.isArray(c['Names']) ? c['Names'].map(str) : [];
-    const labels = strRecord(c['Labels']);
-    const state = str(c['State']).toLowerCase();
+  const list = await listApiContainers(socketPath, '/containers/json?all=1', '/containers/json', timeoutMs);
+  for (const { c, id, names, state, labels } of list) {
     const k = kubernetesFromLabels(labels);
     const isPod = k.podUid !== '' || k.podName !== '';
     out.push(
@@ -58,6 +51,39 @@ export async function listDocker(socketPath: string, timeoutMs: number): Promise
   return out;
 }
 
+/** One entry of a Docker-style container list, with the fields both APIs give alike. */
+export interface ApiContainer {
+  readonly c: Record<string, unknown>;
+  readonly id: string;
+  readonly names: string[];
+  /** Lower-cased. */
+  readonly state: string;
+  readonly labels: Record<string, string>;
+}
+
+/**
+ * The container list of a Docker-style API (Docker's, Podman's libpod one) at `path`; entries
+ * without an id are skipped. `what` names the list in the error when it is not one.
+ */
+export async function listApiContainers(
+  socketPath: string,
+  path: string,
+  what: string,
+  timeoutMs: number,
+): Promise<ApiContainer[]> {
+  const list = await getJson(socketPath, path, timeoutMs);
+  if (!Array.isArray(list)) throw new Error(`${socketPath}: ${what} is not a list`);
+  const out: ApiContainer[] = [];
+  for (const c of list) {
+    if (!isRecord(c)) continue;
+    const id = str(c['Id']);
+    if (id === '') continue;
+    const names = Array.isArray(c['Names']) ? c['Names'].map(str) : [];
+    out.push({ c, id, names, state: str(c['State']).toLowerCase(), labels: strRecord(c['Labels']) });
+  }
+  return out;
+}
+
 export interface RuntimeEvent {
   /** `start`, `die`, `destroy`, ... (Docker `Action`, Podman `Status`), lower-cased. */
   action: string;
@@ -68,49 +94,45 @@ export interface RuntimeEvent {
   timeNano: bigint;
 }
 
-/** Subscribe to container events; `onEvent` gets each one as it comes. */
-export function watchDockerEvents(
+/** Subscribes to container events of one runtime socket; `onEvent` gets each one as it comes. */
+export type EventWatcher = (
   socketPath: string,
   timeoutMs: number,
   onEvent: (e: RuntimeEvent) => void,
   onError: (e: RuntimeApiError) => void,
-): JsonStream {
-  return watchEventStream(socketPath, '/events', timeoutMs, onEvent, onError, true);
-}
+) => JsonStream;
 
 /**
- * Container events of a Docker-style events API (Docker's, Podman's libpod one) at `path`;
- * `withFrom`: an event without an image attribute takes Docker's older `from` field.
+ * The watcher of the container events of a Docker-style events API (Docker's, Podman's libpod
+ * one) at `path`; `withFrom`: an event without an image attribute takes Docker's older `from`
+ * field.
  */
-export function watchEventStream(
-  socketPath: string,
-  path: string,
-  timeoutMs: number,
-  onEvent: (e: RuntimeEvent) => void,
-  onError: (e: RuntimeApiError) => void,
-  withFrom: boolean,
-): JsonStream {
+export function eventWatcher(path: string, withFrom: boolean): EventWatcher {
   const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
   const sep = path.includes('?') ? '&' : '?';
-  return streamJsonLines(
-    socketPath,
-    `${path}${sep}filters=${filters}`,
-    timeoutMs,
-    (v) => {
-      if (!isRecord(v)) return;
-      const actor = isRecord(v['Actor']) ? v['Actor'] : {};
-      const attrs = strRecord(actor['Attributes']);
-      const id = str(actor['ID']) || str(v['id']);
-      if (id === '') return;
-      const tn = v['timeNano'];
-      onEvent({
-        action: (str(v['Action']) || str(v['status'])).toLowerCase(),
-        id,
-        name: attrs['name'] ?? '',
-        image: attrs['image'] ?? (withFrom ? str(v['from']) : ''),
-        timeNano: typeof tn === 'number' ? BigInt(Math.round(tn)) : 0n,
-      });
-    },
-    onError,
-  );
+  return (socketPath, timeoutMs, onEvent, onError) =>
+    streamJsonLines(
+      socketPath,
+      `${path}${sep}filters=${filters}`,
+      timeoutMs,
+      (v) => {
+        if (!isRecord(v)) return;
+        const actor = isRecord(v['Actor']) ? v['Actor'] : {};
+        const attrs = strRecord(actor['Attributes']);
+        const id = str(actor['ID']) || str(v['id']);
+        if (id === '') return;
+        const tn = v['timeNano'];
+        onEvent({
+          action: (str(v['Action']) || str(v['status'])).toLowerCase(),
+          id,
+          name: attrs['name'] ?? '',
+          image: attrs['image'] ?? (withFrom ? str(v['from']) : ''),
+          timeNano: typeof tn === 'number' ? BigInt(Math.round(tn)) : 0n,
+        });
+      },
+      onError,
+    );
 }
+
+/** Docker's container events. */
+export const watchDockerEvents: EventWatcher = eventWatcher('/events', true);

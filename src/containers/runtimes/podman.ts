@@ -4,10 +4,9 @@
  * init pid. Events: `GET /v4.0.0/libpod/events?stream=true&filters={"type":["container"]}`.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { getJson, isRecord, num, str, strRecord } from '../http-unix.js';
-import type { JsonStream, RuntimeApiError } from '../http-unix.js';
-import type { RuntimeEvent } from './docker.js';
-import { watchEventStream } from './docker.js';
+import { num, str } from '../http-unix.js';
+import type { EventWatcher } from './docker.js';
+import { eventWatcher, listApiContainers } from './docker.js';
 import { runtimeContainer } from './types.js';
 import type { RuntimeContainer } from './types.js';
 
@@ -28,16 +27,14 @@ export function defaultPodmanSockets(): string[] {
 const LIVE = new Set(['running', 'paused', 'stopping']);
 
 export async function listPodman(socketPath: string, timeoutMs: number): Promise<RuntimeContainer[]> {
-  const list = await getJson(socketPath, '/v4.0.0/libpod/containers/json?all=true', timeoutMs);
-  if (!Array.isArray(list)) throw new Error(`${socketPath}: libpod/containers/json is not a list`);
   const out: RuntimeContainer[] = [];
-  for (const c of list) {
-    if (!isRecord(c)) continue;
-    const id = str(c['Id']);
-    if (id === '') continue;
-    const names = Array.isArray(c['Names']) ? c['Names'].map(str) : [];
-    const state = str(c['State']).toLowerCase();
-    const labels = strRecord(c['Labels']);
+  const list = await listApiContainers(
+    socketPath,
+    '/v4.0.0/libpod/containers/json?all=true',
+    'libpod/containers/json',
+    timeoutMs,
+  );
+  for (const { c, id, names, state, labels } of list) {
     const podName = str(c['PodName']);
     if (podName !== '') labels['io.podman.pod.name'] = podName;
     const startedS = num(c['StartedAt']);
@@ -56,18 +53,5 @@ export async function listPodman(socketPath: string, timeoutMs: number): Promise
   return out;
 }
 
-export function watchPodmanEvents(
-  socketPath: string,
-  timeoutMs: number,
-  onEvent: (e: RuntimeEvent) => void,
-  onError: (e: RuntimeApiError) => void,
-): JsonStream {
-  return watchEventStream(
-    socketPath,
-    '/v4.0.0/libpod/events?stream=true',
-    timeoutMs,
-    onEvent,
-    onError,
-    false,
-  );
-}
+/** Podman's container events (libpod API). */
+export const watchPodmanEvents: EventWatcher = eventWatcher('/v4.0.0/libpod/events?stream=true', false);

@@ -3,6 +3,7 @@
  * reference keys and slots, the compile environment, and static sizes and alignments.
  */
 import type { ClockClass, FieldClass, FieldRef, IntegerFC, Scope, StructFC } from '../ir.js';
+import { scalarBits } from '../ir.js';
 
 /** What a field means to the reader (babeltrace2's "meanings"), by scope and name. */
 export type Meaning =
@@ -132,12 +133,6 @@ export function collectRefs(root: StructFC | undefined, into: FieldRef[]): void 
 /** Minimum size in bits of a field of this class (for sanity checks on lengths). */
 export function minBits(fc: FieldClass): number {
   switch (fc.kind) {
-    case 'int':
-      return fc.size;
-    case 'enum':
-      return fc.container.size;
-    case 'float':
-      return fc.expDig + fc.mantDig;
     case 'string':
       return 8;
     case 'struct':
@@ -148,18 +143,14 @@ export function minBits(fc: FieldClass): number {
       return fc.length * minBits(fc.element);
     case 'sequence':
       return 0;
+    default:
+      return scalarBits(fc);
   }
 }
 
 /** Size in bits of a field of this class when it is always the same, else -1. */
 export function fixedBits(fc: FieldClass): number {
   switch (fc.kind) {
-    case 'int':
-      return fc.size;
-    case 'enum':
-      return fc.container.size;
-    case 'float':
-      return fc.expDig + fc.mantDig;
     case 'struct': {
       // Only when no member needs padding that depends on the position.
       let n = 0;
@@ -175,7 +166,7 @@ export function fixedBits(fc: FieldClass): number {
       return b < 0 ? -1 : b * fc.length;
     }
     default:
-      return -1;
+      return scalarBits(fc);
   }
 }
 

@@ -76,16 +76,7 @@ export class Instantiator {
         if (!t.refs) return this.share(t);
         this.count(t.fields.length + 1, t);
         this.bodies.push({ type: t, namesLen: this.names.length, idxLen: this.idx.length });
-        const fields: NamedField[] = [];
-        for (let i = 0; i < t.fields.length; i++) {
-          const f = t.fields[i]!;
-          this.checkTagged(f);
-          this.names.push(f.name);
-          this.idx.push(i);
-          fields.push({ name: f.name, type: this.convert(f.type) });
-          this.names.pop();
-          this.idx.pop();
-        }
+        const fields = this.members(t.fields);
         this.bodies.pop();
         return { kind: 'struct', fields, minAlign: t.minAlign, align: t.align };
       }
@@ -100,16 +91,7 @@ export class Instantiator {
         const tag = this.resolve(t.tag, 'variant');
         if (t.tag.mode !== 'lex' && tag.type.kind === 'enum')
           this.b.checkVariantOptions(t, tag.type, t.tag.loc, t.tag.text);
-        const options: NamedField[] = [];
-        for (let i = 0; i < t.options.length; i++) {
-          const o = t.options[i]!;
-          this.checkTagged(o);
-          this.names.push(o.name);
-          this.idx.push(i);
-          options.push({ name: o.name, type: this.convert(o.type) });
-          this.names.pop();
-          this.idx.pop();
-        }
+        const options = this.members(t.options);
         return { kind: 'variant', tag: tag.ref, options, align: 1 };
       }
       case 'array': {
@@ -132,6 +114,21 @@ export class Instantiator {
   }
 
   /** A field whose type is an untagged variant is an error at the field. */
+  /** The fields of a struct or the options of a variant, each converted at its place in the path. */
+  private members(list: readonly DField[]): NamedField[] {
+    const out: NamedField[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const f = list[i]!;
+      this.checkTagged(f);
+      this.names.push(f.name);
+      this.idx.push(i);
+      out.push({ name: f.name, type: this.convert(f.type) });
+      this.names.pop();
+      this.idx.pop();
+    }
+    return out;
+  }
+
   private checkTagged(f: DField): void {
     let t = f.type;
     while (t.kind === 'array' || t.kind === 'sequence') t = t.element;

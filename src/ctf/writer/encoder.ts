@@ -19,6 +19,7 @@
  * already selects it). Both must precede their sequence/variant within the compiled scopes.
  */
 import type { EnumFC, FieldClass, IntegerFC, Scope, SequenceFC, StructFC, VariantFC } from '../ir.js';
+import { classAtPath, scalarBits } from '../ir.js';
 import { WriterError } from '../../util/errors.js';
 import * as H from './encode-helpers.js';
 import type { EnumTable, Values, VariantTable } from './encode-helpers.js';
@@ -78,12 +79,6 @@ function lowbit(n: number, cap: number): number {
 /** Static size in bits, or -1 when variable. */
 export function fixedSize(fc: FieldClass): number {
   switch (fc.kind) {
-    case 'int':
-      return fc.size;
-    case 'enum':
-      return fc.container.size;
-    case 'float':
-      return fc.expDig + fc.mantDig;
     case 'string':
     case 'sequence':
     case 'variant':
@@ -104,6 +99,8 @@ export function fixedSize(fc: FieldClass): number {
       }
       return total;
     }
+    default:
+      return scalarBits(fc);
   }
 }
 
@@ -520,19 +517,6 @@ function collectRefs(fc: FieldClass | undefined, out: Map<string, 'len' | 'tag'>
   }
 }
 
-function findField(s: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
-  let cur: FieldClass | undefined = s;
-  for (const n of path) {
-    // Paths go through array/sequence elements without naming them.
-    while (cur !== undefined && (cur.kind === 'array' || cur.kind === 'sequence')) cur = cur.element;
-    if (cur === undefined) return undefined;
-    if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === n)?.type;
-    else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === n)?.type;
-    else return undefined;
-  }
-  return cur;
-}
-
 /**
  * Compiles the scopes (in decoding order) into one encode function. Each scope's value array is
  * one argument after `lim`. `p` must be byte-aligned on entry.
@@ -546,7 +530,7 @@ export function compileEncoder(scopes: readonly ScopeInput[], opts: CompileOptio
     const scope = key.slice(0, slash) as Scope;
     const path = key.slice(slash + 1).split('/');
     const s = scopes.find((x) => x.scope === scope);
-    const fc = findField(s?.struct, path);
+    const fc = classAtPath(s?.struct, path);
     if (fc === undefined) continue; // reported by the sequence/variant itself
     const ic = fc.kind === 'enum' ? fc.container : fc.kind === 'int' ? fc : undefined;
     if (ic === undefined) throw new WriterError(`${g.name}: '${key}' is not an integer or enumeration`);

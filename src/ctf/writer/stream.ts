@@ -172,20 +172,9 @@ export class StreamWriter {
     }
     const key = hi * 32 + (lo >>> 27);
     const ext = ec.id > this.maxCompactId || key !== this.lastKey;
-    let r = ec.encode(
-      this.chunk,
-      this.dv,
-      this.header(ec.id, ext, hi, lo),
-      this.lim,
-      streamContext,
-      eventContext,
-      payload,
-    );
-    if (r < 0) {
-      this.wipeAfterContent();
-      if (this.inPacket === 0) return this.tooBig();
-      this.closePacket(ts);
-      this.openPacket(ts);
+    // No room left in the packet: once more in a new one; too big for an empty packet: dropped.
+    let r: number;
+    for (let retried = false; ; retried = true) {
       r = ec.encode(
         this.chunk,
         this.dv,
@@ -195,10 +184,11 @@ export class StreamWriter {
         eventContext,
         payload,
       );
-      if (r < 0) {
-        this.wipeAfterContent();
-        return this.tooBig();
-      }
+      if (r >= 0) break;
+      this.wipeAfterContent();
+      if (retried || this.inPacket === 0) return this.tooBig();
+      this.closePacket(ts);
+      this.openPacket(ts);
     }
     this.pos = r;
     this.lastKey = key;

@@ -28,7 +28,7 @@ import type {
   StructFC,
   VariantFC,
 } from '../ir.js';
-import { SCOPES } from '../ir.js';
+import { classAtPath, SCOPES } from '../ir.js';
 import { WriterError } from '../../util/errors.js';
 
 export interface IntOptions {
@@ -340,14 +340,14 @@ export function resolveRefs(root: StructFC, scope: Scope, roots: ScopeRoots): St
     const text = ref.text;
     let found: { scope: Scope; path: string[]; type: FieldClass } | undefined;
     if (!unresolvedMarker.has(ref)) {
-      const t = lookupPath(ref.scope === scope ? chainRoot() : roots[ref.scope], ref.path);
+      const t = classAtPath(ref.scope === scope ? chainRoot() : roots[ref.scope], ref.path);
       if (t !== undefined) found = { scope: ref.scope, path: [...ref.path], type: t };
     }
     if (found === undefined) {
       for (const [prefix, sc] of SCOPE_PREFIXES) {
         if (text.startsWith(prefix)) {
           const p = text.slice(prefix.length).split('.');
-          const t = lookupPath(sc === scope ? chainRoot() : roots[sc], p);
+          const t = classAtPath(sc === scope ? chainRoot() : roots[sc], p);
           if (t === undefined) throw new WriterError(`cannot resolve field path '${text}'`);
           found = { scope: sc, path: p, type: t };
           break;
@@ -361,7 +361,7 @@ export function resolveRefs(root: StructFC, scope: Scope, roots: ScopeRoots): St
         const { struct, path, upto } = chain[c]!;
         for (let i = 0; i < upto; i++) {
           if (struct.fields[i]!.name === first) {
-            const t = lookupPath(struct, parts);
+            const t = classAtPath(struct, parts);
             if (t !== undefined) found = { scope, path: [...path, ...parts], type: t };
             break;
           }
@@ -369,7 +369,7 @@ export function resolveRefs(root: StructFC, scope: Scope, roots: ScopeRoots): St
       }
       for (let s = SCOPES.indexOf(scope) - 1; s >= 0 && found === undefined; s--) {
         const sc = SCOPES[s]!;
-        const t = lookupPath(roots[sc], parts);
+        const t = classAtPath(roots[sc], parts);
         if (t !== undefined) found = { scope: sc, path: parts, type: t };
       }
     }
@@ -384,17 +384,4 @@ export function resolveRefs(root: StructFC, scope: Scope, roots: ScopeRoots): St
   };
   const chainRoot = (): StructFC | undefined => chain[0]?.struct;
   return visitStruct(root, []);
-}
-
-function lookupPath(root: StructFC | undefined, path: readonly string[]): FieldClass | undefined {
-  let cur: FieldClass | undefined = root;
-  for (const name of path) {
-    // Paths go through array/sequence elements without naming them.
-    while (cur !== undefined && (cur.kind === 'array' || cur.kind === 'sequence')) cur = cur.element;
-    if (cur === undefined) return undefined;
-    if (cur.kind === 'struct') cur = cur.fields.find((f) => f.name === name)?.type;
-    else if (cur.kind === 'variant') cur = cur.options.find((f) => f.name === name)?.type;
-    else return undefined;
-  }
-  return cur;
 }

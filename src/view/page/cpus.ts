@@ -2,6 +2,7 @@
 import type { LanesResponse, RowsResponse } from '../types.js';
 import { lowerBound } from '../store.js';
 import { fitText } from './dom.js';
+import { MapShares, PixelRuns } from './pixel-runs.js';
 import { fmtClock, fmtDur } from './fmt.js';
 import { tipContent } from './tooltip.js';
 import type { Host } from './timeline.js';
@@ -122,54 +123,15 @@ export class CpuView extends Timeline {
       // neighbouring pixels drawn the same way as one rectangle; wide slices one by one.
       let j0 = lowerBound(lane.s, t0);
       if (j0 > 0) j0--;
-      let runKey = -1;
-      let ra = 0;
-      let rb = 0;
-      const flush = (): void => {
-        if (runKey < 0) return;
-        const ckey = runKey >> 4;
-        const level = runKey & 15;
+      const runs = new PixelRuns(new MapShares(), (key, ra, rb) => {
+        const ckey = key >> 4;
+        const level = key & 15;
         const f = level === 15 ? 1 : (level + 0.5) / 10;
         const dim = focus !== null && ckey !== focus ? DIM : 1;
         const bh = level === 15 ? this.laneH : Math.max(2, Math.round(this.laneH * f));
         ctx.fillStyle = colors.alpha(ckey, (level === 15 ? 1 : 0.35 + 0.65 * f) * dim);
         ctx.fillRect(ra, y + this.laneH - bh, Math.max(1, rb - ra), bh);
-        runKey = -1;
-      };
-      const run = (key: number, a: number, b: number): void => {
-        if (key === runKey && a <= rb + 0.01) {
-          if (b > rb) rb = b;
-          return;
-        }
-        flush();
-        runKey = key;
-        ra = a;
-        rb = b;
-      };
-      let px = -1;
-      let bestKey = -1;
-      let bestW = 0;
-      const acc = new Map<number, number>();
-      const endPixel = (): void => {
-        if (px >= 0 && bestKey >= 0) run(bestKey, px, px + 1);
-        acc.clear();
-        px = -1;
-        bestKey = -1;
-        bestW = 0;
-      };
-      const add = (key: number, a: number, b: number): void => {
-        const p = Math.floor(a);
-        if (p !== px) {
-          endPixel();
-          px = p;
-        }
-        const v = (acc.get(key) ?? 0) + (b - a);
-        acc.set(key, v);
-        if (v > bestW) {
-          bestW = v;
-          bestKey = key;
-        }
-      };
+      });
       for (let j = j0; j < n; j++) {
         const s = lane.s[j]!;
         if (s > t1) break;
@@ -184,8 +146,7 @@ export class CpuView extends Timeline {
         const ckey = k >= 0 ? (threads.get(k)?.container ?? 0) : -k - 1;
         if (k >= 0 && xb - xa > 4) {
           // A slice wide enough to show: its own rectangle, an edge, its thread's name.
-          endPixel();
-          flush();
+          runs.finish();
           const dim = focus !== null && ckey !== focus ? DIM : 1;
           const w = xb - xa;
           ctx.fillStyle = colors.alpha(ckey, dim);
@@ -203,20 +164,9 @@ export class CpuView extends Timeline {
           continue;
         }
         const level = k >= 0 ? 15 : Math.min(9, Math.floor(lane.f[j]! * 10));
-        const key = ckey * 16 + level;
-        const pa = Math.floor(xa);
-        const pb = Math.floor(xb);
-        if (pa === pb) {
-          add(key, xa, xb);
-          continue;
-        }
-        add(key, xa, pa + 1);
-        endPixel();
-        if (pb > pa + 1) run(key, pa + 1, pb);
-        if (xb > pb) add(key, pb, xb);
+        runs.add(ckey * 16 + level, xa, xb);
       }
-      endPixel();
-      flush();
+      runs.finish();
     });
   }
 

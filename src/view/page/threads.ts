@@ -8,6 +8,7 @@ import type { GroupRowData, RowsResponse, SpanRowData, ThreadRowData, ThreadSumm
 import { ThreadState } from '../types.js';
 import { lowerBound } from '../store.js';
 import { fitText } from './dom.js';
+import { ArrayShares, PixelRuns } from './pixel-runs.js';
 import { fmtClock, fmtDur, fmtPct } from './fmt.js';
 import { tipContent } from './tooltip.js';
 import type { Host } from './timeline.js';
@@ -61,7 +62,7 @@ export class ThreadsView extends Timeline {
   private byGroup = new Map<string, GroupRowData>();
   private spans = new Map<number, SpanRowData>();
   /** Time per state kind within one pixel (drawStates). */
-  private readonly kindAcc = new Float64Array(16);
+  private readonly kindShares = new ArrayShares(16);
   /** Row index range the data on hand covers. */
   private covered: [number, number] = [0, -1];
 
@@ -242,11 +243,7 @@ export class ThreadsView extends Timeline {
     const { t0, t1 } = this.host.state;
     // One kind per screen pixel (the one that covers most of it), and neighbouring pixels of
     // the same kind drawn as one rectangle: a zoomed-out row has thousands of intervals.
-    let kind = -1;
-    let ra = 0;
-    let rb = 0;
-    const flush = (): void => {
-      if (kind < 0) return;
+    const runs = new PixelRuns(this.kindShares, (kind, ra, rb) => {
       const w = Math.max(1, rb - ra);
       const st = kind >> 1;
       const inSyscall = (kind & 1) === 1;
@@ -280,44 +277,7 @@ export class ThreadsView extends Timeline {
           ctx.fillRect(ra, mid - 1, w, 2);
           ctx.globalAlpha = 1;
       }
-      kind = -1;
-    };
-    /** Adds [a, b) of kind k (exact pixel coordinates) to the runs. */
-    const run = (k: number, a: number, b: number): void => {
-      if (k === kind && a <= rb + 0.01) {
-        if (b > rb) rb = b;
-        return;
-      }
-      flush();
-      kind = k;
-      ra = a;
-      rb = b;
-    };
-    const acc = this.kindAcc;
-    let px = -1;
-    const endPixel = (): void => {
-      if (px < 0) return;
-      let best = -1;
-      let bestW = 0;
-      for (let k = 0; k < acc.length; k++) {
-        if (acc[k]! > bestW) {
-          bestW = acc[k]!;
-          best = k;
-        }
-      }
-      if (best >= 0) run(best, px, px + 1);
-      acc.fill(0);
-      px = -1;
-    };
-    const add = (k: number, a: number, b: number): void => {
-      // a < b, within one pixel.
-      const p = Math.floor(a);
-      if (p !== px) {
-        endPixel();
-        px = p;
-      }
-      acc[k]! += b - a;
-    };
+    });
     let j0 = lowerBound(d.s, t0);
     if (j0 > 0) j0--;
     for (let j = j0; j < d.s.length; j++) {
@@ -330,20 +290,9 @@ export class ThreadsView extends Timeline {
       if (xb <= xa) xb = xa + 0.01;
       const st = d.st[j]!;
       const k = st * 2 + (st === ThreadState.sleeping && d.a[j]! >= 0 ? 1 : 0);
-      const pa = Math.floor(xa);
-      const pb = Math.floor(xb);
-      if (pa === pb) {
-        add(k, xa, xb);
-        continue;
-      }
-      // The first pixel's part, the whole pixels (all this kind's), the last pixel's part.
-      add(k, xa, pa + 1);
-      endPixel();
-      if (pb > pa + 1) run(k, pa + 1, pb);
-      if (xb > pb) add(k, pb, xb);
+      runs.add(k, xa, xb);
     }
-    endPixel();
-    flush();
+    runs.finish();
   }
 
   private drawSpans(
