@@ -46,6 +46,12 @@ export interface PatchEntry {
   comm?: Uint8Array;
 }
 
+/** What a new entry of the thread table starts from (a /proc read, or an event). */
+export type ThreadInit = Pick<
+  Thread,
+  'pid' | 'ppid' | 'comm' | 'ns' | 'pidForChildren' | 'timeForChildren' | 'nsTids' | 'nsPids' | 'seenAt'
+>;
+
 export class Thread {
   pid: number;
   ppid: number;
@@ -88,17 +94,7 @@ export class Thread {
   scView: DataView | undefined = undefined;
   constructor(
     readonly tid: number,
-    init: {
-      pid: number;
-      ppid: number;
-      comm: Uint8Array;
-      ns: Ns[];
-      pidForChildren: Ns;
-      timeForChildren: Ns;
-      nsTids: number[];
-      nsPids: number[];
-      seenAt: number;
-    },
+    init: ThreadInit,
     ctxWords: number,
   ) {
     this.pid = init.pid;

@@ -11,36 +11,28 @@ import { CLONE_NS_FLAGS, NS_INDEX, NS_TYPES, type NsType } from './proc.js';
 import { CLONE_PARENT, CLONE_THREAD, Ns, Thread, levelOf } from './thread.js';
 import { ALL, PFC_BIT, TFC_BIT, ThreadState } from './thread-state.js';
 
+/** Index in NS_TYPES of each namespace context (`pid_ns` → pid's). */
+const NS_OF_CONTEXT: ReadonlyMap<string, number> = new Map(
+  NS_TYPES.map((t: NsType) => [`${t}_ns`, NS_INDEX[t]]),
+);
+
 export class ThreadTable extends ThreadState {
   rebuild(t: Thread): void {
     const w = t.ctx;
     let k = 0;
     for (const c of this.contexts) {
+      const ni = NS_OF_CONTEXT.get(c);
+      if (ni !== undefined) {
+        w[k++] = t.ns[ni]!.inum | 0;
+        continue;
+      }
       switch (c) {
-        case 'pid_ns':
-        case 'user_ns':
-        case 'net_ns':
-        case 'mnt_ns':
-        case 'uts_ns':
-        case 'ipc_ns':
-        case 'cgroup_ns':
-        case 'time_ns':
-          w[k++] = t.ns[NS_INDEX[c.slice(0, -3) as NsType]]!.inum | 0;
-          break;
         case 'vpid':
-          w[k++] = t.vpid;
-          break;
         case 'vtid':
-          w[k++] = t.vtid;
-          break;
         case 'tid':
-          w[k++] = t.tid;
-          break;
         case 'pid':
-          w[k++] = t.pid;
-          break;
         case 'ppid':
-          w[k++] = t.ppid;
+          w[k++] = t[c];
           break;
         case 'vppid': {
           const parent = t.idsUnknown || t.ppid === 0 ? undefined : this.byTid.get(t.ppid);
@@ -76,22 +68,16 @@ export class ThreadTable extends ThreadState {
       else dv.setInt32(off + 4 * k, v | 0, true);
     };
     for (const c of this.contexts) {
+      const ni = NS_OF_CONTEXT.get(c);
+      if (ni !== undefined) {
+        put(ns[ni]?.inum ?? 0);
+        k++;
+        continue;
+      }
       switch (c) {
-        case 'pid_ns':
-        case 'user_ns':
-        case 'net_ns':
-        case 'mnt_ns':
-        case 'uts_ns':
-        case 'ipc_ns':
-        case 'cgroup_ns':
-        case 'time_ns':
-          put(ns[NS_INDEX[c.slice(0, -3) as NsType]]?.inum ?? 0);
-          break;
         case 'vpid':
-          put(t.vpid);
-          break;
         case 'vtid':
-          put(t.vtid);
+          put(t[c]);
           break;
         case 'procname':
           // The comm the words stood for: a placeholder is filled in place once learnt (a
