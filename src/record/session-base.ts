@@ -4,13 +4,13 @@
  * event compiled on its first record, and the run that always cleans up.
  */
 import type { StructFC } from '../ctf/ir.js';
-import type { EventClassWriter, TraceWriter } from '../ctf/writer/index.js';
+import type { EventClassWriter, StreamWriter, TraceWriter } from '../ctf/writer/index.js';
 import { UsageError } from '../util/errors.js';
 import type { FtraceEventFormat } from './format.js';
 import { compilePayload, type PayloadFn, type PlanField } from './convert.js';
 import type { RecordOptions } from './options.js';
 import { containerEvent, type InjectedEvent } from './statedump.js';
-import { withTimeout } from './util.js';
+import { dirBytes, sleep, untilStopped, withTimeout } from './util.js';
 import { watchContainers, type ContainerInfo, type ContainerWatcher } from '../containers/index.js';
 
 /** An event's converter, as both backends' handlers hold it. */
@@ -35,6 +35,11 @@ export abstract class SessionBase {
   protected readonly classByName = new Map<string, EventClassWriter>();
   /** The trace's time base: a multiple of 2^32 ns of CLOCK_MONOTONIC (ftrace's `mono`). */
   protected baseBig = 0n;
+  /** One stream per CPU. */
+  protected streams: StreamWriter[] = [];
+  protected traceDir = '';
+  protected lostTotal = 0;
+  protected readonly startMs = Date.now();
   containerWatcher: ContainerWatcher | undefined;
   protected containerCount = 0;
   protected readonly containerEvents = { starts: 0, stops: 0 };
@@ -127,6 +132,61 @@ export abstract class SessionBase {
 
   /** Writes the recorder's own events (statedump, containers) in time order with the records. */
   protected abstract injectEvents(evs: InjectedEvent[]): void;
+  /**
+   * The recording loop: `step()` reads and writes what came (returns how much) until the
+   * duration, the abort signal or an error; `everyStats()` every 200 ms, progress every
+   * `progressIntervalMs`; waits for a sink that is behind (a relay); reads again at once while
+   * `step` returns `busyAt` or more, else lets records gather a little (larger reads are
+   * cheaper per event; the kernel's buffers hold far more).
+   */
+  protected async recordLoop(step: () => number, busyAt: number, everyStats: () => void): Promise<void> {
+    const o = this.opts;
+    const deadline = o.durationMs !== undefined ? Date.now() + o.durationMs : Infinity;
+    const progressEvery = o.progressIntervalMs ?? 1000;
+    let nextProgress = Date.now() + progressEvery;
+    let nextStats = 0;
+    let stopping = false;
+    const onAbort = (): void => {
+      stopping = true;
+    };
+    o.signal?.addEventListener('abort', onAbort);
+    try {
+      while (!stopping && !o.signal?.aborted) {
+        const got = step();
+        const now = Date.now();
+        if (now >= nextStats) {
+          everyStats();
+          nextStats = now + 200;
+        }
+        if (now >= nextProgress) {
+          nextProgress = now + progressEvery;
+          this.reportProgress();
+        }
+        if (now >= deadline) break;
+        const behind = o.sinkReady?.();
+        if (behind !== undefined) await untilStopped(behind, o.signal, deadline - now);
+        await sleep(got >= busyAt ? 0 : Math.min(got > 0 ? 5 : 20, Math.max(0, deadline - now)));
+      }
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  protected reportProgress(): void {
+    if (!this.opts.onProgress) return;
+    let events = 0;
+    for (const ps of this.streams) events += ps.events;
+    const elapsedMs = Date.now() - this.startMs;
+    this.opts.onProgress({
+      elapsedMs,
+      events,
+      // Written so far (a relay sink has no directory: 0).
+      bytes: this.opts.sink ? 0 : dirBytes(this.traceDir),
+      lost: this.lostTotal,
+      eventsPerSec: elapsedMs > 0 ? (events * 1000) / elapsedMs : 0,
+    });
+  }
+
   protected abstract start(): Promise<void>;
   protected abstract loop(): Promise<void>;
   protected abstract cleanup(): void;

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { NstraceError } from '../util/errors.js';
+import { selectEvents, type EventSelection } from './events.js';
 import {
   parseEventFormat,
   parseHeaderEvent,
@@ -291,4 +292,17 @@ export class TraceInstance {
       cause: lastErr,
     });
   }
+}
+
+/** The user's selection (`-e`, `--syscalls`) resolved against this kernel's events. */
+export function selectKernelEvents(
+  eventsDir: string,
+  o: { events?: readonly string[] | undefined; syscalls?: boolean | undefined },
+): EventSelection {
+  return selectEvents(
+    o.events,
+    o.syscalls,
+    (s) => listSystemEvents(eventsDir, s),
+    () => fs.readdirSync(eventsDir).filter((d) => fs.statSync(path.join(eventsDir, d)).isDirectory()),
+  );
 }

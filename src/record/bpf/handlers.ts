@@ -3,15 +3,14 @@
  * container watcher's side), and the capture specs of the tracepoints and syscalls to attach:
  * built once at setup from the selection and the kernel's event formats.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
 import { findField, type FtraceEventFormat } from '../format.js';
 import { cgroupPathHandler } from '../cgroup-state.js';
-import { listSystemEvents, readEventFormat } from '../tracefs.js';
+import { listSystemEvents, readEventFormat, selectKernelEvents } from '../tracefs.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
 import { genericFields, genericName, planSyscall } from '../convert.js';
-import { isCompleteSetEvent, selectEvents } from '../events.js';
+import { isCompleteSetEvent } from '../events.js';
 import { type ContainerWatcher } from '../../containers/index.js';
 import type { RecordOptions } from '../options.js';
 import { tracepointId, type SyscallSpec, type TracepointSpec } from './capture.js';
@@ -69,12 +68,7 @@ export function setupHandlers(
   /** sched_process_fork is written (not only captured for the state). */
   forkWritten: boolean;
 } {
-  const sel = selectEvents(
-    o.events,
-    o.syscalls,
-    (s) => listSystemEvents(eventsDir, s),
-    () => fs.readdirSync(eventsDir).filter((d) => fs.statSync(path.join(eventsDir, d)).isDirectory()),
-  );
+  const sel = selectKernelEvents(eventsDir, o);
   const tracepoints: TracepointSpec[] = [];
   const root = path.dirname(eventsDir);
   const wanted = new Map<string, boolean>();

@@ -84,44 +84,22 @@ export class BpfRecorder extends BpfSession {
   // The loop
 
   protected async loop(): Promise<void> {
-    const o = this.opts;
-    const deadline = o.durationMs !== undefined ? Date.now() + o.durationMs : Infinity;
-    const progressEvery = o.progressIntervalMs ?? 1000;
-    let nextProgress = Date.now() + progressEvery;
-    let nextStats = 0;
-    let stopping = false;
-    const onAbort = (): void => {
-      stopping = true;
-    };
-    o.signal?.addEventListener('abort', onAbort);
     const ring = this.capture!.ring;
     const onRecord = this.onRecord;
     const settle = this.onSettle;
-    try {
-      while (!stopping && !o.signal?.aborted) {
+    await this.recordLoop(
+      () => {
         const before = this.now();
         const n = ring.consume(onRecord, Infinity, settle);
         // Every record of an earlier time is written (but those still being written: margin).
         this.hold.expire();
         this.window!.flushUpTo(before - 5_000_000);
         this.flushInjected(before - 5_000_000);
-        const now = Date.now();
-        if (now >= nextStats) {
-          this.checkLost();
-          nextStats = now + 200;
-        }
-        if (now >= nextProgress) {
-          nextProgress = now + progressEvery;
-          this.reportProgress();
-        }
-        if (now >= deadline) break;
-        const behind = o.sinkReady?.();
-        if (behind !== undefined) await behind;
-        await sleep(n >= 4096 ? 0 : Math.min(n > 0 ? 5 : 20, Math.max(0, deadline - now)));
-      }
-    } finally {
-      o.signal?.removeEventListener('abort', onAbort);
-    }
+        return n;
+      },
+      4096,
+      () => this.checkLost(),
+    );
     // Everything stops at once, but the syscall exits, 50 ms later: the syscalls in flight
     // bring the strings they read at their exit (the exits themselves are after the end).
     this.capture!.setOn(false, true);
@@ -345,20 +323,6 @@ export class BpfRecorder extends BpfSession {
       this.lostPerCpu.set(cpu, (this.lostPerCpu.get(cpu) ?? 0) + n);
       this.inference?.markLossy(cpu);
       this.warn(`lost ${n} events on CPU ${cpu} (ring buffer full; try a larger --buffer-size)`);
-    });
-  }
-
-  private reportProgress(): void {
-    if (!this.opts.onProgress) return;
-    let events = 0;
-    for (const ps of this.streams) events += ps.events;
-    const elapsedMs = Date.now() - this.startMs;
-    this.opts.onProgress({
-      elapsedMs,
-      events,
-      bytes: this.opts.sink ? 0 : dirBytes(this.traceDir),
-      lost: this.lostTotal,
-      eventsPerSec: elapsedMs > 0 ? (events * 1000) / elapsedMs : 0,
     });
   }
 }

@@ -83,12 +83,10 @@ export interface BpfRecordSummaryExtra {
 export abstract class BpfSession extends SessionBase implements BpfStateHost {
   protected mount: TracefsMount | undefined;
   protected capture: Capture | undefined;
-  protected streams: StreamWriter[] = [];
   protected streamOfCpu: StreamWriter[] = [];
   protected cpus: number[] = [];
   protected handlers: Array<Handler | undefined> = [];
   protected contexts: BpfContextName[] = [];
-  protected traceDir = '';
   protected base = 0;
   protected helpers!: ConvHelpers;
   protected strBuf: Uint8Array = new Uint8Array(0);
@@ -116,7 +114,6 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
   protected inference: SwitchInference | undefined;
   protected inferredEc: EventClassWriter | undefined;
   protected statedumpCount = 0;
-  protected lostTotal = 0;
   protected readonly lostPerCpu = new Map<number, number>();
   protected unknownIds = 0;
   protected readonly extra: BpfRecordSummaryExtra = {
@@ -140,7 +137,6 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
   };
   protected selection: Selection | undefined;
   protected finished = false;
-  protected startMs = Date.now();
   protected stopTs = 0;
   /**
    * The recording's time range: from turning every program on to turning them off (attaching

@@ -3,18 +3,16 @@
  * LTTng event and its compiled payload) and what the event changes in the thread table. Built
  * once at setup from the selection and the kernel's event formats.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { NstraceError } from '../../util/errors.js';
 import type { ContainerWatcher } from '../../containers/index.js';
 import { findField, type FtraceEventFormat } from '../format.js';
 import { cgroupPathHandler } from '../cgroup-state.js';
-import { listSystemEvents, readEventFormat } from '../tracefs.js';
+import { listSystemEvents, readEventFormat, selectKernelEvents } from '../tracefs.js';
 import type { Thread } from '../thread.js';
 import type { ThreadTable } from '../threads.js';
 import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
 import { argFields, genericFields, genericName, planSyscall } from '../convert.js';
-import { INTERNAL_FTRACE, INTERNAL_SYSCALLS, selectEvents } from '../events.js';
+import { INTERNAL_FTRACE, INTERNAL_SYSCALLS } from '../events.js';
 import type { RecordOptions } from '../options.js';
 import type { PayloadHandler } from '../session-base.js';
 
@@ -161,12 +159,7 @@ export function setupHandlers(
   handlers: Array<Handler | undefined>,
   make: (ftrace: string, fmt: FtraceEventFormat, write: boolean) => Handler,
 ): { events: string[]; allSyscalls: boolean } {
-  const sel = selectEvents(
-    o.events,
-    o.syscalls,
-    (s) => listSystemEvents(eventsDir, s),
-    () => fs.readdirSync(eventsDir).filter((d) => fs.statSync(path.join(eventsDir, d)).isDirectory()),
-  );
+  const sel = selectKernelEvents(eventsDir, o);
   const enable: string[] = [];
   const add = (ftrace: string, write: boolean): Handler | undefined => {
     const [s, e] = ftrace.split(':') as [string, string];

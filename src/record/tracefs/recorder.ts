@@ -19,7 +19,6 @@ import type { StreamWriter } from '../../ctf/writer/index.js';
 import { structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
 import type { RecordOptions, RecordSummary } from '../options.js';
-import { dirBytes, sleep, untilStopped } from '../util.js';
 import { readProcPrio } from '../proc.js';
 import { RecorderSession } from './session.js';
 import { TWO32, type CpuReader } from './readers.js';
@@ -126,39 +125,18 @@ export class Recorder extends RecorderSession {
   }
 
   protected async loop(): Promise<void> {
-    const o = this.opts;
-    const deadline = o.durationMs !== undefined ? Date.now() + o.durationMs : Infinity;
-    const progressEvery = o.progressIntervalMs ?? 1000;
-    let nextProgress = Date.now() + progressEvery;
-    let nextStats = 0;
-    const onAbort = (): void => {
-      this.stopping = true;
-    };
-    o.signal?.addEventListener('abort', onAbort);
-    try {
-      while (!this.stopping && !o.signal?.aborted) {
+    await this.recordLoop(
+      () => {
         const got = this.readAll(false);
         this.process(false);
-        const now = Date.now();
-        if (now >= nextStats) {
-          this.checkLost();
-          this.watcher?.prune(this.now() - 2e9);
-          nextStats = now + 200;
-        }
-        if (now >= nextProgress) {
-          nextProgress = now + progressEvery;
-          this.reportProgress();
-        }
-        if (now >= deadline) break;
-        const behind = o.sinkReady?.();
-        if (behind !== undefined) await untilStopped(behind, o.signal, deadline - now);
-        // Read again at once while data floods in; otherwise let it gather a little (larger
-        // reads and merge runs are cheaper per event; the ring buffer holds far more).
-        await sleep(got >= 8 ? 0 : Math.min(got > 0 ? 5 : 20, Math.max(0, deadline - now)));
-      }
-    } finally {
-      o.signal?.removeEventListener('abort', onAbort);
-    }
+        return got;
+      },
+      8,
+      () => {
+        this.checkLost();
+        this.watcher?.prune(this.now() - 2e9);
+      },
+    );
     // Final drain: stop tracing, read what is left, write everything.
     this.stopTs = this.now();
     for (const inst of [this.instance, this.schedInstance, this.watchInstance]) {
@@ -179,23 +157,6 @@ export class Recorder extends RecorderSession {
     this.tw.close();
     this.finished = true;
     this.reportProgress();
-  }
-
-  private startMs = Date.now();
-  private reportProgress(): void {
-    if (!this.opts.onProgress) return;
-    let events = 0;
-    for (const ps of this.streams) events += ps.events;
-    // Written so far (a relay sink has no directory: 0).
-    const bytes = this.opts.sink ? 0 : dirBytes(this.traceDir);
-    const elapsedMs = Date.now() - this.startMs;
-    this.opts.onProgress({
-      elapsedMs,
-      events,
-      bytes,
-      lost: this.lostTotal,
-      eventsPerSec: elapsedMs > 0 ? (events * 1000) / elapsedMs : 0,
-    });
   }
 
   /** Adds ring-buffer losses (overrun + dropped, from per_cpu stats) to the streams. */

@@ -49,11 +49,9 @@ export abstract class RecorderSession extends SessionBase implements StateHost {
   /** One per CPU and instance; several readers feed each CPU's stream. */
   protected readers: CpuReader[] = [];
   /** Per CPU (index in `cpus`). */
-  protected streams: StreamWriter[] = [];
   protected cpus: number[] = [];
   protected handlers: Array<Handler | undefined> = [];
   protected table!: ThreadTable;
-  protected traceDir = '';
   protected baseHi = 0;
   protected injected: InjectedEvent[] = [];
   protected injectedPos = 0;
@@ -67,9 +65,7 @@ export abstract class RecorderSession extends SessionBase implements StateHost {
   protected startTs = 0;
   protected stopTs = 0;
   protected statedumpCount = 0;
-  protected stopping = false;
   protected finished = false;
-  protected lostTotal = 0;
   protected watcher: Watcher | undefined;
   protected watchInstance: TraceInstance | undefined;
   /** Timestamp of the event being converted (for the watcher's string captures). */
