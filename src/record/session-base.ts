@@ -7,7 +7,8 @@ import type { StructFC } from '../ctf/ir.js';
 import type { EventClassWriter, StreamWriter, TraceWriter } from '../ctf/writer/index.js';
 import { UsageError } from '../util/errors.js';
 import type { FtraceEventFormat } from './format.js';
-import { compilePayload, type PayloadFn, type PlanField } from './convert.js';
+import { compilePayload, genericFields, genericName, type PayloadFn, type PlanField } from './convert.js';
+import { LTTNG_EVENT_BY_FTRACE } from './lttng-events.js';
 import type { RecordOptions } from './options.js';
 import { containerEvent, type InjectedEvent } from './statedump.js';
 import { dirBytes, sleep, untilStopped, withTimeout } from './util.js';
@@ -27,6 +28,26 @@ export interface PayloadHandler {
   maxLen: number;
   /** The payload may copy up to the record's length (strings from the record). */
   recordVar?: boolean;
+}
+
+/**
+ * The converter side of a tracepoint's handler (not compiled yet): lttng-modules' event when it
+ * has one, else the generic `<system>_<event>` with the ftrace fields; no fields when `write` is
+ * false (the event only feeds the recorder's state).
+ */
+export function tracepointPayload(ftrace: string, fmt: FtraceEventFormat, write: boolean): PayloadHandler {
+  const spec = LTTNG_EVENT_BY_FTRACE.get(ftrace);
+  const [system, event] = ftrace.split(':') as [string, string];
+  return {
+    lttngName: spec ? spec.name : genericName(system, event),
+    fmt,
+    plan: write ? (spec ? spec.fields.map((f) => ({ ...f })) : genericFields(fmt)) : undefined,
+    entryFmt: undefined,
+    ec: undefined,
+    payload: undefined,
+    maxLen: 0,
+    recordVar: false,
+  };
 }
 
 export abstract class SessionBase {

@@ -8,8 +8,7 @@ import { NstraceError, UsageError } from '../../util/errors.js';
 import { findField, type FtraceEventFormat } from '../format.js';
 import { cgroupPathHandler } from '../cgroup-state.js';
 import { listSystemEvents, readEventFormat, selectKernelEvents } from '../tracefs.js';
-import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
-import { genericFields, genericName, planSyscall } from '../convert.js';
+import { planSyscall } from '../convert.js';
 import { isCompleteSetEvent } from '../events.js';
 import { type ContainerWatcher } from '../../containers/index.js';
 import type { RecordOptions } from '../options.js';
@@ -17,7 +16,7 @@ import { tracepointId, type SyscallSpec, type TracepointSpec } from './capture.j
 import { syscallNumber } from './syscalls.js';
 import { hasRecordSelection } from './select.js';
 import { REREAD_SYSCALLS } from './hold.js';
-import type { PayloadHandler } from '../session-base.js';
+import { tracepointPayload, type PayloadHandler } from '../session-base.js';
 
 /** Bytes copied from a record with `__data_loc` fields (fixed part + this much of the rest). */
 const DYNAMIC_COPY = 512;
@@ -88,17 +87,8 @@ export function setupHandlers(
       fork = true;
       continue;
     }
-    const spec = LTTNG_EVENT_BY_FTRACE.get(ftrace);
-    const plan = write ? (spec ? spec.fields.map((f) => ({ ...f })) : genericFields(fmt)) : undefined;
     handlers[fmt.id] = {
-      lttngName: spec ? spec.name : genericName(s, e),
-      fmt,
-      plan,
-      entryFmt: undefined,
-      ec: undefined,
-      payload: undefined,
-      maxLen: 0,
-      recordVar: false,
+      ...tracepointPayload(ftrace, fmt, write),
       state: stateFor(ftrace, fmt, host),
     };
     const fixed = fmt.fields.reduce((m, f) => Math.max(m, f.offset + f.size), 8);

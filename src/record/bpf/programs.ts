@@ -108,6 +108,17 @@ export function switchInProgram(o: GenOptions): Buffer {
   return g.finish();
 }
 
+/** Saves the entry's number and arguments (56 bytes of its raw record) under the task's tid. */
+function saveEntry(g: Gen): void {
+  const a = g.a;
+  a.call(HELPER.get_current_pid_tgid).stx(4, R10, -8, R0);
+  a.ldMap(R1, g.o.maps.args).movr(R2, R10).alu64('add', R2, -8);
+  a.movr(R3, R6)
+    .alu64('add', R3, g.raw + 8)
+    .mov(R4, 0)
+    .call(HELPER.map_update_elem);
+}
+
 /** x86's thread_info.status bit of a 32-bit syscall (TS_COMPAT). */
 const TS_COMPAT = 2;
 
@@ -174,12 +185,7 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   // Arguments for the exit (id + args[6] = 56 bytes of the raw record, keyed by tid).
   const noSave = a.newLabel('nosave');
   a.ldx(4, R1, R10, -20).jmp('jset', R1, SC_SAVE, 'save').ja(noSave).label('save');
-  a.call(HELPER.get_current_pid_tgid).stx(4, R10, -8, R0);
-  a.ldMap(R1, o.maps.args).movr(R2, R10).alu64('add', R2, -8);
-  a.movr(R3, R6)
-    .alu64('add', R3, g.raw + 8)
-    .mov(R4, 0)
-    .call(HELPER.map_update_elem);
+  saveEntry(g);
   a.label(noSave);
   a.ldx(4, R1, R10, -20);
   const rec = a.newLabel('rec');
@@ -232,12 +238,7 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   const noPend = a.newLabel('nopend');
   a.ldx(1, R1, R6, HDR_STR_MASK).jmp('jeq', R1, 0, noPend);
   a.stx(1, R6, g.raw + 12, R1);
-  a.call(HELPER.get_current_pid_tgid).stx(4, R10, -8, R0);
-  a.ldMap(R1, o.maps.args).movr(R2, R10).alu64('add', R2, -8);
-  a.movr(R3, R6)
-    .alu64('add', R3, g.raw + 8)
-    .mov(R4, 0)
-    .call(HELPER.map_update_elem);
+  saveEntry(g);
   a.st(1, R6, g.raw + 12, 0);
   a.label(noPend);
   g.output('R8');

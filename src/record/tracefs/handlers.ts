@@ -10,11 +10,10 @@ import { cgroupPathHandler } from '../cgroup-state.js';
 import { listSystemEvents, readEventFormat, selectKernelEvents } from '../tracefs.js';
 import type { Thread } from '../thread.js';
 import type { ThreadTable } from '../threads.js';
-import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
-import { argFields, genericFields, genericName, planSyscall } from '../convert.js';
+import { argFields, planSyscall } from '../convert.js';
 import { INTERNAL_FTRACE, INTERNAL_SYSCALLS } from '../events.js';
 import type { RecordOptions } from '../options.js';
-import type { PayloadHandler } from '../session-base.js';
+import { tracepointPayload, type PayloadHandler } from '../session-base.js';
 
 export interface Handler extends PayloadHandler {
   ftrace: string;
@@ -41,23 +40,12 @@ export function makeHandler(
   table: ThreadTable,
   host: StateHost,
 ): Handler {
-  const spec = LTTNG_EVENT_BY_FTRACE.get(ftrace);
-  const [system, event] = ftrace.split(':') as [string, string];
-  const lttngName = spec ? spec.name : genericName(system, event);
-  const plan = write ? (spec ? spec.fields.map((f) => ({ ...f })) : genericFields(fmt)) : undefined;
   return {
+    ...tracepointPayload(ftrace, fmt, write),
     ftrace,
-    lttngName,
-    fmt,
-    plan,
-    entryFmt: undefined,
-    ec: undefined,
-    payload: undefined,
-    maxLen: 0,
     state: stateFor(ftrace, fmt, table, host),
     entry: undefined,
     scName: undefined,
-    recordVar: false,
     ...(ftrace === 'sched:sched_switch' ? { sw: switchOffsets(fmt) } : {}),
   };
 }
