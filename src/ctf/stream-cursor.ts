@@ -19,7 +19,7 @@ import {
   type StreamInstance,
 } from './event.js';
 import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/state.js';
-import type { EventPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
+import type { EventPlan, SplitPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
 import { CTF_MAGIC, MAX_PACKET_BYTES, SLACK, packetSizes } from './packet.js';
 
 /** Payload wanted for every class (cursors made outside a TraceSet). */
@@ -477,6 +477,34 @@ export class StreamCursor {
     return -1;
   }
 
+  /** Whether the `n` bytes at window offset `off` equal the last stream event context's. */
+  private sameContext(off: number, n: number): boolean {
+    const raw = this.ctxRaw;
+    if (raw === undefined) return false;
+    // Four bytes at a time, then the tail.
+    const dv = this.dv;
+    const rv = this.ctxRawView!;
+    const n4 = n & ~3;
+    let i = 0;
+    for (; i < n4; i += 4) if (dv.getUint32(off + i, true) !== rv.getUint32(i, true)) return false;
+    const u8 = this.u8;
+    for (; i < n; i++) if (u8[off + i] !== raw[i]) return false;
+    return true;
+  }
+
+  /** Skips the event context and payload (after the stream event context at `p`) without values. */
+  private skipRest(split: SplitPlan, p: number): number {
+    if (split.restBits >= 0) {
+      const ra = split.restAlign;
+      p = Math.ceil(p / ra) * ra + split.restBits;
+      if (p > this.contentBits) throw this.error(p, 'event goes past the end of the packet content');
+    } else if (split.restSkipFn !== undefined) {
+      const fn = split.restSkipFn === null ? split.compileRestSkip() : split.restSkipFn;
+      p = this.run(fn!, p, null);
+    }
+    return p;
+  }
+
   /**
    * The body in two steps (`EventPlan.split`): the stream event context is compared by bytes with
    * the previous one of this stream and decoded only when it differs; the rest is decoded with
@@ -491,38 +519,16 @@ export class StreamCursor {
     const off = this.ensure(p, bits);
     if (off < 0) return -1;
     const n = bits >>> 3;
-    const u8 = this.u8;
-    let raw = this.ctxRaw;
-    let same = raw !== undefined;
-    if (same) {
-      // Four bytes at a time, then the tail.
-      const dv = this.dv;
-      const rv = this.ctxRawView!;
-      const n4 = n & ~3;
-      let i = 0;
-      for (; i < n4; i += 4) {
-        if (dv.getUint32(off + i, true) !== rv.getUint32(i, true)) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        for (; i < n; i++) {
-          if (u8[off + i] !== raw![i]) {
-            same = false;
-            break;
-          }
-        }
-      }
-    }
-    if (same) p += bits;
+    if (this.sameContext(off, n)) p += bits;
     else {
+      let raw = this.ctxRaw;
       if (raw === undefined) {
         raw = new Uint8Array(n);
         this.ctxRaw = raw;
         this.ctxRawView = new DataView(raw.buffer);
         this.ctxVals = new Array<FieldValue>(plan.streamCtx!.length);
       }
+      const u8 = this.u8;
       for (let i = 0; i < n; i++) raw[i] = u8[off + i]!;
       try {
         p = this.run(split.ctxFn, p, this.ctxVals!);
@@ -533,13 +539,34 @@ export class StreamCursor {
       this.ctxVersion++;
     }
     if (full) {
-      if (split.restFn !== undefined) p = this.run(split.restFn, p, split.restOuts[0]!, split.restOuts[1]);
-    } else if (split.restBits >= 0) {
-      const ra = split.restAlign;
-      p = Math.ceil(p / ra) * ra + split.restBits;
-      if (p > this.contentBits) throw this.error(p, 'event goes past the end of the packet content');
-    } else if (split.restSkipFn !== undefined) p = this.run(split.restSkipFn, p, null);
-    return p;
+      const fn = split.restFn === null ? split.compileRest() : split.restFn;
+      if (fn !== undefined) p = this.run(fn, p, split.restOuts[0]!, split.restOuts[1]);
+      return p;
+    }
+    return this.skipRest(split, p);
+  }
+
+  /** `ctxVersion` of the last event given out by `takeEvent`. */
+  private givenVersion = -1;
+
+  /**
+   * Consumes the head event without giving it out when nobody would see anything of it: its
+   * payload is not wanted and its stream event context has the same bytes as that of the last
+   * event given out by `takeEvent` (same `streamContextVersion`). Returns false, having
+   * consumed nothing, otherwise. The caller advances the cursor after a skip.
+   */
+  skipSameContext(): boolean {
+    const plan = this.headPlan!;
+    if (this.payloadWanted[plan.key] !== 0 || this.ctxVersion !== this.givenVersion) return false;
+    const split = plan.split;
+    if (split === undefined || split === null) return false;
+    const a = split.ctxAlign;
+    const p = Math.ceil(this.bodyPos / a) * a;
+    const bits = split.ctxBits;
+    const off = this.ensure(p, bits);
+    if (off < 0 || !this.sameContext(off, bits >>> 3)) return false;
+    this.ppos = this.skipRest(split, p + bits);
+    return true;
   }
 
   /** Decodes the body of the head event into `rec`. */
@@ -560,6 +587,7 @@ export class StreamCursor {
       rec.header = undefined;
       rec.streamContext = this.ctxVals;
       rec.streamContextVersion = this.ctxVersion;
+      this.givenVersion = this.ctxVersion;
       rec.context = full ? plan.ctx : undefined;
       rec.payload = full ? plan.payload : undefined;
       return;
@@ -568,7 +596,8 @@ export class StreamCursor {
     this.ctxRaw = undefined;
     this.ctxVersion++;
     if (full) {
-      if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+      const fn = plan.bodyFn === null ? plan.compileBody() : plan.bodyFn;
+      if (fn) p = this.run(fn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
     } else {
       const fn = plan.contextOnlyFn ?? (plan.contextOnlyFn = plan.compileContextOnly());
       if (fn) p = this.run(fn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
@@ -584,6 +613,7 @@ export class StreamCursor {
     rec.header = undefined;
     rec.streamContext = plan.streamCtx;
     rec.streamContextVersion = undefined;
+    this.givenVersion = -1;
     rec.context = full ? plan.ctx : undefined;
     rec.payload = full ? plan.payload : undefined;
   }
@@ -592,6 +622,8 @@ export class StreamCursor {
   skipEvent(): void {
     const rec = SCRATCH;
     this.takeEvent(rec);
+    // Not given out: `skipSameContext` must not count on its context having been seen.
+    this.givenVersion = -1;
   }
 }
 
