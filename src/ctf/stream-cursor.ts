@@ -21,6 +21,7 @@ import {
 import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/state.js';
 import type { EventPlan, SplitPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
 import { CTF_MAGIC, MAX_PACKET_BYTES, SLACK, packetSizes } from './packet.js';
+import { ContextCache } from './context-cache.js';
 
 /** Payload wanted for every class (cursors made outside a TraceSet). */
 const ALL_WANTED = new Uint8Array(0);
@@ -455,13 +456,8 @@ export class StreamCursor {
     return plan;
   }
 
-  /** This stream's event context values (reused; see `takeSplit`). */
-  private ctxVals: FieldValue[] | undefined;
-  /** Bytes of the last stream event context decoded into `ctxVals`. */
-  private ctxRaw: Uint8Array | undefined;
-  private ctxRawView: DataView | undefined;
-  /** Incremented whenever `ctxVals` changes: equal numbers, equal contexts. */
-  ctxVersion = 0;
+  /** This stream's last event context (see `takeSplit`). */
+  private readonly ctx = new ContextCache();
 
   /**
    * Window byte offset of packet bit `start` with `bits` following in the window, or -1 when
@@ -475,21 +471,6 @@ export class StreamCursor {
       this.fill(start >>> 3, Math.max(bits >>> 3, this.minWindow));
     }
     return -1;
-  }
-
-  /** Whether the `n` bytes at window offset `off` equal the last stream event context's. */
-  private sameContext(off: number, n: number): boolean {
-    const raw = this.ctxRaw;
-    if (raw === undefined) return false;
-    // Four bytes at a time, then the tail.
-    const dv = this.dv;
-    const rv = this.ctxRawView!;
-    const n4 = n & ~3;
-    let i = 0;
-    for (; i < n4; i += 4) if (dv.getUint32(off + i, true) !== rv.getUint32(i, true)) return false;
-    const u8 = this.u8;
-    for (; i < n; i++) if (u8[off + i] !== raw[i]) return false;
-    return true;
   }
 
   /** Skips the event context and payload (after the stream event context at `p`) without values. */
@@ -519,24 +500,17 @@ export class StreamCursor {
     const off = this.ensure(p, bits);
     if (off < 0) return -1;
     const n = bits >>> 3;
-    if (this.sameContext(off, n)) p += bits;
+    const ctx = this.ctx;
+    if (ctx.same(this.u8, this.dv, off, n)) p += bits;
     else {
-      let raw = this.ctxRaw;
-      if (raw === undefined) {
-        raw = new Uint8Array(n);
-        this.ctxRaw = raw;
-        this.ctxRawView = new DataView(raw.buffer);
-        this.ctxVals = new Array<FieldValue>(plan.streamCtx!.length);
-      }
-      const u8 = this.u8;
-      for (let i = 0; i < n; i++) raw[i] = u8[off + i]!;
+      ctx.store(this.u8, off, n, plan.streamCtx!.length);
       try {
-        p = this.run(split.ctxFn, p, this.ctxVals!);
+        p = this.run(split.ctxFn, p, ctx.vals!);
       } catch (e) {
-        this.ctxRaw = undefined;
+        ctx.invalidate();
         throw e;
       }
-      this.ctxVersion++;
+      ctx.version++;
     }
     if (full) {
       const fn = split.restFn === null ? split.compileRest() : split.restFn;
@@ -546,9 +520,6 @@ export class StreamCursor {
     return this.skipRest(split, p);
   }
 
-  /** `ctxVersion` of the last event given out by `takeEvent`. */
-  private givenVersion = -1;
-
   /**
    * Consumes the head event without giving it out when nobody would see anything of it: its
    * payload is not wanted and its stream event context has the same bytes as that of the last
@@ -557,14 +528,15 @@ export class StreamCursor {
    */
   skipSameContext(): boolean {
     const plan = this.headPlan!;
-    if (this.payloadWanted[plan.key] !== 0 || this.ctxVersion !== this.givenVersion) return false;
+    const ctx = this.ctx;
+    if (this.payloadWanted[plan.key] !== 0 || ctx.version !== ctx.given) return false;
     const split = plan.split;
     if (split === undefined || split === null) return false;
     const a = split.ctxAlign;
     const p = Math.ceil(this.bodyPos / a) * a;
     const bits = split.ctxBits;
     const off = this.ensure(p, bits);
-    if (off < 0 || !this.sameContext(off, bits >>> 3)) return false;
+    if (off < 0 || !ctx.same(this.u8, this.dv, off, bits >>> 3)) return false;
     this.ppos = this.skipRest(split, p + bits);
     return true;
   }
@@ -585,16 +557,15 @@ export class StreamCursor {
       rec.cycles = this.st.clk;
       rec.ts = this.headTs;
       rec.header = undefined;
-      rec.streamContext = this.ctxVals;
-      rec.streamContextVersion = this.ctxVersion;
-      this.givenVersion = this.ctxVersion;
+      rec.streamContext = this.ctx.vals;
+      rec.streamContextVersion = this.ctx.given = this.ctx.version;
       rec.context = full ? plan.ctx : undefined;
       rec.payload = full ? plan.payload : undefined;
       return;
     }
     // The usual path decodes the context into the class's arrays: compare afresh next time.
-    this.ctxRaw = undefined;
-    this.ctxVersion++;
+    this.ctx.invalidate();
+    this.ctx.version++;
     if (full) {
       const fn = plan.bodyFn === null ? plan.compileBody() : plan.bodyFn;
       if (fn) p = this.run(fn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
@@ -613,17 +584,15 @@ export class StreamCursor {
     rec.header = undefined;
     rec.streamContext = plan.streamCtx;
     rec.streamContextVersion = undefined;
-    this.givenVersion = -1;
+    this.ctx.given = -1;
     rec.context = full ? plan.ctx : undefined;
     rec.payload = full ? plan.payload : undefined;
   }
 
-  /** Skips the body of the head event without producing values. */
+  /** Skips the body of the head event without producing values (nor giving out its context). */
   skipEvent(): void {
-    const rec = SCRATCH;
-    this.takeEvent(rec);
-    // Not given out: `skipSameContext` must not count on its context having been seen.
-    this.givenVersion = -1;
+    this.takeEvent(SCRATCH);
+    this.ctx.given = -1;
   }
 }
 
