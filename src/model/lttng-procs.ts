@@ -106,7 +106,10 @@ export class LttProcs implements Subscriber {
   readonly procs = new Map<number, LttProc>();
   private readonly listeners: ProcListener[] = [];
   readonly hooks: ProcHooks = {};
-  /** Syscall entry/exit hooks of the I/O tracker (after the process table's own update). */
+  /**
+   * Syscall entry/exit hooks of the I/O tracker (after the process table's own update), set
+   * before the run: without them syscall events are not bound.
+   */
   sysEntryHook: ((ev: EventRecord, name: string, proc: LttProc, cpuId: number) => void) | undefined;
   sysExitHook: ((ev: EventRecord, proc: LttProc, cpuId: number) => void) | undefined;
 
@@ -280,6 +283,9 @@ export class LttProcs implements Subscriber {
       default:
         break;
     }
+    // The syscall in flight is the I/O tracker's business: without it, nobody reads it (the
+    // process of the CPU's current tid exists since the sched_switch that made it current).
+    if (this.sysEntryHook === undefined && this.sysExitHook === undefined) return undefined;
     const sys = syscallEntryName(name);
     if (sys !== undefined) {
       const cpuF = f('cpu_id');
