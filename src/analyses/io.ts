@@ -13,19 +13,16 @@
  * block requests by disk, and bytes per file of the container's processes.
  */
 import type { EventRecord } from '../ctf/event.js';
-import type { RecordFilter } from '../filter/options.js';
-import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { Container } from '../model/containers.js';
 import type { IoRequest, LttDisk, LttIo } from '../model/lttng-io.js';
 import { IoOp, opMatches } from '../model/lttng-io.js';
 import type { LttProc, LttProcs } from '../model/lttng-procs.js';
 import { FdType } from '../model/lttng-procs.js';
-import type { SystemModel } from '../model/model.js';
 import type { Thread } from '../model/threads.js';
-import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
 import { DurationStats } from './stats.js';
-import type { PeriodMode, PeriodRef, PeriodSink, Tick } from './ticks.js';
-import { OpenPeriods } from './ticks.js';
+import type { PeriodicOptions } from './periodic.js';
+import { PeriodicHandler } from './periodic.js';
+import type { Tick } from './ticks.js';
 
 export interface RW {
   read: number;
@@ -216,11 +213,8 @@ function addBytes(s: ProcIo, kind: 'read' | 'write', size: number, t: FdType): v
   else s.unk[kind] += size;
 }
 
-export interface IoOptions {
-  readonly periods: PeriodMode;
-  /** `--min`/`--max` (ns) and `--minsize`/`--maxsize` (bytes): the requests the tables count. */
-  readonly min?: number;
-  readonly max?: number;
+/** `--min`/`--max` (ns) and `--minsize`/`--maxsize` (bytes): the requests the tables count. */
+export interface IoOptions extends PeriodicOptions {
   readonly minSize?: number;
   readonly maxSize?: number;
 }
@@ -240,27 +234,20 @@ export function ioRequestFilter(o: Omit<IoOptions, 'periods'>): (rq: IoRequest) 
   };
 }
 
-export class IoHandler implements AnalysisHandler, PeriodSink {
+export class IoHandler extends PeriodicHandler<PeriodData, PeriodData> {
   readonly name = 'io';
-  readonly filtersEvents = true;
   result: IoResult | undefined;
-  private model!: SystemModel;
-  private filter!: ProcessFilter;
-  private keep: RecordFilter | undefined;
-  private readonly open = new OpenPeriods<PeriodData>(() => new PeriodData());
-  private readonly ticks: Array<Tick<PeriodData>> = [];
 
   constructor(
     private readonly io: LttIo,
     private readonly procs: LttProcs,
     private readonly opts: IoOptions,
-  ) {}
+  ) {
+    super(() => new PeriodData(), opts.periods);
+  }
 
-  reset(ctx: AnalysisContext): void {
-    this.model = ctx.model;
-    this.filter = ctx.filter;
-    this.keep = ctx.keep;
-    const on = (ev: EventRecord): boolean => this.open.size > 0 && (this.keep === undefined || this.keep(ev));
+  protected listen(): void {
+    const on = (ev: EventRecord): boolean => this.counts(ev);
     this.io.listen({
       ioRqExit: (ev, rq, proc, parent) => {
         if (on(ev)) for (const pd of this.open.values()) this.onRqExit(pd, rq, proc, parent);
@@ -321,7 +308,13 @@ export class IoHandler implements AnalysisHandler, PeriodSink {
         for (const pd of this.open.values()) {
           const d = pd.disks.get(dev);
           if (d === undefined)
-            pd.disks.set(dev, { dev, diskname: name, totalSectors: 0, totalDuration: 0, rqs: [] });
+            pd.disks.set(dev, {
+              dev,
+              diskname: name,
+              totalSectors: 0,
+              totalDuration: 0,
+              rqs: [],
+            });
           else d.diskname = name;
         }
       },
@@ -399,28 +392,16 @@ export class IoHandler implements AnalysisHandler, PeriodSink {
     }
   }
 
-  bind(info: ClassInfo): EventFn | undefined {
-    void info;
-    return undefined;
-  }
-
-  begin(ts: number): void {
-    if (!this.opts.periods.defined) this.openPeriod({ begin: ts, name: undefined });
-  }
-
-  openPeriod(p: PeriodRef): void {
-    this.open.openPeriod(p);
-  }
-
-  closePeriod(p: PeriodRef, completed: boolean, end: number): void {
-    void completed;
-    const pd = this.open.closePeriod(p);
-    if (pd !== undefined) this.ticks.push({ begin: p.begin, end, period: p, result: pd });
+  protected closed(pd: PeriodData): PeriodData {
+    return pd;
   }
 
   finalize(lastTs: number): void {
-    for (const p of this.open.refs()) this.closePeriod(p, false, lastTs);
-    this.result = this.ticks.map((t) => ({ ...t, result: this.periodResult(t.result) }));
+    this.closeAll(lastTs);
+    this.result = this.ticks.map((t) => ({
+      ...t,
+      result: this.periodResult(t.result),
+    }));
   }
 
   /** The period's tables, for the selected tasks, with the per-container ones. */
@@ -543,6 +524,13 @@ export class IoHandler implements AnalysisHandler, PeriodSink {
     containerDisks.sort((a, b) => b.sectors - a.sectors);
     const containerFiles = [...byFile.values()].filter((r) => f.container(r.container));
     containerFiles.sort((a, b) => b.read + b.write - (a.read + a.write));
-    return { tids, disks, ifaces: pd.ifaces, containers, containerDisks, containerFiles };
+    return {
+      tids,
+      disks,
+      ifaces: pd.ifaces,
+      containers,
+      containerDisks,
+      containerFiles,
+    };
   }
 }

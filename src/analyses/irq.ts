@@ -11,14 +11,12 @@
  * CPU when the handler started), and those that hit an idle CPU (`[IDLE]`).
  */
 import type { Container } from '../model/containers.js';
-import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { Irq, IrqTracker } from '../model/irqs.js';
 import { SOFTIRQ_NAMES } from '../model/irqs.js';
-import type { SystemModel } from '../model/model.js';
 import type { RecordFilter } from '../filter/options.js';
-import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
-import type { PeriodMode, PeriodRef, PeriodSink, Tick } from './ticks.js';
-import { OpenPeriods } from './ticks.js';
+import type { PeriodicOptions } from './periodic.js';
+import { PeriodicHandler } from './periodic.js';
+import type { Tick } from './ticks.js';
 
 /** lttng-analyses' `HardIrqStats`/`SoftIrqStats`: the interrupts of one number or vector. */
 export interface IrqStats {
@@ -52,35 +50,23 @@ class PeriodData {
   readonly soft = new Map<number, IrqStats>();
 }
 
-export interface IrqOptions {
-  /** `--min`/`--max`, ns. */
-  readonly min?: number;
-  readonly max?: number;
-  readonly periods: PeriodMode;
-}
+export type IrqOptions = PeriodicOptions;
 
-export class IrqHandler implements AnalysisHandler, PeriodSink {
+export class IrqHandler extends PeriodicHandler<PeriodData, IrqPeriodResult> {
   readonly name = 'irq';
-  readonly filtersEvents = true;
   result: IrqResult | undefined;
-  private model!: SystemModel;
-  private filter!: ProcessFilter;
-  private keep: RecordFilter | undefined;
-  private readonly open = new OpenPeriods<PeriodData>(() => new PeriodData());
-  private readonly ticks: Array<Tick<IrqPeriodResult>> = [];
 
   constructor(
     private readonly irqs: IrqTracker,
     private readonly opts: IrqOptions,
-  ) {}
+  ) {
+    super(() => new PeriodData(), opts.periods);
+  }
 
-  reset(ctx: AnalysisContext): void {
-    this.model = ctx.model;
-    this.filter = ctx.filter;
-    this.keep = ctx.keep;
+  protected listen(): void {
     this.irqs.listen({
       entry: (ev, id, name) => {
-        if (this.open.size === 0 || (this.keep !== undefined && !this.keep(ev))) return;
+        if (!this.counts(ev)) return;
         for (const pd of this.open.values()) {
           const s = pd.hard.get(id);
           if (s === undefined) pd.hard.set(id, { names: [name], irqs: [] });
@@ -105,7 +91,10 @@ export class IrqHandler implements AnalysisHandler, PeriodSink {
           pd.irqs.push(irq);
           let s = pd.soft.get(irq.id);
           if (s === undefined) {
-            s = { names: [SOFTIRQ_NAMES.get(irq.id) ?? String(irq.id)], irqs: [] };
+            s = {
+              names: [SOFTIRQ_NAMES.get(irq.id) ?? String(irq.id)],
+              irqs: [],
+            };
             pd.soft.set(irq.id, s);
           }
           s.irqs.push(irq);
@@ -115,7 +104,7 @@ export class IrqHandler implements AnalysisHandler, PeriodSink {
   }
 
   private counted(ev: Parameters<RecordFilter>[0], irq: Irq): boolean {
-    if (this.open.size === 0 || (this.keep !== undefined && !this.keep(ev))) return false;
+    if (!this.counts(ev)) return false;
     if (!this.filter.cpu(irq.cpuId)) return false;
     const d = irq.duration;
     if (d === undefined) return false;
@@ -124,28 +113,12 @@ export class IrqHandler implements AnalysisHandler, PeriodSink {
     return true;
   }
 
-  bind(info: ClassInfo): EventFn | undefined {
-    void info;
-    return undefined;
-  }
-
-  begin(ts: number): void {
-    if (!this.opts.periods.defined) this.openPeriod({ begin: ts, name: undefined });
-  }
-
-  openPeriod(p: PeriodRef): void {
-    this.open.openPeriod(p);
-  }
-
-  closePeriod(p: PeriodRef, completed: boolean, end: number): void {
-    void completed;
-    const pd = this.open.closePeriod(p);
-    if (pd !== undefined)
-      this.ticks.push({ begin: p.begin, end, period: p, result: { ...snapshot(pd), containers: [] } });
+  protected closed(pd: PeriodData): IrqPeriodResult {
+    return { ...snapshot(pd), containers: [] };
   }
 
   finalize(lastTs: number): void {
-    for (const p of this.open.refs()) this.closePeriod(p, false, lastTs);
+    this.closeAll(lastTs);
     const f = this.filter;
     const m = this.model;
     this.result = this.ticks.map((tk) => {
@@ -154,7 +127,12 @@ export class IrqHandler implements AnalysisHandler, PeriodSink {
         const sel = (irq: Irq): boolean => irq.thread !== undefined && f.threadSelected(irq.thread);
         const pick = (s: ReadonlyMap<number, IrqStats>): Map<number, IrqStats> =>
           new Map([...s].map(([k, v]) => [k, { names: v.names, irqs: v.irqs.filter(sel) }]));
-        r = { irqs: r.irqs.filter(sel), hard: pick(r.hard), soft: pick(r.soft), containers: [] };
+        r = {
+          irqs: r.irqs.filter(sel),
+          hard: pick(r.hard),
+          soft: pick(r.soft),
+          containers: [],
+        };
       }
       const byC = new Map<Container | undefined, ContainerIrq>();
       for (const irq of r.irqs) {
@@ -163,7 +141,13 @@ export class IrqHandler implements AnalysisHandler, PeriodSink {
         if (c !== undefined && !f.container(c)) continue;
         let x = byC.get(c);
         if (x === undefined) {
-          x = { container: c, hardCount: 0, hardNs: 0, softCount: 0, softNs: 0 };
+          x = {
+            container: c,
+            hardCount: 0,
+            hardNs: 0,
+            softCount: 0,
+            softNs: 0,
+          };
           byC.set(c, x);
         }
         if (irq.hard) {

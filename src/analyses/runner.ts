@@ -24,6 +24,13 @@ export interface RecordSource {
   progress?(): { done: number; total: number };
   /** Lets the reader skip payload values no handler reads (`TraceSet` has it). */
   setPayloadWanted?(key: number, wanted: boolean): void;
+  /**
+   * Lets the reader skip, counting them, the events nobody would see (`TraceSet` has these
+   * three): which classes (`setQuiet`), from when (`skipQuiet`), how many (`quietSkipped`).
+   */
+  setQuiet?(key: number, quiet: boolean): void;
+  skipQuiet?(end?: number): void;
+  quietSkipped?(): { count: number; lastTs: number | undefined };
 }
 
 export interface RunOptions {
@@ -97,6 +104,7 @@ export async function runAnalyses(
   let d = modelOnly;
   const seen: number[] = [];
   const setWanted = source.setPayloadWanted?.bind(source);
+  const setQuiet = source.setQuiet?.bind(source);
   const chunk = opts.chunk ?? 50_000;
   const begin = opts.begin;
   const end = opts.end;
@@ -115,6 +123,9 @@ export async function runAnalyses(
     d = full;
     for (const h of handlers) h.begin(ts);
     driver?.start(ts);
+    // From now on the model and the analyses see every event: those of classes they do not
+    // look into, with the context of the previous event of their stream, change nothing.
+    source.skipQuiet?.(end);
   };
 
   while (!done) {
@@ -146,6 +157,7 @@ export async function runAnalyses(
         // full set, so that nothing is missing once the period starts) reads its payload.
         seen[rec.classKey] = 1;
         setWanted?.(rec.classKey, full.needsPayload(rec));
+        setQuiet?.(rec.classKey, full.idleOnSameContext(rec));
       }
       d.dispatch(rec);
     }
@@ -154,6 +166,11 @@ export async function runAnalyses(
       opts.onProgress(p.done, p.total);
     }
     if (!done) await yieldToLoop();
+  }
+  const quiet = source.quietSkipped?.();
+  if (quiet !== undefined && quiet.count > 0) {
+    events += quiet.count;
+    if (lastTs === undefined || quiet.lastTs! > lastTs) lastTs = quiet.lastTs;
   }
   if (started) driver?.finish(lastTs!);
   // The model first: handlers read the final container of each thread.

@@ -14,15 +14,12 @@
  * what a noisy neighbour looks like.
  */
 import type { Container } from '../model/containers.js';
-import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { LttProc, LttProcs, SchedSwitchInfo } from '../model/lttng-procs.js';
-import type { SystemModel } from '../model/model.js';
 import type { Thread } from '../model/threads.js';
-import type { RecordFilter } from '../filter/options.js';
-import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
 import { DurationStats } from './stats.js';
-import type { PeriodMode, PeriodRef, PeriodSink, Tick } from './ticks.js';
-import { OpenPeriods } from './ticks.js';
+import type { PeriodicOptions } from './periodic.js';
+import { PeriodicHandler } from './periodic.js';
+import type { Tick } from './ticks.js';
 
 /** A process as shown in a log row (its name and pid when the period ended). */
 export interface ProcView {
@@ -93,59 +90,31 @@ function view(p: LttProc): ProcView {
   return { tid: p.tid, pid: p.pid, comm: p.comm };
 }
 
-export interface SchedOptions {
-  /** `--min`/`--max`, ns. */
-  readonly min?: number;
-  readonly max?: number;
-  readonly periods: PeriodMode;
-}
+export type SchedOptions = PeriodicOptions;
 
-export class SchedHandler implements AnalysisHandler, PeriodSink {
+export class SchedHandler extends PeriodicHandler<PeriodData, SchedPeriodResult> {
   readonly name = 'sched';
-  readonly filtersEvents = true;
   result: SchedResult | undefined;
-  private model!: SystemModel;
-  private filter!: ProcessFilter;
-  private keep: RecordFilter | undefined;
-  private readonly open = new OpenPeriods<PeriodData>(() => new PeriodData());
-  private readonly ticks: Array<Tick<SchedPeriodResult>> = [];
 
   constructor(
     private readonly procs: LttProcs,
     private readonly opts: SchedOptions,
-  ) {}
+  ) {
+    super(() => new PeriodData(), opts.periods);
+  }
 
-  reset(ctx: AnalysisContext): void {
-    this.model = ctx.model;
-    this.filter = ctx.filter;
-    this.keep = ctx.keep;
+  protected listen(): void {
     this.procs.listen({
       schedSwitch: (s) => this.onSwitch(s),
       prioChanged: (ev, tid, prio, ts) => {
-        if (this.open.size === 0 || (this.keep !== undefined && !this.keep(ev))) return;
+        if (!this.counts(ev)) return;
         void ts;
         for (const pd of this.open.values()) pd.tids.get(tid)?.prios.push(prio);
       },
     });
   }
 
-  bind(info: ClassInfo): EventFn | undefined {
-    void info;
-    return undefined;
-  }
-
-  begin(ts: number): void {
-    if (!this.opts.periods.defined) this.openPeriod({ begin: ts, name: undefined });
-  }
-
-  openPeriod(p: PeriodRef): void {
-    this.open.openPeriod(p);
-  }
-
-  closePeriod(p: PeriodRef, completed: boolean, end: number): void {
-    void completed;
-    const pd = this.open.closePeriod(p);
-    if (pd === undefined) return;
+  protected closed(pd: PeriodData): SchedPeriodResult {
     // Names as they are now (lttng-analyses prints the live process objects at the tick); an
     // event shared by overlapping periods gets one copy per period.
     const events = pd.events.map((e) => ({
@@ -155,18 +124,15 @@ export class SchedHandler implements AnalysisHandler, PeriodSink {
     }));
     const copies = new Map<SchedEvent, SchedEvent>();
     for (let i = 0; i < events.length; i++) copies.set(pd.events[i]!, events[i]!);
-    const tids = [...pd.tids.values()].map((t) => ({ ...t, events: t.events.map((e) => copies.get(e)!) }));
-    this.ticks.push({
-      begin: p.begin,
-      end,
-      period: p,
-      result: { events, tids, containers: [], holders: [] },
-    });
+    const tids = [...pd.tids.values()].map((t) => ({
+      ...t,
+      events: t.events.map((e) => copies.get(e)!),
+    }));
+    return { events, tids, containers: [], holders: [] };
   }
 
   private onSwitch(s: SchedSwitchInfo): void {
-    if (this.open.size === 0) return;
-    if (this.keep !== undefined && !this.keep(s.ev)) return;
+    if (!this.counts(s.ev)) return;
     const wakee = s.wakee;
     if (!this.filter.processIds(wakee.tid, wakee.comm)) return;
     if (!this.filter.cpu(s.cpuId)) return;
@@ -220,7 +186,7 @@ export class SchedHandler implements AnalysisHandler, PeriodSink {
   }
 
   finalize(lastTs: number): void {
-    for (const p of this.open.refs()) this.closePeriod(p, false, lastTs);
+    this.closeAll(lastTs);
     const f = this.filter;
     const m = this.model;
     const sel = f.selectsContainers;

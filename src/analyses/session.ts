@@ -131,6 +131,9 @@ export function peekFirst(src: RecordSource): { first: EventRecord | undefined; 
     next: () => TraceRecord | null;
     progress?: RecordSource['progress'];
     setPayloadWanted?: RecordSource['setPayloadWanted'];
+    setQuiet?: RecordSource['setQuiet'];
+    skipQuiet?: RecordSource['skipQuiet'];
+    quietSkipped?: RecordSource['quietSkipped'];
   } = {
     base: src.base,
     next: () => {
@@ -142,6 +145,9 @@ export function peekFirst(src: RecordSource): { first: EventRecord | undefined; 
   };
   if (src.progress !== undefined) source.progress = src.progress.bind(src);
   if (src.setPayloadWanted !== undefined) source.setPayloadWanted = src.setPayloadWanted.bind(src);
+  if (src.setQuiet !== undefined) source.setQuiet = src.setQuiet.bind(src);
+  if (src.skipQuiet !== undefined) source.skipQuiet = src.skipQuiet.bind(src);
+  if (src.quietSkipped !== undefined) source.quietSkipped = src.quietSkipped.bind(src);
   return { first, source };
 }
 

@@ -131,6 +131,7 @@ export class TraceSet {
     this.eventClasses = infos;
 
     this.payloadWanted = new Uint8Array(infos.length).fill(1);
+    this.quiet = new Uint8Array(infos.length);
     const groupCount = loaded.reduce((n, l) => n + l.groups.length, 0);
     const budget = opts.memoryBudget ?? 16 * 1024 * 1024;
     const windowBytes =
@@ -321,6 +322,7 @@ export class TraceSet {
     } else if (h.length > 0) {
       const c = h[0]!;
       this.bt1Advance(c);
+      if (this.quietOn) this.skipQuietHeads(c);
       const hi = this.winHi?.[c.stream.index];
       if (c.headKind === HEAD_END || (hi !== undefined && c.headTs > hi)) {
         c.close();
@@ -346,6 +348,67 @@ export class TraceSet {
   }
 
   private replay = false;
+
+  /** By event-class key: 1 when an event of the class may be skipped (see `setQuiet`). */
+  private readonly quiet: Uint8Array;
+  private quietOn = false;
+  private quietEnd = Number.POSITIVE_INFINITY;
+  private quietCount = 0;
+  private quietLastTs = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Says whether the consumer does nothing with an event of class `key` whose payload is not
+   * wanted (`setPayloadWanted`) and whose stream event context has the same bytes as that of
+   * the last record given out of its stream (the same `streamContextVersion`). Once
+   * `skipQuiet` is called, the reader (babeltrace 1 order) consumes such events without
+   * giving them out, in time order exactly where they would have come out (they are counted:
+   * `quietSkipped`).
+   */
+  setQuiet(key: number, quiet: boolean): void {
+    if (key >= 0 && key < this.quiet.length) this.quiet[key] = quiet ? 1 : 0;
+  }
+
+  /** Starts skipping quiet events (see `setQuiet`), those of time `end` or before only. */
+  skipQuiet(end: number = Number.POSITIVE_INFINITY): void {
+    this.quietOn = this.bt1;
+    this.quietEnd = end;
+  }
+
+  /** Events skipped as quiet so far, and the time of the last of them. */
+  quietSkipped(): { count: number; lastTs: number | undefined } {
+    return {
+      count: this.quietCount,
+      lastTs: this.quietLastTs === Number.NEGATIVE_INFINITY ? undefined : this.quietLastTs,
+    };
+  }
+
+  /**
+   * Skips the quiet events at the head of the root cursor `c` while it stays the root: while
+   * its head is earlier than the heads of the root's children (babeltrace 1 puts the other
+   * stream first on a tie), within its window and `quietEnd`, with no discarded-events record
+   * waiting.
+   */
+  private skipQuietHeads(c: StreamCursor): void {
+    const h = this.heap;
+    let limit = h.length > 1 ? h[1]!.headTs : Number.POSITIVE_INFINITY;
+    if (h.length > 2 && h[2]!.headTs < limit) limit = h[2]!.headTs;
+    const end = Math.min(this.quietEnd, this.winHi?.[c.stream.index] ?? Number.POSITIVE_INFINITY);
+    const quiet = this.quiet;
+    let n = 0;
+    let last = this.quietLastTs;
+    while (c.headKind === HEAD_EVENT && this.pending.length === 0) {
+      const t = c.headTs;
+      if (!(t < limit && t <= end) || quiet[c.headPlan!.key] !== 1 || !c.skipSameContext()) break;
+      n++;
+      last = t;
+      this.bt1Advance(c);
+    }
+    if (n > 0) {
+      this.quietCount += n;
+      this.quietLastTs = last;
+      if (last > this.lastTs) this.lastTs = last;
+    }
+  }
 
   /** The next record in time order, or null at the end. */
   next(): TraceRecord | null {

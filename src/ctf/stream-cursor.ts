@@ -19,8 +19,9 @@ import {
   type StreamInstance,
 } from './event.js';
 import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/state.js';
-import type { EventPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
+import type { EventPlan, SplitPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
 import { CTF_MAGIC, MAX_PACKET_BYTES, SLACK, packetSizes } from './packet.js';
+import { ContextCache } from './context-cache.js';
 
 /** Payload wanted for every class (cursors made outside a TraceSet). */
 const ALL_WANTED = new Uint8Array(0);
@@ -455,13 +456,8 @@ export class StreamCursor {
     return plan;
   }
 
-  /** This stream's event context values (reused; see `takeSplit`). */
-  private ctxVals: FieldValue[] | undefined;
-  /** Bytes of the last stream event context decoded into `ctxVals`. */
-  private ctxRaw: Uint8Array | undefined;
-  private ctxRawView: DataView | undefined;
-  /** Incremented whenever `ctxVals` changes: equal numbers, equal contexts. */
-  ctxVersion = 0;
+  /** This stream's last event context (see `takeSplit`). */
+  private readonly ctx = new ContextCache();
 
   /**
    * Window byte offset of packet bit `start` with `bits` following in the window, or -1 when
@@ -475,6 +471,19 @@ export class StreamCursor {
       this.fill(start >>> 3, Math.max(bits >>> 3, this.minWindow));
     }
     return -1;
+  }
+
+  /** Skips the event context and payload (after the stream event context at `p`) without values. */
+  private skipRest(split: SplitPlan, p: number): number {
+    if (split.restBits >= 0) {
+      const ra = split.restAlign;
+      p = Math.ceil(p / ra) * ra + split.restBits;
+      if (p > this.contentBits) throw this.error(p, 'event goes past the end of the packet content');
+    } else if (split.restSkipFn !== undefined) {
+      const fn = split.restSkipFn === null ? split.compileRestSkip() : split.restSkipFn;
+      p = this.run(fn!, p, null);
+    }
+    return p;
   }
 
   /**
@@ -491,55 +500,45 @@ export class StreamCursor {
     const off = this.ensure(p, bits);
     if (off < 0) return -1;
     const n = bits >>> 3;
-    const u8 = this.u8;
-    let raw = this.ctxRaw;
-    let same = raw !== undefined;
-    if (same) {
-      // Four bytes at a time, then the tail.
-      const dv = this.dv;
-      const rv = this.ctxRawView!;
-      const n4 = n & ~3;
-      let i = 0;
-      for (; i < n4; i += 4) {
-        if (dv.getUint32(off + i, true) !== rv.getUint32(i, true)) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        for (; i < n; i++) {
-          if (u8[off + i] !== raw![i]) {
-            same = false;
-            break;
-          }
-        }
-      }
-    }
-    if (same) p += bits;
+    const ctx = this.ctx;
+    if (ctx.same(this.u8, this.dv, off, n)) p += bits;
     else {
-      if (raw === undefined) {
-        raw = new Uint8Array(n);
-        this.ctxRaw = raw;
-        this.ctxRawView = new DataView(raw.buffer);
-        this.ctxVals = new Array<FieldValue>(plan.streamCtx!.length);
-      }
-      for (let i = 0; i < n; i++) raw[i] = u8[off + i]!;
+      ctx.store(this.u8, off, n, plan.streamCtx!.length);
       try {
-        p = this.run(split.ctxFn, p, this.ctxVals!);
+        p = this.run(split.ctxFn, p, ctx.vals!);
       } catch (e) {
-        this.ctxRaw = undefined;
+        ctx.invalidate();
         throw e;
       }
-      this.ctxVersion++;
+      ctx.version++;
     }
     if (full) {
-      if (split.restFn !== undefined) p = this.run(split.restFn, p, split.restOuts[0]!, split.restOuts[1]);
-    } else if (split.restBits >= 0) {
-      const ra = split.restAlign;
-      p = Math.ceil(p / ra) * ra + split.restBits;
-      if (p > this.contentBits) throw this.error(p, 'event goes past the end of the packet content');
-    } else if (split.restSkipFn !== undefined) p = this.run(split.restSkipFn, p, null);
-    return p;
+      const fn = split.restFn === null ? split.compileRest() : split.restFn;
+      if (fn !== undefined) p = this.run(fn, p, split.restOuts[0]!, split.restOuts[1]);
+      return p;
+    }
+    return this.skipRest(split, p);
+  }
+
+  /**
+   * Consumes the head event without giving it out when nobody would see anything of it: its
+   * payload is not wanted and its stream event context has the same bytes as that of the last
+   * event given out by `takeEvent` (same `streamContextVersion`). Returns false, having
+   * consumed nothing, otherwise. The caller advances the cursor after a skip.
+   */
+  skipSameContext(): boolean {
+    const plan = this.headPlan!;
+    const ctx = this.ctx;
+    if (this.payloadWanted[plan.key] !== 0 || ctx.version !== ctx.given) return false;
+    const split = plan.split;
+    if (split === undefined || split === null) return false;
+    const a = split.ctxAlign;
+    const p = Math.ceil(this.bodyPos / a) * a;
+    const bits = split.ctxBits;
+    const off = this.ensure(p, bits);
+    if (off < 0 || !ctx.same(this.u8, this.dv, off, bits >>> 3)) return false;
+    this.ppos = this.skipRest(split, p + bits);
+    return true;
   }
 
   /** Decodes the body of the head event into `rec`. */
@@ -551,14 +550,15 @@ export class StreamCursor {
     if (q >= 0) {
       if (q === this.evStart) throw this.error(q, 'event of size 0 (corrupt metadata or stream)');
       this.ppos = q;
-      this.fillRecord(rec, plan, full, this.ctxVals, this.ctxVersion);
+      this.fillRecord(rec, plan, full, this.ctx.vals, (this.ctx.given = this.ctx.version));
       return;
     }
     // The usual path decodes the context into the class's arrays: compare afresh next time.
-    this.ctxRaw = undefined;
-    this.ctxVersion++;
+    this.ctx.invalidate();
+    this.ctx.version++;
     if (full) {
-      if (plan.bodyFn) p = this.run(plan.bodyFn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
+      const fn = plan.bodyFn === null ? plan.compileBody() : plan.bodyFn;
+      if (fn) p = this.run(fn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
     } else {
       const fn = plan.contextOnlyFn ?? (plan.contextOnlyFn = plan.compileContextOnly());
       if (fn) p = this.run(fn, p, plan.outs[0]!, plan.outs[1], plan.outs[2]);
@@ -566,6 +566,7 @@ export class StreamCursor {
     if (p === this.evStart) throw this.error(p, 'event of size 0 (corrupt metadata or stream)');
     this.ppos = p;
     this.fillRecord(rec, plan, full, plan.streamCtx, undefined);
+    this.ctx.given = -1;
   }
 
   /** Fills `rec` with the head event (`full`: with its context and payload values). */
@@ -589,10 +590,10 @@ export class StreamCursor {
     rec.payload = full ? plan.payload : undefined;
   }
 
-  /** Skips the body of the head event without producing values. */
+  /** Skips the body of the head event without producing values (nor giving out its context). */
   skipEvent(): void {
-    const rec = SCRATCH;
-    this.takeEvent(rec);
+    this.takeEvent(SCRATCH);
+    this.ctx.given = -1;
   }
 }
 

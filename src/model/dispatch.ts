@@ -30,6 +30,12 @@ export interface Subscriber {
    * event context). Absent: any callback is assumed to read them.
    */
   needsPayload?(info: ClassInfo): boolean;
+  /**
+   * After `bind`: whether the callback does nothing at all for an event whose stream event
+   * context is that of the previous event of its stream (same `streamContextVersion`) when it
+   * does not read the payload. Absent: never (readers may skip such events: `TraceSet.setQuiet`).
+   */
+  idleOnSameContext?(info: ClassInfo): boolean;
 }
 
 /** Composes callbacks in order. */
@@ -78,6 +84,17 @@ export class Dispatcher {
 
   /** By class key: 1 when some subscriber reads the payload (resolved with the callback). */
   private readonly payload: number[] = [];
+  /** By class key: 1 when every bound subscriber is idle on the same context (`idleOnSameContext`). */
+  private readonly idle: number[] = [];
+
+  /**
+   * Whether nobody reads the payload of this record's class and every callback bound to it does
+   * nothing when the stream event context did not change (see `Subscriber.idleOnSameContext`).
+   */
+  idleOnSameContext(ev: EventRecord): boolean {
+    if (this.table[ev.classKey] === undefined) this.resolve(ev.classKey, ev.stream, ev.eventClass);
+    return this.idle[ev.classKey] === 1 && this.payload[ev.classKey] !== 1;
+  }
 
   /**
    * Whether any subscriber reads the payload or event context of this record's class (the
@@ -104,15 +121,18 @@ export class Dispatcher {
     };
     const fns: EventFn[] = [];
     let payload = false;
+    let idle = true;
     for (const s of this.subscribers) {
       const f = s.bind(info);
       if (f !== undefined) {
         fns.push(f);
         payload ||= s.needsPayload === undefined || s.needsPayload(info);
+        idle &&= s.idleOnSameContext?.(info) === true;
       }
     }
     const fn = compose(fns);
     this.payload[key] = payload ? 1 : 0;
+    this.idle[key] = idle ? 1 : 0;
     while (this.table.length < key) this.table.push(undefined);
     this.table[key] = fn;
     return fn;

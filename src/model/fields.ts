@@ -83,6 +83,14 @@ export function anyField(sc: StreamClass, ec: EventClass, name: string): FieldLo
   return undefined;
 }
 
+/** `anyField` of each name, in order (bound once per event class). */
+export function anyFields(
+  info: { readonly streamClass: StreamClass; readonly eventClass: EventClass },
+  ...names: string[]
+): Array<FieldLocation | undefined> {
+  return names.map((n) => anyField(info.streamClass, info.eventClass, n));
+}
+
 /** The class of a field found by the lookups above. */
 export function classAt(sc: StreamClass, ec: EventClass, loc: FieldLocation): FieldClass | undefined {
   const struct =

@@ -11,7 +11,7 @@
  */
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
-import { anyField, readNum, toPyStr } from './fields.js';
+import { anyField, anyFields, readNum, toPyStr } from './fields.js';
 import type { SystemModel } from './model.js';
 import type { Thread } from './threads.js';
 
@@ -79,6 +79,16 @@ export const SOFTIRQ_NAMES: ReadonlyMap<number, string> = new Map([
   [9, 'RCU_SOFTIRQ'],
 ]);
 
+/** The raised or running softirqs of a vector on a CPU (made empty when first asked). */
+function softList(c: CpuIrqs, vec: number): Irq[] {
+  let l = c.soft.get(vec);
+  if (l === undefined) {
+    l = [];
+    c.soft.set(vec, l);
+  }
+  return l;
+}
+
 export class IrqTracker implements Subscriber {
   private readonly cpus: CpuIrqs[] = [];
   private readonly listeners: IrqListener[] = [];
@@ -103,6 +113,19 @@ export class IrqTracker implements Subscriber {
     if (c === undefined) return;
     irq.thread = c.current;
     irq.idle = c.currentTid === 0;
+  }
+
+  /** A softirq raise or entry: `fn` gets the vector's raised or running softirqs on the CPU. */
+  private bindSoft(
+    info: ClassInfo,
+    fn: (ev: EventRecord, l: Irq[], vec: number, cpuId: number) => void,
+  ): EventFn {
+    const [cpuF, vecF] = anyFields(info, 'cpu_id', 'vec');
+    return (ev) => {
+      const cpuId = readNum(cpuF, ev);
+      const vec = readNum(vecF, ev);
+      fn(ev, softList(this.cpu(cpuId), vec), vec, cpuId);
+    };
   }
 
   bind(info: ClassInfo): EventFn | undefined {
@@ -138,34 +161,14 @@ export class IrqTracker implements Subscriber {
       }
       case 'softirq_raise':
       case 'irq_softirq_raise': {
-        const cpuF = f('cpu_id');
-        const vecF = f('vec');
-        return (ev) => {
-          const cpuId = readNum(cpuF, ev);
-          const c = this.cpu(cpuId);
-          const vec = readNum(vecF, ev);
-          let l = c.soft.get(vec);
-          if (l === undefined) {
-            l = [];
-            c.soft.set(vec, l);
-          }
+        return this.bindSoft(info, (ev, l, vec, cpuId) => {
           if (l.length > 0 && l[0]!.beginTs === undefined) return;
           l.push(new Irq(false, vec, cpuId, undefined, ev.ts));
-        };
+        });
       }
       case 'softirq_entry':
       case 'irq_softirq_entry': {
-        const cpuF = f('cpu_id');
-        const vecF = f('vec');
-        return (ev) => {
-          const cpuId = readNum(cpuF, ev);
-          const c = this.cpu(cpuId);
-          const vec = readNum(vecF, ev);
-          let l = c.soft.get(vec);
-          if (l === undefined) {
-            l = [];
-            c.soft.set(vec, l);
-          }
+        return this.bindSoft(info, (ev, l, vec, cpuId) => {
           let irq = l[0];
           if (irq !== undefined) irq.beginTs = ev.ts;
           else {
@@ -173,7 +176,7 @@ export class IrqTracker implements Subscriber {
             l.push(irq);
           }
           this.interrupted(irq);
-        };
+        });
       }
       case 'softirq_exit':
       case 'irq_softirq_exit': {

@@ -15,7 +15,7 @@
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, readNum, toPyStr } from './fields.js';
+import { anyField, anyFields, readNum, toPyStr } from './fields.js';
 import { wakeupPrioOffset } from './cpus.js';
 import type { SystemModel } from './model.js';
 import { syscallEntryName, isSyscallExit } from './syscalls.js';
@@ -106,7 +106,10 @@ export class LttProcs implements Subscriber {
   readonly procs = new Map<number, LttProc>();
   private readonly listeners: ProcListener[] = [];
   readonly hooks: ProcHooks = {};
-  /** Syscall entry/exit hooks of the I/O tracker (after the process table's own update). */
+  /**
+   * Syscall entry/exit hooks of the I/O tracker (after the process table's own update), set
+   * before the run: without them syscall events are not bound.
+   */
   sysEntryHook: ((ev: EventRecord, name: string, proc: LttProc, cpuId: number) => void) | undefined;
   sysExitHook: ((ev: EventRecord, proc: LttProc, cpuId: number) => void) | undefined;
 
@@ -165,12 +168,15 @@ export class LttProcs implements Subscriber {
     const f = (n: string): FieldLocation | undefined => anyField(sc, ec, n);
     switch (name) {
       case 'sched_switch': {
-        const cpuF = f('cpu_id');
-        const nextTidF = f('next_tid');
-        const nextCommF = f('next_comm');
-        const prevTidF = f('prev_tid');
-        const nextPrioF = f('next_prio');
-        const prevPrioF = f('prev_prio');
+        const [cpuF, nextTidF, nextCommF, prevTidF, nextPrioF, prevPrioF] = anyFields(
+          info,
+          'cpu_id',
+          'next_tid',
+          'next_comm',
+          'prev_tid',
+          'next_prio',
+          'prev_prio',
+        );
         return (ev) => {
           const ts = ev.ts;
           const cpuId = readNum(cpuF, ev);
@@ -186,7 +192,15 @@ export class LttProcs implements Subscriber {
           const waker = wakee.lastWaker === undefined ? undefined : this.procs.get(wakee.lastWaker);
           const ls = this.listeners;
           if (ls.length > 0) {
-            const s: SchedSwitchInfo = { ev, ts, cpuId, prevTid, nextTid, wakee, waker };
+            const s: SchedSwitchInfo = {
+              ev,
+              ts,
+              cpuId,
+              prevTid,
+              nextTid,
+              wakee,
+              waker,
+            };
             for (let i = 0; i < ls.length; i++) ls[i]!.schedSwitch?.(s);
           }
           wakee.lastWakeup = undefined;
@@ -269,6 +283,9 @@ export class LttProcs implements Subscriber {
       default:
         break;
     }
+    // The syscall in flight is the I/O tracker's business: without it, nobody reads it (the
+    // process of the CPU's current tid exists since the sched_switch that made it current).
+    if (this.sysEntryHook === undefined && this.sysExitHook === undefined) return undefined;
     const sys = syscallEntryName(name);
     if (sys !== undefined) {
       const cpuF = f('cpu_id');
@@ -300,13 +317,15 @@ export class LttProcs implements Subscriber {
   }
 
   private bindFork(info: ClassInfo): EventFn {
-    const f = (n: string): FieldLocation | undefined => anyField(info.streamClass, info.eventClass, n);
-    const childTidF = f('child_tid');
-    const childPidF = f('child_pid');
-    const childCommF = f('child_comm');
-    const parentPidF = f('parent_pid');
-    const parentCommF = f('parent_comm');
-    const cpuF = f('cpu_id');
+    const [childTidF, childPidF, childCommF, parentPidF, parentCommF, cpuF] = anyFields(
+      info,
+      'child_tid',
+      'child_pid',
+      'child_comm',
+      'parent_pid',
+      'parent_comm',
+      'cpu_id',
+    );
     return (ev) => {
       const ts = ev.ts;
       // lttng-analyses reads the parent's *pid* as its tid: the process leader is updated.

@@ -98,6 +98,9 @@ export class SystemModel implements EventOutputs {
     bind: (info) => this.bindPre(info),
     // The context tracker reads only the stream event context.
     needsPayload: (info) => this.specificClasses.has(info.eventClass),
+    // And does nothing when it did not change (unless it follows the CPUs' current tids).
+    idleOnSameContext: (info) =>
+      !this.specificClasses.has(info.eventClass) && this.nsTracker.idleOnSameContext(info),
   };
   /** Event classes with a model callback beyond the context tracker (they read payloads). */
   private readonly specificClasses = new Set<EventClass>();

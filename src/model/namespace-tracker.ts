@@ -84,6 +84,14 @@ export class NamespaceTracker {
     };
   }
 
+  /** Stream classes whose context callback returns at once on an unchanged context version. */
+  private readonly versionGated = new Set<ClassInfo['streamClass']>();
+
+  /** After `bindContext`: whether its callback does nothing when the context did not change. */
+  idleOnSameContext(info: ClassInfo): boolean {
+    return info.streamClass.eventContext === undefined || this.versionGated.has(info.streamClass);
+  }
+
   /**
    * Stream event context fields: namespaces and ids of the current task. Runs on every event of
    * a stream with such contexts, so the common case (same task, same values as the previous
@@ -118,6 +126,7 @@ export class NamespaceTracker {
     for (const [, i] of flat) watched.push(i);
     const n = watched.length;
     const useCpu = tidF === undefined && !isUst;
+    if (!useCpu) this.versionGated.add(sc);
     // Per stream index: the raw values of the previous event (and its CPU's current tid).
     const last: Array<unknown[] | undefined> = [];
     const iTid = tidF?.index ?? -1;

@@ -34,8 +34,13 @@ export interface EventPlan {
   readonly ec: EventClass;
   /** Dense key over the trace set (see `EventRecord.classKey`). */
   readonly key: number;
-  /** Decodes stream event context, event context and payload in one call (undefined: all absent). */
-  readonly bodyFn: DecodeFn | undefined;
+  /**
+   * Decodes stream event context, event context and payload in one call (undefined: all
+   * absent); null until `compileBody` compiled it on first use (most events take `split`).
+   */
+  bodyFn: DecodeFn | undefined | null;
+  /** Compiles `bodyFn`. */
+  readonly compileBody: () => DecodeFn | undefined;
   /** Output arrays of `bodyFn`, in the order of the scopes present. */
   readonly outs: readonly FieldValue[][];
   /**
@@ -59,14 +64,22 @@ export interface EventPlan {
 }
 
 export interface SplitPlan {
-  /** Decodes the stream event context, from a position aligned to `ctxAlign` bits. */
+  /**
+   * Decodes the stream event context, from a position aligned to `ctxAlign` bits (one function
+   * per stream class, shared by its event classes).
+   */
   readonly ctxFn: DecodeFn;
   readonly ctxBits: number;
   readonly ctxAlign: number;
-  /** Event context and payload into `restOuts` (undefined: the class has neither). */
-  readonly restFn: DecodeFn | undefined;
-  /** The same without producing values. */
-  readonly restSkipFn: DecodeFn | undefined;
+  /**
+   * Event context and payload into `restOuts` (undefined: the class has neither); null until
+   * `compileRest` compiled it on first use.
+   */
+  restFn: DecodeFn | undefined | null;
+  /** The same without producing values; null until `compileRestSkip` compiled it. */
+  restSkipFn: DecodeFn | undefined | null;
+  readonly compileRest: () => DecodeFn | undefined;
+  readonly compileRestSkip: () => DecodeFn | undefined;
   /** When the rest has a fixed layout: its size and alignment (bits), else -1 and 1. */
   readonly restBits: number;
   readonly restAlign: number;
@@ -103,6 +116,8 @@ export interface StreamClassPlan {
   readonly events: Map<number, EventPlan>;
   /** The single event class when the header has no id. */
   readonly onlyEvent: EventClass | undefined;
+  /** The stream event context decoder of split plans (compiled on first use). */
+  ctxFn?: DecodeFn;
 }
 
 function topField(s: StructFC | undefined, name: string): FieldClass | undefined {
@@ -343,7 +358,8 @@ export class TracePlan {
     const plan: EventPlan = {
       ec,
       key: this.keys.get(ec)!,
-      bodyFn: parts.length > 0 ? compileScopes(parts, env, true) : undefined,
+      bodyFn: null,
+      compileBody: () => (plan.bodyFn = parts.length > 0 ? compileScopes(parts, env, true) : undefined),
       compileContextOnly: () =>
         parts.length === 0
           ? undefined
@@ -392,16 +408,19 @@ export class TracePlan {
       // A payload alone (no event context) of fixed layout is skipped by its size.
       const only = parts.length === 1 && parts[0]!.scope === 'event.fields' ? parts[0]!.root : undefined;
       const restBits = only === undefined ? -1 : fixedLayoutBits(only);
-      split = {
-        ctxFn: compileScope(sec, 'stream.event.context', sp.env, true),
+      const s: SplitPlan = {
+        ctxFn: (sp.ctxFn ??= compileScope(sec, 'stream.event.context', sp.env, true)),
         ctxBits: bits,
         ctxAlign: sec.align,
-        restFn: parts.length > 0 ? compileScopes(parts, env, true) : undefined,
-        restSkipFn: parts.length > 0 ? compileScopes(parts, env, false) : undefined,
+        restFn: parts.length > 0 ? null : undefined,
+        restSkipFn: parts.length > 0 ? null : undefined,
+        compileRest: () => (s.restFn = compileScopes(parts, env, true)),
+        compileRestSkip: () => (s.restSkipFn = compileScopes(parts, env, false)),
         restBits: parts.length === 0 ? 0 : restBits,
         restAlign: only?.align ?? 1,
         restOuts,
       };
+      split = s;
     }
     plan.split = split;
     return split;
