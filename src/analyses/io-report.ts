@@ -6,7 +6,7 @@
  */
 import type { IoRequest } from '../model/lttng-io.js';
 import { IoOp, opMatches } from '../model/lttng-io.js';
-import type { ReportOptions } from './format/common.js';
+import type { FamilyReportOptions } from './family-report.js';
 import { absNs, groupByClass, range, timerangeLine, tsRangeText, VERSION_FIELDS } from './format/common.js';
 import type { AnalysisMeta, Cell, ResultTable } from './format/lami.js';
 import { cell } from './format/lami.js';
@@ -22,22 +22,14 @@ import { containerIoLines, containerIoTables, IO_CONTAINER_CLASSES } from './io-
 import { usage, usageLines, usageTables } from './io-usage.js';
 import { DurationStats } from './stats.js';
 
-export interface IoReportOptions extends ReportOptions {
+export interface IoReportOptions extends FamilyReportOptions {
   readonly usage: boolean;
-  readonly stats: boolean;
-  readonly top: boolean;
-  readonly log: boolean;
-  readonly freq: boolean;
-  readonly freqResolution: number;
-  /** `--min`/`--max` (ns), `--minsize`/`--maxsize` (bytes). */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
+  /** `--minsize`/`--maxsize` (bytes). */
   readonly minSize: number | undefined;
   readonly maxSize: number | undefined;
   /** `--begin`/`--end` as given (ts relative to the base), for "out of range" marks. */
   readonly begin: number | undefined;
   readonly end: number | undefined;
-  readonly multiDay: boolean;
 }
 
 export function ioMeta(version: string): AnalysisMeta {

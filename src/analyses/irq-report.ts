@@ -3,7 +3,7 @@
  * (`cli/irq.py`) per period, byte for byte, then ours per container interrupted.
  */
 import type { Irq } from '../model/irqs.js';
-import type { ReportOptions } from './format/common.js';
+import type { FamilyReportOptions } from './family-report.js';
 import {
   absNs,
   containerCell,
@@ -25,20 +25,10 @@ import { freqBounds, freqRows, UniformFreq } from './freq.js';
 import type { IrqPeriodResult, IrqResult, IrqStats } from './irq.js';
 import { DurationStats } from './stats.js';
 
-export interface IrqReportOptions extends ReportOptions {
-  readonly log: boolean;
-  readonly stats: boolean;
-  readonly freq: boolean;
-  readonly freqResolution: number;
-  readonly freqUniform: boolean;
-  readonly freqSeries: boolean;
-  /** `--min`/`--max`, ns. */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
+export interface IrqReportOptions extends FamilyReportOptions {
   /** `--irq`, `--softirq` (as given: compared with the numbers as text). */
   readonly irqList: readonly string[] | undefined;
   readonly softirqList: readonly string[] | undefined;
-  readonly multiDay: boolean;
 }
 
 const STATS = [

@@ -3,6 +3,7 @@
  * tables (`cli/sched.py`) per period, byte for byte, then ours per container.
  */
 import { formatPrioList } from './cputop.js';
+import type { FamilyReportOptions } from './family-report.js';
 import type { ReportOptions } from './format/common.js';
 import {
   absNs,
@@ -25,22 +26,10 @@ import { freqBounds, freqRows, UniformFreq } from './freq.js';
 import type { SchedEvent, SchedPeriodResult, SchedResult, TidSched } from './sched.js';
 import { DurationStats } from './stats.js';
 
-export interface SchedReportOptions extends ReportOptions {
-  readonly log: boolean;
-  readonly top: boolean;
-  readonly stats: boolean;
-  readonly freq: boolean;
+export interface SchedReportOptions extends FamilyReportOptions {
   readonly total: boolean;
   readonly perTid: boolean;
   readonly perPrio: boolean;
-  readonly freqResolution: number;
-  readonly freqUniform: boolean;
-  readonly freqSeries: boolean;
-  /** `--min`/`--max` in ns. */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
-  /** Timestamps of log rows with their date (the trace spans several days). */
-  readonly multiDay: boolean;
 }
 
 const EVENT_COLUMNS = [

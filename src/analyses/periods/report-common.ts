@@ -3,22 +3,14 @@
  * stats-tables.ts, freq-tables.ts): its options, the LAMI table classes of lttng-analyses 0.6.1's
  * `cli/periods.py`, the run's filters and the text columns' helpers.
  */
-import type { ReportOptions } from '../format/common.js';
+import type { FamilyReportOptions } from '../family-report.js';
 import type { TableClass } from '../format/lami.js';
 import { col } from '../format/lami.js';
 import { formatFixed, padLeftAlign, padRightAlign } from '../format/pyfmt.js';
 import type { PeriodResult } from './analysis.js';
 
-export interface PeriodReportOptions extends ReportOptions {
-  readonly log: boolean;
-  readonly top: boolean;
-  readonly stats: boolean;
-  readonly freq: boolean;
-  readonly freqResolution: number;
-  readonly freqUniform: boolean;
-  /** `--min`/`--max` (ns): bounds of the distributions. */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
+/** `--min`/`--max` (ns) are the bounds of the distributions. */
+export interface PeriodReportOptions extends FamilyReportOptions {
   /** `--min-duration`/`--max-duration` (µs): the periods counted. */
   readonly minDuration: number | undefined;
   readonly maxDuration: number | undefined;
@@ -30,7 +22,6 @@ export interface PeriodReportOptions extends ReportOptions {
   readonly orderByHierarchy: boolean;
   /** First event of the run (the tables' range begins there). */
   readonly firstTs: number;
-  readonly multiDay: boolean;
 }
 
 const EVENT_COLUMNS = [
