@@ -45,6 +45,8 @@ const EVENT_COLUMNS = [
 const COUNT = countCol('Scheduling count', 'schedulings');
 const [MIN, AVG, MAX, STDEV] = statsCols('latency', 'latency', 'Scheduling latency standard deviation');
 const STATS_COLUMNS = [COUNT, MIN, AVG, MAX, STDEV];
+/** The container whose task ran on the CPU while a latency elapsed (`[IDLE]`: none). */
+const HOLDER = col('holder', 'Container that held the CPU', 'container');
 
 export const SCHED_CLASSES = {
   log: tableClass('log', 'Scheduling log', EVENT_COLUMNS),
@@ -70,14 +72,7 @@ export const SCHED_CLASSES = {
   perContainerHolder: tableClass(
     'per-container-holder',
     'Per-container scheduling latency by the container that held the CPU',
-    [
-      CONTAINER_COL,
-      col('holder', 'Container that held the CPU', 'container'),
-      COUNT,
-      AVG,
-      MAX,
-      col('total_latency', 'Total latency', 'duration'),
-    ],
+    [CONTAINER_COL, HOLDER, COUNT, AVG, MAX, col('total_latency', 'Total latency', 'duration')],
   ),
 };
 
