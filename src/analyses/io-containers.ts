@@ -4,83 +4,42 @@
  * by file. The usage commands (`iousagetop`) show usage, disks and files; the latency and log
  * commands show latency and disks.
  */
+import { durationCells, us3 } from './family-report.js';
 import type { ReportOptions } from './format/common.js';
 import { containerCell, containerLabel, limited } from './format/common.js';
 import type { Cell, ResultTable, TableClass } from './format/lami.js';
-import { cell, col } from './format/lami.js';
+import { cell, col, tableClass } from './format/lami.js';
 import { formatFixed, formatSize, padLeftAlign, padRightAlign } from './format/pyfmt.js';
 import type { IoPeriodResult } from './io.js';
 import { IO_KINDS } from './io.js';
-import type { DurationStats } from './stats.js';
+import { IO_CLASSES, size } from './io-classes.js';
+import { bytesCols, CONTAINER_COL, countCol, DISK_COL, PATH_COL } from './table-columns.js';
 
-const C = col('container', 'Container', 'container');
+const C = CONTAINER_COL;
 
 export const IO_CONTAINER_CLASSES = {
-  usage: {
-    name: 'per-container-usage',
-    title: 'Per-container I/O usage',
-    columns: [
-      C,
-      col('read', 'System call bytes read', 'size'),
-      col('written', 'System call bytes written', 'size'),
-      col('block_read', 'Block bytes read', 'size'),
-      col('block_written', 'Block bytes written', 'size'),
-      col('calls', 'I/O system calls', 'number', 'calls'),
-      col('errors', 'I/O system calls that failed', 'number', 'calls'),
-    ],
-  },
-  latency: {
-    name: 'per-container-latency',
-    title: 'Per-container system call latency statistics',
-    columns: [
-      C,
-      col('obj', 'System call category', 'string'),
-      col('count', 'Call count', 'number', 'calls'),
-      col('min_latency', 'Minimum call latency', 'duration'),
-      col('avg_latency', 'Average call latency', 'duration'),
-      col('max_latency', 'Maximum call latency', 'duration'),
-      col('stdev_latency', 'System call latency standard deviation', 'duration'),
-    ],
-  },
-  disk: {
-    name: 'per-container-disk',
-    title: 'Per-container block I/O by disk',
-    columns: [
-      C,
-      col('disk', 'Disk', 'disk'),
-      col('count', 'Request count', 'number', 'I/O requests'),
-      col('sectors', 'Sector count', 'number', 'sectors'),
-      col('read', 'Bytes read', 'size'),
-      col('written', 'Bytes written', 'size'),
-      col('avg_latency', 'Average request latency', 'duration'),
-      col('max_latency', 'Maximum request latency', 'duration'),
-    ],
-  },
-  file: {
-    name: 'per-container-file',
-    title: 'Per-container I/O by file',
-    columns: [
-      C,
-      col('path', 'File path/info', 'path'),
-      col('read', 'Bytes read', 'size'),
-      col('written', 'Bytes written', 'size'),
-    ],
-  },
-} satisfies Record<string, TableClass>;
-
-const us3 = (ns: number): string => formatFixed(ns / 1000, 3);
-const size = (v: number): Cell => ({ class: 'size', value: v });
-
-function latencyCells(d: DurationStats): Cell[] {
-  const n = d.count;
-  return [
-    cell.number(n),
-    n > 0 ? cell.duration(d.min, false) : cell.unknown(),
-    n > 0 ? cell.duration(d.mean, true) : cell.unknown(),
-    n > 0 ? cell.duration(d.max, false) : cell.unknown(),
-    n < 2 ? cell.unknown() : cell.duration(d.stdev, true),
-  ];
-}
+  usage: tableClass('per-container-usage', 'Per-container I/O usage', [
+    C,
+    ...bytesCols('', 'System call bytes'),
+    ...bytesCols('block_', 'Block bytes'),
+    col('calls', 'I/O system calls', 'number', 'calls'),
+    col('errors', 'I/O system calls that failed', 'number', 'calls'),
+  ]),
+  latency: tableClass('per-container-latency', 'Per-container system call latency statistics', [
+    C,
+    ...IO_CLASSES.syscallStats.columns,
+  ]),
+  disk: tableClass('per-container-disk', 'Per-container block I/O by disk', [
+    C,
+    DISK_COL,
+    countCol('Request count', 'I/O requests'),
+    col('sectors', 'Sector count', 'number', 'sectors'),
+    ...bytesCols(),
+    col('avg_latency', 'Average request latency', 'duration'),
+    col('max_latency', 'Maximum request latency', 'duration'),
+  ]),
+  file: tableClass('per-container-file', 'Per-container I/O by file', [C, PATH_COL, ...bytesCols()]),
+};
 
 export function containerIoTables(
   r: IoPeriodResult,
@@ -108,7 +67,7 @@ export function containerIoTables(
       t(
         IO_CONTAINER_CLASSES.latency,
         r.containers.flatMap((c) =>
-          IO_KINDS.map((k) => [containerCell(c.container), cell.string(k), ...latencyCells(c.latency[k])]),
+          IO_KINDS.map((k) => [containerCell(c.container), cell.string(k), ...durationCells(c.latency[k])]),
         ),
       ),
     );

@@ -6,51 +6,38 @@
  */
 import type { IoRequest } from '../model/lttng-io.js';
 import { IoOp, opMatches } from '../model/lttng-io.js';
-import type { ReportOptions } from './format/common.js';
-import { absNs, groupByClass, range, timerangeLine, tsRangeText, VERSION_FIELDS } from './format/common.js';
-import type { AnalysisMeta, Cell, ResultTable } from './format/lami.js';
+import type { FamilyReportOptions } from './family-report.js';
+import { containerSections, familyTables, freqCells, freqLines, us3 } from './family-report.js';
+import { absNs, analysisMeta, tablesOf, timerangeLine, tsRangeText } from './format/common.js';
+import type { Cell, ResultTable } from './format/lami.js';
 import { cell } from './format/lami.js';
-import { formatFixed, formatSize, padLeftAlign, padRightAlign } from './format/pyfmt.js';
-import { freqGraphLines } from './format/termgraph.js';
+import { formatSize, padLeftAlign, padRightAlign } from './format/pyfmt.js';
 import type { FreqRow } from './freq.js';
 import { ioFreqRows } from './freq.js';
 import type { IoPeriodResult, IoResult } from './io.js';
 import { getFd, ioRequestFilter } from './io.js';
-import type { TableMaker } from './io-classes.js';
 import { IO_CLASSES, size } from './io-classes.js';
 import { containerIoLines, containerIoTables, IO_CONTAINER_CLASSES } from './io-containers.js';
 import { usage, usageLines, usageTables } from './io-usage.js';
 import { DurationStats } from './stats.js';
 
-export interface IoReportOptions extends ReportOptions {
+export interface IoReportOptions extends FamilyReportOptions {
   readonly usage: boolean;
-  readonly stats: boolean;
-  readonly top: boolean;
-  readonly log: boolean;
-  readonly freq: boolean;
-  readonly freqResolution: number;
-  /** `--min`/`--max` (ns), `--minsize`/`--maxsize` (bytes). */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
+  /** `--minsize`/`--maxsize` (bytes). */
   readonly minSize: number | undefined;
   readonly maxSize: number | undefined;
   /** `--begin`/`--end` as given (ts relative to the base), for "out of range" marks. */
   readonly begin: number | undefined;
   readonly end: number | undefined;
-  readonly multiDay: boolean;
 }
 
-export function ioMeta(version: string): AnalysisMeta {
-  return {
-    title: 'I/O analysis',
-    description:
-      'System call/disk latency statistics, system call latency distribution, system call top latencies, ' +
-      'I/O usage top, I/O operations log, and per container',
-    tags: ['io', 'syscall', 'stats', 'freq', 'log', 'top'],
-    tableClasses: [...Object.values(IO_CLASSES), ...Object.values(IO_CONTAINER_CLASSES)],
-    version: VERSION_FIELDS(version),
-  };
-}
+export const ioMeta = analysisMeta(
+  'I/O analysis',
+  'System call/disk latency statistics, system call latency distribution, system call top latencies, ' +
+    'I/O usage top, I/O operations log, and per container',
+  ['io', 'syscall', 'stats', 'freq', 'log', 'top'],
+  [...Object.values(IO_CLASSES), ...Object.values(IO_CONTAINER_CLASSES)],
+);
 
 // --- requests ----------------------------------------------------------------------------------
 
@@ -120,7 +107,6 @@ function latencyRows(r: IoPeriodResult, c: Ctx): { syscalls: LatencyRow[]; disks
   return { syscalls, disks };
 }
 
-const us3 = (ns: number): string => formatFixed(ns / 1000, 3);
 const STATS_FMT = (...c: string[]): string =>
   `${padLeftAlign(c[0]!, 14)} ${c
     .slice(1)
@@ -283,25 +269,12 @@ export function ioText(res: IoResult, o: IoReportOptions): string {
         lines.push(...logLines(`${IO_CLASSES.top.title} ${sub}`, topRows(r, c, op), o));
     }
     if (o.freq) {
-      for (const f of freqTables(r, c)) {
-        lines.push(
-          ...freqGraphLines(
-            `${IO_CLASSES.freq.title} ${f.subtitle}`,
-            'µs',
-            f.rows.map((x) => ({ lower: x.lowerNs / 1000, count: x.count })),
-          ),
-        );
-      }
+      for (const f of freqTables(r, c))
+        lines.push(...freqLines(`${IO_CLASSES.freq.title} ${f.subtitle}`, 'µs', f.rows));
     }
     if (o.log) lines.push(...logLines(`${IO_CLASSES.log.title} None`, logRows(r, c), o));
   }
-  const ours: string[] = [];
-  for (const tk of res) {
-    const x = containerIoLines(tk.result, o, o.usage);
-    if (x.length === 0) continue;
-    if (res.length > 1) ours.push('', timerangeLine(o, tk.begin, tk.end));
-    ours.push(...x);
-  }
+  const ours = containerSections(res, o, (tk) => containerIoLines(tk.result, o, o.usage));
   return [...lines, ...ours].join('\n') + '\n';
 }
 
@@ -311,9 +284,7 @@ export function ioMi(res: IoResult, o: IoReportOptions): ResultTable[] {
   const ours: ResultTable[] = [];
   for (const tk of res) {
     const r = tk.result;
-    const { begin, end } = range(o, tk.begin, tk.end);
-    const t: TableMaker = (cls, rows, subtitle) =>
-      subtitle === undefined ? { cls, begin, end, rows } : { cls, begin, end, rows, subtitle };
+    const t = tablesOf(o, tk.begin, tk.end);
     if (o.log)
       lttng.push(
         t(
@@ -351,22 +322,10 @@ export function ioMi(res: IoResult, o: IoReportOptions): ResultTable[] {
     }
     if (o.usage) lttng.push(...usageTables(r, usage(r, o.limit), t));
     if (o.freq) {
-      for (const f of freqTables(r, c)) {
-        lttng.push(
-          t(
-            IO_CLASSES.freq,
-            f.rows.map((x) => [
-              cell.duration(x.lowerNs, true),
-              cell.duration(x.upperNs, true),
-              cell.number(x.count),
-            ]),
-            f.subtitle,
-          ),
-        );
-      }
+      for (const f of freqTables(r, c)) lttng.push(t(IO_CLASSES.freq, freqCells(f.rows), f.subtitle));
     }
     ours.push(...containerIoTables(r, o.usage, t));
   }
   // With several periods lttng-analyses replaces every table with its (empty) summary.
-  return [...(res.length > 1 ? [] : groupByClass(lttng)), ...groupByClass(ours)];
+  return familyTables(res.length > 1 ? [] : lttng, ours);
 }

@@ -8,7 +8,7 @@ import { formatSize, padLeftAlign, padRightAlign } from './format/pyfmt.js';
 import { barGraphLines } from './format/termgraph.js';
 import type { IoPeriodResult, ProcIo } from './io.js';
 import { GENERIC_FILES, totalRead, totalWrite } from './io.js';
-import type { TableMaker } from './io-classes.js';
+import type { TableMaker } from './format/common.js';
 import { IO_CLASSES, size } from './io-classes.js';
 
 interface Usage {

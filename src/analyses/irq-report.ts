@@ -3,118 +3,81 @@
  * (`cli/irq.py`) per period, byte for byte, then ours per container interrupted.
  */
 import type { Irq } from '../model/irqs.js';
-import type { ReportOptions } from './format/common.js';
+import type { FamilyReportOptions } from './family-report.js';
+import {
+  containerSections,
+  durationCells,
+  familyTables,
+  freqCells,
+  freqLines,
+  freqSeries,
+  us3,
+} from './family-report.js';
 import {
   absNs,
-  containerCell,
-  containerLabel,
-  groupByClass,
-  IDLE_CELL,
-  IDLE_LABEL,
-  range,
+  analysisMeta,
+  cellOrIdle,
+  labelOrIdle,
+  tablesOf,
   timerangeLine,
   tsText,
-  VERSION_FIELDS,
 } from './format/common.js';
-import type { AnalysisMeta, Cell, ResultTable, TableClass } from './format/lami.js';
-import { cell, col } from './format/lami.js';
-import { formatFixed, padLeftAlign, padRightAlign } from './format/pyfmt.js';
-import { freqGraphLines } from './format/termgraph.js';
+import type { Cell, ResultTable } from './format/lami.js';
+import { cell, col, tableClass } from './format/lami.js';
+import { padLeftAlign, padRightAlign } from './format/pyfmt.js';
 import type { FreqRow } from './freq.js';
 import { freqBounds, freqRows, UniformFreq } from './freq.js';
 import type { IrqPeriodResult, IrqResult, IrqStats } from './irq.js';
 import { DurationStats } from './stats.js';
+import { boundCols, CONTAINER_COL, countCol, statsCols, TIME_RANGE_COL } from './table-columns.js';
 
-export interface IrqReportOptions extends ReportOptions {
-  readonly log: boolean;
-  readonly stats: boolean;
-  readonly freq: boolean;
-  readonly freqResolution: number;
-  readonly freqUniform: boolean;
-  readonly freqSeries: boolean;
-  /** `--min`/`--max`, ns. */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
+export interface IrqReportOptions extends FamilyReportOptions {
   /** `--irq`, `--softirq` (as given: compared with the numbers as text). */
   readonly irqList: readonly string[] | undefined;
   readonly softirqList: readonly string[] | undefined;
-  readonly multiDay: boolean;
 }
 
-const STATS = [
-  col('irq', 'Interrupt', 'irq'),
-  col('count', 'Interrupt count', 'number', 'interrupts'),
-  col('min_duration', 'Minimum duration', 'duration'),
-  col('avg_duration', 'Average duration', 'duration'),
-  col('max_duration', 'Maximum duration', 'duration'),
-  col('stdev_duration', 'Interrupt duration standard deviation', 'duration'),
-];
+const IRQ = col('irq', 'Interrupt', 'irq');
+const COUNT = countCol('Interrupt count', 'interrupts');
+const STATS = [IRQ, COUNT, ...statsCols('duration', 'duration', 'Interrupt duration standard deviation')];
 
 export const IRQ_CLASSES = {
-  log: {
-    name: 'log',
-    title: 'Interrupt log',
-    columns: [
-      col('time_range', 'Time range', 'time-range'),
-      col('raised_ts', 'Raised timestamp', 'timestamp'),
-      col('cpu', 'CPU', 'cpu'),
-      col('irq', 'Interrupt', 'irq'),
-    ],
-  },
-  hard: { name: 'hard-stats', title: 'Hardware interrupt statistics', columns: STATS },
-  soft: {
-    name: 'soft-stats',
-    title: 'Software interrupt statistics',
-    columns: [
-      ...STATS,
-      col('raise_count', 'Interrupt raise count', 'number', 'interrupt raises'),
-      col('min_latency', 'Minimum raise latency', 'duration'),
-      col('avg_latency', 'Average raise latency', 'duration'),
-      col('max_latency', 'Maximum raise latency', 'duration'),
-      col('stdev_latency', 'Interrupt raise latency standard deviation', 'duration'),
-    ],
-  },
-  freq: {
-    name: 'freq',
-    title: 'Interrupt handler duration frequency distribution',
-    columns: [
-      col('duration_lower', 'Duration (lower bound)', 'duration'),
-      col('duration_upper', 'Duration (upper bound)', 'duration'),
-      col('count', 'Interrupt count', 'number', 'interrupts'),
-    ],
-  },
-  summary: {
-    name: 'summary',
-    title: 'Interrupt statistics - summary',
-    columns: [
-      col('time_range', 'Time range', 'time-range'),
-      col('count', 'Total interrupt count', 'number', 'interrupts'),
-    ],
-  },
-  perContainer: {
-    name: 'per-container',
-    title: 'Per-container interrupt time (interrupted tasks)',
-    columns: [
-      col('container', 'Container', 'container'),
-      col('hard_count', 'Hard IRQ count', 'number', 'interrupts'),
-      col('hard_duration', 'Hard IRQ time', 'duration'),
-      col('soft_count', 'Softirq count', 'number', 'interrupts'),
-      col('soft_duration', 'Softirq time', 'duration'),
-    ],
-  },
-} satisfies Record<string, TableClass>;
+  log: tableClass('log', 'Interrupt log', [
+    TIME_RANGE_COL,
+    col('raised_ts', 'Raised timestamp', 'timestamp'),
+    col('cpu', 'CPU', 'cpu'),
+    IRQ,
+  ]),
+  hard: tableClass('hard-stats', 'Hardware interrupt statistics', STATS),
+  soft: tableClass('soft-stats', 'Software interrupt statistics', [
+    ...STATS,
+    col('raise_count', 'Interrupt raise count', 'number', 'interrupt raises'),
+    ...statsCols('latency', 'raise latency', 'Interrupt raise latency standard deviation'),
+  ]),
+  freq: tableClass('freq', 'Interrupt handler duration frequency distribution', [
+    ...boundCols('duration_', 'Duration'),
+    COUNT,
+  ]),
+  summary: tableClass('summary', 'Interrupt statistics - summary', [
+    TIME_RANGE_COL,
+    countCol('Total interrupt count', 'interrupts'),
+  ]),
+  perContainer: tableClass('per-container', 'Per-container interrupt time (interrupted tasks)', [
+    CONTAINER_COL,
+    col('hard_count', 'Hard IRQ count', 'number', 'interrupts'),
+    col('hard_duration', 'Hard IRQ time', 'duration'),
+    col('soft_count', 'Softirq count', 'number', 'interrupts'),
+    col('soft_duration', 'Softirq time', 'duration'),
+  ]),
+};
 
-export function irqMeta(version: string): AnalysisMeta {
-  return {
-    title: 'System interrupt analysis',
-    description: 'Interrupt frequency distribution, statistics, log, and per container interrupted',
-    tags: ['interrupt', 'stats', 'freq', 'log'],
-    tableClasses: Object.values(IRQ_CLASSES),
-    version: VERSION_FIELDS(version),
-  };
-}
+export const irqMeta = analysisMeta(
+  'System interrupt analysis',
+  'Interrupt frequency distribution, statistics, log, and per container interrupted',
+  ['interrupt', 'stats', 'freq', 'log'],
+  Object.values(IRQ_CLASSES),
+);
 
-const us3 = (ns: number): string => formatFixed(ns / 1000, 3);
 const nameOf = (s: IrqStats): string => s.names.join(', ');
 
 interface StatsRow {
@@ -210,26 +173,21 @@ const SOFT_HEADER = [
   '-'.repeat(82) + '|' + '-'.repeat(60),
 ];
 
+/** Count (right-aligned in `countWidth`), min, avg, max, stdev. */
+function statsText(d: DurationStats, countWidth: number): string {
+  return (
+    `${R(String(d.count), countWidth)} ${R(us3(d.min), 12)} ${R(us3(d.mean), 12)} ${R(us3(d.max), 12)} ` +
+    R(d.count < 2 ? '?' : us3(d.stdev), 12)
+  );
+}
+
 function rowText(x: StatsRow): string {
-  const d = x.d;
-  let s =
-    `${L(`${x.id}:`, 3)} ${L(`<${nameOf(x.s)}>`, 18)} ${R(String(d.count), 5)} ${R(us3(d.min), 12)} ` +
-    `${R(us3(d.sum / d.count), 12)} ${R(us3(d.max), 12)} ${R(d.count < 2 ? '?' : us3(d.stdev), 12)} ${L(' |', 2)}`;
-  if (!x.hard && x.raise.count !== 0) {
-    const r = x.raise;
-    s +=
-      ` ${R(String(r.count), 6)} ${R(us3(r.min), 12)} ${R(us3(r.sum / r.count), 12)} ${R(us3(r.max), 12)} ` +
-      `${R(r.count < 2 ? '?' : us3(r.stdev), 12)}`;
-  }
-  return s;
+  const s = `${L(`${x.id}:`, 3)} ${L(`<${nameOf(x.s)}>`, 18)} ${statsText(x.d, 5)} ${L(' |', 2)}`;
+  return !x.hard && x.raise.count !== 0 ? `${s} ${statsText(x.raise, 6)}` : s;
 }
 
 function freqText(f: { subtitle: string; rows: FreqRow[] }): string[] {
-  return freqGraphLines(
-    `Handler duration frequency distribution ${f.subtitle}`,
-    'µs',
-    f.rows.map((x) => ({ lower: x.lowerNs / 1000, count: x.count })),
-  );
+  return freqLines(`Handler duration frequency distribution ${f.subtitle}`, 'µs', f.rows);
 }
 
 function statsFreqLines(t: PeriodTables, o: IrqReportOptions): string[] {
@@ -290,7 +248,7 @@ function containerLines(r: IrqPeriodResult): string[] {
   ];
   for (const c of r.containers) {
     lines.push(
-      `${L(c.container === undefined ? IDLE_LABEL : containerLabel(c.container), 45)} ` +
+      `${L(labelOrIdle(c.container), 45)} ` +
         `${L(c.container === undefined ? 'idle' : c.container.type, 10)} ${R(String(c.hardCount), 10)} ` +
         `${R(us3(c.hardNs), 14)} ${R(String(c.softCount), 10)} ${R(us3(c.softNs), 14)}`,
     );
@@ -310,13 +268,7 @@ export function irqText(res: IrqResult, o: IrqReportOptions): string {
     }
     if (o.log) lines.push(...logLines(r, o));
   }
-  const ours: string[] = [];
-  for (const tk of res) {
-    const x = containerLines(tk.result);
-    if (x.length === 0) continue;
-    if (res.length > 1) ours.push('', timerangeLine(o, tk.begin, tk.end));
-    ours.push(...x);
-  }
+  const ours = containerSections(res, o, (tk) => containerLines(tk.result));
   return [...lines, ...ours].join('\n') + '\n';
 }
 
@@ -327,27 +279,8 @@ function irqCell(hard: boolean, id: number, name: string): Cell {
 }
 
 function statsCells(x: StatsRow): Cell[] {
-  const d = x.d;
-  const common = [
-    irqCell(x.hard, x.id, nameOf(x.s)),
-    cell.number(d.count),
-    cell.duration(d.min, false),
-    cell.duration(d.sum / d.count, true),
-    cell.duration(d.max, false),
-    d.count < 2 ? cell.unknown() : cell.duration(d.stdev, true),
-  ];
-  if (x.hard) return common;
-  const r = x.raise;
-  if (r.count === 0)
-    return [...common, cell.number(0), cell.unknown(), cell.unknown(), cell.unknown(), cell.unknown()];
-  return [
-    ...common,
-    cell.number(r.count),
-    cell.duration(r.min, false),
-    cell.duration(r.sum / r.count, true),
-    cell.duration(r.max, false),
-    r.count < 2 ? cell.unknown() : cell.duration(r.stdev, true),
-  ];
+  const common = [irqCell(x.hard, x.id, nameOf(x.s)), ...durationCells(x.d)];
+  return x.hard ? common : [...common, ...durationCells(x.raise)];
 }
 
 export function irqMi(res: IrqResult, o: IrqReportOptions): ResultTable[] {
@@ -358,9 +291,7 @@ export function irqMi(res: IrqResult, o: IrqReportOptions): ResultTable[] {
   const softTables: ResultTable[] = [];
   for (const tk of res) {
     const r = tk.result;
-    const { begin, end } = range(o, tk.begin, tk.end);
-    const t = (cls: TableClass, rows: Cell[][], subtitle?: string): ResultTable =>
-      subtitle === undefined ? { cls, begin, end, rows } : { cls, begin, end, rows, subtitle };
+    const t = tablesOf(o, tk.begin, tk.end);
     if (o.log) {
       lttng.push(
         t(
@@ -387,40 +318,18 @@ export function irqMi(res: IrqResult, o: IrqReportOptions): ResultTable[] {
       lttng.push(hard, soft);
       if (hard.rows.length > 0) hardTables.push(hard);
       if (soft.rows.length > 0) softTables.push(soft);
-      const freq = p.freq.map((f) =>
-        t(
-          IRQ_CLASSES.freq,
-          f.rows.map((x) => [
-            cell.duration(x.lowerNs, true),
-            cell.duration(x.upperNs, true),
-            cell.number(x.count),
-          ]),
-          f.subtitle,
-        ),
-      );
-      if (o.freqSeries && freq.length > 0) {
-        const cls: TableClass = {
-          name: '',
-          title: 'Interrupt handlers duration frequency distributions',
-          columns: [
-            col('duration_lower', 'Duration (lower bound)', 'duration'),
-            col('duration_upper', 'Duration (upper bound)', 'duration'),
-            ...freq.map((f, i) => col(`irq${i}`, f.subtitle!, 'number', 'interrupts')),
-          ],
-        };
-        const rows = freq[0]!.rows.map((r0, i) => [
-          r0[0]!,
-          r0[1]!,
-          ...freq.map((f) => f.rows[i]?.[2] ?? cell.unknown()),
-        ]);
-        lttng.push({ cls, begin, end, rows, inline: true });
-      } else lttng.push(...freq);
+      const freq = p.freq.map((f) => t(IRQ_CLASSES.freq, freqCells(f.rows), f.subtitle));
+      const series = o.freqSeries
+        ? freqSeries('Interrupt handlers duration frequency distributions', freq, 'irq', 'interrupts')
+        : undefined;
+      if (series !== undefined) lttng.push(series);
+      else lttng.push(...freq);
     }
     ours.push(
       t(
         IRQ_CLASSES.perContainer,
         r.containers.map((c) => [
-          c.container === undefined ? IDLE_CELL : containerCell(c.container),
+          cellOrIdle(c.container),
           cell.number(c.hardCount),
           cell.duration(c.hardNs, false),
           cell.number(c.softCount),
@@ -429,25 +338,24 @@ export function irqMi(res: IrqResult, o: IrqReportOptions): ResultTable[] {
       ),
     );
   }
-  let out = groupByClass(lttng);
-  if (res.length > 1) {
-    // lttng-analyses' summary of several periods: the interrupt counts of each period (with --stats only).
-    out = [];
-    if (o.stats && hardTables.length > 0) {
-      const rows: Cell[][] = [];
-      // zip() of the periods' hard and soft tables (those with rows), each row under the hard one's range.
-      for (let i = 0; i < Math.min(hardTables.length, softTables.length); i++) {
-        const hs = hardTables[i]!;
-        for (const row of [...hs.rows, ...softTables[i]!.rows])
-          rows.push([cell.timeRange(hs.begin, hs.end), row[1]!]);
-      }
-      out.push({
-        cls: IRQ_CLASSES.summary,
-        begin: hardTables[0]!.begin,
-        end: hardTables[hardTables.length - 1]!.end,
-        rows,
-      });
-    }
+  // lttng-analyses replaces the tables of several periods with their summary.
+  return familyTables(res.length > 1 ? summaryTables(o, hardTables, softTables) : lttng, ours);
+}
+
+/** The summary of several periods: the interrupt counts of each period (with --stats only). */
+function summaryTables(
+  o: IrqReportOptions,
+  hardTables: readonly ResultTable[],
+  softTables: readonly ResultTable[],
+): ResultTable[] {
+  if (!o.stats || hardTables.length === 0) return [];
+  const rows: Cell[][] = [];
+  // zip() of the periods' hard and soft tables (those with rows), each row under the hard one's range.
+  for (let i = 0; i < Math.min(hardTables.length, softTables.length); i++) {
+    const hs = hardTables[i]!;
+    for (const row of [...hs.rows, ...softTables[i]!.rows])
+      rows.push([cell.timeRange(hs.begin, hs.end), row[1]!]);
   }
-  return [...out, ...groupByClass(ours)];
+  const begin = hardTables[0]!.begin;
+  return [{ cls: IRQ_CLASSES.summary, begin, end: hardTables[hardTables.length - 1]!.end, rows }];
 }

@@ -5,28 +5,37 @@
  * prints them (`cli/cputop.py`, `cli/memtop.py`, `cli/syscallstats.py`); the per-container
  * parts of the 2018 proposal follow them (`Per-Container Usage`, `name (pid_ns)`, a type column,
  * `[HOST]` for the host). LAMI: lttng-analyses' table classes, then ours for containers.
- * `nstrace top` (all of them per container) is in src/analyses/top-report.ts.
+ * `nstrace top` (src/analyses/top-report.ts) puts their per-container sections together.
  */
 import type { Container } from '../model/containers.js';
 import type { CputopResult } from './cputop.js';
 import { formatPrioList } from './cputop.js';
-import type { AnalysisMeta, Cell, ResultTable, TableClass } from './format/lami.js';
-import { cell, col } from './format/lami.js';
-import { formatFixed, padLeftAlign, padRightAlign, pyDictStr, pyFloatRepr, pyRound } from './format/pyfmt.js';
-import { barGraphLines } from './format/termgraph.js';
 import type { ReportOptions } from './format/common.js';
 import {
+  analysisMeta,
   CONTAINER_ROW,
   containerCell,
   containerLabel,
   limited,
-  range,
+  tablesOf,
   timerangeLine,
-  VERSION_FIELDS,
 } from './format/common.js';
+import type { Cell, ResultTable } from './format/lami.js';
+import { cell, col, tableClass } from './format/lami.js';
+import { formatFixed, padLeftAlign, padRightAlign, pyDictStr, pyFloatRepr, pyRound } from './format/pyfmt.js';
+import { barGraphLines } from './format/termgraph.js';
 import type { MemtopResult } from './memtop.js';
 import { sortedDesc } from './memtop.js';
 import type { SyscallStats, SyscallstatsResult } from './syscallstats.js';
+import {
+  CONTAINER_COL,
+  countCol,
+  PRIO_LIST_COL,
+  PROCESS_COL,
+  statsCols,
+  SYSCALL_COL,
+  TIME_RANGE_COL,
+} from './table-columns.js';
 
 export type { ReportOptions } from './format/common.js';
 
@@ -35,44 +44,30 @@ export const shownPct = (p: number): number => (p / 100) * 100;
 
 // --- cputop ------------------------------------------------------------------------------------
 
-export const CPUTOP_CLASSES = {
-  perProcess: {
-    name: 'per-process',
-    title: 'Per-TID top CPU usage',
-    columns: [
-      col('process', 'Process', 'process'),
-      col('migrations', 'Migration count', 'number', 'migrations'),
-      col('prio_list', 'Chronological priorities', 'string'),
-      col('usage', 'CPU usage', 'ratio'),
-    ],
-  },
-  perCpu: {
-    name: 'per-cpu',
-    title: 'Per-CPU top CPU usage',
-    columns: [col('cpu', 'CPU', 'cpu'), col('usage', 'CPU usage', 'ratio')],
-  },
-  total: { name: 'total', title: 'Total CPU usage', columns: [col('usage', 'CPU usage', 'ratio')] },
-  summary: {
-    name: 'summary',
-    title: 'CPU usage - summary',
-    columns: [col('time_range', 'Time range', 'time-range'), col('usage', 'Total CPU usage', 'ratio')],
-  },
-  perContainer: {
-    name: 'per-container',
-    title: 'Per-Container top CPU usage',
-    columns: [col('container', 'Container', 'container'), col('usage', 'CPU usage', 'ratio')],
-  },
-} satisfies Record<string, TableClass>;
+const USAGE = col('usage', 'CPU usage', 'ratio');
 
-export function cputopMeta(version: string): AnalysisMeta {
-  return {
-    title: 'Top CPU usage',
-    description: 'Per-TID, per-CPU, total and per-container top CPU usage',
-    tags: ['cpu', 'top'],
-    tableClasses: Object.values(CPUTOP_CLASSES),
-    version: VERSION_FIELDS(version),
-  };
-}
+export const CPUTOP_CLASSES = {
+  perProcess: tableClass('per-process', 'Per-TID top CPU usage', [
+    PROCESS_COL,
+    col('migrations', 'Migration count', 'number', 'migrations'),
+    PRIO_LIST_COL,
+    USAGE,
+  ]),
+  perCpu: tableClass('per-cpu', 'Per-CPU top CPU usage', [col('cpu', 'CPU', 'cpu'), USAGE]),
+  total: tableClass('total', 'Total CPU usage', [USAGE]),
+  summary: tableClass('summary', 'CPU usage - summary', [
+    TIME_RANGE_COL,
+    col('usage', 'Total CPU usage', 'ratio'),
+  ]),
+  perContainer: tableClass('per-container', 'Per-Container top CPU usage', [CONTAINER_COL, USAGE]),
+};
+
+export const cputopMeta = analysisMeta(
+  'Top CPU usage',
+  'Per-TID, per-CPU, total and per-container top CPU usage',
+  ['cpu', 'top'],
+  Object.values(CPUTOP_CLASSES),
+);
 
 export function cputopText(r: CputopResult, o: ReportOptions): string {
   const lines: string[] = [timerangeLine(o, r.begin, r.end)];
@@ -98,105 +93,81 @@ export function cputopText(r: CputopResult, o: ReportOptions): string {
     }),
   );
   if (r.total !== undefined) lines.push('', `Total CPU Usage: ${formatFixed(shownPct(r.total), 2)}%`, '');
-  lines.push(
-    ...barGraphLines({
-      title: 'Per-Container Usage',
-      unit: '%',
-      labelHeader: CONTAINER_ROW('Container', 'Type'),
-      rows: limited(r.containers, o.limit).map((c) => ({
-        value: shownPct(c.usage),
-        isFloat: true,
-        label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
-      })),
-    }),
-  );
+  lines.push(...cpuContainerGraph(r, o));
   return lines.join('\n') + '\n';
 }
 
-export function cputopMi(r: CputopResult, o: ReportOptions): ResultTable[] {
-  const { begin, end } = range(o, r.begin, r.end);
-  const tables: ResultTable[] = [
-    {
-      cls: CPUTOP_CLASSES.perProcess,
-      begin,
-      end,
-      rows: limited(r.tids, o.limit).map((t) => [
-        cell.process(t.comm, undefined, t.tid),
-        cell.number(t.migrations),
-        cell.string(formatPrioList(t.prios)),
-        cell.ratio(t.usage / 100),
-      ]),
-    },
-    {
-      cls: CPUTOP_CLASSES.perCpu,
-      begin,
-      end,
-      rows: r.cpus.map((c) => [cell.cpu(c.cpu), cell.ratio(c.usage / 100)]),
-    },
-  ];
-  if (r.total !== undefined) {
-    tables.push({ cls: CPUTOP_CLASSES.total, begin, end, rows: [[cell.ratio(r.total / 100)]] });
-  }
-  tables.push({
-    cls: CPUTOP_CLASSES.perContainer,
-    begin,
-    end,
-    rows: limited(r.containers, o.limit).map((c) => [containerCell(c.container), cell.ratio(c.usage / 100)]),
+/** The per-container CPU usage graph (also in `top`). */
+export function cpuContainerGraph(r: CputopResult, o: ReportOptions): string[] {
+  return barGraphLines({
+    title: 'Per-Container Usage',
+    unit: '%',
+    labelHeader: CONTAINER_ROW('Container', 'Type'),
+    rows: limited(r.containers, o.limit).map((c) => ({
+      value: shownPct(c.usage),
+      isFloat: true,
+      label: CONTAINER_ROW(containerLabel(c.container), c.container.type),
+    })),
   });
+}
+
+/** The per-container CPU usage rows (also in `top`). */
+export function cpuContainerCells(r: CputopResult, o: ReportOptions): Cell[][] {
+  return limited(r.containers, o.limit).map((c) => [containerCell(c.container), cell.ratio(c.usage / 100)]);
+}
+
+export function cputopMi(r: CputopResult, o: ReportOptions): ResultTable[] {
+  const t = tablesOf(o, r.begin, r.end);
+  const tables: ResultTable[] = [
+    t(
+      CPUTOP_CLASSES.perProcess,
+      limited(r.tids, o.limit).map((x) => [
+        cell.process(x.comm, undefined, x.tid),
+        cell.number(x.migrations),
+        cell.string(formatPrioList(x.prios)),
+        cell.ratio(x.usage / 100),
+      ]),
+    ),
+    t(
+      CPUTOP_CLASSES.perCpu,
+      r.cpus.map((c) => [cell.cpu(c.cpu), cell.ratio(c.usage / 100)]),
+    ),
+  ];
+  if (r.total !== undefined) tables.push(t(CPUTOP_CLASSES.total, [[cell.ratio(r.total / 100)]]));
+  tables.push(t(CPUTOP_CLASSES.perContainer, cpuContainerCells(r, o)));
   return tables;
 }
 
 // --- memtop ------------------------------------------------------------------------------------
 
-export const MEMTOP_CLASSES = {
-  allocd: {
-    name: 'allocd',
-    title: 'Per-TID top allocated memory',
-    columns: [col('process', 'Process', 'process'), col('pages', 'Allocated pages', 'number', 'pages')],
-  },
-  freed: {
-    name: 'freed',
-    title: 'Per-TID top freed memory',
-    columns: [col('process', 'Process', 'process'), col('pages', 'Freed pages', 'number', 'pages')],
-  },
-  total: {
-    name: 'total',
-    title: 'Total allocated/freed memory',
-    columns: [
-      col('allocd', 'Total allocated pages', 'number', 'pages'),
-      col('freed', 'Total freed pages', 'number', 'pages'),
-    ],
-  },
-  summary: {
-    name: 'summary',
-    title: 'Memory usage - summary',
-    columns: [
-      col('time_range', 'Time range', 'time-range'),
-      col('allocd', 'Total allocated pages', 'number', 'pages'),
-      col('freed', 'Total freed pages', 'number', 'pages'),
-    ],
-  },
-  perContainerAllocd: {
-    name: 'per-container-allocd',
-    title: 'Per-Container top allocated memory',
-    columns: [col('container', 'Container', 'container'), col('pages', 'Allocated pages', 'number', 'pages')],
-  },
-  perContainerFreed: {
-    name: 'per-container-freed',
-    title: 'Per-Container top freed memory',
-    columns: [col('container', 'Container', 'container'), col('pages', 'Freed pages', 'number', 'pages')],
-  },
-} satisfies Record<string, TableClass>;
+const ALLOCATED = col('pages', 'Allocated pages', 'number', 'pages');
+const FREED = col('pages', 'Freed pages', 'number', 'pages');
+const TOTALS = [
+  col('allocd', 'Total allocated pages', 'number', 'pages'),
+  col('freed', 'Total freed pages', 'number', 'pages'),
+];
 
-export function memtopMeta(version: string): AnalysisMeta {
-  return {
-    title: 'Top memory usage',
-    description: 'Per-TID and per-container top allocated/freed memory',
-    tags: ['memory', 'top'],
-    tableClasses: Object.values(MEMTOP_CLASSES),
-    version: VERSION_FIELDS(version),
-  };
-}
+export const MEMTOP_CLASSES = {
+  allocd: tableClass('allocd', 'Per-TID top allocated memory', [PROCESS_COL, ALLOCATED]),
+  freed: tableClass('freed', 'Per-TID top freed memory', [PROCESS_COL, FREED]),
+  total: tableClass('total', 'Total allocated/freed memory', TOTALS),
+  summary: tableClass('summary', 'Memory usage - summary', [TIME_RANGE_COL, ...TOTALS]),
+  perContainerAllocd: tableClass('per-container-allocd', 'Per-Container top allocated memory', [
+    CONTAINER_COL,
+    ALLOCATED,
+  ]),
+  perContainerFreed: tableClass('per-container-freed', 'Per-Container top freed memory', [
+    CONTAINER_COL,
+    FREED,
+  ]),
+};
+
+export const memtopMeta = analysisMeta(
+  'Top memory usage',
+  'Per-TID and per-container top allocated/freed memory',
+  ['memory', 'top'],
+  Object.values(MEMTOP_CLASSES),
+);
 
 export function memContainerGraphs(r: MemtopResult, o: ReportOptions): string[] {
   const graph = (title: string, key: 'allocated' | 'freed'): string[] =>
@@ -245,7 +216,7 @@ export function memtopText(r: MemtopResult, o: ReportOptions): string {
 }
 
 export function memtopMi(r: MemtopResult, o: ReportOptions): ResultTable[] {
-  const { begin, end } = range(o, r.begin, r.end);
+  const t = tablesOf(o, r.begin, r.end);
   const perTid = (key: 'allocated' | 'freed'): Cell[][] =>
     limited(
       sortedDesc(r.tids, (t) => t[key]),
@@ -257,75 +228,46 @@ export function memtopMi(r: MemtopResult, o: ReportOptions): ResultTable[] {
       o.limit,
     ).map((c) => [containerCell(c.container), cell.number(c[key])]);
   return [
-    { cls: MEMTOP_CLASSES.allocd, begin, end, rows: perTid('allocated') },
-    { cls: MEMTOP_CLASSES.freed, begin, end, rows: perTid('freed') },
-    {
-      cls: MEMTOP_CLASSES.total,
-      begin,
-      end,
-      rows: [[cell.number(r.totalAllocated), cell.number(r.totalFreed)]],
-    },
-    { cls: MEMTOP_CLASSES.perContainerAllocd, begin, end, rows: perContainer('allocated') },
-    { cls: MEMTOP_CLASSES.perContainerFreed, begin, end, rows: perContainer('freed') },
+    t(MEMTOP_CLASSES.allocd, perTid('allocated')),
+    t(MEMTOP_CLASSES.freed, perTid('freed')),
+    t(MEMTOP_CLASSES.total, [[cell.number(r.totalAllocated), cell.number(r.totalFreed)]]),
+    t(MEMTOP_CLASSES.perContainerAllocd, perContainer('allocated')),
+    t(MEMTOP_CLASSES.perContainerFreed, perContainer('freed')),
   ];
 }
 
 // --- syscallstats ------------------------------------------------------------------------------
 
+/** The count, errors and duration statistics of system calls (also `top`'s per-container table). */
+export const CALLS_COL = countCol('Call count', 'calls');
+export const ERRORS_COL = col('errors', 'Calls that returned an error', 'number', 'calls');
+export const CALL_STATS_COLS = statsCols('duration', 'call duration', 'Call duration standard deviation');
 const SYSCALL_COLUMNS = [
-  col('syscall', 'System call', 'syscall'),
-  col('count', 'Call count', 'number', 'calls'),
-  col('min_duration', 'Minimum call duration', 'duration'),
-  col('avg_duration', 'Average call duration', 'duration'),
-  col('max_duration', 'Maximum call duration', 'duration'),
-  col('stdev_duration', 'Call duration standard deviation', 'duration'),
+  SYSCALL_COL,
+  CALLS_COL,
+  ...CALL_STATS_COLS,
   col('return_values', 'Return values count', 'string'),
 ];
+const TOTAL = countCol('Total system call count', 'calls');
 
 export const SYSCALLSTATS_CLASSES = {
-  perTid: { name: 'per-tid', title: 'System call statistics', columns: SYSCALL_COLUMNS },
-  total: {
-    name: 'total',
-    title: 'Per-TID system call statistics',
-    columns: [
-      col('process', 'Process', 'process'),
-      col('count', 'Total system call count', 'number', 'calls'),
-    ],
-  },
-  summary: {
-    name: 'summary',
-    title: 'System call statistics - summary',
-    columns: [
-      col('time_range', 'Time range', 'time-range'),
-      col('process', 'Process', 'process'),
-      col('count', 'Total system call count', 'number', 'calls'),
-    ],
-  },
-  perContainer: {
-    name: 'per-container',
-    title: 'Per-container system call statistics',
-    columns: SYSCALL_COLUMNS,
-  },
-  perContainerTotal: {
-    name: 'per-container-total',
-    title: 'Per-container total system calls',
-    columns: [
-      col('container', 'Container', 'container'),
-      col('count', 'Total system call count', 'number', 'calls'),
-      col('errors', 'Calls that returned an error', 'number', 'calls'),
-    ],
-  },
-} satisfies Record<string, TableClass>;
+  perTid: tableClass('per-tid', 'System call statistics', SYSCALL_COLUMNS),
+  total: tableClass('total', 'Per-TID system call statistics', [PROCESS_COL, TOTAL]),
+  summary: tableClass('summary', 'System call statistics - summary', [TIME_RANGE_COL, PROCESS_COL, TOTAL]),
+  perContainer: tableClass('per-container', 'Per-container system call statistics', SYSCALL_COLUMNS),
+  perContainerTotal: tableClass('per-container-total', 'Per-container total system calls', [
+    CONTAINER_COL,
+    TOTAL,
+    ERRORS_COL,
+  ]),
+};
 
-export function syscallstatsMeta(version: string): AnalysisMeta {
-  return {
-    title: 'System call statistics',
-    description: 'Per-TID, per-container and global system call statistics',
-    tags: ['syscall', 'stats'],
-    tableClasses: Object.values(SYSCALLSTATS_CLASSES),
-    version: VERSION_FIELDS(version),
-  };
-}
+export const syscallstatsMeta = analysisMeta(
+  'System call statistics',
+  'Per-TID, per-container and global system call statistics',
+  ['syscall', 'stats'],
+  Object.values(SYSCALLSTATS_CLASSES),
+);
 
 /** lttng-analyses' per-syscall row values (durations in ns as Python holds them). */
 interface SyscallRow {
@@ -436,42 +378,97 @@ function syscallMiRows(rows: SyscallRow[]): Cell[][] {
 }
 
 export function syscallstatsMi(r: SyscallstatsResult, o: ReportOptions): ResultTable[] {
-  const { begin, end } = range(o, r.begin, r.end);
+  const t = tablesOf(o, r.begin, r.end);
   const tables: ResultTable[] = [];
   const totalRows: Cell[][] = [];
-  for (const t of limited(
-    sortedDesc(r.tids, (x) => x.total),
+  for (const x of limited(
+    sortedDesc(r.tids, (y) => y.total),
     o.limit,
   )) {
-    if (t.total === 0) continue;
-    tables.push({
-      cls: SYSCALLSTATS_CLASSES.perTid,
-      begin,
-      end,
-      subtitle: tidSubtitle(t),
-      rows: syscallMiRows(syscallRows(t.syscalls.values(), true)),
-    });
-    totalRows.push([cell.process(t.comm, t.pid, t.tid), cell.number(t.total)]);
+    if (x.total === 0) continue;
+    const rows = syscallMiRows(syscallRows(x.syscalls.values(), true));
+    tables.push(t(SYSCALLSTATS_CLASSES.perTid, rows, tidSubtitle(x)));
+    totalRows.push([cell.process(x.comm, x.pid, x.tid), cell.number(x.total)]);
   }
-  tables.push({ cls: SYSCALLSTATS_CLASSES.total, begin, end, rows: totalRows });
+  tables.push(t(SYSCALLSTATS_CLASSES.total, totalRows));
   const containers = limited(
     sortedDesc(r.containers, (c) => c.total).filter((c) => c.total > 0),
     o.limit,
   );
   for (const c of containers) {
-    tables.push({
-      cls: SYSCALLSTATS_CLASSES.perContainer,
-      begin,
-      end,
-      subtitle: containerSubtitle(c.container),
-      rows: syscallMiRows(syscallRows(c.syscalls.values(), false)),
-    });
+    const rows = syscallMiRows(syscallRows(c.syscalls.values(), false));
+    tables.push(t(SYSCALLSTATS_CLASSES.perContainer, rows, containerSubtitle(c.container)));
   }
-  tables.push({
-    cls: SYSCALLSTATS_CLASSES.perContainerTotal,
-    begin,
-    end,
-    rows: containers.map((c) => [containerCell(c.container), cell.number(c.total), cell.number(c.errors)]),
-  });
+  tables.push(
+    t(
+      SYSCALLSTATS_CLASSES.perContainerTotal,
+      containers.map((c) => [containerCell(c.container), cell.number(c.total), cell.number(c.errors)]),
+    ),
+  );
   return tables;
+}
+
+// --- per container, in `top` -------------------------------------------------------------------
+
+const CONTAINER_LINE = (
+  a: string,
+  b: string,
+  c: string,
+  d: string,
+  e: string,
+  f: string,
+  g: string,
+  h: string,
+): string =>
+  `  ${padLeftAlign(a, 45)} ${padLeftAlign(b, 10)} ${padRightAlign(c, 10)} ${padRightAlign(d, 8)} ` +
+  `${padRightAlign(e, 12)} ${padRightAlign(f, 12)} ${padRightAlign(g, 12)} ${padRightAlign(h, 10)}`;
+
+/** The per-container system call counts and durations of `top`. */
+export function syscallContainerLines(r: SyscallstatsResult, o: ReportOptions): string[] {
+  const lines = [
+    'Per-Container System Calls (usec)',
+    '#'.repeat(80),
+    CONTAINER_LINE('Container', 'Type', 'Count', 'Errors', 'Min', 'Average', 'Max', 'Stdev'),
+  ];
+  for (const c of limited(
+    sortedDesc(r.containers, (x) => x.total),
+    o.limit,
+  )) {
+    const d = c.all;
+    const has = d.count > 0;
+    lines.push(
+      CONTAINER_LINE(
+        containerLabel(c.container),
+        c.container.type,
+        String(c.total),
+        String(c.errors),
+        has ? us(d.min) : '-',
+        has ? us(d.mean) : '-',
+        has ? us(d.max) : '-',
+        d.count > 2 ? us(d.stdev) : '?',
+      ),
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** The rows of `syscallContainerLines` in LAMI. */
+export function syscallContainerCells(r: SyscallstatsResult, o: ReportOptions): Cell[][] {
+  return limited(
+    sortedDesc(r.containers, (c) => c.total),
+    o.limit,
+  ).map((c) => {
+    const d = c.all;
+    const has = d.count > 0;
+    return [
+      containerCell(c.container),
+      cell.number(c.total),
+      cell.number(c.errors),
+      has ? cell.duration(d.min, false) : cell.unknown(),
+      has ? cell.duration(d.mean, true) : cell.unknown(),
+      has ? cell.duration(d.max, false) : cell.unknown(),
+      d.count > 2 ? cell.duration(d.stdev, true) : cell.unknown(),
+    ];
+  });
 }

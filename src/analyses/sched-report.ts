@@ -3,44 +3,34 @@
  * tables (`cli/sched.py`) per period, byte for byte, then ours per container.
  */
 import { formatPrioList } from './cputop.js';
+import type { FamilyReportOptions } from './family-report.js';
+import { containerSections, familyTables, freqCells, freqLines, freqSeries, us3 } from './family-report.js';
 import type { ReportOptions } from './format/common.js';
 import {
   absNs,
+  analysisMeta,
+  cellOrIdle,
   containerCell,
   containerLabel,
-  groupByClass,
-  IDLE_CELL,
-  IDLE_LABEL,
-  range,
+  labelOrIdle,
+  tablesOf,
   timerangeLine,
   tsText,
-  VERSION_FIELDS,
 } from './format/common.js';
-import type { AnalysisMeta, Cell, ResultTable, TableClass } from './format/lami.js';
-import { cell, col } from './format/lami.js';
-import { formatFixed, padLeftAlign, padRightAlign } from './format/pyfmt.js';
-import { freqGraphLines } from './format/termgraph.js';
+import type { Cell, ResultTable, TableClass } from './format/lami.js';
+import { cell, col, tableClass } from './format/lami.js';
+import { padLeftAlign, padRightAlign } from './format/pyfmt.js';
 import type { FreqRow } from './freq.js';
 import { freqBounds, freqRows, UniformFreq } from './freq.js';
 import type { SchedEvent, SchedPeriodResult, SchedResult, TidSched } from './sched.js';
 import { DurationStats } from './stats.js';
+import { groupBy } from '../util/group.js';
+import { boundCols, CONTAINER_COL, countCol, PRIO_LIST_COL, statsCols } from './table-columns.js';
 
-export interface SchedReportOptions extends ReportOptions {
-  readonly log: boolean;
-  readonly top: boolean;
-  readonly stats: boolean;
-  readonly freq: boolean;
+export interface SchedReportOptions extends FamilyReportOptions {
   readonly total: boolean;
   readonly perTid: boolean;
   readonly perPrio: boolean;
-  readonly freqResolution: number;
-  readonly freqUniform: boolean;
-  readonly freqSeries: boolean;
-  /** `--min`/`--max` in ns. */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
-  /** Timestamps of log rows with their date (the trace spans several days). */
-  readonly multiDay: boolean;
 }
 
 const EVENT_COLUMNS = [
@@ -52,69 +42,46 @@ const EVENT_COLUMNS = [
   col('wakee_proc', 'Wakee process', 'process'),
   col('waker_proc', 'Waker process', 'process'),
 ];
-const STATS_COLUMNS = [
-  col('count', 'Scheduling count', 'number', 'schedulings'),
-  col('min_latency', 'Minimum latency', 'duration'),
-  col('avg_latency', 'Average latency', 'duration'),
-  col('max_latency', 'Maximum latency', 'duration'),
-  col('stdev_latency', 'Scheduling latency standard deviation', 'duration'),
-];
+const COUNT = countCol('Scheduling count', 'schedulings');
+const [MIN, AVG, MAX, STDEV] = statsCols('latency', 'latency', 'Scheduling latency standard deviation');
+const STATS_COLUMNS = [COUNT, MIN, AVG, MAX, STDEV];
+/** The container whose task ran on the CPU while a latency elapsed (`[IDLE]`: none). */
+const HOLDER = col('holder', 'Container that held the CPU', 'container');
 
 export const SCHED_CLASSES = {
-  log: { name: 'log', title: 'Scheduling log', columns: EVENT_COLUMNS },
-  top: { name: 'top', title: 'Scheduling top', columns: EVENT_COLUMNS },
-  total: { name: 'total_stats', title: 'Scheduling latency stats (total)', columns: STATS_COLUMNS },
-  perTid: {
-    name: 'per_tid_stats',
-    title: 'Scheduling latency stats (per-TID)',
-    columns: [
-      col('process', 'Wakee process', 'process'),
-      ...STATS_COLUMNS,
-      col('prio_list', 'Chronological priorities', 'string'),
-    ],
-  },
-  perPrio: {
-    name: 'per_prio_stats',
-    title: 'Scheduling latency stats (per-prio)',
-    columns: [col('prio', 'Priority', 'number'), ...STATS_COLUMNS],
-  },
-  freq: {
-    name: 'freq',
-    title: 'Scheduling latency frequency distribution',
-    columns: [
-      col('duration_lower', 'Duration (lower bound)', 'duration'),
-      col('duration_upper', 'Duration (upper bound)', 'duration'),
-      col('count', 'Scheduling count', 'number', 'schedulings'),
-    ],
-  },
-  perContainer: {
-    name: 'per-container-stats',
-    title: 'Per-container scheduling latency stats',
-    columns: [col('container', 'Container', 'container'), ...STATS_COLUMNS],
-  },
-  perContainerHolder: {
-    name: 'per-container-holder',
-    title: 'Per-container scheduling latency by the container that held the CPU',
-    columns: [
-      col('container', 'Container', 'container'),
-      col('holder', 'Container that held the CPU', 'container'),
-      col('count', 'Scheduling count', 'number', 'schedulings'),
-      col('avg_latency', 'Average latency', 'duration'),
-      col('max_latency', 'Maximum latency', 'duration'),
-      col('total_latency', 'Total latency', 'duration'),
-    ],
-  },
-} satisfies Record<string, TableClass>;
+  log: tableClass('log', 'Scheduling log', EVENT_COLUMNS),
+  top: tableClass('top', 'Scheduling top', EVENT_COLUMNS),
+  total: tableClass('total_stats', 'Scheduling latency stats (total)', STATS_COLUMNS),
+  perTid: tableClass('per_tid_stats', 'Scheduling latency stats (per-TID)', [
+    col('process', 'Wakee process', 'process'),
+    ...STATS_COLUMNS,
+    PRIO_LIST_COL,
+  ]),
+  perPrio: tableClass('per_prio_stats', 'Scheduling latency stats (per-prio)', [
+    col('prio', 'Priority', 'number'),
+    ...STATS_COLUMNS,
+  ]),
+  freq: tableClass('freq', 'Scheduling latency frequency distribution', [
+    ...boundCols('duration_', 'Duration'),
+    COUNT,
+  ]),
+  perContainer: tableClass('per-container-stats', 'Per-container scheduling latency stats', [
+    CONTAINER_COL,
+    ...STATS_COLUMNS,
+  ]),
+  perContainerHolder: tableClass(
+    'per-container-holder',
+    'Per-container scheduling latency by the container that held the CPU',
+    [CONTAINER_COL, HOLDER, COUNT, AVG, MAX, col('total_latency', 'Total latency', 'duration')],
+  ),
+};
 
-export function schedMeta(version: string): AnalysisMeta {
-  return {
-    title: 'Scheduling latencies analysis',
-    description: 'Scheduling latencies frequency distribution, statistics, top, log and per container',
-    tags: ['sched', 'stats', 'freq', 'top', 'log'],
-    tableClasses: Object.values(SCHED_CLASSES),
-    version: VERSION_FIELDS(version),
-  };
-}
+export const schedMeta = analysisMeta(
+  'Scheduling latencies analysis',
+  'Scheduling latencies frequency distribution, statistics, top, log and per container',
+  ['sched', 'stats', 'freq', 'top', 'log'],
+  Object.values(SCHED_CLASSES),
+);
 
 /** The numbers of a stats row as lttng-analyses holds them (None as undefined). */
 interface StatsRow {
@@ -140,16 +107,7 @@ function statsOf(events: readonly SchedEvent[]): StatsRow {
 
 /** Per-prio lists in order of first appearance (Python dict), then sorted keys. */
 function byPrio(events: readonly SchedEvent[]): Map<number | undefined, SchedEvent[]> {
-  const m = new Map<number | undefined, SchedEvent[]>();
-  for (const e of events) {
-    let l = m.get(e.prio);
-    if (l === undefined) {
-      l = [];
-      m.set(e.prio, l);
-    }
-    l.push(e);
-  }
-  return m;
+  return groupBy(events, (e) => e.prio);
 }
 
 function sortedNums<T>(m: Map<number | undefined, T>): Array<[number | undefined, T]> {
@@ -158,19 +116,8 @@ function sortedNums<T>(m: Map<number | undefined, T>): Array<[number | undefined
 
 /** Per-TID lists by wakee tid (from the whole list, as `_get_tid_sched_lists_stats`). */
 function byTid(events: readonly SchedEvent[]): Map<number, SchedEvent[]> {
-  const m = new Map<number, SchedEvent[]>();
-  for (const e of events) {
-    let l = m.get(e.wakee.tid);
-    if (l === undefined) {
-      l = [];
-      m.set(e.wakee.tid, l);
-    }
-    l.push(e);
-  }
-  return m;
+  return groupBy(events, (e) => e.wakee.tid);
 }
-
-const us3 = (ns: number): string => formatFixed(ns / 1000, 3);
 
 /** Per-TID stats rows: threads with latencies, by name (case-insensitive, stable). */
 function tidRows(tids: readonly TidSched[]): TidSched[] {
@@ -381,18 +328,10 @@ function statsLines(p: PeriodTables, o: SchedReportOptions): string[] {
   return lines;
 }
 
-function freqLines(tables: readonly FreqTable[]): string[] {
-  const lines: string[] = [];
-  for (const t of tables) {
-    lines.push(
-      ...freqGraphLines(
-        `Scheduling latency frequency distribution - ${t.subtitle ?? 'None'}`,
-        'µs',
-        t.rows.map((r) => ({ lower: r.lowerNs / 1000, count: r.count })),
-      ),
-    );
-  }
-  return lines;
+function freqTablesLines(tables: readonly FreqTable[]): string[] {
+  return tables.flatMap((t) =>
+    freqLines(`Scheduling latency frequency distribution - ${t.subtitle ?? 'None'}`, 'µs', t.rows),
+  );
 }
 
 function topEvents(events: readonly SchedEvent[], limit: number): SchedEvent[] {
@@ -435,7 +374,7 @@ export function schedContainerLines(r: SchedPeriodResult): string[] {
     lines.push(
       g(
         containerLabel(h.container),
-        h.holder === undefined ? IDLE_LABEL : containerLabel(h.holder),
+        labelOrIdle(h.holder),
         String(d.count),
         us3(d.mean),
         us3(d.max),
@@ -453,59 +392,31 @@ export function schedText(res: SchedResult, o: SchedReportOptions): string {
     lines.push(timerangeLine(o, p.begin, p.end));
     if (o.stats) lines.push(...statsLines(p, o));
     if (o.freq) {
-      lines.push(...freqLines(p.totalFreq), ...freqLines(p.tidFreq), ...freqLines(p.prioFreq));
+      lines.push(
+        ...freqTablesLines(p.totalFreq),
+        ...freqTablesLines(p.tidFreq),
+        ...freqTablesLines(p.prioFreq),
+      );
     }
     if (o.log) lines.push(...eventLines(SCHED_CLASSES.log.title, p.r.events, o));
     if (o.top) lines.push(...eventLines(SCHED_CLASSES.top.title, topEvents(p.r.events, o.limit), o));
   }
-  const ours: string[] = [];
-  for (const p of periods) {
-    const c = schedContainerLines(p.r);
-    if (c.length === 0) continue;
-    if (periods.length > 1) ours.push('', timerangeLine(o, p.begin, p.end));
-    ours.push(...c);
-  }
+  const ours = containerSections(periods, o, (p) => schedContainerLines(p.r));
   return [...lines, ...ours].join('\n') + '\n';
 }
 
 // --- LAMI --------------------------------------------------------------------------------------
 
-function freqMiRows(rows: readonly FreqRow[]): Cell[][] {
-  return rows.map((r) => [
-    cell.duration(r.lowerNs, true),
-    cell.duration(r.upperNs, true),
-    cell.number(r.count),
-  ]);
-}
-
-function seriesTable(tables: readonly ResultTable[], prefix: string): ResultTable | undefined {
-  if (tables.length === 0) return undefined;
-  const cls: TableClass = {
-    name: '',
-    title: 'Scheduling latencies frequency distributions',
-    columns: [
-      col('duration_lower', 'Duration (lower bound)', 'duration'),
-      col('duration_upper', 'Duration (upper bound)', 'duration'),
-      ...tables.map((t, i) => col(`${prefix}${i}`, t.subtitle ?? 'None', 'number', 'schedulings')),
-    ],
-  };
-  const first = tables[0]!;
-  const rows = first.rows.map((r0, i) => [
-    r0[0]!,
-    r0[1]!,
-    ...tables.map((t) => t.rows[i]?.[2] ?? cell.unknown()),
-  ]);
-  return { cls, begin: first.begin, end: first.end, rows, inline: true };
+function seriesTable(tables: readonly ResultTable[], key: string): ResultTable | undefined {
+  return freqSeries('Scheduling latencies frequency distributions', tables, key, 'schedulings');
 }
 
 export function schedMi(res: SchedResult, o: SchedReportOptions): ResultTable[] {
   const lttng: ResultTable[] = [];
   const ours: ResultTable[] = [];
   for (const p of allPeriodTables(res, o)) {
-    const { begin, end } = range(o, p.begin, p.end);
     const r = p.r;
-    const t = (cls: TableClass, rows: Cell[][], subtitle?: string): ResultTable =>
-      subtitle === undefined ? { cls, begin, end, rows } : { cls, begin, end, rows, subtitle };
+    const t = tablesOf(o, p.begin, p.end);
     if (o.log)
       lttng.push(
         t(
@@ -547,7 +458,7 @@ export function schedMi(res: SchedResult, o: SchedReportOptions): ResultTable[] 
       }
     }
     if (o.freq) {
-      const ft = (f: FreqTable): ResultTable => t(SCHED_CLASSES.freq, freqMiRows(f.rows), f.subtitle);
+      const ft = (f: FreqTable): ResultTable => t(SCHED_CLASSES.freq, freqCells(f.rows), f.subtitle);
       lttng.push(...p.totalFreq.map(ft));
       const tid = p.tidFreq.map(ft);
       const prio = p.prioFreq.map(ft);
@@ -560,7 +471,7 @@ export function schedMi(res: SchedResult, o: SchedReportOptions): ResultTable[] 
     }
     ours.push(...schedContainerTables(r, t));
   }
-  return [...groupByClass(lttng), ...groupByClass(ours)];
+  return familyTables(lttng, ours);
 }
 
 /** The per-container LAMI tables of one period (ours; also in `top`). */
@@ -577,7 +488,7 @@ export function schedContainerTables(
       SCHED_CLASSES.perContainerHolder,
       r.holders.map((h) => [
         containerCell(h.container),
-        h.holder === undefined ? IDLE_CELL : containerCell(h.holder),
+        cellOrIdle(h.holder),
         cell.number(h.stats.count),
         cell.duration(h.stats.mean, true),
         cell.duration(h.stats.max, false),

@@ -8,95 +8,74 @@
  * who ran while the container's spans waited). A value the traces cannot tell is an `unknown`
  * cell. Text: the same per container, then the slowest spans.
  */
-import type { TimeBase } from '../ctf/event.js';
-import { splitTs } from '../ctf/event.js';
-import type { AnalysisMeta, Cell, ResultTable, TableClass } from './format/lami.js';
-import { cell, col } from './format/lami.js';
+import type { ReportOptions } from './format/common.js';
+import { absNs, analysisMeta, range, timerangeLine, tsText } from './format/common.js';
+import type { Cell, ColumnDesc, ResultTable } from './format/lami.js';
+import { cell, col, tableClass } from './format/lami.js';
 import { padLeftAlign, padRightAlign } from './format/pyfmt.js';
-import type { AbsTime } from './format/time.js';
-import { absToBigInt, formatTimeRange, formatTimestamp } from './format/time.js';
 import type { SpanOwner, SpanRow, SpansRun } from './spans-run.js';
 import { NO_SYSCALL } from './spans.js';
+import { groupBy } from '../util/group.js';
+import { CONTAINER_COL, countCol, PROCESS_COL, TIME_RANGE_COL } from './table-columns.js';
 
-export interface SpansReportOptions {
-  readonly base: TimeBase;
-  readonly gmt: boolean;
-  /** Rows of the slowest-spans text table (0: all). */
-  readonly limit: number;
+/** `limit`: rows of the slowest-spans text table (0: all). */
+export interface SpansReportOptions extends ReportOptions {
   readonly begin: string;
   readonly end: string;
   readonly match?: string | undefined;
 }
 
+const PREEMPTED_BY = col('preempted_by', 'Preempted by', 'container');
+const BLOCKED_IN = col('blocked_in', 'Blocked in', 'syscall');
+/** Where a span's time went (`On CPU`, ...), or on average a container's spans' (`Average on CPU`, ...). */
+const BREAKDOWN = [
+  ['on_cpu', 'On CPU', 'Average on CPU'],
+  ['waiting', 'Waiting for CPU', 'Average waiting for CPU'],
+  ['blocked', 'Blocked', 'Average blocked'],
+] as const;
+const breakdownCols = (average: boolean): ColumnDesc[] =>
+  BREAKDOWN.map(([key, one, mean]) => col(key, average ? mean : one, 'duration'));
+
 export const SPANS_CLASSES = {
-  spans: {
-    name: 'spans',
-    title: 'Spans',
-    columns: [
-      col('time_range', 'Time range', 'time-range'),
-      col('duration', 'Duration', 'duration'),
-      col('on_cpu', 'On CPU', 'duration'),
-      col('waiting', 'Waiting for CPU', 'duration'),
-      col('blocked', 'Blocked', 'duration'),
-      col('unknown', 'Unknown', 'duration'),
-      col('preempted_by', 'Preempted by', 'container'),
-      col('preempted_ns', 'Waiting for CPU behind it', 'duration'),
-      col('blocked_in', 'Blocked in', 'syscall'),
-      col('process', 'Process', 'process'),
-      col('container', 'Container', 'container'),
-      col('key', 'Match value', 'string'),
-    ],
-  },
-  perContainer: {
-    name: 'per-container-spans',
-    title: 'Per-container span latency',
-    columns: [
-      col('container', 'Container', 'container'),
-      col('count', 'Span count', 'number', 'spans'),
-      col('min', 'Minimum duration', 'duration'),
-      col('avg', 'Average duration', 'duration'),
-      col('p50', 'Median duration', 'duration'),
-      col('p99', '99th percentile duration', 'duration'),
-      col('max', 'Maximum duration', 'duration'),
-      col('on_cpu', 'Average on CPU', 'duration'),
-      col('waiting', 'Average waiting for CPU', 'duration'),
-      col('blocked', 'Average blocked', 'duration'),
-      col('preempted_by', 'Preempted by', 'container'),
-      col('blocked_in', 'Blocked in', 'syscall'),
-    ],
-  },
-  preemptors: {
-    name: 'per-container-preemptors',
-    title: 'Per-container noisy neighbours',
-    columns: [
-      col('container', 'Container', 'container'),
-      col('preemptor', 'Ran while its spans waited', 'container'),
-      col('waiting', 'Waiting for CPU', 'duration'),
-      col('share', 'Share of the waiting time', 'ratio'),
-    ],
-  },
-} satisfies Record<string, TableClass>;
+  spans: tableClass('spans', 'Spans', [
+    TIME_RANGE_COL,
+    col('duration', 'Duration', 'duration'),
+    ...breakdownCols(false),
+    col('unknown', 'Unknown', 'duration'),
+    PREEMPTED_BY,
+    col('preempted_ns', 'Waiting for CPU behind it', 'duration'),
+    BLOCKED_IN,
+    PROCESS_COL,
+    CONTAINER_COL,
+    col('key', 'Match value', 'string'),
+  ]),
+  perContainer: tableClass('per-container-spans', 'Per-container span latency', [
+    CONTAINER_COL,
+    countCol('Span count', 'spans'),
+    col('min', 'Minimum duration', 'duration'),
+    col('avg', 'Average duration', 'duration'),
+    col('p50', 'Median duration', 'duration'),
+    col('p99', '99th percentile duration', 'duration'),
+    col('max', 'Maximum duration', 'duration'),
+    ...breakdownCols(true),
+    PREEMPTED_BY,
+    BLOCKED_IN,
+  ]),
+  preemptors: tableClass('per-container-preemptors', 'Per-container noisy neighbours', [
+    CONTAINER_COL,
+    col('preemptor', 'Ran while its spans waited', 'container'),
+    col('waiting', 'Waiting for CPU', 'duration'),
+    col('share', 'Share of the waiting time', 'ratio'),
+  ]),
+};
 
-export function spansMeta(version: string): AnalysisMeta {
-  const m = /^(\d+)\.(\d+)\.(\d+)(.*)$/.exec(version);
-  return {
-    title: 'Application spans',
-    description:
-      'Spans between a begin and an end event of one thread, and where their time went: on CPU, ' +
-      'waiting for a CPU (and behind which container), blocked (in which system call), per container',
-    tags: ['span', 'latency', 'sched'],
-    tableClasses: Object.values(SPANS_CLASSES),
-    version:
-      m === null
-        ? { major: 0, minor: 0, patch: 0, extra: version }
-        : { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), extra: m[4]! },
-  };
-}
-
-function abs(base: TimeBase, ts: number): AbsTime {
-  const [sec, ns] = splitTs(base, ts);
-  return { sec, ns };
-}
+export const spansMeta = analysisMeta(
+  'Application spans',
+  'Spans between a begin and an end event of one thread, and where their time went: on CPU, ' +
+    'waiting for a CPU (and behind which container), blocked (in which system call), per container',
+  ['span', 'latency', 'sched'],
+  Object.values(SPANS_CLASSES),
+);
 
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -118,18 +97,8 @@ export interface OwnerStats {
 }
 
 export function ownerStats(rows: readonly SpanRow[]): OwnerStats[] {
-  const by = new Map<string, SpanRow[]>();
-  for (const r of rows) {
-    const k = r.owner.id;
-    let l = by.get(k);
-    if (l === undefined) {
-      l = [];
-      by.set(k, l);
-    }
-    l.push(r);
-  }
   const out: OwnerStats[] = [];
-  for (const list of by.values()) {
+  for (const list of groupBy(rows, (r) => r.owner.id).values()) {
     const covered = list.filter((r) => r.span.covered);
     const pre = new Map<string, { owner: SpanOwner; ns: number }>();
     const sys = new Map<string, number>();
@@ -186,11 +155,7 @@ function spansTitle(o: SpansReportOptions, n: number): string {
 export function spansText(run: SpansRun, o: SpansReportOptions): string {
   const res = run.result;
   if (res === undefined) return '';
-  const lines: string[] = [
-    `Timerange: ${formatTimeRange(abs(o.base, res.begin), abs(o.base, res.end), true, o.gmt)}`,
-    spansTitle(o, run.rows.length),
-    '',
-  ];
+  const lines: string[] = [timerangeLine(o, res.begin, res.end), spansTitle(o, run.rows.length), ''];
   const stats = ownerStats(run.rows);
   const L = (a: string, b: string, ...rest: string[]): string =>
     `  ${padLeftAlign(a, 40)} ${padLeftAlign(b, 10)}` + rest.map((x) => ` ${padRightAlign(x, 10)}`).join('');
@@ -277,7 +242,7 @@ export function spansText(run: SpansRun, o: SpansReportOptions): string {
     const known = s.covered;
     lines.push(
       S(
-        formatTimestamp(abs(o.base, s.begin), false, o.gmt),
+        tsText(o, s.begin, false),
         ms(s.end! - s.begin),
         known ? ms(s.onCpu) : '?',
         known ? ms(s.waiting) : '?',
@@ -305,15 +270,14 @@ function dur(ns: number, known: boolean, float = false): Cell {
 export function spansMi(run: SpansRun, o: SpansReportOptions): ResultTable[] {
   const res = run.result;
   if (res === undefined) return [];
-  const begin = absToBigInt(abs(o.base, res.begin));
-  const end = absToBigInt(abs(o.base, res.end));
+  const { begin, end } = range(o, res.begin, res.end);
   const rows: Cell[][] = run.rows.map((r) => {
     const s = r.span;
     const k = s.covered;
     const t = s.thread;
     const top = r.preemptors[0];
     return [
-      cell.timeRange(absToBigInt(abs(o.base, s.begin)), absToBigInt(abs(o.base, s.end!))),
+      cell.timeRange(absNs(o, s.begin), absNs(o, s.end!)),
       cell.duration(s.end! - s.begin, false),
       dur(s.onCpu, k),
       dur(s.waiting, k),

@@ -362,6 +362,28 @@ export class SpansHandler implements AnalysisHandler {
     if (i >= 0) l.splice(i, 1);
   }
 
+  /**
+   * The handler of an event about thread `tid` and a CPU (field `cpuField`): `move` gets the
+   * thread's track when it is followed and in `state`.
+   */
+  private bindMove(
+    ec: ClassInfo['eventClass'],
+    cpuField: string,
+    state: number,
+    move: (tr: Track, ts: number, cpu: number) => void,
+  ): EventFn | undefined {
+    const iTid = findField(ec.fields, 'tid');
+    const iCpu = findField(ec.fields, cpuField);
+    if (iTid < 0 || iCpu < 0) return undefined;
+    return (ev) => {
+      const t = this.model.threads.get(toNum(ev.payload![iTid]));
+      if (t === undefined) return;
+      const tr = this.tracks[t.uid];
+      if (tr === undefined || tr.state !== state) return;
+      move(tr, ev.ts, toNum(ev.payload![iCpu]));
+    };
+  }
+
   private bindKernel(info: ClassInfo): EventFn | undefined {
     const n = info.name;
     const ec = info.eventClass;
@@ -371,31 +393,19 @@ export class SpansHandler implements AnalysisHandler {
       return (ev) => this.onSwitch(ev.ts, toNum(ev.payload![iState]));
     }
     if (n === 'sched_waking' || n === 'sched_wakeup' || n === 'sched_wakeup_new') {
-      const iTid = findField(ec.fields, 'tid');
-      const iTarget = findField(ec.fields, 'target_cpu');
-      if (iTid < 0 || iTarget < 0) return undefined;
-      return (ev) => {
-        const t = this.model.threads.get(toNum(ev.payload![iTid]));
-        if (t === undefined) return;
-        const tr = this.tracks[t.uid];
-        if (tr === undefined || tr.state !== BLOCK) return;
-        this.settle(tr, ev.ts, undefined);
-        this.addWaiter(tr, toNum(ev.payload![iTarget]));
-      };
+      // A blocked span's thread becomes runnable: it waits for `target_cpu`.
+      return this.bindMove(ec, 'target_cpu', BLOCK, (tr, ts, cpu) => {
+        this.settle(tr, ts, undefined);
+        this.addWaiter(tr, cpu);
+      });
     }
     if (n === 'sched_migrate_task') {
-      const iTid = findField(ec.fields, 'tid');
-      const iDest = findField(ec.fields, 'dest_cpu');
-      if (iTid < 0 || iDest < 0) return undefined;
-      return (ev) => {
-        const t = this.model.threads.get(toNum(ev.payload![iTid]));
-        if (t === undefined) return;
-        const tr = this.tracks[t.uid];
-        if (tr === undefined || tr.state !== WAIT) return;
-        this.settle(tr, ev.ts, this.runnerOf(tr));
+      // A waiting span's thread moves: it waits for `dest_cpu` now.
+      return this.bindMove(ec, 'dest_cpu', WAIT, (tr, ts, cpu) => {
+        this.settle(tr, ts, this.runnerOf(tr));
         this.removeWaiter(tr);
-        this.addWaiter(tr, toNum(ev.payload![iDest]));
-      };
+        this.addWaiter(tr, cpu);
+      });
     }
     const iCpu = findField(info.streamClass.packetContext, 'cpu_id');
     if (iCpu < 0) return undefined;

@@ -21,77 +21,33 @@ import {
   u8,
 } from '../ctf/writer/index.js';
 import type { EventClassWriter, StreamWriter } from '../ctf/writer/index.js';
-import type { NamedField } from '../ctf/ir.js';
+import type { FieldClass, NamedField } from '../ctf/ir.js';
 import type { FlatNsType } from '../model/namespaces.js';
 import { PROC_INIT, hostTask } from './tasks.js';
 import type { ContextName, KernelTraceOptions, SynthContainer, SynthTask } from './tasks.js';
 
-type FieldMaker = () => ReturnType<typeof u32> | ReturnType<typeof string>;
+type FieldMaker = () => FieldClass;
+
+/** Fields of one type, a fresh field class each. */
+const fieldsOf = (type: FieldMaker, ...names: string[]): NamedField[] =>
+  names.map((n) => lttngField(n, type()));
+
+const ptr = (): FieldClass => hex(64);
+const RW = { fd: u32, buf: ptr, count: u64 };
 
 /** lttng-modules 2.13 (x86-64) entry layouts of the syscalls we simulate. */
-const SYSCALL_LAYOUTS: Readonly<Record<string, ReadonlyArray<readonly [string, FieldMaker]>>> = {
-  read: [
-    ['fd', u32],
-    ['buf', () => hex(64)],
-    ['count', u64],
-  ],
-  write: [
-    ['fd', u32],
-    ['buf', () => hex(64)],
-    ['count', u64],
-  ],
-  openat: [
-    ['dfd', s32],
-    ['filename', () => string()],
-    ['flags', s32],
-    ['mode', () => u32()],
-  ],
-  close: [['fd', u32]],
-  sendto: [
-    ['fd', s32],
-    ['buff', () => hex(64)],
-    ['len', u64],
-    ['flags', u32],
-    ['addr', () => hex(64)],
-    ['addr_len', s32],
-  ],
-  recvfrom: [
-    ['fd', s32],
-    ['ubuf', () => hex(64)],
-    ['size', u64],
-    ['flags', u32],
-    ['addr', () => hex(64)],
-    ['addr_len', () => hex(64)],
-  ],
-  futex: [
-    ['uaddr', () => hex(64)],
-    ['op', s32],
-    ['val', u32],
-    ['utime', () => hex(64)],
-    ['uaddr2', () => hex(64)],
-    ['val3', u32],
-  ],
-  epoll_wait: [
-    ['epfd', s32],
-    ['events', () => hex(64)],
-    ['maxevents', s32],
-    ['timeout', s32],
-  ],
-  mmap: [
-    ['addr', () => hex(64)],
-    ['len', u64],
-    ['prot', u64],
-    ['flags', u64],
-    ['fd', u64],
-    ['off', u64],
-  ],
-  clock_nanosleep: [
-    ['which_clock', s32],
-    ['flags', s32],
-    ['rqtp', () => hex(64)],
-    ['rmtp', () => hex(64)],
-  ],
-  default: [['fd', s32]],
+const SYSCALL_LAYOUTS: Readonly<Record<string, Readonly<Record<string, FieldMaker>>>> = {
+  read: RW,
+  write: RW,
+  openat: { dfd: s32, filename: () => string(), flags: s32, mode: () => u32() },
+  close: { fd: u32 },
+  sendto: { fd: s32, buff: ptr, len: u64, flags: u32, addr: ptr, addr_len: s32 },
+  recvfrom: { fd: s32, ubuf: ptr, size: u64, flags: u32, addr: ptr, addr_len: ptr },
+  futex: { uaddr: ptr, op: s32, val: u32, utime: ptr, uaddr2: ptr, val3: u32 },
+  epoll_wait: { epfd: s32, events: ptr, maxevents: s32, timeout: s32 },
+  mmap: { addr: ptr, len: u64, prot: u64, flags: u64, fd: u64, off: u64 },
+  clock_nanosleep: { which_clock: s32, flags: s32, rqtp: ptr, rmtp: ptr },
+  default: { fd: s32 },
 };
 
 const DEFAULT_SYSCALLS = [
@@ -107,25 +63,15 @@ const DEFAULT_SYSCALLS = [
   'recvfrom',
 ];
 
+/** The namespaces of a container event, after its pid namespace, in field order. */
+const CONTAINER_NS = ['user', 'mnt', 'net', 'uts', 'ipc', 'cgroup', 'time'] as const;
+
 const CONTAINER_FIELDS: NamedField[] = [
-  lttngField('id', string()),
-  lttngField('name', string()),
-  lttngField('type', string()),
-  lttngField('image', string()),
-  lttngField('init_pid', s32()),
-  lttngField('pid_ns', u32()),
-  lttngField('user_ns', u32()),
-  lttngField('mnt_ns', u32()),
-  lttngField('net_ns', u32()),
-  lttngField('uts_ns', u32()),
-  lttngField('ipc_ns', u32()),
-  lttngField('cgroup_ns', u32()),
-  lttngField('time_ns', u32()),
-  lttngField('cgroup_path', string()),
-  lttngField('pod_name', string()),
-  lttngField('pod_namespace', string()),
-  lttngField('pod_uid', string()),
-  lttngField('started_at', s64()),
+  ...fieldsOf(string, 'id', 'name', 'type', 'image'),
+  ...fieldsOf(s32, 'init_pid'),
+  ...fieldsOf(u32, 'pid_ns', ...CONTAINER_NS.map((t) => `${t}_ns`)),
+  ...fieldsOf(string, 'cgroup_path', 'pod_name', 'pod_namespace', 'pod_uid'),
+  ...fieldsOf(s64, 'started_at'),
 ];
 
 export class KernelTraceBuilder {
@@ -185,132 +131,75 @@ export class KernelTraceBuilder {
 
   private defineEvents(syscalls: readonly string[]): void {
     const comm = charArray(16);
-    this.add('sched_switch', [
-      lttngField('prev_comm', comm),
-      lttngField('prev_tid', s32()),
-      lttngField('prev_prio', s32()),
-      lttngField('prev_state', s64()),
-      lttngField('next_comm', comm),
-      lttngField('next_tid', s32()),
-      lttngField('next_prio', s32()),
-    ]);
-    this.add('sched_migrate_task', [
-      lttngField('comm', comm),
-      lttngField('tid', s32()),
-      lttngField('prio', s32()),
-      lttngField('orig_cpu', s32()),
-      lttngField('dest_cpu', s32()),
-    ]);
+    /** A task as the sched events describe it: `PREFIXcomm`, `PREFIXtid`, `PREFIXprio`. */
+    const task = (prefix: string): NamedField[] => [
+      lttngField(`${prefix}comm`, comm),
+      ...fieldsOf(s32, `${prefix}tid`, `${prefix}prio`),
+    ];
+    this.add('sched_switch', [...task('prev_'), ...fieldsOf(s64, 'prev_state'), ...task('next_')]);
+    this.add('sched_migrate_task', [...task(''), ...fieldsOf(s32, 'orig_cpu', 'dest_cpu')]);
     for (const n of ['sched_waking', 'sched_wakeup', 'sched_wakeup_new']) {
-      this.add(n, [
-        lttngField('comm', comm),
-        lttngField('tid', s32()),
-        lttngField('prio', s32()),
-        lttngField('target_cpu', s32()),
-      ]);
+      this.add(n, [...task(''), ...fieldsOf(s32, 'target_cpu')]);
     }
-    this.add(
-      'sched_process_fork',
-      this.forkNs
-        ? [
-            lttngField('parent_comm', comm),
-            lttngField('parent_tid', s32()),
-            lttngField('parent_pid', s32()),
-            lttngField('parent_ns_inum', u32()),
-            lttngField('child_comm', comm),
-            lttngField('child_tid', s32()),
-            ...lttngSequence('vtids', s32(), u8()),
-            lttngField('child_pid', s32()),
-            lttngField('child_ns_inum', u32()),
-          ]
-        : [
-            lttngField('parent_comm', comm),
-            lttngField('parent_tid', s32()),
-            lttngField('parent_pid', s32()),
-            lttngField('child_comm', comm),
-            lttngField('child_tid', s32()),
-            lttngField('child_pid', s32()),
-          ],
-    );
-    this.add('sched_process_exec', [
-      lttngField('filename', string()),
-      lttngField('tid', s32()),
-      lttngField('old_tid', s32()),
+    // The namespace fields of sched_process_fork came with LTTng 2.7.
+    const forkNs = (...f: NamedField[]): NamedField[] => (this.forkNs ? f : []);
+    this.add('sched_process_fork', [
+      lttngField('parent_comm', comm),
+      ...fieldsOf(s32, 'parent_tid', 'parent_pid'),
+      ...forkNs(...fieldsOf(u32, 'parent_ns_inum')),
+      lttngField('child_comm', comm),
+      ...fieldsOf(s32, 'child_tid'),
+      ...forkNs(...lttngSequence('vtids', s32(), u8())),
+      ...fieldsOf(s32, 'child_pid'),
+      ...forkNs(...fieldsOf(u32, 'child_ns_inum')),
     ]);
-    for (const n of ['sched_process_exit', 'sched_process_free']) {
-      this.add(n, [lttngField('comm', comm), lttngField('tid', s32()), lttngField('prio', s32())]);
-    }
+    this.add('sched_process_exec', [lttngField('filename', string()), ...fieldsOf(s32, 'tid', 'old_tid')]);
+    for (const n of ['sched_process_exit', 'sched_process_free']) this.add(n, task(''));
     for (const sc of syscalls) {
+      const layout = SYSCALL_LAYOUTS[sc] ?? SYSCALL_LAYOUTS['default']!;
       this.add(
         `syscall_entry_${sc}`,
-        (SYSCALL_LAYOUTS[sc] ?? SYSCALL_LAYOUTS['default']!).map(([n, t]) => lttngField(n, t())),
+        Object.entries(layout).map(([n, t]) => lttngField(n, t())),
       );
-      this.add(`syscall_exit_${sc}`, [lttngField('ret', s64())]);
+      this.add(`syscall_exit_${sc}`, fieldsOf(s64, 'ret'));
     }
+    const page = (): NamedField => lttngField('page', hex(64));
     this.add('kmem_mm_page_alloc', [
-      lttngField('page', hex(64)),
-      lttngField('order', u32()),
-      lttngField('gfp_flags', u32()),
-      lttngField('migratetype', s32()),
+      page(),
+      ...fieldsOf(u32, 'order', 'gfp_flags'),
+      ...fieldsOf(s32, 'migratetype'),
     ]);
-    this.add('kmem_mm_page_free', [lttngField('page', hex(64)), lttngField('order', u32())]);
+    this.add('kmem_mm_page_free', [page(), ...fieldsOf(u32, 'order')]);
     this.add('lttng_statedump_start', []);
     this.add('lttng_statedump_end', []);
-    if (this.legacy) {
-      this.add('lttng_statedump_process_state', [
-        lttngField('tid', s32()),
-        lttngField('vtid', s32()),
-        lttngField('pid', s32()),
-        lttngField('vpid', s32()),
-        lttngField('ppid', s32()),
-        lttngField('vppid', s32()),
-        lttngField('name', comm),
-        lttngField('type', s32()),
-        lttngField('mode', s32()),
-        lttngField('submode', s32()),
-        lttngField('status', s32()),
-        lttngField('ns_level', s32()),
-        lttngField('ns_inum', u32()),
-        lttngField('cpu', u32()),
-        lttngField('file_table_address', hex(64)),
-      ]);
-    } else {
-      this.add('lttng_statedump_process_state', [
-        lttngField('tid', s32()),
-        lttngField('pid', s32()),
-        lttngField('ppid', s32()),
-        lttngField('name', comm),
-        lttngField('type', s32()),
-        lttngField('mode', s32()),
-        lttngField('submode', s32()),
-        lttngField('status', s32()),
-        lttngField('cpu', u32()),
-        lttngField('file_table_address', hex(64)),
-      ]);
+    // Before LTTng 2.12, process_state held the pid namespace fields (one event per level).
+    const legacy = (...names: string[]): string[] => (this.legacy ? names : []);
+    this.add('lttng_statedump_process_state', [
+      ...fieldsOf(s32, 'tid', ...legacy('vtid'), 'pid', ...legacy('vpid'), 'ppid', ...legacy('vppid')),
+      lttngField('name', comm),
+      ...fieldsOf(s32, 'type', 'mode', 'submode', 'status', ...legacy('ns_level')),
+      ...fieldsOf(u32, ...legacy('ns_inum'), 'cpu'),
+      lttngField('file_table_address', hex(64)),
+    ]);
+    if (!this.legacy) {
       this.add('lttng_statedump_process_pid_ns', [
-        lttngField('tid', s32()),
-        lttngField('vtid', s32()),
-        lttngField('vpid', s32()),
-        lttngField('vppid', s32()),
-        lttngField('ns_level', s32()),
-        lttngField('ns_inum', u32()),
+        ...fieldsOf(s32, 'tid', 'vtid', 'vpid', 'vppid', 'ns_level'),
+        ...fieldsOf(u32, 'ns_inum'),
       ]);
       this.add('lttng_statedump_process_user_ns', [
-        lttngField('tid', s32()),
-        lttngField('vuid', u32()),
-        lttngField('vgid', u32()),
-        lttngField('ns_level', s32()),
-        lttngField('ns_inum', u32()),
+        ...fieldsOf(s32, 'tid'),
+        ...fieldsOf(u32, 'vuid', 'vgid'),
+        ...fieldsOf(s32, 'ns_level'),
+        ...fieldsOf(u32, 'ns_inum'),
       ]);
       for (const t of ['cgroup', 'ipc', 'mnt', 'net', 'uts', 'time']) {
-        this.add(`lttng_statedump_process_${t}_ns`, [lttngField('tid', s32()), lttngField('ns_inum', u32())]);
+        this.add(`lttng_statedump_process_${t}_ns`, [...fieldsOf(s32, 'tid'), ...fieldsOf(u32, 'ns_inum')]);
       }
     }
     for (const k of ['statedump', 'start', 'stop']) this.add(`nstrace_container_${k}`, CONTAINER_FIELDS);
     this.add('lttng_statedump_container', [
-      lttngField('container_name', string()),
-      lttngField('container_type', string()),
-      lttngField('pid_ns', u32()),
+      ...fieldsOf(string, 'container_name', 'container_type'),
+      ...fieldsOf(u32, 'pid_ns'),
     ]);
   }
 
@@ -329,26 +218,17 @@ export class KernelTraceBuilder {
 
   private ctxOf(t: SynthTask): Array<number | string> {
     const leaf = t.levels[t.levels.length - 1]!;
-    return this.ctx.map((c) => {
-      switch (c) {
-        case 'tid':
-          return t.tid;
-        case 'pid':
-          return t.pid;
-        case 'ppid':
-          return t.ppid;
-        case 'procname':
-          return t.comm;
-        case 'vtid':
-          return leaf.vtid;
-        case 'vpid':
-          return leaf.vpid;
-        case 'pid_ns':
-          return leaf.ns;
-        default:
-          return t.ns[c.slice(0, -3) as FlatNsType] ?? 0;
-      }
-    });
+    // The ids of its own pid namespace level, then the other namespaces' inodes (`mnt_ns`: t.ns.mnt).
+    const own: Partial<Record<ContextName, number | string>> = {
+      tid: t.tid,
+      pid: t.pid,
+      ppid: t.ppid,
+      procname: t.comm,
+      vtid: leaf.vtid,
+      vpid: leaf.vpid,
+      pid_ns: leaf.ns,
+    };
+    return this.ctx.map((c) => own[c] ?? t.ns[c.slice(0, -3) as FlatNsType] ?? 0);
   }
 
   /** Writes an event on `cpu` with the contexts of the task running there. */
@@ -377,28 +257,20 @@ export class KernelTraceBuilder {
   fork(ts: number, cpu: number, parent: SynthTask, child: SynthTask): void {
     const pl = parent.levels[parent.levels.length - 1]!;
     const cl = child.levels[child.levels.length - 1]!;
-    if (!this.forkNs) {
-      this.emit('sched_process_fork', ts, cpu, [
-        parent.comm,
-        parent.tid,
-        parent.pid,
-        child.comm,
-        child.tid,
-        child.pid,
-      ]);
-      return;
-    }
+    const forkNs = (...v: unknown[]): unknown[] => (this.forkNs ? v : []);
     this.emit('sched_process_fork', ts, cpu, [
       parent.comm,
       parent.tid,
       parent.pid,
-      pl.ns,
+      ...forkNs(pl.ns),
       child.comm,
       child.tid,
-      child.levels.length,
-      child.levels.map((l) => l.vtid),
+      ...forkNs(
+        child.levels.length,
+        child.levels.map((l) => l.vtid),
+      ),
       child.pid,
-      cl.ns,
+      ...forkNs(cl.ns),
     ]);
   }
 
@@ -422,7 +294,7 @@ export class KernelTraceBuilder {
       `syscall_entry_${name}`,
       ts,
       cpu,
-      layout.map(([n], i) =>
+      Object.keys(layout).map((n, i) =>
         i === 0
           ? fd
           : n === 'filename'
@@ -453,45 +325,20 @@ export class KernelTraceBuilder {
 
   /** The process statedump of one task: process_state, then its namespaces (deepest level first). */
   statedumpTask(ts: number, cpu: number, t: SynthTask): void {
-    if (this.legacy) {
-      for (let lvl = t.levels.length - 1; lvl >= 0; lvl--) {
-        const l = t.levels[lvl]!;
-        this.emit('lttng_statedump_process_state', ts, cpu, [
-          t.tid,
-          l.vtid,
-          t.pid,
-          l.vpid,
-          t.ppid,
-          l.vppid,
-          t.comm,
-          1,
-          5,
-          0,
-          5,
-          lvl,
-          l.ns,
-          cpu,
-          0xffff888000000000n,
-        ]);
-      }
-      return;
-    }
-    this.emit('lttng_statedump_process_state', ts, cpu, [
-      t.tid,
-      t.pid,
-      t.ppid,
-      t.comm,
-      1,
-      5,
-      0,
-      5,
-      cpu,
-      0xffff888000000000n,
-    ]);
+    // name, type, mode, submode, status (a user thread in user mode, waiting), the files table.
+    const state = [t.comm, 1, 5, 0, 5];
+    const files = 0xffff888000000000n;
+    if (!this.legacy)
+      this.emit('lttng_statedump_process_state', ts, cpu, [t.tid, t.pid, t.ppid, ...state, cpu, files]);
     for (let lvl = t.levels.length - 1; lvl >= 0; lvl--) {
       const l = t.levels[lvl]!;
-      this.emit('lttng_statedump_process_pid_ns', ts, cpu, [t.tid, l.vtid, l.vpid, l.vppid, lvl, l.ns]);
+      if (this.legacy) {
+        const ids = [t.tid, l.vtid, t.pid, l.vpid, t.ppid, l.vppid];
+        this.emit('lttng_statedump_process_state', ts, cpu, [...ids, ...state, lvl, l.ns, cpu, files]);
+      } else
+        this.emit('lttng_statedump_process_pid_ns', ts, cpu, [t.tid, l.vtid, l.vpid, l.vppid, lvl, l.ns]);
     }
+    if (this.legacy) return;
     this.emit('lttng_statedump_process_user_ns', ts, cpu, [t.tid, 0, 0, 0, t.ns.user ?? PROC_INIT.user]);
     for (const type of ['cgroup', 'ipc', 'mnt', 'net', 'uts', 'time'] as const) {
       const v = t.ns[type];
@@ -515,13 +362,7 @@ export class KernelTraceBuilder {
       c.image,
       kind === 'stop' ? 0 : c.initPid,
       c.pidNs,
-      c.ns.user ?? 0,
-      c.ns.mnt ?? 0,
-      c.ns.net ?? 0,
-      c.ns.uts ?? 0,
-      c.ns.ipc ?? 0,
-      c.ns.cgroup ?? 0,
-      c.ns.time ?? 0,
+      ...CONTAINER_NS.map((t) => c.ns[t] ?? 0),
       c.cgroupPath,
       c.podName ?? '',
       c.podNamespace ?? '',

@@ -408,32 +408,33 @@ export function writeSampleTrace(
   const inner = mk(dind[0]!, 'python3', P.batch, 1);
   const anon = mk(bash, 'stress-ng', P.batch, 0);
   void anon;
+  /** A container whose init is the first of `tasks`, started `ago` seconds before the trace. */
+  const declare = (
+    tasks: SynthTask[],
+    ago: bigint,
+    c: Omit<SynthContainer, 'initPid' | 'pidNs' | 'ns' | 'startedAt'>,
+  ): SynthContainer => sim.containerOf(tasks[0]!, { ...c, startedAt: t0 - ago * 1000000000n });
+  /** A Docker container: its id the short id `id12` padded with `fill`, its cgroup the scope of that. */
+  const docker = (
+    tasks: SynthTask[],
+    ago: bigint,
+    [id12, fill]: readonly [string, string],
+    name: string,
+    image: string,
+    cgroupPath = `/system.slice/docker-${id12}.scope`,
+  ): SynthContainer =>
+    declare(tasks, ago, { id: id12 + fill.repeat(52), name, type: 'docker', image, cgroupPath });
   const decl = {
-    web: sim.containerOf(web[0]!, {
-      id: 'f3a9c0e1b2d4' + '5'.repeat(52),
-      name: 'web',
-      type: 'docker',
-      image: 'nginx:1.27',
-      cgroupPath: '/system.slice/docker-f3a9c0e1b2d4.scope',
-      startedAt: t0 - 3600n * 1000000000n,
-    }),
-    db: sim.containerOf(db[0]!, {
-      id: '0b7e44d19a6c' + '6'.repeat(52),
-      name: 'db',
-      type: 'docker',
-      image: 'postgres:16',
-      cgroupPath: '/system.slice/docker-0b7e44d19a6c.scope',
-      startedAt: t0 - 3500n * 1000000000n,
-    }),
-    cache: sim.containerOf(cache[0]!, {
+    web: docker(web, 3600n, ['f3a9c0e1b2d4', '5'], 'web', 'nginx:1.27'),
+    db: docker(db, 3500n, ['0b7e44d19a6c', '6'], 'db', 'postgres:16'),
+    cache: declare(cache, 600n, {
       id: '9d1c2b3a4f5e' + '7'.repeat(52),
       name: 'cache',
       type: 'podman',
       image: 'docker.io/library/redis:7',
       cgroupPath: '/machine.slice/libpod-9d1c2b3a4f5e.scope',
-      startedAt: t0 - 600n * 1000000000n,
     }),
-    api: sim.containerOf(api[0]!, {
+    api: declare(api, 900n, {
       id: 'c0ffee00d00d' + '8'.repeat(52),
       name: 'api',
       type: 'containerd',
@@ -443,32 +444,24 @@ export function writeSampleTrace(
       podName: 'api-7c9f8d-xk2p4',
       podNamespace: 'shop',
       podUid: '1234abcd-0000-4000-8000-00000000beef',
-      startedAt: t0 - 900n * 1000000000n,
     }),
-    lxc1: sim.containerOf(lxc1[0]!, {
+    lxc1: declare(lxc1, 7200n, {
       id: 'lxc1',
       name: 'lxc1',
       type: 'lxc',
       image: '',
       cgroupPath: '/lxc.payload.lxc1',
-      startedAt: t0 - 7200n * 1000000000n,
     }),
-    dind: sim.containerOf(dind[0]!, {
-      id: 'd1d1d1d1d1d1' + '9'.repeat(52),
-      name: 'ci-runner',
-      type: 'docker',
-      image: 'docker:27-dind',
-      cgroupPath: '/system.slice/docker-d1d1d1d1d1d1.scope',
-      startedAt: t0 - 300n * 1000000000n,
-    }),
-    inner: sim.containerOf(inner[0]!, {
-      id: 'a11a11a11a11' + '1'.repeat(52),
-      name: 'ci-job',
-      type: 'docker',
-      image: 'python:3.12',
-      cgroupPath: '/system.slice/docker-d1d1d1d1d1d1.scope/docker/a11a11a11a11',
-      startedAt: t0 - 60n * 1000000000n,
-    }),
+    dind: docker(dind, 300n, ['d1d1d1d1d1d1', '9'], 'ci-runner', 'docker:27-dind'),
+    // Nested in ci-runner: its cgroup below ci-runner's.
+    inner: docker(
+      inner,
+      60n,
+      ['a11a11a11a11', '1'],
+      'ci-job',
+      'python:3.12',
+      '/system.slice/docker-d1d1d1d1d1d1.scope/docker/a11a11a11a11',
+    ),
   };
   void systemd;
   sim.statedump(Object.values(decl));

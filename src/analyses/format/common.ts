@@ -1,16 +1,17 @@
 /**
  * Pieces every analysis report shares: the `Timerange:` line, absolute times for LAMI, `--limit`,
- * the per-container label and cell, the LAMI version fields, and grouping of result tables by
+ * the per-container label and cell, the LAMI metadata, and grouping of result tables by
  * class the way lttng-analyses prints them.
  */
 import type { TimeBase } from '../../ctf/event.js';
 import { splitTs } from '../../ctf/event.js';
 import type { Container } from '../../model/containers.js';
-import type { AnalysisMeta, Cell, ResultTable } from './lami.js';
+import type { AnalysisMeta, Cell, ResultTable, TableClass } from './lami.js';
 import { cell } from './lami.js';
 import { padLeftAlign } from './pyfmt.js';
 import type { AbsTime } from './time.js';
 import { absToBigInt, formatTimeRange, formatTimestamp } from './time.js';
+import { groupBy } from '../../util/group.js';
 
 export interface ReportOptions {
   readonly base: TimeBase;
@@ -47,6 +48,16 @@ export function range(o: ReportOptions, begin: number, end: number): { begin: bi
   return { begin: absToBigInt(abs(o.base, begin)), end: absToBigInt(abs(o.base, end)) };
 }
 
+/** Builds a result table of one period (and subtitle) from a class and its rows. */
+export type TableMaker = (cls: TableClass, rows: Cell[][], subtitle?: string) => ResultTable;
+
+/** The result tables of the period from `from` to `to`. */
+export function tablesOf(o: ReportOptions, from: number, to: number): TableMaker {
+  const { begin, end } = range(o, from, to);
+  return (cls, rows, subtitle) =>
+    subtitle === undefined ? { cls, begin, end, rows } : { cls, begin, end, rows, subtitle };
+}
+
 /** Absolute ns of a relative ts (LAMI timestamps). */
 export function absNs(o: ReportOptions, ts: number): bigint {
   return absToBigInt(abs(o.base, ts));
@@ -64,31 +75,41 @@ export function containerCell(c: Container): Cell {
 }
 
 /** The pseudo-container of an idle CPU (`[IDLE]`), where a table needs one. */
-export const IDLE_LABEL = '[IDLE]';
-export const IDLE_CELL: Cell = { class: 'container', name: IDLE_LABEL, type: 'idle', id: 'idle' };
+const IDLE_LABEL = '[IDLE]';
+const IDLE_CELL: Cell = { class: 'container', name: IDLE_LABEL, type: 'idle', id: 'idle' };
 
-export const VERSION_FIELDS = (v: string): AnalysisMeta['version'] => {
+/** A container's label, or the idle CPU's where there is none. */
+export function labelOrIdle(c: Container | undefined): string {
+  return c === undefined ? IDLE_LABEL : containerLabel(c);
+}
+
+/** A container's cell, or the idle CPU's where there is none. */
+export function cellOrIdle(c: Container | undefined): Cell {
+  return c === undefined ? IDLE_CELL : containerCell(c);
+}
+
+const VERSION_FIELDS = (v: string): AnalysisMeta['version'] => {
   const m = /^(\d+)\.(\d+)\.(\d+)(.*)$/.exec(v);
   return m === null
     ? { major: 0, minor: 0, patch: 0, extra: v }
     : { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), extra: m[4]! };
 };
 
+/** An analysis's LAMI metadata (`--mi --metadata`) for nstrace's version. */
+export function analysisMeta(
+  title: string,
+  description: string,
+  tags: readonly string[],
+  tableClasses: readonly TableClass[],
+): (version: string) => AnalysisMeta {
+  return (version) => ({ title, description, tags, tableClasses, version: VERSION_FIELDS(version) });
+}
+
 /**
  * Tables grouped by class in order of first appearance, as lttng-analyses prints its results
  * (a dict of lists keyed by class name; inline classes share the key `None`).
  */
 export function groupByClass(tables: readonly ResultTable[]): ResultTable[] {
-  const groups = new Map<string | null, ResultTable[]>();
-  for (const t of tables) {
-    if (t.rows.length === 0) continue;
-    const k = t.inline === true ? null : t.cls.name;
-    let g = groups.get(k);
-    if (g === undefined) {
-      g = [];
-      groups.set(k, g);
-    }
-    g.push(t);
-  }
-  return [...groups.values()].flat();
+  const shown = tables.filter((t) => t.rows.length > 0);
+  return [...groupBy(shown, (t) => (t.inline === true ? null : t.cls.name)).values()].flat();
 }

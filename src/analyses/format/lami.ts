@@ -109,6 +109,10 @@ export function col(key: string, title: string, cls: string, unit?: string): Col
   return unit === undefined ? { key, title, cls } : { key, title, cls, unit };
 }
 
+export function tableClass(name: string, title: string, columns: readonly ColumnDesc[]): TableClass {
+  return { name, title, columns };
+}
+
 export interface ResultTable {
   readonly cls: TableClass;
   readonly begin: bigint;

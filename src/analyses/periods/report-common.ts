@@ -3,22 +3,15 @@
  * stats-tables.ts, freq-tables.ts): its options, the LAMI table classes of lttng-analyses 0.6.1's
  * `cli/periods.py`, the run's filters and the text columns' helpers.
  */
-import type { ReportOptions } from '../format/common.js';
-import type { TableClass } from '../format/lami.js';
-import { col } from '../format/lami.js';
-import { formatFixed, padLeftAlign, padRightAlign } from '../format/pyfmt.js';
+import type { FamilyReportOptions } from '../family-report.js';
+import type { ColumnDesc } from '../format/lami.js';
+import { col, tableClass } from '../format/lami.js';
+import { padLeftAlign, padRightAlign } from '../format/pyfmt.js';
+import { boundCols, countCol, statsCols } from '../table-columns.js';
 import type { PeriodResult } from './analysis.js';
 
-export interface PeriodReportOptions extends ReportOptions {
-  readonly log: boolean;
-  readonly top: boolean;
-  readonly stats: boolean;
-  readonly freq: boolean;
-  readonly freqResolution: number;
-  readonly freqUniform: boolean;
-  /** `--min`/`--max` (ns): bounds of the distributions. */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
+/** `--min`/`--max` (ns) are the bounds of the distributions. */
+export interface PeriodReportOptions extends FamilyReportOptions {
   /** `--min-duration`/`--max-duration` (µs): the periods counted. */
   readonly minDuration: number | undefined;
   readonly maxDuration: number | undefined;
@@ -30,28 +23,21 @@ export interface PeriodReportOptions extends ReportOptions {
   readonly orderByHierarchy: boolean;
   /** First event of the run (the tables' range begins there). */
   readonly firstTs: number;
-  readonly multiDay: boolean;
 }
 
+const NAME = col('name', 'Period name', 'string');
 const EVENT_COLUMNS = [
   col('begin_ts', 'Period begin timestamp', 'timestamp'),
   col('end_ts', 'Period end timestamp', 'timestamp'),
   col('duration', 'Period duration', 'duration'),
-  col('name', 'Period name', 'string'),
+  NAME,
   col('begin_captures', 'Begin captures', 'string'),
   col('end_captures', 'End captures', 'string'),
 ];
-const PARENT_COLUMNS = (what: 'duration' | 'count' | 'pc'): ReturnType<typeof col>[] => {
-  const base = [col('name', 'Period name', 'string'), col('parent', 'Parent', 'string')];
-  if (what === 'duration') {
-    return [
-      ...base,
-      col('min_duration', 'Minimum duration', 'duration'),
-      col('avg_duration', 'Average duration', 'duration'),
-      col('max_duration', 'Maximum duration', 'duration'),
-      col('stdev_duration', 'Period duration standard deviation', 'duration'),
-    ];
-  }
+const DURATION_STATS = statsCols('duration', 'duration', 'Period duration standard deviation');
+const PARENT_COLUMNS = (what: 'duration' | 'count' | 'pc'): ColumnDesc[] => {
+  const base = [NAME, col('parent', 'Parent', 'string')];
+  if (what === 'duration') return [...base, ...DURATION_STATS];
   return [
     ...base,
     col('min', 'Minimum', 'number', 'occurences'),
@@ -62,64 +48,34 @@ const PARENT_COLUMNS = (what: 'duration' | 'count' | 'pc'): ReturnType<typeof co
 };
 
 export const PERIOD_CLASSES = {
-  log: { name: 'log', title: 'Period log', columns: EVENT_COLUMNS },
-  top: { name: 'top', title: 'Period top', columns: EVENT_COLUMNS },
-  stats: {
-    name: 'per_period_stats',
-    title: 'Period statistics',
-    columns: [
-      col('name', 'Period name', 'string'),
-      col('count', 'Period count', 'number', 'occurences'),
-      col('min_duration', 'Minimum duration', 'duration'),
-      col('avg_duration', 'Average duration', 'duration'),
-      col('max_duration', 'Maximum duration', 'duration'),
-      col('stdev_duration', 'Period duration standard deviation', 'duration'),
-      col('runtime', 'Total runtime', 'duration'),
-    ],
-  },
-  freqDuration: {
-    name: 'freq_duration',
-    title: 'Period duration frequency distribution',
-    columns: [
-      col('lower', 'Duration (lower bound)', 'duration'),
-      col('upper', 'Duration (upper bound)', 'duration'),
-      col('count', 'Period duration', 'number', 'us'),
-    ],
-  },
-  freqCount: {
-    name: 'freq_count',
-    title: 'Period count frequency distribution',
-    columns: [
-      col('lower', 'Count (lower bound)', 'number'),
-      col('upper', 'Count (upper bound)', 'number'),
-      col('count', 'Period count', 'number', 'count'),
-    ],
-  },
-  freqPc: {
-    name: 'freq_ratio',
-    title: 'Period usage ratio frequency distribution',
-    columns: [
-      col('lower', 'Ratio (lower bound)', 'number'),
-      col('upper', 'Ratio (upper bound)', 'number'),
-      col('count', 'Period usage ratio', 'number', '%'),
-    ],
-  },
-  parentStats: {
-    name: 'per_parent_stats',
-    title: 'Per-parent period duration statistics',
-    columns: PARENT_COLUMNS('duration'),
-  },
-  parentCount: {
-    name: 'per_parent_count',
-    title: 'Per-parent period count statistics',
-    columns: PARENT_COLUMNS('count'),
-  },
-  parentPc: {
-    name: 'per_parent_percentage',
-    title: 'Per-parent duration ratio',
-    columns: PARENT_COLUMNS('pc'),
-  },
-} satisfies Record<string, TableClass>;
+  log: tableClass('log', 'Period log', EVENT_COLUMNS),
+  top: tableClass('top', 'Period top', EVENT_COLUMNS),
+  stats: tableClass('per_period_stats', 'Period statistics', [
+    NAME,
+    countCol('Period count', 'occurences'),
+    ...DURATION_STATS,
+    col('runtime', 'Total runtime', 'duration'),
+  ]),
+  freqDuration: tableClass('freq_duration', 'Period duration frequency distribution', [
+    ...boundCols('', 'Duration'),
+    countCol('Period duration', 'us'),
+  ]),
+  freqCount: tableClass('freq_count', 'Period count frequency distribution', [
+    ...boundCols('', 'Count', 'number'),
+    countCol('Period count', 'count'),
+  ]),
+  freqPc: tableClass('freq_ratio', 'Period usage ratio frequency distribution', [
+    ...boundCols('', 'Ratio', 'number'),
+    countCol('Period usage ratio', '%'),
+  ]),
+  parentStats: tableClass(
+    'per_parent_stats',
+    'Per-parent period duration statistics',
+    PARENT_COLUMNS('duration'),
+  ),
+  parentCount: tableClass('per_parent_count', 'Per-parent period count statistics', PARENT_COLUMNS('count')),
+  parentPc: tableClass('per_parent_percentage', 'Per-parent duration ratio', PARENT_COLUMNS('pc')),
+};
 
 export interface Ctx {
   readonly o: PeriodReportOptions;
@@ -138,6 +94,5 @@ export function context(r: PeriodResult, o: PeriodReportOptions): Ctx {
   return { o, r, keep, selected, path };
 }
 
-export const us3 = (ns: number): string => formatFixed(ns / 1000, 3);
 export const L = padLeftAlign;
 export const R = padRightAlign;

@@ -3,10 +3,10 @@
  * 0.6.1's tables (`cli/periods.py`), byte for byte, over the whole run (from its first event to
  * its last). `--group-by` and `--aggregate-by` are not implemented (the commands refuse them).
  */
-import { absNs, groupByClass, range, timerangeLine, tsText, VERSION_FIELDS } from '../format/common.js';
-import type { AnalysisMeta, Cell, ResultTable, TableClass } from '../format/lami.js';
+import { freqCells, freqLines, us3 } from '../family-report.js';
+import { absNs, analysisMeta, groupByClass, tablesOf, timerangeLine, tsText } from '../format/common.js';
+import type { Cell, ResultTable } from '../format/lami.js';
 import { cell } from '../format/lami.js';
-import { freqGraphLines } from '../format/termgraph.js';
 import { exactStdev } from '../stats.js';
 import type { Aggregated } from './aggregate.js';
 import { aggregate } from './aggregate.js';
@@ -16,7 +16,7 @@ import type { PyVal } from './values.js';
 import type { FreqTable } from './freq-tables.js';
 import { freqGroups, freqTables } from './freq-tables.js';
 import type { Ctx, PeriodReportOptions } from './report-common.js';
-import { context, L, PERIOD_CLASSES, R, us3 } from './report-common.js';
+import { context, L, PERIOD_CLASSES, R } from './report-common.js';
 import type { ParentRow, PeriodRow } from './stats-tables.js';
 import {
   parentRows,
@@ -27,15 +27,12 @@ import {
   treeLines,
 } from './stats-tables.js';
 
-export function periodMeta(version: string): AnalysisMeta {
-  return {
-    title: 'Periods analysis',
-    description: 'Periods frequency distribution, statistics, top, and log',
-    tags: ['period', 'stats', 'freq', 'top', 'log'],
-    tableClasses: Object.values(PERIOD_CLASSES),
-    version: VERSION_FIELDS(version),
-  };
-}
+export const periodMeta = analysisMeta(
+  'Periods analysis',
+  'Periods frequency distribution, statistics, top, and log',
+  ['period', 'stats', 'freq', 'top', 'log'],
+  Object.values(PERIOD_CLASSES),
+);
 
 /** Python's `str(value)` of a captured value. */
 function strOf(v: PyVal | undefined): string {
@@ -177,15 +174,7 @@ export function periodText(r: PeriodResult, o: PeriodReportOptions): string {
       g.parent[4]!,
     ];
     for (const list of order) {
-      for (const f of list) {
-        lines.push(
-          ...freqGraphLines(
-            `${f.cls.title} - ${f.subtitle}`,
-            f.unit,
-            f.rows.map((x) => ({ lower: x.lowerNs / 1000, count: x.count })),
-          ),
-        );
-      }
+      for (const f of list) lines.push(...freqLines(`${f.cls.title} - ${f.subtitle}`, f.unit, f.rows));
     }
   }
   const aggregatedLog = o.log && !o.orderByHierarchy && o.select !== undefined && o.select !== '';
@@ -219,9 +208,7 @@ export function periodText(r: PeriodResult, o: PeriodReportOptions): string {
 export function periodMi(r: PeriodResult, o: PeriodReportOptions): ResultTable[] {
   const b = build(r, o);
   const c = b.c;
-  const { begin, end } = range(o, o.firstTs, r.lastTs);
-  const t = (cls: TableClass, rows: Cell[][], subtitle?: string): ResultTable =>
-    subtitle === undefined ? { cls, begin, end, rows } : { cls, begin, end, rows, subtitle };
+  const t = tablesOf(o, o.firstTs, r.lastTs);
   const out: ResultTable[] = [];
   if (o.log && (o.orderByHierarchy || o.select === undefined || o.select === '')) {
     const list = o.orderByHierarchy ? b.agg.hierarchical : r.all;
@@ -257,19 +244,7 @@ export function periodMi(r: PeriodResult, o: PeriodReportOptions): ResultTable[]
   if (o.freq) {
     const g = freqGroups(b.freq);
     for (const list of [g.perPeriod, ...g.parent]) {
-      for (const f of list) {
-        out.push(
-          t(
-            f.cls,
-            f.rows.map((x) => [
-              cell.duration(x.lowerNs, true),
-              cell.duration(x.upperNs, true),
-              cell.number(x.count),
-            ]),
-            f.subtitle,
-          ),
-        );
-      }
+      for (const f of list) out.push(t(f.cls, freqCells(f.rows), f.subtitle));
     }
   }
   return groupByClass(out);

@@ -9,7 +9,8 @@ import { DurationStats, exactStdev } from '../stats.js';
 import type { Aggregated, ChildStats } from './aggregate.js';
 import type { PeriodDef } from './engine.js';
 import type { Ctx } from './report-common.js';
-import { L, R, us3 } from './report-common.js';
+import { us3 } from '../family-report.js';
+import { L, R } from './report-common.js';
 
 export interface PeriodRow {
   readonly name: string;
@@ -110,6 +111,16 @@ interface ParentTables {
   readonly gPc: Cell[][];
 }
 
+/**
+ * The per-parent statistics of durations, counts and usage ratios: their tables (with active
+ * children, globally), the `ChildStats` fields they read, and whether they are ratios (floats).
+ */
+const PARENT_KINDS = [
+  ['stats', 'gStats', 'min', 'total', 'max', 'durations', false],
+  ['count', 'gCount', 'minCount', 'totalCount', 'maxCount', 'counts', false],
+  ['pc', 'gPc', 'minPc', 'totalPc', 'maxPc', 'pcs', true],
+] as const;
+
 export function parentTables(c: Ctx, rows: readonly ParentRow[]): ParentTables {
   const t: ParentTables = { stats: [], count: [], pc: [], gStats: [], gCount: [], gPc: [] };
   for (const x of rows) {
@@ -118,48 +129,26 @@ export function parentTables(c: Ctx, rows: readonly ParentRow[]): ParentTables {
     const many = s.durations.length > 2;
     const gMany = x.nr > 2;
     const partial = x.active < x.nr;
-    t.stats.push([
-      ...names,
-      cell.duration(s.min!, false),
-      cell.duration(s.total / x.active, true),
-      cell.duration(s.max, false),
-      many ? cell.duration(exactStdev(s.durations), true) : cell.unknown(),
-    ]);
-    t.count.push([
-      ...names,
-      num(s.minCount!, false),
-      num(s.totalCount / x.active, true),
-      num(s.maxCount, false),
-      many ? num(exactStdev(s.counts), true) : cell.unknown(),
-    ]);
-    t.pc.push([
-      ...names,
-      num(s.minPc!, true),
-      num(s.totalPc / x.active, true),
-      num(s.maxPc, true),
-      many ? num(exactStdev(s.pcs), true) : cell.unknown(),
-    ]);
-    t.gStats.push([
-      ...names,
-      cell.duration(partial ? 0 : s.min!, false),
-      cell.duration(s.total / x.nr, true),
-      cell.duration(s.max, false),
-      gMany ? cell.duration(exactStdev(x.global.durations), true) : cell.unknown(),
-    ]);
-    t.gCount.push([
-      ...names,
-      num(partial ? 0 : s.minCount!, false),
-      num(s.totalCount / x.nr, true),
-      num(s.maxCount, false),
-      gMany ? num(exactStdev(x.global.counts), true) : cell.unknown(),
-    ]);
-    t.gPc.push([
-      ...names,
-      num(partial ? 0 : s.minPc!, !partial),
-      num(s.totalPc / x.nr, true),
-      num(s.maxPc, true),
-      gMany ? num(exactStdev(x.global.pcs), true) : cell.unknown(),
-    ]);
+    for (const [active, global, minKey, totalKey, maxKey, values, pc] of PARENT_KINDS) {
+      // Durations are LAMI durations, counts and ratios numbers.
+      const v = (n: number, float: boolean): Cell =>
+        values === 'durations' ? cell.duration(n, float) : num(n, float);
+      const min = s[minKey]!;
+      t[active].push([
+        ...names,
+        v(min, pc),
+        v(s[totalKey] / x.active, true),
+        v(s[maxKey], pc),
+        many ? v(exactStdev(s[values]), true) : cell.unknown(),
+      ]);
+      t[global].push([
+        ...names,
+        v(partial ? 0 : min, pc && !partial),
+        v(s[totalKey] / x.nr, true),
+        v(s[maxKey], pc),
+        gMany ? v(exactStdev(x.global[values]), true) : cell.unknown(),
+      ]);
+    }
   }
   return t;
 }

@@ -6,6 +6,7 @@
 import type { EventRecord, FieldValue } from '../../ctf/event.js';
 import type { FieldClass, StructFC } from '../../ctf/ir.js';
 import { findField, surrogateEscapeDecode } from '../../model/fields.js';
+import { pyStrRepr } from '../format/pyfmt.js';
 import type { DynScope } from './parse.js';
 
 /** A Python value: int (number or bigint), float, str, or something else (lists, dicts). */
@@ -15,14 +16,30 @@ export type PyVal =
   | { readonly t: 'str'; readonly v: string }
   | { readonly t: 'other'; readonly repr: string };
 
-const SCOPE_OF: Record<Exclude<DynScope, 'auto'>, number> = {
-  $payload: 0,
-  $ctx: 1,
-  $stream_ctx: 2,
-  $header: 3,
-  $pkt_ctx: 4,
-  $pkt_header: 5,
-};
+/**
+ * The scopes of an event in lookup order (`$payload` first), each with its field classes and its
+ * values in a record.
+ */
+const SCOPES: ReadonlyArray<{
+  readonly name: Exclude<DynScope, 'auto'>;
+  readonly fields: (ev: EventRecord) => StructFC | undefined;
+  readonly values: (ev: EventRecord) => FieldValue[] | undefined;
+}> = [
+  { name: '$payload', fields: (ev) => ev.eventClass.fields, values: (ev) => ev.payload },
+  { name: '$ctx', fields: (ev) => ev.eventClass.context, values: (ev) => ev.context },
+  {
+    name: '$stream_ctx',
+    fields: (ev) => ev.stream.streamClass.eventContext,
+    values: (ev) => ev.streamContext,
+  },
+  { name: '$header', fields: (ev) => ev.stream.streamClass.eventHeader, values: (ev) => ev.header },
+  {
+    name: '$pkt_ctx',
+    fields: (ev) => ev.stream.streamClass.packetContext,
+    values: (ev) => ev.packet.context,
+  },
+  { name: '$pkt_header', fields: (ev) => ev.stream.trace.cls.packetHeader, values: (ev) => ev.packet.header },
+];
 
 /** Python's repr of a value of a field class (for captures of lists and dicts). */
 function toPy(fc: FieldClass | undefined, v: FieldValue | undefined): PyVal | undefined {
@@ -74,7 +91,7 @@ export function reprOf(v: PyVal | undefined): string {
     case 'float':
       return pyFloat(v.v);
     case 'str':
-      return pyStr(v.v);
+      return pyStrRepr(v.v);
     default:
       return v.repr;
   }
@@ -88,59 +105,7 @@ function pyFloat(x: number): string {
   return s.includes('e') ? s.replace(/e([+-])(\d)$/, 'e$10$2') : s;
 }
 
-function pyStr(s: string): string {
-  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = q;
-  for (const ch of s) {
-    if (ch === '\\') out += '\\\\';
-    else if (ch === q) out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else {
-      const c = ch.codePointAt(0)!;
-      out += c < 0x20 || c === 0x7f ? '\\x' + c.toString(16).padStart(2, '0') : ch;
-    }
-  }
-  return out + q;
-}
-
 export type Reader = (ev: EventRecord) => PyVal | undefined;
-
-function scopeStruct(ev: EventRecord, i: number): StructFC | undefined {
-  const sc = ev.stream.streamClass;
-  switch (i) {
-    case 0:
-      return ev.eventClass.fields;
-    case 1:
-      return ev.eventClass.context;
-    case 2:
-      return sc.eventContext;
-    case 3:
-      return sc.eventHeader;
-    case 4:
-      return sc.packetContext;
-    default:
-      return ev.stream.trace.cls.packetHeader;
-  }
-}
-
-function scopeValues(ev: EventRecord, i: number): FieldValue[] | undefined {
-  switch (i) {
-    case 0:
-      return ev.payload;
-    case 1:
-      return ev.context;
-    case 2:
-      return ev.streamContext;
-    case 3:
-      return ev.header;
-    case 4:
-      return ev.packet.context;
-    default:
-      return ev.packet.header;
-  }
-}
 
 /** Field readers per event class (key) and reference (`name@scope`). */
 export class Readers {
@@ -157,13 +122,13 @@ export class Readers {
   }
 
   private make(ev: EventRecord, field: string, scope: DynScope): Reader {
-    const order = scope === 'auto' ? [0, 1, 2, 3, 4, 5] : [SCOPE_OF[scope]];
-    for (const s of order) {
-      const st = scopeStruct(ev, s);
+    for (const s of scope === 'auto' ? SCOPES : SCOPES.filter((x) => x.name === scope)) {
+      const st = s.fields(ev);
       const i = findField(st, field);
       if (i >= 0) {
         const fc = st!.fields[i]!.type;
-        return (e) => toPy(fc, scopeValues(e, s)?.[i]);
+        const values = s.values;
+        return (e) => toPy(fc, values(e)?.[i]);
       }
     }
     return () => undefined;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { familyCommands } from './family-table.js';
 
 type Registrar = (program: Command) => void | Promise<void>;
 
@@ -30,19 +31,10 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Registrar>]> = [
   ['top', async () => (await import('./top.js')).register],
   ...family(['cputop', 'memtop', 'syscallstats'], async () => (await import('./reports.js')).registerReport),
   ['spans', async () => (await import('./spans.js')).register],
-  ...family(
-    ['schedtop', 'schedstats', 'schedlog', 'schedfreq'],
-    async () => (await import('./sched.js')).registerSched,
-  ),
-  ...family(
-    ['iousagetop', 'iolatencytop', 'iolatencystats', 'iolatencyfreq', 'iolog'],
-    async () => (await import('./io.js')).registerIo,
-  ),
-  ...family(['irqstats', 'irqfreq', 'irqlog'], async () => (await import('./irq.js')).registerIrq),
-  ...family(
-    ['periodlog', 'periodtop', 'periodstats', 'periodfreq'],
-    async () => (await import('./periods.js')).registerPeriod,
-  ),
+  ...family(familyCommands('sched'), async () => (await import('./sched.js')).registerSched),
+  ...family(familyCommands('io'), async () => (await import('./io.js')).registerIo),
+  ...family(familyCommands('irq'), async () => (await import('./irq.js')).registerIrq),
+  ...family(familyCommands('period'), async () => (await import('./periods.js')).registerPeriod),
   [
     'containers',
     async () => {

@@ -49,15 +49,25 @@ export function addPeriodOptions(cmd: Command): Command {
     .option('--skip-validation', 'accepted for compatibility (nstrace counts lost events while reading)');
 }
 
+/** Options that take a number (`floatArg`): `[flags, help]` each, e.g. `['--min <us>', '...']`. */
+export function addNumberOptions(
+  cmd: Command,
+  ...options: ReadonlyArray<readonly [string, string]>
+): Command {
+  for (const [flags, help] of options) {
+    const o = new Option(flags, help);
+    cmd.addOption(o.argParser(floatArg(o.long!)));
+  }
+  return cmd;
+}
+
 /** `--min`/`--max` (µs). */
 export function addMinMaxOptions(cmd: Command, what: string): Command {
-  cmd.addOption(
-    new Option('--min <us>', `filter out ${what} shorter than this (µs)`).argParser(floatArg('--min')),
+  return addNumberOptions(
+    cmd,
+    ['--min <us>', `filter out ${what} shorter than this (µs)`],
+    ['--max <us>', `filter out ${what} longer than this (µs)`],
   );
-  cmd.addOption(
-    new Option('--max <us>', `filter out ${what} longer than this (µs)`).argParser(floatArg('--max')),
-  );
-  return cmd;
 }
 
 /** `--freq`, `--freq-resolution`, `--freq-uniform`, `--freq-series`. */

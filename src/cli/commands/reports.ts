@@ -3,6 +3,8 @@
  * per-container ones.
  */
 import type { Command } from 'commander';
+import type { ReportOptions } from '../../analyses/format/common.js';
+import type { AnalysisMeta, ResultTable } from '../../analyses/format/lami.js';
 import {
   cputopMeta,
   cputopMi,
@@ -14,55 +16,45 @@ import {
   syscallstatsMi,
   syscallstatsText,
 } from '../../analyses/reports.js';
+import type { AnalyseResult } from '../../analyses/session.js';
 import type { AnalysisCliOptions } from './analysis-shared.js';
 import { addAnalysisOptions, rendered, runAnalysisCommand, traceCommand } from './analysis-shared.js';
 
-const REPORTS = {
-  cputop: {
-    description:
-      "CPU usage per thread, per CPU, in total and per container (lttng-cputop's tables plus per-container usage)",
-    limitDefault: 10,
-    meta: cputopMeta,
-    render: rendered(
-      (r) => r.cputop!,
-      (_r, ro) => ro,
-      cputopText,
-      cputopMi,
-    ),
-  },
-  memtop: {
-    description:
-      "Pages allocated and freed per thread and per container (lttng-memtop's tables plus per-container ones)",
-    limitDefault: 10,
-    meta: memtopMeta,
-    render: rendered(
-      (r) => r.memtop!,
-      (_r, ro) => ro,
-      memtopText,
-      memtopMi,
-    ),
-  },
-  syscallstats: {
-    description:
-      "System call counts, durations and return values per thread and per container (lttng-syscallstats' tables plus per-container ones)",
-    limitDefault: 0,
-    meta: syscallstatsMeta,
-    render: rendered(
-      (r) => r.syscallstats!,
-      (_r, ro) => ro,
-      syscallstatsText,
-      syscallstatsMi,
-    ),
-  },
+const DESCRIPTIONS = {
+  cputop:
+    "CPU usage per thread, per CPU, in total and per container (lttng-cputop's tables plus per-container usage)",
+  memtop:
+    "Pages allocated and freed per thread and per container (lttng-memtop's tables plus per-container ones)",
+  syscallstats:
+    "System call counts, durations and return values per thread and per container (lttng-syscallstats' tables plus per-container ones)",
 };
 
-export type ReportCommand = keyof typeof REPORTS;
+export type ReportCommand = keyof typeof DESCRIPTIONS;
 
-export function registerReport(program: Command, name: ReportCommand): void {
-  const { description, limitDefault, meta, render } = REPORTS[name];
-  const cmd = traceCommand(program, name, description);
+/** Registers `nstrace NAME` of analysis NAME: `--limit`'s default, its metadata, text and LAMI. */
+function registerOne<N extends ReportCommand>(
+  program: Command,
+  name: N,
+  limitDefault: number,
+  meta: (version: string) => AnalysisMeta,
+  text: (x: NonNullable<AnalyseResult[N]>, o: ReportOptions) => string,
+  mi: (x: NonNullable<AnalyseResult[N]>, o: ReportOptions) => ResultTable[],
+): void {
+  const cmd = traceCommand(program, name, DESCRIPTIONS[name]);
   addAnalysisOptions(cmd, { limitDefault });
+  const render = rendered(
+    (r) => r[name]!,
+    (_r, ro) => ro,
+    text,
+    mi,
+  );
   cmd.action(async (paths: string[], o: AnalysisCliOptions) => {
     await runAnalysisCommand(paths, o, [name], meta, render);
   });
+}
+
+export function registerReport(program: Command, name: ReportCommand): void {
+  if (name === 'cputop') registerOne(program, name, 10, cputopMeta, cputopText, cputopMi);
+  else if (name === 'memtop') registerOne(program, name, 10, memtopMeta, memtopText, memtopMi);
+  else registerOne(program, name, 0, syscallstatsMeta, syscallstatsText, syscallstatsMi);
 }
