@@ -4,6 +4,7 @@
  * frequency distributions (text, LAMI rows, `--freq-series`), the LAMI results, and our
  * per-container sections after lttng-analyses' tables.
  */
+import { pushAll } from '../util/push-all.js';
 import type { ReportOptions } from './format/common.js';
 import { groupByClass, timerangeLine } from './format/common.js';
 import type { Cell, ResultTable, TableClass } from './format/lami.js';
@@ -118,7 +119,7 @@ export function containerSections<P extends { readonly begin: number; readonly e
     const x = lines(p);
     if (x.length === 0) continue;
     if (periods.length > 1) out.push('', timerangeLine(o, p.begin, p.end));
-    out.push(...x);
+    pushAll(out, x);
   }
   return out;
 }

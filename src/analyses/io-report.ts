@@ -4,6 +4,7 @@
  * (src/analyses/io-containers.ts). The usage tables are in src/analyses/io-usage.ts, the table
  * classes in src/analyses/io-classes.ts.
  */
+import { pushAll } from '../util/push-all.js';
 import type { IoRequest } from '../model/lttng-io.js';
 import { IoOp, opMatches } from '../model/lttng-io.js';
 import type { FamilyReportOptions } from './family-report.js';
@@ -262,17 +263,17 @@ export function ioText(res: IoResult, o: IoReportOptions): string {
   for (const tk of res) {
     const r = tk.result;
     lines.push(timerangeLine(o, tk.begin, tk.end));
-    if (o.usage) lines.push(...usageLines(r, usage(r, o.limit)));
-    if (o.stats) lines.push(...latencyLines(latencyRows(r, c)));
+    if (o.usage) pushAll(lines, usageLines(r, usage(r, o.limit)));
+    if (o.stats) pushAll(lines, latencyLines(latencyRows(r, c)));
     if (o.top) {
       for (const [, op, sub] of SYSCALL_KINDS)
-        lines.push(...logLines(`${IO_CLASSES.top.title} ${sub}`, topRows(r, c, op), o));
+        pushAll(lines, logLines(`${IO_CLASSES.top.title} ${sub}`, topRows(r, c, op), o));
     }
     if (o.freq) {
       for (const f of freqTables(r, c))
-        lines.push(...freqLines(`${IO_CLASSES.freq.title} ${f.subtitle}`, 'µs', f.rows));
+        pushAll(lines, freqLines(`${IO_CLASSES.freq.title} ${f.subtitle}`, 'µs', f.rows));
     }
-    if (o.log) lines.push(...logLines(`${IO_CLASSES.log.title} None`, logRows(r, c), o));
+    if (o.log) pushAll(lines, logLines(`${IO_CLASSES.log.title} None`, logRows(r, c), o));
   }
   const ours = containerSections(res, o, (tk) => containerIoLines(tk.result, o, o.usage));
   return [...lines, ...ours].join('\n') + '\n';

@@ -2,6 +2,7 @@
  * Text and LAMI of `irqstats`, `irqfreq` and `irqlog`: lttng-analyses 0.6.1's tables
  * (`cli/irq.py`) per period, byte for byte, then ours per container interrupted.
  */
+import { pushAll } from '../util/push-all.js';
 import type { Irq } from '../model/irqs.js';
 import type { FamilyReportOptions } from './family-report.js';
 import {
@@ -263,10 +264,10 @@ export function irqText(res: IrqResult, o: IrqReportOptions): string {
     const r = tk.result;
     lines.push(timerangeLine(o, tk.begin, tk.end));
     if (o.stats || o.freq) {
-      lines.push(...statsFreqLines(periodTables(r, o, uniform), o));
+      pushAll(lines, statsFreqLines(periodTables(r, o, uniform), o));
       if (o.log) lines.push('');
     }
-    if (o.log) lines.push(...logLines(r, o));
+    if (o.log) pushAll(lines, logLines(r, o));
   }
   const ours = containerSections(res, o, (tk) => containerLines(tk.result));
   return [...lines, ...ours].join('\n') + '\n';

@@ -7,6 +7,7 @@
  * `[HOST]` for the host). LAMI: lttng-analyses' table classes, then ours for containers.
  * `nstrace top` (src/analyses/top-report.ts) puts their per-container sections together.
  */
+import { pushAll } from '../util/push-all.js';
 import type { Container } from '../model/containers.js';
 import type { CputopResult } from './cputop.js';
 import { formatPrioList } from './cputop.js';
@@ -346,7 +347,7 @@ export function syscallstatsText(r: SyscallstatsResult, o: ReportOptions): strin
     o.limit,
   )) {
     if (t.total === 0) continue;
-    lines.push(...syscallBlock(tidSubtitle(t), syscallRows(t.syscalls.values(), true), t.total));
+    pushAll(lines, syscallBlock(tidSubtitle(t), syscallRows(t.syscalls.values(), true), t.total));
     total += t.total;
   }
   lines.push('', `Total syscalls: ${total}`);

@@ -2,6 +2,7 @@
  * Text and LAMI of `schedtop`, `schedstats`, `schedlog` and `schedfreq`: lttng-analyses 0.6.1's
  * tables (`cli/sched.py`) per period, byte for byte, then ours per container.
  */
+import { pushAll } from '../util/push-all.js';
 import { formatPrioList } from './cputop.js';
 import type { FamilyReportOptions } from './family-report.js';
 import { containerSections, familyTables, freqCells, freqLines, freqSeries, us3 } from './family-report.js';
@@ -390,7 +391,7 @@ export function schedText(res: SchedResult, o: SchedReportOptions): string {
   const periods = allPeriodTables(res, o);
   for (const p of periods) {
     lines.push(timerangeLine(o, p.begin, p.end));
-    if (o.stats) lines.push(...statsLines(p, o));
+    if (o.stats) pushAll(lines, statsLines(p, o));
     if (o.freq) {
       lines.push(
         ...freqTablesLines(p.totalFreq),
@@ -398,8 +399,8 @@ export function schedText(res: SchedResult, o: SchedReportOptions): string {
         ...freqTablesLines(p.prioFreq),
       );
     }
-    if (o.log) lines.push(...eventLines(SCHED_CLASSES.log.title, p.r.events, o));
-    if (o.top) lines.push(...eventLines(SCHED_CLASSES.top.title, topEvents(p.r.events, o.limit), o));
+    if (o.log) pushAll(lines, eventLines(SCHED_CLASSES.log.title, p.r.events, o));
+    if (o.top) pushAll(lines, eventLines(SCHED_CLASSES.top.title, topEvents(p.r.events, o.limit), o));
   }
   const ours = containerSections(periods, o, (p) => schedContainerLines(p.r));
   return [...lines, ...ours].join('\n') + '\n';

@@ -3,6 +3,7 @@
  * 0.6.1's tables (`cli/periods.py`), byte for byte, over the whole run (from its first event to
  * its last). `--group-by` and `--aggregate-by` are not implemented (the commands refuse them).
  */
+import { pushAll } from '../../util/push-all.js';
 import { freqCells, freqLines, us3 } from '../family-report.js';
 import { absNs, analysisMeta, groupByClass, tablesOf, timerangeLine, tsText } from '../format/common.js';
 import type { Cell, ResultTable } from '../format/lami.js';
@@ -174,7 +175,7 @@ export function periodText(r: PeriodResult, o: PeriodReportOptions): string {
       g.parent[4]!,
     ];
     for (const list of order) {
-      for (const f of list) lines.push(...freqLines(`${f.cls.title} - ${f.subtitle}`, f.unit, f.rows));
+      for (const f of list) pushAll(lines, freqLines(`${f.cls.title} - ${f.subtitle}`, f.unit, f.rows));
     }
   }
   const aggregatedLog = o.log && !o.orderByHierarchy && o.select !== undefined && o.select !== '';
@@ -189,7 +190,7 @@ export function periodText(r: PeriodResult, o: PeriodReportOptions): string {
       ),
     );
   }
-  if (o.top) lines.push(...eventLines(c, PERIOD_CLASSES.top.title, topEvents(c), false));
+  if (o.top) pushAll(lines, eventLines(c, PERIOD_CLASSES.top.title, topEvents(c), false));
   if (aggregatedLog) {
     // Rows need --aggregate-by (not implemented): the table's headers, as lttng-analyses prints them.
     const names = o.select!.split(',').map((x) => x.split('/').pop()!.trim());

@@ -2,6 +2,7 @@
  * The statistics of `periodstats` (lttng-analyses 0.6.1's `cli/periods.py`): per period and per
  * parent (with active children, globally), their rows, LAMI cells and text tables.
  */
+import { pushAll } from '../../util/push-all.js';
 import type { Cell } from '../format/lami.js';
 import { cell, PyFloat } from '../format/lami.js';
 import { formatFixed } from '../format/pyfmt.js';
@@ -46,7 +47,7 @@ export function treeLines(defs: readonly PeriodDef[], level: number): string[] {
   const out: string[] = [];
   for (const d of defs) {
     out.push(`${level === 0 ? '' : `${' '.repeat((level - 1) * 4)}|-- `}${d.name ?? 'None'}`);
-    for (let i = 0; i < d.children.length; i++) out.push(...treeLines(d.children, level + 1));
+    for (let i = 0; i < d.children.length; i++) pushAll(out, treeLines(d.children, level + 1));
   }
   return out;
 }
