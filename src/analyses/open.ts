@@ -23,7 +23,7 @@ export function openTraces(paths: readonly string[]): TraceSet {
 /** The traces of one machine, ready to open on one clock. */
 export interface MachineInput {
   readonly machine: Machine;
-  /** `vm (boot 2b484679)`. */
+  /** `vm (boot 3c7dff94)`. */
   readonly label: string;
   /** How each trace is put on the machine's clock. */
   readonly plan: readonly TraceClockDecision[];

@@ -128,7 +128,7 @@ export function groupByMachine(traces: readonly TraceMeta[]): Machine[] {
   return out;
 }
 
-/** `vm (boot 2b484679)`: how messages and report sections name a machine. */
+/** `vm (boot 3c7dff94)`: how messages and report sections name a machine. */
 export function machineLabel(m: Machine): string {
   return m.bootId === undefined ? m.name : `${m.name} (boot ${m.bootId.slice(0, 8)})`;
 }

@@ -21,7 +21,7 @@ import { BUILDERS } from './tables.js';
 
 export type { BuildOptions, BuiltMachine } from './rows.js';
 
-/** `vm-2b484679`: hostname and boot id prefix, safe in a Hive partition path. */
+/** `vm-3c7dff94`: hostname and boot id prefix, safe in a Hive partition path. */
 export function machineId(m: Machine): string {
   const raw = m.bootId === undefined ? m.name : `${m.name}-${m.bootId.slice(0, 8)}`;
   return raw.replace(/[^A-Za-z0-9._-]/g, '_');

@@ -68,7 +68,7 @@ const KINDS: readonly ColumnKind[] = ['ts', 'bigint', 'integer', 'varchar', 'boo
 
 /** Columns that several tables share, described once. */
 const SHARED = `
-machine        varchar  machine id: hostname and boot id prefix (\`vm-2b484679\`)
+machine        varchar  machine id: hostname and boot id prefix (\`vm-3c7dff94\`)
 utid           integer  thread lifetime (join thread USING (machine, utid))
 tid            integer  host tid
 container_key  integer  the thread's container (its final binding, as the analyses use; NULL: none)

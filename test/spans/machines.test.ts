@@ -155,7 +155,7 @@ describe('commands on two machines never mix them', () => {
     const demo = JSON.parse(nstrace(['cputop', '--mi', DEMO]).stdout) as { results: unknown[] };
     expect(doc.results).toHaveLength(live.results.length + demo.results.length);
     const titles = doc.results.map((t) => t.class.title);
-    expect(titles.filter((t) => t.includes('machine vm (boot 2b484679)'))).toHaveLength(live.results.length);
+    expect(titles.filter((t) => t.includes('machine vm (boot 3c7dff94)'))).toHaveLength(live.results.length);
     expect(titles.filter((t) => t.includes('machine demo-host (boot 07070707)'))).toHaveLength(
       demo.results.length,
     );
@@ -178,7 +178,7 @@ describe('commands on two machines never mix them', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.match(/^Machine /gm)).toHaveLength(2);
     expect(r.stdout).toMatch(
-      /^Machine vm \(boot 2b484679\)\n {2}TRACE +PATH +CLOCK\n {2}kernel:vm +samples\/containers-live\/kernel/m,
+      /^Machine vm \(boot 3c7dff94\)\n {2}TRACE +PATH +CLOCK\n {2}kernel:vm +samples\/containers-live\/kernel/m,
     );
     const json = JSON.parse(nstrace(['containers', '--json', 'samples']).stdout) as {
       machines: Array<{

@@ -71,12 +71,12 @@ describe('export to Parquet', () => {
   it('reads back with DuckDB to the numbers of nstrace sql, per machine and container', async () => {
     const dir = tmp();
     const s = await exportParquet([LIVE], dir);
-    expect(s.machines.map((m) => m.id)).toEqual(['vm-2b484679']);
+    expect(s.machines.map((m) => m.id)).toEqual(['vm-3c7dff94']);
     const names = [...files(dir).keys()];
     for (const t of ['machine', 'container', 'thread', 'sched_slice', 'syscall']) {
       expect(
         names.some((n) =>
-          new RegExp(`^${t}/machine=vm-2b484679/date=\\d{4}-\\d\\d-\\d\\d/part-[0-9a-f-]+\\.parquet$`).test(
+          new RegExp(`^${t}/machine=vm-3c7dff94/date=\\d{4}-\\d\\d-\\d\\d/part-[0-9a-f-]+\\.parquet$`).test(
             n,
           ),
         ),
@@ -99,7 +99,7 @@ describe('export to Parquet', () => {
       const dir = join(tmp(), 'fleet');
       const r1 = nstrace(['export', '--no-progress', '-o', dir, LIVE]);
       expect(r1.code, r1.stderr).toBe(0);
-      expect(r1.stderr).toContain('as machine=vm-2b484679');
+      expect(r1.stderr).toContain('as machine=vm-3c7dff94');
       const first = files(dir);
       const r2 = nstrace(['export', '-o', dir, DEMO]);
       expect(r2.code, r2.stderr).toBe(0);
@@ -124,9 +124,9 @@ describe('export to Parquet', () => {
         '-o',
         dir,
         '--since',
-        '2026-11-27 17:46:40',
+        '2026-12-07 00:16:57',
         '--until',
-        '2026-11-27 17:46:41',
+        '2026-12-07 00:16:58',
         '--gmt',
         '--tables',
         'machine',
@@ -141,7 +141,7 @@ describe('export to Parquet', () => {
         'csv',
         '--dataset',
         dir,
-        "SELECT events FROM machine WHERE machine = 'vm-2b484679' ORDER BY events",
+        "SELECT events FROM machine WHERE machine = 'vm-3c7dff94' ORDER BY events",
       ]);
       const counts = body(ev.stdout).map(Number);
       expect(counts.length).toBe(2);
