@@ -39,6 +39,7 @@ export interface TableDef {
 export const TABLE_NAMES = [
   'machine',
   'container',
+  'namespace',
   'process',
   'thread',
   'sched_slice',
@@ -119,6 +120,15 @@ begin_ts     ts       first event of the analysed period
 end_ts       ts       last event of the analysed period
 events       bigint   events read in the period
 lost_events  bigint   events the tracer reported lost`,
+  ],
+  namespace: [
+    'namespaces the trace shows (stream contexts, statedump, fork events), one row per type and inode',
+    `
+type           varchar  pid, user, mnt, net, uts, ipc, cgroup, time
+inum           bigint   its inode (as the _<type>_ns contexts give it)
+level          integer  nesting level, 0 = the initial one (pid and user only; NULL: unknown)
+parent         bigint   inode of the parent namespace (pid and user only; NULL: unknown or none)
+container_key  integer  container whose pid namespace it is, now or before a restart; 0: the host's (pid only; NULL: none)`,
   ],
   container: [
     'containers (the host is container_key 0, name [HOST]) as the model binds threads to them',

@@ -137,6 +137,40 @@ function machineTable(ctx: Ctx): BuiltTable {
   });
 }
 
+function namespaceTable(ctx: Ctx): BuiltTable {
+  const reg = ctx.model.namespaces;
+  const byPidNs = new Map<number, number>();
+  for (const c of ctx.model.containers.all()) for (const n of c.pidNsList) byPidNs.set(n, c.key);
+  // The initial pid namespace is the host's (key 0) unless a container claims it.
+  if (!byPidNs.has(reg.hostPidNs)) byPidNs.set(reg.hostPidNs, 0);
+  const rows: Array<{ type: string; inum: number; level: number | undefined; parent: number | undefined }> =
+    [];
+  for (const [type, map] of [
+    ['pid', reg.pid],
+    ['user', reg.user],
+  ] as const) {
+    for (const n of map.values()) rows.push({ type, inum: n.inum, level: n.level, parent: n.parent });
+  }
+  for (const [type, set] of Object.entries(reg.seen)) {
+    for (const inum of set) {
+      if (type === 'user' && reg.user.has(inum)) continue;
+      rows.push({ type, inum, level: undefined, parent: undefined });
+    }
+  }
+  rows.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.inum - b.inum));
+  return table(
+    ctx,
+    'namespace',
+    columnsOf(rows, {
+      type: (r) => r.type,
+      inum: (r) => r.inum,
+      level: (r) => orNull(r.level),
+      parent: (r) => orNull(r.parent),
+      container_key: (r) => (r.type === 'pid' ? orNull(byPidNs.get(r.inum)) : null),
+    }),
+  );
+}
+
 function containerTable(ctx: Ctx): BuiltTable {
   return table(
     ctx,
@@ -233,6 +267,7 @@ function eventTable(ctx: Ctx): BuiltTable {
 export const BUILDERS: Readonly<Record<TableName, Builder>> = {
   machine: machineTable,
   container: containerTable,
+  namespace: namespaceTable,
   process: processTable,
   thread: threadTable,
   sched_slice: sliceTable,
