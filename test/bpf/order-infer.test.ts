@@ -158,6 +158,18 @@ describe('SwitchInference', () => {
       },
     ]);
     expect(inf.inferred).toBe(1);
+    expect(inf.prioUnobserved).toBe(0);
+  });
+
+  it("takes a task's priority from the switch to it; counts a priority no record showed", () => {
+    const { inf, out, see } = inference();
+    const r = rec(20, 'worker');
+    inf.switchedIn(0, 20, 105, r.b, 0);
+    see(0, 1, r, 20);
+    // 30 was never shown by a switch: its priority is /proc's now, not observed (counted).
+    see(0, 2, rec(30, 'db'), 30);
+    expect(out.map((e) => [e.sw.prevTid, e.sw.prevPrio])).toEqual([[20, 5]]);
+    expect(inf.prioUnobserved).toBe(1);
   });
 
   it('does not infer on the reported chain, on another CPU, or once the CPU lost records', () => {

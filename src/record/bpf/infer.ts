@@ -56,11 +56,18 @@ export class SwitchInference {
   private readonly ctxOf = new Map<number, Uint8Array>();
   private readonly commOf = new Map<number, string>();
   private readonly prioOf = new Map<number, number>();
+  /** Tasks whose priority came from /proc, not from the kernel's records. */
+  private readonly guessed = new Set<number>();
   private readonly empty = new Uint8Array(0);
   /** Switches written. */
   inferred = 0;
   /** Holes left: the previous task's context was never observed. */
   skipped = 0;
+  /**
+   * Switches written with a priority not observed in the kernel (a task no switch, switch-in
+   * record or earlier switch showed: /proc's at that moment, else 20).
+   */
+  prioUnobserved = 0;
 
   constructor(
     cpuCount: number,
@@ -108,8 +115,8 @@ export class SwitchInference {
       const next = view.getInt32(raw + sw.nextPid, true);
       this.cur[cpu] = next;
       const prev = view.getInt32(raw + sw.prevPid, true);
-      this.prioOf.set(this.key(prev, cpu), view.getInt32(raw + sw.prevPrio, true) - 100);
-      this.prioOf.set(this.key(next, cpu), view.getInt32(raw + sw.nextPrio, true) - 100);
+      this.observedPrio(this.key(prev, cpu), view.getInt32(raw + sw.prevPrio, true));
+      this.observedPrio(this.key(next, cpu), view.getInt32(raw + sw.nextPrio, true));
       // Names from the contexts when they hold procname; else from the switches.
       if (this.procnameAt === undefined) {
         this.commOf.set(this.key(prev, cpu), comm(buf, raw + sw.prevComm));
@@ -122,8 +129,15 @@ export class SwitchInference {
    * The context of `tid` as a switch to it on `cpu` saw it (a KIND_SWITCH_IN record): kept for
    * a switch out of it that the kernel may not report, should it have no record of its own.
    */
-  switchedIn(cpu: number, tid: number, buf: Uint8Array, ctxAt: number): void {
+  switchedIn(cpu: number, tid: number, kernelPrio: number, buf: Uint8Array, ctxAt: number): void {
     this.keep(tid, cpu, buf, ctxAt);
+    this.observedPrio(this.key(tid, cpu), kernelPrio);
+  }
+
+  /** A priority the kernel showed (kernel value: LTTng writes it - 100). */
+  private observedPrio(k: number, kernelPrio: number): void {
+    this.prioOf.set(k, kernelPrio - 100);
+    this.guessed.delete(k);
   }
 
   /** Copies the context blocks that point into the ring (before the ring space is released). */
@@ -150,6 +164,7 @@ export class SwitchInference {
         this.ctxOf.clear();
         this.commOf.clear();
         this.prioOf.clear();
+        this.guessed.clear();
       }
       c = new Uint8Array(this.ctxSize);
       this.ctxOf.set(k, c);
@@ -182,6 +197,7 @@ export class SwitchInference {
       },
       ctx,
     );
+    if (this.guessed.has(pk) || this.guessed.has(nk)) this.prioUnobserved++;
     this.inferred++;
   }
 
@@ -194,6 +210,7 @@ export class SwitchInference {
     if (p !== undefined) return p;
     const v = tid === 0 ? 20 : (readProcPrio(tid) ?? 20);
     this.prioOf.set(k, v);
+    if (tid !== 0) this.guessed.add(k);
     return v;
   }
 }

@@ -45,7 +45,7 @@ export const KIND_RAW = 0;
 export const KIND_FORK = 1;
 /**
  * The context of the task a sched_switch switches in, read at that switch (ADR 0167): the
- * context block is the next task's, the raw area its tid (u32). Not written to the trace: the
+ * context block is the next task's, the raw area its tid and its kernel prio (u32 each). Not written to the trace: the
  * recorder keeps it for the switches the kernel does not report.
  */
 export const KIND_SWITCH_IN = 2;

@@ -103,7 +103,7 @@ export function switchInProgram(o: GenOptions): Buffer {
   g.scratch();
   g.context(16);
   a.ldx(8, R7, R9, 16).ldx(4, R1, R7, o.off.task.pid).stx(4, R6, g.raw, R1);
-  a.st(4, R6, g.raw + 4, 0);
+  a.ldx(4, R1, R7, o.off.task.prio).stx(4, R6, g.raw + 4, R1);
   g.output(g.raw + SWITCH_IN_BYTES);
   return g.finish();
 }

@@ -127,6 +127,7 @@ export class BpfRecorder extends BpfSession {
     this.extra.reorderHeldMax = this.window!.maxHeld;
     this.extra.inferredSwitches = this.inference?.inferred ?? 0;
     this.extra.inferSkipped = this.inference?.skipped ?? 0;
+    this.extra.inferPrioUnobserved = this.inference?.prioUnobserved ?? 0;
     this.flushInjected(Infinity);
     this.checkLost();
     for (const ps of this.streams) ps.close(Math.max(this.stopTs, ps.lastTimestamp));
@@ -192,7 +193,8 @@ export class BpfRecorder extends BpfSession {
     const flags = u[off + 12]!;
     const kind = u[off + 13]!;
     if (kind === KIND_SWITCH_IN) {
-      this.inference?.switchedIn(cpu, v.getInt32(off + this.rawOff, true), u, off + HDR);
+      const at = off + this.rawOff;
+      this.inference?.switchedIn(cpu, v.getInt32(at, true), v.getInt32(at + 4, true), u, off + HDR);
       return;
     }
     const ps = this.streamOfCpu[cpu];

@@ -76,6 +76,8 @@ export interface BpfRecordSummaryExtra {
   /** Switches the kernel did not report, inferred (ADR 0167), and holes left (no context seen). */
   inferredSwitches: number;
   inferSkipped: number;
+  /** Inferred switches with a priority the kernel never showed (read from /proc then). */
+  inferPrioUnobserved: number;
   programs: number;
   attachments: number;
 }
@@ -131,6 +133,7 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
     reorderHeldMax: 0,
     inferredSwitches: 0,
     inferSkipped: 0,
+    inferPrioUnobserved: 0,
     outsideRange: 0,
     programs: 0,
     attachments: 0,
