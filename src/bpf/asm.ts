@@ -82,6 +82,7 @@ export const HELPER = {
   ringbuf_reserve: 131,
   ringbuf_submit: 132,
   ringbuf_discard: 133,
+  task_storage_get: 156,
   get_current_task_btf: 158,
   get_attach_cookie: 174,
 } as const;

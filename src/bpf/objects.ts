@@ -23,7 +23,16 @@ import {
   type Mapping,
 } from './sys.js';
 
-export const MAP_TYPE = { HASH: 1, ARRAY: 2, PERCPU_ARRAY: 6, LRU_HASH: 9, RINGBUF: 27 } as const;
+export const MAP_TYPE = {
+  HASH: 1,
+  ARRAY: 2,
+  PERCPU_ARRAY: 6,
+  LRU_HASH: 9,
+  RINGBUF: 27,
+  TASK_STORAGE: 29,
+} as const;
+/** map_flags: allocate elements on update (required by local storages). */
+export const BPF_F_NO_PREALLOC = 1;
 export const PROG_TYPE = { TRACEPOINT: 5, RAW_TRACEPOINT: 17, TRACING: 26 } as const;
 /** expected_attach_type of a BTF-typed raw tracepoint program (`tp_btf`). */
 export const BPF_TRACE_RAW_TP = 23;
@@ -73,6 +82,8 @@ export interface MapSpec {
   maxEntries: number;
   flags?: number;
   name: string;
+  /** BTF of key and value (maps that demand it: task storage), from btf-blob.ts. */
+  btf?: { fd: number; keyTypeId: number; valueTypeId: number };
 }
 
 export class BpfMap implements Closeable {
@@ -92,6 +103,11 @@ export class BpfMap implements Closeable {
     a.writeUInt32LE(spec.maxEntries, 12);
     a.writeUInt32LE(spec.flags ?? 0, 16);
     nameBytes(a, 28, spec.name);
+    if (spec.btf) {
+      a.writeUInt32LE(spec.btf.fd, 48);
+      a.writeUInt32LE(spec.btf.keyTypeId, 52);
+      a.writeUInt32LE(spec.btf.valueTypeId, 56);
+    }
     this.fd = bpf(BPF_CMD.MAP_CREATE, a, `creating BPF map ${spec.name}`);
     this.spec = spec;
     const percpu = spec.type === MAP_TYPE.PERCPU_ARRAY;

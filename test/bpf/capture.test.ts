@@ -4,6 +4,9 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { BTF_INT_ID, BTF_VALUE_ID, loadBtf, valueBtf } from '../../src/bpf/btf-blob.js';
+import { BPF_F_NO_PREALLOC, BpfMap, MAP_TYPE } from '../../src/bpf/objects.js';
+import { type BpfError, closeFd } from '../../src/bpf/sys.js';
 import { Capture, tracepointId } from '../../src/record/bpf/capture.js';
 import { contextLayout, type BpfContextName } from '../../src/record/bpf/kernel.js';
 import { FLAG_ARGS, HDR } from '../../src/record/bpf/layout.js';
@@ -106,6 +109,39 @@ describe.skipIf(bpfSkip())('bpf capture programs', () => {
       expect(str).toBe('/tmp');
     } finally {
       cap.close();
+    }
+  });
+});
+
+describe.skipIf(bpfSkip())('the BTF blob of the task storage maps', () => {
+  it('loads, and a task storage map of that value size is created with it; another size is refused', () => {
+    const fd = loadBtf(valueBtf(56), 'a test map');
+    try {
+      const spec = {
+        type: MAP_TYPE.TASK_STORAGE,
+        keySize: 4,
+        maxEntries: 0,
+        flags: BPF_F_NO_PREALLOC,
+        name: 'nstrace_t',
+        btf: { fd, keyTypeId: BTF_INT_ID, valueTypeId: BTF_VALUE_ID },
+      };
+      const m = new BpfMap({ ...spec, valueSize: 56 });
+      m.close();
+      // The kernel checks the value's BTF size against value_size: the ids do name our types.
+      expect(() => new BpfMap({ ...spec, valueSize: 64 })).toThrow(/EINVAL/);
+    } finally {
+      closeFd(fd);
+    }
+  });
+
+  it('a broken blob is refused with the kernel log', () => {
+    const bad = valueBtf(56);
+    bad.writeUInt32LE(99, 24 + 4 * 9); // the array's element type: no such type
+    expect(() => loadBtf(bad, 'a broken blob')).toThrow(/loading the BTF of a broken blob failed: EINVAL/);
+    try {
+      loadBtf(bad, 'a broken blob');
+    } catch (err) {
+      expect((err as BpfError).log ?? '').toMatch(/type/i);
     }
   });
 });

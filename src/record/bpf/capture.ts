@@ -5,7 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Btf } from '../../bpf/btf.js';
+import { BTF_INT_ID, BTF_VALUE_ID, loadBtf, valueBtf } from '../../bpf/btf-blob.js';
+import { closeFd } from '../../bpf/sys.js';
 import {
+  BPF_F_NO_PREALLOC,
   BPF_TRACE_RAW_TP,
   BpfMap,
   BpfScope,
@@ -32,6 +35,7 @@ import {
   wakeupProgram,
 } from './programs.js';
 import {
+  ARGS_BYTES,
   EXIT_SAVE_BYTES,
   SC_ENTRY,
   SC_EXIT,
@@ -155,15 +159,25 @@ export class Capture {
       const sc = s.add(
         new BpfMap({ type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1024, name: 'nstrace_sc' }),
       );
-      const args = s.add(
-        new BpfMap({
-          type: MAP_TYPE.LRU_HASH,
-          keySize: 4,
-          valueSize: 56,
-          maxEntries: 16384,
-          name: 'nstrace_args',
-        }),
-      );
+      // A syscall's entry arguments, kept for its exit in the task's own storage: no hash, no
+      // eviction, freed with the task (an LRU hash cost three hash operations per syscall).
+      const btfFd = loadBtf(valueBtf(ARGS_BYTES), 'the syscall arguments map');
+      let args: BpfMap;
+      try {
+        args = s.add(
+          new BpfMap({
+            type: MAP_TYPE.TASK_STORAGE,
+            keySize: 4,
+            valueSize: ARGS_BYTES,
+            maxEntries: 0,
+            flags: BPF_F_NO_PREALLOC,
+            name: 'nstrace_args',
+            btf: { fd: btfFd, keyTypeId: BTF_INT_ID, valueTypeId: BTF_VALUE_ID },
+          }),
+        );
+      } finally {
+        closeFd(btfFd);
+      }
       const exitNs = s.add(
         new BpfMap({
           type: MAP_TYPE.LRU_HASH,

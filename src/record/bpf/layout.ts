@@ -60,6 +60,13 @@ export const MAX_STR_ARGS = 3;
 /** Bytes of the raw syscall records (raw_syscalls:sys_enter / sys_exit). */
 export const SYS_ENTER_BYTES = 64;
 export const SYS_EXIT_BYTES = 24;
+/**
+ * Bytes of a syscall entry saved for its exit (the task's storage): the number (its byte 4: the
+ * strings left for the exit to read) and the six arguments, as in the raw entry record from 8.
+ */
+export const ARGS_BYTES = 56;
+/** The saved number of an entry its exit has taken (no syscall has it). */
+export const ARGS_TAKEN = 0xffffffff;
 
 /** Bits of a syscall's entry in the per-syscall flags map. */
 export const SC_ENTRY = 1;
@@ -84,7 +91,7 @@ export interface MapFds {
   syscalls: number;
   /** ARRAY of two u32: recording on (1) or not yet / no more (0); [1]: syscall exits. */
   on: number;
-  /** tid → saved syscall entry (nr + six arguments). */
+  /** Task storage: the saved syscall entry (nr + six arguments, ARGS_BYTES) of each task. */
   args: number;
   /** tid → the six nsproxy namespaces its sched_process_exit saw (LRU). */
   exitNs: number;

@@ -6,6 +6,8 @@
 import { HELPER, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10 } from '../../bpf/asm.js';
 import { Gen } from './gen.js';
 import {
+  ARGS_BYTES,
+  ARGS_TAKEN,
   FLAG_ARGS,
   FLAG_CTX_UNKNOWN,
   FLAG_STR_EXIT,
@@ -108,15 +110,21 @@ export function switchInProgram(o: GenOptions): Buffer {
   return g.finish();
 }
 
-/** Saves the entry's number and arguments (56 bytes of its raw record) under the task's tid. */
+/** BPF_LOCAL_STORAGE_GET_F_CREATE. */
+const STORAGE_CREATE = 1;
+
+/**
+ * Saves the entry's number and arguments (ARGS_BYTES of its raw record, from 8) in the task's
+ * storage. When the kernel cannot give storage (out of memory), the exit finds none.
+ */
 function saveEntry(g: Gen): void {
   const a = g.a;
-  a.call(HELPER.get_current_pid_tgid).stx(4, R10, -8, R0);
-  a.ldMap(R1, g.o.maps.args).movr(R2, R10).alu64('add', R2, -8);
-  a.movr(R3, R6)
-    .alu64('add', R3, g.raw + 8)
-    .mov(R4, 0)
-    .call(HELPER.map_update_elem);
+  const none = a.newLabel('nosave');
+  a.call(HELPER.get_current_task_btf).movr(R2, R0);
+  a.ldMap(R1, g.o.maps.args).mov(R3, 0).mov(R4, STORAGE_CREATE).call(HELPER.task_storage_get);
+  a.jmp('jeq', R0, 0, none);
+  for (let i = 0; i < ARGS_BYTES; i += 8) a.ldx(8, R1, R6, g.raw + 8 + i).stx(8, R0, i, R1);
+  a.label(none);
 }
 
 /** x86's thread_info.status bit of a 32-bit syscall (TS_COMPAT). */
@@ -267,9 +275,10 @@ export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
     .jmp('jset', R1, SC_SAVE | SC_REREAD, 'args')
     .ja(send)
     .label('args');
-  a.call(HELPER.get_current_pid_tgid).stx(4, R10, -8, R0);
-  g.lookup(o.maps.args, -8, send);
-  // The saved entry is this syscall's (same number).
+  a.call(HELPER.get_current_task_btf).movr(R2, R0);
+  a.ldMap(R1, o.maps.args).mov(R3, 0).mov(R4, 0).call(HELPER.task_storage_get);
+  a.jmp('jeq', R0, 0, send);
+  // The saved entry is this syscall's (same number, not taken by an exit yet).
   a.ldx(4, R1, R0, 0)
     .ldx(4, R2, R6, g.raw + 8)
     .jmpr('jne', R1, R2, send);
@@ -326,8 +335,9 @@ export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
     a.alu64r('add', R8, R0);
     a.label(skip);
   }
+  // Taken: a later exit of the same number without an entry of its own finds nothing.
   a.label(del);
-  a.ldMap(R1, o.maps.args).movr(R2, R10).alu64('add', R2, -8).call(HELPER.map_delete_elem);
+  a.st(4, R7, 0, ARGS_TAKEN);
   a.label(send);
   a.jmp('jgt', R8, limit + STR_MAX, g.out);
   g.output('R8');
