@@ -9,7 +9,14 @@ import { BPF_F_NO_PREALLOC, BpfMap, MAP_TYPE } from '../../src/bpf/objects.js';
 import { type BpfError, closeFd } from '../../src/bpf/sys.js';
 import { Capture, tracepointId } from '../../src/record/bpf/capture.js';
 import { contextLayout, type BpfContextName } from '../../src/record/bpf/kernel.js';
-import { FLAG_ARGS, HDR } from '../../src/record/bpf/layout.js';
+import {
+  FLAG_ARGS,
+  FLAG_CTX_REF,
+  FLAG_CTX_SAME,
+  FLAG_CTX_UNKNOWN,
+  HDR,
+} from '../../src/record/bpf/layout.js';
+import { ContextRefs } from '../../src/record/bpf/context-refs.js';
 import { locateTracefs } from '../../src/record/tracefs.js';
 import { bpfSkip } from './helpers.js';
 
@@ -142,6 +149,70 @@ describe.skipIf(bpfSkip())('the BTF blob of the task storage maps', () => {
       loadBtf(bad, 'a broken blob');
     } catch (err) {
       expect((err as BpfError).log ?? '').toMatch(/type/i);
+    }
+  });
+});
+
+describe.skipIf(bpfSkip())('context blocks left out of syscall records (elideContexts)', () => {
+  it('a repeated block stays out of the ring, and the block put back is the one the kernel compared with', () => {
+    const root = locateTracefs({ mount: true }).root;
+    const enterId = tracepointId(root, 'syscalls:sys_enter_read')!;
+    const exitId = tracepointId(root, 'syscalls:sys_exit_read')!;
+    const cap = new Capture({
+      contexts: CONTEXTS,
+      tracepoints: [],
+      syscalls: [{ nr: 0, enterId, exitId, strings: [], saveArgs: true }],
+      fork: false,
+      ringBytes: 1 << 20,
+      excludeTgids: [],
+      excludeChildren: false,
+      select: false,
+      elideContexts: true,
+    });
+    try {
+      cap.setOn(true);
+      const fd = fs.openSync('/proc/self/stat', 'r');
+      for (let i = 0; i < 20; i++) fs.readSync(fd, Buffer.alloc(7), 0, 7, null);
+      fs.closeSync(fd);
+      cap.setOn(false);
+      const size = contextLayout(CONTEXTS).size;
+      const refs = new ContextRefs(size, cap.rawOff);
+      const whole: Buffer[] = [];
+      let same = 0;
+      let ref = 0;
+      cap.ring.consume((off, len) => {
+        const u = cap.ring.data;
+        const flags = u[off + 12]!;
+        const at = refs.see(u, off, len, cap.ring.view.getUint32(off + 8, true));
+        if ((flags & FLAG_CTX_SAME) !== 0) same++;
+        if ((flags & FLAG_CTX_REF) !== 0) ref++;
+        const rec = at < 0 ? u.subarray(off, off + len) : refs.buf.subarray(at, at + len + cap.rawOff - HDR);
+        if (Buffer.from(rec).readUInt32LE(20) === process.pid) whole.push(Buffer.from(rec));
+      });
+      // 40 records of this thread, mostly on one CPU with one context: most leave it out.
+      expect(whole.length).toBeGreaterThanOrEqual(40);
+      expect(same, 'records whose block stayed out').toBeGreaterThan(20);
+      expect(ref, 'reference records').toBeGreaterThan(0);
+      expect(refs.restored).toBe(same);
+      expect(refs.unresolved).toBe(0);
+      // Made whole, every record of this thread carries this thread's context, with no flag left.
+      const at = (c: BpfContextName): number => HDR + contextLayout(CONTEXTS).offsets.get(c)!;
+      for (const r of whole) {
+        expect(r[12]! & (FLAG_CTX_SAME | FLAG_CTX_UNKNOWN)).toBe(0);
+        expect(r.readUInt32LE(at('pid_ns'))).toBe(nsInode('pid'));
+        expect(r.readUInt32LE(at('mnt_ns'))).toBe(nsInode('mnt'));
+        expect(r.readInt32LE(at('tid'))).toBe(r.readInt32LE(16));
+        expect(r.readInt32LE(at('pid'))).toBe(process.pid);
+        expect(r.readInt32LE(at('ppid'))).toBe(process.ppid);
+        const id = r.readUInt16LE(cap.rawOff);
+        expect([enterId, exitId]).toContain(id);
+        // The raw area is where a whole record has it: the read's count (7) in the entry, the
+        // entry's arguments in the exit.
+        if (id === enterId) expect(r.readBigUInt64LE(cap.rawOff + 32)).toBe(7n);
+        else expect(r.readBigUInt64LE(cap.rawOff + 24 + 16)).toBe(7n);
+      }
+    } finally {
+      cap.close();
     }
   });
 });

@@ -216,7 +216,11 @@ export function printSummary(
       `Backend: bpf (${b.programs} programs, ${b.attachments} tracepoints); unknown values: ` +
         `${b.stringsUnknown} syscall strings read neither at entry nor at exit (written ""; ` +
         `${b.stringsAtExit} read at exit), ` +
-        `${b.contextsUnknown} events with pid-ns ids too deep to resolve` +
+        `${b.contextsUnknown - b.contextsUnresolved} events with pid-ns ids too deep to resolve` +
+        (b.contextsUnresolved > 0
+          ? `; ${b.contextsUnresolved} syscall events whose context the kernel left out with no ` +
+            'reference to put back (written unknown: a recorder bug, please report it)'
+          : '') +
         (b.outsideRange > 0
           ? `; ${b.outsideRange} events after the end left out (syscall exits run on 50 ms to bring the ` +
             'strings of the syscalls in flight)'

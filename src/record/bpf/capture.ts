@@ -23,7 +23,13 @@ import {
   u32Key,
   u64Key,
 } from '../../bpf/objects.js';
-import { kernelOffsets, rawTracepointBtfId, type BpfContextName, type KernelOffsets } from './kernel.js';
+import {
+  contextLayout,
+  kernelOffsets,
+  rawTracepointBtfId,
+  type BpfContextName,
+  type KernelOffsets,
+} from './kernel.js';
 import {
   FORK_BYTES,
   WAKEUP_BYTES,
@@ -37,6 +43,7 @@ import {
 import {
   ARGS_BYTES,
   EXIT_SAVE_BYTES,
+  LAST_CTX_HEAD,
   SC_ENTRY,
   SC_EXIT,
   SC_REREAD,
@@ -99,6 +106,11 @@ export interface CaptureOptions {
    * inferred switches, ADR 0167). Needs the kernel's cgroup-id path when cgroup_id is recorded.
    */
   switchIn?: boolean;
+  /**
+   * Syscall records leave out a context block their CPU's last reference record carried
+   * (FLAG_CTX_SAME; the reader puts it back: context-refs.ts).
+   */
+  elideContexts?: boolean;
 }
 
 export class Capture {
@@ -216,6 +228,11 @@ export class Capture {
           }),
         );
       }
+      const ctxBytes = contextLayout(opts.contexts).size;
+      const lastCtx =
+        opts.elideContexts === true && ctxBytes > 0
+          ? perCpu('nstrace_lctx', LAST_CTX_HEAD + ((ctxBytes + 7) & ~7))
+          : undefined;
       const one = Buffer.from([1]);
       for (const t of opts.excludeTgids) this.exclude.update(u32Key(t), one);
       const maps: MapFds = {
@@ -230,6 +247,7 @@ export class Capture {
         exclude: this.exclude.fd,
         syscalls: sc.fd,
         args: args.fd,
+        ...(lastCtx ? { lastCtx: lastCtx.fd } : {}),
         ...(this.selTask
           ? { selTask: this.selTask.fd, selNs: this.selNs!.fd, selCgroup: this.selCgroup!.fd }
           : {}),

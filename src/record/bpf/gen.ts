@@ -8,8 +8,11 @@ import { Asm, HELPER, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, type Reg } fr
 import type { BpfContextName } from './kernel.js';
 import { NS_STRUCTS, contextLayout } from './kernel.js';
 import {
+  FLAG_CTX_REF,
+  FLAG_CTX_SAME,
   FLAG_CTX_UNKNOWN,
   HDR,
+  LAST_CTX_HEAD,
   MAX_LEVELS,
   NSPROXY_CONTEXTS,
   PID_CONTEXTS,
@@ -352,17 +355,89 @@ export class Gen {
 
   /** Timestamps, then ringbuf_output of `len` bytes of scratch (or R8); counts failures. */
   output(len: number | 'R8'): void {
+    this.write(0, len);
+    this.a.jmp('jeq', R0, 0, this.out);
+    this.countLost(this.out);
+  }
+
+  /** Timestamp, then ringbuf_output of scratch from `from` up to `len` (or R8); R0: its result. */
+  private write(from: number, len: number | 'R8'): void {
     const a = this.a;
     a.call(HELPER.ktime_get_ns).stx(8, R6, 0, R0);
+    // The header moves up to `from` (the last word first: the two may overlap).
+    if (from > 0) for (let i = HDR - 8; i >= 0; i -= 8) a.ldx(8, R1, R6, i).stx(8, R6, from + i, R1);
     a.ldMap(R1, this.o.maps.ring).movr(R2, R6);
-    if (len === 'R8') a.movr(R3, R8);
-    else a.mov(R3, len);
+    if (from > 0) a.alu64('add', R2, from);
+    if (len === 'R8') a.movr(R3, R8).alu64('sub', R3, from);
+    else a.mov(R3, len - from);
     // BPF_RB_NO_WAKEUP: the consumer polls on a timer; no wakeup work per record.
     a.mov(R4, 1).call(HELPER.ringbuf_output);
-    a.jmp('jeq', R0, 0, this.out);
+  }
+
+  /** One more record lost on this CPU (the ring was full); then `next`. */
+  private countLost(next: string): void {
+    const a = this.a;
     a.st(4, R10, -4, 0);
-    this.lookup(this.o.maps.lost, -4, this.out);
+    this.lookup(this.o.maps.lost, -4, next);
     a.ldx(8, R1, R0, 0).alu64('add', R1, 1).stx(8, R0, 0, R1);
+  }
+
+  /**
+   * output() that leaves the context block out when it equals, byte for byte, the block of the
+   * last record of this CPU marked FLAG_CTX_REF (the per-CPU lastCtx value): FLAG_CTX_SAME, the
+   * header copied just before the raw area, written from there. Every value of the block was
+   * read from the task at this event; only its bytes stay out of the ring (most records of a
+   * syscall-heavy task repeat them, and the ring's bytes are what the producer pays for).
+   * Otherwise the whole record, FLAG_CTX_REF, and once it is in the ring its block becomes the
+   * reference. A program that interrupts another between its comparison and its write (busy)
+   * writes its whole record without touching the reference, so on each CPU the reference an
+   * elided record was compared with is the last FLAG_CTX_REF record before it in the ring.
+   * Uses R7.
+   */
+  outputElided(len: number | 'R8'): void {
+    const m = this.o.maps;
+    const size = contextLayout(this.o.contexts).size;
+    if (m.lastCtx === undefined || size === 0) {
+      this.output(len);
+      return;
+    }
+    const a = this.a;
+    const plain = a.newLabel('ctx_plain');
+    const whole = a.newLabel('ctx_whole');
+    const lost = a.newLabel('ctx_lost');
+    const done = a.newLabel('ctx_done');
+    a.st(4, R10, -4, 0);
+    this.lookup(m.lastCtx, -4, plain);
+    a.movr(R7, R0);
+    a.ldx(4, R1, R7, 0).jmp('jne', R1, 0, plain);
+    a.st(4, R7, 0, 1);
+    a.ldx(4, R1, R7, 4).jmp('jeq', R1, 0, whole);
+    for (let i = 0; i < size;) {
+      const n = size - i >= 8 ? 8 : 4;
+      a.ldx(n, R1, R6, HDR + i)
+        .ldx(n, R2, R7, LAST_CTX_HEAD + i)
+        .jmpr('jne', R1, R2, whole);
+      i += n;
+    }
+    this.flag(FLAG_CTX_SAME);
+    this.write(this.raw - HDR, len);
+    a.jmp('jne', R0, 0, lost).ja(done);
+    a.label(whole);
+    this.flag(FLAG_CTX_REF);
+    this.write(0, len);
+    a.jmp('jne', R0, 0, lost);
+    for (let i = 0; i < size;) {
+      const n = size - i >= 8 ? 8 : 4;
+      a.ldx(n, R1, R6, HDR + i).stx(n, R7, LAST_CTX_HEAD + i, R1);
+      i += n;
+    }
+    a.st(4, R7, 4, 1).ja(done);
+    a.label(lost);
+    this.countLost(done);
+    a.label(done);
+    a.st(4, R7, 0, 0).ja(this.out);
+    a.label(plain);
+    this.output(len);
   }
 
   /**

@@ -20,6 +20,11 @@
  *      argument order, "" when not read), for syscall exits the entry's six arguments
  *      (FLAG_ARGS), then the strings read at the exit (FLAG_STR_EXIT).
  *
+ * A syscall record whose context block is, byte for byte, the one of the last record of its CPU
+ * marked FLAG_CTX_REF leaves it out (FLAG_CTX_SAME): the header, then the raw area at 24, the
+ * record R - 24 bytes shorter. Every value was still read from the task at that event and
+ * compared; the recorder puts the block back (context-refs.ts). See Gen.outputElided.
+ *
  * Exclusion (the recorder and its children, like tracefs' `set_event_notrace_pid` with
  * `event-fork`) and selection (`--container`, `--pid-ns`, `--cgroup`, ...) happen in the
  * programs, before anything is written.
@@ -37,6 +42,12 @@ export const FLAG_CTX_UNKNOWN = 4;
  * the mask of the strings left for the exit to read (FLAG_STR_UNKNOWN is set too).
  */
 export const FLAG_STR_EXIT = 8;
+/** The context block is left out: the one of the CPU's last FLAG_CTX_REF record (Gen.outputElided). */
+export const FLAG_CTX_SAME = 16;
+/** A whole record whose context block is its CPU's reference from now on. */
+export const FLAG_CTX_REF = 32;
+/** Per-CPU reference value: u32 busy (a program is between its comparison and its write), u32 valid, the block. */
+export const LAST_CTX_HEAD = 8;
 /** Header byte of the pending / re-read string masks. */
 export const HDR_STR_MASK = 14;
 /** Header byte of an entry record: mask of the string arguments not read at entry. */
@@ -104,6 +115,11 @@ export interface MapFds {
   forkScratch: number;
   sysScratch: number;
   wakeScratch: number;
+  /**
+   * Per-CPU: the context block of the CPU's last FLAG_CTX_REF record (LAST_CTX_HEAD, then the
+   * block). Without it, no record leaves its block out.
+   */
+  lastCtx?: number;
   /** Selection maps (when selecting): tid, pid-ns inode, cgroup id → 1. */
   selTask?: number;
   selNs?: number;

@@ -249,7 +249,7 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   saveEntry(g);
   a.st(1, R6, g.raw + 12, 0);
   a.label(noPend);
-  g.output('R8');
+  g.outputElided('R8');
   return g.finish();
 }
 
@@ -340,7 +340,7 @@ export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
   a.st(4, R7, 0, ARGS_TAKEN);
   a.label(send);
   a.jmp('jgt', R8, limit + STR_MAX, g.out);
-  g.output('R8');
+  g.outputElided('R8');
   return g.finish();
 }
 

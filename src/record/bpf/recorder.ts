@@ -16,6 +16,8 @@ import { dirBytes, sleep } from '../util.js';
 import { FORK_BYTES } from './programs.js';
 import {
   FLAG_ARGS,
+  FLAG_CTX_REF,
+  FLAG_CTX_SAME,
   FLAG_CTX_UNKNOWN,
   FLAG_STR_EXIT,
   FLAG_STR_UNKNOWN,
@@ -128,6 +130,8 @@ export class BpfRecorder extends BpfSession {
     this.extra.inferredSwitches = this.inference?.inferred ?? 0;
     this.extra.inferSkipped = this.inference?.skipped ?? 0;
     this.extra.inferPrioUnobserved = this.inference?.prioUnobserved ?? 0;
+    this.extra.contextsRestored = this.contextRefs?.restored ?? 0;
+    this.extra.contextsUnresolved = this.contextRefs?.unresolved ?? 0;
     this.flushInjected(Infinity);
     this.checkLost();
     for (const ps of this.streams) ps.close(Math.max(this.stopTs, ps.lastTimestamp));
@@ -137,14 +141,29 @@ export class BpfRecorder extends BpfSession {
   }
 
   /** One ring record: header, context block, raw record (see programs.ts). */
-  protected record(off: number, len: number): void {
-    const u = this.data;
+  protected record(off0: number, len0: number): void {
+    let u = this.data;
+    let v = this.view;
+    let off = off0;
+    let len = len0;
+    let own = false;
+    const refs = this.contextRefs;
+    if (refs !== undefined && (u[off + 12]! & (FLAG_CTX_REF | FLAG_CTX_SAME)) !== 0) {
+      const at = refs.see(u, off, len, v.getUint32(off + 8, true));
+      if (at >= 0) {
+        u = refs.buf;
+        v = refs.view;
+        off = at;
+        len += this.rawOff - HDR;
+        own = true;
+      }
+    }
     // Fast path: nothing held, not an entry left for its exit, not an exit bringing strings.
     if (this.hold.active === 0 && u[off + HDR_STR_MASK] === 0 && (u[off + 12]! & FLAG_STR_EXIT) === 0) {
-      this.write(u, this.view, off, len, false);
+      this.write(u, v, off, len, own);
       return;
     }
-    this.holdRecord(off, len);
+    this.holdRecord(u, v, off, len, own);
   }
 
   /**
@@ -152,9 +171,7 @@ export class BpfRecorder extends BpfSession {
    * for its exit, with every later record of its CPU; the exit (or the task's next syscall
    * record) resolves it.
    */
-  private holdRecord(off: number, len: number): void {
-    const u = this.data;
-    const v = this.view;
+  private holdRecord(u: Uint8Array, v: DataView, off: number, len: number, own: boolean): void {
     const cpu = v.getUint32(off + 8, true);
     const tid = v.getInt32(off + 16, true);
     const flags = u[off + 12]!;
@@ -175,7 +192,7 @@ export class BpfRecorder extends BpfSession {
     }
     if (raw && hd?.sys === true && hd.entryFmt === undefined && u[off + HDR_STR_MASK] !== 0) {
       this.hold.hold(cpu, tid, ts, u.slice(off, off + len));
-    } else if (!this.hold.queue(cpu, ts, () => u.slice(off, off + len))) this.write(u, v, off, len, false);
+    } else if (!this.hold.queue(cpu, ts, () => u.slice(off, off + len))) this.write(u, v, off, len, own);
   }
 
   protected writeHeld(rec: Uint8Array): void {

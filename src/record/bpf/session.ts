@@ -21,6 +21,7 @@ import { readNsHierarchy, walkThreads } from '../proc.js';
 import type { ContainerInfo } from '../../containers/index.js';
 import type { RecordOptions } from '../options.js';
 import { Capture } from './capture.js';
+import { ContextRefs } from './context-refs.js';
 import { contextLayout, type BpfContextName } from './kernel.js';
 import { cgroup2Root, cgroupStatedump, type CgroupEntry } from './cgroups.js';
 import { Selection, hasRecordSelection } from './select.js';
@@ -55,6 +56,13 @@ export interface BpfRecordSummaryExtra {
   heldGivenUp: number;
   /** Events of tasks nested deeper than the programs resolve (ids and pid ns 0). */
   contextsUnknown: number;
+  /**
+   * Syscall records whose context block the kernel left out of the ring (the CPU's reference
+   * block, byte for byte) and the recorder put back; and those with no reference (never
+   * expected: written with an unknown context).
+   */
+  contextsRestored: number;
+  contextsUnresolved: number;
   /** Events dropped in the kernel because another BPF program ran on that CPU. */
   recursionMisses: number;
   /** The same, by what the skipped program captures. */
@@ -114,6 +122,8 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
   /** Each CPU's records, back in time order (order.ts), before they are written. */
   protected window: ReorderWindow | undefined;
   protected inference: SwitchInference | undefined;
+  /** Context blocks the kernel left out of syscall records, put back (context-refs.ts). */
+  protected contextRefs: ContextRefs | undefined;
   protected inferredEc: EventClassWriter | undefined;
   protected statedumpCount = 0;
   protected readonly lostPerCpu = new Map<number, number>();
@@ -126,6 +136,8 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
     heldEntries: 0,
     heldGivenUp: 0,
     contextsUnknown: 0,
+    contextsRestored: 0,
+    contextsUnresolved: 0,
     recursionMisses: 0,
     recursionMissesBy: {},
     reordered: 0,
@@ -221,6 +233,7 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
       excludeChildren: o.excludeChildren !== false,
       select: this.selection !== undefined,
       switchIn: this.inference !== undefined,
+      elideContexts: true,
     });
     // Every program attached: all start now (a record older than this is a syscall exit's).
     this.whole.from = this.now();
@@ -230,6 +243,7 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
     this.data = this.capture.ring.data;
     this.window!.ringView = this.capture.ring.view;
     this.rawOff = this.capture.rawOff;
+    this.contextRefs = new ContextRefs(contextLayout(this.contexts).size, this.rawOff);
     this.view = this.capture.ring.view;
     this.selection?.attach(this.capture);
     this.tw.flushMetadata();
