@@ -45,7 +45,9 @@ import {
   EXIT_SAVE_BYTES,
   LAST_CTX_HEAD,
   SC_ENTRY,
+  SC_ENTRY_ARGS_SHIFT,
   SC_EXIT,
+  SC_EXIT_ARGS_SHIFT,
   SC_REREAD,
   SC_SAVE,
   SC_STR_SHIFT,
@@ -85,6 +87,10 @@ export interface SyscallSpec {
   strings: number[];
   /** The exit's layout needs the entry's arguments. */
   saveArgs: boolean;
+  /** The first n entry arguments the exit record carries (default 6). */
+  exitArgs?: number;
+  /** The arguments the entry record carries (default 6; 6 whenever it has strings). */
+  entryArgs?: number;
   /** Strings not readable at entry may be read at the exit (REREAD_SYSCALLS). */
   reread?: boolean;
 }
@@ -270,6 +276,9 @@ export class Capture {
         for (const x of opts.syscalls) {
           let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0) | (x.reread ? SC_REREAD : 0);
           x.strings.slice(0, 3).forEach((idx, k) => (bits |= (idx + 1) << (SC_STR_SHIFT + 4 * k)));
+          const argsOf = (n: number | undefined): number => Math.max(0, Math.min(6, n ?? 6));
+          bits |= argsOf(x.exitArgs) << SC_EXIT_ARGS_SHIFT;
+          bits |= (x.strings.length > 0 ? 6 : argsOf(x.entryArgs)) << SC_ENTRY_ARGS_SHIFT;
           const v = Buffer.alloc(8);
           v.writeUInt32LE(bits >>> 0, 0);
           v.writeUInt16LE(x.enterId, 4);

@@ -175,6 +175,8 @@ export function setupHandlers(
       exitId: exitFmt.id,
       strings,
       saveArgs: plan.exitFields.some((f) => 'entryArg' in f.src),
+      exitArgs: Math.max(0, ...plan.exitFields.map((f) => ('entryArg' in f.src ? f.src.entryArg + 1 : 0))),
+      entryArgs: argNames.length,
       reread: strings.length > 0 && REREAD_SYSCALLS.has(name),
     });
   }

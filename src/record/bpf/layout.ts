@@ -15,10 +15,11 @@
  *   15 u8  syscall entry: strings not read at entry
  *   16 u32 tid, 20 u32 tgid of the current task
  *   24 the context block: the stream event context's bytes, read from the current task now
- *   R  = align8(24 + context size): the tracepoint's raw ftrace record (KIND_RAW), then
- *      for syscall entries the user strings of its string arguments (NUL-terminated, in
- *      argument order, "" when not read), for syscall exits the entry's six arguments
- *      (FLAG_ARGS), then the strings read at the exit (FLAG_STR_EXIT).
+ *   R  = align8(24 + context size): the tracepoint's raw ftrace record (KIND_RAW: for a
+ *      syscall entry only the arguments its format has, all six when the user strings of its
+ *      string arguments follow, NUL-terminated, in argument order, "" when not read); for
+ *      syscall exits then the first entry arguments its layout reads (FLAG_ARGS; how many in
+ *      byte 15), then the strings read at the exit (FLAG_STR_EXIT).
  *
  * A syscall record whose context block is, byte for byte, the one of the last record of its CPU
  * marked FLAG_CTX_REF leaves it out (FLAG_CTX_SAME): the header, then the raw area at 24, the
@@ -91,6 +92,16 @@ export const SC_SAVE = 4;
 export const SC_REREAD = 8;
 /** Bits 8+4k: 1 + index of the k-th string argument (0: none). */
 export const SC_STR_SHIFT = 8;
+/**
+ * Bits 20-22: the entry arguments a syscall's exit record carries (with FLAG_ARGS: the first n
+ * of six, n in the exit record's header byte 15); bits 23-25: the arguments its entry record
+ * carries (six when it has string arguments: the strings start at SYS_ENTER_BYTES). The ring
+ * write costs by the byte (ADR 0168): what the event's layout never reads is not written.
+ */
+export const SC_EXIT_ARGS_SHIFT = 20;
+export const SC_ENTRY_ARGS_SHIFT = 23;
+/** Header byte of an exit record with FLAG_ARGS: the entry arguments it carries. */
+export const HDR_EXIT_ARGS = 15;
 
 export interface MapFds {
   ring: number;

@@ -12,6 +12,7 @@ import {
   FLAG_CTX_UNKNOWN,
   FLAG_STR_EXIT,
   FLAG_STR_UNKNOWN,
+  HDR_EXIT_ARGS,
   HDR_STR_FAILED,
   HDR_STR_MASK,
   KIND_FORK,
@@ -20,7 +21,9 @@ import {
   MAX_LEVELS,
   MAX_STR_ARGS,
   SC_ENTRY,
+  SC_ENTRY_ARGS_SHIFT,
   SC_EXIT,
+  SC_EXIT_ARGS_SHIFT,
   SC_REREAD,
   SC_SAVE,
   SC_STR_SHIFT,
@@ -201,7 +204,10 @@ export function sysEnterProgram(o: GenOptions, exclude: boolean): Buffer {
   // User strings, appended in argument order.
   const strDone = a.newLabel('strdone');
   const limit = g.raw + SYS_ENTER_BYTES + (MAX_STR_ARGS - 1) * STR_MAX;
-  a.mov(R8, g.raw + SYS_ENTER_BYTES);
+  // The record ends after the arguments its layout reads (six when strings follow).
+  a.ldx(4, R8, R10, -20).alu64('rsh', R8, SC_ENTRY_ARGS_SHIFT).alu64('and', R8, 7);
+  a.jmp('jle', R8, 6, 'entn').mov(R8, 6).label('entn');
+  a.alu64('lsh', R8, 3).alu64('add', R8, g.raw + 16);
   for (let k = 0; k < MAX_STR_ARGS; k++) {
     const got = a.newLabel('strok');
     const next = a.newLabel('strnext');
@@ -285,9 +291,20 @@ export function sysExitProgram(o: GenOptions, exclude: boolean): Buffer {
   a.movr(R7, R0);
   const noArgs = a.newLabel('noargs');
   a.ldx(4, R1, R10, -20).jmp('jset', R1, SC_SAVE, 'cpargs').ja(noArgs).label('cpargs');
-  for (let i = 0; i < 6; i++) a.ldx(8, R1, R7, 8 + 8 * i).stx(8, R6, g.raw + SYS_EXIT_BYTES + 8 * i, R1);
+  // The first n arguments (the ones the exit's layout reads), n in header byte 15.
+  const argsDone = a.newLabel('argsdone');
+  a.ldx(4, R3, R10, -20).alu64('rsh', R3, SC_EXIT_ARGS_SHIFT).alu64('and', R3, 7);
+  a.jmp('jle', R3, 6, 'argsn').mov(R3, 6).label('argsn');
+  a.stx(1, R6, HDR_EXIT_ARGS, R3);
+  for (let i = 0; i < 6; i++) {
+    a.jmp('jle', R3, i, argsDone);
+    a.ldx(8, R1, R7, 8 + 8 * i).stx(8, R6, g.raw + SYS_EXIT_BYTES + 8 * i, R1);
+  }
+  a.label(argsDone);
   g.flag(FLAG_ARGS);
-  a.mov(R8, g.raw + SYS_EXIT_BYTES + 48);
+  a.movr(R8, R3)
+    .alu64('lsh', R8, 3)
+    .alu64('add', R8, g.raw + SYS_EXIT_BYTES);
   a.label(noArgs);
   // Strings the entry could not read (mask in byte 4 of the saved number): read again now.
   // The kernel has copied them during the syscall (their pages are resident), from the same

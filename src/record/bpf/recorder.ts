@@ -22,6 +22,7 @@ import {
   FLAG_STR_EXIT,
   FLAG_STR_UNKNOWN,
   HDR,
+  HDR_EXIT_ARGS,
   HDR_STR_MASK,
   KIND_FORK,
   KIND_RAW,
@@ -180,7 +181,8 @@ export class BpfRecorder extends BpfSession {
     const hd = raw ? this.handlers[v.getUint16(off + this.rawOff, true)] : undefined;
     if (hd?.sys === true && this.hold.isWaiting(tid)) {
       if ((flags & FLAG_STR_EXIT) !== 0 && hd.entryFmt !== undefined) {
-        const at = off + this.rawOff + SYS_EXIT_BYTES + ((flags & FLAG_ARGS) !== 0 ? 48 : 0);
+        const at =
+          off + this.rawOff + SYS_EXIT_BYTES + ((flags & FLAG_ARGS) !== 0 ? 8 * u[off + HDR_EXIT_ARGS]! : 0);
         const strs = u.slice(at, off + len);
         const ok = u[off + HDR_STR_MASK]!;
         this.hold.resolve(tid, (e) => {
@@ -258,7 +260,10 @@ export class BpfRecorder extends BpfSession {
     if ((flags & FLAG_ARGS) !== 0) {
       a.scId = hd.entryFmt ? hd.entryFmt.id : -1;
       const src = s + SYS_EXIT_BYTES;
-      for (let k = 0; k < 48; k += 4) a.scView.setUint32(k, v.getUint32(src + k, true), true);
+      // The arguments the exit's layout reads (the record carries those); the others zero.
+      const n = 8 * u[off + HDR_EXIT_ARGS]!;
+      for (let k = 0; k < n; k += 4) a.scView.setUint32(k, v.getUint32(src + k, true), true);
+      for (let k = n; k < 48; k += 4) a.scView.setUint32(k, 0, true);
     } else a.scId = -1;
     this.strBuf = u;
     this.strPos = s + SYS_ENTER_BYTES;
