@@ -131,16 +131,10 @@ export class Generator {
   /** Code of the whole expression: its truth as an operand, but a float or a string is refused. */
   root(n: Node): string {
     const c = this.gen(n);
-    switch (c.ty.t) {
-      case 'dyn':
-        return this.failing(`dynRoot(${c.code})`);
-      case 'float':
-        throw new StaticFalse('a float value as the whole expression');
-      case 'string':
-        throw new StaticFalse('a string value as the whole expression');
-      default:
-        return this.truth(c);
-    }
+    const t = c.ty.t;
+    if (t === 'dyn') return this.failing(`dynRoot(${c.code})`);
+    if (t === 'float' || t === 'string') throw new StaticFalse(`a ${t} value as the whole expression`);
+    return this.truth(c);
   }
 
   gen(n: Node): Code {

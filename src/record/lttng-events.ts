@@ -41,60 +41,25 @@ const same = (name: string, code: string): LttngField => f(name, code, { from: n
 /** lttng-modules reports `prio - MAX_RT_PRIO`; ftrace reports the raw `prio`. */
 const prio = (name: string, from = name): LttngField => f(name, 'i32', { from, add: -100 });
 
-const wakeup = (name: string, ftrace: string): LttngEventSpec => ({
-  name,
-  ftrace,
-  fields: [same('comm', 'c16'), f('tid', 'i32', { from: 'pid' }), prio('prio'), same('target_cpu', 'i32')],
-});
-const procTemplate = (name: string, ftrace: string): LttngEventSpec => ({
-  name,
-  ftrace,
-  fields: [same('comm', 'c16'), f('tid', 'i32', { from: 'pid' }), prio('prio')],
-});
+/** Events of one layout under several names. */
+const template =
+  (...fields: LttngField[]) =>
+  (name: string, ftrace: string): LttngEventSpec => ({ name, ftrace, fields: [...fields] });
 
-const rqCompleteLike = (name: string, ftrace: string): LttngEventSpec => ({
-  name,
-  ftrace,
-  fields: [
-    same('dev', 'u32'),
-    same('sector', 'u64'),
-    same('nr_sector', 'u32'),
-    f('errors', 'i32', { from: 'error' }),
-    f('rwbs', 'u32', { rwbs: 'rwbs' }),
-    f('cmd', 'u8x[]', { emptySeq: true }),
-  ],
-});
-const rqIssueLike = (name: string, ftrace: string): LttngEventSpec => ({
-  name,
-  ftrace,
-  fields: [
-    same('dev', 'u32'),
-    same('sector', 'u64'),
-    same('nr_sector', 'u32'),
-    same('bytes', 'u32'),
-    f('tid', 'i32', { common: 'pid' }),
-    f('rwbs', 'u32', { rwbs: 'rwbs' }),
-    f('cmd', 'u8x[]', { emptySeq: true }),
-    same('comm', 'c16'),
-  ],
-});
-const bioMergeLike = (name: string, ftrace: string): LttngEventSpec => ({
-  name,
-  ftrace,
-  fields: [
-    same('dev', 'u32'),
-    same('sector', 'u64'),
-    same('nr_sector', 'u32'),
-    f('rwbs', 'u32', { rwbs: 'rwbs' }),
-    f('tid', 'i32', { common: 'pid' }),
-    same('comm', 'c16'),
-  ],
-});
-const netSkb = (name: string, ftrace: string): LttngEventSpec => ({
-  name,
-  ftrace,
-  fields: [same('skbaddr', 'u64x'), same('len', 'u32'), same('name', 's')],
-});
+const comm = same('comm', 'c16');
+const tidOfPid = f('tid', 'i32', { from: 'pid' });
+const tidCommon = f('tid', 'i32', { common: 'pid' });
+/** The first fields of every block request and bio event. */
+const blockSpan = [same('dev', 'u32'), same('sector', 'u64'), same('nr_sector', 'u32')];
+const rwbs = f('rwbs', 'u32', { rwbs: 'rwbs' });
+const noCmd = f('cmd', 'u8x[]', { emptySeq: true });
+
+const wakeup = template(comm, tidOfPid, prio('prio'), same('target_cpu', 'i32'));
+const procTemplate = template(comm, tidOfPid, prio('prio'));
+const rqCompleteLike = template(...blockSpan, f('errors', 'i32', { from: 'error' }), rwbs, noCmd);
+const rqIssueLike = template(...blockSpan, same('bytes', 'u32'), tidCommon, rwbs, noCmd, comm);
+const bioMergeLike = template(...blockSpan, rwbs, tidCommon, comm);
+const netSkb = template(same('skbaddr', 'u64x'), same('len', 'u32'), same('name', 's'));
 
 /** Every event with an lttng-modules mapping, keyed by lttng name. */
 export const LTTNG_EVENTS: readonly LttngEventSpec[] = [
@@ -220,25 +185,12 @@ export const LTTNG_EVENTS: readonly LttngEventSpec[] = [
   {
     name: 'block_bio_complete',
     ftrace: 'block:block_bio_complete',
-    fields: [
-      same('dev', 'u32'),
-      same('sector', 'u64'),
-      same('nr_sector', 'u32'),
-      same('error', 'i32'),
-      f('rwbs', 'u32', { rwbs: 'rwbs' }),
-    ],
+    fields: [...blockSpan, same('error', 'i32'), rwbs],
   },
   {
     name: 'block_bio_remap',
     ftrace: 'block:block_bio_remap',
-    fields: [
-      same('dev', 'u32'),
-      same('sector', 'u64'),
-      same('nr_sector', 'u32'),
-      f('rwbs', 'u32', { rwbs: 'rwbs' }),
-      same('old_dev', 'u32'),
-      same('old_sector', 'u64'),
-    ],
+    fields: [...blockSpan, rwbs, same('old_dev', 'u32'), same('old_sector', 'u64')],
   },
   {
     name: 'net_dev_xmit',

@@ -13,16 +13,9 @@ import { execFileSync } from 'node:child_process';
 /** Namespace types in the order the recorder keeps them everywhere. */
 export const NS_TYPES = ['pid', 'user', 'net', 'mnt', 'uts', 'ipc', 'cgroup', 'time'] as const;
 export type NsType = (typeof NS_TYPES)[number];
-export const NS_INDEX: Readonly<Record<NsType, number>> = {
-  pid: 0,
-  user: 1,
-  net: 2,
-  mnt: 3,
-  uts: 4,
-  ipc: 5,
-  cgroup: 6,
-  time: 7,
-};
+export const NS_INDEX = Object.fromEntries(NS_TYPES.map((t, i) => [t, i])) as Readonly<
+  Record<NsType, number>
+>;
 
 /** clone(2)/unshare(2) flag of each namespace type. */
 export const CLONE_NS_FLAGS: Readonly<Record<NsType, number>> = {
@@ -140,17 +133,22 @@ function parseIdList(v: string | undefined): number[] {
     .map(Number);
 }
 
+/** A file's text, or undefined when it cannot be read (the task or the file is gone). */
+function readText(file: string, encoding: BufferEncoding = 'utf8'): string | undefined {
+  try {
+    return fs.readFileSync(file, encoding);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Reads one task. `dir` is `/proc/<pid>/task/<tid>` (or `/proc/<tid>`); undefined when the task
  * is gone.
  */
 export function readTask(dir: string): ProcThread | undefined {
-  let status: string;
-  try {
-    status = fs.readFileSync(`${dir}/status`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const status = readText(`${dir}/status`, 'latin1');
+  if (status === undefined) return undefined;
   const kv = new Map<string, string>();
   for (const line of status.split('\n')) {
     const i = line.indexOf(':');
@@ -164,12 +162,7 @@ export function readTask(dir: string): ProcThread | undefined {
   const uids = parseIdList(kv.get('Uid'));
   const gids = parseIdList(kv.get('Gid'));
   // The comm in status escapes some bytes; read the raw one.
-  let comm = kv.get('Name') ?? '';
-  try {
-    comm = fs.readFileSync(`${dir}/comm`, 'latin1').replace(/\n$/, '');
-  } catch {
-    // keep the status one
-  }
+  const comm = readText(`${dir}/comm`, 'latin1')?.replace(/\n$/, '') ?? kv.get('Name') ?? '';
   const nsr = readTaskNs(dir);
   let cpu = 0;
   let startNs = 0;
@@ -280,12 +273,8 @@ export interface IdMapEntry {
 
 /** `/proc/<pid>/uid_map` (or gid_map) as seen from the initial user namespace. */
 export function readIdMap(file: string): IdMapEntry[] | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readText(file);
+  if (text === undefined) return undefined;
   const out: IdMapEntry[] = [];
   for (const line of text.split('\n')) {
     const p = line.trim().split(/\s+/).map(Number);
@@ -344,12 +333,8 @@ export interface BlockDevice {
 }
 
 export function readBlockDevices(procRoot = '/proc'): BlockDevice[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(`${procRoot}/partitions`, 'utf8');
-  } catch {
-    return [];
-  }
+  // Unreadable: read as empty, no entries.
+  const text = readText(`${procRoot}/partitions`) ?? '';
   const out: BlockDevice[] = [];
   for (const line of text.split('\n').slice(1)) {
     const p = line.trim().split(/\s+/);
@@ -404,12 +389,8 @@ export interface CpuTopology {
 }
 
 export function readCpuTopology(procRoot = '/proc'): CpuTopology[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(`${procRoot}/cpuinfo`, 'utf8');
-  } catch {
-    return [];
-  }
+  // Unreadable: read as empty, no entries.
+  const text = readText(`${procRoot}/cpuinfo`) ?? '';
   const out: CpuTopology[] = [];
   for (const block of text.split(/\n\s*\n/)) {
     const kv = new Map<string, string>();
@@ -441,12 +422,8 @@ export interface Interrupt {
 
 /** Numbered interrupts from /proc/interrupts (chip name and action names). */
 export function readInterrupts(procRoot = '/proc'): Interrupt[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(`${procRoot}/interrupts`, 'utf8');
-  } catch {
-    return [];
-  }
+  // Unreadable: read as empty, no entries.
+  const text = readText(`${procRoot}/interrupts`) ?? '';
   const lines = text.split('\n');
   const ncpu = (lines[0] ?? '').trim().split(/\s+/).length;
   const out: Interrupt[] = [];
@@ -466,12 +443,8 @@ export function readInterrupts(procRoot = '/proc'): Interrupt[] {
 
 /** `priority` of /proc/<tid>/stat (field 18: prio - 100, LTTng's value), if readable. */
 export function readProcPrio(tid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readText(`/proc/${tid}/stat`);
+  if (text === undefined) return undefined;
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state): field 18 is rest[15].
   const v = Number(rest[15]);

@@ -33,6 +33,7 @@ export interface ThreadTableOptions {
 
 /** What the watcher saw in /proc for a task (see watcher.ts). */
 export interface NsSnapshotLike {
+  /** Inodes in NS_TYPES order (0 when unreadable). */
   ns: number[];
   pidForChildren: number;
   timeForChildren: number;

@@ -205,23 +205,20 @@ export class TraceInstance {
   }
 
   write(rel: string, value: string): void {
-    const f = this.file(rel);
-    try {
-      fs.writeFileSync(f, value);
-    } catch (err) {
-      throw new TracefsError(`cannot write '${value.trim()}' to ${f}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    this.put(rel, value, 'write', fs.writeFileSync);
   }
 
   /** Appends (O_APPEND), as `echo x >> file` does: needed for pid lists. */
   append(rel: string, value: string): void {
+    this.put(rel, value, 'append', fs.appendFileSync);
+  }
+
+  private put(rel: string, value: string, verb: string, how: (f: string, v: string) => void): void {
     const f = this.file(rel);
     try {
-      fs.appendFileSync(f, value);
+      how(f, value);
     } catch (err) {
-      throw new TracefsError(`cannot append '${value.trim()}' to ${f}: ${(err as Error).message}`, {
+      throw new TracefsError(`cannot ${verb} '${value.trim()}' to ${f}: ${(err as Error).message}`, {
         cause: err,
       });
     }

@@ -22,8 +22,8 @@ import {
 } from '../ctf/writer/index.js';
 import type { EventClassWriter, StreamWriter } from '../ctf/writer/index.js';
 import type { FieldClass, NamedField } from '../ctf/ir.js';
-import type { FlatNsType } from '../model/namespaces.js';
-import { PROC_INIT, hostTask } from './tasks.js';
+import { type FlatNsType, INIT_NS_INODES } from '../model/namespaces.js';
+import { hostTask } from './tasks.js';
 import type { ContextName, KernelTraceOptions, SynthContainer, SynthTask } from './tasks.js';
 
 type FieldMaker = () => FieldClass;
@@ -339,7 +339,7 @@ export class KernelTraceBuilder {
         this.emit('lttng_statedump_process_pid_ns', ts, cpu, [t.tid, l.vtid, l.vpid, l.vppid, lvl, l.ns]);
     }
     if (this.legacy) return;
-    this.emit('lttng_statedump_process_user_ns', ts, cpu, [t.tid, 0, 0, 0, t.ns.user ?? PROC_INIT.user]);
+    this.emit('lttng_statedump_process_user_ns', ts, cpu, [t.tid, 0, 0, 0, t.ns.user ?? INIT_NS_INODES.user]);
     for (const type of ['cgroup', 'ipc', 'mnt', 'net', 'uts', 'time'] as const) {
       const v = t.ns[type];
       if (v !== undefined) this.emit(`lttng_statedump_process_${type}_ns`, ts, cpu, [t.tid, v]);

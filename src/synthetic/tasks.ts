@@ -4,7 +4,7 @@
  * builder (src/synthetic/kernel-trace.ts).
  */
 import type { ContainerDecl } from '../model/containers.js';
-import type { FlatNsType } from '../model/namespaces.js';
+import { FLAT_NS_TYPES, type FlatNsType, INIT_NS_INODES } from '../model/namespaces.js';
 
 /** One level of a task's pid namespace chain (index = level, 0 = the host). */
 export interface SynthPidLevel {
@@ -72,25 +72,13 @@ export interface KernelTraceOptions {
   uuid?: Uint8Array;
 }
 
-export const HOST_PID_NS = 4026531836;
-/** The kernel's fixed inodes of the initial namespaces (PROC_*_INIT_INO). */
-export const PROC_INIT = {
-  user: 4026531837,
-  uts: 4026531838,
-  ipc: 4026531839,
-  cgroup: 4026531835,
-  time: 4026531834,
-};
-/** Namespaces of host tasks (mnt and net have no fixed inode; these are typical values). */
-export const HOST_NS: Readonly<Partial<Record<FlatNsType, number>>> = {
-  user: PROC_INIT.user,
-  mnt: 4026531841,
-  net: 4026531840,
-  uts: PROC_INIT.uts,
-  ipc: PROC_INIT.ipc,
-  cgroup: PROC_INIT.cgroup,
-  time: PROC_INIT.time,
-};
+export const HOST_PID_NS = INIT_NS_INODES.pid;
+/** mnt and net have no fixed inode (model/namespaces.ts); these are typical values. */
+const HOST_MNT_NET: Readonly<Partial<Record<FlatNsType, number>>> = { mnt: 4026531841, net: 4026531840 };
+/** Namespaces of host tasks: the kernel's fixed inodes of the initial namespaces (PROC_*_INIT_INO). */
+export const HOST_NS: Readonly<Partial<Record<FlatNsType, number>>> = Object.fromEntries(
+  FLAT_NS_TYPES.map((t) => [t, HOST_MNT_NET[t] ?? INIT_NS_INODES[t]]),
+);
 
 /** A host task (one pid-namespace level). */
 export function hostTask(tid: number, pid: number, ppid: number, comm: string, prio = 20): SynthTask {

@@ -222,7 +222,12 @@ function putU32(b: Uint8Array, p: number, v: number): number {
             ? 3
             : 2;
   }
-  let e = p + len;
+  putDigitsBefore(b, p + len, v);
+  return p + len;
+}
+
+/** The digits of an integer below 2^32, the last one right before `e`; returns where they start. */
+function putDigitsBefore(b: Uint8Array, e: number, v: number): number {
   let u = v;
   while (u >= 100) {
     const q = (u / 100) >>> 0;
@@ -237,7 +242,7 @@ function putU32(b: Uint8Array, p: number, v: number): number {
   } else {
     b[--e] = 48 + u;
   }
-  return p + len;
+  return e;
 }
 
 /** Decimal integer (number or bigint). At most 21 bytes. */
@@ -257,20 +262,11 @@ export function putDec(b: Uint8Array, p: number, v: number | bigint): number {
 /** Exactly `width` digits of a non-negative integer below 10^width (width <= 20). */
 export function putPadded(b: Uint8Array, p: number, v: number, width: number): number {
   let e = p + width;
-  let u = v;
-  if (u < 4294967296) {
-    let n = width;
-    while (n >= 2) {
-      const q = (u / 100) >>> 0;
-      const r = (u - q * 100) << 1;
-      b[--e] = DIGITS2[r + 1]!;
-      b[--e] = DIGITS2[r]!;
-      u = q;
-      n -= 2;
-    }
-    if (n === 1) b[--e] = 48 + (u % 10);
-    return p + width;
+  if (v < 4294967296) {
+    for (let s = putDigitsBefore(b, e, v); s > p;) b[--s] = 48;
+    return e;
   }
+  let u = v;
   for (let i = 0; i < width; i++) {
     const q = Math.floor(u / 10);
     b[--e] = 48 + u - q * 10;

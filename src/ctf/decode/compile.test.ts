@@ -22,6 +22,23 @@ const struct = (fields: NamedField[], minAlign = 1): StructFC => ({
   align: Math.max(minAlign, ...fields.map((f) => f.type.align)),
 });
 const f = (name: string, type: FieldClass): NamedField => ({ name, type });
+/** A sequence `name` of event.fields and its length field `_<name>_length` before it. */
+const sequence = (name: string, length: IntegerFC, element: FieldClass): NamedField[] => [
+  f(`_${name}_length`, length),
+  f(name, {
+    kind: 'sequence',
+    length: { scope: 'event.fields', path: [`_${name}_length`], text: `_${name}_length` },
+    element,
+    align: 8,
+  }),
+];
+/** An enumeration of one range per label, aligned as its container. */
+const enumOf = (container: IntegerFC, ...labels: Array<[string, bigint, bigint]>): EnumFC => ({
+  kind: 'enum',
+  container,
+  mappings: labels.map(([label, lo, hi]) => ({ label, ranges: [[lo, hi]] })),
+  align: container.align,
+});
 
 function env(roots: Array<[Parameters<typeof collectClasses>[0], StructFC]>): CompileEnv {
   const classes = new Map<string, FieldClass>();
@@ -84,15 +101,7 @@ describe('compiled decoders', () => {
   });
 
   it('decodes the LTTng compact event header: id and 27-bit timestamp, extended variant', () => {
-    const idEnum: EnumFC = {
-      kind: 'enum',
-      container: int(5),
-      mappings: [
-        { label: 'compact', ranges: [[0n, 30n]] },
-        { label: 'extended', ranges: [[31n, 31n]] },
-      ],
-      align: 1,
-    };
+    const idEnum = enumOf(int(5), ['compact', 0n, 30n], ['extended', 31n, 31n]);
     const tsMapped = (size: number) => int(size, { mappedClock: 'monotonic', align: size === 27 ? 1 : 8 });
     const v: VariantFC = {
       kind: 'variant',
@@ -128,20 +137,8 @@ describe('compiled decoders', () => {
     const root = struct([
       f('s', { kind: 'string', encoding: 'utf8', align: 8 }),
       f('comm', { kind: 'array', length: 8, element: text, align: 8 }),
-      f('_n_length', int(8)),
-      f('n', {
-        kind: 'sequence',
-        length: { scope: 'event.fields', path: ['_n_length'], text: '_n_length' },
-        element: int(16),
-        align: 8,
-      }),
-      f('_t_length', int(8)),
-      f('t', {
-        kind: 'sequence',
-        length: { scope: 'event.fields', path: ['_t_length'], text: '_t_length' },
-        element: text,
-        align: 8,
-      }),
+      ...sequence('n', int(8), int(16)),
+      ...sequence('t', int(8), text),
     ]);
     const bytes = [
       ...Buffer.from('h\xe9llo\0', 'latin1'),
@@ -158,15 +155,7 @@ describe('compiled decoders', () => {
   });
 
   it('refuses a sequence length the packet cannot hold, without allocating', () => {
-    const root = struct([
-      f('_n_length', int(32)),
-      f('n', {
-        kind: 'sequence',
-        length: { scope: 'event.fields', path: ['_n_length'], text: '_n_length' },
-        element: int(32),
-        align: 8,
-      }),
-    ]);
+    const root = struct([...sequence('n', int(32), int(32))]);
     expect(() => run(root, 'event.fields', [0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])).toThrow(DecodeFault);
     expect(() => run(root, 'event.fields', [0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])).toThrow(
       /length 4294967295 does not fit/,
@@ -189,15 +178,7 @@ describe('compiled decoders', () => {
   });
 
   it('selects variant options by tag label ranges and rejects unknown tags', () => {
-    const tag: EnumFC = {
-      kind: 'enum',
-      container: int(8),
-      mappings: [
-        { label: 'a', ranges: [[0n, 0n]] },
-        { label: 'b', ranges: [[1n, 5n]] },
-      ],
-      align: 8,
-    };
+    const tag = enumOf(int(8), ['a', 0n, 0n], ['b', 1n, 5n]);
     const root = struct([
       f('tag', tag),
       f('v', {

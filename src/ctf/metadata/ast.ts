@@ -91,15 +91,9 @@ export interface Declarator {
 
 /** A declaration inside a struct/variant body, a block, or at the root. */
 export type BodyItem =
-  /** Fields (struct/variant bodies) or, with no declarators, type declarations. */
+  /** Fields (struct/variant bodies) or, with no declarators, type declarations; typedefs. */
   | {
-      readonly kind: 'decl';
-      readonly spec: SpecList;
-      readonly declarators: readonly Declarator[];
-      readonly loc: Loc;
-    }
-  | {
-      readonly kind: 'typedef';
+      readonly kind: 'decl' | 'typedef';
       readonly spec: SpecList;
       readonly declarators: readonly Declarator[];
       readonly loc: Loc;

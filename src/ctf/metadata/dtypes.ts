@@ -8,34 +8,28 @@
 import type { EnumFC, FieldClass, FloatFC, IntegerFC, Scope, StringFC } from '../ir.js';
 import type { Loc } from './ast.js';
 
-/** A sequence length or variant tag reference, as resolved at its declaration. */
-export type DRef =
-  /**
-   * Found where it is written (CTF 1.8 §4.2.2, §7.3.2): `tokens[0]` is a field declared
-   * earlier in the enclosing struct body `bodyId`; `target` is the referenced field's class.
-   */
-  | {
-      readonly mode: 'lex';
-      readonly bodyId: number;
-      readonly tokens: readonly string[];
-      readonly text: string;
-      readonly loc: Loc;
-      readonly target: DType;
-    }
-  /** Absolute path: `scope` plus the path below the scope's root. */
-  | {
-      readonly mode: 'abs';
-      readonly scope: Scope;
-      readonly tokens: readonly string[];
-      readonly text: string;
-      readonly loc: Loc;
-    }
-  /**
-   * Relative path not found where it is written, inside a trace/stream/event block: looked
-   * up where the type is used, from the innermost struct outward, then through the earlier
-   * dynamic scopes (babeltrace's behaviour).
-   */
-  | { readonly mode: 'dyn'; readonly tokens: readonly string[]; readonly text: string; readonly loc: Loc };
+/** What every `DRef` keeps of the reference as written. */
+interface DRefText {
+  readonly tokens: readonly string[];
+  readonly text: string;
+  readonly loc: Loc;
+}
+
+/**
+ * A sequence length or variant tag reference, as resolved at its declaration:
+ * - `lex`: found where it is written (CTF 1.8 §4.2.2, §7.3.2): `tokens[0]` is a field declared
+ *   earlier in the enclosing struct body `bodyId`; `target` is the referenced field's class;
+ * - `abs`: an absolute path: `scope` plus the path below the scope's root;
+ * - `dyn`: a relative path not found where it is written, inside a trace/stream/event block:
+ *   looked up where the type is used, from the innermost struct outward, then through the
+ *   earlier dynamic scopes (babeltrace's behaviour).
+ */
+export type DRef = DRefText &
+  (
+    | { readonly mode: 'lex'; readonly bodyId: number; readonly target: DType }
+    | { readonly mode: 'abs'; readonly scope: Scope }
+    | { readonly mode: 'dyn' }
+  );
 
 export interface DField {
   readonly name: string;

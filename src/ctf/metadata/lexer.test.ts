@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MetadataError } from '../../util/errors.js';
 import { Tok, tokenize } from './lexer.js';
+import { thrownBy } from '../../../test/helpers/errors.js';
 
 const lex = (text: string) => tokenize(text, 'm');
 
-function lexError(text: string): MetadataError {
-  try {
-    lex(text);
-  } catch (e) {
-    if (e instanceof MetadataError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+const lexError = (text: string): MetadataError => thrownBy(MetadataError, () => lex(text));
 
 describe('TSDL lexer', () => {
   it('reads identifiers, punctuators and positions, skipping comments', () => {

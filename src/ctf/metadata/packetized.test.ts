@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '../../../test/helpers/errors.js';
 import { MetadataError, TraceFormatError } from '../../util/errors.js';
 import type { ByteOrder } from '../ir.js';
 import { METADATA_PACKET_HEADER_SIZE, METADATA_PACKET_MAGIC, readMetadataBytes } from './packetized.js';
@@ -48,13 +49,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 function formatError(bytes: Uint8Array): TraceFormatError {
-  try {
-    readMetadataBytes(bytes, 'metadata');
-  } catch (e) {
-    if (e instanceof TraceFormatError) return e;
-    throw e;
-  }
-  throw new Error('no error');
+  return thrownBy(TraceFormatError, () => readMetadataBytes(bytes, 'metadata'));
 }
 
 describe('packetized metadata', () => {

@@ -2,6 +2,7 @@
  * TSDL constructs one by one: what each means in the IR, and how each is rejected.
  */
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '../../../test/helpers/errors.js';
 import { MetadataError } from '../../util/errors.js';
 import type {
   ArrayFC,
@@ -56,13 +57,7 @@ function payload(fields: string, ...path: string[]): FieldClass {
 }
 
 function error(text: string, full = false): MetadataError {
-  try {
-    parseMetadata(full ? text : HEAD + text, 'test');
-  } catch (e) {
-    if (e instanceof MetadataError) return e;
-    throw e;
-  }
-  throw new Error('accepted');
+  return thrownBy(MetadataError, () => parseMetadata(full ? text : HEAD + text, 'test'));
 }
 
 /** Line of `needle` in HEAD + body (1-based). */

@@ -60,35 +60,5 @@ export type { EmitStyle, TypeAlias, NamedStruct } from './metadata.js';
 export { compileEncoder, fixedSize } from './encoder.js';
 export type { CompiledEncoder, EncodeFn, ScopeInput, CompileOptions } from './encoder.js';
 export type { WValue, WVariant, Values } from './encode-helpers.js';
-export {
-  int,
-  uint,
-  sint,
-  u8,
-  u16,
-  u32,
-  u64,
-  s8,
-  s16,
-  s32,
-  s64,
-  hex,
-  oct,
-  char,
-  float32,
-  float64,
-  string,
-  enumeration,
-  array,
-  charArray,
-  sequence,
-  variant,
-  struct,
-  field,
-  lttngName,
-  lttngField,
-  lttngSequence,
-  resolveRefs,
-  resolveNativeByteOrder,
-} from './types.js';
-export type { IntOptions, ScopeRoots } from './types.js';
+// Every field-class helper (int, u32, string, struct, sequence, lttngField, ...).
+export * from './types.js';

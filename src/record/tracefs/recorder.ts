@@ -39,22 +39,18 @@ export class Recorder extends RecorderSession {
   }
 
   protected special(name: string, dv: DataView, du: Uint8Array, o: number): number {
-    const p = this.forkParent;
     const c = this.forkChild;
+    // The same fields of the parent and of the child.
+    const t = name.startsWith('parent_') ? this.forkParent : c;
     switch (name) {
       case 'parent_tgid':
-        dv.setInt32(o, p ? p.pid : 0, true);
+      case 'child_tgid':
+        dv.setInt32(o, t ? t.pid : 0, true);
         return o + 4;
       case 'parent_ns_inum':
-        dv.setUint32(o, p ? p.ns[0]!.inum : 0, true);
-        if (p && p.ns[0]!.inum === 0) this.addPatch(p, this.curStream!, o, 2);
-        return o + 4;
-      case 'child_tgid':
-        dv.setInt32(o, c ? c.pid : 0, true);
-        return o + 4;
       case 'child_ns_inum':
-        dv.setUint32(o, c ? c.ns[0]!.inum : 0, true);
-        if (c && c.ns[0]!.inum === 0) this.addPatch(c, this.curStream!, o, 2);
+        dv.setUint32(o, t ? t.ns[0]!.inum : 0, true);
+        if (t && t.ns[0]!.inum === 0) this.addPatch(t, this.curStream!, o, 2);
         return o + 4;
       case 'vtids': {
         // Levels not known (a parent whose pid_for_children is not known yet): no ids at all.

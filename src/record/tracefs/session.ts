@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NstraceError, UsageError } from '../../util/errors.js';
+import { runAll } from '../../util/run-all.js';
 import type { NamedField } from '../../ctf/ir.js';
 import { findField } from '../format.js';
 import { PageCursor } from './ringbuf.js';
@@ -434,19 +435,12 @@ export abstract class RecorderSession extends SessionBase implements StateHost {
         // best effort
       }
     }
-    try {
-      this.instance?.remove();
-    } finally {
-      try {
-        this.schedInstance?.remove();
-      } finally {
-        try {
-          this.watchInstance?.remove();
-        } finally {
-          if (this.mount) unmountTracefs(this.mount);
-        }
-      }
-    }
+    runAll([
+      () => this.instance?.remove(),
+      () => this.schedInstance?.remove(),
+      () => this.watchInstance?.remove(),
+      () => this.mount && unmountTracefs(this.mount),
+    ]);
   }
 
   /** Reads every available page of every CPU (recorder.ts); returns the number read. */

@@ -225,17 +225,7 @@ export function watchLogic() {
      * order; also forgets old changes.
      */
     settle(upTo: number): Array<PendingItem<T>> {
-      const out: Array<PendingItem<T>> = [];
-      for (const [tid, l] of this.byTid) {
-        let keep = 0;
-        for (const p of l) {
-          if (this.ready(p, upTo)) out.push(p);
-          else l[keep++] = p;
-        }
-        l.length = keep;
-        if (keep === 0) this.byTid.delete(tid);
-      }
-      this.size -= out.length;
+      const out = this.take((p) => this.ready(p, upTo));
       for (const [tid, r] of this.recent) {
         let keep = 0;
         for (const c of r) if (c.ts >= upTo - this.keepNs) r[keep++] = c;
@@ -262,14 +252,21 @@ export function watchLogic() {
 
     /** Gives up on reads whose event is before `beforeTs` and still wait for an exit. */
     expire(beforeTs: number): Array<PendingItem<T>> {
+      return this.take((p) => {
+        if (!p.untilExit || p.ts >= beforeTs) return false;
+        p.rejected ??= 'late';
+        return true;
+      });
+    }
+
+    /** Takes out the pending reads `done` picks, in no particular order. */
+    take(done: (p: PendingItem<T>) => boolean): Array<PendingItem<T>> {
       const out: Array<PendingItem<T>> = [];
       for (const [tid, l] of this.byTid) {
         let keep = 0;
         for (const p of l) {
-          if (p.untilExit && p.ts < beforeTs) {
-            p.rejected ??= 'late';
-            out.push(p);
-          } else l[keep++] = p;
+          if (done(p)) out.push(p);
+          else l[keep++] = p;
         }
         l.length = keep;
         if (keep === 0) this.byTid.delete(tid);

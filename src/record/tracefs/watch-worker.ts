@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { EventHeaderLayout, PageHeaderLayout } from '../format.js';
+import type { NsSnapshotLike } from '../thread-state.js';
 import type { ChangeKind, MemReader, PendingItem, ProcIo, StrReason, WatchLogic } from './watch-logic.js';
 import type * as WorkerThreadsNs from 'node:worker_threads';
 import type * as FsNs from 'node:fs';
@@ -33,17 +34,10 @@ export interface WatchSpec {
   untilExit?: boolean;
 }
 
-export interface NsSnapshot {
+export interface NsSnapshot extends NsSnapshotLike {
   kind: 'ns';
   tid: number;
   ts: number;
-  /** Inodes in NS_TYPES order (0 when unreadable). */
-  ns: number[];
-  pidForChildren: number;
-  timeForChildren: number;
-  nsTids: number[];
-  nsPids: number[];
-  pid: number;
   /** Which values hold for the event (SNAP_* bits of watch-logic.ts); ids always hold. */
   mask: number;
 }

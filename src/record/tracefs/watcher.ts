@@ -18,30 +18,15 @@
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
-import type { EventHeaderLayout, PageHeaderLayout } from '../format.js';
 import { clockTicksPerSec } from '../proc.js';
 import { watchLogic } from './watch-logic.js';
-import {
-  workerMain,
-  type Msg,
-  type NsSnapshot,
-  type StrCapture,
-  type WatchSpec,
-  type WorkerInit,
-} from './watch-worker.js';
+import { workerMain, type Msg, type NsSnapshot, type StrCapture, type WorkerInit } from './watch-worker.js';
 
-export interface WatcherOptions {
-  cpuFiles: string[];
-  statFiles: string[];
-  pageSize: number;
-  page: PageHeaderLayout;
-  header: EventHeaderLayout;
-  baseHi: number;
-  specs: WatchSpec[];
-  pollMs?: number;
-  maxAgeNs?: number;
-  startShift: number;
-  startSlackNs: number;
+/** The worker's settings the recorder gives (the watcher adds the channel and the clock tick). */
+export interface WatcherOptions
+  extends
+    Omit<WorkerInit, 'port' | 'shared' | 'clkTck' | 'pollMs' | 'maxAgeNs'>,
+    Partial<Pick<WorkerInit, 'pollMs' | 'maxAgeNs'>> {
   /** Called if the worker dies (the recorder then goes on without it). */
   onError?: (err: unknown) => void;
 }
@@ -77,20 +62,13 @@ export class Watcher {
   constructor(o: WatcherOptions) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    const { onError, pollMs, maxAgeNs, ...given } = o;
     const init: WorkerInit = {
-      cpuFiles: o.cpuFiles,
-      statFiles: o.statFiles,
-      pageSize: o.pageSize,
-      page: o.page,
-      header: o.header,
-      baseHi: o.baseHi,
-      specs: o.specs,
+      ...given,
       port: port2,
       shared: this.shared,
-      pollMs: o.pollMs ?? 2,
-      maxAgeNs: o.maxAgeNs ?? 2_000_000_000,
-      startShift: o.startShift,
-      startSlackNs: o.startSlackNs,
+      pollMs: pollMs ?? 2,
+      maxAgeNs: maxAgeNs ?? 2_000_000_000,
       clkTck: clockTicksPerSec(),
     };
     // The worker runs the same verification code as the tests (watch-logic.ts).
@@ -102,7 +80,7 @@ export class Watcher {
     this.worker.on('error', (e) => {
       this.error = e;
       this.exited = true;
-      o.onError?.(e);
+      onError?.(e);
     });
     this.worker.on('exit', () => {
       this.exited = true;
