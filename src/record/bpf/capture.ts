@@ -44,16 +44,10 @@ import {
   ARGS_BYTES,
   EXIT_SAVE_BYTES,
   LAST_CTX_HEAD,
-  SC_ENTRY,
-  SC_ENTRY_ARGS_SHIFT,
-  SC_EXIT,
-  SC_EXIT_ARGS_SHIFT,
-  SC_REREAD,
-  SC_SAVE,
-  SC_STR_SHIFT,
   SYS_ENTER_BYTES,
   rawOffset,
   scratchSize,
+  syscallEntry,
   type GenOptions,
   type MapFds,
 } from './layout.js';
@@ -274,15 +268,7 @@ export class Capture {
         });
       if (opts.syscalls.length > 0) {
         for (const x of opts.syscalls) {
-          let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0) | (x.reread ? SC_REREAD : 0);
-          x.strings.slice(0, 3).forEach((idx, k) => (bits |= (idx + 1) << (SC_STR_SHIFT + 4 * k)));
-          const argsOf = (n: number | undefined): number => Math.max(0, Math.min(6, n ?? 6));
-          bits |= argsOf(x.exitArgs) << SC_EXIT_ARGS_SHIFT;
-          bits |= (x.strings.length > 0 ? 6 : argsOf(x.entryArgs)) << SC_ENTRY_ARGS_SHIFT;
-          const v = Buffer.alloc(8);
-          v.writeUInt32LE(bits >>> 0, 0);
-          v.writeUInt16LE(x.enterId, 4);
-          v.writeUInt16LE(x.exitId, 6);
+          const v = syscallEntry(x);
           sc.update(u32Key(x.nr), v);
         }
         const enter = rawTp('nstrace_sys_ent', sysEnterProgram(gen, true), 'sys_enter');

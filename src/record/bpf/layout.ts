@@ -103,6 +103,32 @@ export const SC_ENTRY_ARGS_SHIFT = 23;
 /** Header byte of an exit record with FLAG_ARGS: the entry arguments it carries. */
 export const HDR_EXIT_ARGS = 15;
 
+/** What the syscalls map holds for one syscall (the programs read it: programs.ts). */
+export interface SyscallBits {
+  enterId: number;
+  exitId: number;
+  /** Indexes (0-based) of the string arguments copied at entry, in order (3 at most). */
+  strings: number[];
+  saveArgs: boolean;
+  reread?: boolean;
+  exitArgs?: number;
+  entryArgs?: number;
+}
+
+/** The syscalls map's value of a syscall: u32 SC_* bits, u16 entry and u16 exit ftrace ids. */
+export function syscallEntry(x: SyscallBits): Buffer {
+  let bits = SC_ENTRY | SC_EXIT | (x.saveArgs ? SC_SAVE : 0) | (x.reread === true ? SC_REREAD : 0);
+  x.strings.slice(0, 3).forEach((idx, k) => (bits |= (idx + 1) << (SC_STR_SHIFT + 4 * k)));
+  const argsOf = (n: number | undefined): number => Math.max(0, Math.min(6, n ?? 6));
+  bits |= argsOf(x.exitArgs) << SC_EXIT_ARGS_SHIFT;
+  bits |= (x.strings.length > 0 ? 6 : argsOf(x.entryArgs)) << SC_ENTRY_ARGS_SHIFT;
+  const v = Buffer.alloc(8);
+  v.writeUInt32LE(bits >>> 0, 0);
+  v.writeUInt16LE(x.enterId, 4);
+  v.writeUInt16LE(x.exitId, 6);
+  return v;
+}
+
 export interface MapFds {
   ring: number;
   scratch: number;
