@@ -31,6 +31,16 @@ export interface RecordSource {
   setQuiet?(key: number, quiet: boolean): void;
   skipQuiet?(end?: number): void;
   quietSkipped?(): { count: number; lastTs: number | undefined };
+  /** Announces each event class before its first record is decoded (`TraceSet` has it). */
+  onFirstOfClass?(fn: (c: ClassOfSource) => void): void;
+}
+
+/** An event class as a source announces it (`RecordSource.onFirstOfClass`). */
+export interface ClassOfSource {
+  readonly key: number;
+  readonly trace: ClassInfo['trace'];
+  readonly streamClass: ClassInfo['streamClass'];
+  readonly eventClass: ClassInfo['eventClass'];
 }
 
 export interface RunOptions {
@@ -105,6 +115,14 @@ export async function runAnalyses(
   const seen: number[] = [];
   const setWanted = source.setPayloadWanted?.bind(source);
   const setQuiet = source.setQuiet?.bind(source);
+  // Whether anybody reads a class's payload is said before its first record is decoded (no
+  // values decoded for nothing, no value decoder compiled for nothing) when the source can.
+  source.onFirstOfClass?.((c) => {
+    seen[c.key] = 1;
+    const needs = full.classNeeds(c);
+    setWanted?.(c.key, needs.payload);
+    setQuiet?.(c.key, needs.quiet);
+  });
   const chunk = opts.chunk ?? 50_000;
   const begin = opts.begin;
   const end = opts.end;

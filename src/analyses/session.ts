@@ -134,6 +134,7 @@ export function peekFirst(src: RecordSource): { first: EventRecord | undefined; 
     setQuiet?: RecordSource['setQuiet'];
     skipQuiet?: RecordSource['skipQuiet'];
     quietSkipped?: RecordSource['quietSkipped'];
+    onFirstOfClass?: RecordSource['onFirstOfClass'];
   } = {
     base: src.base,
     next: () => {
@@ -148,6 +149,7 @@ export function peekFirst(src: RecordSource): { first: EventRecord | undefined; 
   if (src.setQuiet !== undefined) source.setQuiet = src.setQuiet.bind(src);
   if (src.skipQuiet !== undefined) source.skipQuiet = src.skipQuiet.bind(src);
   if (src.quietSkipped !== undefined) source.quietSkipped = src.quietSkipped.bind(src);
+  if (src.onFirstOfClass !== undefined) source.onFirstOfClass = src.onFirstOfClass.bind(src);
   return { first, source };
 }
 

@@ -10,8 +10,7 @@ import { NstraceError, TraceFormatError } from '../util/errors.js';
 import type { Trace } from './event.js';
 import type { ClockClass, StreamClass, TraceClass } from './ir.js';
 import { TracePlan } from './decode/plan.js';
-import type { TracerQuirks } from './stream-cursor.js';
-import { firstPacketProps } from './packet.js';
+import { firstPacketProps, type TracerQuirks } from './packet.js';
 import { readMetadataFile } from './metadata/index.js';
 
 export interface OpenOptions {

@@ -9,6 +9,22 @@ import type { FieldValue } from './event.js';
 import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/state.js';
 import type { TracePlan } from './decode/plan.js';
 
+/** Quirks of the tracer that wrote a trace, for the stream cursors (`StreamCursor`). */
+export interface TracerQuirks {
+  /** lttng-ust/modules: a packet whose timestamp_end is 0 does not move the clock. */
+  lttngCrash: boolean;
+  /** Old LTTng tracers wrote events after timestamp_end: such an end does not move the clock. */
+  lttngEventAfterPacket: boolean;
+}
+
+/** A packet's counters and clock values, as a stream cursor compares them with the previous packet's. */
+export interface Snapshots {
+  discarded: number;
+  seq: number;
+  beginClk: number;
+  endClk: number;
+}
+
 export const CTF_MAGIC = 0xc1fc1fc1;
 /** Packets larger than this are refused (positions are kept in 32-bit bit counts). */
 export const MAX_PACKET_BYTES = 256 * 1024 * 1024 - 1;

@@ -130,7 +130,11 @@ export class TraceSet {
     infos.sort((a, b) => a.key - b.key);
     this.eventClasses = infos;
 
+    infos.forEach((info, i) => {
+      if (info.key !== i) throw new Error(`event-class keys are not dense (${info.key} at ${i})`);
+    });
     this.payloadWanted = new Uint8Array(infos.length).fill(1);
+    this.met = new Uint8Array(infos.length);
     this.quiet = new Uint8Array(infos.length);
     const groupCount = loaded.reduce((n, l) => n + l.groups.length, 0);
     const budget = opts.memoryBudget ?? 16 * 1024 * 1024;
@@ -191,6 +195,31 @@ export class TraceSet {
 
   /** By event-class key: 1 when the payload and event context are decoded into values. */
   private readonly payloadWanted: Uint8Array;
+
+  /** By event-class key: 1 once an event of the class was given out (see `onFirstOfClass`). */
+  private readonly met: Uint8Array;
+  private firstOfClass: ((info: EventClassInfo) => void) | undefined;
+
+  /**
+   * Calls `fn` with an event class before the first event of that class given out from now on
+   * is decoded: the consumer can say then whether it wants the payload (`setPayloadWanted`)
+   * and whether the class is quiet (`setQuiet`), before any value is decoded.
+   */
+  onFirstOfClass(fn: (info: EventClassInfo) => void): void {
+    this.firstOfClass = fn;
+    this.met.fill(0);
+  }
+
+  /** Gives out the head event of cursor `c` in the reader's record. */
+  private take(c: StreamCursor): EventRecord {
+    const key = c.headPlan!.key;
+    if (this.met[key] === 0) {
+      this.met[key] = 1;
+      this.firstOfClass?.(this.eventClasses[key]!);
+    }
+    c.takeEvent(this.rec);
+    return this.rec;
+  }
 
   /**
    * Says whether records of event class `key` need their payload and event context. When not,
@@ -320,18 +349,25 @@ export class TraceSet {
         h[pos] = c;
       }
     } else if (h.length > 0) {
-      const c = h[0]!;
-      this.bt1Advance(c);
-      if (this.quietOn) this.skipQuietHeads(c);
-      const hi = this.winHi?.[c.stream.index];
-      if (c.headKind === HEAD_END || (hi !== undefined && c.headTs > hi)) {
-        c.close();
-        const last = h.pop()!;
-        if (h.length > 0) {
-          h[0] = last;
-          this.heapify1();
-        }
-      } else this.heapify1();
+      let c = h[0]!;
+      for (;;) {
+        this.bt1Advance(c);
+        if (this.quietOn) this.skipQuietHeads(c);
+        const hi = this.winHi?.[c.stream.index];
+        if (c.headKind === HEAD_END || (hi !== undefined && c.headTs > hi)) {
+          c.close();
+          const last = h.pop()!;
+          if (h.length > 0) {
+            h[0] = last;
+            this.heapify1();
+          }
+        } else this.heapify1();
+        // The new root's head comes out next: when nobody would see it, consume it here as
+        // the next call would have given it out, and move that root on in turn.
+        if (!this.quietOn || h.length === 0 || this.pending.length > 0) break;
+        c = h[0]!;
+        if (!this.skipQuietRoot(c)) break;
+      }
     }
     const d = this.pending.shift();
     if (d !== undefined) {
@@ -343,8 +379,7 @@ export class TraceSet {
     const c = h[0];
     if (c === undefined) return null;
     if (c.headTs > this.lastTs || this.lastTs === Number.NEGATIVE_INFINITY) this.lastTs = c.headTs;
-    c.takeEvent(this.rec);
-    return this.rec;
+    return this.take(c);
   }
 
   private replay = false;
@@ -401,6 +436,11 @@ export class TraceSet {
       if (!(t < limit && t <= end) || quiet[c.headPlan!.key] !== 1 || !c.skipSameContext()) break;
       n++;
       last = t;
+      const more = c.skipQuietRun(quiet, limit, end);
+      if (more > 0) {
+        n += more;
+        last = c.lastSkipTs;
+      }
       this.bt1Advance(c);
     }
     if (n > 0) {
@@ -408,6 +448,17 @@ export class TraceSet {
       this.quietLastTs = last;
       if (last > this.lastTs) this.lastTs = last;
     }
+  }
+
+  /** Consumes the head of the root `c` when it is quiet (see `setQuiet`) and not after `quietEnd`. */
+  private skipQuietRoot(c: StreamCursor): boolean {
+    const t = c.headTs;
+    if (c.headKind !== HEAD_EVENT || !(t <= this.quietEnd)) return false;
+    if (this.quiet[c.headPlan!.key] !== 1 || !c.skipSameContext()) return false;
+    this.quietCount++;
+    this.quietLastTs = t;
+    if (t > this.lastTs) this.lastTs = t;
+    return true;
   }
 
   /** The next record in time order, or null at the end. */
@@ -423,8 +474,7 @@ export class TraceSet {
         const c = this.heap[0];
         if (c === undefined) return null;
         if (c.headTs > this.lastTs || this.lastTs === Number.NEGATIVE_INFINITY) this.lastTs = c.headTs;
-        c.takeEvent(this.rec);
-        return this.rec;
+        return this.take(c);
       }
       return this.next1();
     }
@@ -446,8 +496,7 @@ export class TraceSet {
       const d: DiscardedRecord = c.headDiscard!;
       return Number.isNaN(d.ts) ? { ...d, ts: c.headTs } : d;
     }
-    c.takeEvent(this.rec);
-    return this.rec;
+    return this.take(c);
   }
 
   /**

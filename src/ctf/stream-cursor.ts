@@ -21,7 +21,9 @@ import {
 import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/state.js';
 import type { EventPlan, SplitPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
 import { CTF_MAGIC, MAX_PACKET_BYTES, SLACK, packetSizes } from './packet.js';
+import type { Snapshots, TracerQuirks } from './packet.js';
 import { ContextCache } from './context-cache.js';
+import { skipQuietRun } from './quiet-run.js';
 
 /** Payload wanted for every class (cursors made outside a TraceSet). */
 const ALL_WANTED = new Uint8Array(0);
@@ -30,20 +32,6 @@ export const HEAD_NONE = 0;
 export const HEAD_EVENT = 1;
 export const HEAD_DISCARD = 2;
 export const HEAD_END = 3;
-
-interface Snapshots {
-  discarded: number;
-  seq: number;
-  beginClk: number;
-  endClk: number;
-}
-
-export interface TracerQuirks {
-  /** lttng-ust/modules: a packet whose timestamp_end is 0 does not move the clock. */
-  lttngCrash: boolean;
-  /** Old LTTng tracers wrote events after timestamp_end: such an end does not move the clock. */
-  lttngEventAfterPacket: boolean;
-}
 
 export class StreamCursor {
   readonly stream: StreamInstance;
@@ -67,7 +55,7 @@ export class StreamCursor {
   private readonly alignBytes: number;
   private readonly minWindow: number;
   /** Refill ahead when less than this is left in the window (and the packet goes on). */
-  private readonly marginBits: number;
+  readonly marginBits: number;
   private fileIdx = -1;
   private fd = -1;
   private path = '';
@@ -75,20 +63,20 @@ export class StreamCursor {
   private filesBefore = 0;
 
   private buf: Buffer;
-  private u8: Uint8Array;
-  private dv: DataView;
+  u8: Uint8Array;
+  dv: DataView;
   private winFile = 0;
   private winLen = 0;
 
   private packet: PacketInfo | undefined;
   private pktOff = 0;
   private pktBytes = 0;
-  private contentBits = 0;
+  contentBits = 0;
   /** Packet-relative bit position of the next event. */
-  private ppos = 0;
+  ppos = 0;
   private evStart = 0;
   private bodyPos = 0;
-  private queue: DiscardedRecord[] = [];
+  queue: DiscardedRecord[] = [];
   private prev: Snapshots = { discarded: -1, seq: -1, beginClk: -1, endClk: -1 };
 
   constructor(
@@ -100,7 +88,7 @@ export class StreamCursor {
     quirks: TracerQuirks,
     windowBytes: number,
     /** By event-class key: 0 when only the stream event context is wanted (see TraceSet). */
-    private readonly payloadWanted: Uint8Array = ALL_WANTED,
+    readonly payloadWanted: Uint8Array = ALL_WANTED,
   ) {
     this.stream = stream;
     this.plan = plan;
@@ -155,11 +143,11 @@ export class StreamCursor {
   }
 
   /** Window start and content end, in bits relative to the packet and to the window. */
-  private wBase = 0;
-  private wEnd = 0;
+  wBase = 0;
+  wEnd = 0;
 
   /** The window starts at a multiple of the trace's largest alignment from the packet start. */
-  private wAligned = false;
+  wAligned = false;
 
   private windowChanged(): void {
     this.wBase = (this.winFile - this.pktOff) * 8;
@@ -448,7 +436,7 @@ export class StreamCursor {
   }
 
   /** Event plans by id, a dense cache in front of `TracePlan.eventPlan`. */
-  private readonly byId: Array<EventPlan | undefined> = [];
+  readonly byId: Array<EventPlan | undefined> = [];
 
   private planOf(id: number): EventPlan | undefined {
     const plan = this.plan.eventPlan(this.sp, id);
@@ -457,7 +445,7 @@ export class StreamCursor {
   }
 
   /** This stream's last event context (see `takeSplit`). */
-  private readonly ctx = new ContextCache();
+  readonly ctx = new ContextCache();
 
   /**
    * Window byte offset of packet bit `start` with `bits` following in the window, or -1 when
@@ -541,11 +529,19 @@ export class StreamCursor {
     return true;
   }
 
-  /** Decodes the body of the head event into `rec`. */
-  takeEvent(rec: EventRecord): void {
+  /** Time of the last event consumed by `skipQuietRun`. */
+  lastSkipTs = Number.NaN;
+
+  /** See `skipQuietRun` in quiet-run.ts. */
+  skipQuietRun(quiet: Uint8Array, limit: number, end: number): number {
+    return skipQuietRun(this, quiet, limit, end);
+  }
+
+  /** Decodes the body of the head event into `rec` (`values` false: no payload values). */
+  takeEvent(rec: EventRecord, values = true): void {
     const plan = this.headPlan!;
     let p = this.bodyPos;
-    const full = this.payloadWanted[plan.key] !== 0;
+    const full = values && this.payloadWanted[plan.key] !== 0;
     const q = plan.streamCtx !== undefined ? this.takeSplit(plan, full) : -1;
     if (q >= 0) {
       if (q === this.evStart) throw this.error(q, 'event of size 0 (corrupt metadata or stream)');
@@ -592,7 +588,7 @@ export class StreamCursor {
 
   /** Skips the body of the head event without producing values (nor giving out its context). */
   skipEvent(): void {
-    this.takeEvent(SCRATCH);
+    this.takeEvent(SCRATCH, false);
     this.ctx.given = -1;
   }
 }

@@ -111,14 +111,28 @@ export class Dispatcher {
     if (fn !== null) fn(ev);
   }
 
+  /**
+   * `needsPayload` and `idleOnSameContext` for a class met before any of its records (readers
+   * that announce classes: `TraceSet.onFirstOfClass`), binding the subscribers to it.
+   */
+  classNeeds(c: {
+    readonly key: number;
+    readonly trace: Trace;
+    readonly streamClass: StreamClass;
+    readonly eventClass: EventClass;
+  }): { payload: boolean; quiet: boolean } {
+    if (this.table[c.key] === undefined) this.bindClass(c.key, c.trace, c.streamClass, c.eventClass);
+    const payload = this.payload[c.key] === 1;
+    return { payload, quiet: this.idle[c.key] === 1 && !payload };
+  }
+
   /** Binds every subscriber to an event class (once per class key). */
   resolve(key: number, stream: StreamInstance, ec: EventClass): EventFn | null {
-    const info: ClassInfo = {
-      trace: stream.trace,
-      streamClass: stream.streamClass,
-      eventClass: ec,
-      name: ec.name,
-    };
+    return this.bindClass(key, stream.trace, stream.streamClass, ec);
+  }
+
+  private bindClass(key: number, trace: Trace, streamClass: StreamClass, ec: EventClass): EventFn | null {
+    const info: ClassInfo = { trace, streamClass, eventClass: ec, name: ec.name };
     const fns: EventFn[] = [];
     let payload = false;
     let idle = true;

@@ -142,7 +142,9 @@ export function readFloat(dv: DataView, pos: number, size: 32 | 64, le: boolean)
 export function updateClock(cur: number, v: number, size: number): number {
   if (size >= 53) return v;
   const m = 2 ** size;
-  const low = cur % m;
+  // `cur % m` without the floating-point remainder (a C call on every event header): m is a
+  // power of two, so the division and the product are exact.
+  const low = cur >= 0 ? cur - Math.floor(cur / m) * m : cur % m;
   let c = cur - low;
   if (v < low) c += m;
   return c + v;

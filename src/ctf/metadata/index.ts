@@ -42,11 +42,21 @@ function guessByteOrder(text: string): 'le' | 'be' {
   return w === 'be' || w === 'big_endian' || w === 'network' ? 'be' : 'le';
 }
 
+type ParsedMetadata = { cls: TraceClass; text: string; packetized: boolean };
+
+/**
+ * The last metadata files parsed without options, with their bytes: commands read a trace's
+ * metadata twice (to group traces by machine, then to open them) and a parse costs tens of ms
+ * on a kernel trace. The trace class is immutable; a file whose bytes changed is parsed again.
+ */
+const parsed = new Map<string, { bytes: Buffer; result: ParsedMetadata }>();
+const PARSED_KEPT = 8;
+
 /** Reads and parses a metadata file in either form. */
 export function readMetadataFile(
   path: string,
   options?: Omit<ResolveOptions, 'packetByteOrder'>,
-): { cls: TraceClass; text: string; packetized: boolean } {
+): ParsedMetadata {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -60,12 +70,21 @@ export function readMetadataFile(
       },
     );
   }
+  const cacheable = options === undefined || options.onWarning === undefined;
+  const have = cacheable ? parsed.get(path) : undefined;
+  if (have !== undefined && have.bytes.equals(bytes)) return have.result;
   const m = readMetadataBytes(bytes, path);
   const cls = parseMetadata(m.text, path, {
     ...options,
     ...(m.byteOrder === undefined ? {} : { packetByteOrder: m.byteOrder }),
   });
-  return { cls, text: m.text, packetized: m.packetized };
+  const result = { cls, text: m.text, packetized: m.packetized };
+  if (cacheable) {
+    parsed.delete(path);
+    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+    parsed.set(path, { bytes, result });
+  }
+  return result;
 }
 
 /**
