@@ -130,6 +130,11 @@ export interface RecordSummary {
   patches: { patched: number; tooLate: number; unresolved: number };
   /** `sched_switch` events the kernel did not report, inferred from the next task's events. */
   inferredSwitches: number;
+  /**
+   * Priorities of those switches that no event had shown for the task: read from /proc at
+   * that moment (or 20, nice 0, when /proc no longer has it), not observed at the switch.
+   */
+  inferredPrioUnobserved: number;
   unknownFtraceEvents: number;
   cpuUserMs: number;
   cpuSystemMs: number;

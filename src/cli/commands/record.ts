@@ -198,14 +198,14 @@ export function printSummary(
       '\n',
   );
   const holes = 'bpf' in s && s.bpf !== undefined ? s.bpf.inferSkipped : 0;
-  const prioGuess = 'bpf' in s && s.bpf !== undefined ? s.bpf.inferPrioUnobserved : 0;
+  const prioGuess = s.inferredPrioUnobserved;
   if (s.inferredSwitches + holes > 0) {
     out.write(
       `Scheduling: ${s.inferredSwitches} switches the kernel did not report, written from the ` +
         'events that followed them (sched_switch with nstrace_inferred = 1)' +
         (holes > 0 ? `; ${holes} left out (the previous task's context was never seen)` : '') +
         (prioGuess > 0
-          ? `; ${prioGuess} of them with a priority the kernel never showed (read from /proc)`
+          ? `; ${prioGuess} of them with a priority the kernel never showed (read from /proc then)`
           : '') +
         '\n',
     );

@@ -77,6 +77,7 @@ export class BpfRecorder extends BpfSession {
       watcher: undefined,
       patches: { patched: 0, tooLate: 0, unresolved: 0 },
       inferredSwitches: this.extra.inferredSwitches,
+      inferredPrioUnobserved: this.extra.inferPrioUnobserved,
       unknownFtraceEvents: this.unknownIds,
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,

@@ -435,14 +435,18 @@ export class Recorder extends RecorderSession {
     this.inferredCount++;
   }
 
-  /** LTTng priority of a task: the last one the trace showed, else /proc's, else 20 (nice 0). */
+  /**
+   * LTTng priority of a task: the last one the trace showed; else /proc's now, or 20 (nice 0)
+   * when /proc no longer has the task: not observed at the switch, so counted (the summary's
+   * inferredPrioUnobserved) and not kept as if it had been. The idle task's is the kernel's
+   * constant.
+   */
   private prioOf(tid: number): number {
     if (tid === 0) return 20;
     const p = this.prios.get(tid);
     if (p !== undefined) return p;
-    const v = readProcPrio(tid) ?? 20;
-    this.prios.set(tid, v);
-    return v;
+    this.prioUnobserved++;
+    return readProcPrio(tid) ?? 20;
   }
 }
 

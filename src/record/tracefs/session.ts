@@ -83,6 +83,8 @@ export abstract class RecorderSession extends SessionBase implements StateHost {
   protected inferredEc: EventClassWriter | undefined;
   protected inferredCodes: string[] = [];
   protected inferredCount = 0;
+  /** Inferred switches' priorities no event had shown (from /proc): counted, never cached. */
+  protected prioUnobserved = 0;
   protected inferOn = true;
   protected startShift = 0;
   /** A state handler is running (container changes it causes take the event's time). */
@@ -413,6 +415,7 @@ export abstract class RecorderSession extends SessionBase implements StateHost {
         : undefined,
       patches: { ...this.patchStats },
       inferredSwitches: this.inferredCount,
+      inferredPrioUnobserved: this.prioUnobserved,
       unknownFtraceEvents: this.unknownIds,
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
