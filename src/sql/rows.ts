@@ -18,8 +18,15 @@ import { TABLES } from './schema.js';
  */
 export type Cell = number | string | boolean | null;
 
+/**
+ * A column held in a typed array (src/sql/columns.ts), loaded as it is: a `Float64Array` of
+ * numbers (NaN: unknown), an `Int32Array` of ids or dictionary codes (`NULL_I32`: unknown), a
+ * `Uint8Array` of booleans (0/1).
+ */
+export type TypedValues = Float64Array | Int32Array | Uint8Array;
+
 export interface BuiltColumn {
-  readonly values: readonly Cell[];
+  readonly values: readonly Cell[] | TypedValues;
   /** Strings of a dictionary-encoded varchar column (values are indexes into it). */
   readonly dict?: readonly string[];
 }
@@ -91,12 +98,12 @@ export interface Ctx {
 
 /**
  * A table's rows from its columns by name (every column of the schema but `machine` and those
- * taken from the thread); arrays of values, or dictionary-encoded columns.
+ * taken from the thread); arrays of values, typed arrays, or dictionary-encoded columns.
  */
 export function table(
   ctx: Ctx,
   name: TableName,
-  columns: Readonly<Record<string, readonly Cell[] | BuiltColumn>>,
+  columns: Readonly<Record<string, readonly Cell[] | TypedValues | BuiltColumn>>,
 ): BuiltTable {
   const defs = TABLES[name].columns.slice(1);
   const cols: BuiltColumn[] = [];
@@ -128,8 +135,8 @@ export function table(
   };
 }
 
-function isColumn(c: readonly Cell[] | BuiltColumn): c is BuiltColumn {
-  return !Array.isArray(c);
+function isColumn(c: readonly Cell[] | TypedValues | BuiltColumn): c is BuiltColumn {
+  return !Array.isArray(c) && !ArrayBuffer.isView(c);
 }
 
 /** Per thread uid: tid, container key; and the container names as a dictionary (by key). */
