@@ -1,31 +1,100 @@
 /**
- * Growable typed column buffers for the collectors' rows: one typed array per column, doubled
- * when full, so that a row costs a few stores (no JS array growth or element-kind transitions,
- * nothing for the garbage collector) and a column reaches DuckDB as one block of memory
- * (src/sql/duck.ts copies it into data chunks as it is).
+ * Typed column buffers for the collectors' rows: a column is a list of typed-array blocks of
+ * `BLOCK` values, so that a row costs a few stores (no JS array growth or element-kind
+ * transitions, nothing for the garbage collector), filling a column touches its memory once (no
+ * copy when it grows: doubling one array touched 2.5x the memory, page faults that cost as much
+ * as the stores in this VM), and DuckDB gets each 2048-row chunk as one block of memory
+ * (src/sql/duck.ts).
  *
  * Unknown values, by array type (what `BuiltColumn` says): NaN in a `Float64Array`, `NULL_I32`
  * in an `Int32Array`; a `Uint8Array` holds booleans (0/1) and has no unknown.
  */
 
-const FIRST = 1024;
+export type TypedArray = Float64Array | Int32Array | Uint8Array;
+
+/** Values per block: a multiple of DuckDB's data chunk (2048 rows), so a chunk is in one block. */
+export const BLOCK = 1 << 16;
 
 /** The unknown value of an `Int32Array` column (-2^31: no id, CPU or code is). */
 export const NULL_I32 = -0x80000000;
 
-/** Numbers (ns relative to a base, durations, return values): NaN for unknown. */
-export class F64Column {
-  private a = new Float64Array(FIRST);
-  length = 0;
+/** A column's values: blocks of `BLOCK` values, the last one holding the rest. */
+export class Typed<T extends TypedArray = TypedArray> {
+  constructor(
+    readonly blocks: readonly T[],
+    readonly length: number,
+  ) {}
 
-  push(v: number): void {
-    if (this.length === this.a.length) this.a = grow(this.a, new Float64Array(this.a.length * 2));
-    this.a[this.length++] = v;
+  /** One array as a column (any length: a single block). */
+  static of<T extends TypedArray>(a: T): Typed<T> {
+    return new Typed([a], a.length);
   }
 
-  /** The values pushed (a view, valid until the next push). */
-  values(): Float64Array {
-    return this.a.subarray(0, this.length);
+  /** Whether the values are float64, int32 or booleans. */
+  get kind(): 'f64' | 'i32' | 'u8' {
+    const b = this.blocks[0];
+    return b instanceof Float64Array ? 'f64' : b instanceof Int32Array ? 'i32' : 'u8';
+  }
+
+  /** Whether every value is unknown (true for none). */
+  allNull(): boolean {
+    for (const b of this.blocks) {
+      if (b instanceof Float64Array) {
+        for (let i = 0; i < b.length; i++) if (!Number.isNaN(b[i])) return false;
+      } else if (b instanceof Int32Array) {
+        for (let i = 0; i < b.length; i++) if (b[i] !== NULL_I32) return false;
+      } else if (b.length > 0) return false;
+    }
+    return true;
+  }
+}
+
+class BlockColumn<T extends TypedArray> {
+  private readonly full: T[] = [];
+  protected cur: T;
+  protected pos = 0;
+
+  constructor(private readonly make: (length: number) => T) {
+    this.cur = make(BLOCK);
+  }
+
+  /** A new block when the current one is full. */
+  protected next(): void {
+    this.full.push(this.cur);
+    this.cur = this.make(BLOCK);
+    this.pos = 0;
+  }
+
+  push(v: number): void {
+    if (this.pos === BLOCK) this.next();
+    this.cur[this.pos++] = v;
+  }
+
+  get length(): number {
+    return this.full.length * BLOCK + this.pos;
+  }
+
+  /** The values pushed (views, valid until the next push). */
+  values(): Typed<T> {
+    return new Typed([...this.full, this.cur.subarray(0, this.pos) as T], this.length);
+  }
+
+  /** The values pushed, in one new array. */
+  array(): T {
+    const out = this.make(this.length);
+    let off = 0;
+    for (const b of this.values().blocks) {
+      out.set(b, off);
+      off += b.length;
+    }
+    return out;
+  }
+}
+
+/** Numbers (ns relative to a base, durations, return values): NaN for unknown. */
+export class F64Column extends BlockColumn<Float64Array> {
+  constructor() {
+    super((n) => new Float64Array(n));
   }
 }
 
@@ -33,32 +102,21 @@ export class F64Column {
  * 32-bit integers (ids, CPUs, dictionary codes): `NULL_I32` for unknown. As in any `Int32Array`,
  * a value pushed is truncated to an integer (NaN: 0).
  */
-export class I32Column {
-  private a = new Int32Array(FIRST);
-  length = 0;
-
-  push(v: number): void {
-    if (this.length === this.a.length) this.a = grow(this.a, new Int32Array(this.a.length * 2));
-    this.a[this.length++] = v;
-  }
-
-  values(): Int32Array {
-    return this.a.subarray(0, this.length);
+export class I32Column extends BlockColumn<Int32Array> {
+  constructor() {
+    super((n) => new Int32Array(n));
   }
 }
 
 /** Booleans as 0/1. */
-export class BoolColumn {
-  private a = new Uint8Array(FIRST);
-  length = 0;
-
-  push(v: boolean): void {
-    if (this.length === this.a.length) this.a = grow(this.a, new Uint8Array(this.a.length * 2));
-    this.a[this.length++] = v ? 1 : 0;
+export class BoolColumn extends BlockColumn<Uint8Array> {
+  constructor() {
+    super((n) => new Uint8Array(n));
   }
 
-  values(): Uint8Array {
-    return this.a.subarray(0, this.length);
+  override push(v: boolean | number): void {
+    if (this.pos === BLOCK) this.next();
+    this.cur[this.pos++] = v ? 1 : 0;
   }
 }
 
@@ -88,21 +146,13 @@ export class DictColumn {
   }
 }
 
-function grow<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
-}
-
-/** The arrays one after the other, in a new array (`make`: an array of that length). */
-export function concat<T extends Float64Array | Int32Array | Uint8Array>(
-  make: (length: number) => T,
-  ...parts: readonly T[]
-): T {
+/** The arrays one after the other, as a column (`make`: an array of that length). */
+export function concat<T extends TypedArray>(make: (length: number) => T, ...parts: readonly T[]): Typed<T> {
   const out = make(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {
     out.set(p, off);
     off += p.length;
   }
-  return out;
+  return Typed.of(out);
 }

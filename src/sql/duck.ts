@@ -3,12 +3,13 @@
  * schema's tables in an in-memory database, append built rows column-wise in data chunks, run
  * queries, and write tables as Parquet.
  */
-import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import { BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue, DuckDBDataChunk } from '@duckdb/node-api';
+import { BOOLEAN, DOUBLE, DuckDBInstance, DuckDBTableFunction, INTEGER, VARCHAR } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
 import { NstraceError } from '../util/errors.js';
-import { NULL_I32 } from './columns.js';
-import type { BuiltTable, Cell, TypedValues } from './rows.js';
+import type { TypedArray } from './columns.js';
+import { BLOCK, NULL_I32, Typed } from './columns.js';
+import type { BuiltTable, Cell } from './rows.js';
 import type { ColumnKind, TableName } from './schema.js';
 import { createStatement, sqlType, TABLES } from './schema.js';
 
@@ -26,10 +27,9 @@ const CHUNK = 2048;
  * 2^53, no BigInt per value), dictionary codes as INTEGER, a typed array as its element type;
  * SQL then makes the schema's values.
  */
-function stageType(kind: ColumnKind, dict: boolean, values: readonly Cell[] | TypedValues): DuckDBType {
-  if (values instanceof Float64Array) return DOUBLE;
-  if (values instanceof Int32Array) return INTEGER;
-  if (values instanceof Uint8Array) return BOOLEAN;
+function stageType(kind: ColumnKind, dict: boolean, values: readonly Cell[] | Typed): DuckDBType {
+  if (values instanceof Typed)
+    return values.kind === 'f64' ? DOUBLE : values.kind === 'i32' ? INTEGER : BOOLEAN;
   switch (kind) {
     case 'ts':
     case 'bigint':
@@ -59,14 +59,11 @@ function fromStage(
 }
 
 /** Whether every value of a column is unknown (true for no value). */
-function allNull(values: readonly Cell[] | TypedValues): boolean {
-  if (values instanceof Float64Array) return values.every((v) => Number.isNaN(v));
-  if (values instanceof Int32Array) return values.every((v) => v === NULL_I32);
-  if (values instanceof Uint8Array) return values.length === 0;
-  return values.every((v) => v === null);
+function allNull(values: readonly Cell[] | Typed): boolean {
+  return values instanceof Typed ? values.allNull() : values.every((v) => v === null);
 }
 
-type Staged = { values: readonly Cell[] | TypedValues; type: DuckDBType; name: string };
+type Staged = { values: readonly Cell[] | Typed; type: DuckDBType; name: string };
 
 export interface QueryResult {
   readonly columns: string[];
@@ -74,11 +71,22 @@ export interface QueryResult {
   readonly rows: unknown[][];
 }
 
+/** Columns of values a scan of `nstrace_rows('KEY')` gives, in data chunks. */
+interface Source {
+  readonly cols: readonly Staged[];
+  readonly rows: number;
+}
+
 export class SqlEngine {
+  /** What `nstrace_rows` scans, by key (`stage` adds, `unstage` removes). */
+  private readonly sources = new Map<string, Source>();
+
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly conn: DuckDBConnection,
-  ) {}
+  ) {
+    conn.registerTableFunction(this.scanFunction());
+  }
 
   static async open(): Promise<SqlEngine> {
     const instance = await DuckDBInstance.create(':memory:');
@@ -92,16 +100,21 @@ export class SqlEngine {
 
   /** Appends one machine's rows of a table. */
   async append(t: BuiltTable): Promise<void> {
-    const select = await this.stage(t);
-    await this.conn.run(`INSERT INTO ${t.name} ${select}`);
-    await this.unstage(t.name);
+    const select = this.stage(t);
+    try {
+      await this.conn.run(`INSERT INTO ${t.name} ${select}`);
+    } finally {
+      this.unstage(t.name);
+    }
   }
 
   /**
-   * Appends one machine's rows of a table to a staging table `_stage_NAME` (replaced) and
-   * returns the SELECT over it that gives the schema's columns and values.
+   * Makes one machine's rows of a table scannable (`nstrace_rows('_stage_NAME')`, and its
+   * threads' columns as `nstrace_rows('_stage_NAME_threads')`) and returns the SELECT over them
+   * that gives the schema's columns and values. Nothing is copied until a statement runs it:
+   * the scan hands DuckDB the columns chunk by chunk (`unstage` when done).
    */
-  async stage(t: BuiltTable): Promise<string> {
+  stage(t: BuiltTable): string {
     // Column 0 of the schema is `machine`, a constant per machine.
     const defs = TABLES[t.name].columns.slice(1);
     const staged: Staged[] = [];
@@ -134,75 +147,87 @@ export class SqlEngine {
       exprs.push(`${fromStage(d.kind, `s.${c}`, type, t.base, col.dict)} AS ${d.name}`);
     }
     const stage = `_stage_${t.name}`;
-    await this.fill(stage, staged, t.rows);
-    let from = `${stage} s`;
+    // A scan gives at least one column: a placeholder when nothing is staged.
+    if (staged.length === 0)
+      staged.push({ values: Typed.of(new Uint8Array(t.rows)), type: BOOLEAN, name: '_' });
+    this.sources.set(stage, { cols: staged, rows: t.rows });
+    let from = `nstrace_rows(${sqlString(stage)}) s`;
     if (t.threads !== undefined && utidCol !== undefined) {
       const th = t.threads;
       const uids = Int32Array.from({ length: th.tid.length }, (_, i) => i);
-      await this.fill(
-        `${stage}_threads`,
-        [
-          { values: uids, type: INTEGER, name: 'utid' },
-          { values: th.tid, type: INTEGER, name: 'tid' },
-          { values: th.key, type: INTEGER, name: 'k' },
+      this.sources.set(`${stage}_threads`, {
+        cols: [
+          { values: Typed.of(uids), type: INTEGER, name: 'utid' },
+          { values: Typed.of(th.tid), type: INTEGER, name: 'tid' },
+          { values: Typed.of(th.key), type: INTEGER, name: 'k' },
         ],
-        uids.length,
-      );
-      from += ` LEFT JOIN ${stage}_threads u ON s.${utidCol} = u.utid`;
+        rows: uids.length,
+      });
+      from += ` LEFT JOIN nstrace_rows(${sqlString(`${stage}_threads`)}) u ON s.${utidCol} = u.utid`;
     }
     return `SELECT ${sqlString(t.machine)} AS machine, ${exprs.join(', ')} FROM ${from}`;
   }
 
   /**
-   * Runs `sql` (a statement over the staging tables of `name`, a COPY) on a connection of its
-   * own, then drops those staging tables: DuckDB's threads run it while this connection stages
-   * the next table.
+   * Runs `sql` (a statement over the staged rows of `name`, a COPY) on a connection of its own,
+   * then unstages them: DuckDB's threads run it while the caller goes on.
    */
   async runAndUnstage(sql: string, name: TableName): Promise<void> {
     const conn = await this.instance.connect();
     try {
       await conn.run(sql);
-      await conn.run(`DROP TABLE IF EXISTS _stage_${name}`);
-      await conn.run(`DROP TABLE IF EXISTS _stage_${name}_threads`);
     } catch (e) {
       throw new QueryError(e instanceof Error ? e.message : String(e));
     } finally {
       conn.closeSync();
+      this.unstage(name);
     }
   }
 
-  /** Drops the staging tables of a table. */
-  async unstage(name: TableName): Promise<void> {
-    await this.conn.run(`DROP TABLE IF EXISTS _stage_${name}`);
-    await this.conn.run(`DROP TABLE IF EXISTS _stage_${name}_threads`);
+  /** Forgets the staged rows of a table. */
+  unstage(name: TableName): void {
+    this.sources.delete(`_stage_${name}`);
+    this.sources.delete(`_stage_${name}_threads`);
   }
 
   /**
-   * Creates (or replaces) a table and appends columns of values to it, in data chunks; a typed
-   * array is copied into each chunk's vector as one block of memory.
+   * The table function `nstrace_rows(KEY)`: the columns staged under KEY, 2048 rows per call,
+   * in order (one thread); a typed column is copied into the chunk's vector as one block.
+   * DuckDB calls it from its threads; the bindings run it on the JS thread.
    */
-  private async fill(name: string, cols: readonly Staged[], rows: number): Promise<void> {
-    await this.conn.run(
-      `CREATE OR REPLACE TABLE ${name} (${cols.map((c) => `${c.name} ${c.type.toString()}`).join(', ')})`,
-    );
-    const types = cols.map((c) => c.type);
-    const appender = await this.conn.createAppender(name);
-    try {
-      for (let off = 0; off < rows; off += CHUNK) {
-        const n = Math.min(CHUNK, rows - off);
-        const chunk = DuckDBDataChunk.create(types, n);
-        for (let i = 0; i < cols.length; i++) {
-          const vals = cols[i]!.values;
-          if (ArrayBuffer.isView(vals)) copyTyped(chunk, i, vals, off, n);
-          else
-            chunk.setColumnValues(i, (n === vals.length ? vals : vals.slice(off, off + n)) as DuckDBValue[]);
+  private scanFunction(): DuckDBTableFunction {
+    return DuckDBTableFunction.create({
+      name: 'nstrace_rows',
+      parameterTypes: [VARCHAR],
+      bindFunction: (info) => {
+        const key = info.getParameter(0);
+        const src = typeof key === 'string' ? this.sources.get(key) : undefined;
+        if (src === undefined) {
+          info.setError(`nstrace_rows: nothing staged as ${String(key)}`);
+          return;
         }
-        appender.appendDataChunk(chunk);
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
+        for (const c of src.cols) info.addResultColumn(c.name, c.type);
+        info.setCardinality(src.rows, true);
+        info.setBindData(src);
+      },
+      initFunction: (info) => {
+        info.setMaxThreads(1);
+        info.setInitData({ next: 0 });
+      },
+      mainFunction: (info, out) => {
+        const src = info.getBindData() as Source;
+        const pos = info.getInitData() as { next: number };
+        const off = pos.next;
+        const n = Math.min(CHUNK, src.rows - off);
+        out.rowCount = n;
+        for (let i = 0; i < src.cols.length && n > 0; i++) {
+          const vals = src.cols[i]!.values;
+          if (vals instanceof Typed) copyTyped(out, i, vals.blocks[Math.floor(off / BLOCK)]!, off % BLOCK, n);
+          else out.setColumnValues(i, (n === vals.length ? vals : vals.slice(off, off + n)) as DuckDBValue[]);
+        }
+        pos.next = off + n;
+      },
+    });
   }
 
   async query(sql: string): Promise<QueryResult> {
@@ -233,7 +258,7 @@ export class SqlEngine {
  * (DOUBLE, INTEGER and BOOLEAN vectors hold float64, int32 and one byte per value), then the
  * unknown values (NaN, `NULL_I32`) marked invalid.
  */
-function copyTyped(chunk: DuckDBDataChunk, col: number, values: TypedValues, off: number, n: number): void {
+function copyTyped(chunk: DuckDBDataChunk, col: number, values: TypedArray, off: number, n: number): void {
   const vector = bindings.data_chunk_get_vector(chunk.chunk, col);
   const size = values.BYTES_PER_ELEMENT;
   if (values instanceof Uint8Array && bindings.sizeof_bool !== 1)

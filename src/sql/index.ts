@@ -108,7 +108,7 @@ export async function exportParquet(
         try {
           for (const t of m.tables) {
             if (t.rows === 0) continue;
-            const select = await engine.stage(t);
+            const select = engine.stage(t);
             const file = partFile(root, t.name, m);
             mkdirSync(dirname(file), { recursive: true });
             const copy = `COPY (SELECT * EXCLUDE (machine) FROM (${select})) TO ${sqlString(file)} (FORMAT parquet)`;

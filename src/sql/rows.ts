@@ -7,6 +7,7 @@ import type { AnalyseResult } from '../analyses/session.js';
 import type { TimeBase } from '../ctf/event.js';
 import type { SystemModel } from '../model/model.js';
 import type { TableCollector } from './collect.js';
+import { Typed } from './columns.js';
 import type { EventCollector } from './events.js';
 import type { TableName } from './schema.js';
 import { TABLES } from './schema.js';
@@ -18,15 +19,12 @@ import { TABLES } from './schema.js';
  */
 export type Cell = number | string | boolean | null;
 
-/**
- * A column held in a typed array (src/sql/columns.ts), loaded as it is: a `Float64Array` of
- * numbers (NaN: unknown), an `Int32Array` of ids or dictionary codes (`NULL_I32`: unknown), a
- * `Uint8Array` of booleans (0/1).
- */
-export type TypedValues = Float64Array | Int32Array | Uint8Array;
-
 export interface BuiltColumn {
-  readonly values: readonly Cell[] | TypedValues;
+  /**
+   * Cells, or typed arrays (src/sql/columns.ts) loaded as they are: float64 numbers (NaN:
+   * unknown), int32 ids or dictionary codes (`NULL_I32`: unknown), booleans (0/1).
+   */
+  readonly values: readonly Cell[] | Typed;
   /** Strings of a dictionary-encoded varchar column (values are indexes into it). */
   readonly dict?: readonly string[];
 }
@@ -103,7 +101,7 @@ export interface Ctx {
 export function table(
   ctx: Ctx,
   name: TableName,
-  columns: Readonly<Record<string, readonly Cell[] | TypedValues | BuiltColumn>>,
+  columns: Readonly<Record<string, readonly Cell[] | Typed | BuiltColumn>>,
 ): BuiltTable {
   const defs = TABLES[name].columns.slice(1);
   const cols: BuiltColumn[] = [];
@@ -135,8 +133,8 @@ export function table(
   };
 }
 
-function isColumn(c: readonly Cell[] | TypedValues | BuiltColumn): c is BuiltColumn {
-  return !Array.isArray(c) && !ArrayBuffer.isView(c);
+function isColumn(c: readonly Cell[] | Typed | BuiltColumn): c is BuiltColumn {
+  return !Array.isArray(c) && !(c instanceof Typed);
 }
 
 /** Per thread uid: tid, container key; and the container names as a dictionary (by key). */

@@ -6,10 +6,10 @@
 import type { Thread } from '../model/threads.js';
 import type { SystemModel } from '../model/model.js';
 import { PAGE_KINDS } from './collect.js';
-import type { DictColumn, F64Column, I32Column } from './columns.js';
+import type { DictColumn, F64Column, I32Column, Typed } from './columns.js';
 import { concat, NULL_I32 } from './columns.js';
 import { ioTable, irqTable } from './io-irq.js';
-import type { BuiltColumn, BuiltTable, Cell, Ctx, TypedValues } from './rows.js';
+import type { BuiltColumn, BuiltTable, Cell, Ctx } from './rows.js';
 import { orNull, table } from './rows.js';
 import type { TableName } from './schema.js';
 import { spanTable } from './spans.js';
@@ -203,7 +203,7 @@ const timed = (s: {
   ts: F64Column;
   dur: F64Column;
   uid: I32Column;
-}): Record<string, TypedValues> => ({
+}): Record<string, Typed> => ({
   cpu: s.cpu.values(),
   ts: s.ts.values(),
   dur: s.dur.values(),
@@ -232,18 +232,18 @@ function stateTable(ctx: Ctx): BuiltTable {
   const n = s.ts.length;
   const m = r.ts.length;
   // Code 0: Running; the other states' codes after it.
-  const state = r.state.codes.values().map((c) => c + 1);
+  const state = r.state.codes.array().map((c) => c + 1);
   return table(ctx, 'thread_state', {
-    ts: concat(f64, s.ts.values(), r.ts.values()),
-    dur: concat(f64, s.dur.values(), r.dur.values()),
-    utid: concat(i32, s.uid.values(), r.uid.values()),
+    ts: concat(f64, s.ts.array(), r.ts.array()),
+    dur: concat(f64, s.dur.array(), r.dur.array()),
+    utid: concat(i32, s.uid.array(), r.uid.array()),
     state: { values: concat(i32, i32(n), state), dict: ['Running', ...r.state.dict] },
-    cpu: concat(i32, s.cpu.values(), r.cpu.values()),
-    wakeup: concat(u8, u8(n), r.wakeup.values()),
-    waker_utid: concat(i32, i32(n).fill(NULL_I32), r.waker.values()),
-    prev_state: concat(f64, f64(n).fill(NaN), r.prevState.values()),
-    start_known: concat(u8, s.startKnown.values(), u8(m).fill(1)),
-    end_known: concat(u8, s.endKnown.values(), r.endKnown.values()),
+    cpu: concat(i32, s.cpu.array(), r.cpu.array()),
+    wakeup: concat(u8, u8(n), r.wakeup.array()),
+    waker_utid: concat(i32, i32(n).fill(NULL_I32), r.waker.array()),
+    prev_state: concat(f64, f64(n).fill(NaN), r.prevState.array()),
+    start_known: concat(u8, s.startKnown.array(), u8(m).fill(1)),
+    end_known: concat(u8, s.endKnown.array(), r.endKnown.array()),
   });
 }
 
