@@ -138,7 +138,7 @@ export async function exportParquet(
  * the Hive-style path DuckDB's `COPY … (PARTITION_BY (machine, date))` writes (a NULL date as
  * `__HIVE_DEFAULT_PARTITION__`). Written directly, without PARTITION_BY: all of a machine's rows
  * of one export share the partition, and DuckDB's partitioned writer took 3x the time of a plain
- * COPY (docs/adr/0211-export-writes-partitions-directly.md).
+ * COPY (docs/adr/0211-sql-loading-by-table-function-and-direct-partition-files.md).
  */
 function partFile(root: string, table: TableName, m: BuiltMachine): string {
   const date = m.date ?? '__HIVE_DEFAULT_PARTITION__';
