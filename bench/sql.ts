@@ -1,6 +1,6 @@
 /**
  * Issue 16, traces as tables: on a 1.6 M-event kernel trace, `nstrace export --format parquet`
- * writes at least 1 M events/s (every table of the schema, wall time of the whole command), and
+ * writes at least 1 M events/s (the tables it writes by default, wall time of the whole command), and
  * `nstrace sql` of the per-container CPU query takes at most 2x the time of `nstrace cputop` on
  * the same trace, measured in the same run. The bench also checks that the query's per-container
  * CPU time is cputop's (its `--mi` ratios, recomputed from the ns).

@@ -22,48 +22,54 @@ import { isSyscallExit, syscallEntryName } from '../model/model.js';
 import type { SystemModel } from '../model/model.js';
 import type { AnalysisContext, AnalysisHandler } from '../analyses/handler.js';
 import { shownName } from '../text/plan.js';
+import { BoolColumn, DictColumn, F64Column, I32Column, NULL_I32 } from './columns.js';
 import { ThreadStates } from './states.js';
 
-/** Column arrays of the slices, before the container is known. */
-export interface SliceColumns {
-  readonly cpu: number[];
-  readonly ts: number[];
-  readonly dur: number[];
-  readonly uid: number[];
-  readonly startKnown: boolean[];
-  readonly endKnown: boolean[];
+/** Column buffers of the slices, before the container is known. */
+export class SliceColumns {
+  readonly cpu = new I32Column();
+  readonly ts = new F64Column();
+  readonly dur = new F64Column();
+  readonly uid = new I32Column();
+  readonly startKnown = new BoolColumn();
+  readonly endKnown = new BoolColumn();
 }
 
-export interface SyscallColumns {
-  readonly cpu: number[];
-  readonly ts: number[];
-  readonly dur: number[];
-  readonly name: string[];
+export class SyscallColumns {
+  readonly cpu = new I32Column();
+  readonly ts = new F64Column();
+  readonly dur = new F64Column();
+  readonly name = new DictColumn();
   /** NaN: none. */
-  readonly ret: number[];
-  readonly uid: number[];
+  readonly ret = new F64Column();
+  readonly uid = new I32Column();
   /** The entry's string arguments as a JSON object (null: none). */
-  readonly args: Array<string | null>;
+  readonly args = new DictColumn();
 }
+
+/** The `kind` of a page row, by code. */
+export const PAGE_KINDS: readonly string[] = ['alloc', 'free'];
 
 /** Page allocations and frees (one page per event, as memtop counts them). */
-export interface PageColumns {
-  readonly cpu: number[];
-  readonly ts: number[];
-  readonly alloc: boolean[];
-  /** -1: memtop charges no thread. */
-  readonly uid: number[];
+export class PageColumns {
+  /** NULL_I32: unknown. */
+  readonly cpu = new I32Column();
+  readonly ts = new F64Column();
+  /** Code into `PAGE_KINDS`. */
+  readonly kind = new I32Column();
+  /** NULL_I32: memtop charges no thread. */
+  readonly uid = new I32Column();
 }
 
 const WAKEUPS = new Set(['sched_waking', 'sched_wakeup', 'sched_wakeup_new']);
 
 export class TableCollector implements AnalysisHandler {
   readonly name = 'sql-tables';
-  readonly slices: SliceColumns = { cpu: [], ts: [], dur: [], uid: [], startKnown: [], endKnown: [] };
-  readonly syscalls: SyscallColumns = { cpu: [], ts: [], dur: [], name: [], ret: [], uid: [], args: [] };
+  readonly slices = new SliceColumns();
+  readonly syscalls = new SyscallColumns();
   /** Off-CPU thread states (with `states`). */
   readonly states: ThreadStates | undefined;
-  readonly pages: PageColumns = { cpu: [], ts: [], alloc: [], uid: [] };
+  readonly pages = new PageColumns();
   model!: SystemModel;
   periodBegin: number | undefined;
   lastTs: number | undefined;
@@ -74,8 +80,8 @@ export class TableCollector implements AnalysisHandler {
   private start: number[] = [];
   private startCpu: number[] = [];
   private seen: boolean[] = [];
-  /** Per thread uid: the string arguments of the syscall entry in flight, and its time. */
-  private argsOf: Array<string | null> = [];
+  /** Per thread uid: the string arguments (code in `syscalls.args`) of the syscall entry in flight, and its time. */
+  private argsOf: number[] = [];
   private argsTs: number[] = [];
 
   constructor(want: { slices: boolean; syscalls: boolean; pages?: boolean; states?: boolean }) {
@@ -160,10 +166,10 @@ export class TableCollector implements AnalysisHandler {
           (typeof v === 'string' ? JSON.stringify(byteStringToText(v)) : 'null');
       }
       while (this.argsOf.length <= t.uid) {
-        this.argsOf.push(null);
+        this.argsOf.push(NULL_I32);
         this.argsTs.push(NaN);
       }
-      this.argsOf[t.uid] = s + '}';
+      this.argsOf[t.uid] = this.syscalls.args.code(s + '}');
       this.argsTs[t.uid] = ev.ts;
     };
   }
@@ -226,14 +232,15 @@ export class TableCollector implements AnalysisHandler {
     const t = m.exitThread;
     if (t === undefined) return;
     const s = this.syscalls;
+    const uid = t.uid;
     s.cpu.push(m.cpuId);
     s.ts.push(t.sysEntry);
     s.dur.push(ts - t.sysEntry);
     s.name.push(t.sysName!);
     s.ret.push(m.exitRet);
-    s.uid.push(t.uid);
-    const a = this.argsOf[t.uid];
-    s.args.push(a !== undefined && this.argsTs[t.uid] === t.sysEntry ? a : null);
+    s.uid.push(uid);
+    const a = this.argsOf[uid];
+    s.args.codes.push(a !== undefined && this.argsTs[uid] === t.sysEntry ? a : NULL_I32);
   }
 
   private onPage(ts: number, alloc: boolean): void {
@@ -241,10 +248,10 @@ export class TableCollector implements AnalysisHandler {
     const t = m.memThread;
     const p = this.pages;
     // The model leaves cpuId as it was for a free it ignores (no page allocated yet).
-    p.cpu.push(t === undefined ? NaN : m.cpuId);
+    p.cpu.push(t === undefined || Number.isNaN(m.cpuId) ? NULL_I32 : m.cpuId);
     p.ts.push(ts);
-    p.alloc.push(alloc);
-    p.uid.push(t === undefined ? -1 : t.uid);
+    p.kind.push(alloc ? 0 : 1);
+    p.uid.push(t === undefined ? NULL_I32 : t.uid);
   }
 
   finalize(lastTs: number): void {

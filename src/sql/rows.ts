@@ -7,6 +7,7 @@ import type { AnalyseResult } from '../analyses/session.js';
 import type { TimeBase } from '../ctf/event.js';
 import type { SystemModel } from '../model/model.js';
 import type { TableCollector } from './collect.js';
+import { Typed } from './columns.js';
 import type { EventCollector } from './events.js';
 import type { TableName } from './schema.js';
 import { TABLES } from './schema.js';
@@ -19,7 +20,11 @@ import { TABLES } from './schema.js';
 export type Cell = number | string | boolean | null;
 
 export interface BuiltColumn {
-  readonly values: readonly Cell[];
+  /**
+   * Cells, or typed arrays (src/sql/columns.ts) loaded as they are: float64 numbers (NaN:
+   * unknown), int32 ids or dictionary codes (`NULL_I32`: unknown), booleans (0/1).
+   */
+  readonly values: readonly Cell[] | Typed;
   /** Strings of a dictionary-encoded varchar column (values are indexes into it). */
   readonly dict?: readonly string[];
 }
@@ -91,12 +96,12 @@ export interface Ctx {
 
 /**
  * A table's rows from its columns by name (every column of the schema but `machine` and those
- * taken from the thread); arrays of values, or dictionary-encoded columns.
+ * taken from the thread); arrays of values, typed arrays, or dictionary-encoded columns.
  */
 export function table(
   ctx: Ctx,
   name: TableName,
-  columns: Readonly<Record<string, readonly Cell[] | BuiltColumn>>,
+  columns: Readonly<Record<string, readonly Cell[] | Typed | BuiltColumn>>,
 ): BuiltTable {
   const defs = TABLES[name].columns.slice(1);
   const cols: BuiltColumn[] = [];
@@ -128,8 +133,8 @@ export function table(
   };
 }
 
-function isColumn(c: readonly Cell[] | BuiltColumn): c is BuiltColumn {
-  return !Array.isArray(c);
+function isColumn(c: readonly Cell[] | Typed | BuiltColumn): c is BuiltColumn {
+  return !Array.isArray(c) && !(c instanceof Typed);
 }
 
 /** Per thread uid: tid, container key; and the container names as a dictionary (by key). */

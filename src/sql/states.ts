@@ -14,22 +14,26 @@
  *
  * Nothing is known of a thread before its first event: its first row starts there.
  */
+import { BoolColumn, DictColumn, F64Column, I32Column, NULL_I32 } from './columns.js';
 
-/** Columns of the rows, before the threads' columns are attached (NaN / -1: unknown). */
-export interface StateColumns {
-  readonly ts: number[];
-  readonly dur: number[];
-  readonly uid: number[];
-  readonly state: string[];
-  /** -1: none. */
-  readonly cpu: number[];
-  readonly wakeup: boolean[];
-  /** -1: none. */
-  readonly waker: number[];
+/** Column buffers of the rows, before the threads' columns are attached. */
+export class StateColumns {
+  readonly ts = new F64Column();
+  readonly dur = new F64Column();
+  readonly uid = new I32Column();
+  readonly state = new DictColumn();
+  /** NULL_I32: none. */
+  readonly cpu = new I32Column();
+  readonly wakeup = new BoolColumn();
+  /** NULL_I32: none. */
+  readonly waker = new I32Column();
   /** NaN: none. */
-  readonly prevState: number[];
-  readonly endKnown: boolean[];
+  readonly prevState = new F64Column();
+  readonly endKnown = new BoolColumn();
 }
+
+/** A CPU or thread uid, or none (negative, NaN). */
+const id = (v: number): number => (v < 0 || Number.isNaN(v) ? NULL_I32 : v);
 
 const STATE_BITS = ['S', 'D', 'T', 't', 'X', 'Z', 'P', 'I'];
 
@@ -42,17 +46,7 @@ export function stateOf(prevState: number): string {
 }
 
 export class ThreadStates {
-  readonly rows: StateColumns = {
-    ts: [],
-    dur: [],
-    uid: [],
-    state: [],
-    cpu: [],
-    wakeup: [],
-    waker: [],
-    prevState: [],
-    endKnown: [],
-  };
+  readonly rows = new StateColumns();
   // The open row of each thread uid (since: NaN when none).
   private since: number[] = [];
   private state: string[] = [];
@@ -69,10 +63,11 @@ export class ThreadStates {
     r.dur.push(ts - s);
     r.uid.push(uid);
     r.state.push(this.state[uid]!);
-    r.cpu.push(this.cpu[uid]!);
+    r.cpu.push(id(this.cpu[uid]!));
     r.wakeup.push(this.woken[uid]!);
-    r.waker.push(this.waker[uid]!);
-    r.prevState.push(this.prev[uid]!);
+    r.waker.push(id(this.waker[uid]!));
+    const p = this.prev[uid]!;
+    r.prevState.push(p < 0 ? NaN : p);
     r.endKnown.push(endKnown);
     this.since[uid] = NaN;
   }

@@ -5,9 +5,12 @@
  */
 import type { Thread } from '../model/threads.js';
 import type { SystemModel } from '../model/model.js';
+import { PAGE_KINDS } from './collect.js';
+import type { DictColumn, F64Column, I32Column, Typed } from './columns.js';
+import { concat, NULL_I32 } from './columns.js';
 import { ioTable, irqTable } from './io-irq.js';
-import type { BuiltTable, Cell, Ctx } from './rows.js';
-import { dictColumn, orNull, table } from './rows.js';
+import type { BuiltColumn, BuiltTable, Cell, Ctx } from './rows.js';
+import { orNull, table } from './rows.js';
 import type { TableName } from './schema.js';
 import { spanTable } from './spans.js';
 
@@ -195,40 +198,52 @@ function containerTable(ctx: Ctx): BuiltTable {
 }
 
 /** The columns every collected row has. */
-const timed = (s: { cpu: Cell[]; ts: Cell[]; dur: Cell[]; uid: Cell[] }): Record<string, Cell[]> => ({
-  cpu: s.cpu,
-  ts: s.ts,
-  dur: s.dur,
-  utid: s.uid,
+const timed = (s: {
+  cpu: I32Column;
+  ts: F64Column;
+  dur: F64Column;
+  uid: I32Column;
+}): Record<string, Typed> => ({
+  cpu: s.cpu.values(),
+  ts: s.ts.values(),
+  dur: s.dur.values(),
+  utid: s.uid.values(),
 });
+
+const dict = (c: DictColumn): BuiltColumn => ({ values: c.codes.values(), dict: c.dict });
 
 function sliceTable(ctx: Ctx): BuiltTable {
   const s = ctx.collector.slices;
   return table(ctx, 'sched_slice', {
     ...timed(s),
-    start_known: s.startKnown,
-    end_known: s.endKnown,
+    start_known: s.startKnown.values(),
+    end_known: s.endKnown.values(),
   });
 }
+
+const f64 = (n: number): Float64Array => new Float64Array(n);
+const i32 = (n: number): Int32Array => new Int32Array(n);
+const u8 = (n: number): Uint8Array => new Uint8Array(n);
 
 /** The slices as Running rows, then the other states (src/sql/states.ts). */
 function stateTable(ctx: Ctx): BuiltTable {
   const s = ctx.collector.slices;
   const r = ctx.collector.states!.rows;
   const n = s.ts.length;
-  const nulls = (): Cell[] => new Array<Cell>(n).fill(null);
-  const none = (v: number): Cell => (v < 0 || Number.isNaN(v) ? null : v);
+  const m = r.ts.length;
+  // Code 0: Running; the other states' codes after it.
+  const state = r.state.codes.array().map((c) => c + 1);
   return table(ctx, 'thread_state', {
-    ts: [...s.ts, ...r.ts],
-    dur: [...s.dur, ...r.dur],
-    utid: [...s.uid, ...r.uid],
-    state: dictColumn([...new Array<string>(n).fill('Running'), ...r.state]),
-    cpu: [...s.cpu, ...r.cpu.map(none)],
-    wakeup: [...new Array<boolean>(n).fill(false), ...r.wakeup],
-    waker_utid: [...nulls(), ...r.waker.map(none)],
-    prev_state: [...nulls(), ...r.prevState.map(none)],
-    start_known: [...s.startKnown, ...new Array<boolean>(r.ts.length).fill(true)],
-    end_known: [...s.endKnown, ...r.endKnown],
+    ts: concat(f64, s.ts.array(), r.ts.array()),
+    dur: concat(f64, s.dur.array(), r.dur.array()),
+    utid: concat(i32, s.uid.array(), r.uid.array()),
+    state: { values: concat(i32, i32(n), state), dict: ['Running', ...r.state.dict] },
+    cpu: concat(i32, s.cpu.array(), r.cpu.array()),
+    wakeup: concat(u8, u8(n), r.wakeup.array()),
+    waker_utid: concat(i32, i32(n).fill(NULL_I32), r.waker.array()),
+    prev_state: concat(f64, f64(n).fill(NaN), r.prevState.array()),
+    start_known: concat(u8, s.startKnown.array(), u8(m).fill(1)),
+    end_known: concat(u8, s.endKnown.array(), r.endKnown.array()),
   });
 }
 
@@ -236,19 +251,19 @@ function syscallTable(ctx: Ctx): BuiltTable {
   const s = ctx.collector.syscalls;
   return table(ctx, 'syscall', {
     ...timed(s),
-    name: dictColumn(s.name),
-    ret: s.ret.map((r) => (Number.isNaN(r) ? null : r)),
-    string_args: dictColumn(s.args),
+    name: dict(s.name),
+    ret: s.ret.values(),
+    string_args: dict(s.args),
   });
 }
 
 function pageTable(ctx: Ctx): BuiltTable {
   const p = ctx.collector.pages;
   return table(ctx, 'page_alloc', {
-    cpu: p.cpu.map((c) => (Number.isNaN(c) ? null : c)),
-    ts: p.ts,
-    kind: { values: p.alloc.map((a) => (a ? 0 : 1)), dict: ['alloc', 'free'] },
-    utid: p.uid.map((u) => (u < 0 ? null : u)),
+    cpu: p.cpu.values(),
+    ts: p.ts.values(),
+    kind: { values: p.kind.values(), dict: PAGE_KINDS },
+    utid: p.uid.values(),
   });
 }
 
