@@ -110,9 +110,10 @@ export class I32Column extends BlockColumn<Int32Array> {
     super((n) => new Int32Array(n));
   }
 
+  /** NaN (an unknown number: a CPU the trace does not say) is NULL, not the 0 a cast makes. */
   push(v: number): void {
     if (this.pos === BLOCK) this.next();
-    this.cur[this.pos++] = v;
+    this.cur[this.pos++] = v === v ? v : NULL_I32;
   }
 }
 
