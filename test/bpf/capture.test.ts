@@ -183,7 +183,8 @@ describe.skipIf(bpfSkip())('context blocks left out of syscall records (elideCon
       cap.ring.consume((off, len) => {
         const u = cap.ring.data;
         const flags = u[off + 12]!;
-        const at = refs.see(u, off, len, cap.ring.view.getUint32(off + 8, true));
+        const w = new Int32Array(u.buffer, u.byteOffset, u.byteLength >> 2);
+        const at = refs.see(u, w, off, len, cap.ring.view.getUint32(off + 8, true));
         if ((flags & FLAG_CTX_SAME) !== 0) same++;
         if ((flags & FLAG_CTX_REF) !== 0) ref++;
         const rec = at < 0 ? u.subarray(off, off + len) : refs.buf.subarray(at, at + len + cap.rawOff - HDR);

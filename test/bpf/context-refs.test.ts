@@ -31,9 +31,11 @@ function rec(cpu: number, flags: number, ctx: number, raw: number[]): Uint8Array
 function feed(refs: ContextRefs, recs: Uint8Array[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const r of recs) {
-    const ring = new Uint8Array(r.length + 16);
+    // A ring: 8-aligned records, padded to 8 (the words past a record are still the ring's).
+    const ring = new Uint8Array(((r.length + 7) & ~7) + 16);
     ring.set(r, 8);
-    const at = refs.see(ring, 8, r.length, new DataView(ring.buffer).getUint32(16, true));
+    const w = new Int32Array(ring.buffer);
+    const at = refs.see(ring, w, 8, r.length, new DataView(ring.buffer).getUint32(16, true));
     out.push(at < 0 ? ring.slice(8, 8 + r.length) : refs.buf.slice(at, at + r.length + RAW - HDR));
   }
   return out;
@@ -84,9 +86,9 @@ describe('ContextRefs', () => {
     const kept: Array<{ buf: Uint8Array; at: number; n: number }> = [];
     for (let i = 0; i < 5000; i++) {
       const r = rec(0, FLAG_CTX_SAME, 0, [i & 0xff, (i >> 8) & 0xff]);
-      const ring = new Uint8Array(r.length);
+      const ring = new Uint8Array((r.length + 7) & ~7);
       ring.set(r);
-      const at = refs.see(ring, 0, r.length, 0);
+      const at = refs.see(ring, new Int32Array(ring.buffer), 0, r.length, 0);
       kept.push({ buf: refs.buf, at, n: i });
     }
     expect(new Set(kept.map((k) => k.buf)).size, 'chunks').toBeGreaterThan(1);

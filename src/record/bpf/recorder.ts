@@ -151,7 +151,7 @@ export class BpfRecorder extends BpfSession {
     let own = false;
     const refs = this.contextRefs;
     if (refs !== undefined && (u[off + 12]! & (FLAG_CTX_REF | FLAG_CTX_SAME)) !== 0) {
-      const at = refs.see(u, off, len, v.getUint32(off + 8, true));
+      const at = refs.see(u, this.words, off, len, v.getUint32(off + 8, true));
       if (at >= 0) {
         u = refs.buf;
         v = refs.view;
