@@ -15,3 +15,13 @@ export function getOrAdd<K, V, A>(map: Map<K, V>, key: K, make: (key: K, arg?: A
   }
   return v;
 }
+
+/**
+ * Sets `table[index]` and returns `value`, filling the slots before it with undefined first: a
+ * table indexed by a small dense key (event class, stream) stays a packed array.
+ */
+export function setSlot<T>(table: Array<T | undefined>, index: number, value: T): T {
+  while (table.length < index) table.push(undefined);
+  table[index] = value;
+  return value;
+}
