@@ -13,9 +13,9 @@
 import { byteStringToText } from '../ctf/event.js';
 import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
-import type { SystemModel } from '../model/model.js';
 import type { Thread } from '../model/threads.js';
-import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
+import type { AnalysisContext } from './handler.js';
+import { TopHandler } from './top-handler.js';
 
 const NONE = NaN;
 
@@ -74,38 +74,25 @@ export interface CputopResult {
   readonly containers: ContainerCpuUsage[];
 }
 
-export class CputopHandler implements AnalysisHandler {
+export class CputopHandler extends TopHandler<TidCpuUsage> {
   readonly name = 'cputop';
   result: CputopResult | undefined;
-  private model!: SystemModel;
-  private filter!: ProcessFilter;
-  private active = false;
-  private periodBegin = 0;
-  private readonly tids = new Map<number, TidCpuUsage>();
   private readonly cpus = new Map<number, CpuUsage>();
   // Per thread lifetime (index = Thread.uid), for per-container sums.
   private thrNs: number[] = [];
   private thrLast: number[] = [];
   private thrSeen: boolean[] = [];
-  /** The thread (latest lifetime) of each per-TID row, for the container selection at the end. */
-  private readonly rowThread = new Map<number, Thread>();
   /** With a container selection: per-CPU busy time by thread. */
   private byThread: Map<number, CpuByThread> | undefined;
 
-  reset(ctx: AnalysisContext): void {
-    this.model = ctx.model;
-    this.filter = ctx.filter;
+  override reset(ctx: AnalysisContext): void {
+    super.reset(ctx);
     if (ctx.filter.selectsContainers) this.byThread = new Map();
     this.model.onPrioChanged((t, prio) => {
       if (!this.active) return;
       const s = this.tids.get(t.tid);
       if (s !== undefined) s.prios.push(prio);
     });
-  }
-
-  begin(ts: number): void {
-    this.active = true;
-    this.periodBegin = ts;
   }
 
   bind(info: ClassInfo): EventFn | undefined {
@@ -241,7 +228,7 @@ export class CputopHandler implements AnalysisHandler {
       c.usage = pct(c.busyNs);
     }
     // --container/--container-type/--host: the rows of the selected tasks (final binding).
-    const tids = [...this.tids.values()].filter((t) => f.threadSelected(this.rowThread.get(t.tid)!));
+    const tids = this.selectedRows();
     for (const t of tids) {
       if (!Number.isNaN(t.lastSched)) t.cpuNs += lastTs - t.lastSched;
       t.usage = pct(t.cpuNs);
@@ -261,36 +248,31 @@ export class CputopHandler implements AnalysisHandler {
     }
 
     // Per container: the running threads are charged up to the end, like the per-TID rows.
-    const byContainer = new Map<Container, ContainerCpuUsage>();
-    for (const c of model.containers.all()) {
-      if (this.filter.container(c)) byContainer.set(c, { container: c, cpuNs: 0, usage: 0, threads: 0 });
-    }
+    const byContainer = this.containerRows(newContainerCpu, true);
     for (let uid = 0; uid < this.thrNs.length; uid++) {
       if (!this.thrSeen[uid]) continue;
       const th = model.allThreads[uid]!;
       // The idle task is nobody's usage: lttng-analyses charges it from the start of the period
       // to the CPU's first switch (kept in the per-TID rows), which made [HOST] exceed the CPUs.
       if (th.tid === 0) continue;
-      if (!f.threadSelected(th)) continue;
+      const e = byContainer.of(th);
+      if (e === undefined) continue;
       let ns = this.thrNs[uid]!;
       const last = this.thrLast[uid]!;
       if (!Number.isNaN(last)) ns += lastTs - last;
-      const c = model.containerOf(th);
-      let e = byContainer.get(c);
-      if (e === undefined) {
-        if (!this.filter.container(c)) continue;
-        e = { container: c, cpuNs: 0, usage: 0, threads: 0 };
-        byContainer.set(c, e);
-      }
       e.cpuNs += ns;
       e.threads++;
     }
-    const containers = [...byContainer.values()];
+    const containers = byContainer.list();
     for (const e of containers) e.usage = pct(e.cpuNs);
     containers.sort((a, b) => b.usage - a.usage);
 
     this.result = { begin: this.periodBegin, end: lastTs, tids, cpus, total, containers };
   }
+}
+
+function newContainerCpu(container: Container): ContainerCpuUsage {
+  return { container, cpuNs: 0, usage: 0, threads: 0 };
 }
 
 function newTid(tid: number, pid: number | undefined, comm: string): TidCpuUsage {

@@ -9,6 +9,7 @@ import {
   boundCols,
   countCol,
   DISK_COL,
+  durationCol,
   PATH_COL,
   PROCESS_COL,
   statsCols,
@@ -16,13 +17,15 @@ import {
 } from './table-columns.js';
 
 export const size = (v: number): Cell => ({ class: 'size', value: v });
+/** `size`: bytes of a request or of operations (`Read/write size`, `Operations size`). */
+const sizeCol = (title: string): ColumnDesc => col('size', title, 'size');
 
 const LOG_COLUMNS = [
   col('time_range', 'Call time range', 'time-range'),
   col('out_of_range', 'System call out of range?', 'bool'),
-  col('duration', 'Call duration', 'duration'),
+  durationCol('Call duration'),
   SYSCALL_COL,
-  col('size', 'Read/write size', 'size'),
+  sizeCol('Read/write size'),
   PROCESS_COL,
   col('path', 'File path', 'path'),
   col('fd', 'File descriptor', 'fd'),
@@ -64,19 +67,19 @@ export const IO_CLASSES = {
   log: tableClass('log', 'I/O operations log', LOG_COLUMNS),
   perProcess: tableClass('per-process-top', 'Per-process top I/O operations', [
     PROCESS_COL,
-    col('size', 'Total operations size', 'size'),
+    sizeCol('Total operations size'),
     col('disk_size', 'Disk operations size', 'size'),
     col('net_size', 'Network operations size', 'size'),
     col('unknown_size', 'Unknown operations size', 'size'),
   ]),
   perFile: tableClass('per-file-top', 'Per-file top I/O operations', [
     PATH_COL,
-    col('size', 'Operations size', 'size'),
+    sizeCol('Operations size'),
     col('fd_owners', 'File descriptor owners', 'string'),
   ]),
   perProcessBlock: tableClass('per-process-top-block', 'Per-process top block I/O operations', [
     PROCESS_COL,
-    col('size', 'Operations size', 'size'),
+    sizeCol('Operations size'),
   ]),
   perDiskSector: tableClass('per-disk-top-sector', 'Per-disk top sector I/O operations', [
     DISK_COL,
@@ -92,6 +95,6 @@ export const IO_CLASSES = {
   ]),
   perNetif: tableClass('per-netif-top', 'Per-network interface top I/O operations', [
     col('netif', 'Network interface', 'netif'),
-    col('size', 'Operations size', 'size'),
+    sizeCol('Operations size'),
   ]),
 };

@@ -48,6 +48,11 @@ function take<T>(xs: readonly T[], keep: (x: T) => boolean, limit: number): T[] 
   return out;
 }
 
+/** The rows by decreasing `key` (stable), up to the limit; those where it is 0 left out unless `zeros`. */
+function top<T>(xs: Iterable<T>, key: (x: T) => number, limit: number, zeros = false): T[] {
+  return take(desc(xs, key), zeros ? () => true : (x) => key(x) !== 0, limit);
+}
+
 /** `get_files_stats`. */
 function files(r: IoPeriodResult): Map<string, FileRow> {
   const m = new Map<string, FileRow>();
@@ -77,51 +82,18 @@ export function usage(r: IoPeriodResult, limit: number): Usage {
   const fm = [...files(r).values()];
   const disks = [...r.disks.values()];
   const ifaces = [...r.ifaces.values()];
-  const all = (): boolean => true;
   return {
-    procRead: take(desc(procs, totalRead), all, limit),
-    procWrite: take(desc(procs, totalWrite), all, limit),
-    fileRead: take(
-      desc(fm, (f) => f.read),
-      (f) => f.read !== 0,
-      limit,
-    ),
-    fileWrite: take(
-      desc(fm, (f) => f.write),
-      (f) => f.write !== 0,
-      limit,
-    ),
-    blockRead: take(
-      desc(procs, (p) => p.block.read),
-      (p) => p.block.read !== 0,
-      limit,
-    ),
-    blockWrite: take(
-      desc(procs, (p) => p.block.write),
-      (p) => p.block.write !== 0,
-      limit,
-    ),
-    sectors: take(
-      desc(disks, (d) => d.totalSectors),
-      (d) => d.totalSectors !== 0,
-      limit,
-    ),
-    requests: take(
-      desc(disks, (d) => d.rqs.length),
-      (d) => d.rqs.length !== 0,
-      limit,
-    ),
+    procRead: top(procs, totalRead, limit, true),
+    procWrite: top(procs, totalWrite, limit, true),
+    fileRead: top(fm, (f) => f.read, limit),
+    fileWrite: top(fm, (f) => f.write, limit),
+    blockRead: top(procs, (p) => p.block.read, limit),
+    blockWrite: top(procs, (p) => p.block.write, limit),
+    sectors: top(disks, (d) => d.totalSectors, limit),
+    requests: top(disks, (d) => d.rqs.length, limit),
     rtps: take(disks, (d) => d.rqs.length !== 0, limit),
-    recv: take(
-      desc(ifaces, (i) => i.recvBytes),
-      all,
-      limit,
-    ).map((i) => ({ name: i.name, size: i.recvBytes })),
-    sent: take(
-      desc(ifaces, (i) => i.sentBytes),
-      all,
-      limit,
-    ).map((i) => ({ name: i.name, size: i.sentBytes })),
+    recv: top(ifaces, (i) => i.recvBytes, limit, true).map((i) => ({ name: i.name, size: i.recvBytes })),
+    sent: top(ifaces, (i) => i.sentBytes, limit, true).map((i) => ({ name: i.name, size: i.sentBytes })),
   };
 }
 

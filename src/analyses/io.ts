@@ -23,6 +23,7 @@ import { DurationStats } from './stats.js';
 import type { PeriodicOptions } from './periodic.js';
 import { PeriodicHandler } from './periodic.js';
 import type { Tick } from './ticks.js';
+import { getOrAdd } from '../util/map.js';
 
 export interface RW {
   read: number;
@@ -165,33 +166,38 @@ class PeriodData {
   readonly ifaces = new Map<string, IfaceIo>();
 
   proc(p: LttProc): ProcIo {
-    let s = this.tids.get(p.tid);
-    if (s === undefined) {
-      s = {
-        pid: p.pid,
-        tid: p.tid,
-        comm: p.comm,
-        disk: rw(),
-        net: rw(),
-        unk: rw(),
-        block: rw(),
-        fds: new Map(),
-        rqs: [],
-        thread: p.thread,
-      };
-      this.tids.set(p.tid, s);
-    }
-    return s;
+    return getOrAdd(this.tids, p.tid, newProcIo, p);
   }
+}
 
-  iface(name: string): IfaceIo {
-    let i = this.ifaces.get(name);
-    if (i === undefined) {
-      i = { name, recvBytes: 0, recvPackets: 0, sentBytes: 0, sentPackets: 0 };
-      this.ifaces.set(name, i);
-    }
-    return i;
-  }
+/** A process's statistics, made from its entry in the process table when first met. */
+function newProcIo(tid: number, p: LttProc): ProcIo {
+  return {
+    pid: p.pid,
+    tid,
+    comm: p.comm,
+    disk: rw(),
+    net: rw(),
+    unk: rw(),
+    block: rw(),
+    fds: new Map(),
+    rqs: [],
+    thread: p.thread,
+  };
+}
+
+function newIface(name: string): IfaceIo {
+  return { name, recvBytes: 0, recvPackets: 0, sentBytes: 0, sentPackets: 0 };
+}
+
+function newContainerIo(container: Container): ContainerIo {
+  const latency = {
+    Open: new DurationStats(),
+    Read: new DurationStats(),
+    Write: new DurationStats(),
+    Sync: new DurationStats(),
+  };
+  return { container, read: 0, write: 0, blockRead: 0, blockWrite: 0, calls: 0, errors: 0, latency };
 }
 
 function fdStats(p: LttProc, fd: number, ts: number): FdStats {
@@ -234,21 +240,18 @@ export function ioRequestFilter(o: Omit<IoOptions, 'periods'>): (rq: IoRequest) 
   };
 }
 
-export class IoHandler extends PeriodicHandler<PeriodData, PeriodData> {
-  readonly name = 'io';
-  result: IoResult | undefined;
-
+export class IoHandler extends PeriodicHandler<LttIo, PeriodData, PeriodData, IoPeriodResult, IoOptions> {
   constructor(
-    private readonly io: LttIo,
+    io: LttIo,
     private readonly procs: LttProcs,
-    private readonly opts: IoOptions,
+    opts: IoOptions,
   ) {
-    super(() => new PeriodData(), opts.periods);
+    super('io', io, opts, () => new PeriodData());
   }
 
   protected listen(): void {
     const on = (ev: EventRecord): boolean => this.counts(ev);
-    this.io.listen({
+    this.tracker.listen({
       ioRqExit: (ev, rq, proc, parent) => {
         if (on(ev)) for (const pd of this.open.values()) this.onRqExit(pd, rq, proc, parent);
       },
@@ -322,23 +325,27 @@ export class IoHandler extends PeriodicHandler<PeriodData, PeriodData> {
         if (on(ev)) for (const pd of this.open.values()) this.onBlock(pd, rq, proc, disk);
       },
       netDevXmit: (ev, iface, bytes) => {
-        if (!on(ev)) return;
-        for (const pd of this.open.values()) {
-          const i = pd.iface(iface);
-          i.sentPackets++;
-          i.sentBytes += bytes;
-        }
+        if (on(ev)) this.onNet(iface, bytes, true);
       },
       netifReceiveSkb: (ev, iface, bytes) => {
-        if (!on(ev)) return;
-        for (const pd of this.open.values()) {
-          const i = pd.iface(iface);
-          i.recvPackets++;
-          i.recvBytes += bytes;
-        }
+        if (on(ev)) this.onNet(iface, bytes, false);
       },
     });
     void this.procs;
+  }
+
+  /** A packet sent or received on an interface. */
+  private onNet(iface: string, bytes: number, sent: boolean): void {
+    for (const pd of this.open.values()) {
+      const i = getOrAdd(pd.ifaces, iface, newIface);
+      if (sent) {
+        i.sentPackets++;
+        i.sentBytes += bytes;
+      } else {
+        i.recvPackets++;
+        i.recvBytes += bytes;
+      }
+    }
   }
 
   private onRqExit(pd: PeriodData, rq: IoRequest, proc: LttProc, parent: LttProc): void {
@@ -429,28 +436,7 @@ export class IoHandler extends PeriodicHandler<PeriodData, PeriodData> {
     const keep = ioRequestFilter(this.opts);
     const m = this.model;
     const byC = new Map<Container, ContainerIo>();
-    const row = (c: Container): ContainerIo => {
-      let r = byC.get(c);
-      if (r === undefined) {
-        r = {
-          container: c,
-          read: 0,
-          write: 0,
-          blockRead: 0,
-          blockWrite: 0,
-          calls: 0,
-          errors: 0,
-          latency: {
-            Open: new DurationStats(),
-            Read: new DurationStats(),
-            Write: new DurationStats(),
-            Sync: new DurationStats(),
-          },
-        };
-        byC.set(c, r);
-      }
-      return r;
-    };
+    const row = (c: Container): ContainerIo => getOrAdd(byC, c, newContainerIo);
     for (const s of tids.values()) {
       for (const rq of s.rqs) {
         if (rq.kind === 'block' || rq.thread === undefined) continue;

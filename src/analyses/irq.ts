@@ -17,6 +17,7 @@ import type { RecordFilter } from '../filter/options.js';
 import type { PeriodicOptions } from './periodic.js';
 import { PeriodicHandler } from './periodic.js';
 import type { Tick } from './ticks.js';
+import { getOrAdd } from '../util/map.js';
 
 /** lttng-analyses' `HardIrqStats`/`SoftIrqStats`: the interrupts of one number or vector. */
 export interface IrqStats {
@@ -50,21 +51,13 @@ class PeriodData {
   readonly soft = new Map<number, IrqStats>();
 }
 
-export type IrqOptions = PeriodicOptions;
-
-export class IrqHandler extends PeriodicHandler<PeriodData, IrqPeriodResult> {
-  readonly name = 'irq';
-  result: IrqResult | undefined;
-
-  constructor(
-    private readonly irqs: IrqTracker,
-    private readonly opts: IrqOptions,
-  ) {
-    super(() => new PeriodData(), opts.periods);
+export class IrqHandler extends PeriodicHandler<IrqTracker, PeriodData, IrqPeriodResult> {
+  constructor(irqs: IrqTracker, opts: PeriodicOptions) {
+    super('irq', irqs, opts, () => new PeriodData());
   }
 
   protected listen(): void {
-    this.irqs.listen({
+    this.tracker.listen({
       entry: (ev, id, name) => {
         if (!this.counts(ev)) return;
         for (const pd of this.open.values()) {
@@ -73,34 +66,18 @@ export class IrqHandler extends PeriodicHandler<PeriodData, IrqPeriodResult> {
           else if (!s.names.includes(name)) s.names.push(name);
         }
       },
-      hardExit: (ev, irq) => {
-        if (!this.counted(ev, irq)) return;
-        for (const pd of this.open.values()) {
-          pd.irqs.push(irq);
-          let s = pd.hard.get(irq.id);
-          if (s === undefined) {
-            s = { names: ['unknown'], irqs: [] };
-            pd.hard.set(irq.id, s);
-          }
-          s.irqs.push(irq);
-        }
-      },
-      softExit: (ev, irq) => {
-        if (!this.counted(ev, irq)) return;
-        for (const pd of this.open.values()) {
-          pd.irqs.push(irq);
-          let s = pd.soft.get(irq.id);
-          if (s === undefined) {
-            s = {
-              names: [SOFTIRQ_NAMES.get(irq.id) ?? String(irq.id)],
-              irqs: [],
-            };
-            pd.soft.set(irq.id, s);
-          }
-          s.irqs.push(irq);
-        }
-      },
+      hardExit: (ev, irq) => this.onExit(ev, irq),
+      softExit: (ev, irq) => this.onExit(ev, irq),
     });
+  }
+
+  /** A completed hard IRQ or softirq. */
+  private onExit(ev: Parameters<RecordFilter>[0], irq: Irq): void {
+    if (!this.counted(ev, irq)) return;
+    for (const pd of this.open.values()) {
+      pd.irqs.push(irq);
+      getOrAdd(irq.hard ? pd.hard : pd.soft, irq.id, newIrqStats, irq.hard).irqs.push(irq);
+    }
   }
 
   private counted(ev: Parameters<RecordFilter>[0], irq: Irq): boolean {
@@ -139,17 +116,7 @@ export class IrqHandler extends PeriodicHandler<PeriodData, IrqPeriodResult> {
         if (irq.thread === undefined && !irq.idle) continue;
         const c = irq.thread === undefined ? undefined : m.containerOf(irq.thread);
         if (c !== undefined && !f.container(c)) continue;
-        let x = byC.get(c);
-        if (x === undefined) {
-          x = {
-            container: c,
-            hardCount: 0,
-            hardNs: 0,
-            softCount: 0,
-            softNs: 0,
-          };
-          byC.set(c, x);
-        }
+        const x = getOrAdd(byC, c, newContainerIrq);
         if (irq.hard) {
           x.hardCount++;
           x.hardNs += irq.duration!;
@@ -162,6 +129,15 @@ export class IrqHandler extends PeriodicHandler<PeriodData, IrqPeriodResult> {
       return { ...tk, result: { ...r, containers } };
     });
   }
+}
+
+/** The statistics of an IRQ number or softirq vector first met at its end (hard: no entry seen). */
+function newIrqStats(id: number, hard: boolean): IrqStats {
+  return { names: [hard ? 'unknown' : (SOFTIRQ_NAMES.get(id) ?? String(id))], irqs: [] };
+}
+
+function newContainerIrq(container: Container | undefined): ContainerIrq {
+  return { container, hardCount: 0, hardNs: 0, softCount: 0, softNs: 0 };
 }
 
 /** Hard IRQ names as the period ends (later entries may add names). */

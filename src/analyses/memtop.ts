@@ -8,9 +8,7 @@
  */
 import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
-import type { SystemModel } from '../model/model.js';
-import type { Thread } from '../model/threads.js';
-import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
+import { TopHandler } from './top-handler.js';
 
 export interface TidMemUsage {
   readonly tid: number;
@@ -38,28 +36,11 @@ export interface MemtopResult {
   readonly containers: ContainerMemUsage[];
 }
 
-export class MemtopHandler implements AnalysisHandler {
+export class MemtopHandler extends TopHandler<TidMemUsage> {
   readonly name = 'memtop';
   result: MemtopResult | undefined;
-  private model!: SystemModel;
-  private filter!: ProcessFilter;
-  private active = false;
-  private periodBegin = 0;
-  private readonly tids = new Map<number, TidMemUsage>();
-  /** The thread (latest lifetime) of each row, for the container selection at the end. */
-  private readonly rowThread = new Map<number, Thread>();
   private thrAlloc: number[] = [];
   private thrFree: number[] = [];
-
-  reset(ctx: AnalysisContext): void {
-    this.model = ctx.model;
-    this.filter = ctx.filter;
-  }
-
-  begin(ts: number): void {
-    this.active = true;
-    this.periodBegin = ts;
-  }
 
   bind(info: ClassInfo): EventFn | undefined {
     switch (info.name) {
@@ -101,32 +82,20 @@ export class MemtopHandler implements AnalysisHandler {
 
   finalize(lastTs: number): void {
     if (!this.active) return;
-    // --container/--container-type/--host: the rows of the selected tasks (final binding).
-    const f = this.filter;
-    const tids = [...this.tids.values()].filter((r) => f.threadSelected(this.rowThread.get(r.tid)!));
+    const tids = this.selectedRows();
     let totalAllocated = 0;
     let totalFreed = 0;
     for (const t of tids) {
       totalAllocated += t.allocated;
       totalFreed += t.freed;
     }
-    const model = this.model;
-    const byContainer = new Map<Container, ContainerMemUsage>();
-    for (const c of model.containers.all()) {
-      if (this.filter.container(c)) byContainer.set(c, { container: c, allocated: 0, freed: 0, threads: 0 });
-    }
+    const byContainer = this.containerRows(newContainerMem);
     for (let uid = 0; uid < this.thrAlloc.length; uid++) {
       const a = this.thrAlloc[uid]!;
       const fr = this.thrFree[uid]!;
       if (a === 0 && fr === 0) continue;
-      const th = model.allThreads[uid]!;
-      if (!f.threadSelected(th)) continue;
-      const c = model.containerOf(th);
-      let e = byContainer.get(c);
-      if (e === undefined) {
-        e = { container: c, allocated: 0, freed: 0, threads: 0 };
-        byContainer.set(c, e);
-      }
+      const e = byContainer.of(this.model.allThreads[uid]!);
+      if (e === undefined) continue;
       e.allocated += a;
       e.freed += fr;
       e.threads++;
@@ -137,9 +106,13 @@ export class MemtopHandler implements AnalysisHandler {
       tids,
       totalAllocated,
       totalFreed,
-      containers: [...byContainer.values()],
+      containers: byContainer.list(),
     };
   }
+}
+
+function newContainerMem(container: Container): ContainerMemUsage {
+  return { container, allocated: 0, freed: 0, threads: 0 };
 }
 
 /** Rows sorted by a key, decreasing, stable (Python's `sorted(..., reverse=True)`). */

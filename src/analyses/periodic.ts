@@ -18,9 +18,16 @@ export interface PeriodicOptions {
   readonly periods: PeriodMode;
 }
 
-export abstract class PeriodicHandler<PD, T> implements AnalysisHandler, PeriodSink {
-  abstract readonly name: string;
+/**
+ * `Src` is the tracker whose notifications the handler reads, `PD` the data of an open period,
+ * `T` what a tick keeps of it and `R` what the result shows of a tick.
+ */
+export abstract class PeriodicHandler<Src, PD, T, R = T, O extends PeriodicOptions = PeriodicOptions>
+  implements AnalysisHandler, PeriodSink
+{
   readonly filtersEvents = true;
+  /** One tick per period, in order of closing (after `finalize`). */
+  result: ReadonlyArray<Tick<R>> | undefined;
   protected model!: SystemModel;
   protected filter!: ProcessFilter;
   protected keep: RecordFilter | undefined;
@@ -29,8 +36,10 @@ export abstract class PeriodicHandler<PD, T> implements AnalysisHandler, PeriodS
   protected readonly ticks: Array<Tick<T>> = [];
 
   constructor(
+    readonly name: string,
+    protected readonly tracker: Src,
+    protected readonly opts: O,
     make: () => PD,
-    private readonly periods: PeriodMode,
   ) {
     this.open = new OpenPeriods<PD>(make);
   }
@@ -57,7 +66,7 @@ export abstract class PeriodicHandler<PD, T> implements AnalysisHandler, PeriodS
   }
 
   begin(ts: number): void {
-    if (!this.periods.defined) this.openPeriod({ begin: ts, name: undefined });
+    if (!this.opts.periods.defined) this.openPeriod({ begin: ts, name: undefined });
   }
 
   openPeriod(p: PeriodRef): void {

@@ -90,21 +90,18 @@ function view(p: LttProc): ProcView {
   return { tid: p.tid, pid: p.pid, comm: p.comm };
 }
 
-export type SchedOptions = PeriodicOptions;
+/** The statistics of a process first met (as wakee or waker), with its thread. */
+function tidSched(p: LttProc, thread: Thread | undefined): TidSched {
+  return { tid: p.tid, pid: p.pid, comm: p.comm, prios: [p.prio], events: [], thread };
+}
 
-export class SchedHandler extends PeriodicHandler<PeriodData, SchedPeriodResult> {
-  readonly name = 'sched';
-  result: SchedResult | undefined;
-
-  constructor(
-    private readonly procs: LttProcs,
-    private readonly opts: SchedOptions,
-  ) {
-    super(() => new PeriodData(), opts.periods);
+export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPeriodResult> {
+  constructor(procs: LttProcs, opts: PeriodicOptions) {
+    super('sched', procs, opts, () => new PeriodData());
   }
 
   protected listen(): void {
-    this.procs.listen({
+    this.tracker.listen({
       schedSwitch: (s) => this.onSwitch(s),
       prioChanged: (ev, tid, prio, ts) => {
         if (!this.counts(ev)) return;
@@ -158,26 +155,11 @@ export class SchedHandler extends PeriodicHandler<PeriodData, SchedPeriodResult>
     };
     for (const pd of this.open.values()) {
       const waker = s.waker;
-      if (waker !== undefined && !pd.tids.has(waker.tid)) {
-        pd.tids.set(waker.tid, {
-          tid: waker.tid,
-          pid: waker.pid,
-          comm: waker.comm,
-          prios: [waker.prio],
-          events: [],
-          thread: waker.thread,
-        });
-      }
+      if (waker !== undefined && !pd.tids.has(waker.tid))
+        pd.tids.set(waker.tid, tidSched(waker, waker.thread));
       let t = pd.tids.get(s.nextTid);
       if (t === undefined) {
-        t = {
-          tid: wakee.tid,
-          pid: wakee.pid,
-          comm: wakee.comm,
-          prios: [wakee.prio],
-          events: [],
-          thread: m.switchNext,
-        };
+        t = tidSched(wakee, m.switchNext);
         pd.tids.set(s.nextTid, t);
       }
       t.events.push(e);

@@ -16,7 +16,7 @@ import { padLeftAlign, padRightAlign } from './format/pyfmt.js';
 import type { SpanOwner, SpanRow, SpansRun } from './spans-run.js';
 import { NO_SYSCALL } from './spans.js';
 import { groupBy } from '../util/group.js';
-import { CONTAINER_COL, countCol, PROCESS_COL, TIME_RANGE_COL } from './table-columns.js';
+import { CONTAINER_COL, countCol, durationCol, PROCESS_COL, TIME_RANGE_COL } from './table-columns.js';
 
 /** `limit`: rows of the slowest-spans text table (0: all). */
 export interface SpansReportOptions extends ReportOptions {
@@ -39,7 +39,7 @@ const breakdownCols = (average: boolean): ColumnDesc[] =>
 export const SPANS_CLASSES = {
   spans: tableClass('spans', 'Spans', [
     TIME_RANGE_COL,
-    col('duration', 'Duration', 'duration'),
+    durationCol('Duration'),
     ...breakdownCols(false),
     col('unknown', 'Unknown', 'duration'),
     PREEMPTED_BY,

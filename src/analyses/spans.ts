@@ -26,10 +26,10 @@ import type { RecordFilter } from '../filter/options.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import { findField, toNum } from '../model/fields.js';
 import type { ModelContainerLookup } from '../model/lookup.js';
-import type { SystemModel } from '../model/model.js';
 import { isSyscallExit, syscallEntryName } from '../model/model.js';
 import type { Thread } from '../model/threads.js';
-import type { AnalysisContext, AnalysisHandler } from './handler.js';
+import type { AnalysisContext } from './handler.js';
+import { OnePeriodHandler } from './top-handler.js';
 
 const RUN = 0;
 const WAIT = 1;
@@ -114,15 +114,12 @@ export function preempted(prevState: number): boolean {
   return (prevState & 0xff) === 0;
 }
 
-export class SpansHandler implements AnalysisHandler {
+export class SpansHandler extends OnePeriodHandler {
   readonly name = 'spans';
   /** The handler applies `--filter` itself, to begin events only. */
   readonly filtersEvents = true;
   result: SpansResult | undefined;
-  private model!: SystemModel;
   private keep: RecordFilter | undefined;
-  private active = false;
-  private periodBegin = 0;
   private readonly spans: Span[] = [];
   /** Open spans without a thread (no breakdown), by pairing key. */
   private readonly orphans = new Map<string, Span[]>();
@@ -150,18 +147,14 @@ export class SpansHandler implements AnalysisHandler {
     private readonly opts: SpansOptions,
     private readonly lookup: ModelContainerLookup,
   ) {
+    super();
     this.kernelFirst = opts.kernelRange?.begin ?? Infinity;
     this.kernelLast = opts.kernelRange?.end ?? -Infinity;
   }
 
-  reset(ctx: AnalysisContext): void {
-    this.model = ctx.model;
+  override reset(ctx: AnalysisContext): void {
+    super.reset(ctx);
     this.keep = ctx.keep;
-  }
-
-  begin(ts: number): void {
-    this.active = true;
-    this.periodBegin = ts;
   }
 
   needsPayload(info: ClassInfo): boolean {

@@ -10,10 +10,10 @@ import type { Container } from '../model/containers.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import type { RecordFilter } from '../filter/options.js';
 import { isSyscallExit, syscallEntryName } from '../model/model.js';
-import type { SystemModel } from '../model/model.js';
-import type { Thread } from '../model/threads.js';
 import { returnKey } from './format/errno.js';
-import type { AnalysisContext, AnalysisHandler, ProcessFilter } from './handler.js';
+import type { AnalysisContext } from './handler.js';
+import { TopHandler } from './top-handler.js';
+import { getOrAdd } from '../util/map.js';
 import { DurationStats } from './stats.js';
 
 export class SyscallStats {
@@ -78,16 +78,9 @@ interface ThreadSyscalls {
   readonly syscalls: Map<string, SyscallStats>;
 }
 
-export class SyscallstatsHandler implements AnalysisHandler {
+export class SyscallstatsHandler extends TopHandler<TidSyscalls> {
   readonly name = 'syscallstats';
   result: SyscallstatsResult | undefined;
-  private model!: SystemModel;
-  private filter!: ProcessFilter;
-  private active = false;
-  private periodBegin = 0;
-  private readonly tids = new Map<number, TidSyscalls>();
-  /** The thread (latest lifetime) of each row, for the container selection at the end. */
-  private readonly rowThread = new Map<number, Thread>();
   private readonly threads = new Map<number, ThreadSyscalls>();
 
   /**
@@ -102,15 +95,9 @@ export class SyscallstatsHandler implements AnalysisHandler {
   /** Per thread uid: whether the entry of its syscall in flight was kept (with a filter). */
   private entryKept: boolean[] = [];
 
-  reset(ctx: AnalysisContext): void {
-    this.model = ctx.model;
-    this.filter = ctx.filter;
+  override reset(ctx: AnalysisContext): void {
+    super.reset(ctx);
     this.keep = ctx.keep;
-  }
-
-  begin(ts: number): void {
-    this.active = true;
-    this.periodBegin = ts;
   }
 
   bind(info: ClassInfo): EventFn | undefined {
@@ -151,12 +138,7 @@ export class SyscallstatsHandler implements AnalysisHandler {
       s = { tid: t.tid, pid: t.pid, comm: t.comm, total: 0, syscalls: new Map() };
       this.tids.set(t.tid, s);
     }
-    let st = s.syscalls.get(name);
-    if (st === undefined) {
-      st = new SyscallStats(name);
-      s.syscalls.set(name, st);
-    }
-    st.add(duration, ret);
+    getOrAdd(s.syscalls, name, newSyscallStats).add(duration, ret);
     s.total++;
     this.rowThread.set(t.tid, t);
 
@@ -165,49 +147,26 @@ export class SyscallstatsHandler implements AnalysisHandler {
       th = { total: 0, errors: 0, syscalls: new Map() };
       this.threads.set(t.uid, th);
     }
-    let tst = th.syscalls.get(name);
-    if (tst === undefined) {
-      tst = new SyscallStats(name);
-      th.syscalls.set(name, tst);
-    }
-    tst.add(duration, ret);
+    getOrAdd(th.syscalls, name, newSyscallStats).add(duration, ret);
     th.total++;
     if (ret < 0) th.errors++;
   }
 
   finalize(lastTs: number): void {
     if (!this.active) return;
-    const model = this.model;
-    const byContainer = new Map<Container, ContainerSyscalls>();
-    const entry = (c: Container): ContainerSyscalls => {
-      let e = byContainer.get(c);
-      if (e === undefined) {
-        e = { container: c, total: 0, errors: 0, syscalls: new Map(), all: new DurationStats(), threads: 0 };
-        byContainer.set(c, e);
-      }
-      return e;
-    };
-    for (const c of model.containers.all()) if (this.filter.container(c)) entry(c);
-    const f = this.filter;
+    const byContainer = this.containerRows(newContainerSyscalls);
     for (const [uid, th] of this.threads) {
-      const thread = model.allThreads[uid]!;
-      if (!f.threadSelected(thread)) continue;
-      const e = entry(model.containerOf(thread));
+      const e = byContainer.of(this.model.allThreads[uid]!);
+      if (e === undefined) continue;
       e.total += th.total;
       e.errors += th.errors;
       e.threads++;
       for (const [name, st] of th.syscalls) {
-        let cs = e.syscalls.get(name);
-        if (cs === undefined) {
-          cs = new SyscallStats(name);
-          e.syscalls.set(name, cs);
-        }
-        cs.merge(st);
+        getOrAdd(e.syscalls, name, newSyscallStats).merge(st);
         e.all.merge(st.durations);
       }
     }
-    // --container/--container-type/--host: the rows of the selected tasks (final binding).
-    const tids = [...this.tids.values()].filter((r) => f.threadSelected(this.rowThread.get(r.tid)!));
+    const tids = this.selectedRows();
     let total = 0;
     for (const r of tids) total += r.total;
     this.result = {
@@ -215,7 +174,15 @@ export class SyscallstatsHandler implements AnalysisHandler {
       end: lastTs,
       tids,
       total,
-      containers: [...byContainer.values()],
+      containers: byContainer.list(),
     };
   }
+}
+
+function newSyscallStats(name: string): SyscallStats {
+  return new SyscallStats(name);
+}
+
+function newContainerSyscalls(container: Container): ContainerSyscalls {
+  return { container, total: 0, errors: 0, syscalls: new Map(), all: new DurationStats(), threads: 0 };
 }

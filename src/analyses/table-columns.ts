@@ -14,6 +14,11 @@ export const DISK_COL = col('disk', 'Disk', 'disk');
 export const PATH_COL = col('path', 'File path/info', 'path');
 export const PRIO_LIST_COL = col('prio_list', 'Chronological priorities', 'string');
 
+/** `duration`: of a call, a period, a span (`Call duration`, `Period duration`, `Duration`). */
+export function durationCol(title: string): ColumnDesc {
+  return col('duration', title, 'duration');
+}
+
 /** `count`: how many of `unit` (`Call count`, `calls`). */
 export function countCol(title: string, unit: string): ColumnDesc {
   return col('count', title, 'number', unit);

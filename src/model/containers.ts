@@ -17,7 +17,7 @@ import type { ClassInfo, EventFn } from './dispatch.js';
 import { Container } from './entities.js';
 import type { ContainerSource, Thread } from './entities.js';
 import type { FieldLocation } from './fields.js';
-import { payloadField, readNum, toStr } from './fields.js';
+import { payloadField, payloadFields, readNum, toStr } from './fields.js';
 import { FLAT_NS_TYPES } from './namespaces.js';
 import type { FlatNsType } from './namespaces.js';
 
@@ -202,7 +202,6 @@ export class ContainerRegistry {
   /** The handler of a container event class (`kind` from `containerEventKind`). */
   bindEvent(info: ClassInfo, kind: 'statedump' | 'start' | 'stop' | 'legacy'): EventFn {
     const ec = info.eventClass;
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
     const s = (loc: FieldLocation | undefined, ev: EventRecord): string =>
       loc === undefined ? '' : toStr(loc.get(ev));
     const n = (loc: FieldLocation | undefined, ev: EventRecord): number => {
@@ -210,9 +209,7 @@ export class ContainerRegistry {
       return Number.isFinite(v) ? v : 0;
     };
     if (kind === 'legacy') {
-      const nameF = p('container_name');
-      const typeF = p('container_type');
-      const nsF = p('pid_ns');
+      const [nameF, typeF, nsF] = payloadFields(info, 'container_name', 'container_type', 'pid_ns');
       return (ev) => {
         const name = s(nameF, ev);
         if (name === '') return;
@@ -223,18 +220,16 @@ export class ContainerRegistry {
         );
       };
     }
-    const idF = p('id');
-    const nameF = p('name');
-    const typeF = p('type');
-    const imageF = p('image');
-    const initF = p('init_pid');
-    const pidNsF = p('pid_ns');
-    const nsF = FLAT_NS_TYPES.map((t) => [t, p(`${t}_ns`)] as const);
-    const cgF = p('cgroup_path');
-    const podNameF = p('pod_name');
-    const podNsF = p('pod_namespace');
-    const podUidF = p('pod_uid');
-    const startedF = p('started_at');
+    const [idF, nameF, typeF, imageF] = payloadFields(info, 'id', 'name', 'type', 'image');
+    const [initF, pidNsF, cgF, startedF] = payloadFields(
+      info,
+      'init_pid',
+      'pid_ns',
+      'cgroup_path',
+      'started_at',
+    );
+    const nsF = FLAT_NS_TYPES.map((t) => [t, payloadField(ec, `${t}_ns`)] as const);
+    const [podNameF, podNsF, podUidF] = payloadFields(info, 'pod_name', 'pod_namespace', 'pod_uid');
     return (ev) => {
       const id = s(idF, ev);
       if (id === '') return;

@@ -8,7 +8,17 @@ import type { EventFn, ClassInfo } from './dispatch.js';
 import type { EventOutputs, ModelCoverage } from './current.js';
 import type { Thread } from './entities.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, classAt, isIntegerClass, isTextClass, payloadField, readNum, toStr } from './fields.js';
+import {
+  anyField,
+  anyFields,
+  classAt,
+  isIntegerClass,
+  isTextClass,
+  payloadField,
+  payloadFields,
+  readNum,
+  toStr,
+} from './fields.js';
 import type { ThreadTracker } from './threads.js';
 import type { FieldClass } from '../ctf/ir.js';
 import { TraceFormatError } from '../util/errors.js';
@@ -195,14 +205,10 @@ export class CpuTracker {
 
   /** `sched_migrate_task`, before the analyses. */
   bindMigrate(info: ClassInfo): EventFn {
-    const { streamClass: sc, eventClass: ec } = info;
-    const f = (n: string): FieldLocation | undefined => anyField(sc, ec, n);
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
     const tt = this.tt;
     const out = this.out;
-    const cpuF = f('cpu_id');
-    const tidF = p('tid');
-    const commF = p('comm');
+    const [cpuF] = anyFields(info, 'cpu_id');
+    const [tidF, commF] = payloadFields(info, 'tid', 'comm');
     return (ev) => {
       out.cpuId = readNum(cpuF, ev);
       const tid = readNum(tidF, ev);
@@ -218,7 +224,7 @@ export class CpuTracker {
   /** `sched_migrate_task`, after the analyses (cputop counted the migration). */
   bindMigratePost(info: ClassInfo): EventFn {
     const out = this.out;
-    const prio = anyField(info.streamClass, info.eventClass, 'prio');
+    const [prio] = anyFields(info, 'prio');
     return (ev) => {
       const t = out.migrated;
       if (t !== undefined) this.prioCheck(t, readNum(prio, ev), ev.ts);
@@ -227,14 +233,9 @@ export class CpuTracker {
 
   /** `sched_wakeup`, `sched_wakeup_new`, `sched_waking`. */
   bindWakeup(info: ClassInfo): EventFn {
-    const { streamClass: sc, eventClass: ec } = info;
-    const f = (n: string): FieldLocation | undefined => anyField(sc, ec, n);
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
     const tt = this.tt;
-    const cpuF = f('cpu_id');
-    const targetF = f('target_cpu');
-    const tidF = p('tid');
-    const prioF = p('prio');
+    const [cpuF, targetF] = anyFields(info, 'cpu_id', 'target_cpu');
+    const [tidF, prioF] = payloadFields(info, 'tid', 'prio');
     const offset = wakeupPrioOffset(info);
     return (ev) => {
       this.markCpu(readNum(targetF, ev));
@@ -252,10 +253,8 @@ export class CpuTracker {
 
   /** `sched_pi_setprio`. */
   bindPiSetprio(info: ClassInfo): EventFn {
-    const p = (n: string): FieldLocation | undefined => payloadField(info.eventClass, n);
     const tt = this.tt;
-    const tidF = p('tid');
-    const prioF = p('newprio');
+    const [tidF, prioF] = payloadFields(info, 'tid', 'newprio');
     return (ev) => {
       const t = tt.thread(readNum(tidF, ev), ev.ts);
       this.prioCheck(t, readNum(prioF, ev), ev.ts);
@@ -265,8 +264,7 @@ export class CpuTracker {
   /** Hard and soft IRQ events: only to learn CPUs. */
   bindIrq(info: ClassInfo): EventFn | undefined {
     if (!SOFT_HARD_IRQ_EVENTS.has(info.name)) return undefined;
-    const f = (n: string): FieldLocation | undefined => anyField(info.streamClass, info.eventClass, n);
-    const cpuF = f('cpu_id');
+    const [cpuF] = anyFields(info, 'cpu_id');
     return (ev) => {
       this.markCpu(readNum(cpuF, ev));
     };

@@ -91,6 +91,14 @@ export function anyFields(
   return names.map((n) => anyField(info.streamClass, info.eventClass, n));
 }
 
+/** `payloadField` of each name, in order (bound once per event class). */
+export function payloadFields(
+  info: { readonly eventClass: EventClass },
+  ...names: string[]
+): Array<FieldLocation | undefined> {
+  return names.map((n) => payloadField(info.eventClass, n));
+}
+
 /** The class of a field found by the lookups above. */
 export function classAt(sc: StreamClass, ec: EventClass, loc: FieldLocation): FieldClass | undefined {
   const struct =

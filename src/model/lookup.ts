@@ -32,6 +32,7 @@ import { findField, toNum } from './fields.js';
 import { Dispatcher } from './dispatch.js';
 import type { SystemModel } from './model.js';
 import type { Thread } from './threads.js';
+import { setSlot } from '../util/map.js';
 
 /** A model container seen through one of its pid namespaces; reads its identity live. */
 class ContainerView implements ContainerInfo {
@@ -217,11 +218,7 @@ export class ModelContainerLookup implements ContainerLookup {
   }
 
   private bind(rec: EventRecord): Resolver {
-    const r = this.resolverFor(rec);
-    const key = rec.classKey;
-    while (this.resolvers.length < key) this.resolvers.push(undefined);
-    this.resolvers[key] = r;
-    return r;
+    return setSlot(this.resolvers, rec.classKey, this.resolverFor(rec));
   }
 
   /**
@@ -243,11 +240,7 @@ export class ModelContainerLookup implements ContainerLookup {
   private readonly threadResolvers: Array<ThreadResolver | undefined> = [];
 
   private bindThread(rec: EventRecord): ThreadResolver {
-    const r = this.threadResolverFor(rec);
-    const key = rec.classKey;
-    while (this.threadResolvers.length < key) this.threadResolvers.push(undefined);
-    this.threadResolvers[key] = r;
-    return r;
+    return setSlot(this.threadResolvers, rec.classKey, this.threadResolverFor(rec));
   }
 
   private threadResolverFor(rec: EventRecord): ThreadResolver {

@@ -15,11 +15,12 @@
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, anyFields, readNum, toPyStr } from './fields.js';
+import { anyFields, readNum, toPyStr } from './fields.js';
 import { wakeupPrioOffset } from './cpus.js';
 import type { SystemModel } from './model.js';
 import { syscallEntryName, isSyscallExit } from './syscalls.js';
 import type { Thread } from './threads.js';
+import { forkSide } from './threads.js';
 
 /** lttng-analyses' `sv.Process`. */
 export class LttProc {
@@ -164,8 +165,7 @@ export class LttProcs implements Subscriber {
   }
 
   bind(info: ClassInfo): EventFn | undefined {
-    const { name, streamClass: sc, eventClass: ec } = info;
-    const f = (n: string): FieldLocation | undefined => anyField(sc, ec, n);
+    const name = info.name;
     switch (name) {
       case 'sched_switch': {
         const [cpuF, nextTidF, nextCommF, prevTidF, nextPrioF, prevPrioF] = anyFields(
@@ -208,9 +208,7 @@ export class LttProcs implements Subscriber {
         };
       }
       case 'sched_migrate_task': {
-        const tidF = f('tid');
-        const commF = f('comm');
-        const prioF = f('prio');
+        const [tidF, commF, prioF] = anyFields(info, 'tid', 'comm', 'prio');
         return (ev) => {
           const tid = readNum(tidF, ev);
           if (!this.procs.has(tid)) {
@@ -222,9 +220,7 @@ export class LttProcs implements Subscriber {
       case 'sched_wakeup':
       case 'sched_wakeup_new':
       case 'sched_waking': {
-        const cpuF = f('cpu_id');
-        const tidF = f('tid');
-        const prioF = f('prio');
+        const [cpuF, tidF, prioF] = anyFields(info, 'cpu_id', 'tid', 'prio');
         const offset = wakeupPrioOffset(info);
         return (ev) => {
           const tid = readNum(tidF, ev);
@@ -244,16 +240,13 @@ export class LttProcs implements Subscriber {
         };
       }
       case 'sched_pi_setprio': {
-        const tidF = f('tid');
-        const prioF = f('newprio');
+        const [tidF, prioF] = anyFields(info, 'tid', 'newprio');
         return (ev) => this.prioCheck(ev, readNum(tidF, ev), readNum(prioF, ev), ev.ts);
       }
       case 'sched_process_fork':
         return this.bindFork(info);
       case 'sched_process_exec': {
-        const tidF = f('tid');
-        const procnameF = f('procname');
-        const cpuF = f('cpu_id');
+        const [tidF, procnameF, cpuF] = anyFields(info, 'tid', 'procname', 'cpu_id');
         return (ev) => {
           const p = this.get(readNum(tidF, ev), ev.ts);
           if (procnameF !== undefined) p.comm = toPyStr(procnameF.get(ev));
@@ -261,10 +254,7 @@ export class LttProcs implements Subscriber {
         };
       }
       case 'lttng_statedump_process_state': {
-        const tidF = f('tid');
-        const pidF = f('pid');
-        const nameF = f('name');
-        const prioF = f('prio');
+        const [tidF, pidF, nameF, prioF] = anyFields(info, 'tid', 'pid', 'name', 'prio');
         return (ev) => {
           const ts = ev.ts;
           const tid = readNum(tidF, ev);
@@ -288,60 +278,54 @@ export class LttProcs implements Subscriber {
     if (this.sysEntryHook === undefined && this.sysExitHook === undefined) return undefined;
     const sys = syscallEntryName(name);
     if (sys !== undefined) {
-      const cpuF = f('cpu_id');
-      return (ev) => {
-        const cpuId = readNum(cpuF, ev);
-        const tid = this.currentTid(cpuId);
-        if (tid === undefined) return;
-        const p = this.get(tid, ev.ts);
+      return this.bindOnCurrent(info, (ev, p, cpuId) => {
         p.sysName = sys;
         p.sysBegin = ev.ts;
         p.ioRq = undefined;
         this.sysEntryHook?.(ev, sys, p, cpuId);
-      };
+      });
     }
     if (isSyscallExit(name)) {
-      const cpuF = f('cpu_id');
-      return (ev) => {
-        const cpuId = readNum(cpuF, ev);
-        const tid = this.currentTid(cpuId);
-        if (tid === undefined) return;
-        const p = this.get(tid, ev.ts);
+      return this.bindOnCurrent(info, (ev, p, cpuId) => {
         if (p.sysName === undefined) return;
         this.sysExitHook?.(ev, p, cpuId);
         p.sysName = undefined;
         p.ioRq = undefined;
-      };
+      });
     }
     return undefined;
   }
 
+  /** An event of the task running on its CPU: `fn` gets its process (an idle or unknown CPU: ignored). */
+  private bindOnCurrent(info: ClassInfo, fn: (ev: EventRecord, p: LttProc, cpuId: number) => void): EventFn {
+    const [cpuF] = anyFields(info, 'cpu_id');
+    return (ev) => {
+      const cpuId = readNum(cpuF, ev);
+      const tid = this.currentTid(cpuId);
+      if (tid !== undefined) fn(ev, this.get(tid, ev.ts), cpuId);
+    };
+  }
+
   private bindFork(info: ClassInfo): EventFn {
-    const [childTidF, childPidF, childCommF, parentPidF, parentCommF, cpuF] = anyFields(
-      info,
-      'child_tid',
-      'child_pid',
-      'child_comm',
-      'parent_pid',
-      'parent_comm',
-      'cpu_id',
-    );
+    const childF = forkSide(info, 'child', anyFields);
+    const parentF = forkSide(info, 'parent', anyFields);
+    const [cpuF] = anyFields(info, 'cpu_id');
     return (ev) => {
       const ts = ev.ts;
       // lttng-analyses reads the parent's *pid* as its tid: the process leader is updated.
-      const parentPid = readNum(parentPidF, ev);
-      const parentComm = parentCommF === undefined ? '' : toPyStr(parentCommF.get(ev));
+      const parentPid = readNum(parentF.pid, ev);
+      const parentComm = parentF.comm === undefined ? '' : toPyStr(parentF.comm.get(ev));
       let parent = this.procs.get(parentPid);
       if (parent === undefined) parent = this.make(parentPid, parentPid, parentComm, undefined, ts);
       else {
         parent.pid = parentPid;
         parent.comm = parentComm;
       }
-      const childTid = readNum(childTidF, ev);
+      const childTid = readNum(childF.tid, ev);
       const child = new LttProc(
         childTid,
-        readNum(childPidF, ev),
-        childCommF === undefined ? '' : toPyStr(childCommF.get(ev)),
+        readNum(childF.pid, ev),
+        childF.comm === undefined ? '' : toPyStr(childF.comm.get(ev)),
         undefined,
         this.threadOf(childTid, ts),
       );

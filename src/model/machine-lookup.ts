@@ -12,6 +12,7 @@ import type { ModelFedSource } from './lookup.js';
 import { ModelContainerLookup, unmatchedSelectorMessages } from './lookup.js';
 import { traceMeta } from './machines.js';
 import type { SystemModel } from './model.js';
+import { setSlot } from '../util/map.js';
 
 /** The machine key of a trace: its clock UUID, else its hostname (see `groupByMachine`). */
 export function machineKeyOf(trace: Trace): string {
@@ -41,9 +42,7 @@ export class MachineLookup implements ContainerLookup {
       if (f !== undefined) l.useFinal(f.model);
       this.byKey.set(key, l);
     }
-    while (this.byStream.length < stream.index) this.byStream.push(undefined);
-    this.byStream[stream.index] = l;
-    return l;
+    return setSlot(this.byStream, stream.index, l);
   }
 
   /** Every machine's lookup with its key. */
@@ -87,9 +86,7 @@ export class MachineLookup implements ContainerLookup {
       d = new Dispatcher([l.model.pre, l.model.post]);
       this.dispatchers.set(l, d);
     }
-    while (this.streamDispatchers.length < stream.index) this.streamDispatchers.push(undefined);
-    this.streamDispatchers[stream.index] = d;
-    return d;
+    return setSlot(this.streamDispatchers, stream.index, d);
   }
 
   /**

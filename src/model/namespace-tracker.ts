@@ -9,8 +9,7 @@ import type { CpuState } from './cpus.js';
 import type { ModelCoverage } from './current.js';
 import type { ClassInfo, EventFn } from './dispatch.js';
 import type { Thread } from './entities.js';
-import type { FieldLocation } from './fields.js';
-import { anyField, optNum, payloadField, readNum, streamContextField, toNum, toStr } from './fields.js';
+import { anyField, optNum, payloadFields, readNum, streamContextField, toNum, toStr } from './fields.js';
 import { FLAT_NS_TYPES } from './namespaces.js';
 import type { FlatNsType, NamespaceRegistry, UserLevel } from './namespaces.js';
 import type { ThreadTracker } from './threads.js';
@@ -54,13 +53,9 @@ export class NamespaceTracker {
 
   /** `lttng_statedump_process_user_ns`: one event per user-namespace level of a task. */
   bindUserNsStatedump(info: ClassInfo): EventFn {
-    const p = (n: string): FieldLocation | undefined => payloadField(info.eventClass, n);
     const tt = this.tt;
-    const tidF = p('tid');
-    const vuidF = p('vuid');
-    const vgidF = p('vgid');
-    const levelF = p('ns_level');
-    const inumF = p('ns_inum');
+    const [tidF, levelF, inumF] = payloadFields(info, 'tid', 'ns_level', 'ns_inum');
+    const [vuidF, vgidF] = payloadFields(info, 'vuid', 'vgid');
     return (ev) => {
       const t = tt.thread(readNum(tidF, ev), ev.ts);
       const inum = readNum(inumF, ev);
@@ -74,10 +69,8 @@ export class NamespaceTracker {
 
   /** `lttng_statedump_process_<type>_ns` of a flat namespace type. */
   bindFlatNsStatedump(info: ClassInfo, type: FlatNsType): EventFn {
-    const p = (n: string): FieldLocation | undefined => payloadField(info.eventClass, n);
     const tt = this.tt;
-    const tidF = p('tid');
-    const inumF = p('ns_inum');
+    const [tidF, inumF] = payloadFields(info, 'tid', 'ns_inum');
     return (ev) => {
       const t = tt.thread(readNum(tidF, ev), ev.ts);
       this.setFlatNs(t, type, readNum(inumF, ev));

@@ -10,7 +10,7 @@ import type { ModelCoverage } from './current.js';
 import type { ClassInfo, EventFn } from './dispatch.js';
 import { Thread } from './entities.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, optNum, payloadField, readNum, toNumArray, toStr } from './fields.js';
+import { anyFields, optNum, payloadField, payloadFields, readNum, toNumArray, toStr } from './fields.js';
 import { FLAT_NS_TYPES } from './namespaces.js';
 import type { NamespaceRegistry, PidLevel } from './namespaces.js';
 import { VtidJoin } from './ust-join.js';
@@ -119,12 +119,8 @@ export class ThreadTracker {
 
   /** `sched_process_exec`. */
   bindExec(info: ClassInfo): EventFn {
-    const { streamClass: sc, eventClass: ec } = info;
-    const f = (n: string): FieldLocation | undefined => anyField(sc, ec, n);
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
-    const tidF = p('tid');
-    const fileF = p('filename');
-    const procnameF = f('procname');
+    const [tidF, fileF] = payloadFields(info, 'tid', 'filename');
+    const [procnameF] = anyFields(info, 'procname');
     return (ev) => {
       const t = this.thread(readNum(tidF, ev), ev.ts);
       if (procnameF !== undefined) t.comm = toStr(procnameF.get(ev));
@@ -139,10 +135,8 @@ export class ThreadTracker {
 
   /** `sched_process_exit` and `sched_process_free`. */
   bindExit(info: ClassInfo): EventFn {
-    const { name, eventClass: ec } = info;
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
-    const tidF = p('tid');
-    const exit = name === 'sched_process_exit';
+    const tidF = payloadField(info.eventClass, 'tid');
+    const exit = info.name === 'sched_process_exit';
     return (ev) => {
       const t = this.threads.get(readNum(tidF, ev));
       if (t === undefined) return;
@@ -154,57 +148,39 @@ export class ThreadTracker {
 
   /** `lttng_statedump_process_pid_ns`: one event per pid-namespace level of a task. */
   bindPidNsStatedump(info: ClassInfo): EventFn {
-    const ec = info.eventClass;
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
     this.coverage.pidNsStatedump = true;
-    const tidF = p('tid');
-    const vtidF = p('vtid');
-    const vpidF = p('vpid');
-    const vppidF = p('vppid');
-    const levelF = p('ns_level');
-    const inumF = p('ns_inum');
+    const tidF = payloadField(info.eventClass, 'tid');
+    const lf = levelFields(info);
     return (ev) => {
       const t = this.thread(readNum(tidF, ev), ev.ts);
-      const level = pidLevel(readNum(inumF, ev), vtidF, vpidF, vppidF, ev);
-      this.setPidLevel(t, readNum(levelF, ev), level, ev.ts, 'pid');
+      this.setPidLevel(t, readNum(lf.level, ev), pidLevel(lf, ev), ev.ts, 'pid');
     };
   }
 
   /** `sched_process_fork`. */
   bindFork(info: ClassInfo): EventFn {
-    const ec = info.eventClass;
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
-    const parentTidF = p('parent_tid');
-    const parentPidF = p('parent_pid');
-    const parentCommF = p('parent_comm');
-    const parentNsF = p('parent_ns_inum');
-    const childTidF = p('child_tid');
-    const childPidF = p('child_pid');
-    const childCommF = p('child_comm');
-    const childNsF = p('child_ns_inum');
-    const vtidsF = p('vtids');
+    const parentF = forkSide(info, 'parent');
+    const childF = forkSide(info, 'child');
+    const vtidsF = payloadField(info.eventClass, 'vtids');
+    const childNsF = childF.ns;
     if (childNsF !== undefined || vtidsF !== undefined) this.coverage.forkNs = true;
     return (ev) => {
       const ts = ev.ts;
-      const parentTid = readNum(parentTidF, ev);
-      const parentPid = readNum(parentPidF, ev);
-      const parent = this.thread(parentTid, ts);
-      parent.pid = parentPid;
-      if (parentCommF !== undefined) parent.comm = toStr(parentCommF.get(ev));
+      const parent = this.forkThread(parentF, ev, false);
+      const parentTid = parent.tid;
+      const parentPid = parent.pid!;
       parent.lastSeen = ts;
       if (parentPid !== parentTid && !this.threads.has(parentPid)) {
         const leader = this.newThread(parentPid, ts);
         leader.pid = parentPid;
         leader.comm = parent.comm;
       }
-      const parentNs = readNum(parentNsF, ev);
+      const parentNs = readNum(parentF.ns, ev);
       if (parentNs > 0 && parent.pidNs === undefined) this.setPidNs(parent, parentNs, ts);
 
-      const childTid = readNum(childTidF, ev);
-      const childPid = readNum(childPidF, ev);
-      const child = this.newThread(childTid, ts);
-      child.pid = childPid;
-      if (childCommF !== undefined) child.comm = toStr(childCommF.get(ev));
+      const child = this.forkThread(childF, ev, true);
+      const childTid = child.tid;
+      const childPid = child.pid!;
       child.born = ts;
       child.prio = undefined;
       const isProcess = childPid === childTid;
@@ -269,21 +245,20 @@ export class ThreadTracker {
     };
   }
 
+  /** The parent's thread (its current one) or the child's (a new one) of a fork, with its pid and name. */
+  private forkThread(f: ForkSide, ev: EventRecord, child: boolean): Thread {
+    const tid = readNum(f.tid, ev);
+    const t = child ? this.newThread(tid, ev.ts) : this.thread(tid, ev.ts);
+    t.pid = readNum(f.pid, ev);
+    if (f.comm !== undefined) t.comm = toStr(f.comm.get(ev));
+    return t;
+  }
+
   /** `lttng_statedump_process_state` (with the pid-namespace fields of LTTng before 2.12). */
   bindStatedumpProcess(info: ClassInfo): EventFn {
-    const ec = info.eventClass;
-    const p = (n: string): FieldLocation | undefined => payloadField(ec, n);
-    const tidF = p('tid');
-    const pidF = p('pid');
-    const ppidF = p('ppid');
-    const nameF = p('name');
-    const prioF = p('prio');
-    const levelF = p('ns_level');
-    const inumF = p('ns_inum');
-    const vtidF = p('vtid');
-    const vpidF = p('vpid');
-    const vppidF = p('vppid');
-    if (levelF !== undefined && inumF !== undefined) this.coverage.legacyNsStatedump = true;
+    const [tidF, pidF, ppidF, nameF, prioF] = payloadFields(info, 'tid', 'pid', 'ppid', 'name', 'prio');
+    const lf = levelFields(info);
+    if (lf.level !== undefined && lf.inum !== undefined) this.coverage.legacyNsStatedump = true;
     return (ev) => {
       const ts = ev.ts;
       const tid = readNum(tidF, ev);
@@ -300,26 +275,57 @@ export class ThreadTracker {
         leader.pid = pid;
         leader.comm = name;
       }
-      if (levelF !== undefined) {
-        const level = pidLevel(readNum(inumF, ev), vtidF, vpidF, vppidF, ev);
-        this.setPidLevel(t, readNum(levelF, ev), level, ts, 'legacy');
-      }
+      if (lf.level !== undefined) this.setPidLevel(t, readNum(lf.level, ev), pidLevel(lf, ev), ts, 'legacy');
     };
   }
 }
 
+/** The fields of the parent or the child in `sched_process_fork`. */
+export interface ForkSide {
+  readonly tid: FieldLocation | undefined;
+  readonly pid: FieldLocation | undefined;
+  readonly comm: FieldLocation | undefined;
+  readonly ns: FieldLocation | undefined;
+}
+
+/** `SIDE_tid`, `SIDE_pid`, `SIDE_comm`, `SIDE_ns_inum` (found by `lookup`: in the payload by default). */
+export function forkSide(
+  info: ClassInfo,
+  side: 'parent' | 'child',
+  lookup: (info: ClassInfo, ...names: string[]) => Array<FieldLocation | undefined> = payloadFields,
+): ForkSide {
+  const [tid, pid, comm, ns] = lookup(info, `${side}_tid`, `${side}_pid`, `${side}_comm`, `${side}_ns_inum`);
+  return { tid, pid, comm, ns };
+}
+
+/** The fields of one pid-namespace level in a statedump event (both layouts). */
+interface LevelFields {
+  readonly level: FieldLocation | undefined;
+  readonly inum: FieldLocation | undefined;
+  readonly vtid: FieldLocation | undefined;
+  readonly vpid: FieldLocation | undefined;
+  readonly vppid: FieldLocation | undefined;
+}
+
+function levelFields(info: ClassInfo): LevelFields {
+  const [level, inum, vtid, vpid, vppid] = payloadFields(
+    info,
+    'ns_level',
+    'ns_inum',
+    'vtid',
+    'vpid',
+    'vppid',
+  );
+  return { level, inum, vtid, vpid, vppid };
+}
+
 /** One pid-namespace level as a statedump event gives it (`ns_inum` and the optional ids). */
-function pidLevel(
-  inum: number,
-  vtidF: FieldLocation | undefined,
-  vpidF: FieldLocation | undefined,
-  vppidF: FieldLocation | undefined,
-  ev: EventRecord,
-): PidLevel {
+function pidLevel(f: LevelFields, ev: EventRecord): PidLevel {
+  const inum = readNum(f.inum, ev);
   return {
     inum: inum > 0 ? inum : undefined,
-    vtid: optNum(vtidF, ev),
-    vpid: optNum(vpidF, ev),
-    vppid: optNum(vppidF, ev),
+    vtid: optNum(f.vtid, ev),
+    vpid: optNum(f.vpid, ev),
+    vppid: optNum(f.vppid, ev),
   };
 }

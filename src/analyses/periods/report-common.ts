@@ -7,7 +7,7 @@ import type { FamilyReportOptions } from '../family-report.js';
 import type { ColumnDesc } from '../format/lami.js';
 import { col, tableClass } from '../format/lami.js';
 import { padLeftAlign, padRightAlign } from '../format/pyfmt.js';
-import { boundCols, countCol, statsCols } from '../table-columns.js';
+import { boundCols, countCol, durationCol, statsCols } from '../table-columns.js';
 import type { PeriodResult } from './analysis.js';
 
 /** `--min`/`--max` (ns) are the bounds of the distributions. */
@@ -29,7 +29,7 @@ const NAME = col('name', 'Period name', 'string');
 const EVENT_COLUMNS = [
   col('begin_ts', 'Period begin timestamp', 'timestamp'),
   col('end_ts', 'Period end timestamp', 'timestamp'),
-  col('duration', 'Period duration', 'duration'),
+  durationCol('Period duration'),
   NAME,
   col('begin_captures', 'Begin captures', 'string'),
   col('end_captures', 'End captures', 'string'),
