@@ -3,6 +3,7 @@
  * context block of a record equals what /proc says of the task that made it.
  */
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BTF_INT_ID, BTF_VALUE_ID, loadBtf, valueBtf } from '../../src/bpf/btf-blob.js';
 import { BPF_F_NO_PREALLOC, BpfMap, MAP_TYPE } from '../../src/bpf/objects.js';
@@ -15,6 +16,7 @@ import {
   FLAG_CTX_SAME,
   FLAG_CTX_UNKNOWN,
   HDR,
+  KIND_RAW,
 } from '../../src/record/bpf/layout.js';
 import { ContextRefs } from '../../src/record/bpf/context-refs.js';
 import { locateTracefs } from '../../src/record/tracefs.js';
@@ -215,5 +217,51 @@ describe.skipIf(bpfSkip())('context blocks left out of syscall records (elideCon
     } finally {
       cap.close();
     }
+  });
+});
+
+describe.skipIf(bpfSkip())('exclusion of the recorder (excludeTgids, excludeChildren)', () => {
+  /** tgids of the syscall records written while this process and a child (cat) read. */
+  function run(excludeChildren: boolean): { tgids: Set<number>; child: number } {
+    const root = locateTracefs({ mount: true }).root;
+    const enterId = tracepointId(root, 'syscalls:sys_enter_read')!;
+    const exitId = tracepointId(root, 'syscalls:sys_exit_read')!;
+    const cap = new Capture({
+      contexts: CONTEXTS,
+      tracepoints: [],
+      syscalls: [{ nr: 0, enterId, exitId, strings: [], saveArgs: true }],
+      fork: true,
+      ringBytes: 1 << 22,
+      excludeTgids: [process.pid],
+      excludeChildren,
+      select: false,
+      elideContexts: true,
+    });
+    try {
+      cap.setOn(true);
+      const fd = fs.openSync('/proc/self/stat', 'r');
+      for (let i = 0; i < 20; i++) fs.readSync(fd, Buffer.alloc(7), 0, 7, null);
+      fs.closeSync(fd);
+      const child = spawnSync('cat', ['/proc/self/stat'], { encoding: 'utf8' });
+      expect(child.status).toBe(0);
+      cap.setOn(false);
+      // The syscall records (the fork's record is of the complete set: kept for everyone).
+      const tgids = new Set<number>();
+      cap.ring.consume((off) => {
+        if (cap.ring.data[off + 13] === KIND_RAW) tgids.add(cap.ring.view.getInt32(off + 20, true));
+      });
+      return { tgids, child: child.pid! };
+    } finally {
+      cap.close();
+    }
+  }
+
+  it('writes no record of the excluded process; of its children only without excludeChildren', () => {
+    const excl = run(true);
+    expect(excl.tgids.has(process.pid), 'records of the excluded process').toBe(false);
+    expect(excl.tgids.has(excl.child), 'records of its child (excludeChildren)').toBe(false);
+    const incl = run(false);
+    expect(incl.tgids.has(process.pid), 'records of the excluded process').toBe(false);
+    expect(incl.tgids.has(incl.child), 'records of its child (not excluded)').toBe(true);
   });
 });
