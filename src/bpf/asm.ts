@@ -168,6 +168,10 @@ export class Asm {
   stx(size: Size, dst: Reg, off: number, src: Reg): this {
     return this.push({ op: MEM | SIZE_BITS[size] | CLS.STX, dst, src, off: checkOff(off), imm: 0 });
   }
+  /** lock *(size *)(dst + off) += src (BPF_ATOMIC | BPF_ADD) */
+  atomicAdd(size: 4 | 8, dst: Reg, off: number, src: Reg): this {
+    return this.push({ op: 0xc0 | SIZE_BITS[size] | CLS.STX, dst, src, off: checkOff(off), imm: 0 });
+  }
   /** *(size *)(dst + off) = imm */
   st(size: Size, dst: Reg, off: number, imm: number): this {
     return this.push({ op: MEM | SIZE_BITS[size] | CLS.ST, dst, src: 0, off: checkOff(off), imm: imm | 0 });

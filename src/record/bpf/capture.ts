@@ -233,6 +233,10 @@ export class Capture {
         opts.elideContexts === true && ctxBytes > 0
           ? perCpu('nstrace_lctx', LAST_CTX_HEAD + ((ctxBytes + 7) & ~7))
           : undefined;
+      const excludeGen = s.add(
+        new BpfMap({ type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, name: 'nstrace_xgen' }),
+      );
+      const excludeCache = perCpu('nstrace_xc', 16);
       const one = Buffer.from([1]);
       for (const t of opts.excludeTgids) this.exclude.update(u32Key(t), one);
       const maps: MapFds = {
@@ -245,6 +249,8 @@ export class Capture {
         lost: this.lost.fd,
         exitNs: exitNs.fd,
         exclude: this.exclude.fd,
+        excludeGen: excludeGen.fd,
+        excludeCache: excludeCache.fd,
         syscalls: sc.fd,
         args: args.fd,
         ...(lastCtx ? { lastCtx: lastCtx.fd } : {}),

@@ -89,11 +89,53 @@ export class Gen {
     a.ldx(4, R1, R0, 0).jmp('jeq', R1, 0, this.out);
   }
 
-  /** Drops events of the recorder's own processes (and their children). */
+  /**
+   * Drops events of the recorder's own processes (and their children). The hash lookup is
+   * skipped when this CPU's last decision was for the same tgid and no change of the exclusion
+   * map came since (its generation): a running task's membership never changes (a tgid enters
+   * or leaves the map only at the fork that creates it), the generation covers tgid reuse.
+   * Uses R7, R8.
+   */
   exclude(): void {
     const a = this.a;
+    const m = this.o.maps;
     a.call(HELPER.get_current_pid_tgid).alu64('rsh', R0, 32).stx(4, R10, -8, R0);
-    this.lookupHit(this.o.maps.exclude, -8, this.out);
+    if (m.excludeGen === undefined || m.excludeCache === undefined) {
+      this.lookupHit(m.exclude, -8, this.out);
+      return;
+    }
+    const plain = a.newLabel('xplain');
+    const miss = a.newLabel('xmiss');
+    const keep = a.newLabel('xkeep');
+    const done = a.newLabel('xdone');
+    a.st(4, R10, -4, 0);
+    this.lookup(m.excludeGen, -4, plain);
+    a.ldx(8, R7, R0, 0);
+    this.lookup(m.excludeCache, -4, plain);
+    a.movr(R8, R0);
+    a.ldx(8, R1, R8, 8).jmpr('jne', R1, R7, miss);
+    a.ldx(4, R1, R8, 0).ldx(4, R2, R10, -8).jmpr('jne', R1, R2, miss);
+    a.ldx(4, R1, R8, 4).jmp('jne', R1, 0, this.out).ja(done);
+    a.label(miss);
+    a.ldMap(R1, m.exclude).movr(R2, R10).alu64('add', R2, -8).call(HELPER.map_lookup_elem);
+    a.mov(R1, 0).jmp('jeq', R0, 0, keep).mov(R1, 1).label(keep);
+    a.stx(4, R8, 4, R1).ldx(4, R2, R10, -8).stx(4, R8, 0, R2).stx(8, R8, 8, R7);
+    a.jmp('jne', R1, 0, this.out).ja(done);
+    a.label(plain);
+    this.lookupHit(m.exclude, -8, this.out);
+    a.label(done);
+  }
+
+  /** After a change of the exclusion map: its generation + 1 (atomic; see exclude). */
+  bumpExcludeGen(): void {
+    const m = this.o.maps;
+    if (m.excludeGen === undefined) return;
+    const a = this.a;
+    const none = a.newLabel('xgnone');
+    a.st(4, R10, -4, 0);
+    this.lookup(m.excludeGen, -4, none);
+    a.mov(R1, 1).atomicAdd(8, R0, 0, R1);
+    a.label(none);
   }
 
   /** Jumps to `hit` when the key at R10+keyOff is in the map. */

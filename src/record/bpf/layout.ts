@@ -135,6 +135,12 @@ export interface MapFds {
   lost: number;
   /** tgid → 1: the recorder and its children (not recorded, except the complete set). */
   exclude: number;
+  /**
+   * ARRAY of one u64: bumped (atomically) by every change of `exclude` after the start; and
+   * per-CPU: the last decision (u32 tgid, u32 excluded, u64 that generation), see Gen.exclude.
+   */
+  excludeGen?: number;
+  excludeCache?: number;
   /** Syscall number → u32 SC_* bits, u16 enter and u16 exit ftrace ids (ARRAY of 1024). */
   syscalls: number;
   /** ARRAY of two u32: recording on (1) or not yet / no more (0); [1]: syscall exits. */

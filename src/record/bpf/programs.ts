@@ -386,10 +386,13 @@ export function forkProgram(o: GenOptions, excludeChildren: boolean): Buffer {
     g.lookup(o.maps.exclude, -8, notExcluded);
     a.ldMap(R1, o.maps.exclude).movr(R2, R10).alu64('add', R2, -12).movr(R3, R10).alu64('add', R3, -32);
     a.mov(R4, 0).call(HELPER.map_update_elem);
+    g.bumpExcludeGen();
     a.ja(cont);
     // Not excluded: an entry under the child's tgid is an exited process's whose id was reused.
     a.label(notExcluded);
     a.ldMap(R1, o.maps.exclude).movr(R2, R10).alu64('add', R2, -12).call(HELPER.map_delete_elem);
+    a.jmp('jne', R0, 0, cont);
+    g.bumpExcludeGen();
     a.label(cont);
   }
   if (o.select) {
