@@ -195,7 +195,8 @@ export class RingBuffer implements Closeable {
   /** The data area (2 x size: records never wrap in it). */
   readonly data: Uint8Array;
   readonly view: DataView;
-  private readonly words: Uint32Array;
+  /** The data area as 32-bit words (the same memory as `data`). */
+  readonly words: Uint32Array;
   /** Consumer position (bytes, ever increasing). */
   private pos: number;
 

@@ -34,7 +34,7 @@ function feed(refs: ContextRefs, recs: Uint8Array[]): Uint8Array[] {
     // A ring: 8-aligned records, padded to 8 (the words past a record are still the ring's).
     const ring = new Uint8Array(((r.length + 7) & ~7) + 16);
     ring.set(r, 8);
-    const w = new Int32Array(ring.buffer);
+    const w = new Uint32Array(ring.buffer);
     const at = refs.see(ring, w, 8, r.length, new DataView(ring.buffer).getUint32(16, true));
     out.push(at < 0 ? ring.slice(8, 8 + r.length) : refs.buf.slice(at, at + r.length + RAW - HDR));
   }
@@ -88,7 +88,7 @@ describe('ContextRefs', () => {
       const r = rec(0, FLAG_CTX_SAME, 0, [i & 0xff, (i >> 8) & 0xff]);
       const ring = new Uint8Array((r.length + 7) & ~7);
       ring.set(r);
-      const at = refs.see(ring, new Int32Array(ring.buffer), 0, r.length, 0);
+      const at = refs.see(ring, new Uint32Array(ring.buffer), 0, r.length, 0);
       kept.push({ buf: refs.buf, at, n: i });
     }
     expect(new Set(kept.map((k) => k.buf)).size, 'chunks').toBeGreaterThan(1);

@@ -15,11 +15,11 @@ const CHUNK = 1 << 16;
 
 export class ContextRefs {
   /** Each CPU's reference block, in 32-bit words (undefined: none seen yet). */
-  private readonly refs: Array<Int32Array | undefined> = [];
+  private readonly refs: Array<Uint32Array | undefined> = [];
   /** The chunk the last whole record was written to, and its words. */
   buf: Uint8Array = new Uint8Array(CHUNK);
   view: DataView = new DataView(this.buf.buffer);
-  private words = new Int32Array(this.buf.buffer);
+  private words = new Uint32Array(this.buf.buffer);
   private pos = 0;
   /** Records whose block was put back. */
   restored = 0;
@@ -46,13 +46,13 @@ export class ContextRefs {
    * `buf` at the offset returned (its length: `len + rawOff - HDR`); -1 when the record is whole
    * as it is. Copies by words: this runs for most syscall records.
    */
-  see(u: Uint8Array, w: Int32Array, off: number, len: number, cpu: number): number {
+  see(u: Uint8Array, w: Uint32Array, off: number, len: number, cpu: number): number {
     const flags = u[off + 12]!;
     const n = this.sizeWords;
     const o = off >> 2;
     if ((flags & FLAG_CTX_REF) !== 0) {
       let r = this.refs[cpu];
-      if (r === undefined) r = this.refs[cpu] = new Int32Array(n);
+      if (r === undefined) r = this.refs[cpu] = new Uint32Array(n);
       const from = o + (HDR >> 2);
       for (let i = 0; i < n; i++) r[i] = w[from + i]!;
       return -1;
@@ -62,7 +62,7 @@ export class ContextRefs {
     if (this.pos + whole + 8 > this.buf.length) {
       this.buf = new Uint8Array(Math.max(CHUNK, whole + 8));
       this.view = new DataView(this.buf.buffer);
-      this.words = new Int32Array(this.buf.buffer);
+      this.words = new Uint32Array(this.buf.buffer);
       this.pos = 0;
     }
     const b = this.words;

@@ -105,7 +105,7 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
   protected strEnd = 0;
   protected data!: Uint8Array;
   /** The ring's data as 32-bit words (ContextRefs copies by words). */
-  protected words!: Int32Array;
+  protected words!: Uint32Array;
   /** Offset of the raw record in a ring record. */
   protected rawOff = 0;
   protected view!: DataView;
@@ -243,7 +243,7 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
     this.extra.attachments = this.capture.links;
     this.extra.programs = this.capture.programCount;
     this.data = this.capture.ring.data;
-    this.words = new Int32Array(this.data.buffer, this.data.byteOffset, this.data.byteLength >> 2);
+    this.words = this.capture.ring.words;
     this.window!.ringView = this.capture.ring.view;
     this.rawOff = this.capture.rawOff;
     this.contextRefs = new ContextRefs(contextLayout(this.contexts).size, this.rawOff);
