@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BTF_INT_ID, BTF_VALUE_ID, loadBtf, valueBtf } from '../../src/bpf/btf-blob.js';
 import { BPF_F_NO_PREALLOC, BpfMap, MAP_TYPE } from '../../src/bpf/objects.js';
 import { type BpfError, closeFd } from '../../src/bpf/sys.js';
-import { Capture, tracepointId } from '../../src/record/bpf/capture.js';
+import { Capture, tracepointId, type CaptureOptions } from '../../src/record/bpf/capture.js';
 import { contextLayout, type BpfContextName } from '../../src/record/bpf/kernel.js';
 import {
   FLAG_ARGS,
@@ -40,6 +40,25 @@ const CONTEXTS: BpfContextName[] = [
   'vppid',
   'cgroup_id',
 ];
+
+/** A capture of read(2), entry and exit (its arguments saved for the exit); `more` on top. */
+function readCapture(more: Partial<CaptureOptions>): { cap: Capture; enterId: number; exitId: number } {
+  const root = locateTracefs({ mount: true }).root;
+  const enterId = tracepointId(root, 'syscalls:sys_enter_read')!;
+  const exitId = tracepointId(root, 'syscalls:sys_exit_read')!;
+  const cap = new Capture({
+    contexts: CONTEXTS,
+    tracepoints: [],
+    syscalls: [{ nr: 0, enterId, exitId, strings: [], saveArgs: true }],
+    fork: false,
+    ringBytes: 1 << 20,
+    excludeTgids: [],
+    excludeChildren: false,
+    select: false,
+    ...more,
+  });
+  return { cap, enterId, exitId };
+}
 
 function nsInode(type: string): number {
   return fs.statSync(`/proc/self/ns/${type}`).ino;
@@ -157,20 +176,7 @@ describe.skipIf(bpfSkip())('the BTF blob of the task storage maps', () => {
 
 describe.skipIf(bpfSkip())('context blocks left out of syscall records (elideContexts)', () => {
   it('a repeated block stays out of the ring, and the block put back is the one the kernel compared with', () => {
-    const root = locateTracefs({ mount: true }).root;
-    const enterId = tracepointId(root, 'syscalls:sys_enter_read')!;
-    const exitId = tracepointId(root, 'syscalls:sys_exit_read')!;
-    const cap = new Capture({
-      contexts: CONTEXTS,
-      tracepoints: [],
-      syscalls: [{ nr: 0, enterId, exitId, strings: [], saveArgs: true }],
-      fork: false,
-      ringBytes: 1 << 20,
-      excludeTgids: [],
-      excludeChildren: false,
-      select: false,
-      elideContexts: true,
-    });
+    const { cap, enterId, exitId } = readCapture({ elideContexts: true });
     try {
       cap.setOn(true);
       const fd = fs.openSync('/proc/self/stat', 'r');
@@ -185,8 +191,7 @@ describe.skipIf(bpfSkip())('context blocks left out of syscall records (elideCon
       cap.ring.consume((off, len) => {
         const u = cap.ring.data;
         const flags = u[off + 12]!;
-        const w = new Int32Array(u.buffer, u.byteOffset, u.byteLength >> 2);
-        const at = refs.see(u, w, off, len, cap.ring.view.getUint32(off + 8, true));
+        const at = refs.see(u, cap.ring.words, off, len, cap.ring.view.getUint32(off + 8, true));
         if ((flags & FLAG_CTX_SAME) !== 0) same++;
         if ((flags & FLAG_CTX_REF) !== 0) ref++;
         const rec = at < 0 ? u.subarray(off, off + len) : refs.buf.subarray(at, at + len + cap.rawOff - HDR);
@@ -223,18 +228,11 @@ describe.skipIf(bpfSkip())('context blocks left out of syscall records (elideCon
 describe.skipIf(bpfSkip())('exclusion of the recorder (excludeTgids, excludeChildren)', () => {
   /** tgids of the syscall records written while this process and a child (cat) read. */
   function run(excludeChildren: boolean): { tgids: Set<number>; child: number } {
-    const root = locateTracefs({ mount: true }).root;
-    const enterId = tracepointId(root, 'syscalls:sys_enter_read')!;
-    const exitId = tracepointId(root, 'syscalls:sys_exit_read')!;
-    const cap = new Capture({
-      contexts: CONTEXTS,
-      tracepoints: [],
-      syscalls: [{ nr: 0, enterId, exitId, strings: [], saveArgs: true }],
+    const { cap } = readCapture({
       fork: true,
       ringBytes: 1 << 22,
       excludeTgids: [process.pid],
       excludeChildren,
-      select: false,
       elideContexts: true,
     });
     try {

@@ -7,11 +7,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, nstraceAsync } from '../helpers/cli.js';
 import { tmpDir } from './helpers.js';
-import { readEvents, type Ev } from './bpf-trace.js';
+import { recordBesideWorkload, type Ev } from './bpf-trace.js';
 import { bpfSkip } from '../bpf/helpers.js';
 
 const skip = bpfSkip();
@@ -43,36 +41,20 @@ let cli = { code: -1 as number | null, stdout: '', stderr: '' };
 
 beforeAll(async () => {
   if (skip) return;
-  ensureBuilt();
   out = tmpDir('bpfargs');
-  const app = spawn('python3', ['-c', APP], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    [tid, bufAt, tsAt] = await new Promise<[string, string, string]>((resolve, reject) => {
-      let line = '';
-      app.stdout.on('data', (d: Buffer) => {
-        line += d.toString();
-        if (!line.includes('\n')) return;
-        const [a = '', b = '', c = ''] = line.trim().split(/\s+/);
-        resolve([a, b, c]);
-      });
-      app.once('exit', () => reject(new Error('the workload exited early')));
-    });
-    cli = await nstraceAsync([
-      'record',
-      '--backend',
-      'bpf',
+  const r = await recordBesideWorkload(
+    ['python3', '-c', APP],
+    [
       '-e',
       ['fcntl', 'read', 'clock_getres'].map((s) => `syscall_entry_${s},syscall_exit_${s}`).join(','),
       '-d',
       '3s',
-      '--no-progress',
-      '-o',
-      path.join(out, 't'),
-    ]);
-  } finally {
-    app.kill('SIGKILL');
-  }
-  events = readEvents(path.join(out, 't'));
+    ],
+    path.join(out, 't'),
+  );
+  [tid = '', bufAt = '', tsAt = ''] = r.words;
+  cli = r.cli;
+  events = r.events;
 }, 120_000);
 
 afterAll(() => {

@@ -12,11 +12,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, nstraceAsync } from '../helpers/cli.js';
 import { tmpDir } from './helpers.js';
-import { readEvents, type Ev } from './bpf-trace.js';
+import { recordBesideWorkload, type Ev } from './bpf-trace.js';
 import { bpfSkip } from '../bpf/helpers.js';
 
 const skip = bpfSkip();
@@ -43,32 +41,20 @@ let cli = { code: -1 as number | null, stdout: '', stderr: '' };
 
 beforeAll(async () => {
   if (skip) return;
-  ensureBuilt();
   out = tmpDir('bpfwake');
-  const app = spawn('taskset', ['-c', String(CPU), 'python3', '-c', APP], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    sleeperTid = await new Promise<number>((resolve, reject) => {
-      app.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-      app.once('exit', () => reject(new Error('the workload exited early')));
-    });
-    cli = await nstraceAsync([
-      'record',
-      '--backend',
-      'bpf',
+  const r = await recordBesideWorkload(
+    ['taskset', '-c', String(CPU), 'python3', '-c', APP],
+    [
       '-e',
       'sched_switch,sched_waking,sched_wakeup,syscall_entry_clock_gettime,syscall_exit_clock_gettime',
       '-d',
       '4s',
-      '--no-progress',
-      '-o',
-      path.join(out, 't'),
-    ]);
-  } finally {
-    app.kill('SIGKILL');
-  }
-  events = readEvents(path.join(out, 't'));
+    ],
+    path.join(out, 't'),
+  );
+  sleeperTid = Number(r.words[0]);
+  cli = r.cli;
+  events = r.events;
 }, 120_000);
 
 afterAll(() => {
