@@ -209,6 +209,24 @@ export const LTTNG_EVENT_BY_NAME: ReadonlyMap<string, LttngEventSpec> = new Map(
   LTTNG_EVENTS.map((e) => [e.name, e]),
 );
 
+/**
+ * The payload of a `sched_switch` the kernel did not report (ADR 0161, ADR 0167): lttng-modules'
+ * sched_switch fields, then `nstrace_inferred` (always 1) and `nstrace_prio_unobserved`, whose
+ * bits say which priority no event of the task had shown when the switch was written (1:
+ * prev_prio, 2: next_prio): such a priority is what /proc gave then, or 20 when the task was
+ * gone, not a value observed at the switch.
+ */
+export function inferredSwitchFields(): Array<readonly [string, string]> {
+  const spec = LTTNG_EVENT_BY_FTRACE.get('sched:sched_switch')!;
+  const named: Array<readonly [string, string]> = spec.fields.map((f) => [f.name, f.code] as const);
+  named.push(['nstrace_inferred', 'u8'], ['nstrace_prio_unobserved', 'u8']);
+  return named;
+}
+
+/** `nstrace_prio_unobserved` bits. */
+export const PRIO_UNOBSERVED_PREV = 1;
+export const PRIO_UNOBSERVED_NEXT = 2;
+
 /** Statedump events (written by the recorder from /proc, not converted from ftrace). */
 export const STATEDUMP_EVENTS: Readonly<Record<string, ReadonlyArray<readonly [string, string]>>> = {
   lttng_statedump_start: [],

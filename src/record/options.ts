@@ -131,8 +131,9 @@ export interface RecordSummary {
   /** `sched_switch` events the kernel did not report, inferred from the next task's events. */
   inferredSwitches: number;
   /**
-   * Priorities of those switches that no event had shown for the task: read from /proc at
-   * that moment (or 20, nice 0, when /proc no longer has it), not observed at the switch.
+   * Those of the switches with a priority no event had shown for the task: read from /proc at
+   * that moment (or 20, nice 0, when /proc no longer has it), not observed at the switch, and
+   * marked in the event (`nstrace_prio_unobserved`).
    */
   inferredPrioUnobserved: number;
   unknownFtraceEvents: number;

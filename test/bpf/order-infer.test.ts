@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReorderWindow } from '../../src/record/bpf/order.js';
 import { SwitchInference, type InferredSwitch, type SwitchLayout } from '../../src/record/bpf/infer.js';
+import { PRIO_UNOBSERVED_NEXT, PRIO_UNOBSERVED_PREV } from '../../src/record/lttng-events.js';
 
 interface Out {
   cpu: number;
@@ -153,7 +154,15 @@ describe('SwitchInference', () => {
       {
         cpu: 0,
         ts: 3,
-        sw: { prevComm: 'worker', prevTid: 20, prevPrio: 10, nextComm: 'db', nextTid: 30, nextPrio: 15 },
+        sw: {
+          prevComm: 'worker',
+          prevTid: 20,
+          prevPrio: 10,
+          nextComm: 'db',
+          nextTid: 30,
+          nextPrio: 15,
+          prioUnobserved: 0,
+        },
         ctxTid: 20,
       },
     ]);
@@ -169,7 +178,16 @@ describe('SwitchInference', () => {
     // 30 was never shown by a switch: its priority is /proc's now, not observed (counted).
     see(0, 2, rec(30, 'db'), 30);
     expect(out.map((e) => [e.sw.prevTid, e.sw.prevPrio])).toEqual([[20, 5]]);
+    // The switch itself says which priority was not observed: next (30), not prev (20).
+    expect(out.map((e) => e.sw.prioUnobserved)).toEqual([PRIO_UNOBSERVED_NEXT]);
     expect(inf.prioUnobserved).toBe(1);
+    // 30's guess is not an observation: a later switch 30 -> 20 still says prev was not observed.
+    see(0, 3, rec(20, 'worker'), 20);
+    expect(out.map((e) => [e.sw.prevTid, e.sw.prioUnobserved])).toEqual([
+      [20, PRIO_UNOBSERVED_NEXT],
+      [30, PRIO_UNOBSERVED_PREV],
+    ]);
+    expect(inf.prioUnobserved).toBe(2);
   });
 
   it('does not infer on the reported chain, on another CPU, or once the CPU lost records', () => {

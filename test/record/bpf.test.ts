@@ -16,7 +16,7 @@ import { babeltrace2, tmpDir } from './helpers.js';
 import { readEvents, type Ev } from './bpf-trace.js';
 import { bpfSkip } from '../bpf/helpers.js';
 import { hostView, NS_NAMES, type HostView } from './probe.js';
-import { chainBreaks, tracedSwitches } from './sched-check.js';
+import { chainBreaks, inferredPrioCheck, tracedSwitches } from './sched-check.js';
 
 const skip = bpfSkip();
 
@@ -303,6 +303,10 @@ describe.skipIf(skip)('bpf backend: recording namespaced workloads', () => {
     expect(breaks.map((b) => `cpu ${b.cpu}: ${b.expectedPrev} then ${b.at.prev}->${b.at.next}`)).toEqual([]);
     const inferred = events.filter((e) => e.name === 'sched_switch' && e.f.nstrace_inferred === '1');
     expect(inferred.length).toBe(summary.inferredSwitches);
+    // Their priorities: the kernel's last shown, or marked not observed (and counted).
+    const prio = inferredPrioCheck(tracedSwitches(out));
+    expect(prio.wrong).toEqual([]);
+    expect(prio.unobserved).toBe(summary.inferredPrioUnobserved);
     expect(summary.bpf!.inferSkipped).toBe(0);
     const keys = Object.keys(events[0]!.ctx).filter(
       (k) => k.endsWith('_ns') || k === 'cgroup_id' || k === 'pid',

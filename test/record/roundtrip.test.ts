@@ -125,7 +125,7 @@ describe.skipIf(reason !== undefined)('recorded trace round trip', () => {
   });
 
   it("scheduling: the kernel's switches, whole chains, CPU usage that adds up", async () => {
-    await expectCompleteScheduling(out, ref);
+    await expectCompleteScheduling(out, ref, undefined, summary);
   });
 
   it('packets: the index files describe the streams packet by packet', () => {

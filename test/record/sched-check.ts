@@ -31,6 +31,10 @@ export interface Switch {
   next: number;
   /** Written by the recorder where the kernel reported no switch (`nstrace_inferred = 1`). */
   inferred?: boolean;
+  prevPrio?: number;
+  nextPrio?: number;
+  /** An inferred switch's `nstrace_prio_unobserved` (1: prev_prio, 2: next_prio not observed). */
+  prioUnobserved?: number;
 }
 
 /** The `sched_switch` events of a CTF kernel trace, in time order. */
@@ -38,7 +42,17 @@ export function tracedSwitches(traceDir: string): Switch[] {
   const ts = TraceSet.open([traceDir]);
   const out: Switch[] = [];
   try {
-    const plans = new Map<object, { prev: number; next: number; inferred: number } | null>();
+    const plans = new Map<
+      object,
+      {
+        prev: number;
+        next: number;
+        prevPrio: number;
+        nextPrio: number;
+        inferred: number;
+        unobs: number;
+      } | null
+    >();
     for (;;) {
       const r = ts.next();
       if (r === null) break;
@@ -50,7 +64,10 @@ export function tracedSwitches(traceDir: string): Switch[] {
             ? {
                 prev: payloadIndex(r.eventClass, 'prev_tid'),
                 next: payloadIndex(r.eventClass, 'next_tid'),
+                prevPrio: payloadIndex(r.eventClass, 'prev_prio'),
+                nextPrio: payloadIndex(r.eventClass, 'next_prio'),
                 inferred: fieldIndex(r.eventClass.fields, '_nstrace_inferred'),
+                unobs: fieldIndex(r.eventClass.fields, '_nstrace_prio_unobserved'),
               }
             : null;
         plans.set(r.eventClass, plan);
@@ -65,8 +82,11 @@ export function tracedSwitches(traceDir: string): Switch[] {
         rel: r.ts,
         prev: r.payload![plan.prev] as number,
         next: r.payload![plan.next] as number,
+        prevPrio: r.payload![plan.prevPrio] as number,
+        nextPrio: r.payload![plan.nextPrio] as number,
       };
       if (plan.inferred >= 0 && r.payload![plan.inferred] === 1) sw.inferred = true;
+      if (plan.unobs >= 0) sw.prioUnobserved = r.payload![plan.unobs] as number;
       out.push(sw);
     }
   } finally {
@@ -305,4 +325,41 @@ export async function cpuAccounting(traceDir: string): Promise<Accounting> {
   } finally {
     ts.close();
   }
+}
+
+/**
+ * The priorities of the inferred switches against the kernel's own switches: where an inferred
+ * switch says a priority was observed (its `nstrace_prio_unobserved` bit is clear) and a reported
+ * switch before it showed that task, the value is the latest one shown (priorities change rarely:
+ * a mismatch is a wrong value, not a race). Returns the mismatches and how many inferred switches
+ * say a priority was not observed (the summary's `inferredPrioUnobserved`). Idle tasks (tid 0)
+ * are left out: their priority is the kernel's constant.
+ */
+export function inferredPrioCheck(switches: readonly Switch[]): { wrong: string[]; unobserved: number } {
+  const last = new Map<number, number>();
+  const wrong: string[] = [];
+  let unobserved = 0;
+  for (const s of switches) {
+    if (s.inferred !== true) {
+      if (s.prevPrio !== undefined) last.set(s.prev, s.prevPrio);
+      if (s.nextPrio !== undefined) last.set(s.next, s.nextPrio);
+      continue;
+    }
+    const flags = s.prioUnobserved;
+    if (flags === undefined) {
+      wrong.push(`inferred switch at ${s.ts} without nstrace_prio_unobserved`);
+      continue;
+    }
+    if (flags !== 0) unobserved++;
+    const sides: Array<[number, number | undefined, number]> = [
+      [s.prev, s.prevPrio, 1],
+      [s.next, s.nextPrio, 2],
+    ];
+    for (const [tid, prio, bit] of sides) {
+      const shown = last.get(tid);
+      if (tid === 0 || (flags & bit) !== 0 || shown === undefined) continue;
+      if (prio !== shown) wrong.push(`cpu ${s.cpu} at ${s.ts}: tid ${tid} prio ${prio}, last shown ${shown}`);
+    }
+  }
+  return { wrong, unobserved };
 }

@@ -1,10 +1,12 @@
 /** The scheduling checks of sched-check.ts as vitest assertions, for every recording test. */
 import os from 'node:os';
 import { expect } from 'vitest';
+import type { RecordSummary } from '../../src/record/options.js';
 import {
   chainBreaks,
   compareWithReference,
   cpuAccounting,
+  inferredPrioCheck,
   tracedSwitches,
   type Accounting,
   type Switch,
@@ -16,12 +18,14 @@ const EPS = 1e-6;
 /**
  * The checks above on a trace recorded while `ref` ran: our kernel-reported switches are the
  * kernel's, every CPU's chain is whole (the recorder's inferred switches fill the kernel's own
- * holes), and the CPU accounting is possible. `cpus`: CPUs of this machine.
+ * holes) with the priorities the kernel showed (or marked not observed, as many as `summary`
+ * counts), and the CPU accounting is possible. `cpus`: CPUs of this machine.
  */
 export async function expectCompleteScheduling(
   traceDir: string,
   ref: { switches: Switch[]; lost: number } | undefined,
   cpus = os.cpus().length,
+  summary?: Pick<RecordSummary, 'inferredPrioUnobserved'>,
 ): Promise<{ switches: number; inferred: number; accounting: Accounting }> {
   const sw = tracedSwitches(traceDir);
   expect(sw.length, 'sched_switch events in the trace').toBeGreaterThan(0);
@@ -44,6 +48,12 @@ export async function expectCompleteScheduling(
       .map((b) => `cpu ${b.cpu}: ${b.expectedPrev} then ${b.at.prev}->${b.at.next} at ${b.at.ts}`),
     `${breaks.length} holes in the switch chains`,
   ).toEqual([]);
+  const prio = inferredPrioCheck(sw);
+  expect(prio.wrong.slice(0, 5), `${prio.wrong.length} inferred priorities unlike the kernel's`).toEqual([]);
+  if (summary !== undefined)
+    expect(prio.unobserved, 'inferred switches with a priority not observed').toBe(
+      summary.inferredPrioUnobserved,
+    );
   const a = await cpuAccounting(traceDir);
   expect(a.cpus).toBeLessThanOrEqual(cpus);
   expect(a.maxCpu, 'per-CPU usage').toBeLessThanOrEqual(100 + EPS);

@@ -16,6 +16,7 @@
  * Pure logic: fed records in time order per CPU (after the reorder window), it calls `write`.
  */
 import { readProcPrio } from '../proc.js';
+import { PRIO_UNOBSERVED_NEXT, PRIO_UNOBSERVED_PREV } from '../lttng-events.js';
 
 export interface SwitchLayout {
   /** ftrace id of sched:sched_switch. */
@@ -36,6 +37,8 @@ export interface InferredSwitch {
   nextComm: string;
   nextTid: number;
   nextPrio: number;
+  /** `nstrace_prio_unobserved`: which priority no record had shown (lttng-events.ts's bits). */
+  prioUnobserved: number;
 }
 
 export type InferredWrite = (cpu: number, ts: number, sw: InferredSwitch, prevCtx: Uint8Array) => void;
@@ -184,20 +187,17 @@ export class SwitchInference {
     const pn = this.procnameAt;
     const prevComm = pn !== undefined ? comm(ctx, pn) : (this.commOf.get(pk) ?? '');
     const nextComm = pn !== undefined ? comm(buf, ctxAt + pn) : (this.commOf.get(nk) ?? '');
+    const prevPrio = this.prio(pk, prev);
+    const nextPrio = this.prio(nk, next);
+    const unobserved =
+      (this.guessed.has(pk) ? PRIO_UNOBSERVED_PREV : 0) | (this.guessed.has(nk) ? PRIO_UNOBSERVED_NEXT : 0);
     this.write(
       cpu,
       ts,
-      {
-        prevComm,
-        prevTid: prev,
-        prevPrio: this.prio(pk, prev),
-        nextComm,
-        nextTid: next,
-        nextPrio: this.prio(nk, next),
-      },
+      { prevComm, prevTid: prev, prevPrio, nextComm, nextTid: next, nextPrio, prioUnobserved: unobserved },
       ctx,
     );
-    if (this.guessed.has(pk) || this.guessed.has(nk)) this.prioUnobserved++;
+    if (unobserved !== 0) this.prioUnobserved++;
     this.inferred++;
   }
 

@@ -12,7 +12,7 @@ import { locateTracefs, tracefsCpus, unmountTracefs, type TracefsMount } from '.
 import { CONTEXT_FIELDS, DEFAULT_CONTEXTS } from '../contexts.js';
 import { commBytes } from '../thread.js';
 import { ThreadTable } from '../threads.js';
-import { LTTNG_EVENT_BY_FTRACE, STATEDUMP_EVENTS } from '../lttng-events.js';
+import { inferredSwitchFields, STATEDUMP_EVENTS } from '../lttng-events.js';
 import { rwbsFromBytes, type ConvHelpers } from '../convert.js';
 import { fieldsForCode, structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
@@ -294,20 +294,28 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
     );
   }
 
-  /** Writes an inferred switch (ADR 0161's event class: sched_switch + `nstrace_inferred`). */
+  /** Writes an inferred switch (lttng-events.ts `inferredSwitchFields`). */
   private writeInferred(cpu: number, ts: number, sw: InferredSwitch, ctx: Uint8Array): void {
     const ps = this.streamOfCpu[cpu];
     if (ps === undefined) return;
-    const spec = LTTNG_EVENT_BY_FTRACE.get('sched:sched_switch')!;
     const codes = INFERRED_CODES;
     if (this.inferredEc === undefined) {
-      const named: Array<readonly [string, string]> = spec.fields.map((x) => [x.name, x.code] as const);
-      named.push(['nstrace_inferred', 'u8']);
+      const named = inferredSwitchFields();
       if (named.map((c) => c[1]).join() !== codes.join())
         throw new NstraceError('sched_switch layout changed');
       this.inferredEc = this.tw.addEventClass({ name: 'sched_switch', fields: structFromCodes(named) });
     }
-    const values = [sw.prevComm, sw.prevTid, sw.prevPrio, 0, sw.nextComm, sw.nextTid, sw.nextPrio, 1];
+    const values = [
+      sw.prevComm,
+      sw.prevTid,
+      sw.prevPrio,
+      0,
+      sw.nextComm,
+      sw.nextTid,
+      sw.nextPrio,
+      1,
+      sw.prioUnobserved,
+    ];
     const at = ps.beginRawFrom(this.inferredEc, ts, 96, ctx, 0);
     if (at < 0) return;
     ps.commitRaw(encodeValues(codes, values, ps.view, ps.bytes, at));
@@ -480,8 +488,8 @@ export abstract class BpfSession extends SessionBase implements BpfStateHost {
   protected abstract userString(du: Uint8Array, o: number): number;
 }
 
-/** The inferred switch's payload codes: lttng-modules' sched_switch, then `nstrace_inferred`. */
-const INFERRED_CODES = ['c16', 'i32', 'i32', 'i64', 'c16', 'i32', 'i32', 'u8'];
+/** The inferred switch's payload codes (`inferredSwitchFields`), checked against it on first use. */
+const INFERRED_CODES = ['c16', 'i32', 'i32', 'i64', 'c16', 'i32', 'i32', 'u8', 'u8'];
 
 /** The cgroup (v2) id of this process (0 when not known). */
 function selfCgroupId(): bigint {

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import { NstraceError } from '../../util/errors.js';
 import type { PatchEntry, Thread } from '../thread.js';
-import { LTTNG_EVENT_BY_FTRACE } from '../lttng-events.js';
+import { inferredSwitchFields, PRIO_UNOBSERVED_NEXT, PRIO_UNOBSERVED_PREV } from '../lttng-events.js';
 import type { StreamWriter } from '../../ctf/writer/index.js';
 import { structFromCodes } from '../types.js';
 import { encodedSizeBound, encodeValues } from '../encode.js';
@@ -407,24 +407,29 @@ export class Recorder extends RecorderSession {
     const ps = r.stream;
     let ec = this.inferredEc;
     if (ec === undefined) {
-      const spec = LTTNG_EVENT_BY_FTRACE.get('sched:sched_switch')!;
-      const codes: Array<readonly [string, string]> = spec.fields.map((f) => [f.name, f.code] as const);
-      codes.push(['nstrace_inferred', 'u8']);
+      const codes = inferredSwitchFields();
       this.inferredCodes = codes.map((c) => c[1]);
       ec = this.inferredEc = this.tw.addEventClass({ name: 'sched_switch', fields: structFromCodes(codes) });
     }
     const table = this.table;
     const pt = table.get(prev, r.cpu, ts);
     const nt = table.get(next, r.cpu, ts);
+    const prevPrio = this.prios.get(prev);
+    const nextPrio = this.prios.get(next);
+    const unobserved =
+      (prevPrio === undefined && prev !== 0 ? PRIO_UNOBSERVED_PREV : 0) |
+      (nextPrio === undefined && next !== 0 ? PRIO_UNOBSERVED_NEXT : 0);
+    if (unobserved !== 0) this.prioUnobserved++;
     const values = [
       commText(pt.comm),
       prev,
-      this.prioOf(prev),
+      prevPrio ?? guessPrio(prev),
       0,
       commText(nt.comm),
       next,
-      this.prioOf(next),
+      nextPrio ?? guessPrio(next),
       1,
+      unobserved,
     ];
     if (pt.ctxEpoch !== table.epoch) table.rebuild(pt);
     const at = ps.beginRawBytes(ec, ts, 64, pt.ctxBytes);
@@ -434,20 +439,16 @@ export class Recorder extends RecorderSession {
     ps.commitRaw(encodeValues(this.inferredCodes, values, ps.view, du, at));
     this.inferredCount++;
   }
+}
 
-  /**
-   * LTTng priority of a task: the last one the trace showed; else /proc's now, or 20 (nice 0)
-   * when /proc no longer has the task: not observed at the switch, so counted (the summary's
-   * inferredPrioUnobserved) and not kept as if it had been. The idle task's is the kernel's
-   * constant.
-   */
-  private prioOf(tid: number): number {
-    if (tid === 0) return 20;
-    const p = this.prios.get(tid);
-    if (p !== undefined) return p;
-    this.prioUnobserved++;
-    return readProcPrio(tid) ?? 20;
-  }
+/**
+ * LTTng priority of a task no event showed: /proc's now, or 20 (nice 0) when /proc no longer has
+ * the task. Not observed at the switch: the switch says so (`nstrace_prio_unobserved`), the
+ * summary counts it (inferredPrioUnobserved) and it is not kept as if it had been. The idle
+ * task's (tid 0) is the kernel's constant.
+ */
+function guessPrio(tid: number): number {
+  return tid === 0 ? 20 : (readProcPrio(tid) ?? 20);
 }
 
 /** comm bytes (NUL padded) as text. */
