@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type BarResult, type BenchResult, measure } from './measure.js';
+import { copyWithOldNames } from '../test/util/lttng-names.js';
 
 const NSTRACE = resolve('dist/bin/nstrace.js');
 const IRQ_PERIOD =
@@ -67,12 +68,16 @@ export async function run(): Promise<BenchResult> {
     if (events < 1_000_000)
       throw new Error(`the recording has ${events} events, fewer than 1 M: record longer`);
   }
-  // lttng-analyses reads the tracer version from a directory whose name ends in `kernel`.
+  // lttng-analyses reads the tracer version from a directory whose name ends in `kernel`, and
+  // the softirq and packet-receive events under their pre-2.7 names: it gets a copy of the trace
+  // with those names (stream files linked), as in the differential tests.
   const laDir = join(cache, 'la');
-  mkdirSync(laDir, { recursive: true });
   const link = join(laDir, 'kernel');
-  rmSync(link, { force: true });
-  symlinkSync(resolve(trace), link);
+  rmSync(laDir, { recursive: true, force: true });
+  if (!copyWithOldNames(resolve(trace), link)) {
+    mkdirSync(laDir, { recursive: true });
+    symlinkSync(resolve(trace), link);
+  }
   const repeat = Number(process.env.NSTRACE_BENCH_REPEAT ?? 3);
   const only = process.env.NSTRACE_BENCH_ANALYSES?.split(',');
   const lines = [

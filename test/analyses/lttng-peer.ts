@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { readMetadataBytes } from '../../src/ctf/metadata/packetized.js';
+import { copyWithOldNames } from '../util/lttng-names.js';
 import { nstraceAsync } from '../helpers/cli.js';
 
 export interface Run {
@@ -63,38 +63,15 @@ function fingerprint(dir: string): string {
 
 const linkDirs = new Map<string, string>();
 
-/** lttng-modules' names (2.7+) of events lttng-analyses 0.6.1 reads under their old names. */
-const RENAMES: ReadonlyArray<[string, string]> = [
-  ['irq_softirq_raise', 'softirq_raise'],
-  ['irq_softirq_entry', 'softirq_entry'],
-  ['irq_softirq_exit', 'softirq_exit'],
-  ['net_if_receive_skb', 'netif_receive_skb'],
-];
-
 /**
- * A copy of the trace (stream files linked) whose metadata names the events above as
- * lttng-analyses 0.6.1 knows them, so that the peer sees what nstrace reads under both names;
- * undefined when the trace has none of them.
+ * A copy of the trace with the old event names (test/util/lttng-names.ts), so that the peer sees
+ * what nstrace reads under both names; undefined when the trace has none of them.
  */
 function withOldNames(real: string): string | undefined {
-  const meta = readMetadataBytes(readFileSync(join(real, 'metadata')), join(real, 'metadata'));
-  let text = meta.text;
-  let changed = false;
-  for (const [now, old] of RENAMES) {
-    const re = new RegExp(`name = "${now}";`, 'g');
-    if (re.test(text)) {
-      text = text.replace(re, `name = "${old}";`);
-      changed = true;
-    }
-  }
-  if (!changed) return undefined;
-  const dir = join(mkdtempSync(join(tmpdir(), 'nstrace-la-')), 'kernel');
-  mkdirSync(dir);
-  for (const e of readdirSync(real)) {
-    if (e !== 'metadata') symlinkSync(join(real, e), join(dir, e));
-  }
-  writeFileSync(join(dir, 'metadata'), text.startsWith('/* CTF') ? text : `/* CTF 1.8 */\n${text}`);
-  return dir;
+  const tmp = mkdtempSync(join(tmpdir(), 'nstrace-la-'));
+  if (copyWithOldNames(real, join(tmp, 'kernel'))) return join(tmp, 'kernel');
+  rmSync(tmp, { recursive: true });
+  return undefined;
 }
 
 /**
