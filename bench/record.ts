@@ -17,10 +17,11 @@
  * /proc/sys/kernel/ftrace_enabled, which this kernel refuses.)
  *
  * Standalone: `node dist-bench/bench/record.js [seconds]` (root). NSTRACE_BENCH_SECONDS also
- * sets the duration (default 10). The bpf backend and perf run in alternation
- * NSTRACE_BENCH_RECORD_ROUNDS times (default 3), and the median run of each is compared: the
- * build VM's speed drifts over minutes (one run each gave slowdown ratios of 0.37x, 1.43x and
- * 0.98x within an hour).
+ * sets the duration (default 10). The bpf backend, perf and the tracefs backend run in
+ * alternation NSTRACE_BENCH_RECORD_ROUNDS times (default 7, about 6 minutes), and the median run of
+ * each is compared: the build VM's speed drifts over minutes (one run each gave slowdown ratios
+ * of 0.37x, 1.43x and 0.98x within an hour; with 3 rounds, the bpf/perf ratio of one build
+ * ranged 0.94x-1.14x over five runs).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -309,22 +310,29 @@ export async function run(): Promise<BenchResult> {
     ensurePerf();
     const bin = workloadBinary(dir);
     process.stderr.write(
-      `record bench: ${secs} s per run (untraced, nstrace bpf and perf alternating, nstrace tracefs, floor)\n`,
+      `record bench: ${secs} s per run (untraced; nstrace bpf, perf and nstrace tracefs alternating; floor)\n`,
     );
-    // The bpf backend and perf, whose ratios are bars, run in alternation ROUNDS times (this VM's
-    // speed drifts over minutes: one run each compared two different machines); the median
-    // run of each (by workload rate) is the one reported.
-    const rounds = Math.max(1, Number(process.env.NSTRACE_BENCH_RECORD_ROUNDS ?? 3));
+    // The recorders whose ratios are bars (bpf, perf, tracefs) run in alternation ROUNDS times
+    // (this VM's speed drifts over minutes: one run each compared two different machines); the
+    // median run of each (by workload rate) is the one reported.
+    const rounds = Math.max(1, Number(process.env.NSTRACE_BENCH_RECORD_ROUNDS ?? 7));
     const base = (await workload(bin, secs)) / secs;
     const nbs: RunResult[] = [];
     const perfs: RunResult[] = [];
+    const nss: RunResult[] = [];
+    // Each round runs the three recorders once; the order turns from round to round so that no
+    // recorder always follows the same one (the page cache and the CPU's frequency remember).
+    const order: Array<() => Promise<void>> = [
+      async () => void nbs.push(await runNstrace(bin, secs, dir, 'bpf')),
+      async () => void perfs.push(await runPerf(bin, secs, dir)),
+      async () => void nss.push(await runNstrace(bin, secs, dir, 'tracefs')),
+    ];
     for (let i = 0; i < rounds; i++) {
-      nbs.push(await runNstrace(bin, secs, dir, 'bpf'));
-      perfs.push(await runPerf(bin, secs, dir));
+      for (let k = 0; k < order.length; k++) await order[(i + k) % order.length]!();
     }
     const nb = medianRun(nbs);
     const perf = medianRun(perfs);
-    const ns = await runNstrace(bin, secs, dir, 'tracefs');
+    const ns = medianRun(nss);
     const floor = await runFloor(bin, secs, dir);
     const row = (r: RunResult): string => {
       const perM = r.events > 0 ? (r.cpu / (r.events / 1e6)).toFixed(3) : 'n/a';
@@ -341,7 +349,7 @@ export async function run(): Promise<BenchResult> {
     if (rounds > 1) {
       const rates = (l: RunResult[]): string => l.map((r) => Math.round(r.rate)).join(', ');
       lines.push(
-        `bpf and perf in alternation, ${rounds} rounds, median shown; workload rates: bpf ${rates(nbs)}; perf ${rates(perfs)}`,
+        `bpf, perf and tracefs in alternation, ${rounds} rounds, median shown; workload rates: bpf ${rates(nbs)}; perf ${rates(perfs)}; tracefs ${rates(nss)}`,
       );
     }
     lines.push('');
