@@ -210,7 +210,7 @@ const timed = (s: {
   utid: s.uid.values(),
 });
 
-const dict = (c: DictColumn): BuiltColumn => ({ values: c.codes.values(), dict: c.dict });
+const dict = (c: DictColumn): BuiltColumn => ({ values: c.codes.values(), dict: c.strings });
 
 function sliceTable(ctx: Ctx): BuiltTable {
   const s = ctx.collector.slices;
@@ -237,7 +237,7 @@ function stateTable(ctx: Ctx): BuiltTable {
     ts: concat(f64, s.ts.array(), r.ts.array()),
     dur: concat(f64, s.dur.array(), r.dur.array()),
     utid: concat(i32, s.uid.array(), r.uid.array()),
-    state: { values: concat(i32, i32(n), state), dict: ['Running', ...r.state.dict] },
+    state: { values: concat(i32, i32(n), state), dict: ['Running', ...r.state.strings] },
     cpu: concat(i32, s.cpu.array(), r.cpu.array()),
     wakeup: concat(u8, u8(n), r.wakeup.array()),
     waker_utid: concat(i32, i32(n).fill(NULL_I32), r.waker.array()),
@@ -273,7 +273,7 @@ function eventTable(ctx: Ctx): BuiltTable {
   return table(ctx, 'event', {
     ts: c.ts,
     cpu: c.cpu,
-    name: { values: c.name, dict: e.names },
+    name: { values: c.name, dict: e.names.strings },
     context: c.context,
     payload: c.payload,
   });
