@@ -143,6 +143,17 @@ export class DictColumn extends StringCodes {
   }
 }
 
+/**
+ * The columns every collected interval has (slices, syscalls, thread states): its CPU, start
+ * and duration (ns from the trace's base) and thread uid.
+ */
+export class IntervalColumns {
+  readonly cpu = new I32Column();
+  readonly ts = new F64Column();
+  readonly dur = new F64Column();
+  readonly uid = new I32Column();
+}
+
 /** The arrays one after the other, as a column (`make`: an array of that length). */
 export function concat<T extends TypedArray>(make: (length: number) => T, ...parts: readonly T[]): Typed<T> {
   const out = make(parts.reduce((n, p) => n + p.length, 0));

@@ -6,7 +6,7 @@
 import type { Thread } from '../model/threads.js';
 import type { SystemModel } from '../model/model.js';
 import { PAGE_KINDS } from './collect.js';
-import type { DictColumn, F64Column, I32Column, Typed } from './columns.js';
+import type { DictColumn, IntervalColumns, Typed } from './columns.js';
 import { concat, NULL_I32 } from './columns.js';
 import { ioTable, irqTable } from './io-irq.js';
 import type { BuiltColumn, BuiltTable, Cell, Ctx } from './rows.js';
@@ -197,13 +197,8 @@ function containerTable(ctx: Ctx): BuiltTable {
   );
 }
 
-/** The columns every collected row has. */
-const timed = (s: {
-  cpu: I32Column;
-  ts: F64Column;
-  dur: F64Column;
-  uid: I32Column;
-}): Record<string, Typed> => ({
+/** The columns every collected interval has. */
+const timed = (s: IntervalColumns): Record<string, Typed> => ({
   cpu: s.cpu.values(),
   ts: s.ts.values(),
   dur: s.dur.values(),
