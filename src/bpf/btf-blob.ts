@@ -5,14 +5,12 @@
  * key (the kernel checks exactly that) and a byte array of the value's size. The layout of a
  * BTF blob is in Documentation/bpf/btf.rst: a 24-byte header, the type section, the strings.
  */
-import { BPF_ATTR_SIZE, BpfError, addressOf, bpfTry } from './sys.js';
+import { BPF_ATTR_SIZE, BPF_CMD, BpfError, addressOf, bpfTry } from './sys.js';
 
 const BTF_MAGIC = 0xeb9f;
 const KIND_INT = 1;
 const KIND_ARRAY = 3;
 const INT_SIGNED = 1;
-/** bpf(2) command that loads a BTF blob and returns its fd. */
-const BPF_BTF_LOAD = 18;
 
 /** Type ids in a blob made by `valueBtf`. */
 export const BTF_INT_ID = 1;
@@ -62,13 +60,13 @@ export function loadBtf(blob: Buffer, what: string): number {
   const attr = Buffer.alloc(BPF_ATTR_SIZE);
   attr.writeBigUInt64LE(addressOf(blob), 0); // btf
   attr.writeUInt32LE(blob.length, 16); // btf_size
-  const fd = bpfTry(BPF_BTF_LOAD, attr);
+  const fd = bpfTry(BPF_CMD.BTF_LOAD, attr);
   if (fd >= 0) return fd;
   const log = Buffer.alloc(64 * 1024);
   attr.writeBigUInt64LE(addressOf(log), 8); // btf_log_buf
   attr.writeUInt32LE(log.length, 20); // btf_log_size
   attr.writeUInt32LE(1, 24); // btf_log_level
-  const again = bpfTry(BPF_BTF_LOAD, attr);
+  const again = bpfTry(BPF_CMD.BTF_LOAD, attr);
   if (again >= 0) return again;
   const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trimEnd();
   throw new BpfError(`loading the BTF of ${what}`, -again, undefined, text || undefined);

@@ -116,7 +116,7 @@ export class BpfMap implements Closeable {
     this.value = Buffer.alloc(Math.max(8, this.valueBytes));
   }
 
-  private op(cmd: number, key: Uint8Array, value: Uint8Array | undefined, flags: bigint): number {
+  private op(cmd: BPF_CMD, key: Uint8Array, value: Uint8Array | undefined, flags: bigint): number {
     const a = this.attr;
     a.fill(0);
     this.key.set(key.subarray(0, this.spec.keySize));

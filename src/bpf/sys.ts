@@ -22,19 +22,42 @@ export const PERF_EVENT_IOC_SET_BPF = 0x40042408;
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
-/** bpf(2) commands. */
-export const BPF_CMD = {
-  MAP_CREATE: 0,
-  MAP_LOOKUP_ELEM: 1,
-  MAP_UPDATE_ELEM: 2,
-  MAP_DELETE_ELEM: 3,
-  PROG_LOAD: 5,
-  PROG_GET_NEXT_ID: 11,
-  PROG_GET_FD_BY_ID: 13,
-  OBJ_GET_INFO_BY_FD: 15,
-  RAW_TRACEPOINT_OPEN: 17,
-  LINK_CREATE: 28,
-} as const;
+/**
+ * bpf(2) commands: `enum bpf_cmd` of include/uapi/linux/bpf.h, written as the kernel writes it
+ * (a command's value is its place in the list), up to the last one we use. The kernel only ever
+ * adds commands at the end.
+ */
+export const enum BPF_CMD {
+  MAP_CREATE,
+  MAP_LOOKUP_ELEM,
+  MAP_UPDATE_ELEM,
+  MAP_DELETE_ELEM,
+  MAP_GET_NEXT_KEY,
+  PROG_LOAD,
+  OBJ_PIN,
+  OBJ_GET,
+  PROG_ATTACH,
+  PROG_DETACH,
+  PROG_TEST_RUN,
+  PROG_GET_NEXT_ID,
+  MAP_GET_NEXT_ID,
+  PROG_GET_FD_BY_ID,
+  MAP_GET_FD_BY_ID,
+  OBJ_GET_INFO_BY_FD,
+  PROG_QUERY,
+  RAW_TRACEPOINT_OPEN,
+  BTF_LOAD,
+  BTF_GET_FD_BY_ID,
+  TASK_FD_QUERY,
+  MAP_LOOKUP_AND_DELETE_ELEM,
+  MAP_FREEZE,
+  BTF_GET_NEXT_ID,
+  MAP_LOOKUP_BATCH,
+  MAP_LOOKUP_AND_DELETE_BATCH,
+  MAP_UPDATE_BATCH,
+  MAP_DELETE_BATCH,
+  LINK_CREATE,
+}
 /** Size of `union bpf_attr` on 6.x kernels (a shorter size is zero-extended by the kernel). */
 export const BPF_ATTR_SIZE = 168;
 
@@ -132,14 +155,14 @@ export function addressOf(b: Buffer | Uint8Array): bigint {
 }
 
 /** bpf(cmd, attr, size): the result (an fd for the creating commands), or throws. */
-export function bpf(cmd: number, attr: Buffer, op: string): number {
+export function bpf(cmd: BPF_CMD, attr: Buffer, op: string): number {
   const r = Number(k().syscall(NR.bpf, 'int', cmd, 'void *', attr, 'uint', attr.length));
   if (r < 0) throw new BpfError(op, k().errno());
   return r;
 }
 
 /** bpf() returning -errno instead of throwing (for retries such as the verifier log's ENOSPC). */
-export function bpfTry(cmd: number, attr: Buffer): number {
+export function bpfTry(cmd: BPF_CMD, attr: Buffer): number {
   const r = Number(k().syscall(NR.bpf, 'int', cmd, 'void *', attr, 'uint', attr.length));
   return r < 0 ? -k().errno() : r;
 }

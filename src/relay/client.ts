@@ -23,30 +23,29 @@ import type { IndexEntry } from '../ctf/index-file.js';
 import { ByteQueue } from './bytequeue.js';
 import {
   AddStream211,
+  agreedMinor,
   BeginDataPending,
   CloseStream,
   CreateSession211,
-  CreateSessionReply211,
   CreateTraceChunk,
   cstring,
   DataHdr,
   DataPending,
   EndDataPending,
-  GenericReply,
   GetConfiguration,
   GetConfigurationReply,
   LttngErr,
   MetadataPayload,
   QuiescentControl,
   RELAYD_MIN_MINOR,
-  RELAYD_VERSION_MAJOR,
-  RELAYD_VERSION_MINOR,
   RelaydCommand,
   RelaydHdr,
   RelaydIndex,
   StatusStream,
+  versionMessage,
   VersionMsg,
 } from './codec.js';
+import { fixedReply, okReply, pendingReply, sessionReply } from './replies.js';
 import type { RelayUrl } from './url.js';
 import { parseRelayUrl } from './url.js';
 
@@ -160,17 +159,13 @@ export class RelayClient {
   }
 
   private async handshake(): Promise<void> {
-    const v = await this.command(
-      RelaydCommand.VERSION,
-      VersionMsg.encode({ major: RELAYD_VERSION_MAJOR, minor: RELAYD_VERSION_MINOR }),
-      fixedReply(VersionMsg),
-    );
-    if (v.major !== RELAYD_VERSION_MAJOR)
-      throw new RelayError(`relay speaks protocol ${v.major}.${v.minor}, not 2.x`);
-    this.minor = Math.min(v.minor, RELAYD_VERSION_MINOR);
-    if (this.minor < RELAYD_MIN_MINOR) {
+    const v = await this.command(RelaydCommand.VERSION, versionMessage(), fixedReply(VersionMsg));
+    const minor = agreedMinor(v);
+    if (minor === 'major') throw new RelayError(`relay speaks protocol ${v.major}.${v.minor}, not 2.x`);
+    if (minor === 'minor') {
       throw new RelayError(`relay speaks protocol 2.${v.minor}; 2.${RELAYD_MIN_MINOR} or later is needed`);
     }
+    this.minor = minor;
     if (this.minor >= 12) {
       const conf = await this.command(
         RelaydCommand.GET_CONFIGURATION,
@@ -201,17 +196,7 @@ export class RelayClient {
     const r = await this.command(
       RelaydCommand.CREATE_SESSION,
       Buffer.concat([fixed, name, host, base]),
-      (q) => {
-        if (q.length < CreateSessionReply211.size) return undefined;
-        const h = CreateSessionReply211.decode(q.peek(CreateSessionReply211.size));
-        if (h.output_path_length > 4096)
-          throw new RelayError(`CREATE_SESSION reply path of ${h.output_path_length} bytes`);
-        if (q.length < CreateSessionReply211.size + h.output_path_length) return undefined;
-        q.skip(CreateSessionReply211.size);
-        const path = q.take(h.output_path_length);
-        const nul = path.indexOf(0);
-        return { ...h, path: path.subarray(0, nul < 0 ? path.length : nul).toString('utf8') };
-      },
+      sessionReply,
     );
     if (r.ret_code !== LttngErr.OK)
       throw new RelayError(`relay refused session ${o.sessionName} (code ${r.ret_code})`);
@@ -394,19 +379,19 @@ export class RelayClient {
         );
         continue;
       }
-      const r = await this.command(
+      const pending = await this.command(
         RelaydCommand.DATA_PENDING,
         DataPending.encode({ stream_id: s.id, last_net_seq_num: s.nextNetSeq - 1 }),
-        fixedReply(GenericReply),
+        pendingReply,
       );
-      if (r.ret_code !== 0) return false;
+      if (pending) return false;
     }
-    const r = await this.command(
+    const pending = await this.command(
       RelaydCommand.END_DATA_PENDING,
       EndDataPending.encode({ session_id: this.relaySessionId }),
-      fixedReply(GenericReply),
+      pendingReply,
     );
-    return r.ret_code === 0;
+    return !pending;
   }
 
   /** Polls `dataDelivered()` until true (or `timeoutMs`). */
@@ -512,20 +497,6 @@ export class RelayClient {
       sock.once('close', onClose);
     });
   }
-}
-
-function fixedReply<T>(s: { size: number; decode(b: Uint8Array): T }): (q: ByteQueue) => T | undefined {
-  return (q) => (q.length < s.size ? undefined : s.decode(q.take(s.size)));
-}
-
-function okReply(what: string): (q: ByteQueue) => true | undefined {
-  return (q) => {
-    if (q.length < GenericReply.size) return undefined;
-    const r = GenericReply.decode(q.take(GenericReply.size));
-    if (r.ret_code !== LttngErr.OK)
-      throw new RelayError(`relay answered ${what} with error code ${r.ret_code}`);
-    return true;
-  };
 }
 
 function openSocket(

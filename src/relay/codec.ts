@@ -287,6 +287,25 @@ export const StatusStream = struct('lttcomm_relayd_status_stream', { handle: u64
 
 export const VersionMsg = struct('lttcomm_relayd_version', { major: u32, minor: u32 });
 
+/** Our VERSION message (the same from both ends of a control connection). */
+export function versionMessage(): Buffer {
+  return VersionMsg.encode({ major: RELAYD_VERSION_MAJOR, minor: RELAYD_VERSION_MINOR });
+}
+
+/**
+ * The minor version both ends speak once each has the other's VERSION (the lower of the two),
+ * or why they cannot talk: the peer does not speak 2.x (`major`) or is older than
+ * 2.RELAYD_MIN_MINOR (`minor`).
+ */
+export function agreedMinor(peer: {
+  readonly major: number;
+  readonly minor: number;
+}): number | 'major' | 'minor' {
+  if (peer.major !== RELAYD_VERSION_MAJOR) return 'major';
+  const minor = Math.min(peer.minor, RELAYD_VERSION_MINOR);
+  return minor < RELAYD_MIN_MINOR ? 'minor' : minor;
+}
+
 export const GetConfiguration = struct('lttcomm_relayd_get_configuration', { query_flags: u64 });
 
 export const GetConfigurationReply = struct('lttcomm_relayd_get_configuration_reply', {

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import {
   AddStream211,
+  agreedMinor,
   BeginDataPending,
   CloseStream,
   CloseTraceChunk,
@@ -26,8 +27,6 @@ import {
   readCString,
   RELAYD_INDEX_SIZE_1_0,
   RELAYD_MIN_MINOR,
-  RELAYD_VERSION_MAJOR,
-  RELAYD_VERSION_MINOR,
   RelaydCommand,
   RelaydHdr,
   RelaydIndex,
@@ -38,6 +37,7 @@ import {
   TraceChunkExists,
   TraceChunkExistsReply,
   readU64n,
+  versionMessage,
   VersionMsg,
 } from './codec.js';
 import { type CommandHeader, type Conn, ProtocolError, RequestConn } from './conn.js';
@@ -204,16 +204,16 @@ export class ControlConnection extends RequestConn {
 
   private cmdVersion(p: Buffer): void {
     const v = this.decode(p, VersionMsg, 'VERSION');
-    this.send(VersionMsg.encode({ major: RELAYD_VERSION_MAJOR, minor: RELAYD_VERSION_MINOR }));
-    if (v.major !== RELAYD_VERSION_MAJOR) {
+    this.send(versionMessage());
+    const minor = agreedMinor(v);
+    if (minor === 'major') {
       this.state.log(
         'warn',
         `control connection ${this.peer}: protocol ${v.major}.${v.minor} is not 2.x; closing it`,
       );
       return this.end();
     }
-    const minor = Math.min(v.minor, RELAYD_VERSION_MINOR);
-    if (minor < RELAYD_MIN_MINOR) {
+    if (minor === 'minor') {
       this.state.log(
         'warn',
         `control connection ${this.peer}: peer speaks 2.${v.minor}, need 2.${RELAYD_MIN_MINOR}+; closing it`,

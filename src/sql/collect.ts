@@ -22,27 +22,19 @@ import { isSyscallExit, syscallEntryName } from '../model/model.js';
 import type { SystemModel } from '../model/model.js';
 import type { AnalysisContext, AnalysisHandler } from '../analyses/handler.js';
 import { shownName } from '../text/plan.js';
-import { BoolColumn, DictColumn, F64Column, I32Column, NULL_I32 } from './columns.js';
+import { BoolColumn, DictColumn, F64Column, I32Column, IntervalColumns, NULL_I32 } from './columns.js';
 import { ThreadStates } from './states.js';
 
 /** Column buffers of the slices, before the container is known. */
-export class SliceColumns {
-  readonly cpu = new I32Column();
-  readonly ts = new F64Column();
-  readonly dur = new F64Column();
-  readonly uid = new I32Column();
+export class SliceColumns extends IntervalColumns {
   readonly startKnown = new BoolColumn();
   readonly endKnown = new BoolColumn();
 }
 
-export class SyscallColumns {
-  readonly cpu = new I32Column();
-  readonly ts = new F64Column();
-  readonly dur = new F64Column();
+export class SyscallColumns extends IntervalColumns {
   readonly name = new DictColumn();
   /** NaN: none. */
   readonly ret = new F64Column();
-  readonly uid = new I32Column();
   /** The entry's string arguments as a JSON object (null: none). */
   readonly args = new DictColumn();
 }

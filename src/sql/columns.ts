@@ -9,6 +9,7 @@
  * Unknown values, by array type (what `BuiltColumn` says): NaN in a `Float64Array`, `NULL_I32`
  * in an `Int32Array`; a `Uint8Array` holds booleans (0/1) and has no unknown.
  */
+import { StringCodes } from '../util/string-codes.js';
 
 export type TypedArray = Float64Array | Int32Array | Uint8Array;
 
@@ -129,30 +130,28 @@ export class BoolColumn extends BlockColumn<Uint8Array> {
   }
 }
 
-/** Strings as codes into a dictionary of the distinct strings (null: `NULL_I32`). */
-export class DictColumn {
+/** Strings as codes into a dictionary of the distinct strings (`strings`; null: `NULL_I32`). */
+export class DictColumn extends StringCodes {
   readonly codes = new I32Column();
-  readonly dict: string[] = [];
-  private readonly index = new Map<string, number>();
 
   push(v: string | null): void {
     this.codes.push(v === null ? NULL_I32 : this.code(v));
   }
 
-  /** The code of a string (added to the dictionary when new). */
-  code(v: string): number {
-    let c = this.index.get(v);
-    if (c === undefined) {
-      c = this.dict.length;
-      this.dict.push(v);
-      this.index.set(v, c);
-    }
-    return c;
-  }
-
   get length(): number {
     return this.codes.length;
   }
+}
+
+/**
+ * The columns every collected interval has (slices, syscalls, thread states): its CPU, start
+ * and duration (ns from the trace's base) and thread uid.
+ */
+export class IntervalColumns {
+  readonly cpu = new I32Column();
+  readonly ts = new F64Column();
+  readonly dur = new F64Column();
+  readonly uid = new I32Column();
 }
 
 /** The arrays one after the other, as a column (`make`: an array of that length). */

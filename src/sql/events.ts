@@ -11,6 +11,7 @@ import type { FieldClass, StructFC } from '../ctf/ir.js';
 import type { AnalysisContext, AnalysisHandler } from '../analyses/handler.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import { shownName } from '../text/plan.js';
+import { StringCodes } from '../util/string-codes.js';
 
 export interface EventColumns {
   readonly ts: number[];
@@ -72,8 +73,8 @@ function structJson(fc: StructFC): Json {
 export class EventCollector implements AnalysisHandler {
   readonly name = 'sql-events';
   readonly columns: EventColumns = { ts: [], cpu: [], name: [], context: [], payload: [] };
-  readonly names: string[] = [];
-  private readonly codes = new Map<string, number>();
+  /** Event names, by the codes of the `name` column. */
+  readonly names = new StringCodes();
 
   reset(_ctx: AnalysisContext): void {
     // Nothing: the events are taken as they come.
@@ -88,13 +89,7 @@ export class EventCollector implements AnalysisHandler {
   }
 
   bind(info: ClassInfo): EventFn | undefined {
-    let code = this.codes.get(info.name);
-    if (code === undefined) {
-      code = this.names.length;
-      this.names.push(info.name);
-      this.codes.set(info.name, code);
-    }
-    const nameCode = code;
+    const nameCode = this.names.code(info.name);
     const sc = info.streamClass;
     const cpuIdx = sc.packetContext?.fields.findIndex((f) => shownName(f.name) === 'cpu_id') ?? -1;
     const sctx = sc.eventContext === undefined ? undefined : structJson(sc.eventContext);

@@ -8,6 +8,7 @@ import type { TimeBase } from '../ctf/event.js';
 import type { SystemModel } from '../model/model.js';
 import type { TableCollector } from './collect.js';
 import { Typed } from './columns.js';
+import { StringCodes } from '../util/string-codes.js';
 import type { EventCollector } from './events.js';
 import type { TableName } from './schema.js';
 import { TABLES } from './schema.js';
@@ -162,24 +163,13 @@ export const orNull = (v: number | undefined): number | null =>
 
 /** A varchar column as codes into a dictionary of its distinct strings (null stays null). */
 export function dictColumn(values: ReadonlyArray<string | null>): BuiltColumn {
-  const dict: string[] = [];
-  const codes = new Map<string, number>();
+  const codes = new StringCodes();
   const out: Cell[] = new Array<Cell>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (v === null) {
-      out[i] = null;
-      continue;
-    }
-    let c = codes.get(v);
-    if (c === undefined) {
-      c = dict.length;
-      dict.push(v);
-      codes.set(v, c);
-    }
-    out[i] = c;
+    out[i] = v === null ? null : codes.code(v);
   }
-  return { values: out, dict };
+  return { values: out, dict: codes.strings };
 }
 
 /** Absolute ns of a time base. */

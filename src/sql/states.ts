@@ -14,16 +14,11 @@
  *
  * Nothing is known of a thread before its first event: its first row starts there.
  */
-import { BoolColumn, DictColumn, F64Column, I32Column, NULL_I32 } from './columns.js';
+import { BoolColumn, DictColumn, F64Column, I32Column, IntervalColumns, NULL_I32 } from './columns.js';
 
-/** Column buffers of the rows, before the threads' columns are attached. */
-export class StateColumns {
-  readonly ts = new F64Column();
-  readonly dur = new F64Column();
-  readonly uid = new I32Column();
+/** Column buffers of the rows, before the threads' columns are attached (`cpu`: NULL_I32 for none). */
+export class StateColumns extends IntervalColumns {
   readonly state = new DictColumn();
-  /** NULL_I32: none. */
-  readonly cpu = new I32Column();
   readonly wakeup = new BoolColumn();
   /** NULL_I32: none. */
   readonly waker = new I32Column();

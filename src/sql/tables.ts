@@ -6,7 +6,7 @@
 import type { Thread } from '../model/threads.js';
 import type { SystemModel } from '../model/model.js';
 import { PAGE_KINDS } from './collect.js';
-import type { DictColumn, F64Column, I32Column, Typed } from './columns.js';
+import type { DictColumn, IntervalColumns, Typed } from './columns.js';
 import { concat, NULL_I32 } from './columns.js';
 import { ioTable, irqTable } from './io-irq.js';
 import type { BuiltColumn, BuiltTable, Cell, Ctx } from './rows.js';
@@ -197,20 +197,15 @@ function containerTable(ctx: Ctx): BuiltTable {
   );
 }
 
-/** The columns every collected row has. */
-const timed = (s: {
-  cpu: I32Column;
-  ts: F64Column;
-  dur: F64Column;
-  uid: I32Column;
-}): Record<string, Typed> => ({
+/** The columns every collected interval has. */
+const timed = (s: IntervalColumns): Record<string, Typed> => ({
   cpu: s.cpu.values(),
   ts: s.ts.values(),
   dur: s.dur.values(),
   utid: s.uid.values(),
 });
 
-const dict = (c: DictColumn): BuiltColumn => ({ values: c.codes.values(), dict: c.dict });
+const dict = (c: DictColumn): BuiltColumn => ({ values: c.codes.values(), dict: c.strings });
 
 function sliceTable(ctx: Ctx): BuiltTable {
   const s = ctx.collector.slices;
@@ -237,7 +232,7 @@ function stateTable(ctx: Ctx): BuiltTable {
     ts: concat(f64, s.ts.array(), r.ts.array()),
     dur: concat(f64, s.dur.array(), r.dur.array()),
     utid: concat(i32, s.uid.array(), r.uid.array()),
-    state: { values: concat(i32, i32(n), state), dict: ['Running', ...r.state.dict] },
+    state: { values: concat(i32, i32(n), state), dict: ['Running', ...r.state.strings] },
     cpu: concat(i32, s.cpu.array(), r.cpu.array()),
     wakeup: concat(u8, u8(n), r.wakeup.array()),
     waker_utid: concat(i32, i32(n).fill(NULL_I32), r.waker.array()),
@@ -273,7 +268,7 @@ function eventTable(ctx: Ctx): BuiltTable {
   return table(ctx, 'event', {
     ts: c.ts,
     cpu: c.cpu,
-    name: { values: c.name, dict: e.names },
+    name: { values: c.name, dict: e.names.strings },
     context: c.context,
     payload: c.payload,
   });

@@ -139,7 +139,7 @@ export async function buildViewData(paths: readonly string[], opts: BuildOptions
     containers,
     threads,
     idleThreads: idle,
-    syscallNames: collector.syscallNames,
+    syscallNames: collector.syscalls.strings,
     warnings,
     live: true,
     spans: {

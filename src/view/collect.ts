@@ -20,6 +20,7 @@ import type { Thread } from '../model/threads.js';
 import type { Lane, ViewStore } from './store.js';
 import { f64, i32, u8 } from './store.js';
 import { ThreadState } from './types.js';
+import { StringCodes } from '../util/string-codes.js';
 
 const UNKNOWN = -1;
 const DEAD = -2;
@@ -73,7 +74,7 @@ export class ViewCollector implements AnalysisHandler {
   store: ViewStore | undefined;
   readonly stats: CollectStats = { chainBreaks: 0 };
   /** Syscall names, by the ids thread states carry. */
-  readonly syscallNames: string[] = [];
+  readonly syscalls = new StringCodes();
   /** CPU time of each thread uid (running intervals), ns. */
   cpuNs: number[] = [];
 
@@ -96,7 +97,6 @@ export class ViewCollector implements AnalysisHandler {
   private readonly sysTs = f64();
   private readonly sysUid = i32();
   private readonly sysErr = u8();
-  private readonly syscallIds = new Map<string, number>();
   private readonly payloadClasses = new Set<ClassInfo['eventClass']>();
 
   reset(ctx: AnalysisContext): void {
@@ -179,16 +179,6 @@ export class ViewCollector implements AnalysisHandler {
     return l;
   }
 
-  private syscallId(name: string): number {
-    let id = this.syscallIds.get(name);
-    if (id === undefined) {
-      id = this.syscallNames.length;
-      this.syscallNames.push(name);
-      this.syscallIds.set(name, id);
-    }
-    return id;
-  }
-
   private onSwitch(ts: number, prevState: number): void {
     const model = this.model;
     const prev = model.switchPrev;
@@ -221,7 +211,7 @@ export class ViewCollector implements AnalysisHandler {
           s === ThreadState.sleeping || s === ThreadState.blocked
             ? prev.sysName === undefined
               ? -1
-              : this.syscallId(prev.sysName)
+              : this.syscalls.code(prev.sysName)
             : s === ThreadState.other
               ? prevState
               : -1;

@@ -1,4 +1,7 @@
-/** Pure pieces of the bpf backend: syscall numbers, the cgroup statedump walk, selection errors. */
+/**
+ * Pure pieces of the bpf backend: kernel ABI numbers, syscall numbers, the cgroup statedump walk,
+ * selection errors.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +12,23 @@ import { Selection, hasRecordSelection } from '../../src/record/bpf/select.js';
 import { contextLayout } from '../../src/record/bpf/kernel.js';
 import { rawOffset, scratchSize, HDR, STR_MAX } from '../../src/record/bpf/layout.js';
 import { UsageError } from '../../src/util/errors.js';
+import { BPF_CMD } from '../../src/bpf/sys.js';
 
 describe('bpf backend, pure parts', () => {
+  it('bpf(2) commands: the values of enum bpf_cmd (include/uapi/linux/bpf.h) we call', () => {
+    expect(BPF_CMD.MAP_CREATE).toBe(0);
+    expect(BPF_CMD.MAP_LOOKUP_ELEM).toBe(1);
+    expect(BPF_CMD.MAP_UPDATE_ELEM).toBe(2);
+    expect(BPF_CMD.MAP_DELETE_ELEM).toBe(3);
+    expect(BPF_CMD.PROG_LOAD).toBe(5);
+    expect(BPF_CMD.PROG_GET_NEXT_ID).toBe(11);
+    expect(BPF_CMD.PROG_GET_FD_BY_ID).toBe(13);
+    expect(BPF_CMD.OBJ_GET_INFO_BY_FD).toBe(15);
+    expect(BPF_CMD.RAW_TRACEPOINT_OPEN).toBe(17);
+    expect(BPF_CMD.BTF_LOAD).toBe(18);
+    expect(BPF_CMD.LINK_CREATE).toBe(28);
+  });
+
   it('syscall numbers, with the names ftrace gives a few of them', () => {
     expect(syscallNumber('read')).toBe(0);
     expect(syscallNumber('openat')).toBe(257);

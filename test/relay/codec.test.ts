@@ -167,6 +167,18 @@ describe('wire structs', () => {
   });
 });
 
+describe('VERSION', () => {
+  it('both ends send 2.13 and speak the lower minor, 2.11 at the least', () => {
+    expect(C.VersionMsg.decode(C.versionMessage())).toEqual({ major: 2, minor: 13 });
+    expect(C.agreedMinor({ major: 2, minor: 15 })).toBe(13);
+    expect(C.agreedMinor({ major: 2, minor: 12 })).toBe(12);
+    expect(C.agreedMinor({ major: 2, minor: 11 })).toBe(11);
+    expect(C.agreedMinor({ major: 2, minor: 10 })).toBe('minor');
+    expect(C.agreedMinor({ major: 3, minor: 0 })).toBe('major');
+    expect(C.agreedMinor({ major: 1, minor: 13 })).toBe('major');
+  });
+});
+
 describe('ByteQueue', () => {
   it('cuts messages across arbitrary fragments', () => {
     fc.assert(

@@ -1,8 +1,9 @@
 /**
  * Questions the decoder compiler asks of field classes before emitting code: reader meanings,
- * reference keys and slots, the compile environment, and static sizes and alignments.
+ * reference keys and slots, the compile environment, integer-like fields, and static sizes and
+ * alignments.
  */
-import type { ClockClass, FieldClass, FieldRef, IntegerFC, Scope, StructFC } from '../ir.js';
+import type { ClockClass, EnumFC, FieldClass, FieldRef, IntegerFC, Scope, StructFC } from '../ir.js';
 import { scalarBits } from '../ir.js';
 
 /** What a field means to the reader (babeltrace2's "meanings"), by scope and name. */
@@ -170,6 +171,21 @@ export function fixedBits(fc: FieldClass): number {
   }
 }
 
+/**
+ * Size in bits of a struct decoded from a position aligned to its own alignment when every
+ * member has a fixed size (alignment padding included), else -1.
+ */
+export function fixedLayoutBits(s: StructFC): number {
+  let off = 0;
+  for (const f of s.fields) {
+    const b = fixedBits(f.type);
+    if (b < 0) return -1;
+    const a = f.type.align;
+    off = Math.ceil(off / a) * a + b;
+  }
+  return off;
+}
+
 /** Largest alignment (bits) used anywhere in a class. */
 export function maxAlign(fc: FieldClass | undefined): number {
   if (fc === undefined) return 1;
@@ -190,4 +206,20 @@ export function maxAlign(fc: FieldClass | undefined): number {
 
 export function isTextElement(fc: FieldClass): fc is IntegerFC {
   return fc.kind === 'int' && fc.size === 8 && fc.encoding !== 'none';
+}
+
+/** The class of the member `name` of a struct (not looking into nested structs). */
+export function topField(s: StructFC | undefined, name: string): FieldClass | undefined {
+  return s?.fields.find((f) => f.name === name)?.type;
+}
+
+export function isIntLike(fc: FieldClass | undefined): fc is IntegerFC | EnumFC {
+  return fc !== undefined && (fc.kind === 'int' || fc.kind === 'enum');
+}
+
+/** The integer class of an integer or enumeration (undefined for the other kinds). */
+export function intOf(fc: FieldClass): IntegerFC | undefined {
+  if (fc.kind === 'int') return fc;
+  if (fc.kind === 'enum') return fc.container;
+  return undefined;
 }

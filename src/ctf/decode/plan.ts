@@ -3,32 +3,21 @@
  * compiled the first time one of its events is met), plus what the reader needs to know about
  * each stream class (default clock, which packet-context fields exist).
  */
-import type {
-  ClockClass,
-  EventClass,
-  FieldClass,
-  FieldRef,
-  IntegerFC,
-  Scope,
-  StreamClass,
-  StructFC,
-  TraceClass,
-} from '../ir.js';
+import type { ClockClass, EventClass, FieldClass, FieldRef, StreamClass, TraceClass } from '../ir.js';
 import type { FieldValue } from '../event.js';
-import { type CompileEnv, collectClasses, collectRefs, fixedBits, maxAlign, refKey } from './classes.js';
+import {
+  type CompileEnv,
+  collectClasses,
+  collectRefs,
+  fixedLayoutBits,
+  isIntLike,
+  maxAlign,
+  refKey,
+  topField,
+} from './classes.js';
+import { streamClock, traceClocks } from './clocks.js';
 import { compileScope, compileScopes, type ScopePart } from './compile.js';
 import type { DecodeFn } from './state.js';
-import { MetadataError } from '../../util/errors.js';
-
-/** The clock babeltrace2 creates when a trace has timestamps but declares no clock. */
-export const IMPLICIT_CLOCK: ClockClass = Object.freeze({
-  name: 'default',
-  freq: 1e9,
-  offsetSeconds: 0,
-  offsetCycles: 0,
-  precision: 0,
-  absolute: false,
-});
 
 export interface EventPlan {
   readonly ec: EventClass;
@@ -86,21 +75,6 @@ export interface SplitPlan {
   readonly restOuts: FieldValue[][];
 }
 
-/**
- * Size in bits of a struct decoded from a position aligned to its own alignment when every
- * member has a fixed size (alignment padding included), else -1.
- */
-function fixedLayoutBits(s: StructFC): number {
-  let off = 0;
-  for (const f of s.fields) {
-    const b = fixedBits(f.type);
-    if (b < 0) return -1;
-    const a = f.type.align;
-    off = Math.ceil(off / a) * a + b;
-  }
-  return off;
-}
-
 export interface StreamClassPlan {
   readonly sc: StreamClass;
   /** Compile environment of this stream class (its field references and classes). */
@@ -118,45 +92,6 @@ export interface StreamClassPlan {
   readonly onlyEvent: EventClass | undefined;
   /** The stream event context decoder of split plans (compiled on first use). */
   ctxFn?: DecodeFn;
-}
-
-function topField(s: StructFC | undefined, name: string): FieldClass | undefined {
-  return s?.fields.find((f) => f.name === name)?.type;
-}
-
-function isIntLike(fc: FieldClass | undefined): fc is IntegerFC | Extract<FieldClass, { kind: 'enum' }> {
-  return fc !== undefined && (fc.kind === 'int' || fc.kind === 'enum');
-}
-
-function intOf(fc: FieldClass): IntegerFC | undefined {
-  if (fc.kind === 'int') return fc;
-  if (fc.kind === 'enum') return fc.container;
-  return undefined;
-}
-
-/** Clock names mapped by any integer in a class (explicitly). */
-function mappedClocks(fc: FieldClass | undefined, into: Set<string>): void {
-  if (fc === undefined) return;
-  switch (fc.kind) {
-    case 'int':
-      if (fc.mappedClock !== undefined) into.add(fc.mappedClock);
-      break;
-    case 'enum':
-      if (fc.container.mappedClock !== undefined) into.add(fc.container.mappedClock);
-      break;
-    case 'struct':
-      for (const f of fc.fields) mappedClocks(f.type, into);
-      break;
-    case 'variant':
-      for (const o of fc.options) mappedClocks(o.type, into);
-      break;
-    case 'array':
-    case 'sequence':
-      mappedClocks(fc.element, into);
-      break;
-    default:
-      break;
-  }
 }
 
 export class TracePlan {
@@ -177,36 +112,14 @@ export class TracePlan {
   constructor(cls: TraceClass, file: string, firstKey: number) {
     this.cls = cls;
     this.file = file;
-    this.clocks = new Map(cls.clocks);
     let key = firstKey;
     for (const sc of cls.streamClasses.values())
       for (const ec of sc.eventClasses.values()) this.keys.set(ec, key++);
 
-    // Implicit clock mapping (babeltrace2): unmapped `timestamp` in event headers and
-    // `timestamp_begin`/`timestamp_end` in packet contexts map to the trace's only clock, or to
-    // an implicit 1 GHz clock named `default` when the trace declares none.
-    const needsImplicit = (sc: StreamClass): boolean =>
-      [
-        topField(sc.eventHeader, 'timestamp'),
-        topField(sc.packetContext, 'timestamp_begin'),
-        topField(sc.packetContext, 'timestamp_end'),
-      ].some((f) => f !== undefined && isIntLike(f) && intOf(f)!.mappedClock === undefined);
-    let implicitName: string | undefined;
-    if ([...cls.streamClasses.values()].some(needsImplicit)) {
-      if (this.clocks.size === 0) {
-        this.clocks.set(IMPLICIT_CLOCK.name, IMPLICIT_CLOCK);
-        implicitName = IMPLICIT_CLOCK.name;
-      } else if (this.clocks.size === 1) {
-        implicitName = [...this.clocks.keys()][0];
-      } else {
-        throw new MetadataError(
-          file,
-          undefined,
-          undefined,
-          'a timestamp field maps to no clock and the trace has several clocks',
-        );
-      }
-    }
+    // Timestamps without a clock map to the trace's only clock or an implicit one (clocks.ts).
+    const tc = traceClocks(cls, file);
+    this.clocks = tc.clocks;
+    const implicitClock = tc.implicitClock;
 
     // Field references resolve per stream class: two stream classes may both have, say, an
     // event header `id` of different classes, so each gets its own compile environment. Slots
@@ -230,14 +143,6 @@ export class TracePlan {
       if (!traceSlots.has(k)) traceSlots.set(k, traceSlots.size);
     }
     let align = maxAlign(cls.packetHeader);
-    const implicitClock = (scope: Scope, path: readonly string[]): string | undefined => {
-      if (implicitName === undefined || path.length !== 1) return undefined;
-      const n = path[0];
-      if (scope === 'stream.event.header' && n === 'timestamp') return implicitName;
-      if (scope === 'stream.packet.context' && (n === 'timestamp_begin' || n === 'timestamp_end'))
-        return implicitName;
-      return undefined;
-    };
     this.env = { slots: traceSlots, classes: this.traceClasses, clocks: this.clocks, implicitClock };
     const scEnvs = new Map<number, CompileEnv>();
     for (const sc of cls.streamClasses.values()) {
@@ -273,39 +178,7 @@ export class TracePlan {
       : undefined;
 
     for (const sc of cls.streamClasses.values()) {
-      const clockNames = new Set<string>();
-      mappedClocks(sc.packetContext, clockNames);
-      mappedClocks(sc.eventHeader, clockNames);
-      for (const [scope, root] of [
-        ['stream.event.header', sc.eventHeader],
-        ['stream.packet.context', sc.packetContext],
-      ] as const) {
-        for (const f of root?.fields ?? []) {
-          const i = intOf(f.type);
-          if (i !== undefined && i.mappedClock === undefined) {
-            const c = implicitClock(scope, [f.name]);
-            if (c !== undefined) clockNames.add(c);
-          }
-        }
-      }
-      if (clockNames.size > 1) {
-        throw new MetadataError(
-          file,
-          undefined,
-          undefined,
-          `stream class ${sc.id} maps its timestamps to several clocks (${[...clockNames].join(', ')})`,
-        );
-      }
-      const clockName = [...clockNames][0];
-      const clock = clockName === undefined ? undefined : this.clocks.get(clockName);
-      if (clockName !== undefined && clock === undefined) {
-        throw new MetadataError(
-          file,
-          undefined,
-          undefined,
-          `stream class ${sc.id} maps to unknown clock \`${clockName}\``,
-        );
-      }
+      const clock = streamClock(sc, tc, file);
       const pc = sc.packetContext;
       const env = scEnvs.get(sc.id)!;
       this.streams.set(sc.id, {

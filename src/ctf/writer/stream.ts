@@ -45,9 +45,6 @@ export class StreamWriter {
   /** Bytes of a verbatim stream event context (-1: not possible), and its alignment (bits). */
   private readonly ctxBytes: number;
   private readonly ctxAlign: number;
-  private rawPending = false;
-  private rawKey = 0;
-  private rawTs = 0;
   private readonly capacity: number;
   private readonly fixed: boolean;
   private readonly baseHi: number;
@@ -262,6 +259,14 @@ export class StreamWriter {
   get hasContextBytes(): boolean {
     return this.ctxBytes >= 0;
   }
+
+  /**
+   * An event placed by `rawBegin()` and not committed yet; its `lastKey` and `lastTs` once
+   * `commitRaw()` ends it.
+   */
+  private rawPending = false;
+  private rawKey = 0;
+  private rawTs = 0;
 
   private rawBegin(
     ec: EventClassWriter,
