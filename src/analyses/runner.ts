@@ -12,6 +12,7 @@ import type { TimeBase, TraceRecord } from '../ctf/event.js';
 import type { RecordFilter } from '../filter/options.js';
 import type { ClassInfo, EventFn, Subscriber } from '../model/dispatch.js';
 import { compose, Dispatcher } from '../model/dispatch.js';
+import { payloadField, readNum } from '../model/fields.js';
 import type { SystemModel } from '../model/model.js';
 import { InterruptedError } from '../util/errors.js';
 import type { AnalysisHandler, ProcessFilter } from './handler.js';
@@ -84,11 +85,21 @@ export interface RunSummary {
   events: number;
   /** Events lost by the tracer, from discarded-events records. */
   discardedEvents: number;
+  /**
+   * Events the kernel skipped on CPUs it did not say (`nstrace_kernel_skipped` events of the
+   * bpf recorder: a BPF program of a tracepoint was not run because another one was running on
+   * that CPU). The recorder writes them at the end of the recording: counted when read (before
+   * the period too), not when reading stops earlier (`end`).
+   */
+  kernelSkipped: number;
   /** ts of the first event of the period, when it started. */
   periodBegin: number | undefined;
   /** ts of the last event before the end. */
   lastTs: number | undefined;
 }
+
+/** The bpf recorder's marker of events the kernel skipped (src/record/bpf/recorder.ts). */
+const KERNEL_SKIPPED_EVENT = 'nstrace_kernel_skipped';
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -103,9 +114,20 @@ export async function runAnalyses(
   for (const h of handlers) h.reset({ model, filter, keep });
   const trackers = opts.trackers ?? [];
   const driver = opts.driver;
-  const modelOnly = new Dispatcher([model.pre, ...trackers, model.post]);
+  let kernelSkipped = 0;
+  const skips: Subscriber = {
+    bind: (info) => {
+      if (info.name !== KERNEL_SKIPPED_EVENT) return undefined;
+      const count = payloadField(info.eventClass, 'count');
+      return (ev) => {
+        kernelSkipped += readNum(count, ev);
+      };
+    },
+  };
+  const modelOnly = new Dispatcher([model.pre, skips, ...trackers, model.post]);
   const full = new Dispatcher([
     model.pre,
+    skips,
     ...(driver === undefined ? [] : [driver]),
     ...trackers,
     ...gate(handlers, keep),
@@ -194,7 +216,7 @@ export async function runAnalyses(
   // The model first: handlers read the final container of each thread.
   model.finish();
   if (started) for (const h of handlers) h.finalize(lastTs!);
-  return { events, discardedEvents: discarded, periodBegin, lastTs };
+  return { events, discardedEvents: discarded, kernelSkipped, periodBegin, lastTs };
 }
 
 /**

@@ -283,6 +283,13 @@ export async function analyse(
   if (summary.discardedEvents > 0) {
     warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
   }
+  if (summary.kernelSkipped > 0) {
+    warnings.push(
+      `the kernel skipped ${summary.kernelSkipped} events of the recording (a BPF program was not run ` +
+        'because another one was running on that CPU; when and on which CPU is not known): the ' +
+        'results may be incomplete',
+    );
+  }
   if (summary.periodBegin === undefined) warnings.push('no event in the requested time range');
   return {
     base,

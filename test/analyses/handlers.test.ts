@@ -274,4 +274,23 @@ describe('runner', () => {
     });
     await expect(run).rejects.toMatchObject({ name: 'InterruptedError', exitCode: 130 });
   });
+
+  it("counts the events the kernel skipped (the bpf recorder's nstrace_kernel_skipped markers)", async () => {
+    const t = new FakeTrace({ cpus: 1 });
+    const recs = [
+      t.rec('sched_switch', 10, 0, { prev_tid: 0, next_tid: 7, next_comm: 'a' }),
+      t.rec('sched_switch', 20, 0, { prev_tid: 7, next_tid: 0, next_comm: 'swapper/0' }),
+      t.rec('nstrace_kernel_skipped', 30, 0, { count: 37, tracepoints: 'irq:irq_handler_entry' }),
+      t.rec('nstrace_kernel_skipped', 30, 0, { count: 5, tracepoints: 'block:block_rq_issue' }),
+    ];
+    const model = new SystemModel();
+    const all = await runAnalyses(arraySource(recs), model, new ProcessFilter({}, model), [
+      new CputopHandler(),
+    ]);
+    expect(all.kernelSkipped).toBe(42);
+    expect(all.discardedEvents).toBe(0);
+    const m2 = new SystemModel();
+    const none = await runAnalyses(arraySource(recs.slice(0, 2)), m2, new ProcessFilter({}, m2), []);
+    expect(none.kernelSkipped).toBe(0);
+  });
 });

@@ -71,6 +71,7 @@ export const LAYOUTS: Record<string, string> = {
   nstrace_container_start: NSTRACE_CONTAINER,
   nstrace_container_stop: NSTRACE_CONTAINER,
   lttng_statedump_container: 'container_name:s container_type:s pid_ns',
+  nstrace_kernel_skipped: 'count tracepoints:s',
   'ust_container_statedump:lttng_statedump_container': 'container_name:s container_type:s pid_ns',
 };
 

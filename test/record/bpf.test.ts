@@ -219,6 +219,10 @@ describe.skipIf(skip)('bpf backend: recording namespaced workloads', () => {
     // the CPU (an interrupt's tracepoint during a syscall's program) are counted as lost, rare.
     expect(summary.lost - summary.bpf!.recursionMisses).toBe(0);
     expect(summary.bpf!.recursionMisses).toBeLessThanOrEqual(summary.events / 1000);
+    // ... and said in the trace, by the program's tracepoints (their CPU is not known).
+    const marks = events.filter((e) => e.name === 'nstrace_kernel_skipped');
+    expect(marks.reduce((n, e) => n + Number(e.f.count), 0)).toBe(summary.bpf!.recursionMisses);
+    for (const m of marks) expect(m.f.tracepoints).toMatch(/^[a-z_]+:[a-z_]/);
   });
 
   it('short-lived tasks in a fresh pid namespace: every event carries the 8 namespaces and the cgroup id', () => {

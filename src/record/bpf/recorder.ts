@@ -36,6 +36,16 @@ import { BpfSession, type BpfRecordSummaryExtra } from './session.js';
 
 const TWO32 = 4294967296;
 
+/**
+ * The trace's marker of events the kernel skipped (src/analyses/runner.ts reads it): how many,
+ * and the tracepoints of the program that was not run (one event per program).
+ */
+const KERNEL_SKIPPED_EVENT = 'nstrace_kernel_skipped';
+const KERNEL_SKIPPED_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['count', 'u64'],
+  ['tracepoints', 's'],
+];
+
 export class BpfRecorder extends BpfSession {
   async run(): Promise<RecordSummary & { bpf: BpfRecordSummaryExtra }> {
     const { t0, cpu } = await this.guardedRun('BPF programs and /proc of every process', [
@@ -119,8 +129,19 @@ export class BpfRecorder extends BpfSession {
     const misses = this.capture!.recursionMisses();
     this.extra.recursionMisses = misses.total;
     this.extra.recursionMissesBy = misses.by;
-    // Counted as lost (not per CPU: the kernel counts them per program).
+    // Counted as lost (not per CPU: the kernel counts them per program), and said in the trace
+    // itself: no stream can carry them as discarded events, since the CPU is not known.
     this.lostTotal += misses.total;
+    this.injectEvents(
+      Object.entries(misses.by)
+        .filter(([, n]) => n > 0)
+        .map(([tracepoints, n]) => ({
+          name: KERNEL_SKIPPED_EVENT,
+          fields: KERNEL_SKIPPED_FIELDS,
+          values: [BigInt(n), tracepoints],
+          ts: this.stopTs,
+        })),
+    );
     ring.consume(onRecord, Infinity, settle);
     // Entries still waiting for their exit: written now, their strings unknown.
     this.hold.releaseAll();
