@@ -93,6 +93,81 @@ export function wakeupProgram(o: GenOptions, opts: { ftraceId: number; exclude: 
   return g.finish();
 }
 
+/** Bytes of a softirq_entry / softirq_exit / softirq_raise record (vec at 8), padded to 8. */
+export const SOFTIRQ_BYTES = 16;
+/** Bytes of an irq_handler_exit record (irq at 8, ret at 12). */
+export const IRQ_EXIT_BYTES = 16;
+/** Room for irq_handler_entry's name (its record: irq at 8, `__data_loc` name at 12, text at 16). */
+export const IRQ_NAME_MAX = 128;
+export const IRQ_ENTRY_BYTES = 16 + IRQ_NAME_MAX;
+
+/** The interrupt tracepoints captured by raw tracepoint programs (irqProgram). */
+export type IrqKind = 'softirq' | 'irq_entry' | 'irq_exit';
+
+/**
+ * tp_btf irq_handler_entry(irq, action), irq_handler_exit(irq, action, ret) and
+ * softirq_entry/softirq_exit/softirq_raise(vec_nr): the record the kernel's tracepoint writes
+ * (common fields with type `ftraceId`; then irq and the `__data_loc` name, irq and ret, or vec),
+ * from the tracepoint's arguments. Raw tracepoints so that an interrupt arriving while a
+ * tracepoint program runs is recorded (the kernel skips a tracepoint program then, with every
+ * event of the softirqs run on that interrupt's exit: ADR 0166). The hard interrupt ones and
+ * softirq_raise run with interrupts off and share the wakeups' scratch; softirq_entry/exit run
+ * with interrupts on, between the softirq handlers: they have a scratch of their own
+ * (`softScratch`). An interrupt's name is read from `irqaction.name`; one longer than
+ * IRQ_NAME_MAX - 1 bytes, or not readable, is written "" and counted unknown (FLAG_STR_UNKNOWN).
+ */
+export function irqProgram(o: GenOptions, opts: { ftraceId: number; kind: IrqKind }): Buffer {
+  const soft = opts.kind === 'softirq';
+  const g = new Gen(o, KIND_RAW, soft ? o.maps.softScratch : o.maps.wakeScratch);
+  const a = g.a;
+  const R = g.raw;
+  g.saveCtx();
+  g.whenOn();
+  g.scratch();
+  g.context();
+  a.st(4, R6, R, opts.ftraceId);
+  a.ldx(4, R1, R6, 16).stx(4, R6, R + 4, R1);
+  a.ldx(8, R1, R9, 0).stx(4, R6, R + 8, R1);
+  if (opts.kind === 'softirq') {
+    a.st(4, R6, R + 12, 0);
+  } else if (opts.kind === 'irq_exit') {
+    a.ldx(8, R1, R9, 16).stx(4, R6, R + 12, R1);
+  } else {
+    const nameAt = o.off.irqactionName;
+    if (nameAt === undefined)
+      throw new Error('no irqaction.name in this kernel (kernelOffsets.irqactionName)');
+    const known = a.newLabel('irqname');
+    const unknown = a.newLabel('irqname_unknown');
+    const done = a.newLabel('irqname_done');
+    // The kernel's tracepoint writes "(null)" for an action without a name.
+    const isNull = a.newLabel('irqname_null');
+    a.ldx(8, R3, R9, 8).ldx(8, R3, R3, nameAt).jmp('jeq', R3, 0, isNull);
+    a.movr(R1, R6)
+      .alu64('add', R1, R + 16)
+      .mov(R2, IRQ_NAME_MAX)
+      .call(HELPER.probe_read_kernel_str);
+    a.jmp('jsgt', R0, 0, known).ja(unknown);
+    a.label(known).jmp('jge', R0, IRQ_NAME_MAX, unknown);
+    a.alu64('lsh', R0, 16)
+      .alu64('or', R0, 16)
+      .stx(4, R6, R + 12, R0)
+      .ja(done);
+    a.label(isNull);
+    // "(null)" and its NUL, as the kernel's __assign_str writes it.
+    a.st(4, R6, R + 16, 0x6c756e28)
+      .st(2, R6, R + 20, 0x296c)
+      .st(1, R6, R + 22, 0);
+    a.st(4, R6, R + 12, (7 << 16) | 16).ja(done);
+    a.label(unknown);
+    a.st(1, R6, R + 16, 0).st(4, R6, R + 12, (1 << 16) | 16);
+    g.flag(FLAG_STR_UNKNOWN);
+    a.label(done);
+  }
+  g.select();
+  g.output(R + (opts.kind === 'irq_entry' ? IRQ_ENTRY_BYTES : SOFTIRQ_BYTES));
+  return g.finish();
+}
+
 /**
  * tp_btf sched_switch(preempt, prev, next, prev_state): the context of `next`, read from its
  * task now (KIND_SWITCH_IN). This kernel reports no switch out of some tasks (ADR 0161) and
