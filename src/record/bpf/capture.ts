@@ -165,7 +165,7 @@ export class Capture {
         'nstrace_wscr',
         this.rawOff + Math.max(WAKEUP_BYTES, IRQ_ENTRY_BYTES, SOFTIRQ_BYTES) + 64,
       );
-      const softScratch = perCpu('nstrace_sscr', this.rawOff + SOFTIRQ_BYTES + 64);
+      const softScratch = perCpu('nstrace_qscr', this.rawOff + SOFTIRQ_BYTES + 64);
       this.lost = s.add(
         new BpfMap({
           type: MAP_TYPE.PERCPU_ARRAY,

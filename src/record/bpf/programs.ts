@@ -164,7 +164,7 @@ export function irqProgram(o: GenOptions, opts: { ftraceId: number; kind: IrqKin
     a.label(done);
   }
   g.select();
-  g.output(R + (opts.kind === 'irq_entry' ? IRQ_ENTRY_BYTES : SOFTIRQ_BYTES));
+  g.output(R + (opts.kind === 'irq_entry' ? IRQ_ENTRY_BYTES : soft ? SOFTIRQ_BYTES : IRQ_EXIT_BYTES));
   return g.finish();
 }
 
