@@ -69,6 +69,12 @@ export interface AnalyseOptions extends FilterSpec {
   unmatched?: 'error' | 'return';
   /** More handlers to run in the same pass, after the named analyses (`nstrace view`'s collector). */
   extraHandlers?: readonly AnalysisHandler[];
+  /**
+   * Of the named analyses, `memtop` and `syscallstats` whose events are checked (missing ones
+   * skip or fail them as usual) and whose model tracking is on, but whose handler does not run
+   * (their result is undefined): for callers that read the model only (the sql tables).
+   */
+  trackOnly?: ReadonlyArray<'memtop' | 'syscallstats'>;
   /** Options of the sched, I/O, IRQ and period analyses (`--min`, `--max`, `--refresh`, `--period`). */
   family?: FamilyOptions;
 }
@@ -259,8 +265,9 @@ export async function analyse(
     );
   }
   const cputop = run.includes('cputop') ? new CputopHandler() : undefined;
-  const memtop = run.includes('memtop') ? new MemtopHandler() : undefined;
-  const syscallstats = run.includes('syscallstats') ? new SyscallstatsHandler() : undefined;
+  const handled = (n: 'memtop' | 'syscallstats'): boolean => run.includes(n) && !opts.trackOnly?.includes(n);
+  const memtop = handled('memtop') ? new MemtopHandler() : undefined;
+  const syscallstats = handled('syscallstats') ? new SyscallstatsHandler() : undefined;
   const fam = buildFamilies(run, model, opts.family ?? {});
   const handlers: AnalysisHandler[] = [
     ...[cputop, memtop, syscallstats].filter((h): h is NonNullable<typeof h> => h !== undefined),

@@ -100,6 +100,8 @@ async function buildMachine(
       onProgress: opts.onProgress,
       signal: opts.signal,
       extraHandlers: events === undefined ? [collector] : [collector, events],
+      // The tables read the model's syscall and memory tracking, not these analyses' tables.
+      trackOnly: ['syscallstats', 'memtop'],
     });
   } finally {
     ts.close();
