@@ -6,8 +6,6 @@ import { ensureBuilt, nstraceAsync, type CliResult } from '../helpers/cli.js';
 export interface Ev {
   name: string;
   ts: number;
-  /** The stream's CPU (packet context `cpu_id`), when it has one. */
-  cpu?: number;
   ctx: Record<string, string>;
   f: Record<string, string>;
 }
@@ -30,10 +28,7 @@ export function readEvents(dir: string): Ev[] {
       sc?.fields.forEach((fd, i) => (ctx[fd.name.replace(/^_/, '')] = text(r.streamContext![i])));
       const f: Record<string, string> = {};
       r.eventClass.fields?.fields.forEach((fd, i) => (f[fd.name.replace(/^_/, '')] = text(r.payload![i])));
-      const pc = r.stream.streamClass.packetContext;
-      const ci = pc?.fields.findIndex((fd) => fd.name === 'cpu_id') ?? -1;
-      const cpu = ci >= 0 ? r.packet.context?.[ci] : undefined;
-      out.push({ name: r.eventClass.name, ts: r.ts, ctx, f, ...(typeof cpu === 'number' ? { cpu } : {}) });
+      out.push({ name: r.eventClass.name, ts: r.ts, ctx, f });
     }
   } finally {
     ts.close();

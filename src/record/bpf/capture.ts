@@ -39,10 +39,6 @@ import {
   sysExitProgram,
   tracepointProgram,
   wakeupProgram,
-  irqProgram,
-  IRQ_ENTRY_BYTES,
-  SOFTIRQ_BYTES,
-  type IrqKind,
 } from './programs.js';
 import {
   ARGS_BYTES,
@@ -74,11 +70,6 @@ export interface TracepointSpec {
    * captured by a raw tracepoint program (wakeupProgram), not a tracepoint program.
    */
   wakeup?: boolean;
-  /**
-   * An interrupt tracepoint with the kernel's usual record layout: captured by a raw tracepoint
-   * program (irqProgram), not a tracepoint program.
-   */
-  irq?: IrqKind;
 }
 
 export interface SyscallSpec {
@@ -161,11 +152,7 @@ export class Capture {
         s.add(new BpfMap({ type: MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize, maxEntries: 1, name }));
       const forkScratch = perCpu('nstrace_fscr', scr);
       const sysScratch = perCpu('nstrace_sscr', scr);
-      const wakeScratch = perCpu(
-        'nstrace_wscr',
-        this.rawOff + Math.max(WAKEUP_BYTES, IRQ_ENTRY_BYTES, SOFTIRQ_BYTES) + 64,
-      );
-      const softScratch = perCpu('nstrace_qscr', this.rawOff + SOFTIRQ_BYTES + 64);
+      const wakeScratch = perCpu('nstrace_wscr', this.rawOff + WAKEUP_BYTES + 64);
       this.lost = s.add(
         new BpfMap({
           type: MAP_TYPE.PERCPU_ARRAY,
@@ -259,7 +246,6 @@ export class Capture {
         forkScratch: forkScratch.fd,
         sysScratch: sysScratch.fd,
         wakeScratch: wakeScratch.fd,
-        softScratch: softScratch.fd,
         lost: this.lost.fd,
         exitNs: exitNs.fd,
         exclude: this.exclude.fd,
@@ -315,13 +301,6 @@ export class Capture {
             wakeupProgram(gen, { ftraceId: t.id, exclude: t.exclude }),
             name,
           );
-          this.label(p, t.ftrace);
-          attach.push(() => new RawTracepointLink(name, p));
-          continue;
-        }
-        if (t.irq !== undefined && (t.irq !== 'irq_entry' || this.offsets.irqactionName !== undefined)) {
-          const name = t.ftrace.slice(t.ftrace.indexOf(':') + 1);
-          const p = rawTp(`nstrace_${name}`, irqProgram(gen, { ftraceId: t.id, kind: t.irq }), name);
           this.label(p, t.ftrace);
           attach.push(() => new RawTracepointLink(name, p));
           continue;

@@ -17,7 +17,6 @@ import { syscallNumber } from './syscalls.js';
 import { hasRecordSelection } from './select.js';
 import { REREAD_SYSCALLS } from './hold.js';
 import { tracepointPayload, type PayloadHandler } from '../session-base.js';
-import type { IrqKind } from './programs.js';
 
 /** Bytes copied from a record with `__data_loc` fields (fixed part + this much of the rest). */
 const DYNAMIC_COPY = 512;
@@ -41,35 +40,6 @@ function hasWakeupLayout(fmt: FtraceEventFormat): boolean {
     at('target_cpu', 32, 4) &&
     fmt.fields.every((f) => f.offset + f.size <= 36)
   );
-}
-
-/**
- * The interrupt tracepoints whose kernel record irqProgram builds, when the format is the
- * usual one: vec at 8 (softirqs); irq at 8 and the `__data_loc` name at 12 (irq_handler_entry);
- * irq at 8 and ret at 12 (irq_handler_exit).
- */
-function irqKindOf(ftrace: string, fmt: FtraceEventFormat): IrqKind | undefined {
-  const at = (name: string, offset: number, size: number): boolean => {
-    const f = findField(fmt, name);
-    return f !== undefined && f.offset === offset && f.size === size;
-  };
-  const within = (end: number): boolean => fmt.fields.every((f) => f.offset + f.size <= end);
-  switch (ftrace) {
-    case 'irq:softirq_entry':
-    case 'irq:softirq_exit':
-    case 'irq:softirq_raise':
-      return at('vec', 8, 4) && within(12) ? 'softirq' : undefined;
-    case 'irq:irq_handler_entry': {
-      const name = findField(fmt, 'name');
-      return at('irq', 8, 4) && name?.dataLoc === true && name.offset === 12 && within(16)
-        ? 'irq_entry'
-        : undefined;
-    }
-    case 'irq:irq_handler_exit':
-      return at('irq', 8, 4) && at('ret', 12, 4) && within(16) ? 'irq_exit' : undefined;
-    default:
-      return undefined;
-  }
 }
 
 export interface Handler extends PayloadHandler {
@@ -129,7 +99,6 @@ export function setupHandlers(
         : /^sched:sched_(wakeup|waking|wakeup_new|migrate_task|pi_setprio|process_free)$/.test(ftrace)
           ? findField(fmt, 'pid')?.offset
           : undefined;
-    const irqKind = irqKindOf(ftrace, fmt);
     tracepoints.push({
       ftrace,
       id: fmt.id,
@@ -138,7 +107,6 @@ export function setupHandlers(
       exclude: !isCompleteSetEvent(ftrace),
       ...(other !== undefined ? { otherTidAt: other } : {}),
       ...(WAKEUPS.has(ftrace) && hasWakeupLayout(fmt) ? { wakeup: true } : {}),
-      ...(irqKind !== undefined ? { irq: irqKind } : {}),
     });
   }
   // The fork program also selects children and forgets reused tids (selection, exclusion).

@@ -51,8 +51,6 @@ export interface KernelOffsets {
    * (cgroup) ->kn (kernfs_node) ->id. Undefined where the kernel lays it out otherwise.
    */
   cgroupId: { taskCgroups: number; dflCgrp: number; kn: number; id: number } | undefined;
-  /** irqaction.name (irq_handler_entry's name); undefined: that tracepoint stays a tracepoint program. */
-  irqactionName: number | undefined;
 }
 
 /** The offset of a dotted member path, or undefined when the kernel has no such member. */
@@ -122,7 +120,6 @@ export function kernelOffsets(btf: Btf): KernelOffsets {
     nsproxy,
     inum,
     cgroupId: cgroupIdPath(btf),
-    irqactionName: tryOffset(btf, 'irqaction', 'name'),
   };
 }
 

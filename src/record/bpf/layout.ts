@@ -158,8 +158,6 @@ export interface MapFds {
   forkScratch: number;
   sysScratch: number;
   wakeScratch: number;
-  /** softirq_entry/softirq_exit programs' scratch (they run with interrupts on: irqProgram). */
-  softScratch: number;
   /**
    * Per-CPU: the context block of the CPU's last FLAG_CTX_REF record (LAST_CTX_HEAD, then the
    * block). Without it, no record leaves its block out.
