@@ -71,6 +71,12 @@ export class Gen {
     a.jmp('jeq', R0, 0, miss);
   }
 
+  /** r0 = the value of an array map's entry 0 (a per-CPU one: this CPU's); `miss` when absent. */
+  lookupSlot0(mapFd: number, miss: string): void {
+    this.a.st(4, R10, -4, 0);
+    this.lookup(mapFd, -4, miss);
+  }
+
   saveCtx(): void {
     this.a.movr(R9, R1);
   }
@@ -108,8 +114,7 @@ export class Gen {
     const miss = a.newLabel('xmiss');
     const keep = a.newLabel('xkeep');
     const done = a.newLabel('xdone');
-    a.st(4, R10, -4, 0);
-    this.lookup(m.excludeGen, -4, plain);
+    this.lookupSlot0(m.excludeGen, plain);
     a.ldx(8, R7, R0, 0);
     this.lookup(m.excludeCache, -4, plain);
     a.movr(R8, R0);
@@ -132,8 +137,7 @@ export class Gen {
     if (m.excludeGen === undefined) return;
     const a = this.a;
     const none = a.newLabel('xgnone');
-    a.st(4, R10, -4, 0);
-    this.lookup(m.excludeGen, -4, none);
+    this.lookupSlot0(m.excludeGen, none);
     a.mov(R1, 1).atomicAdd(8, R0, 0, R1);
     a.label(none);
   }
@@ -148,8 +152,7 @@ export class Gen {
   /** R6 = the per-CPU scratch record; cpu, flags and kind written (the time: see output). */
   scratch(): void {
     const a = this.a;
-    a.st(4, R10, -4, 0);
-    this.lookup(this.scratchFd, -4, this.out);
+    this.lookupSlot0(this.scratchFd, this.out);
     a.movr(R6, R0);
     a.call(HELPER.get_smp_processor_id).stx(4, R6, 8, R0);
     a.st(4, R6, 12, this.kind << 8);
@@ -419,8 +422,7 @@ export class Gen {
   /** One more record lost on this CPU (the ring was full); then `next`. */
   private countLost(next: string): void {
     const a = this.a;
-    a.st(4, R10, -4, 0);
-    this.lookup(this.o.maps.lost, -4, next);
+    this.lookupSlot0(this.o.maps.lost, next);
     a.ldx(8, R1, R0, 0).alu64('add', R1, 1).stx(8, R0, 0, R1);
   }
 
@@ -448,8 +450,7 @@ export class Gen {
     const whole = a.newLabel('ctx_whole');
     const lost = a.newLabel('ctx_lost');
     const done = a.newLabel('ctx_done');
-    a.st(4, R10, -4, 0);
-    this.lookup(m.lastCtx, -4, plain);
+    this.lookupSlot0(m.lastCtx, plain);
     a.movr(R7, R0);
     a.ldx(4, R1, R7, 0).jmp('jne', R1, 0, plain);
     a.st(4, R7, 0, 1);
