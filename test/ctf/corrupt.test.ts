@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TraceSet } from '../../src/ctf/index.js';
 import { MetadataError, NstraceError, TraceFormatError } from '../../src/util/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'nstrace-corrupt-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -89,16 +90,6 @@ function drain(dir: string): number {
   return n;
 }
 
-function errorOf(fn: () => unknown): NstraceError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NstraceError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
-
 describe('corrupt and hostile traces', () => {
   const good = Buffer.concat([
     packet(
@@ -117,7 +108,7 @@ describe('corrupt and hostile traces', () => {
 
   it('a truncated packet names the file and the packet offset', () => {
     const dir = makeTrace('truncated', good.subarray(0, 64 + 40));
-    const e = errorOf(() => drain(dir));
+    const e = thrownBy(NstraceError, () => drain(dir));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toBe(
       `${join(dir, 'stream_0')}: at byte 64: truncated packet: packet size is 64 bytes but the file has only 40 bytes left`,
@@ -126,7 +117,7 @@ describe('corrupt and hostile traces', () => {
 
   it('a file cut inside a packet header is an error, not a hang', () => {
     const dir = makeTrace('cut-header', good.subarray(0, 64 + 6));
-    const e = errorOf(() => drain(dir));
+    const e = thrownBy(NstraceError, () => drain(dir));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toMatch(
       /stream_0: at byte 68: trace\.packet\.header field `stream_id` goes past the end of the packet content/,
@@ -136,13 +127,13 @@ describe('corrupt and hostile traces', () => {
   it('bad magic names the packet offset', () => {
     const bad = Buffer.from(good);
     bad.writeUInt32LE(0xdeadbeef, 64);
-    const e = errorOf(() => drain(makeTrace('magic', bad)));
+    const e = thrownBy(NstraceError, () => drain(makeTrace('magic', bad)));
     expect(e.message).toMatch(/stream_0: at byte 64: bad packet magic 0xdeadbeef \(expected 0xc1fc1fc1\)/);
   });
 
   it('a sequence length of 2^32-1 is refused without allocating', () => {
     const p = packet([{ ts: 10, seq: [1], len: 0xffffffff }], 64);
-    const e = errorOf(() => drain(makeTrace('seqlen', p)));
+    const e = thrownBy(NstraceError, () => drain(makeTrace('seqlen', p)));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toMatch(
       /stream_0: at byte 40: event\.fields field `seq`: length 4294967295 does not fit in the rest of the packet/,
@@ -152,7 +143,7 @@ describe('corrupt and hostile traces', () => {
   it('content size larger than packet size is refused', () => {
     const p = Buffer.from(good);
     p.writeBigUInt64LE(BigInt(4096 * 8), 16);
-    const e = errorOf(() => drain(makeTrace('content', p)));
+    const e = thrownBy(NstraceError, () => drain(makeTrace('content', p)));
     expect(e.message).toMatch(
       /at byte 0: content size \(32768 bits\) is larger than packet size \(512 bits\)/,
     );
@@ -161,7 +152,7 @@ describe('corrupt and hostile traces', () => {
   it('an absurd packet size is refused', () => {
     const p = Buffer.from(good);
     p.writeBigUInt64LE(2n ** 62n, 8);
-    const e = errorOf(() => drain(makeTrace('huge', p)));
+    const e = thrownBy(NstraceError, () => drain(makeTrace('huge', p)));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toMatch(/stream_0: at byte 0: /);
   });
@@ -169,24 +160,24 @@ describe('corrupt and hostile traces', () => {
   it('an unknown event id names the offset', () => {
     const p = Buffer.from(good);
     p.writeUInt32LE(7, 24);
-    const e = errorOf(() => drain(makeTrace('evid', p)));
+    const e = thrownBy(NstraceError, () => drain(makeTrace('evid', p)));
     expect(e.message).toMatch(/stream_0: at byte 24: unknown event class id 7 in stream class 0/);
   });
 
   it('a metadata syntax error names the metadata line', () => {
     const dir = makeTrace('meta', good, METADATA.replace('stream {', 'stream {\n  id = = 0;'));
-    const e = errorOf(() => TraceSet.open([dir]));
+    const e = thrownBy(NstraceError, () => TraceSet.open([dir]));
     expect(e).toBeInstanceOf(MetadataError);
     expect(e.message).toMatch(new RegExp(`^${join(dir, 'metadata')}:13:8: metadata: `));
   });
 
   it('a missing path and a dangling stream file are named', () => {
-    expect(errorOf(() => TraceSet.open([join(work, 'nope')])).message).toBe(
+    expect(thrownBy(NstraceError, () => TraceSet.open([join(work, 'nope')])).message).toBe(
       `${join(work, 'nope')}: no such file or directory`,
     );
     const dir = makeTrace('dangling', good);
     symlinkSync(join(work, 'does-not-exist'), join(dir, 'stream_1'));
-    const e = errorOf(() => TraceSet.open([dir]));
+    const e = thrownBy(NstraceError, () => TraceSet.open([dir]));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toMatch(/stream_1: cannot read stream file: ENOENT/);
   });

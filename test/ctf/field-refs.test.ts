@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TraceSet } from '../../src/ctf/index.js';
 import { MetadataError, NstraceError, TraceFormatError } from '../../src/util/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 import { bt2Print, nstracePrint } from '../text/bt2-compare.js';
 import { babeltrace2Check, requireCapability } from '../helpers/require.js';
 
@@ -57,16 +58,6 @@ event { name = "ev"; id = 0; stream_id = 0; fields := struct { ${fields} }; };
   writeFileSync(join(dir, 'metadata'), metadata);
   writeFileSync(join(dir, 'stream_0'), p);
   return dir;
-}
-
-function errorOf(fn: () => unknown): NstraceError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NstraceError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 function drain(dir: string): number {
@@ -135,7 +126,7 @@ describe('sequence lengths and variant tags', () => {
 
   it('a length naming the packet magic (issue 11, crash 1): a clean length error', () => {
     const dir = trace('magic', 'uint8_t d[trace.packet.header.magic];', '00');
-    const e = errorOf(() => drain(dir));
+    const e = thrownBy(NstraceError, () => drain(dir));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toBe(
       `${join(dir, 'stream_0')}: at byte 36: event.fields field \`d\`: length 3254525889 does not fit in the rest of the packet`,
@@ -155,7 +146,7 @@ describe('sequence lengths and variant tags', () => {
     const fields =
       'enum : uint8_t { A = 0, B = 1 } t; variant <t> { struct { uint8_t l; } A; uint8_t B; } v; uint8_t d[v.A.l];';
     const dir = trace('unselected', fields, '0105');
-    const e = errorOf(() => drain(dir));
+    const e = thrownBy(NstraceError, () => drain(dir));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toBe(
       `${join(dir, 'stream_0')}: at byte 38: event.fields field \`d\`: its length \`v.A.l\` has no value (not decoded for this event)`,
@@ -166,14 +157,14 @@ describe('sequence lengths and variant tags', () => {
     const fields =
       'enum : uint8_t { A = 0, B = 1 } t; variant <t> { struct { enum : uint8_t { X = 0 } u; } A; uint8_t B; } v; variant <v.A.u> { uint8_t X; } w;';
     const dir = trace('unselected-tag', fields, '010500');
-    const e = errorOf(() => drain(dir));
+    const e = thrownBy(NstraceError, () => drain(dir));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toMatch(/event\.fields field `w`: its tag `v\.A\.u` has no value/);
   });
 
   it('nested arrays of empty structures are bounded per event (they multiply), not a hang', () => {
     const dir = trace('nested-empty', 'struct { } fz[1000000][1000000];', '00');
-    const e = errorOf(() => drain(dir));
+    const e = thrownBy(NstraceError, () => drain(dir));
     expect(e).toBeInstanceOf(TraceFormatError);
     expect(e.message).toMatch(
       /event\.fields field `fz\.\[\]`: more than 1000000 elements without data in one event$/,
@@ -187,7 +178,7 @@ describe('sequence lengths and variant tags', () => {
       tsdl: 'integer { size = 8; align = 2147483648; } fz;',
       hex: '',
     });
-    const e = errorOf(() => drain(big));
+    const e = thrownBy(NstraceError, () => drain(big));
     expect(e).toBeInstanceOf(MetadataError);
     expect(e.message).toMatch(
       /metadata:6:\d+: metadata: integer alignment 2147483648 is too large \(at most 1048576 bits\)$/,
@@ -197,7 +188,7 @@ describe('sequence lengths and variant tags', () => {
       ['align20-empty-array', 'struct {} align(1048576) s[0]; uint8_t x;'],
       ['align20-struct', 'uint8_t x; struct {} align(1048576) s;'],
     ] as const) {
-      const e2 = errorOf(() => drain(trace(name, fields, '00')));
+      const e2 = thrownBy(NstraceError, () => drain(trace(name, fields, '00')));
       expect(e2).toBeInstanceOf(TraceFormatError);
       expect(e2.message).toMatch(
         /at byte 131072: event\.fields field `[xs]` goes past the end of the packet content$/,
