@@ -120,9 +120,9 @@ export function compileFilter(
     return t === undefined ? fail() : t;
   };
   const pred = factory({ ...HELPERS, cattr, htid, consts: g.consts });
-  if (!g.usesContainer || !reachesContainer(expr.root)) return pred;
-  // Every evaluation reaches a `$container` attribute, which fails for a host event: the
-  // expression is false there, decided without evaluating it (a failure costs a throw).
+  if (!g.usesContainer || !falseWithoutContainer(expr.root)) return pred;
+  // Every evaluation of a host event either fails at a `$container` attribute or yields false:
+  // the expression is false there, decided without evaluating it (a failure costs a throw).
   return (rec) => {
     const c = lookup!.at(rec);
     if (c === undefined) return false;
@@ -134,11 +134,29 @@ export function compileFilter(
 }
 
 /**
- * Whether evaluating `n` always evaluates a `$container` reference, whatever the values (so
- * that the whole expression is false when the event has no container): `&&` evaluates its
- * right side whenever its left side does not make it false, `||` may skip its right side.
+ * Whether the whole expression `n` is false for an event without a container, whatever the
+ * other values. A failure (a `$container` attribute of a host event) makes the whole filter
+ * false, but a subexpression that is merely false is not a failure: `!(0 && $container.name)`
+ * is true for a host event, as `&&` never evaluates its right side there.
  */
-function reachesContainer(n: Node): boolean {
+function falseWithoutContainer(n: Node): boolean {
+  switch (n.k) {
+    case 'and':
+      // Left fails or is false: false. Left true: the right side decides.
+      return falseWithoutContainer(n.l) || falseWithoutContainer(n.r);
+    case 'or':
+      // Left fails: false. Left false: the right side decides. Left true: true.
+      return failsWithoutContainer(n.l) || (falseWithoutContainer(n.l) && falseWithoutContainer(n.r));
+    default:
+      return failsWithoutContainer(n);
+  }
+}
+
+/**
+ * Whether evaluating `n` always fails for an event without a container, whatever the values:
+ * it always evaluates a `$container` reference. `&&` and `||` may skip their right side.
+ */
+function failsWithoutContainer(n: Node): boolean {
   switch (n.k) {
     case 'ref':
       return n.root === 'container';
@@ -146,13 +164,13 @@ function reachesContainer(n: Node): boolean {
     case 'neg':
     case 'plus':
     case 'bitnot':
-      return reachesContainer(n.x);
+      return failsWithoutContainer(n.x);
     case 'cmp':
     case 'bit':
+      return failsWithoutContainer(n.l) || failsWithoutContainer(n.r);
     case 'and':
-      return reachesContainer(n.l) || reachesContainer(n.r);
     case 'or':
-      return reachesContainer(n.l);
+      return failsWithoutContainer(n.l);
     default:
       return false;
   }

@@ -316,6 +316,43 @@ describe('compiled filter vs reference evaluator', () => {
     expect(compiled).toBeGreaterThan(2000);
   });
 
+  it('agree on $container under negation and short-circuits, for host and container events', () => {
+    // A host event fails at a `$container` attribute (the whole filter is false), but a `&&` or
+    // `||` that never evaluates it is not a failure: `!(0 && $container.pid_ns)` is true there.
+    const atoms = ['0', '1', '$container.pid_ns', '$container.name == "web"', 'nope', '$ctx.vpid'];
+    const shapes: string[] = [];
+    for (const a of atoms) {
+      for (const b of atoms) {
+        for (const op of ['&&', '||']) shapes.push(`(${a}) ${op} (${b})`);
+      }
+    }
+    const exprs = [...shapes, ...shapes.map((x) => `!(${x})`)];
+    for (const x of [...exprs]) exprs.push(`(${x}) && (1)`, `(0) || (${x})`, `!(${x}) || (0)`, `-(${x})`);
+    const [base] = fc.sample(recordArb, { numRuns: 1, seed: 7 });
+    // vpid > 100: container 'web' (with pid_ns); < 0: a container without pid_ns; else the host.
+    const recs = [0, 200, -5].map((v) => ({
+      ...base!,
+      streamContext: [v, ...base!.streamContext!.slice(1)],
+    }));
+    const kinds = recs.map((r) => containers.at(r)?.name ?? 'host');
+    expect(kinds).toEqual(['host', 'web', 'db*x']);
+    let checked = 0;
+    let trueForHost = 0;
+    for (const text of exprs) {
+      const expr = parseFilter(text);
+      const pred = compileFilter(expr, ec, sc, { containers });
+      for (const rec of recs) {
+        const want = referenceEvaluate(expr, rec, containers);
+        if (pred(rec) !== want) throw new Error(`${text}: compiled ${!want}, reference ${want}`);
+        if (want && rec === recs[0]) trueForHost++;
+        checked++;
+      }
+    }
+    expect(checked).toBe(exprs.length * 3);
+    // Some of them are true for a host event: the short-circuits that skip `$container`.
+    expect(trueForHost).toBeGreaterThan(100);
+  });
+
   it('agree on every field against every literal and field, with each operator', () => {
     const ops = ['==', '!=', '<', '<=', '>', '>=', '&', '|', '^', '<<', '>>', '&&', '||'];
     const operands = [
