@@ -36,11 +36,15 @@ export interface QuietRunCursor {
 }
 
 /**
- * Consumes the events at `c.ppos` while each is quiet (`quiet[key]`, payload not wanted, an
- * event context and payload of fixed size, stream event context bytes equal to those of the
- * last event given out) and earlier than `limit` and not after `end`. Stops before the first
- * other event, with the stream clock as before its header: the cursor's `advance` reads that
- * header again, and any error is reported there. Returns how many events it consumed.
+ * Consumes the events at `c.ppos` while each is quiet (`quiet[key]`, payload not wanted, stream
+ * event context bytes equal to those of the last event given out) and earlier than `limit` and
+ * not after `end`. Stops before the first other event, with the stream clock as before its
+ * header: the cursor's `advance` reads that header again, and any error is reported there.
+ * Returns how many events it consumed.
+ *
+ * `limit` (the earliest head of the other streams) keeps the reader's heap operations those of
+ * a full read: babeltrace 1's order of simultaneous events of several streams depends on them,
+ * so consuming later events here, unseen as they are, could reorder events that are given out.
  */
 export function skipQuietRun(c: QuietRunCursor, quiet: Uint8Array, limit: number, end: number): number {
   const st = c.st;
@@ -80,7 +84,6 @@ export function skipQuietRun(c: QuietRunCursor, quiet: Uint8Array, limit: number
       plan === undefined ||
       split === undefined ||
       split === null ||
-      split.restBits < 0 ||
       !(t < limit && t <= end) ||
       quiet[plan.key] !== 1 ||
       wanted[plan.key] !== 0
@@ -101,8 +104,25 @@ export function skipQuietRun(c: QuietRunCursor, quiet: Uint8Array, limit: number
       st.clk = clk;
       break;
     }
-    const ra = split.restAlign;
-    p = Math.ceil((p + bits) / ra) * ra + split.restBits;
+    p += bits;
+    if (split.restBits >= 0) {
+      const ra = split.restAlign;
+      p = Math.ceil(p / ra) * ra + split.restBits;
+    } else {
+      // A rest of variable size (strings, sequences): its skipping decoder, which stops (and the
+      // loop with it) at the end of the window or on a fault that the usual path reports.
+      const fn = split.restSkipFn === null ? split.compileRestSkip() : split.restSkipFn;
+      if (fn === undefined) {
+        st.clk = clk;
+        break;
+      }
+      try {
+        p = fn(u8, dv, p - base, wEnd, st, null) + base;
+      } catch {
+        st.clk = clk;
+        break;
+      }
+    }
     if (p > content || p - base > wEnd || p === ppos) {
       st.clk = clk;
       break;
