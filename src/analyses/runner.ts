@@ -32,6 +32,8 @@ export interface RecordSource {
   setQuiet?(key: number, quiet: boolean): void;
   skipQuiet?(end?: number): void;
   quietSkipped?(): { count: number; lastTs: number | undefined };
+  /** By stream index, the last quiet event after the last record given out (`TraceSet.quietTails`). */
+  quietTails?(): number[];
   /** Announces each event class before its first record is decoded (`TraceSet` has it). */
   onFirstOfClass?(fn: (c: ClassOfSource) => void): void;
 }
@@ -213,6 +215,9 @@ export async function runAnalyses(
     if (lastTs === undefined || quiet.lastTs! > lastTs) lastTs = quiet.lastTs;
   }
   if (started) driver?.finish(lastTs!);
+  // The quiet events at the end of each stream, which no record reported (`quietBefore`).
+  const tails = source.quietTails?.();
+  if (tails !== undefined) model.quietTails(tails);
   // The model first: handlers read the final container of each thread.
   model.finish();
   if (started) for (const h of handlers) h.finalize(lastTs!);

@@ -140,6 +140,7 @@ export function peekFirst(src: RecordSource): { first: EventRecord | undefined; 
     setQuiet?: RecordSource['setQuiet'];
     skipQuiet?: RecordSource['skipQuiet'];
     quietSkipped?: RecordSource['quietSkipped'];
+    quietTails?: RecordSource['quietTails'];
     onFirstOfClass?: RecordSource['onFirstOfClass'];
   } = {
     base: src.base,
@@ -155,6 +156,7 @@ export function peekFirst(src: RecordSource): { first: EventRecord | undefined; 
   if (src.setQuiet !== undefined) source.setQuiet = src.setQuiet.bind(src);
   if (src.skipQuiet !== undefined) source.skipQuiet = src.skipQuiet.bind(src);
   if (src.quietSkipped !== undefined) source.quietSkipped = src.quietSkipped.bind(src);
+  if (src.quietTails !== undefined) source.quietTails = src.quietTails.bind(src);
   if (src.onFirstOfClass !== undefined) source.onFirstOfClass = src.onFirstOfClass.bind(src);
   return { first, source };
 }

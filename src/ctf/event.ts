@@ -108,6 +108,12 @@ export interface EventRecord {
    * only react to context changes can skip records with the version they last saw.
    */
   streamContextVersion?: number;
+  /**
+   * When the reader skipped events of this record's stream since the previous record it gave
+   * out of that stream (quiet skipping: `TraceSet.setQuiet`), the time of the last of them;
+   * NaN or undefined otherwise. They had the stream event context of that previous record.
+   */
+  quietBefore?: number;
   context: FieldValue[] | undefined;
   payload: FieldValue[] | undefined;
 }
@@ -127,6 +133,8 @@ export function blankEventRecord(): EventRecord {
     ts: 0,
     header: undefined,
     streamContext: undefined,
+    streamContextVersion: undefined,
+    quietBefore: Number.NaN,
     context: undefined,
     payload: undefined,
   };

@@ -409,6 +409,17 @@ export class TraceSet {
     this.quietEnd = end;
   }
 
+  /**
+   * By stream index: the time of the last event skipped as quiet after the last record given out
+   * of that stream (NaN: none). Once the reading is over, these are the skipped events that no
+   * record's `quietBefore` reported.
+   */
+  quietTails(): number[] {
+    const out: number[] = [];
+    for (const c of this.cursors) out[c.stream.index] = c.quietTs;
+    return out;
+  }
+
   /** Events skipped as quiet so far, and the time of the last of them. */
   quietSkipped(): { count: number; lastTs: number | undefined } {
     return {

@@ -526,15 +526,24 @@ export class StreamCursor {
     const off = this.ensure(p, bits);
     if (off < 0 || !ctx.same(this.u8, this.dv, off, bits >>> 3)) return false;
     this.ppos = this.skipRest(split, p + bits);
+    this.quietTs = this.headTs;
     return true;
   }
 
   /** Time of the last event consumed by `skipQuietRun`. */
   lastSkipTs = Number.NaN;
 
+  /**
+   * Time of the last event skipped (`skipSameContext`, `skipQuietRun`) since the last one given
+   * out by `takeEvent`, NaN when none: given out as the next record's `quietBefore`.
+   */
+  quietTs = Number.NaN;
+
   /** See `skipQuietRun` in quiet-run.ts. */
   skipQuietRun(quiet: Uint8Array, limit: number, end: number): number {
-    return skipQuietRun(this, quiet, limit, end);
+    const n = skipQuietRun(this, quiet, limit, end);
+    if (n > 0) this.quietTs = this.lastSkipTs;
+    return n;
   }
 
   /** Decodes the body of the head event into `rec` (`values` false: no payload values). */
@@ -582,14 +591,18 @@ export class StreamCursor {
     rec.header = undefined;
     rec.streamContext = streamContext;
     rec.streamContextVersion = streamContextVersion;
+    rec.quietBefore = this.quietTs;
+    this.quietTs = Number.NaN;
     rec.context = full ? plan.ctx : undefined;
     rec.payload = full ? plan.payload : undefined;
   }
 
   /** Skips the body of the head event without producing values (nor giving out its context). */
   skipEvent(): void {
+    const q = this.quietTs;
     this.takeEvent(SCRATCH, false);
     this.ctx.given = -1;
+    this.quietTs = q;
   }
 }
 

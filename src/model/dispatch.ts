@@ -33,7 +33,9 @@ export interface Subscriber {
   /**
    * After `bind`: whether the callback does nothing at all for an event whose stream event
    * context is that of the previous event of its stream (same `streamContextVersion`) when it
-   * does not read the payload. Absent: never (readers may skip such events: `TraceSet.setQuiet`).
+   * does not read the payload, beyond noting the event's time, which it also takes from the
+   * next record's `quietBefore` and the reader's `quietTails`. Absent: never (readers may skip
+   * such events: `TraceSet.setQuiet`).
    */
   idleOnSameContext?(info: ClassInfo): boolean;
 }

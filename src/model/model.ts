@@ -173,6 +173,14 @@ export class SystemModel implements EventOutputs {
   }
 
   /**
+   * The reader skipped events at the end of streams (quiet skipping), with the context of the
+   * last record of their stream: their times, by stream index (NaN: none). Before `finish`.
+   */
+  quietTails(tails: readonly number[]): void {
+    this.nsTracker.quietTails(tails);
+  }
+
+  /**
    * Ends the replay: binds threads whose pid namespace stayed unknown to the host and widens
    * container lifetimes to their threads'. Call once, after the last event.
    */

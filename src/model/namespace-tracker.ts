@@ -77,10 +77,30 @@ export class NamespaceTracker {
     };
   }
 
+  /**
+   * By stream index: the thread whose context the stream's last record carried (undefined: none
+   * known). Its `lastSeen` follows every event of the stream until the context changes, those
+   * the reader skipped included (`EventRecord.quietBefore`, `quietTails`).
+   */
+  private readonly runs: Array<Thread | undefined> = [];
+
+  /** The last events of streams, skipped by the reader: see `SystemModel.quietTails`. */
+  quietTails(tails: readonly number[]): void {
+    for (let si = 0; si < tails.length; si++) {
+      const r = this.runs[si];
+      const ts = tails[si]!;
+      if (r !== undefined && ts > r.lastSeen) r.lastSeen = ts;
+    }
+  }
+
   /** Stream classes whose context callback returns at once on an unchanged context version. */
   private readonly versionGated = new Set<ClassInfo['streamClass']>();
 
-  /** After `bindContext`: whether its callback does nothing when the context did not change. */
+  /**
+   * After `bindContext`: whether its callback does nothing when the context did not change but
+   * follow the thread's `lastSeen` (which skipped events reach through `quietBefore` and
+   * `quietTails`).
+   */
   idleOnSameContext(info: ClassInfo): boolean {
     return info.streamClass.eventContext === undefined || this.versionGated.has(info.streamClass);
   }
@@ -127,13 +147,25 @@ export class NamespaceTracker {
     const iVtid = vtidF?.index ?? -1;
     // Per stream index: the reader's context version of the previous event (see EventRecord).
     const lastVersion: Array<number | undefined> = [];
+    // Per stream index: the thread of the raw values in `last` (undefined: none).
+    const lastThread: Array<Thread | undefined> = [];
+    const runs = this.runs;
     return (ev) => {
       const ctx = ev.streamContext;
       if (ctx === undefined) return;
       const si = ev.stream.index;
+      const run = runs[si];
+      if (run !== undefined) {
+        // The events skipped since the previous record of the stream had its context.
+        const q = ev.quietBefore;
+        if (q !== undefined && q > run.lastSeen) run.lastSeen = q;
+      }
       const ver = ev.streamContextVersion;
       if (ver !== undefined && !useCpu) {
-        if (lastVersion[si] === ver) return;
+        if (lastVersion[si] === ver) {
+          if (run !== undefined && ev.ts > run.lastSeen) run.lastSeen = ev.ts;
+          return;
+        }
         lastVersion[si] = ver;
       }
       let prev = last[si];
@@ -158,7 +190,16 @@ export class NamespaceTracker {
           changed = true;
         }
       }
-      if (!changed) return;
+      if (!changed) {
+        // The values this callback saw last on this stream (other classes' events may have
+        // come between, with other values): their thread.
+        const t = lastThread[si];
+        runs[si] = t;
+        if (t !== undefined && ev.ts > t.lastSeen) t.lastSeen = ev.ts;
+        return;
+      }
+      runs[si] = undefined;
+      lastThread[si] = undefined;
       let t: Thread | undefined;
       if (iTid >= 0) {
         const tid = toNum(ctx[iTid]);
@@ -172,7 +213,9 @@ export class NamespaceTracker {
         if (cpuTid < 0) return;
         t = tt.thread(cpuTid, ev.ts);
       }
-      t.lastSeen = ev.ts;
+      runs[si] = t;
+      lastThread[si] = t;
+      if (ev.ts > t.lastSeen) t.lastSeen = ev.ts;
       // The same values as this thread's last event (threads taking turns on a CPU): nothing new.
       const seen = t.ctxSeen;
       if (seen !== undefined && seen.length === n + 1) {
