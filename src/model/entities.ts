@@ -17,6 +17,12 @@ export class Thread {
   readonly uid: number;
   /** Host tid. */
   readonly tid: number;
+  /**
+   * Which lifetime of its tid this is in its model, from 0 (set by the model's thread tracker).
+   * Two models fed the same trace agree on it whatever the order of simultaneous events of
+   * different CPUs, which may change `uid`.
+   */
+  lifetime = 0;
   /** Host pid (tgid), when known. */
   pid: number | undefined;
   /** Host pid of the parent process, when known. */

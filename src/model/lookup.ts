@@ -130,8 +130,10 @@ export class ModelContainerLookup implements ContainerLookup {
    * that has replayed the same records to the end (and `finish()`ed), the lookup answers with
    * what the whole trace tells: each task's final container (a container named by an event
    * after its tasks ran, a task whose namespace the statedump gave only later) instead of what
-   * was known at the event's time. Both models see the same records in the same order, so a
-   * thread (container) of `model` is the one of `final` with the same uid (key).
+   * was known at the event's time. Both models see the same records, so a thread of `model` is
+   * the one of `final` with the same tid and lifetime (`SystemModel.sameThread`: their uids may
+   * differ where the replays order simultaneous events differently), a container the one with
+   * the same key.
    */
   constructor(model: SystemModel, final?: SystemModel) {
     this.model = model;
@@ -162,9 +164,13 @@ export class ModelContainerLookup implements ContainerLookup {
   ofThread(t: Thread | undefined): ContainerInfo | undefined {
     if (t === undefined) return undefined;
     if (this.final !== undefined) {
-      const ft = this.final.allThreads[t.uid];
-      if (ft === undefined || ft.tid !== t.tid) {
-        throw new Error(`container lookup: thread ${t.uid} (tid ${t.tid}) differs between the two replays`);
+      // The same lifetime of the same tid: uids may differ (threads first seen in simultaneous
+      // events of several CPUs, which the two replays may order differently).
+      const ft = this.final.sameThread(t);
+      if (ft === undefined) {
+        throw new Error(
+          `container lookup: lifetime ${t.lifetime} of tid ${t.tid} is not in the complete replay`,
+        );
       }
       t = ft;
     }

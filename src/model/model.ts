@@ -167,6 +167,14 @@ export class SystemModel implements EventOutputs {
     return this.threadTracker.processes();
   }
 
+  /**
+   * This model's thread for the same lifetime as `t` of another model fed the same trace (same
+   * tid, same `lifetime`), when it has one.
+   */
+  sameThread(t: Thread): Thread | undefined {
+    return this.threadTracker.lifetimes.get(t.tid)?.[t.lifetime];
+  }
+
   /** The container of a thread (the host until its pid namespace is known). */
   containerOf(t: Thread): Container {
     return t.container ?? this.containers.host;

@@ -22,6 +22,8 @@ export class ThreadTracker {
   readonly threads = new Map<number, Thread>();
   /** Every thread lifetime ever created, in creation order (index = uid). */
   readonly allThreads: Thread[] = [];
+  /** Per host tid: every lifetime, in creation order (`Thread.lifetime` indexes it). */
+  readonly lifetimes = new Map<number, Thread[]>();
   /** Host thread of each (pid namespace, vtid), with validity intervals (the UST join). */
   readonly vtids = new VtidJoin();
   private pidGroupTid = -1;
@@ -47,6 +49,13 @@ export class ThreadTracker {
     const t = new Thread(this.allThreads.length, tid, ts);
     if (tid === 0) t.pid = 0;
     this.allThreads.push(t);
+    let all = this.lifetimes.get(tid);
+    if (all === undefined) {
+      all = [];
+      this.lifetimes.set(tid, all);
+    }
+    t.lifetime = all.length;
+    all.push(t);
     this.threads.set(tid, t);
     return t;
   }
