@@ -289,16 +289,7 @@ export async function analyse(
 
   const unmatched = filter.unmatched();
   if (unmatched.length > 0 && opts.unmatched !== 'return') throw new UsageError(unmatched.join('; '));
-  if (summary.discardedEvents > 0) {
-    warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
-  }
-  if (summary.kernelSkipped > 0) {
-    warnings.push(
-      `the kernel skipped ${summary.kernelSkipped} events of the recording (a BPF program was not run ` +
-        'because another one was running on that CPU; when and on which CPU is not known): the ' +
-        'results may be incomplete',
-    );
-  }
+  warnings.push(...lossWarnings(summary));
   if (summary.periodBegin === undefined) warnings.push('no event in the requested time range');
   return {
     base,
@@ -315,4 +306,20 @@ export async function analyse(
     skipped,
     unmatched,
   };
+}
+
+/** What the user must know of the events a run did not see: lost by the tracer, skipped by the kernel. */
+export function lossWarnings(summary: RunSummary): string[] {
+  const out: string[] = [];
+  if (summary.discardedEvents > 0) {
+    out.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
+  }
+  if (summary.kernelSkipped > 0) {
+    out.push(
+      `the kernel skipped ${summary.kernelSkipped} events of the recording (a BPF program was not run ` +
+        'because another one was running on that CPU; when and on which CPU is not known): the ' +
+        'results may be incomplete',
+    );
+  }
+  return out;
 }

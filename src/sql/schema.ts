@@ -119,7 +119,8 @@ traces       varchar  trace directories, comma-separated
 begin_ts     ts       first event of the analysed period
 end_ts       ts       last event of the analysed period
 events       bigint   events read in the period
-lost_events  bigint   events the tracer reported lost`,
+lost_events     bigint   events the tracer reported lost
+skipped_events  bigint   events the kernel skipped (bpf recorder's nstrace_kernel_skipped markers: at no known time or CPU)`,
   ],
   namespace: [
     'namespaces the trace shows (stream contexts, statedump, fork events), one row per type and inode',

@@ -137,6 +137,7 @@ function machineTable(ctx: Ctx): BuiltTable {
     end_ts: [orNull(s.lastTs)],
     events: [s.events],
     lost_events: [s.discardedEvents],
+    skipped_events: [s.kernelSkipped],
   });
 }
 

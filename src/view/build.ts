@@ -12,7 +12,7 @@ import { openTraces, streamRangesOf } from '../analyses/open.js';
 import { ProcessFilter } from '../analyses/handler.js';
 import { runAnalyses } from '../analyses/runner.js';
 import type { AnalyseResult } from '../analyses/session.js';
-import { analyse } from '../analyses/session.js';
+import { analyse, lossWarnings } from '../analyses/session.js';
 import type { TraceSet } from '../ctf/index.js';
 import { SystemModel } from '../model/model.js';
 import { MissingEventsError } from '../util/errors.js';
@@ -135,6 +135,7 @@ export async function buildViewData(paths: readonly string[], opts: BuildOptions
     end,
     events: r.summary.events,
     discardedEvents: r.summary.discardedEvents,
+    kernelSkipped: r.summary.kernelSkipped,
     cpus: store?.lanes.map((l) => l.cpu) ?? [],
     containers,
     threads,
@@ -168,9 +169,7 @@ async function modelOnly(
   const warnings = [
     `no analysis could run, so the timelines and the container numbers are empty (the events table shows every event): ${why.split('\n')[0]}`,
   ];
-  if (summary.discardedEvents > 0) {
-    warnings.push(`the tracer lost ${summary.discardedEvents} events: the results may be incomplete`);
-  }
+  warnings.push(...lossWarnings(summary));
   return {
     base: ts.base,
     firstTs: undefined,

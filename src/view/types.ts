@@ -93,6 +93,8 @@ export interface Summary {
   readonly end: number;
   readonly events: number;
   readonly discardedEvents: number;
+  /** Events the kernel skipped (bpf recorder: `nstrace_kernel_skipped`), at no known time or CPU. */
+  readonly kernelSkipped: number;
   /** CPU ids, in lane order. */
   readonly cpus: number[];
   /** The host first, then containers in order of discovery. */

@@ -42,7 +42,16 @@ const IRQS: Array<[number, string]> = [
   [9, 'acpi'],
 ];
 
-export function writeIrqIoTrace(kernelDir: string, outDir: string, seed = 5): { events: number } {
+export function writeIrqIoTrace(
+  kernelDir: string,
+  outDir: string,
+  seed = 5,
+  /**
+   * `nstrace_kernel_skipped { count, tracepoints }` markers to write at the end, on CPU 0, as the
+   * bpf recorder does for the events the kernel skipped.
+   */
+  kernelSkipped: ReadonlyArray<readonly [number, string]> = [],
+): { events: number } {
   const rnd = prng(seed);
   const set = TraceSet.open([kernelDir]);
   const clock = set.traces[0]!.cls.clocks.values().next().value!;
@@ -94,6 +103,10 @@ export function writeIrqIoTrace(kernelDir: string, outDir: string, seed = 5): { 
     ['nr_sector', u32()],
     ['error', s32()],
     ['rwbs', u32()],
+  ]);
+  const skippedMark = ec('nstrace_kernel_skipped', [
+    ['count', u64()],
+    ['tracepoints', string()],
   ]);
   const evs: Ev[] = [];
   const model = new SystemModel({ syscalls: false, memory: false });
@@ -163,6 +176,9 @@ export function writeIrqIoTrace(kernelDir: string, outDir: string, seed = 5): { 
       evs.push({ cpu, ts: first, ec: blockDev, payload: [dev, name] });
       evs.push({ cpu, ts: last, ec: blockDev, payload: [dev, name] });
     }
+  }
+  for (const [count, tracepoints] of kernelSkipped) {
+    evs.push({ cpu: 0, ts: last, ec: skippedMark, payload: [BigInt(count), tracepoints] });
   }
   const kept = evs.filter((e) => e.ts >= first && e.ts <= last);
   kept.sort((a, b) => a.ts - b.ts);

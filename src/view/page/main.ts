@@ -123,6 +123,16 @@ async function main(): Promise<void> {
       `${fmtDur(s.end - s.begin)} · ${fmtInt(s.events)} events · ${s.cpus.length} CPUs · ${s.containers.length - 1} containers`,
     ),
     s.discardedEvents > 0 ? h('span.warn', {}, `${fmtInt(s.discardedEvents)} events lost`) : null,
+    s.kernelSkipped > 0
+      ? h(
+          'span.warn',
+          {
+            title:
+              'a BPF program was not run because another one was running on that CPU: when and on which CPU is not known',
+          },
+          `${fmtInt(s.kernelSkipped)} events skipped by the kernel`,
+        )
+      : null,
     s.live ? null : h('span.badge', {}, 'static export'),
   );
   const help = h(
