@@ -25,6 +25,46 @@ export interface Snapshots {
   endClk: number;
 }
 
+/** A loss between two packets of a stream, between two clock values (-1: unknown). */
+export interface PacketLoss {
+  readonly kind: 'discarded-events' | 'discarded-packets';
+  /** Undefined when unknown. */
+  readonly count: number | undefined;
+  readonly b: number;
+  readonly e: number;
+}
+
+/**
+ * The losses a packet's counters (`cur`) report after the stream's previous packet (`prev`),
+ * with babeltrace2's semantics. Discarded events: from the end of the previous packet to the
+ * end of this one; for the first packet, only when its counter is already non-zero, over this
+ * packet's own range and with an unknown count. Discarded packets: a gap in sequence numbers,
+ * from the end of the previous packet to the beginning of this one.
+ */
+export function lossesBetween(
+  prev: Snapshots,
+  cur: Snapshots,
+  hasDiscardedEvents: boolean,
+  hasSeqNum: boolean,
+): PacketLoss[] {
+  const out: PacketLoss[] = [];
+  if (hasDiscardedEvents && cur.discarded >= 0) {
+    if (prev.discarded < 0) {
+      if (cur.discarded !== 0) {
+        out.push({ kind: 'discarded-events', count: undefined, b: cur.beginClk, e: cur.endClk });
+      }
+    } else if (cur.discarded !== prev.discarded) {
+      let count = cur.discarded - prev.discarded;
+      if (count < 0) count += 2 ** 64;
+      out.push({ kind: 'discarded-events', count, b: prev.endClk, e: cur.endClk });
+    }
+  }
+  if (hasSeqNum && prev.seq >= 0 && cur.seq >= 0 && cur.seq - prev.seq > 1) {
+    out.push({ kind: 'discarded-packets', count: cur.seq - prev.seq - 1, b: prev.endClk, e: cur.beginClk });
+  }
+  return out;
+}
+
 export const CTF_MAGIC = 0xc1fc1fc1;
 /** Packets larger than this are refused (positions are kept in 32-bit bit counts). */
 export const MAX_PACKET_BYTES = 256 * 1024 * 1024 - 1;

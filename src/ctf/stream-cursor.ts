@@ -20,7 +20,7 @@ import {
 } from './event.js';
 import { DecodeFault, type DecodeFn, DecodeState, NEED_MORE } from './decode/state.js';
 import type { EventPlan, SplitPlan, StreamClassPlan, TracePlan } from './decode/plan.js';
-import { CTF_MAGIC, MAX_PACKET_BYTES, SLACK, packetSizes } from './packet.js';
+import { CTF_MAGIC, MAX_PACKET_BYTES, SLACK, lossesBetween, packetSizes } from './packet.js';
 import type { Snapshots, TracerQuirks } from './packet.js';
 import { ContextCache } from './context-cache.js';
 import { skipQuietRun } from './quiet-run.js';
@@ -294,40 +294,9 @@ export class StreamCursor {
     };
     this.packet = packet;
 
-    // Discarded events (babeltrace2 semantics): from the end of the previous packet to the end
-    // of this one; for the first packet, only when its counter is already non-zero, over this
-    // packet's own range and with an unknown count.
-    const prev = this.prev;
     const withClock = sp.hasTsBegin && sp.hasTsEnd && !this.clockless;
-    if (sp.hasDiscardedEvents && cur.discarded >= 0) {
-      let emit = false;
-      let count: number | undefined;
-      let b = -1;
-      if (prev.discarded < 0) {
-        if (cur.discarded !== 0) {
-          emit = true;
-          b = cur.beginClk;
-        }
-      } else if (cur.discarded !== prev.discarded) {
-        emit = true;
-        count = cur.discarded - prev.discarded;
-        if (count < 0) count += 2 ** 64;
-        b = prev.endClk;
-      }
-      if (emit)
-        this.queue.push(
-          this.discardRecord('discarded-events', count, withClock ? b : -1, withClock ? cur.endClk : -1),
-        );
-    }
-    if (sp.hasSeqNum && prev.seq >= 0 && cur.seq >= 0 && cur.seq - prev.seq > 1) {
-      this.queue.push(
-        this.discardRecord(
-          'discarded-packets',
-          cur.seq - prev.seq - 1,
-          withClock ? prev.endClk : -1,
-          withClock ? cur.beginClk : -1,
-        ),
-      );
+    for (const l of lossesBetween(this.prev, cur, sp.hasDiscardedEvents, sp.hasSeqNum)) {
+      this.queue.push(this.discardRecord(l.kind, l.count, withClock ? l.b : -1, withClock ? l.e : -1));
     }
     this.prev = cur;
   }
