@@ -52,6 +52,24 @@ describe('Python-compatible number formatting (differential against python3)', (
     expect(mine).toEqual(py);
   });
 
+  it("matches '%.<n>f' for n from 0 to 8, ties to even included", () => {
+    const values = sampleValues();
+    // Exact binary ties at every place: k/2^j.
+    for (let j = 1; j <= 9; j++) for (let k = 1; k < 40; k += 2) values.push(k / 2 ** j, -k / 2 ** j);
+    const script = [
+      'import sys, json',
+      'vals = [float(x) for x in json.loads(sys.stdin.read())]',
+      "print(json.dumps([['%.*f' % (n, x) for n in range(9)] for x in vals]))",
+    ].join('\n');
+    const input = JSON.stringify(values.map((x) => (Object.is(x, -0) ? 0 : x)));
+    const py = JSON.parse(execFileSync('python3', ['-c', script], { input }).toString()) as string[][];
+    const mine = values.map((x) => {
+      const y = Object.is(x, -0) ? 0 : x;
+      return Array.from({ length: 9 }, (_, n) => formatFixed(y, n));
+    });
+    expect(mine).toEqual(py);
+  });
+
   it('prints dicts like str(dict)', () => {
     expect(pyDictStr([['success', 8005]])).toBe("{'success': 8005}");
     expect(

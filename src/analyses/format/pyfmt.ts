@@ -13,8 +13,12 @@ export function formatFixed(x: number, digits: number): string {
   if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
   if (Math.abs(x) >= 1e21) return x.toFixed(0);
   const s = x.toFixed(digits);
-  // toFixed rounds exact ties away from zero; Python rounds them to even. An exact tie at
-  // `digits` places has a finite binary expansion, so enough extra digits show it exactly.
+  // toFixed rounds exact ties away from zero; Python rounds them to even. At an exact tie,
+  // x * 2 * 10^digits is an odd integer: with x = m * 2^e (m odd), e = -(digits + 1), so
+  // x * 2^(digits + 1) = m is an integer. That product is exact (a power of two): where it is
+  // not an integer (almost always), x is no tie, without the long probe below.
+  if (!Number.isInteger(Math.abs(x) * 2 ** (digits + 1))) return s;
+  // Enough extra digits show the exact binary value, and so a tie.
   const probe = Math.abs(x).toFixed(Math.min(100, digits + 30));
   const cut = probe.indexOf('.') + digits + 1;
   const tail = probe.slice(digits === 0 ? probe.indexOf('.') + 1 : cut);
