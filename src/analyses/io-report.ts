@@ -9,7 +9,7 @@ import type { IoRequest } from '../model/lttng-io.js';
 import { IoOp, opMatches } from '../model/lttng-io.js';
 import type { FamilyReportOptions } from './family-report.js';
 import { containerSections, familyTables, freqCells, freqLines, us3 } from './family-report.js';
-import { absNs, analysisMeta, tablesOf, timerangeLine, tsRangeText } from './format/common.js';
+import { absNs, analysisMeta, LineBlocks, tablesOf, timerangeLine, tsRangeText } from './format/common.js';
 import type { Cell, ResultTable } from './format/lami.js';
 import { cell } from './format/lami.js';
 import { formatSize, padLeftAlign, padRightAlign } from './format/pyfmt.js';
@@ -194,12 +194,12 @@ function logRows(r: IoPeriodResult, c: Ctx): LogRow[] {
 
 function logLines(title: string, rows: readonly LogRow[], o: IoReportOptions): string[] {
   if (rows.length === 0) return [];
-  const lines = [
+  const lines = new LineBlocks([
     '',
     `${title} (usec)`,
     `${padLeftAlign('Begin', 20)} ${padLeftAlign('End', 20)} ${padLeftAlign('Name', 16)} ${padLeftAlign('Duration (usec)', 23)} ` +
       `${padLeftAlign('Size', 5)} ${padLeftAlign('Proc', 24)} ${padLeftAlign('PID', 8)} ${padLeftAlign('Filename', 14)}`,
-  ];
+  ]);
   let out = false;
   for (const x of rows) {
     const mark = x.outOfRange === true ? '*' : ' ';
@@ -213,7 +213,7 @@ function logLines(title: string, rows: readonly LogRow[], o: IoReportOptions): s
     );
   }
   if (out) lines.push('*: Syscalls started and/or completed outside of the range specified');
-  return lines;
+  return lines.toArray();
 }
 
 function logCells(o: IoReportOptions, x: LogRow): Cell[] {

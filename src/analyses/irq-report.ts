@@ -19,6 +19,7 @@ import {
   analysisMeta,
   cellOrIdle,
   labelOrIdle,
+  LineBlocks,
   tablesOf,
   timerangeLine,
   tsText,
@@ -224,9 +225,9 @@ function statsFreqLines(t: PeriodTables, o: IrqReportOptions): string[] {
 }
 
 function logLines(r: IrqPeriodResult, o: IrqReportOptions): string[] {
-  const lines = [
+  const lines = new LineBlocks([
     `${L('Begin', 20)} ${L('End', 19)} ${R('Duration (us)', 15)} ${R('CPU', 4)}  ${L('Type', 9)} ${R('#', 4)}  ${L('Name', 22)}`,
-  ];
+  ]);
   for (const irq of r.irqs) {
     if (!logged(o, irq)) continue;
     const raised =
@@ -237,7 +238,7 @@ function logLines(r: IrqPeriodResult, o: IrqReportOptions): string[] {
         `${R(String(irq.id), 4)}  ${L(logName(r, irq) + raised, 22)}`,
     );
   }
-  return lines;
+  return lines.toArray();
 }
 
 function containerLines(r: IrqPeriodResult): string[] {

@@ -14,6 +14,7 @@ import {
   containerCell,
   containerLabel,
   labelOrIdle,
+  LineBlocks,
   tablesOf,
   timerangeLine,
   tsText,
@@ -234,12 +235,12 @@ const LOG_FMT = (a: string, b: string, c: string, d: string, e: string, f: strin
   `${padRightAlign(e, 3)}   ${padLeftAlign(f, 25)}  ${padLeftAlign(g, 25)}`;
 
 function eventLines(title: string, events: readonly SchedEvent[], o: SchedReportOptions): string[] {
-  const lines = [
+  const lines = new LineBlocks([
     '',
     title,
     `${padLeftAlign('Wakeup', 20)} ${padLeftAlign('Switch', 19)} ${padRightAlign('Latency (us)', 15)} ` +
       `${padRightAlign('Priority', 10)}  ${padRightAlign('CPU', 3)}   ${padLeftAlign('Wakee', 25)}  ${padLeftAlign('Waker', 25)}`,
-  ];
+  ]);
   for (const e of events) {
     lines.push(
       LOG_FMT(
@@ -253,7 +254,7 @@ function eventLines(title: string, events: readonly SchedEvent[], o: SchedReport
       ),
     );
   }
-  return lines;
+  return lines.toArray();
 }
 
 function stdevText(s: StatsRow): string {

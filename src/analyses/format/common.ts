@@ -113,3 +113,36 @@ export function groupByClass(tables: readonly ResultTable[]): ResultTable[] {
   const shown = tables.filter((t) => t.rows.length > 0);
   return [...groupBy(shown, (t) => (t.inline === true ? null : t.cls.name)).values()].flat();
 }
+
+/**
+ * The lines of a long table (the logs: tens of thousands of lines), kept as blocks of lines
+ * joined by `\n`: what `toArray()` returns joins with `\n` into the same text as the lines.
+ * A line built by concatenation is a tree of small strings; thousands of them alive until the
+ * end cost every young-generation GC a copy of each (a quarter of schedlog's time). A joined
+ * block is one flat string, and its lines die young.
+ */
+export class LineBlocks {
+  private readonly blocks: string[] = [];
+  private cur: string[] = [];
+
+  constructor(first: readonly string[] = []) {
+    for (const l of first) this.push(l);
+  }
+
+  push(line: string): void {
+    this.cur.push(line);
+    if (this.cur.length >= 1024) this.flush();
+  }
+
+  /** The lines so far as blocks (see the class comment). */
+  toArray(): string[] {
+    this.flush();
+    return this.blocks;
+  }
+
+  private flush(): void {
+    if (this.cur.length === 0) return;
+    this.blocks.push(this.cur.join('\n'));
+    this.cur = [];
+  }
+}
