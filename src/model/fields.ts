@@ -232,15 +232,9 @@ export function surrogateEscapeDecode(s: string): string {
  * which stand for the raw bytes 0x80..0xFF (other lone surrogates become U+FFFD).
  */
 export function pyTextBytes(text: string): Buffer {
-  let plain = true;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdfff) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return Buffer.from(text, 'utf8');
+  // Without surrogates, plain UTF-8. (A regular expression: V8 answers at once for a string
+  // it stores one byte per character, where a loop over 28 M characters took 0.16 s.)
+  if (!/[\ud800-\udfff]/.test(text)) return Buffer.from(text, 'utf8');
   const parts: Buffer[] = [];
   let run = '';
   for (let i = 0; i < text.length; i++) {
