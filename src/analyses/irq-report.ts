@@ -19,11 +19,11 @@ import {
   analysisMeta,
   cellOrIdle,
   labelOrIdle,
-  LineBlocks,
   tablesOf,
   timerangeLine,
   tsText,
 } from './format/common.js';
+import { LineBlocks } from './format/common.js';
 import type { Cell, ResultTable } from './format/lami.js';
 import { cell, col, tableClass } from './format/lami.js';
 import { padLeftAlign, padRightAlign } from './format/pyfmt.js';

@@ -32,42 +32,39 @@ function sampleValues(): number[] {
   return v;
 }
 
+/**
+ * Expects `mine` to give, for every value (-0 as 0), the strings python3 gives with `rows` (an
+ * expression over `vals`, the values as floats, that makes one list of strings per value).
+ */
+function expectSameAsPython(values: readonly number[], rows: string, mine: (y: number) => string[]): void {
+  const ys = values.map((x) => (Object.is(x, -0) ? 0 : x));
+  const script = [
+    'import sys, json',
+    'vals = [float(x) for x in json.loads(sys.stdin.read())]',
+    `print(json.dumps(${rows}))`,
+  ].join('\n');
+  const py = JSON.parse(
+    execFileSync('python3', ['-c', script], { input: JSON.stringify(ys) }).toString(),
+  ) as string[][];
+  expect(ys.map(mine)).toEqual(py);
+}
+
 describe('Python-compatible number formatting (differential against python3)', () => {
   it('matches %0.2f, round(x, 3) and repr for many values', () => {
-    const values = sampleValues();
-    const script = [
-      'import sys, json',
-      'vals = [float(x) for x in json.loads(sys.stdin.read())]',
-      'out = []',
-      'for x in vals:',
-      "    out.append(['%0.02f' % x, repr(round(x, 3)), repr(x)])",
-      'print(json.dumps(out))',
-    ].join('\n');
-    const input = JSON.stringify(values.map((x) => (Object.is(x, -0) ? 0 : x)));
-    const py = JSON.parse(execFileSync('python3', ['-c', script], { input }).toString()) as string[][];
-    const mine = values.map((x) => {
-      const y = Object.is(x, -0) ? 0 : x;
-      return [formatFixed(y, 2), pyFloatRepr(pyRound(y, 3)), pyFloatRepr(y)];
-    });
-    expect(mine).toEqual(py);
+    expectSameAsPython(sampleValues(), "[['%0.02f' % x, repr(round(x, 3)), repr(x)] for x in vals]", (y) => [
+      formatFixed(y, 2),
+      pyFloatRepr(pyRound(y, 3)),
+      pyFloatRepr(y),
+    ]);
   });
 
   it("matches '%.<n>f' for n from 0 to 8, ties to even included", () => {
     const values = sampleValues();
     // Exact binary ties at every place: k/2^j.
     for (let j = 1; j <= 9; j++) for (let k = 1; k < 40; k += 2) values.push(k / 2 ** j, -k / 2 ** j);
-    const script = [
-      'import sys, json',
-      'vals = [float(x) for x in json.loads(sys.stdin.read())]',
-      "print(json.dumps([['%.*f' % (n, x) for n in range(9)] for x in vals]))",
-    ].join('\n');
-    const input = JSON.stringify(values.map((x) => (Object.is(x, -0) ? 0 : x)));
-    const py = JSON.parse(execFileSync('python3', ['-c', script], { input }).toString()) as string[][];
-    const mine = values.map((x) => {
-      const y = Object.is(x, -0) ? 0 : x;
-      return Array.from({ length: 9 }, (_, n) => formatFixed(y, n));
-    });
-    expect(mine).toEqual(py);
+    expectSameAsPython(values, "[['%.*f' % (n, x) for n in range(9)] for x in vals]", (y) =>
+      Array.from({ length: 9 }, (_, n) => formatFixed(y, n)),
+    );
   });
 
   it('prints dicts like str(dict)', () => {
