@@ -10,6 +10,7 @@ import { IoOp, opMatches } from '../model/lttng-io.js';
 import type { FamilyReportOptions } from './family-report.js';
 import { containerSections, familyTables, freqCells, freqLines, us3 } from './family-report.js';
 import { absNs, analysisMeta, LineBlocks, tablesOf, timerangeLine, tsRangeText } from './format/common.js';
+import type { ReportText } from './format/common.js';
 import type { Cell, ResultTable } from './format/lami.js';
 import { cell } from './format/lami.js';
 import { formatSize, padLeftAlign, padRightAlign } from './format/pyfmt.js';
@@ -257,7 +258,7 @@ function freqTables(r: IoPeriodResult, c: Ctx): Array<{ subtitle: string; rows: 
 
 // --- rendering ---------------------------------------------------------------------------------
 
-export function ioText(res: IoResult, o: IoReportOptions): string {
+export function ioText(res: IoResult, o: IoReportOptions): ReportText {
   const c = context(o);
   const lines: string[] = [];
   for (const tk of res) {
@@ -276,7 +277,7 @@ export function ioText(res: IoResult, o: IoReportOptions): string {
     if (o.log) pushAll(lines, logLines(`${IO_CLASSES.log.title} None`, logRows(r, c), o));
   }
   const ours = containerSections(res, o, (tk) => containerIoLines(tk.result, o, o.usage));
-  return [...lines, ...ours].join('\n') + '\n';
+  return { lines: [...lines, ...ours] };
 }
 
 export function ioMi(res: IoResult, o: IoReportOptions): ResultTable[] {

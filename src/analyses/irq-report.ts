@@ -23,7 +23,7 @@ import {
   timerangeLine,
   tsText,
 } from './format/common.js';
-import { LineBlocks } from './format/common.js';
+import { LineBlocks, type ReportText } from './format/common.js';
 import type { Cell, ResultTable } from './format/lami.js';
 import { cell, col, tableClass } from './format/lami.js';
 import { padLeftAlign, padRightAlign } from './format/pyfmt.js';
@@ -258,7 +258,7 @@ function containerLines(r: IrqPeriodResult): string[] {
   return lines;
 }
 
-export function irqText(res: IrqResult, o: IrqReportOptions): string {
+export function irqText(res: IrqResult, o: IrqReportOptions): ReportText {
   const uniform = new UniformFreq(o.freqResolution, o.min, o.max);
   const lines: string[] = [];
   for (const tk of res) {
@@ -271,7 +271,7 @@ export function irqText(res: IrqResult, o: IrqReportOptions): string {
     if (o.log) pushAll(lines, logLines(r, o));
   }
   const ours = containerSections(res, o, (tk) => containerLines(tk.result));
-  return [...lines, ...ours].join('\n') + '\n';
+  return { lines: [...lines, ...ours] };
 }
 
 // --- LAMI --------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { pushAll } from '../util/push-all.js';
 import { formatPrioList } from './cputop.js';
 import type { FamilyReportOptions } from './family-report.js';
 import { containerSections, familyTables, freqCells, freqLines, freqSeries, us3 } from './family-report.js';
-import type { ReportOptions } from './format/common.js';
+import type { ReportOptions, ReportText } from './format/common.js';
 import {
   absNs,
   analysisMeta,
@@ -387,7 +387,7 @@ export function schedContainerLines(r: SchedPeriodResult): string[] {
   return lines;
 }
 
-export function schedText(res: SchedResult, o: SchedReportOptions): string {
+export function schedText(res: SchedResult, o: SchedReportOptions): ReportText {
   const lines: string[] = [];
   const periods = allPeriodTables(res, o);
   for (const p of periods) {
@@ -404,7 +404,7 @@ export function schedText(res: SchedResult, o: SchedReportOptions): string {
     if (o.top) pushAll(lines, eventLines(SCHED_CLASSES.top.title, topEvents(p.r.events, o.limit), o));
   }
   const ours = containerSections(periods, o, (p) => schedContainerLines(p.r));
-  return [...lines, ...ours].join('\n') + '\n';
+  return { lines: [...lines, ...ours] };
 }
 
 // --- LAMI --------------------------------------------------------------------------------------

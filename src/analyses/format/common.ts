@@ -115,6 +115,19 @@ export function groupByClass(tables: readonly ResultTable[]): ResultTable[] {
 }
 
 /**
+ * A report's text: one string, or its lines (elements may be `LineBlocks` blocks, several lines
+ * joined by `\n`), each to be followed by a newline. A log of a long trace is tens of megabytes:
+ * joined into one string it is copied twice more before it is written, and stays in memory whole
+ * (`writeReportText` writes the lines in pieces).
+ */
+export type ReportText = string | { readonly lines: readonly string[] };
+
+/** The text of a report as one string (tests, and callers that need it whole). */
+export function reportString(t: ReportText): string {
+  return typeof t === 'string' ? t : t.lines.join('\n') + '\n';
+}
+
+/**
  * The lines of a long table (the logs: tens of thousands of lines), kept as blocks of lines
  * joined by `\n`: what `toArray()` returns joins with `\n` into the same text as the lines.
  * A line built by concatenation is a tree of small strings; thousands of them alive until the

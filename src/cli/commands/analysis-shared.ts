@@ -6,6 +6,7 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { reportString, type ReportText } from '../../analyses/format/common.js';
 import type { AnalysisMeta, ResultTable } from '../../analyses/format/lami.js';
 import { errorJson, metadataJson, pyJson, resultsJson } from '../../analyses/format/lami.js';
 import type { MachineInput } from '../../analyses/open.js';
@@ -121,7 +122,7 @@ export function warn(msg: string): void {
 }
 
 export interface Rendered {
-  text: (r: AnalyseResult, o: ReportOptions) => string;
+  text: (r: AnalyseResult, o: ReportOptions) => ReportText;
   mi: (r: AnalyseResult, o: ReportOptions) => ResultTable[];
 }
 
@@ -132,7 +133,7 @@ export interface Rendered {
 export function rendered<R, O>(
   pick: (r: AnalyseResult) => R,
   options: (r: AnalyseResult, ro: ReportOptions) => O,
-  text: (x: R, o: O) => string,
+  text: (x: R, o: O) => ReportText,
   mi: (x: R, o: O) => ResultTable[],
 ): Rendered {
   return {
@@ -281,7 +282,11 @@ export async function runAnalysisCommand(
         if (several) process.stdout.write(`${shown++ === 0 ? '' : '\n'}${machineHeading(m)}\n`);
         // Names read as lttng-analyses reads them keep invalid UTF-8 bytes (surrogateescape).
         if (result.summary.periodBegin !== undefined)
-          process.stdout.write(pyTextBytes(render.text(result, ro)));
+          writeReportText(render.text(result, ro), (b) => {
+            process.stdout.write(b);
+            // Nothing left queued: the stream (a file, a pipe on Linux) wrote the bytes at once.
+            return process.stdout.writableLength === 0;
+          });
         else if (several) process.stdout.write('(no event in the requested time range)\n');
       }
     }
@@ -296,5 +301,51 @@ export async function runAnalysisCommand(
       process.stdout.write(pyJson(errorJson(err.message)) + '\n');
     }
     throw err;
+  }
+}
+
+/** Output pieces of about this many characters (one write each). */
+const WRITE_PIECE = 64 * 1024;
+
+/**
+ * Writes a report's text as lttng-analyses would print it: names keep their invalid UTF-8
+ * bytes (surrogateescape, `pyTextBytes`). Lines go out in pieces of about 64 K characters as
+ * they are joined, never as one string of the whole text, each encoded into the same buffer:
+ * a fresh buffer per piece costs more in page faults than the encoding (iolog writes 28 MB).
+ * `write` says whether it is done with the bytes when it returns (else the buffer is not reused).
+ */
+export function writeReportText(t: ReportText, write: (b: Buffer) => boolean): void {
+  if (typeof t === 'string' || t.lines.length === 0) {
+    write(pyTextBytes(reportString(t)));
+    return;
+  }
+  let buf: Buffer | undefined;
+  const emit = (text: string): void => {
+    if (/[\ud800-\udfff]/.test(text)) {
+      write(pyTextBytes(text));
+      return;
+    }
+    // At most 3 bytes of UTF-8 per UTF-16 unit outside surrogate pairs.
+    const need = text.length * 3;
+    if (buf === undefined || buf.length < need)
+      buf = Buffer.allocUnsafeSlow(Math.max(need, 2 * (buf?.length ?? 0), 8 * WRITE_PIECE));
+    const n = buf.write(text, 0, 'utf8');
+    if (!write(buf.subarray(0, n))) buf = undefined;
+  };
+  let piece: string[] = [];
+  let size = 0;
+  for (const line of t.lines) {
+    piece.push(line);
+    size += line.length + 1;
+    if (size >= WRITE_PIECE) {
+      piece.push('');
+      emit(piece.join('\n'));
+      piece = [];
+      size = 0;
+    }
+  }
+  if (piece.length > 0) {
+    piece.push('');
+    emit(piece.join('\n'));
   }
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { FamilyOptions } from '../../analyses/families.js';
 import type { FamilyReportOptions } from '../../analyses/family-report.js';
-import type { ReportOptions } from '../../analyses/format/common.js';
+import type { ReportOptions, ReportText } from '../../analyses/format/common.js';
 import type { AnalysisMeta, ResultTable } from '../../analyses/format/lami.js';
 import type { AnalysisName } from '../../analyses/requirements.js';
 import type { AnalyseResult } from '../../analyses/session.js';
@@ -36,7 +36,7 @@ export interface FamilyCommand<O extends LttngCliOptions, R, RO> {
   /** The family's result, its report options (from those every family sets), text and LAMI. */
   pick: (r: AnalyseResult) => R;
   reportOptions: (o: O, r: AnalyseResult, common: FamilyReportOptions, flag: FamilyFlag) => RO;
-  text: (x: R, o: RO) => string;
+  text: (x: R, o: RO) => ReportText;
   mi: (x: R, o: RO) => ResultTable[];
   /** What the analyses get instead of the command line and `familyOptions(o)`, if anything. */
   adjust?: (o: O) => { options: AnalysisCliOptions; family: FamilyOptions };
