@@ -117,6 +117,25 @@ export class ContainerRegistry {
   }
 
   /**
+   * This registry's container for `c`, the container of pid namespace `inum` in another registry
+   * fed the same trace. Keys differ where the two replays met containers in simultaneous events
+   * in other orders: the match is the container that had `inum` when `c` was first seen (the
+   * latest seen by then and not stopped before).
+   */
+  sameAs(c: Container, inum: number): Container | undefined {
+    if (c.isHost) return this.host;
+    const t = c.firstSeen ?? Number.POSITIVE_INFINITY;
+    let best: Container | undefined;
+    for (const x of this.list) {
+      if (x.mergedInto !== undefined || !x.pidNsList.includes(inum)) continue;
+      const first = x.firstSeen ?? Number.NEGATIVE_INFINITY;
+      if (first > t || (x.stoppedAt !== undefined && x.stoppedAt < t)) continue;
+      if (best === undefined || first > (best.firstSeen ?? Number.NEGATIVE_INFINITY)) best = x;
+    }
+    return best ?? this.peekNs(inum);
+  }
+
+  /**
    * The container of a pid namespace at time `ts`: the host for the root namespace, the current
    * mapping, or a new container named by the inode.
    */

@@ -119,6 +119,9 @@ export class ModelContainerLookup implements ContainerLookup {
   private readonly threadViews: Array<ContainerView | undefined> = [];
   /** Views of containers seen through a namespace alone (userspace traces), per container and inode. */
   private readonly nsViews = new Map<Container, Map<number, ContainerView>>();
+  /** The complete replay's container of a container of the model and pid namespace (`ofPidNs`). */
+  private readonly sameAs = new Map<Container, Map<number, Container | null>>();
+  private sameAsVersion = -1;
   /** Pid namespaces that no model container has (yet), seen in userspace contexts. */
   private readonly anonymous = new Map<number, ContainerInfo>();
 
@@ -132,8 +135,8 @@ export class ModelContainerLookup implements ContainerLookup {
    * after its tasks ran, a task whose namespace the statedump gave only later) instead of what
    * was known at the event's time. Both models see the same records, so a thread of `model` is
    * the one of `final` with the same tid and lifetime (`SystemModel.sameThread`: their uids may
-   * differ where the replays order simultaneous events differently), a container the one with
-   * the same key.
+   * differ where the replays order simultaneous events differently), a container the one that
+   * had the same pid namespace then (`ContainerRegistry.sameAs`, for the same reason).
    */
   constructor(model: SystemModel, final?: SystemModel) {
     this.model = model;
@@ -199,7 +202,19 @@ export class ModelContainerLookup implements ContainerLookup {
     if (this.final !== undefined) {
       // The same container in the complete replay, else the one the namespace maps to at its
       // end (a container event after the events of its tasks).
-      c = c !== undefined ? this.final.containers.byKey(c.key) : this.final.containers.peekNs(inum);
+      if (c === undefined) c = this.final.containers.peekNs(inum);
+      else {
+        // (A merge in the model may change which container `c` is: answers kept per version.)
+        if (this.sameAsVersion !== reg.version) {
+          this.sameAs.clear();
+          this.sameAsVersion = reg.version;
+        }
+        let m = this.sameAs.get(c);
+        if (m === undefined) this.sameAs.set(c, (m = new Map()));
+        let f = m.get(inum);
+        if (f === undefined) m.set(inum, (f = this.final.containers.sameAs(c, inum) ?? null));
+        c = f ?? undefined;
+      }
     }
     if (c !== undefined) {
       if (c.isHost) return undefined;
