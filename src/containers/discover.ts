@@ -103,11 +103,16 @@ export function scanProcesses(proc: ProcFs): HostScan {
   return { hostPidNs, procs };
 }
 
-/** Fill `ppid`, `comm`, `startTicks` of an entry; false when the process is gone. */
+/**
+ * Fill `ppid`, `comm`, `startTicks` of an entry; false when the process is gone or exiting. An
+ * exiting process belongs to no running container: during a restart, the old instance's init
+ * can still be there, exiting, in the container's cgroup beside the new one (and it started
+ * first, which would make it the init).
+ */
 function readStat(e: ProcEntry, proc: ProcFs): boolean {
   if (e.ppid >= 0) return true;
   const st = proc.stat(e.pid);
-  if (st === null) return false;
+  if (st === null || st.exiting) return false;
   e.ppid = st.ppid;
   e.comm = st.comm;
   e.startTicks = st.startTicks;

@@ -15,7 +15,15 @@ export interface ProcStat {
   ppid: number;
   /** `starttime`: clock ticks after boot. */
   startTicks: number;
+  /**
+   * The process is exiting: a zombie or dead (`Z`, `X`), or flagged `PF_EXITING` (a pid
+   * namespace's init stays so while the kernel kills the rest of its namespace).
+   */
+  exiting: boolean;
 }
+
+/** `PF_EXITING` in the `flags` field of /proc/<pid>/stat (include/linux/sched.h). */
+const PF_EXITING = 0x4;
 
 export class ProcFs {
   private bootNs: bigint | undefined;
@@ -150,11 +158,14 @@ export function parseStat(s: string): ProcStat | null {
   if (open < 0 || close < open) return null;
   const pid = Number(s.slice(0, open).trim());
   const comm = s.slice(open + 1, close);
-  // After ") ": state(3) ppid(4) pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+  // After ") ": state(3) ppid(4) pgrp session tty_nr tpgid flags(9) minflt cminflt majflt cmajflt
   // utime stime cutime cstime priority nice num_threads itrealvalue starttime(22).
   const f = s.slice(close + 2).split(' ');
+  const state = f[0] ?? '';
   const ppid = Number(f[1]);
+  const flags = Number(f[6]);
   const startTicks = Number(f[19]);
   if (!Number.isFinite(pid) || !Number.isFinite(ppid)) return null;
-  return { pid, comm, ppid, startTicks: Number.isFinite(startTicks) ? startTicks : 0 };
+  const exiting = state === 'Z' || state === 'X' || state === 'x' || (flags & PF_EXITING) !== 0;
+  return { pid, comm, ppid, startTicks: Number.isFinite(startTicks) ? startTicks : 0, exiting };
 }

@@ -349,6 +349,54 @@ describe('discover on a fake /proc', () => {
     });
   });
 
+  it('a restart: the old instance, still exiting in the same cgroup, is neither the init nor a process', async () => {
+    const cg = hybridCgroup(`/machine/libpod-${ID2}.scope`);
+    // The old init waits for the rest of its pid namespace to die (flag PF_EXITING); its child
+    // is a zombie. The new instance's init started later.
+    fp.add({
+      pid: 3193,
+      ppid: 600,
+      comm: 'sh',
+      cgroup: cg,
+      ns: { pid: 4026532700 },
+      nsPids: [3193, 1],
+      startTicks: 500,
+      flags: 0x400104,
+    });
+    fp.add({
+      pid: 3194,
+      ppid: 3193,
+      comm: 'sleep',
+      cgroup: cg,
+      ns: { pid: 4026532700 },
+      nsPids: [3194, 2],
+      startTicks: 510,
+      state: 'Z',
+    });
+    fp.add({
+      pid: 3195,
+      ppid: 601,
+      comm: 'sh',
+      cgroup: cg,
+      ns: { pid: 4026532701 },
+      nsPids: [3195, 1],
+      startTicks: 600,
+    });
+    fp.add({
+      pid: 3196,
+      ppid: 3195,
+      comm: 'sleep',
+      cgroup: cg,
+      ns: { pid: 4026532701 },
+      nsPids: [3196, 2],
+      startTicks: 610,
+    });
+    const d = await discover(noSockets({ api: false }));
+    expect(d.containers.map((c) => [c.id, c.initPid, c.ns.pid, c.pids])).toEqual([
+      [ID2, 3195, 4026532701, [3195, 3196]],
+    ]);
+  });
+
   it('a process that exits during the scan is skipped, not an error', async () => {
     fp.add({ pid: 4586, ppid: 1, comm: 'sh', cgroup: hybridCgroup(`/docker/${ID1}`), noNs: true });
     expect((await discover(noSockets({ api: false }))).containers).toEqual([]);

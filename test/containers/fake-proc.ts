@@ -34,6 +34,9 @@ export interface FakeProcess {
   cwd?: string;
   /** Make /proc/<pid>/ns unreadable (as for pid 1 on some hosts). */
   noNs?: boolean;
+  /** `state` and `flags` of /proc/<pid>/stat (default `S` and 0). */
+  state?: string;
+  flags?: number;
 }
 
 /** cgroup file content with the same path on every hierarchy of a v1/v2 hybrid host like ours. */
@@ -61,13 +64,13 @@ export class FakeProc {
     // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
     // cutime cstime priority nice threads itrealvalue starttime ...
     const f = [
-      'S',
+      p.state ?? 'S',
       p.ppid,
       p.pid,
       p.pid,
       0,
       -1,
-      0,
+      p.flags ?? 0,
       0,
       0,
       0,

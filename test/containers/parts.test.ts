@@ -138,8 +138,20 @@ describe('parseStat', () => {
       comm: 'my (app) x',
       ppid: 800,
       startTicks: 77634,
+      exiting: false,
     });
     expect(parseStat('garbage')).toBeNull();
+  });
+
+  it('says when the process is exiting: a zombie, dead, or flagged PF_EXITING', () => {
+    const stat = (state: string, flags: number): string =>
+      `811 (sh) ${state} 800 811 811 0 -1 ${flags} 59 0 0 0 0 0 0 0 20 0 1 0 77634 2322 0`;
+    expect(parseStat(stat('S', 4194560))?.exiting).toBe(false);
+    expect(parseStat(stat('D', 4194560))?.exiting).toBe(false);
+    expect(parseStat(stat('Z', 4194316))?.exiting).toBe(true);
+    expect(parseStat(stat('X', 0))?.exiting).toBe(true);
+    // An init waiting for the rest of its pid namespace to die: still `S`, flags has 0x4.
+    expect(parseStat(stat('S', 4194564))?.exiting).toBe(true);
   });
 });
 
