@@ -5,10 +5,10 @@
  * included). A trace with an empty stream gets no range (nothing skipped). When no trace has a
  * non-empty range, the trace set has no intersection.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StreamInstance, TimeBase } from '../ctf/event.js';
-import { parseIndexFile } from '../ctf/index-file.js';
+import { parseIndexFile, type IndexEntry } from '../ctf/index-file.js';
 
 /** Time range of a stream's packets, ns relative to the trace set base. */
 export interface StreamRange {
@@ -32,7 +32,10 @@ export type IntersectionResult =
 
 /**
  * Ranges from the LTTng index files (`index/<stream file>.idx`), when every file of the stream
- * has one; undefined otherwise.
+ * has one that describes it whole; undefined otherwise (the packet headers tell then). An index
+ * that cannot be read as LTTng's (Trace Compass writes its own under the same name), or whose
+ * last packet does not end where the data file ends (a trace still being written, a partial
+ * copy), is not used.
  */
 export function rangeFromIndex(stream: StreamInstance, base: TimeBase): StreamRange | undefined {
   const clock = stream.clock;
@@ -41,16 +44,20 @@ export function rangeFromIndex(stream: StreamInstance, base: TimeBase): StreamRa
   let last: bigint | undefined;
   for (const f of stream.files) {
     const idx = join(dirname(f), 'index', basename(f) + '.idx');
-    let bytes: Buffer;
+    let entries: IndexEntry[];
+    let size: number;
     try {
-      bytes = readFileSync(idx);
+      entries = parseIndexFile(readFileSync(idx), idx).entries;
+      size = statSync(f).size;
     } catch {
       return undefined;
     }
-    const entries = parseIndexFile(bytes, idx).entries;
-    if (entries.length === 0) continue;
+    const lastEntry = entries[entries.length - 1];
+    if ((lastEntry === undefined ? 0 : lastEntry.offset + lastEntry.packetSize / 8) !== size)
+      return undefined;
+    if (lastEntry === undefined) continue;
     const b = entries[0]!.timestampBegin;
-    const e = entries[entries.length - 1]!.timestampEnd;
+    const e = lastEntry.timestampEnd;
     if (first === undefined || b < first) first = b;
     if (last === undefined || e > last) last = e;
   }

@@ -31,7 +31,7 @@ export interface SpansRunOptions extends FilterSpec, SpansOptions {
   readonly gmt?: boolean | undefined;
   readonly onProgress?: (done: number, total: number) => void;
   readonly signal?: AbortSignal;
-  /** Stream ranges (index files, else packet headers), when the source does not give them. */
+  /** Stream ranges (index files, else packet headers), used before the source's own. */
   readonly streamRanges?: () => ReadonlyArray<StreamRange | null | undefined>;
 }
 

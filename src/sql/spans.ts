@@ -24,7 +24,9 @@ export async function spanTable(ctx: Ctx): Promise<BuiltTable> {
   } else {
     const ts = ctx.input.open();
     try {
-      const run = await analyseSpans(Object.assign(ts, { streamRanges: () => streamRangesOf(ts) }), {
+      const run = await analyseSpans(ts, {
+        // (An option: `streamRangesOf` falls back on the set's own `streamRanges`.)
+        streamRanges: () => streamRangesOf(ts),
         begin: o.begin,
         end: o.end,
         match: o.match,

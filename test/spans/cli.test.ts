@@ -108,4 +108,30 @@ describe('nstrace spans (CLI) on a simulated host', () => {
     for (const t of ['Duration', 'On CPU', 'Waiting for CPU', 'Blocked', 'Preempted by'])
       expect(titles).toContain(t);
   });
+  it("the same spans without index files, and with index files that are not LTTng's", () => {
+    // The stream ranges come from the index files where they are whole, else from the packet
+    // headers. Once a set without index files recursed until the stack ran out, and a foreign
+    // index (Trace Compass writes its own under the same name) was an error.
+    const want = nstrace([...ARGS, dir]);
+    expect(want.code, want.stderr).toBe(0);
+    for (const variant of ['none', 'foreign'] as const) {
+      const copy = fs.mkdtempSync(path.join(os.tmpdir(), `nstrace-spans-idx-${variant}-`));
+      try {
+        fs.cpSync(dir, copy, { recursive: true });
+        for (const sub of ['kernel', 'ust']) {
+          const idx = path.join(copy, sub, 'index');
+          if (!fs.existsSync(idx)) continue;
+          if (variant === 'none') fs.rmSync(idx, { recursive: true });
+          else
+            for (const f of fs.readdirSync(idx))
+              fs.writeFileSync(path.join(idx, f), 'CTFI not an LTTng index');
+        }
+        const got = nstrace([...ARGS, copy]);
+        expect(got.code, `${variant}: ${got.stderr}`).toBe(0);
+        expect(got.stdout).toBe(want.stdout);
+      } finally {
+        fs.rmSync(copy, { recursive: true, force: true });
+      }
+    }
+  });
 });

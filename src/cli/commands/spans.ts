@@ -98,7 +98,9 @@ async function runSpans(paths: string[], o: SpansCliOptions): Promise<void> {
     for (const m of machines) {
       const prefix = several ? `${m.label}: ` : '';
       const run = await withMachine(m, o.progress && o.mi !== true, (ts, onProgress, signal) =>
-        analyseSpans(Object.assign(ts, { streamRanges: () => streamRangesOf(ts) }), {
+        analyseSpans(ts, {
+          // (An option: `streamRangesOf` falls back on the set's own `streamRanges`.)
+          streamRanges: () => streamRangesOf(ts),
           begin: o.begin,
           end: o.end,
           match: o.match,
