@@ -3,7 +3,7 @@
  * (`TraceSet.streamRanges`): equal on every shared trace with index files, and no range (the
  * headers tell then) from an index that is not LTTng's or does not describe its whole file.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,30 +11,14 @@ import { rangeFromIndex } from '../../src/analyses/intersection.js';
 import { TraceSet } from '../../src/ctf/reader.js';
 import { writeBenchTrace } from '../../src/synthetic/simulate.js';
 import { SHARED_TRACES, sharedTracesMissing } from '../helpers/require.js';
-
-/** Trace directories below `root` that have an `index` folder. */
-function indexedTraces(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    if (names.includes('metadata') && names.includes('index')) out.push(d);
-    for (const n of names) if (n !== 'index' && statSync(join(d, n)).isDirectory()) walk(join(d, n));
-  };
-  walk(root);
-  return out;
-}
+import { traceDirs } from '../helpers/traces.js';
 
 describe('stream ranges from LTTng index files', () => {
   it.skipIf(sharedTracesMissing() !== undefined)(
     'equal those of the packet headers on every shared trace with index files',
     () => {
       let compared = 0;
-      for (const dir of indexedTraces(SHARED_TRACES)) {
+      for (const dir of traceDirs(SHARED_TRACES).filter((d) => existsSync(join(d, 'index')))) {
         let ts: TraceSet;
         let scanned: ReturnType<TraceSet['streamRanges']>;
         try {

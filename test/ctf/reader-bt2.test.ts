@@ -4,7 +4,6 @@
  * records in the same order — times, event names, stream identities, discarded-event reports
  * and every field value babeltrace2 exposes.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TraceSet } from '../../src/ctf/index.js';
@@ -12,36 +11,11 @@ import { dumpTraceSet } from './dump.js';
 import { run } from '../util/lttng.js';
 import { sameAllowingStaleStrings, staleStringCount } from './compare.js';
 import { sharedTracesMissing } from '../helpers/require.js';
+import { traceDirs } from '../helpers/traces.js';
 
 const SHARED = '/work/shared/traces';
 const LIMIT = Number(process.env.NSTRACE_DIFF_LIMIT ?? 30000);
 const BT2DUMP = join(import.meta.dirname, 'bt2dump.py');
-
-/** Trace directories (holding `metadata` and at least one stream file). */
-function traceDirs(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    if (names.includes('metadata')) {
-      const streams = names.filter(
-        (n) => n !== 'metadata' && !n.startsWith('.') && statSync(join(d, n)).isFile(),
-      );
-      if (streams.length > 0) out.push(d);
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      if (n !== '_reference' && statSync(p).isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 // The shared collection is not part of the repository (CI may not have it): optional.
 const traces = sharedTracesMissing() === undefined ? traceDirs(SHARED) : [];
