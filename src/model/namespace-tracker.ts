@@ -84,6 +84,20 @@ export class NamespaceTracker {
    */
   private readonly runs: Array<Thread | undefined> = [];
 
+  /**
+   * By stream index, for the context callbacks of all the classes of the stream (one stream
+   * class, so one layout): the watched raw values of the stream's previous record (and its CPU's
+   * current tid), their thread (undefined: none), and the reader's context version of that
+   * record (see `EventRecord.streamContextVersion`). Shared, a record whose context version is
+   * that of the previous record of its stream costs a comparison whatever its class: kept per
+   * class, the events of a task, which take turns between classes (a system call's entry and
+   * exit, the packets it sends), each went the whole way to the thread table. (Fields of the
+   * language's own privacy: this follows how the records were read, it is no result.)
+   */
+  readonly #ctxLast: Array<unknown[] | undefined> = [];
+  readonly #ctxThread: Array<Thread | undefined> = [];
+  readonly #ctxVersion: Array<number | undefined> = [];
+
   /** The last events of streams, skipped by the reader: see `SystemModel.quietTails`. */
   quietTails(tails: readonly number[]): void {
     for (let si = 0; si < tails.length; si++) {
@@ -140,15 +154,13 @@ export class NamespaceTracker {
     const n = watched.length;
     const useCpu = tidF === undefined && !isUst;
     if (!useCpu) this.versionGated.add(sc);
-    // Per stream index: the raw values of the previous event (and its CPU's current tid).
-    const last: Array<unknown[] | undefined> = [];
     const iTid = tidF?.index ?? -1;
     const iPidNs = pidNsF?.index ?? -1;
     const iVtid = vtidF?.index ?? -1;
-    // Per stream index: the reader's context version of the previous event (see EventRecord).
-    const lastVersion: Array<number | undefined> = [];
-    // Per stream index: the thread of the raw values in `last` (undefined: none).
-    const lastThread: Array<Thread | undefined> = [];
+    // Shared by the callbacks of every class (see `#ctxLast`): same stream, same stream class.
+    const last = this.#ctxLast;
+    const lastVersion = this.#ctxVersion;
+    const lastThread = this.#ctxThread;
     const runs = this.runs;
     return (ev) => {
       const ctx = ev.streamContext;
@@ -191,8 +203,7 @@ export class NamespaceTracker {
         }
       }
       if (!changed) {
-        // The values this callback saw last on this stream (other classes' events may have
-        // come between, with other values): their thread.
+        // The values of the stream's previous record: their thread.
         const t = lastThread[si];
         runs[si] = t;
         if (t !== undefined && ev.ts > t.lastSeen) t.lastSeen = ev.ts;

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { EventRecord } from '../../src/ctf/event.js';
 import { Dispatcher } from '../../src/model/dispatch.js';
 import type { Subscriber } from '../../src/model/dispatch.js';
 import { SystemModel } from '../../src/model/model.js';
+import { ThreadTracker } from '../../src/model/threads.js';
 import { TraceFormatError } from '../../src/util/errors.js';
 import { FakeTrace } from '../helpers/records.js';
 
@@ -470,5 +471,33 @@ describe('SystemModel: namespaces and containers', () => {
     const p = m.processes().get(70)!;
     expect(p.map((th) => th.tid)).toEqual([70, 71]);
     expect(m.threads.get(71)!.ppid).toBe(1);
+  });
+});
+
+describe('SystemModel: stream event contexts', () => {
+  /** Records of one task on CPU 0, of several classes, all with the reader's context version `v`. */
+  function sameContext(t: FakeTrace, v: number, tid: number, ts: number): EventRecord[] {
+    const names = ['syscall_entry_read', 'syscall_exit_read', 'syscall_entry_write', 'syscall_exit_write'];
+    return names.map((n, i) => {
+      const r = t.rec(n, ts + i, 0, {}, { tid, pid_ns: HOST });
+      r.streamContextVersion = v;
+      return r;
+    });
+  }
+
+  it('resolves the thread of a context once per context version of a stream, whatever the classes', () => {
+    const t = new FakeTrace({ streamContext: ['tid', 'pid_ns'] });
+    const m = new SystemModel();
+    const lookups = vi.spyOn(ThreadTracker.prototype, 'thread');
+    try {
+      run(m, [...sameContext(t, 1, 800, 10), ...sameContext(t, 2, 801, 20), ...sameContext(t, 3, 800, 30)]);
+      // One lookup per version: the classes after the first of each version take the shortcut.
+      expect(lookups.mock.calls.map(([tid]) => tid)).toEqual([800, 801, 800]);
+    } finally {
+      lookups.mockRestore();
+    }
+    // Every record followed its thread all the same.
+    expect(m.threads.get(800)!.lastSeen).toBe(33);
+    expect(m.threads.get(801)!.lastSeen).toBe(23);
   });
 });
