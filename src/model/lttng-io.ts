@@ -174,6 +174,7 @@ export class LttIo implements Subscriber {
     procs.hooks.statedumpThread = (ev, proc, parent) => this.onStatedumpThread(ev, proc, parent);
     procs.sysEntryHook = (ev, name, proc, cpuId) => this.onSysEntry(ev, name, proc, cpuId);
     procs.sysExitHook = (ev, proc, cpuId) => this.onSysExit(ev, proc, cpuId);
+    procs.sysEntryPayload = (name) => IO_SYSCALLS.has(name);
   }
 
   listen(l: IoListener): void {

@@ -113,6 +113,13 @@ export class LttProcs implements Subscriber {
    */
   sysEntryHook: ((ev: EventRecord, name: string, proc: LttProc, cpuId: number) => void) | undefined;
   sysExitHook: ((ev: EventRecord, proc: LttProc, cpuId: number) => void) | undefined;
+  /**
+   * Whether `sysEntryHook` reads anything of the entry of this system call beyond its stream
+   * event context (absent: always). Entries it ignores are then read without their payload. An
+   * exit's payload stays wanted: the hook reads the return value of whatever exit follows an
+   * entry it watches, whichever call the exit's class names (after lost events they differ).
+   */
+  sysEntryPayload: ((name: string) => boolean) | undefined;
 
   constructor(readonly model: SystemModel) {}
 
@@ -162,6 +169,14 @@ export class LttProcs implements Subscriber {
     p.prio = prio;
     const ls = this.listeners;
     for (let i = 0; i < ls.length; i++) ls[i]!.prioChanged?.(ev, tid, prio, ts);
+  }
+
+  needsPayload(info: ClassInfo): boolean {
+    const sys = syscallEntryName(info.name);
+    if (sys === undefined || this.sysEntryPayload === undefined || this.sysEntryPayload(sys)) return true;
+    // An entry that only makes the call current: its CPU, from the packet context (see `bindOnCurrent`).
+    const [cpuF] = anyFields(info, 'cpu_id');
+    return cpuF !== undefined && (cpuF.scope === 'payload' || cpuF.scope === 'context');
   }
 
   bind(info: ClassInfo): EventFn | undefined {
