@@ -180,6 +180,10 @@ describe('periods: periodlog, periodtop, periodstats, periodfreq', () => {
   option({ cmd: 'periodstats', trace: T, args: [...nested, '--select', 'sys'] });
   option({ cmd: 'periodfreq', trace: T, args: [...nested, '--freq-uniform', '--freq-resolution', '8'] });
   option({ cmd: 'periodtop', trace: T, args: [...nested, '--select', 'sw', '--limit', '4'] });
+  // Number literals of every digit (a parser once took only 0 and 9 first).
+  const CPU1 =
+    'cpu1:$evt.$name == "sched_switch" && $evt.cpu_id == 1 && $evt.next_tid > 7:$evt.$name == "sched_switch" && $evt.cpu_id <= 2.5e0 && $evt.prev_tid != 0';
+  check({ cmd: 'periodlog', trace: T, args: ['--period', CPU1] });
   option({
     cmd: 'periodstats',
     trace: T,

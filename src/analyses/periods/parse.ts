@@ -58,7 +58,9 @@ export class MalformedExpression extends UsageError {}
 
 const DYN: readonly DynScope[] = ['$pkt_header', '$pkt_ctx', '$header', '$stream_ctx', '$ctx', '$payload'];
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
-const NUMBER = /^[+-0-9][0-9]*(?:\.(?:[0-9]+)?)?(?:[eE][+-0-9][0-9]*)?/;
+// A sign or a digit, then digits (pyparsing's `Word('+-' + nums, nums)`); `[+-0-9]` would be the
+// range from `+` to `0`, which takes `,./` and no digit from 1 to 8.
+const NUMBER = /^[-+0-9][0-9]*(?:\.(?:[0-9]+)?)?(?:[eE][-+0-9][0-9]*)?/;
 
 class Parser {
   pos = 0;
