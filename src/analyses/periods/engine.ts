@@ -20,7 +20,7 @@ import type { ClassInfo, EventFn } from '../../model/dispatch.js';
 import { UsageError } from '../../util/errors.js';
 import type { PeriodDriver } from '../runner.js';
 import type { PeriodRef, PeriodSink } from '../ticks.js';
-import type { CapturesArg, Expr, Operand, PeriodDefArg, Ref } from './parse.js';
+import type { CapturesArg, CmpOp, Expr, Operand, PeriodDefArg, Ref } from './parse.js';
 import { parseCaptures, parsePeriodDef } from './parse.js';
 import type { PyVal } from './values.js';
 import { Readers } from './values.js';
@@ -197,6 +197,23 @@ function globRegExp(pattern: string): RegExp {
   return new RegExp(`^(?:${re})$`, 'u');
 }
 
+/**
+ * An operand's value for every event of the class `name` when it does not depend on the event's
+ * values (literals, the current event's name), as `resolve` gives it; null otherwise.
+ */
+function staticOperand(o: Operand, name: string, inBegin: boolean): PyVal | null {
+  if (o.k === 'num') return { t: 'float', v: o.v };
+  if (o.k === 'str') return { t: 'str', v: o.v };
+  if (o.field === undefined && (o.ctx === 'evt' || (o.ctx === 'begin' && inBegin)))
+    return { t: 'str', v: name };
+  return null;
+}
+
+/** Whether `resolve` reads a field of the current event for this operand. */
+function readsCurrent(o: Operand, inBegin: boolean): boolean {
+  return o.k === 'ref' && o.field !== undefined && (o.ctx === 'evt' || (o.ctx === 'begin' && inBegin));
+}
+
 /** The engine. */
 export class PeriodEngine {
   private readonly readers = new Readers();
@@ -266,8 +283,11 @@ export class PeriodEngine {
       default:
         break;
     }
-    const l = this.resolve(e.l, c);
-    let r = this.resolve(e.r, c);
+    return this.compare(e.op, this.resolve(e.l, c), this.resolve(e.r, c));
+  }
+
+  /** A comparison of two resolved operands, as Python compares them (see the file's comment). */
+  private compare(op: CmpOp, l: PyVal | undefined, r: PyVal | undefined): boolean {
     if (l === undefined || r === undefined) return false;
     if (l.t === 'int' && r.t === 'float') {
       const x = r.v;
@@ -277,7 +297,7 @@ export class PeriodEngine {
     if (l.t !== r.t || l.t === 'other') return false;
     const a = l.v as number | bigint | string;
     const b = (r as { v: number | bigint | string }).v;
-    switch (e.op) {
+    switch (op) {
       case 'glob': {
         if (typeof a !== 'string' || typeof b !== 'string') return false;
         let re = this.globs.get(b);
@@ -298,6 +318,66 @@ export class PeriodEngine {
       default:
         return a >= b;
     }
+  }
+
+  /**
+   * What an expression is for every event of the class `name`, known before any event: true or
+   * false when its value follows from the event name and literals alone (what `matches` gives
+   * for each such event), undefined when it depends on values; with whether it may read a field
+   * of the current event (`inBegin`: a begin expression, where `$begin.$evt` is the current
+   * event). `and` and `or` are folded as they evaluate, and a constant side decides them whatever
+   * the other gives (reading values changes nothing).
+   */
+  private fold(e: Expr, name: string, inBegin: boolean): { c: boolean | undefined; reads: boolean } {
+    switch (e.k) {
+      case 'and':
+      case 'or': {
+        const l = this.fold(e.l, name, inBegin);
+        const r = this.fold(e.r, name, inBegin);
+        const decisive = e.k === 'or';
+        if (l.c === decisive || r.c === decisive) return { c: decisive, reads: false };
+        if (l.c !== undefined) return r;
+        if (r.c !== undefined) return l;
+        return { c: undefined, reads: l.reads || r.reads };
+      }
+      case 'not': {
+        const x = this.fold(e.e, name, inBegin);
+        return { c: x.c === undefined ? undefined : !x.c, reads: x.reads };
+      }
+      default: {
+        const l = staticOperand(e.l, name, inBegin);
+        const r = staticOperand(e.r, name, inBegin);
+        if (l !== null && r !== null) return { c: this.compare(e.op, l, r), reads: false };
+        return { c: undefined, reads: readsCurrent(e.l, inBegin) || readsCurrent(e.r, inBegin) };
+      }
+    }
+  }
+
+  /**
+   * For the events of the class `name`: whether any period can begin or end on them (`process`
+   * does nothing for the others), and whether doing so may read their fields (expressions,
+   * captures, the begin event's snapshot) rather than only their name.
+   */
+  classNeeds(name: string): { bound: boolean; payload: boolean } {
+    let bound = false;
+    let payload = false;
+    const visit = (d: PeriodDef): void => {
+      const b = this.fold(d.begin, name, true);
+      if (b.c !== false) {
+        bound = true;
+        if (b.reads || this.snapFields.length > 0) payload = true;
+        for (const r of d.beginCaptures.values()) if (readsCurrent(r, true)) payload = true;
+      }
+      const e = this.fold(d.end, name, false);
+      if (e.c !== false) {
+        bound = true;
+        if (e.reads) payload = true;
+        for (const r of d.endCaptures.values()) if (readsCurrent(r, false)) payload = true;
+      }
+      d.children.forEach(visit);
+    };
+    this.defs.roots.forEach(visit);
+    return { bound, payload };
   }
 
   private captures(refs: ReadonlyMap<string, Ref>, c: MatchCtx): Map<string, PyVal | undefined> {
@@ -366,7 +446,10 @@ export class PeriodEngine {
   }
 }
 
-/** `--period`: the engine over every event of the analysed period (payloads decoded). */
+/**
+ * `--period`: the engine over the events of the analysed period that can begin or end a period,
+ * their payloads decoded when an expression, a capture or a begin snapshot may read them.
+ */
 export class EngineDriver implements PeriodDriver {
   private readonly engine: PeriodEngine;
 
@@ -382,9 +465,25 @@ export class EngineDriver implements PeriodDriver {
     );
   }
 
-  bind(info: ClassInfo): EventFn {
-    void info;
+  private readonly needs = new Map<ClassInfo['eventClass'], { bound: boolean; payload: boolean }>();
+
+  private needsOf(info: ClassInfo): { bound: boolean; payload: boolean } {
+    let n = this.needs.get(info.eventClass);
+    if (n === undefined) {
+      n = this.engine.classNeeds(info.name);
+      this.needs.set(info.eventClass, n);
+    }
+    return n;
+  }
+
+  /** Only the classes whose events can begin or end a period (the others change nothing). */
+  bind(info: ClassInfo): EventFn | undefined {
+    if (!this.needsOf(info).bound) return undefined;
     return (ev) => this.engine.process(ev);
+  }
+
+  needsPayload(info: ClassInfo): boolean {
+    return this.needsOf(info).payload;
   }
 
   start(ts: number): void {
