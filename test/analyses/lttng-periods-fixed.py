@@ -5,6 +5,7 @@ the pyparsing of this machine (3.x), its parser fails on every child period defi
 fix reads the parent's name at its position in the parse results; nothing else changes.
 
 Usage: python3 lttng-periods-fixed.py ENTRY [lttng-analyses arguments...]
+       python3 lttng-periods-fixed.py --parse-lines < definitions
 """
 import sys
 
@@ -28,6 +29,19 @@ def parse_period_def_arg(arg):
 
 
 pp.parse_period_def_arg = parse_period_def_arg
+
+if sys.argv[1] == '--parse-lines':
+    # The parser alone, for a differential test of nstrace's: one `--period` argument per line
+    # of standard input, one answer per line (`ok`, or `err` and the exception's class).
+    # Packrat parsing memoizes (same language, same results), else deep expressions take seconds.
+    pp.pp.ParserElement.enablePackrat()
+    for line in sys.stdin:
+        try:
+            parse_period_def_arg(line.rstrip('\n'))
+            print('ok')
+        except Exception as e:
+            print('err ' + type(e).__name__)
+    sys.exit(0)
 
 from lttnganalyses.cli import periods  # noqa: E402
 
