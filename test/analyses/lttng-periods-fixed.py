@@ -6,6 +6,7 @@ fix reads the parent's name at its position in the parse results; nothing else c
 
 Usage: python3 lttng-periods-fixed.py ENTRY [lttng-analyses arguments...]
        python3 lttng-periods-fixed.py --parse-lines < definitions
+       python3 lttng-periods-fixed.py --parse-captures-lines < captures
 """
 import sys
 
@@ -39,6 +40,21 @@ if sys.argv[1] == '--parse-lines':
         try:
             parse_period_def_arg(line.rstrip('\n'))
             print('ok')
+        except Exception as e:
+            print('err ' + type(e).__name__)
+    sys.exit(0)
+
+if sys.argv[1] == '--parse-captures-lines':
+    # Same for `--period-captures` arguments; `ok` is followed by the period name and the
+    # capture names, begin then end, as JSON.
+    import json
+
+    pp.pp.ParserElement.enablePackrat()
+    for line in sys.stdin:
+        try:
+            r = pp.parse_period_captures_arg(line.rstrip('\n'))
+            names = [r.name, list(r.begin_captures_exprs), list(r.end_captures_exprs)]
+            print('ok ' + json.dumps(names, separators=(',', ':')))
         except Exception as e:
             print('err ' + type(e).__name__)
     sys.exit(0)

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parsePeriodDef } from '../../src/analyses/periods/parse.js';
+import { parseCaptures, parsePeriodDef } from '../../src/analyses/periods/parse.js';
 
 /** Mostly one of `valid`, sometimes one of `invalid`. */
 function pick(valid: readonly string[], invalid: readonly string[]): fc.Arbitrary<string> {
@@ -88,16 +88,38 @@ const definition = fc
   )
   .map(([name, b, e, tail]) => `${name}:${b}${e === undefined ? '' : `:${e}`}${tail}`);
 
+/** A capture reference: a name or a field of the current, begin or parent event, maybe named. */
+const captureRef = fc
+  .tuple(pick(['', '', 'x = ', 'y=', 'x= '], ['1x = ', '= ', 'x == ']), pick([...NAMES, ...FIELDS], BAD_REFS))
+  .map(([v, r]) => `${v}${r}`);
+const captureRefs = fc
+  .array(fc.tuple(captureRef, pick([',', ', ', ' ,'], [';', ' '])), { minLength: 1, maxLength: 3 })
+  .map((xs) => xs.map(([r, sep], i) => (i === 0 ? r : `${sep}${r}`)).join(''));
+const captures = fc
+  .tuple(
+    pick(['p', 'sw', 'a:b/p'], ['', '1p', 'p(q)']),
+    fc.option(captureRefs, { nil: undefined }),
+    fc.option(fc.tuple(pick([':', ': '], ['::', ';']), captureRefs), { nil: undefined }),
+    pick(['', ' '], [':', ',', ' x']),
+  )
+  .map(([n, b, e, tail]) => `${n}:${b ?? ''}${e === undefined ? '' : e.join('')}${tail}`);
+
+/** The peer's answers, one per line: `ok ...` or `err CLASS`. */
+function peer(mode: string, lines: readonly string[]): string[] {
+  const py = spawnSync('/usr/bin/python3', [join(__dirname, 'lttng-periods-fixed.py'), mode], {
+    input: lines.join('\n') + '\n',
+    encoding: 'utf8',
+  });
+  expect(py.status, py.stderr).toBe(0);
+  const out = py.stdout.trimEnd().split('\n');
+  expect(out.length).toBe(lines.length);
+  return out;
+}
+
 describe('--period parsing, against lttng-analyses', () => {
   it('accepts and refuses the same definitions', { timeout: 60_000 }, () => {
     const defs = fc.sample(definition, { numRuns: 1500, seed: 20261207 });
-    const py = spawnSync('/usr/bin/python3', [join(__dirname, 'lttng-periods-fixed.py'), '--parse-lines'], {
-      input: defs.join('\n') + '\n',
-      encoding: 'utf8',
-    });
-    expect(py.status, py.stderr).toBe(0);
-    const theirs = py.stdout.trimEnd().split('\n');
-    expect(theirs.length).toBe(defs.length);
+    const theirs = peer('--parse-lines', defs);
     const differ: string[] = [];
     let accepted = 0;
     let crashed = 0;
@@ -122,5 +144,28 @@ describe('--period parsing, against lttng-analyses', () => {
     expect(accepted).toBeGreaterThan(150);
     expect(defs.length - accepted - crashed).toBeGreaterThan(150);
     expect(crashed).toBeLessThan(defs.length / 10);
+  });
+  it('reads the same --period-captures, with the same capture names', { timeout: 60_000 }, () => {
+    const args = fc.sample(captures, { numRuns: 1500, seed: 20261207 });
+    const theirs = peer('--parse-captures-lines', args);
+    const differ: string[] = [];
+    let accepted = 0;
+    args.forEach((a, i) => {
+      let ours: string;
+      try {
+        const r = parseCaptures(a);
+        ours = `ok ${JSON.stringify([r.name, [...r.begin.keys()], [...r.end.keys()]])}`;
+      } catch (e) {
+        ours = `err ${e instanceof Error ? e.message : String(e)}`;
+      }
+      const t = theirs[i]!;
+      if (t.startsWith('ok')) accepted++;
+      // Refusals compare as refusals (the messages differ in form).
+      if (t.startsWith('ok') || ours.startsWith('ok') ? t !== ours : false)
+        differ.push(`${a}  (lttng-analyses: ${t}, nstrace: ${ours})`);
+    });
+    expect(differ.slice(0, 10)).toEqual([]);
+    expect(accepted).toBeGreaterThan(150);
+    expect(args.length - accepted).toBeGreaterThan(150);
   });
 });
