@@ -10,7 +10,7 @@ import type { AnalysisMeta, Cell, ResultTable, TableClass } from './lami.js';
 import { cell } from './lami.js';
 import { padLeftAlign } from './pyfmt.js';
 import type { AbsTime } from './time.js';
-import { absToBigInt, formatTimeRange, formatTimestamp } from './time.js';
+import { absToBigInt, formatTimeRange, TimestampFormatter } from './time.js';
 import { groupBy } from '../../util/group.js';
 
 export interface ReportOptions {
@@ -30,14 +30,27 @@ export function timerangeLine(o: ReportOptions, begin: number, end: number): str
   return `Timerange: ${formatTimeRange(abs(o.base, begin), abs(o.base, end), true, o.gmt)}`;
 }
 
+/** Per report options (one report, one time zone): its timestamp formatter. */
+const formatters = new WeakMap<ReportOptions, TimestampFormatter>();
+
+function formatter(o: ReportOptions): TimestampFormatter {
+  let f = formatters.get(o);
+  if (f === undefined || f.gmt !== o.gmt) {
+    f = new TimestampFormatter(o.gmt);
+    formatters.set(o, f);
+  }
+  return f;
+}
+
 /** A timestamp as lttng-analyses' `_format_timestamp` (with the date for multi-day traces). */
 export function tsText(o: ReportOptions, ts: number, date: boolean): string {
-  return formatTimestamp(abs(o.base, ts), date, o.gmt);
+  return formatter(o).format(abs(o.base, ts), date);
 }
 
 /** `[begin, end]` as `format_time_range`. */
 export function tsRangeText(o: ReportOptions, begin: number, end: number, date: boolean): string {
-  return formatTimeRange(abs(o.base, begin), abs(o.base, end), date, o.gmt);
+  const f = formatter(o);
+  return `[${f.format(abs(o.base, begin), date)}, ${f.format(abs(o.base, end), date)}]`;
 }
 
 export function limited<T>(rows: readonly T[], limit: number): T[] {

@@ -91,9 +91,19 @@ export function pyDictStr(entries: Iterable<readonly [string, number]>): string 
   return '{' + parts.join(', ') + '}';
 }
 
+/** Code points (a lone surrogate counts as one, like a string iterator's): UTF-16 units less pairs. */
 function cpLen(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
   return n;
 }
 

@@ -13,7 +13,35 @@ export interface AbsTime {
 const p2 = (n: number): string => String(n).padStart(2, '0');
 
 export function formatTimestamp(t: AbsTime, printDate: boolean, gmt: boolean): string {
-  const d = new Date(t.sec * 1000);
+  return `${secondText(t.sec, printDate, gmt)}.${String(t.ns).padStart(9, '0')}`;
+}
+
+/**
+ * `formatTimestamp` for many times in a row (a log's rows, two times each): the text of the last
+ * whole second is kept, with and without the date. Made per report: the local time zone is read
+ * when a second is first met, and does not change during a report.
+ */
+export class TimestampFormatter {
+  private readonly sec = [Number.NaN, Number.NaN];
+  private readonly text = ['', ''];
+
+  constructor(readonly gmt: boolean) {}
+
+  format(t: AbsTime, printDate: boolean): string {
+    const k = printDate ? 1 : 0;
+    let head = this.text[k]!;
+    if (this.sec[k] !== t.sec) {
+      head = secondText(t.sec, printDate, this.gmt);
+      this.sec[k] = t.sec;
+      this.text[k] = head;
+    }
+    return `${head}.${String(t.ns).padStart(9, '0')}`;
+  }
+}
+
+/** `YYYY-MM-DD hh:mm:ss` of a whole second (without the date unless `printDate`). */
+function secondText(sec: number, printDate: boolean, gmt: boolean): string {
+  const d = new Date(sec * 1000);
   const [y, mo, da, h, mi, s] = gmt
     ? [
         d.getUTCFullYear(),
@@ -24,7 +52,7 @@ export function formatTimestamp(t: AbsTime, printDate: boolean, gmt: boolean): s
         d.getUTCSeconds(),
       ]
     : [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
-  const time = `${p2(h)}:${p2(mi)}:${p2(s)}.${String(t.ns).padStart(9, '0')}`;
+  const time = `${p2(h)}:${p2(mi)}:${p2(s)}`;
   return printDate ? `${String(y).padStart(4, '0')}-${p2(mo)}-${p2(da)} ${time}` : time;
 }
 
