@@ -72,6 +72,11 @@ export interface RunOptions {
   trackers?: readonly Subscriber[];
   /** Cuts the period into several (`--refresh`, `--period`): sees the events of the period first. */
   driver?: PeriodDriver;
+  /**
+   * Nobody reads the model (the period analyses alone, no filter): it sees no event, and the
+   * classes nobody else reads are quiet.
+   */
+  withoutModel?: boolean;
 }
 
 /** `--refresh` and `--period`: opens and closes periods for the analyses (src/analyses/ticks.ts). */
@@ -126,14 +131,16 @@ export async function runAnalyses(
       };
     },
   };
-  const modelOnly = new Dispatcher([model.pre, skips, ...trackers, model.post]);
+  const pre = opts.withoutModel === true ? [] : [model.pre];
+  const post = opts.withoutModel === true ? [] : [model.post];
+  const modelOnly = new Dispatcher([...pre, skips, ...trackers, ...post]);
   const full = new Dispatcher([
-    model.pre,
+    ...pre,
     skips,
     ...(driver === undefined ? [] : [driver]),
     ...trackers,
     ...gate(handlers, keep),
-    model.post,
+    ...post,
   ]);
   let d = modelOnly;
   const seen: number[] = [];

@@ -276,6 +276,14 @@ export async function analyse(
     ...(fam.handlers as AnalysisHandler[]),
     ...(opts.extraHandlers ?? []),
   ];
+  // The period analyses read no thread, no container: alone and without any filter (which may
+  // name containers or tasks), they run without the model.
+  const withoutModel =
+    run.every((n) => n === 'period') &&
+    keep === undefined &&
+    !filter.selectsContainers &&
+    !filter.filtersProcesses &&
+    opts.extraHandlers === undefined;
   const summary = await runAnalyses(source, model, filter, handlers, {
     begin,
     end,
@@ -285,6 +293,7 @@ export async function analyse(
     keep,
     trackers: fam.trackers,
     driver: fam.driver,
+    withoutModel,
   });
 
   const unmatched = filter.unmatched();

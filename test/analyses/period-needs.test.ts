@@ -5,8 +5,12 @@
  * and random events, the periods are the same when the engine sees every event with its payload
  * as when it sees only the classes it says it needs, with payloads only where it says so.
  */
+import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { openTraces, streamRangesOf } from '../../src/analyses/open.js';
+import type { AnalysisName } from '../../src/analyses/requirements.js';
+import { analyse } from '../../src/analyses/session.js';
 import type { EventRecord, FieldValue } from '../../src/ctf/event.js';
 import type { Period } from '../../src/analyses/periods/engine.js';
 import { PeriodDefs, PeriodEngine } from '../../src/analyses/periods/engine.js';
@@ -174,5 +178,48 @@ describe('the period engine needs only the classes and payloads it says', () => 
       () => undefined,
     );
     expect(NAMES.map((n) => eitherSide.classNeeds(n).bound)).toEqual([false, false, false, true]);
+  });
+});
+
+describe('the period analyses alone', () => {
+  const trace = resolve(__dirname, '../../samples/containers-live/kernel');
+  const defs = (): PeriodDefs =>
+    PeriodDefs.fromArgs(
+      [
+        'sw:$evt.$name == "sched_switch":$evt.$name == "sched_switch" && $evt.cpu_id == $begin.$evt.cpu_id',
+        'sys(sw):$evt.$name =* "syscall_entry_*" && $evt.cpu_id == $parent.$begin.$evt.cpu_id:$evt.$name =* "syscall_exit_*" && $evt.cpu_id == $begin.$evt.cpu_id',
+      ],
+      ['sw:tid=$evt.next_tid,$evt.next_comm:prev=$evt.prev_tid'],
+    );
+  async function run(names: readonly AnalysisName[]): Promise<Awaited<ReturnType<typeof analyse>>> {
+    const ts = openTraces([trace]);
+    try {
+      return await analyse(ts, names, {
+        gmt: true,
+        streamRanges: () => streamRangesOf(ts),
+        family: { periodDefs: defs() },
+      });
+    } finally {
+      ts.close();
+    }
+  }
+
+  it('run without the model, with the periods of a run that has it', async () => {
+    const alone = await run(['period']);
+    const withModel = await run(['period', 'sched']);
+    // The model saw nothing alone (the shortcut was taken), everything with the scheduling analyses.
+    expect(alone.model.allThreads.length).toBe(0);
+    expect(withModel.model.allThreads.length).toBeGreaterThan(50);
+    expect(alone.period!.all.length).toBeGreaterThan(100);
+    const periods = (r: typeof alone): unknown =>
+      JSON.parse(
+        JSON.stringify(
+          r.period!.all.map((p) => ({ ...p, parent: p.parent?.startTs, children: p.children.length })),
+          (_, v: unknown) =>
+            typeof v === 'bigint' ? `${v}n` : v instanceof Map ? [...(v as Map<unknown, unknown>)] : v,
+        ),
+      );
+    expect(periods(alone)).toEqual(periods(withModel));
+    expect(alone.summary).toEqual(withModel.summary);
   });
 });
