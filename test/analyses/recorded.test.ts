@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, NSTRACE } from '../helpers/cli.js';
@@ -55,6 +56,16 @@ afterAll(() => {
   if (out && !process.env.KEEP_TRACE) fs.rmSync(out, { recursive: true, force: true });
 });
 
+/**
+ * A recording on which an analysis differs is kept (each run records anew, and the test
+ * removes its directory): copied under the system temporary directory, its path printed.
+ */
+function keepFailed(cmd: string): void {
+  const dest = fs.mkdtempSync(path.join(os.tmpdir(), `nstrace-recorded-${cmd}-differs-`));
+  fs.cpSync(out, dest, { recursive: true });
+  console.warn(`KEPT the recording on which ${cmd} differs from lttng-analyses: ${dest}`);
+}
+
 const IRQ_P =
   'irq:$evt.$name == "irq_handler_entry" : $evt.$name == "irq_handler_exit" && $evt.irq == $begin.$evt.irq';
 
@@ -68,6 +79,7 @@ describe.skipIf(reason !== undefined)('analyses on a fresh nstrace recording vs 
   ] as Array<[string, string[]]>) {
     it(`${cmd} ${args.join(' ')}`, async () => {
       const r = await compare(cmd, trace, args);
+      if (r.text !== '' || r.mi !== '') keepFailed(cmd);
       expect(r.text, 'text').toBe('');
       expect(r.mi, 'LAMI').toBe('');
     }, 600_000);
