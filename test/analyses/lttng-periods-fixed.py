@@ -31,33 +31,42 @@ def parse_period_def_arg(arg):
 
 pp.parse_period_def_arg = parse_period_def_arg
 
-if sys.argv[1] == '--parse-lines':
-    # The parser alone, for a differential test of nstrace's: one `--period` argument per line
-    # of standard input, one answer per line (`ok`, or `err` and the exception's class).
-    # Packrat parsing memoizes (same language, same results), else deep expressions take seconds.
+
+def answer_lines(parse):
+    """
+    The parser alone, for a differential test of nstrace's: one argument per line of standard
+    input, one answer per line (`ok` and what `parse` returns, or `err` and the exception's
+    class). Packrat parsing memoizes (same language, same results), else deep expressions take
+    seconds.
+    """
     pp.pp.ParserElement.enablePackrat()
     for line in sys.stdin:
         try:
-            parse_period_def_arg(line.rstrip('\n'))
-            print('ok')
+            print('ok' + parse(line.rstrip('\n')))
         except Exception as e:
             print('err ' + type(e).__name__)
     sys.exit(0)
 
-if sys.argv[1] == '--parse-captures-lines':
-    # Same for `--period-captures` arguments; `ok` is followed by the period name and the
-    # capture names, begin then end, as JSON.
+
+def definition(arg):
+    """`--period`: accepted, nothing more to say."""
+    parse_period_def_arg(arg)
+    return ''
+
+
+def captures_names(arg):
+    """`--period-captures`: the period name and the capture names, begin then end, as JSON."""
     import json
 
-    pp.pp.ParserElement.enablePackrat()
-    for line in sys.stdin:
-        try:
-            r = pp.parse_period_captures_arg(line.rstrip('\n'))
-            names = [r.name, list(r.begin_captures_exprs), list(r.end_captures_exprs)]
-            print('ok ' + json.dumps(names, separators=(',', ':')))
-        except Exception as e:
-            print('err ' + type(e).__name__)
-    sys.exit(0)
+    r = pp.parse_period_captures_arg(arg)
+    names = [r.name, list(r.begin_captures_exprs), list(r.end_captures_exprs)]
+    return ' ' + json.dumps(names, separators=(',', ':'))
+
+
+if sys.argv[1] == '--parse-lines':
+    answer_lines(definition)
+if sys.argv[1] == '--parse-captures-lines':
+    answer_lines(captures_names)
 
 from lttnganalyses.cli import periods  # noqa: E402
 

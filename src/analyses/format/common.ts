@@ -10,7 +10,7 @@ import type { AnalysisMeta, Cell, ResultTable, TableClass } from './lami.js';
 import { cell } from './lami.js';
 import { padLeftAlign } from './pyfmt.js';
 import type { AbsTime } from './time.js';
-import { absToBigInt, formatTimeRange, TimestampFormatter } from './time.js';
+import { absToBigInt, TimestampFormatter } from './time.js';
 import { groupBy } from '../../util/group.js';
 
 export interface ReportOptions {
@@ -26,10 +26,6 @@ export function abs(base: TimeBase, ts: number): AbsTime {
   return { sec, ns };
 }
 
-export function timerangeLine(o: ReportOptions, begin: number, end: number): string {
-  return `Timerange: ${formatTimeRange(abs(o.base, begin), abs(o.base, end), true, o.gmt)}`;
-}
-
 /** Per report options (one report, one time zone): its timestamp formatter. */
 const formatters = new WeakMap<ReportOptions, TimestampFormatter>();
 
@@ -42,6 +38,10 @@ function formatter(o: ReportOptions): TimestampFormatter {
   return f;
 }
 
+export function timerangeLine(o: ReportOptions, begin: number, end: number): string {
+  return `Timerange: ${formatter(o).range(abs(o.base, begin), abs(o.base, end), true)}`;
+}
+
 /** A timestamp as lttng-analyses' `_format_timestamp` (with the date for multi-day traces). */
 export function tsText(o: ReportOptions, ts: number, date: boolean): string {
   return formatter(o).format(abs(o.base, ts), date);
@@ -49,8 +49,7 @@ export function tsText(o: ReportOptions, ts: number, date: boolean): string {
 
 /** `[begin, end]` as `format_time_range`. */
 export function tsRangeText(o: ReportOptions, begin: number, end: number, date: boolean): string {
-  const f = formatter(o);
-  return `[${f.format(abs(o.base, begin), date)}, ${f.format(abs(o.base, end), date)}]`;
+  return formatter(o).range(abs(o.base, begin), abs(o.base, end), date);
 }
 
 export function limited<T>(rows: readonly T[], limit: number): T[] {

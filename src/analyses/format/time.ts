@@ -13,7 +13,7 @@ export interface AbsTime {
 const p2 = (n: number): string => String(n).padStart(2, '0');
 
 export function formatTimestamp(t: AbsTime, printDate: boolean, gmt: boolean): string {
-  return `${secondText(t.sec, printDate, gmt)}.${String(t.ns).padStart(9, '0')}`;
+  return new TimestampFormatter(gmt).format(t, printDate);
 }
 
 /**
@@ -37,6 +37,11 @@ export class TimestampFormatter {
     }
     return `${head}.${String(t.ns).padStart(9, '0')}`;
   }
+
+  /** `[begin, end]`, as lttng-analyses' `format_time_range`. */
+  range(begin: AbsTime, end: AbsTime, printDate: boolean): string {
+    return `[${this.format(begin, printDate)}, ${this.format(end, printDate)}]`;
+  }
 }
 
 /** `YYYY-MM-DD hh:mm:ss` of a whole second (without the date unless `printDate`). */
@@ -54,10 +59,6 @@ function secondText(sec: number, printDate: boolean, gmt: boolean): string {
     : [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
   const time = `${p2(h)}:${p2(mi)}:${p2(s)}`;
   return printDate ? `${String(y).padStart(4, '0')}-${p2(mo)}-${p2(da)} ${time}` : time;
-}
-
-export function formatTimeRange(begin: AbsTime, end: AbsTime, printDate: boolean, gmt: boolean): string {
-  return `[${formatTimestamp(begin, printDate, gmt)}, ${formatTimestamp(end, printDate, gmt)}]`;
 }
 
 /** Exact ns since the epoch (for JSON output). */
