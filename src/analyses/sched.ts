@@ -45,6 +45,17 @@ export interface SchedEvent {
   readonly holderIdle: boolean;
 }
 
+/**
+ * A latency of nstrace's per-container tables: from the first wakeup as it happened (a
+ * `SchedEvent` itself when lttng-analyses measured the same).
+ */
+export interface OwnLatency {
+  readonly latency: number;
+  readonly wakeeThread: Thread | undefined;
+  readonly holder: Thread | undefined;
+  readonly holderIdle: boolean;
+}
+
 /** lttng-analyses' `ProcessSchedStats`. */
 export interface TidSched {
   readonly tid: number;
@@ -73,6 +84,11 @@ export interface HolderLatency {
 export interface SchedPeriodResult {
   /** Every latency, in order. */
   readonly events: SchedEvent[];
+  /**
+   * The latencies of the per-container tables, in order: `events`, except where lttng-analyses
+   * lost a wakeup (see `LttProc.wakeup`).
+   */
+  readonly own: OwnLatency[];
   /** By tid, in order of first appearance (wakees and wakers). */
   readonly tids: TidSched[];
   readonly containers: ContainerLatency[];
@@ -83,6 +99,7 @@ export type SchedResult = ReadonlyArray<Tick<SchedPeriodResult>>;
 
 class PeriodData {
   readonly events: SchedEvent[] = [];
+  readonly own: OwnLatency[] = [];
   readonly tids = new Map<number, TidSched>();
 }
 
@@ -125,7 +142,8 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
       ...t,
       events: t.events.map((e) => copies.get(e)!),
     }));
-    return { events, tids, containers: [], holders: [] };
+    const own = pd.own.map((o) => copies.get(o as SchedEvent) ?? o);
+    return { events, own, tids, containers: [], holders: [] };
   }
 
   private onSwitch(s: SchedSwitchInfo): void {
@@ -133,12 +151,22 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
     const wakee = s.wakee;
     if (!this.filter.processIds(wakee.tid, wakee.comm)) return;
     if (!this.filter.cpu(s.cpuId)) return;
+    const m = this.model;
     const wakeupTs = wakee.lastWakeup;
+    const own = wakee.wakeup ?? wakeupTs;
+    if (own !== undefined && own !== wakeupTs) {
+      // lttng-analyses lost this wakeup (or the first of them): counted in our tables only.
+      const o: OwnLatency = {
+        latency: s.ts - own,
+        wakeeThread: m.switchNext,
+        holder: s.prevTid === 0 ? undefined : m.switchPrev,
+        holderIdle: s.prevTid === 0,
+      };
+      if (this.inRange(o.latency)) for (const pd of this.open.values()) pd.own.push(o);
+    }
     if (wakeupTs === undefined) return;
     const latency = s.ts - wakeupTs;
-    if (this.opts.min !== undefined && latency < this.opts.min) return;
-    if (this.opts.max !== undefined && latency > this.opts.max) return;
-    const m = this.model;
+    if (!this.inRange(latency)) return;
     const e: SchedEvent = {
       wakeupTs,
       switchTs: s.ts,
@@ -164,7 +192,16 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
       }
       t.events.push(e);
       pd.events.push(e);
+      if (own === wakeupTs) pd.own.push(e);
     }
+  }
+
+  /** Within `--min`/`--max`. */
+  private inRange(latency: number): boolean {
+    return !(
+      (this.opts.min !== undefined && latency < this.opts.min) ||
+      (this.opts.max !== undefined && latency > this.opts.max)
+    );
   }
 
   finalize(lastTs: number): void {
@@ -174,9 +211,10 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
     const sel = f.selectsContainers;
     const selected = (t: Thread | undefined): boolean => t === undefined || f.threadSelected(t);
     this.result = this.ticks.map((tk) => {
-      let { events, tids } = tk.result;
+      let { events, tids, own } = tk.result;
       if (sel) {
         events = events.filter((e) => e.wakeeThread !== undefined && f.threadSelected(e.wakeeThread));
+        own = own.filter((e) => e.wakeeThread !== undefined && f.threadSelected(e.wakeeThread));
         tids = tids
           .filter((t) => selected(t.thread))
           .map((t) => ({
@@ -186,7 +224,7 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
       }
       const byC = new Map<Container, ContainerLatency>();
       const byH = new Map<string, HolderLatency>();
-      for (const e of events) {
+      for (const e of own) {
         if (e.wakeeThread === undefined) continue;
         const c = m.containerOf(e.wakeeThread);
         let cl = byC.get(c);
@@ -208,7 +246,7 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
       containers.sort((a, b) => b.stats.count - a.stats.count);
       const holders = [...byH.values()].filter((h) => f.container(h.container));
       holders.sort((a, b) => b.stats.sum - a.stats.sum);
-      return { ...tk, result: { events, tids, containers, holders } };
+      return { ...tk, result: { events, own, tids, containers, holders } };
     });
   }
 }

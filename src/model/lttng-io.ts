@@ -17,9 +17,10 @@
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
-import { anyField, findField, readNum, toPyStr } from './fields.js';
+import { anyField, readNum, toPyStr } from './fields.js';
 import type { LttFd, LttProc, LttProcs } from './lttng-procs.js';
 import { FdType } from './lttng-procs.js';
+import { DISK_OPEN, IO_SYSCALLS, OPEN, READ, SYNC, WRITE } from './lttng-syscall-sets.js';
 import type { Thread } from './threads.js';
 
 export const enum IoOp {
@@ -115,23 +116,6 @@ interface Remap {
 const O_CLOEXEC = 0o2000000;
 const AF_INET = 2;
 
-const DISK_OPEN = new Set(['open', 'openat']);
-const DUP_OPEN = new Set(['fcntl', 'dup', 'dup2', 'dup3']);
-const OPEN = new Set([...DISK_OPEN, 'socket', ...DUP_OPEN]);
-const READ = new Set(['read', 'recvmsg', 'recvfrom', 'readv', 'pread', 'pread64', 'preadv']);
-const WRITE = new Set(['write', 'sendmsg', 'sendto', 'writev', 'pwrite', 'pwrite64', 'pwritev']);
-const SYNC = new Set(['sync', 'sync_file_range', 'fsync', 'fdatasync']);
-/** `SyscallConsts.IO_SYSCALLS` (splice and sendfile64 make no request: see the file comment). */
-export const IO_SYSCALLS: ReadonlySet<string> = new Set([
-  ...OPEN,
-  'close',
-  ...READ,
-  ...WRITE,
-  ...SYNC,
-  'splice',
-  'sendfile64',
-]);
-
 /** lttng-analyses' `format_ipv4`: an integer (lttng-modules < 2.6) or a sequence of 4 bytes. */
 export function formatIpv4(ip: unknown, port: number | undefined): string {
   let s: string;
@@ -165,8 +149,6 @@ export class LttIo implements Subscriber {
   readonly disks = new Map<number, LttDisk>();
   private readonly remaps: Remap[] = [];
   private readonly listeners: IoListener[] = [];
-  /** Per class key: the fix-context-pid accessor (the `_pid` context when the payload has none). */
-  private readonly ctxPid = new Map<number, FieldLocation | null>();
 
   constructor(private readonly procs: LttProcs) {
     procs.hooks.fork = (ev, child, parent, cpuId) => this.onFork(ev, child, parent, cpuId);
@@ -245,22 +227,6 @@ export class LttIo implements Subscriber {
 
   // --- syscalls ------------------------------------------------------------------------------
 
-  /** `_fix_context_pid`: a thread's first I/O syscall with a `_pid` context sets its pid. */
-  private fixContextPid(ev: EventRecord, proc: LttProc): void {
-    let loc = this.ctxPid.get(ev.classKey);
-    if (loc === undefined) {
-      const sc = ev.stream.streamClass;
-      const ok = findField(sc.eventContext, 'pid') >= 0 && findField(ev.eventClass.fields, 'pid') < 0;
-      loc = ok ? (anyField(sc, ev.eventClass, 'pid') ?? null) : null;
-      this.ctxPid.set(ev.classKey, loc);
-    }
-    if (loc === null || proc.pid !== undefined) return;
-    const pid = readNum(loc, ev);
-    if (Number.isNaN(pid)) return;
-    proc.pid = pid;
-    if (pid !== proc.tid) this.procs.make(pid, pid, proc.comm, proc.prio, ev.ts);
-  }
-
   private readonly entryFields = new Map<number, Record<string, FieldLocation | undefined>>();
 
   private entryF(ev: EventRecord): Record<string, FieldLocation | undefined> {
@@ -284,8 +250,8 @@ export class LttIo implements Subscriber {
   }
 
   private onSysEntry(ev: EventRecord, name: string, proc: LttProc, cpuId: number): void {
+    // The process table fixed the pid already (`_fix_context_pid`: LttProcs).
     if (!IO_SYSCALLS.has(name)) return;
-    this.fixContextPid(ev, proc);
     const F = this.entryF(ev);
     const ts = ev.ts;
     const thread = this.procs.model.threads.get(proc.tid);

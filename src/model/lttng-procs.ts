@@ -15,9 +15,10 @@
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
-import { anyFields, readNum, toPyStr } from './fields.js';
+import { anyField, anyFields, findField, readNum, toPyStr } from './fields.js';
 import { wakeupPrioOffset } from './cpus.js';
 import type { SystemModel } from './model.js';
+import { IO_SYSCALLS } from './lttng-syscall-sets.js';
 import { syscallEntryName, isSyscallExit } from './syscalls.js';
 import type { Thread } from './threads.js';
 import { forkSide } from './threads.js';
@@ -35,6 +36,11 @@ export class LttProc {
   /** First wakeup since the last switch-in (ns), and the tid running on the waker's CPU then. */
   lastWakeup: number | undefined;
   lastWaker: number | undefined;
+  /**
+   * `lastWakeup` as it happened: unlike lttng-analyses' own, it survives the replacement of
+   * the entry by `_fix_context_pid` (see `LttProcs.bind`), for nstrace's per-container tables.
+   */
+  wakeup: number | undefined;
   /** Syscall in flight (entry name and time), or undefined. */
   sysName: string | undefined;
   sysBegin = 0;
@@ -173,10 +179,18 @@ export class LttProcs implements Subscriber {
 
   needsPayload(info: ClassInfo): boolean {
     const sys = syscallEntryName(info.name);
-    if (sys === undefined || this.sysEntryPayload === undefined || this.sysEntryPayload(sys)) return true;
-    // An entry that only makes the call current: its CPU, from the packet context (see `bindOnCurrent`).
+    if (sys === undefined) return true;
+    if (
+      this.sysEntryHook !== undefined &&
+      (this.sysEntryPayload === undefined || this.sysEntryPayload(sys))
+    ) {
+      return true;
+    }
+    // An entry that only makes the call current and fixes the pid: its CPU, from the packet
+    // context (see `bindOnCurrent`), and the `_pid` stream event context (`contextPid`).
     const [cpuF] = anyFields(info, 'cpu_id');
-    return cpuF !== undefined && (cpuF.scope === 'payload' || cpuF.scope === 'context');
+    const pidF = IO_SYSCALLS.has(sys) ? contextPid(info) : undefined;
+    return inEvent(cpuF) || inEvent(pidF);
   }
 
   bind(info: ClassInfo): EventFn | undefined {
@@ -220,6 +234,7 @@ export class LttProcs implements Subscriber {
           }
           wakee.lastWakeup = undefined;
           wakee.lastWaker = undefined;
+          wakee.wakeup = undefined;
         };
       }
       case 'sched_migrate_task': {
@@ -252,6 +267,7 @@ export class LttProcs implements Subscriber {
             const waker = this.currentTid(readNum(cpuF, ev));
             if (waker !== undefined) p.lastWaker = waker;
           }
+          p.wakeup ??= ev.ts;
         };
       }
       case 'sched_pi_setprio': {
@@ -288,18 +304,26 @@ export class LttProcs implements Subscriber {
       default:
         break;
     }
-    // The syscall in flight is the I/O tracker's business: without it, nobody reads it (the
-    // process of the CPU's current tid exists since the sched_switch that made it current).
-    if (this.sysEntryHook === undefined && this.sysExitHook === undefined) return undefined;
     const sys = syscallEntryName(name);
     if (sys !== undefined) {
+      // lttng-analyses' I/O state provider runs for every analysis, and the first I/O system
+      // call of a thread whose pid it does not know yet replaces its process leader's entry
+      // (`_fix_context_pid`): the leader's pending wakeup, waker and descriptors are lost.
+      const pidF = IO_SYSCALLS.has(sys) ? contextPid(info) : undefined;
+      // The syscall in flight is the I/O tracker's business: without it, nobody reads it (the
+      // process of the CPU's current tid exists since the sched_switch that made it current).
+      if (pidF === undefined && this.sysEntryHook === undefined && this.sysExitHook === undefined) {
+        return undefined;
+      }
       return this.bindOnCurrent(info, (ev, p, cpuId) => {
         p.sysName = sys;
         p.sysBegin = ev.ts;
         p.ioRq = undefined;
+        if (pidF !== undefined && p.pid === undefined) this.fixContextPid(ev, p, pidF);
         this.sysEntryHook?.(ev, sys, p, cpuId);
       });
     }
+    if (this.sysEntryHook === undefined && this.sysExitHook === undefined) return undefined;
     if (isSyscallExit(name)) {
       return this.bindOnCurrent(info, (ev, p, cpuId) => {
         if (p.sysName === undefined) return;
@@ -309,6 +333,16 @@ export class LttProcs implements Subscriber {
       });
     }
     return undefined;
+  }
+
+  /** `_fix_context_pid`: the thread's pid from the `_pid` context, and a new entry for its leader. */
+  private fixContextPid(ev: EventRecord, proc: LttProc, pidF: FieldLocation): void {
+    const pid = readNum(pidF, ev);
+    if (Number.isNaN(pid)) return;
+    proc.pid = pid;
+    if (pid === proc.tid) return;
+    const old = this.procs.get(pid);
+    this.make(pid, pid, proc.comm, proc.prio, ev.ts).wakeup = old?.wakeup;
   }
 
   /** An event of the task running on its CPU: `fn` gets its process (an idle or unknown CPU: ignored). */
@@ -348,6 +382,22 @@ export class LttProcs implements Subscriber {
       this.procs.set(childTid, child);
     };
   }
+}
+
+/**
+ * Where `_fix_context_pid` reads a pid in events of this class: `event['pid']` when the stream
+ * event context has a `_pid` field and the payload none (else undefined: no fix).
+ */
+function contextPid(info: ClassInfo): FieldLocation | undefined {
+  const sc = info.streamClass;
+  if (findField(sc.eventContext, 'pid') < 0 || findField(info.eventClass.fields, 'pid') >= 0)
+    return undefined;
+  return anyField(sc, info.eventClass, 'pid');
+}
+
+/** Whether a field is read from the event's own context or payload (not from the stream's). */
+function inEvent(f: FieldLocation | undefined): boolean {
+  return f !== undefined && (f.scope === 'payload' || f.scope === 'context');
 }
 
 /** `event['pid']`-style optional read: undefined when the field is absent or not a number. */
