@@ -153,6 +153,15 @@ export async function runAnalyses(
     const needs = full.classNeeds(c);
     setWanted?.(c.key, needs.payload);
     setQuiet?.(c.key, needs.quiet);
+    const sw = needs.switches;
+    if (sw !== undefined && setQuiet !== undefined) {
+      const follow = (): void =>
+        setQuiet(
+          c.key,
+          sw.every((s) => s.idle),
+        );
+      for (const s of sw) s.watch(follow);
+    }
   });
   const chunk = opts.chunk ?? 50_000;
   const begin = opts.begin;

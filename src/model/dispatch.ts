@@ -22,6 +22,36 @@ export interface ClassInfo {
 
 export type EventFn = (ev: EventRecord) => void;
 
+/**
+ * A condition under which a subscriber is idle on the same context (see
+ * `Subscriber.idleOnSameContext`) that changes during the read: readers that skip quiet events
+ * skip those of the classes it covers only while it holds. The subscriber sets it within the
+ * callback of the event that changes it, so that the change applies from the next event on.
+ */
+export class IdleSwitch {
+  private now: boolean;
+  private readonly watchers: Array<() => void> = [];
+
+  constructor(idle: boolean) {
+    this.now = idle;
+  }
+
+  get idle(): boolean {
+    return this.now;
+  }
+
+  set(idle: boolean): void {
+    if (idle === this.now) return;
+    this.now = idle;
+    for (const w of this.watchers) w();
+  }
+
+  /** Calls `fn` after every change. */
+  watch(fn: () => void): void {
+    this.watchers.push(fn);
+  }
+}
+
 export interface Subscriber {
   /** A callback for this event class, or undefined when not interested. Called once per class. */
   bind(info: ClassInfo): EventFn | undefined;
@@ -35,9 +65,9 @@ export interface Subscriber {
    * context is that of the previous event of its stream (same `streamContextVersion`) when it
    * does not read the payload, beyond noting the event's time, which it also takes from the
    * next record's `quietBefore` and the reader's `quietTails`. Absent: never (readers may skip
-   * such events: `TraceSet.setQuiet`).
+   * such events: `TraceSet.setQuiet`). An `IdleSwitch`: idle while it holds.
    */
-  idleOnSameContext?(info: ClassInfo): boolean;
+  idleOnSameContext?(info: ClassInfo): boolean | IdleSwitch;
 }
 
 /** Composes callbacks in order. */
@@ -88,6 +118,8 @@ export class Dispatcher {
   private readonly payload: number[] = [];
   /** By class key: 1 when every bound subscriber is idle on the same context (`idleOnSameContext`). */
   private readonly idle: number[] = [];
+  /** By class key: the switches some subscribers are idle under (`idle` counts them as idle). */
+  private readonly switches: Array<IdleSwitch[] | undefined> = [];
 
   /**
    * Whether nobody reads the payload of this record's class and every callback bound to it does
@@ -95,6 +127,8 @@ export class Dispatcher {
    */
   idleOnSameContext(ev: EventRecord): boolean {
     if (this.table[ev.classKey] === undefined) this.resolve(ev.classKey, ev.stream, ev.eventClass);
+    // Asked once for the whole read: never quiet under a switch.
+    if (this.switches[ev.classKey] !== undefined) return false;
     return this.idle[ev.classKey] === 1 && this.payload[ev.classKey] !== 1;
   }
 
@@ -122,10 +156,14 @@ export class Dispatcher {
     readonly trace: Trace;
     readonly streamClass: StreamClass;
     readonly eventClass: EventClass;
-  }): { payload: boolean; quiet: boolean } {
+  }): { payload: boolean; quiet: boolean; switches?: readonly IdleSwitch[] } {
     if (this.table[c.key] === undefined) this.bindClass(c.key, c.trace, c.streamClass, c.eventClass);
     const payload = this.payload[c.key] === 1;
-    return { payload, quiet: this.idle[c.key] === 1 && !payload };
+    const quiet = this.idle[c.key] === 1 && !payload;
+    const switches = this.switches[c.key];
+    // Quiet while every switch holds: the caller follows them (`IdleSwitch.watch`).
+    if (quiet && switches !== undefined) return { payload, quiet: switches.every((s) => s.idle), switches };
+    return { payload, quiet };
   }
 
   /** Binds every subscriber to an event class (once per class key). */
@@ -138,17 +176,21 @@ export class Dispatcher {
     const fns: EventFn[] = [];
     let payload = false;
     let idle = true;
+    let switches: IdleSwitch[] | undefined;
     for (const s of this.subscribers) {
       const f = s.bind(info);
       if (f !== undefined) {
         fns.push(f);
         payload ||= s.needsPayload === undefined || s.needsPayload(info);
-        idle &&= s.idleOnSameContext?.(info) === true;
+        const i = s.idleOnSameContext?.(info);
+        if (i instanceof IdleSwitch) (switches ??= []).push(i);
+        else idle &&= i === true;
       }
     }
     const fn = compose(fns);
     this.payload[key] = payload ? 1 : 0;
     this.idle[key] = idle ? 1 : 0;
+    this.switches[key] = switches;
     while (this.table.length < key) this.table.push(undefined);
     this.table[key] = fn;
     return fn;

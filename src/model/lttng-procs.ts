@@ -14,6 +14,7 @@
  */
 import type { EventRecord } from '../ctf/event.js';
 import type { ClassInfo, EventFn, Subscriber } from './dispatch.js';
+import { IdleSwitch } from './dispatch.js';
 import type { FieldLocation } from './fields.js';
 import { anyField, anyFields, findField, readNum, toPyStr } from './fields.js';
 import { wakeupPrioOffset } from './cpus.js';
@@ -127,7 +128,33 @@ export class LttProcs implements Subscriber {
    */
   sysEntryPayload: ((name: string) => boolean) | undefined;
 
+  /**
+   * Entries whose pid is unknown (`_fix_context_pid` sets it at their thread's next I/O system
+   * call): while there are none, the entries of I/O system calls change nothing, and readers may
+   * skip them (`idleOnSameContext`). Kept by `put` and `setPid`.
+   */
+  private unknownPids = 0;
+  private readonly pidsKnown = new IdleSwitch(true);
+
   constructor(readonly model: SystemModel) {}
+
+  /** `state.tids[tid] = p`. */
+  private put(tid: number, p: LttProc): void {
+    const old = this.procs.get(tid);
+    if (old !== undefined && old.pid === undefined) this.unknownPids--;
+    this.procs.set(tid, p);
+    if (p.pid === undefined) this.unknownPids++;
+    this.pidsKnown.set(this.unknownPids === 0);
+  }
+
+  /** `proc.pid = pid` for an entry of the table. */
+  private setPid(p: LttProc, pid: number): void {
+    if (p.pid === undefined && this.procs.get(p.tid) === p) {
+      this.unknownPids--;
+      this.pidsKnown.set(this.unknownPids === 0);
+    }
+    p.pid = pid;
+  }
 
   listen(l: ProcListener): void {
     this.listeners.push(l);
@@ -143,7 +170,7 @@ export class LttProcs implements Subscriber {
     let p = this.procs.get(tid);
     if (p === undefined) {
       p = new LttProc(tid, tid === 0 ? 0 : undefined, '', undefined, this.threadOf(tid, ts));
-      this.procs.set(tid, p);
+      this.put(tid, p);
     }
     return p;
   }
@@ -151,7 +178,7 @@ export class LttProcs implements Subscriber {
   /** Replaces `state.tids[tid]` with a new entry. */
   make(tid: number, pid: number | undefined, comm: string, prio: number | undefined, ts: number): LttProc {
     const p = new LttProc(tid, pid, comm, prio, this.threadOf(tid, ts));
-    this.procs.set(tid, p);
+    this.put(tid, p);
     return p;
   }
 
@@ -191,6 +218,16 @@ export class LttProcs implements Subscriber {
     const [cpuF] = anyFields(info, 'cpu_id');
     const pidF = IO_SYSCALLS.has(sys) ? contextPid(info) : undefined;
     return inEvent(cpuF) || inEvent(pidF);
+  }
+
+  /**
+   * The entry of an I/O system call bound only for `_fix_context_pid` (no I/O tracker) does
+   * nothing while every entry's pid is known, whatever its context.
+   */
+  idleOnSameContext(info: ClassInfo): boolean | IdleSwitch {
+    if (this.sysEntryHook !== undefined || this.sysExitHook !== undefined) return false;
+    const sys = syscallEntryName(info.name);
+    return sys !== undefined && IO_SYSCALLS.has(sys) ? this.pidsKnown : false;
   }
 
   bind(info: ClassInfo): EventFn | undefined {
@@ -291,7 +328,7 @@ export class LttProcs implements Subscriber {
           const tid = readNum(tidF, ev);
           const pid = readNum(pidF, ev);
           const p = this.get(tid, ts);
-          p.pid = pid;
+          this.setPid(p, pid);
           p.comm = nameF === undefined ? '' : toPyStr(nameF.get(ev));
           if (p.prio === undefined && prioF !== undefined) p.prio = readNum(prioF, ev);
           if (pid !== tid) {
@@ -314,6 +351,12 @@ export class LttProcs implements Subscriber {
       // process of the CPU's current tid exists since the sched_switch that made it current).
       if (pidF === undefined && this.sysEntryHook === undefined && this.sysExitHook === undefined) {
         return undefined;
+      }
+      if (this.sysEntryHook === undefined && this.sysExitHook === undefined) {
+        // Only the fix: nothing to do while every pid is known (see `idleOnSameContext`).
+        return this.bindOnCurrent(info, (ev, p) => {
+          if (p.pid === undefined) this.fixContextPid(ev, p, pidF!);
+        });
       }
       return this.bindOnCurrent(info, (ev, p, cpuId) => {
         p.sysName = sys;
@@ -339,7 +382,7 @@ export class LttProcs implements Subscriber {
   private fixContextPid(ev: EventRecord, proc: LttProc, pidF: FieldLocation): void {
     const pid = readNum(pidF, ev);
     if (Number.isNaN(pid)) return;
-    proc.pid = pid;
+    this.setPid(proc, pid);
     if (pid === proc.tid) return;
     const old = this.procs.get(pid);
     this.make(pid, pid, proc.comm, proc.prio, ev.ts).wakeup = old?.wakeup;
@@ -367,7 +410,7 @@ export class LttProcs implements Subscriber {
       let parent = this.procs.get(parentPid);
       if (parent === undefined) parent = this.make(parentPid, parentPid, parentComm, undefined, ts);
       else {
-        parent.pid = parentPid;
+        this.setPid(parent, parentPid);
         parent.comm = parentComm;
       }
       const childTid = readNum(childF.tid, ev);
@@ -379,7 +422,7 @@ export class LttProcs implements Subscriber {
         this.threadOf(childTid, ts),
       );
       this.hooks.fork?.(ev, child, parent, readNum(cpuF, ev));
-      this.procs.set(childTid, child);
+      this.put(childTid, child);
     };
   }
 }

@@ -7,6 +7,10 @@
  * Found on a fresh recording, where one thread of a Go program (esbuild) counted 5 latencies in
  * nstrace and 4 in lttng-analyses (test/analyses/recorded.test.ts).
  *
+ * nstrace skips those calls while no pid is unknown (`LttProcs.idleOnSameContext`): the trace
+ * starts that way, so the test also checks that they are read again once a thread of unknown
+ * pid appears.
+ *
  * A small trace written here has that case twice: nstrace's per-TID tables must equal
  * lttng-analyses' (live, text and LAMI), and its per-container tables must still count the
  * latencies as they happened (ADR 0171: per-TID tables are lttng-analyses', per-container ones
@@ -78,6 +82,11 @@ function writeTrace(out: string): void {
     ['buf', u64()],
     ['count', u64()],
   ]);
+  const dump = ec('lttng_statedump_process_state', [
+    ['tid', s32()],
+    ['pid', s32()],
+    ['name', charArray(16)],
+  ]);
   const readOut = ec('syscall_exit_read', [
     ['ret', s64()],
     ['buf', u64()],
@@ -96,7 +105,12 @@ function writeTrace(out: string): void {
     s.write(readIn, us(t), [3, 0n, 16n], ctx(tid));
     s.write(readOut, us(t + 1), [16n, 0n], ctx(tid));
   };
+  // The leader's pid is known, so its own read leaves no pid unknown: readers may skip the
+  // entries of I/O system calls (quiet) until a thread of unknown pid appears, the worker.
+  s.write(dump, us(500), [LEADER, LEADER, comm(LEADER)], ctx(0));
   switchTo(1000, 0, LEADER);
+  read(1200, LEADER);
+  read(1400, LEADER);
   switchTo(2000, LEADER, WORKER);
   // 1. The leader is woken, then the worker's first read replaces its entry: lost.
   wake(3000, WORKER, LEADER);

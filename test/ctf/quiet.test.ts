@@ -103,3 +103,54 @@ describe('quiet skipping gives out every event it must, in order', () => {
     }
   }
 });
+
+/** An event as given out, with everything decoded (clock value and payload included). */
+function fullEv(r: EventRecord): string {
+  return `${r.stream.index} ${r.ts} ${r.cycles} ${r.classKey} ${ctxKey(r.streamContext)} ${ctxKey(r.payload)}`;
+}
+
+describe('quiet skipping turned off in the middle of a read', () => {
+  // Consumers may change their mind during the read (`IdleSwitch`: the analyses runner turns a
+  // class's quiet flag on and off). From the change on, every event not consumed yet comes out
+  // as in a full read: the rest of the read is the end of a full read, clock values and payloads
+  // included, whatever the reader had consumed or looked at before.
+  for (const trace of TRACES) {
+    for (const after of [20, 50, 400, 3000]) {
+      it(`${trace.replace(`${ROOT}/`, '')}: every class quiet for ${after} records, then none`, () => {
+        const full: string[] = [];
+        const ref = TraceSet.open([trace], { order: 'babeltrace1' });
+        for (let r = ref.next(); r !== null; r = ref.next()) if (r.kind === 'event') full.push(fullEv(r));
+        ref.close();
+
+        const ts = TraceSet.open([trace], { order: 'babeltrace1' });
+        try {
+          let quiet = true;
+          ts.onFirstOfClass((c) => {
+            ts.setPayloadWanted(c.key, !quiet);
+            ts.setQuiet(c.key, quiet);
+          });
+          ts.skipQuiet();
+          const rest: string[] = [];
+          let given = 0;
+          for (let r = ts.next(); r !== null; r = ts.next()) {
+            if (r.kind !== 'event') continue;
+            if (!quiet) rest.push(fullEv(r));
+            else if (++given === after) {
+              quiet = false;
+              for (const c of ts.eventClasses) {
+                ts.setQuiet(c.key, false);
+                ts.setPayloadWanted(c.key, true);
+              }
+            }
+          }
+          const skipped = ts.quietSkipped().count;
+          expect(skipped).toBeGreaterThan(0);
+          expect(given + skipped + rest.length).toBe(full.length);
+          expect(rest).toEqual(full.slice(full.length - rest.length));
+        } finally {
+          ts.close();
+        }
+      });
+    }
+  }
+});
