@@ -2,13 +2,14 @@
  * Differential tests on a FRESH recording: `nstrace record` (its default event set: scheduler,
  * wakeups, IRQs, softirqs, block, network, page events and every syscall, with the statedump)
  * while bench/analyses-workload.sh keeps the host busy with CPU, disk writes with fsync, loopback
- * TCP and the interrupts these raise; then one analysis of each family against its
- * lttng-analyses 0.6.1 twin, text and LAMI, as in lttng-families.test.ts.
+ * TCP and the interrupts these raise; then one analysis of each family, and the logs of three of
+ * them (every latency, request and interrupt, in order), against its lttng-analyses 0.6.1 twin,
+ * text and LAMI, as in lttng-families.test.ts.
  *
  * Needs root and tracefs (skipped otherwise, with the reason); run it under the system lock:
  * `flock /tmp/nstrace-system.lock npx vitest run test/analyses/recorded.test.ts`. The recording
  * is short (about 2 s of workload, a few hundred thousand events) because lttng-analyses reads
- * some 50 k events/s: about a minute in all on a quiet 2-core machine.
+ * some 50 k events/s: one to two minutes in all on a quiet 2-core machine.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -72,9 +73,13 @@ const IRQ_P =
 describe.skipIf(reason !== undefined)('analyses on a fresh nstrace recording vs lttng-analyses', () => {
   for (const [cmd, args] of [
     ['schedstats', ['--top', '--freq']],
+    // The logs print every latency, request and interrupt, in order.
+    ['schedlog', []],
     ['iousagetop', []],
     ['iolatencystats', []],
+    ['iolog', []],
     ['irqstats', ['--freq']],
+    ['irqlog', []],
     ['periodstats', ['--period', IRQ_P]],
   ] as Array<[string, string[]]>) {
     it(`${cmd} ${args.join(' ')}`, async () => {
