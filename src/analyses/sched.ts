@@ -97,8 +97,14 @@ export interface SchedPeriodResult {
 
 export type SchedResult = ReadonlyArray<Tick<SchedPeriodResult>>;
 
+/** A latency while its periods are open: its names are set when they close (`closed`). */
+type OpenSchedEvent = { -readonly [K in keyof SchedEvent]: SchedEvent[K] };
+
+/** The names of a latency until its period closes (never given out). */
+const UNNAMED: ProcView = { tid: -1, pid: undefined, comm: '' };
+
 class PeriodData {
-  readonly events: SchedEvent[] = [];
+  readonly events: OpenSchedEvent[] = [];
   readonly own: OwnLatency[] = [];
   readonly tids = new Map<number, TidSched>();
 }
@@ -128,21 +134,45 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
     });
   }
 
+  /** Latencies in more than one open period (overlapping periods), with how many hold them. */
+  private readonly shared = new Map<SchedEvent, number>();
+
   protected closed(pd: PeriodData): SchedPeriodResult {
-    // Names as they are now (lttng-analyses prints the live process objects at the tick); an
-    // event shared by overlapping periods gets one copy per period.
-    const events = pd.events.map((e) => ({
-      ...e,
-      wakee: view(e.wakeeProc),
-      waker: e.wakerProc === undefined ? undefined : view(e.wakerProc),
-    }));
-    const copies = new Map<SchedEvent, SchedEvent>();
-    for (let i = 0; i < events.length; i++) copies.set(pd.events[i]!, events[i]!);
-    const tids = [...pd.tids.values()].map((t) => ({
-      ...t,
-      events: t.events.map((e) => copies.get(e)!),
-    }));
-    const own = pd.own.map((o) => copies.get(o as SchedEvent) ?? o);
+    // Names as they are now (lttng-analyses prints the live process objects at the tick), one
+    // view per process. A latency that another open period holds too gets a copy for this one;
+    // the last period to close takes the latency itself.
+    const views = new Map<LttProc, ProcView>();
+    const viewOf = (p: LttProc): ProcView => {
+      let v = views.get(p);
+      if (v === undefined) {
+        v = view(p);
+        views.set(p, v);
+      }
+      return v;
+    };
+    let copies: Map<SchedEvent, SchedEvent> | undefined;
+    const events = pd.events.map((e): SchedEvent => {
+      const wakee = viewOf(e.wakeeProc);
+      const waker = e.wakerProc === undefined ? undefined : viewOf(e.wakerProc);
+      const n = this.shared.get(e);
+      if (n !== undefined) {
+        if (n > 1) {
+          this.shared.set(e, n - 1);
+          const c = { ...e, wakee, waker };
+          (copies ??= new Map()).set(e, c);
+          return c;
+        }
+        this.shared.delete(e);
+      }
+      e.wakee = wakee;
+      e.waker = waker;
+      return e;
+    });
+    const cp = copies;
+    if (cp === undefined)
+      return { events, own: pd.own, tids: [...pd.tids.values()], containers: [], holders: [] };
+    const tids = [...pd.tids.values()].map((t) => ({ ...t, events: t.events.map((e) => cp.get(e) ?? e) }));
+    const own = pd.own.map((o) => cp.get(o as SchedEvent) ?? o);
     return { events, own, tids, containers: [], holders: [] };
   }
 
@@ -167,7 +197,7 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
     if (wakeupTs === undefined) return;
     const latency = s.ts - wakeupTs;
     if (!this.inRange(latency)) return;
-    const e: SchedEvent = {
+    const e: OpenSchedEvent = {
       wakeupTs,
       switchTs: s.ts,
       latency,
@@ -175,7 +205,7 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
       cpu: s.cpuId,
       wakeeProc: wakee,
       wakerProc: s.waker,
-      wakee: view(wakee),
+      wakee: UNNAMED,
       waker: undefined,
       wakeeThread: m.switchNext,
       holder: s.prevTid === 0 ? undefined : m.switchPrev,
@@ -194,6 +224,7 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
       pd.events.push(e);
       if (own === wakeupTs) pd.own.push(e);
     }
+    if (this.open.size > 1) this.shared.set(e, this.open.size);
   }
 
   /** Within `--min`/`--max`. */
