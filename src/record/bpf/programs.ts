@@ -371,7 +371,8 @@ export const FORK_BYTES = 64 + 4 * MAX_LEVELS;
  * +44 child comm[16], +60 child vtids[MAX_LEVELS] (root first).
  */
 export function forkProgram(o: GenOptions, excludeChildren: boolean): Buffer {
-  const g = new Gen(o, KIND_FORK);
+  // Its own scratch: a tracepoint program in an interrupt can run inside it (ADR 0166).
+  const g = new Gen(o, KIND_FORK, o.maps.forkScratch);
   const a = g.a;
   const k = o.off;
   const R = g.raw;
