@@ -20,16 +20,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  TraceWriter,
-  charArray,
-  lttngField,
-  lttngLayout,
-  s32,
-  s64,
-  u32,
-  u64,
-} from '../../src/ctf/writer/index.js';
+import { KernelTraceBuilder } from '../../src/synthetic/kernel-trace.js';
+import { hostTask } from '../../src/synthetic/tasks.js';
 import { ensureBuilt, nstraceAsync } from '../helpers/cli.js';
 import { hasCommand } from '../record/helpers.js';
 import { cleanupLinks, compare } from './lttng-peer.js';
@@ -44,90 +36,43 @@ const WORKER2 = 102;
 let dir = '';
 let trace = '';
 
-/** Writes the trace: one CPU, `_pid` and `_tid` contexts, times in µs from an arbitrary origin. */
+/** Writes the trace: one CPU, `_pid` and `_tid` contexts, times in µs. */
 function writeTrace(out: string): void {
-  const offset = 1_764_000_000_000_000_000n;
-  const tw = TraceWriter.create({
-    dir: out,
-    layout: lttngLayout({
-      domain: 'kernel',
-      hostname: 'ctx-pid',
-      traceName: 'ctx-pid',
-      creationTime: new Date(Number(offset / 1_000_000n)),
-      clock: { offsetCycles: offset },
-    }),
-    packetSize: 4096,
-    strings: 'utf8',
-  });
-  tw.addStreamClass({ header: 'compact', context: [lttngField('pid', s32()), lttngField('tid', s32())] });
-  const ec = (name: string, fields: Array<[string, Parameters<typeof lttngField>[1]]>) =>
-    tw.addEventClass({ name, fields: fields.map(([n, t]) => lttngField(n, t)) });
-  const sw = ec('sched_switch', [
-    ['prev_comm', charArray(16)],
-    ['prev_tid', s32()],
-    ['prev_prio', s32()],
-    ['prev_state', s64()],
-    ['next_comm', charArray(16)],
-    ['next_tid', s32()],
-    ['next_prio', s32()],
-  ]);
-  const waking = ec('sched_waking', [
-    ['comm', charArray(16)],
-    ['tid', s32()],
-    ['prio', s32()],
-    ['target_cpu', s32()],
-  ]);
-  const readIn = ec('syscall_entry_read', [
-    ['fd', u32()],
-    ['buf', u64()],
-    ['count', u64()],
-  ]);
-  const dump = ec('lttng_statedump_process_state', [
-    ['tid', s32()],
-    ['pid', s32()],
-    ['name', charArray(16)],
-  ]);
-  const readOut = ec('syscall_exit_read', [
-    ['ret', s64()],
-    ['buf', u64()],
-  ]);
-  const s = tw.stream(0, 0);
-  const comm = (tid: number): string => (tid === 0 ? 'swapper/0' : tid === LEADER ? 'app' : 'worker');
-  const ctx = (tid: number): number[] => [tid === 0 ? 0 : LEADER, tid];
+  const b = new KernelTraceBuilder({ dir: out, cpus: 1, contexts: ['pid', 'tid'], syscalls: ['read'] });
+  const leader = hostTask(LEADER, LEADER, 1, 'app');
+  const worker = hostTask(WORKER, LEADER, 1, 'worker');
+  const worker2 = hostTask(WORKER2, LEADER, 1, 'worker');
   const us = (t: number): number => t * 1000;
-  const switchTo = (t: number, prev: number, next: number): void => {
-    s.write(sw, us(t), [comm(prev), prev, 20, 1n, comm(next), next, 20], ctx(prev));
-  };
-  const wake = (t: number, by: number, tid: number): void => {
-    s.write(waking, us(t), [comm(tid), tid, 20, 0], ctx(by));
-  };
-  const read = (t: number, tid: number): void => {
-    s.write(readIn, us(t), [3, 0n, 16n], ctx(tid));
-    s.write(readOut, us(t + 1), [16n, 0n], ctx(tid));
+  // Events come from the task running on the CPU (the waker, the thread that reads).
+  const switchTo = (t: number, next: typeof leader | undefined): void => b.schedSwitch(us(t), 0, next);
+  const wakeLeader = (t: number): void => b.wakeup(us(t), 0, leader, 0);
+  const read = (t: number): void => {
+    b.syscallEntry(us(t), 0, 'read');
+    b.syscallExit(us(t + 1), 0, 'read', 16);
   };
   // The leader's pid is known, so its own read leaves no pid unknown: readers may skip the
   // entries of I/O system calls (quiet) until a thread of unknown pid appears, the worker.
-  s.write(dump, us(500), [LEADER, LEADER, comm(LEADER)], ctx(0));
-  switchTo(1000, 0, LEADER);
-  read(1200, LEADER);
-  read(1400, LEADER);
-  switchTo(2000, LEADER, WORKER);
+  b.statedumpTask(us(500), 0, leader);
+  switchTo(1000, leader);
+  read(1200);
+  read(1400);
+  switchTo(2000, worker);
   // 1. The leader is woken, then the worker's first read replaces its entry: lost.
-  wake(3000, WORKER, LEADER);
-  read(4000, WORKER);
-  switchTo(6000, WORKER, LEADER); // 3000 µs as it happened; none for lttng-analyses
-  switchTo(7000, LEADER, WORKER);
+  wakeLeader(3000);
+  read(4000);
+  switchTo(6000, leader); // 3000 µs as it happened; none for lttng-analyses
+  switchTo(7000, worker);
   // 2. An ordinary wakeup (the worker's pid is known now): both count it.
-  wake(8000, WORKER, LEADER);
-  switchTo(9500, WORKER, LEADER); // 1500 µs
-  switchTo(12000, LEADER, WORKER2);
+  wakeLeader(8000);
+  switchTo(9500, leader); // 1500 µs
+  switchTo(12000, worker2);
   // 3. Lost again, then a second wakeup that lttng-analyses takes for the first.
-  wake(13000, WORKER2, LEADER);
-  read(14000, WORKER2);
-  wake(15000, WORKER2, LEADER);
-  switchTo(16000, WORKER2, LEADER); // 3000 µs as it happened; 1000 µs for lttng-analyses
-  switchTo(17000, LEADER, 0);
-  tw.close();
+  wakeLeader(13000);
+  read(14000);
+  wakeLeader(15000);
+  switchTo(16000, leader); // 3000 µs as it happened; 1000 µs for lttng-analyses
+  switchTo(17000, undefined);
+  b.close();
 }
 
 beforeAll(() => {
