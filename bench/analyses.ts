@@ -5,8 +5,11 @@
  * bench/analyses-workload.sh keeps the host busy with CPU, disk (fsync), loopback network and
  * IRQ work; it is cached in .bench/analyses-real (root and tracefs needed the first time; the
  * recording holds /tmp/nstrace-system.lock). NSTRACE_BENCH_REAL_TRACE names an existing
- * recording instead; NSTRACE_BENCH_REAL_SECONDS sets the recording length (default 12 s, which
- * gives 2 M events here; the bench refuses fewer than 1 M).
+ * recording instead; NSTRACE_BENCH_REAL_SECONDS sets the recording length (default 12 s; the
+ * bench refuses fewer than 1 M events). How many events 12 s give depends on the machine: 1.4 M
+ * to 4.3 M have been seen. Every ratio depends on it too: nstrace's fixed cost (start, modules,
+ * opening the trace: about 0.25 s) weighs more on a small recording, where the peers' cost is
+ * all per event. The table says how many events the recording has.
  *
  * Bars: `nstrace cputop` at least 100x faster than `lttng-cputop` (wall), and every other analysis
  * at least 50x faster than its twin. The peers run once each (a minute or more apiece on 2 M

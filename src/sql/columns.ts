@@ -9,6 +9,7 @@
  * Unknown values, by array type (what `BuiltColumn` says): NaN in a `Float64Array`, `NULL_I32`
  * in an `Int32Array`; a `Uint8Array` holds booleans (0/1) and has no unknown.
  */
+import { Buffer } from 'node:buffer';
 import { StringCodes } from '../util/string-codes.js';
 
 export type TypedArray = Float64Array | Int32Array | Uint8Array;
@@ -68,6 +69,11 @@ class BlockColumn<T extends TypedArray> {
 
   get length(): number {
     return this.full.length * BLOCK + this.pos;
+  }
+
+  /** Block `b` (values `b * BLOCK` on; the last one is the current block, in full). */
+  block(b: number): T {
+    return b === this.full.length ? this.cur : this.full[b]!;
   }
 
   /** The values pushed (views, valid until the next push). */
@@ -163,4 +169,75 @@ export function concat<T extends TypedArray>(make: (length: number) => T, ...par
     off += p.length;
   }
   return Typed.of(out);
+}
+
+/** Bytes per block of a `TextColumn` (a longer string gets a block of its own size). */
+export const TEXT_BLOCK = 1 << 20;
+
+/**
+ * Strings (null: unknown) as UTF-8 bytes in blocks, with each row's block, offset and length in
+ * typed columns: held outside the JavaScript heap, at their UTF-8 size. The `event` table's
+ * JSON text is most of a large trace's rows: as JavaScript strings, built by concatenation,
+ * a 4.3 M-event recording's took more than V8's 4 GB heap (`nstrace sql` stopped, out of
+ * memory). `slice` gives DuckDB the strings of one chunk at a time.
+ */
+export class TextColumn {
+  private readonly blocks: Buffer[] = [];
+  private cur: Buffer = Buffer.allocUnsafe(TEXT_BLOCK);
+  private used = 0;
+  private readonly blk = new I32Column();
+  private readonly pos = new I32Column();
+  /** Byte length; `NULL_I32`: null. */
+  private readonly len = new I32Column();
+  private nonNull = 0;
+
+  get length(): number {
+    return this.len.length;
+  }
+
+  push(s: string | null): void {
+    if (s === null) {
+      this.blk.push(0);
+      this.pos.push(0);
+      this.len.push(NaN);
+      return;
+    }
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+    const max = s.length * 3;
+    if (this.used + max > this.cur.length) {
+      this.blocks.push(this.cur.subarray(0, this.used));
+      this.cur = Buffer.allocUnsafe(Math.max(TEXT_BLOCK, max));
+      this.used = 0;
+    }
+    const n = this.cur.write(s, this.used, 'utf8');
+    this.blk.push(this.blocks.length);
+    this.pos.push(this.used);
+    this.len.push(n);
+    this.used += n;
+    this.nonNull++;
+  }
+
+  /** Whether every value is null (true for none). */
+  allNull(): boolean {
+    return this.nonNull === 0;
+  }
+
+  /** Rows `off` to `off + n` as strings (null: unknown). */
+  slice(off: number, n: number): Array<string | null> {
+    const out = new Array<string | null>(n);
+    for (let i = 0; i < n; i++) out[i] = this.at(off + i);
+    return out;
+  }
+
+  /** Row `i`'s string. */
+  at(i: number): string | null {
+    const b = Math.floor(i / BLOCK);
+    const j = i % BLOCK;
+    const len = this.len.block(b)[j]!;
+    if (len === NULL_I32) return null;
+    const k = this.blk.block(b)[j]!;
+    const buf = k === this.blocks.length ? this.cur : this.blocks[k]!;
+    const p = this.pos.block(b)[j]!;
+    return buf.toString('utf8', p, p + len);
+  }
 }

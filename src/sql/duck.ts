@@ -8,8 +8,8 @@ import { BOOLEAN, DOUBLE, DuckDBInstance, DuckDBTableFunction, INTEGER, VARCHAR 
 import bindings from '@duckdb/node-bindings';
 import { NstraceError } from '../util/errors.js';
 import type { TypedArray } from './columns.js';
-import { BLOCK, NULL_I32, Typed } from './columns.js';
-import type { BuiltTable, Cell } from './rows.js';
+import { BLOCK, NULL_I32, TextColumn, Typed } from './columns.js';
+import type { BuiltTable, Values } from './rows.js';
 import type { ColumnKind, TableName } from './schema.js';
 import { createStatement, sqlType, TABLES } from './schema.js';
 
@@ -27,7 +27,8 @@ const CHUNK = 2048;
  * 2^53, no BigInt per value), dictionary codes as INTEGER, a typed array as its element type;
  * SQL then makes the schema's values.
  */
-function stageType(kind: ColumnKind, dict: boolean, values: readonly Cell[] | Typed): DuckDBType {
+function stageType(kind: ColumnKind, dict: boolean, values: Values): DuckDBType {
+  if (values instanceof TextColumn) return VARCHAR;
   if (values instanceof Typed)
     return values.kind === 'f64' ? DOUBLE : values.kind === 'i32' ? INTEGER : BOOLEAN;
   switch (kind) {
@@ -59,11 +60,13 @@ function fromStage(
 }
 
 /** Whether every value of a column is unknown (true for no value). */
-function allNull(values: readonly Cell[] | Typed): boolean {
-  return values instanceof Typed ? values.allNull() : values.every((v) => v === null);
+function allNull(values: Values): boolean {
+  return values instanceof Typed || values instanceof TextColumn
+    ? values.allNull()
+    : values.every((v) => v === null);
 }
 
-type Staged = { values: readonly Cell[] | Typed; type: DuckDBType; name: string };
+type Staged = { values: Values; type: DuckDBType; name: string };
 
 export interface QueryResult {
   readonly columns: string[];
@@ -192,7 +195,8 @@ export class SqlEngine {
 
   /**
    * The table function `nstrace_rows(KEY)`: the columns staged under KEY, 2048 rows per call,
-   * in order (one thread); a typed column is copied into the chunk's vector as one block.
+   * in order (one thread); a typed column is copied into the chunk's vector as one block, a text
+   * column's strings are made for the chunk only.
    * DuckDB calls it from its threads; the bindings run it on the JS thread.
    */
   private scanFunction(): DuckDBTableFunction {
@@ -223,6 +227,7 @@ export class SqlEngine {
         for (let i = 0; i < src.cols.length && n > 0; i++) {
           const vals = src.cols[i]!.values;
           if (vals instanceof Typed) copyTyped(out, i, vals.blocks[Math.floor(off / BLOCK)]!, off % BLOCK, n);
+          else if (vals instanceof TextColumn) out.setColumnValues(i, vals.slice(off, n));
           else out.setColumnValues(i, (n === vals.length ? vals : vals.slice(off, off + n)) as DuckDBValue[]);
         }
         pos.next = off + n;

@@ -12,15 +12,16 @@ import type { AnalysisContext, AnalysisHandler } from '../analyses/handler.js';
 import type { ClassInfo, EventFn } from '../model/dispatch.js';
 import { shownName } from '../text/plan.js';
 import { StringCodes } from '../util/string-codes.js';
+import { F64Column, I32Column, TextColumn } from './columns.js';
 
 export interface EventColumns {
-  readonly ts: number[];
-  /** null: the stream's packets have no cpu_id. */
-  readonly cpu: Array<number | null>;
+  readonly ts: F64Column;
+  /** Unknown (`NULL_I32`): the stream's packets have no cpu_id. */
+  readonly cpu: I32Column;
   /** Code into `names`. */
-  readonly name: number[];
-  readonly context: Array<string | null>;
-  readonly payload: Array<string | null>;
+  readonly name: I32Column;
+  readonly context: TextColumn;
+  readonly payload: TextColumn;
 }
 
 type Json = (v: FieldValue) => string;
@@ -72,7 +73,13 @@ function structJson(fc: StructFC): Json {
 
 export class EventCollector implements AnalysisHandler {
   readonly name = 'sql-events';
-  readonly columns: EventColumns = { ts: [], cpu: [], name: [], context: [], payload: [] };
+  readonly columns: EventColumns = {
+    ts: new F64Column(),
+    cpu: new I32Column(),
+    name: new I32Column(),
+    context: new TextColumn(),
+    payload: new TextColumn(),
+  };
   /** Event names, by the codes of the `name` column. */
   readonly names = new StringCodes();
 
@@ -107,7 +114,7 @@ export class EventCollector implements AnalysisHandler {
     return (ev) => {
       c.ts.push(ev.ts);
       const cpu = cpuIdx < 0 ? undefined : ev.packet.context?.[cpuIdx];
-      c.cpu.push(typeof cpu === 'number' ? cpu : typeof cpu === 'bigint' ? Number(cpu) : null);
+      c.cpu.push(typeof cpu === 'number' ? cpu : typeof cpu === 'bigint' ? Number(cpu) : NaN);
       c.name.push(nameCode);
       c.context.push(ctxOf(ev));
       c.payload.push(pay === undefined || ev.payload === undefined ? null : pay(ev.payload));

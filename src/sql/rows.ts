@@ -7,7 +7,7 @@ import type { AnalyseResult } from '../analyses/session.js';
 import type { TimeBase } from '../ctf/event.js';
 import type { SystemModel } from '../model/model.js';
 import type { TableCollector } from './collect.js';
-import { Typed } from './columns.js';
+import { TextColumn, Typed } from './columns.js';
 import { StringCodes } from '../util/string-codes.js';
 import type { EventCollector } from './events.js';
 import type { TableName } from './schema.js';
@@ -20,12 +20,16 @@ import { TABLES } from './schema.js';
  */
 export type Cell = number | string | boolean | null;
 
+/** A column's values, in one of the forms DuckDB is given (src/sql/duck.ts). */
+export type Values = readonly Cell[] | Typed | TextColumn;
+
 export interface BuiltColumn {
   /**
    * Cells, or typed arrays (src/sql/columns.ts) loaded as they are: float64 numbers (NaN:
-   * unknown), int32 ids or dictionary codes (`NULL_I32`: unknown), booleans (0/1).
+   * unknown), int32 ids or dictionary codes (`NULL_I32`: unknown), booleans (0/1); or text
+   * held as UTF-8 bytes (a varchar column).
    */
-  readonly values: readonly Cell[] | Typed;
+  readonly values: Values;
   /** Strings of a dictionary-encoded varchar column (values are indexes into it). */
   readonly dict?: readonly string[];
 }
@@ -102,7 +106,7 @@ export interface Ctx {
 export function table(
   ctx: Ctx,
   name: TableName,
-  columns: Readonly<Record<string, readonly Cell[] | Typed | BuiltColumn>>,
+  columns: Readonly<Record<string, Values | BuiltColumn>>,
 ): BuiltTable {
   const defs = TABLES[name].columns.slice(1);
   const cols: BuiltColumn[] = [];
@@ -134,8 +138,8 @@ export function table(
   };
 }
 
-function isColumn(c: readonly Cell[] | Typed | BuiltColumn): c is BuiltColumn {
-  return !Array.isArray(c) && !(c instanceof Typed);
+function isColumn(c: Values | BuiltColumn): c is BuiltColumn {
+  return !Array.isArray(c) && !(c instanceof Typed) && !(c instanceof TextColumn);
 }
 
 /** Per thread uid: tid, container key; and the container names as a dictionary (by key). */

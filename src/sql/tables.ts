@@ -267,9 +267,9 @@ function eventTable(ctx: Ctx): BuiltTable {
   const e = ctx.events!;
   const c = e.columns;
   return table(ctx, 'event', {
-    ts: c.ts,
-    cpu: c.cpu,
-    name: { values: c.name, dict: e.names.strings },
+    ts: c.ts.values(),
+    cpu: c.cpu.values(),
+    name: { values: c.name.values(), dict: e.names.strings },
     context: c.context,
     payload: c.payload,
   });
