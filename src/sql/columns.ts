@@ -27,9 +27,18 @@ export class Typed<T extends TypedArray = TypedArray> {
     readonly length: number,
   ) {}
 
-  /** One array as a column (any length: a single block). */
+  /**
+   * One array as a column (any length), in views of `BLOCK` values: the scan that hands DuckDB
+   * a chunk finds it in block `row / BLOCK` (src/sql/duck.ts). A single block of more than
+   * `BLOCK` values broke every table past 65,536 rows made this way (`thread_state`, whose
+   * columns are built by `concat`: "Cannot read properties of undefined" on a 4.3 M-event
+   * recording).
+   */
   static of<T extends TypedArray>(a: T): Typed<T> {
-    return new Typed([a], a.length);
+    if (a.length <= BLOCK) return new Typed([a], a.length);
+    const blocks: T[] = [];
+    for (let i = 0; i < a.length; i += BLOCK) blocks.push(a.subarray(i, i + BLOCK) as T);
+    return new Typed(blocks, a.length);
   }
 
   /** Whether the values are float64, int32 or booleans. */
