@@ -180,6 +180,10 @@ describe('commands on two machines never mix them', () => {
     expect(r.stdout).toMatch(
       /^Machine vm \(boot 3c7dff94\)\n {2}TRACE +PATH +CLOCK\n {2}kernel:vm +samples\/containers-live\/kernel/m,
     );
+    // --no-progress, as every command that reads traces takes it: same output.
+    const quiet = nstrace(['containers', '--no-progress', 'samples']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toBe(r.stdout);
     const json = JSON.parse(nstrace(['containers', '--json', 'samples']).stdout) as {
       machines: Array<{
         name: string;

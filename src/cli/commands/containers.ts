@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { containerToJson, discover, formatContainersTable, watchContainers } from '../../containers/index.js';
 import type { ContainerInfo, ContainerRow, DiscoverOptions } from '../../containers/index.js';
 import { UsageError } from '../../util/errors.js';
-import { untilInterrupted } from './progress.js';
+import { untilInterrupted, withProgress } from './progress.js';
 
 /**
  * Trace-path mode. Owned by the model/analyses helper: point this at their
@@ -16,10 +16,16 @@ import { untilInterrupted } from './progress.js';
  * Until then a path argument is a usage error.
  */
 export interface TraceContainerLister {
-  list(paths: string[]): Promise<ContainerRow[]>;
+  list(paths: string[], o?: ReadOptions): Promise<ContainerRow[]>;
   toJson?(row: ContainerRow): unknown;
   /** The whole output (per machine, with trace coverage), when the lister has its own layout. */
-  render?(paths: string[], o: { json: boolean }): Promise<string>;
+  render?(paths: string[], o: { json: boolean } & ReadOptions): Promise<string>;
+}
+
+/** How the trace-path mode reads: its progress, and Ctrl-C aborting it (`withProgress`). */
+export interface ReadOptions {
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
 }
 export const traceContainers: { lister: TraceContainerLister | null } = { lister: null };
 
@@ -33,6 +39,7 @@ interface Options {
   dockerSocket?: string[];
   podmanSocket?: string[];
   lxcPath?: string[];
+  progress: boolean;
 }
 
 function positiveInt(v: string): number {
@@ -76,6 +83,7 @@ export function register(program: Command): void {
       collect,
     )
     .option('--lxc-path <dir>', 'LXC path for --all (repeatable; default /var/lib/lxc)', collect)
+    .option('--no-progress', 'no progress bar while reading traces')
     .action(async (paths: string[], opts: Options) => {
       if (paths.length > 0) {
         const lister = traceContainers.lister;
@@ -83,10 +91,16 @@ export function register(program: Command): void {
           throw new UsageError('containers: listing the containers of a trace is not yet supported');
         if (opts.watch === true) throw new UsageError('containers: --watch applies to the live host only');
         if (lister.render !== undefined) {
-          process.stdout.write(await lister.render(paths, { json: opts.json === true }));
+          const render = lister.render;
+          const text = await withProgress(opts.progress, (onProgress, signal) =>
+            render(paths, { json: opts.json === true, onProgress, signal }),
+          );
+          process.stdout.write(text);
           return;
         }
-        const rows = await lister.list(paths);
+        const rows = await withProgress(opts.progress, (onProgress, signal) =>
+          lister.list(paths, { onProgress, signal }),
+        );
         if (opts.json === true)
           process.stdout.write(
             JSON.stringify(

@@ -10,7 +10,7 @@ import { containersJson, containersText } from '../../analyses/containers.js';
 import type { MachineContainers } from '../../analyses/open.js';
 import { listMachineContainers, listTraceContainers } from '../../analyses/open.js';
 import type { ContainerRow, ContainerType } from '../../containers/index.js';
-import type { TraceContainerLister } from './containers.js';
+import type { ReadOptions, TraceContainerLister } from './containers.js';
 
 const infos = new WeakMap<object, TraceContainerInfo>();
 
@@ -44,8 +44,8 @@ function row(c: TraceContainerInfo): ContainerRow {
 const big = (v: bigint | undefined): string | null => (v === undefined ? null : v.toString());
 
 export const traceContainerLister: TraceContainerLister = {
-  list: async (paths) => (await listTraceContainers(paths)).map(row),
-  render: (paths, o) => renderTraceContainers(paths, o.json),
+  list: async (paths, o) => (await listTraceContainers(paths, o)).map(row),
+  render: (paths, o) => renderTraceContainers(paths, o.json, o),
   toJson: (r) => {
     const c = infos.get(r);
     if (c === undefined) return r;
@@ -117,8 +117,12 @@ function machineText(m: MachineContainers, gmt: boolean): string {
  * put on the machine's clock), then its containers with the traces that have events of their
  * tasks (`kernel:HOST (N)`: N events of that trace).
  */
-export async function renderTraceContainers(paths: string[], json: boolean): Promise<string> {
-  const machines = await listMachineContainers(paths);
+export async function renderTraceContainers(
+  paths: string[],
+  json: boolean,
+  read: ReadOptions = {},
+): Promise<string> {
+  const machines = await listMachineContainers(paths, read);
   if (json) {
     return (
       JSON.stringify(
