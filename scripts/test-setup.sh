@@ -45,6 +45,17 @@ if [ -n "$missing" ]; then
   apt-get install -y -q --no-install-recommends $missing >&2
 fi
 
+# The recorder's tests need tracefs mounted (test/record/helpers.ts; under CI=true a missing one
+# fails the run). `nstrace record` mounts it for a recording and unmounts it after, so a fresh
+# machine may have none: mount it here, as root, where the kernel has it.
+if [ "$(id -u)" = 0 ] && ! grep -q ' tracefs ' /proc/mounts; then
+  if [ -d /sys/kernel/tracing ] && mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+    echo "test-setup: mounted tracefs on /sys/kernel/tracing" >&2
+  else
+    echo "test-setup: could not mount tracefs on /sys/kernel/tracing: the recorder tests will say why" >&2
+  fi
+fi
+
 if [ ! -d node_modules ]; then
   npm ci >&2
 fi
