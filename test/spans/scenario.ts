@@ -74,6 +74,8 @@ export interface Truth {
   asleepNs: number;
   sleepRequestedNs: number;
   wallNs: number;
+  /** Run-queue wait over the request (schedstat); undefined when the kernel does not say. */
+  runDelayNs: number | undefined;
 }
 
 export function readTruth(file: string): Truth[] {
@@ -82,8 +84,16 @@ export function readTruth(file: string): Truth[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => {
-      const [id, vtid, cpu, asleep, req, wall] = l.trim().split(/\s+/).map(Number);
-      return { id: id!, vtid: vtid!, cpuNs: cpu!, asleepNs: asleep!, sleepRequestedNs: req!, wallNs: wall! };
+      const [id, vtid, cpu, asleep, req, wall, delay] = l.trim().split(/\s+/).map(Number);
+      return {
+        id: id!,
+        vtid: vtid!,
+        cpuNs: cpu!,
+        asleepNs: asleep!,
+        sleepRequestedNs: req!,
+        wallNs: wall!,
+        runDelayNs: delay === undefined || delay < 0 ? undefined : delay,
+      };
     });
 }
 

@@ -4,11 +4,15 @@
  * (field `id`, unique): BUSY_MS of CPU work, a sleep of SLEEP_MS, BUSY_MS of CPU work again.
  * Each thread measures its own truth per request and writes it to OUT, one line per request:
  *
- *   id vtid cpu_ns asleep_ns sleep_requested_ns wall_ns
+ *   id vtid cpu_ns asleep_ns sleep_requested_ns wall_ns run_delay_ns
  *
  * cpu_ns: the thread's CPU clock (CLOCK_THREAD_CPUTIME_ID) over the request; asleep_ns:
  * CLOCK_MONOTONIC around the sleep (the time blocked plus the wait for a CPU after the wakeup);
- * wall_ns: CLOCK_MONOTONIC over the request. Usage: spanapp N BUSY_MS SLEEP_MS THREADS OUT
+ * wall_ns: CLOCK_MONOTONIC over the request; run_delay_ns: the time the thread waited on a run
+ * queue over the request, as the scheduler counts it (/proc/thread-self/schedstat, second
+ * field), -1 when the kernel does not say. On a virtual machine the CPU clock leaves out the
+ * time the hypervisor took the vCPU (steal) while the thread held it; wall - run_delay - the
+ * time blocked does not. Usage: spanapp N BUSY_MS SLEEP_MS THREADS OUT
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -30,6 +34,16 @@ static long long now_ns(clockid_t c) {
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The thread's run-queue wait so far (ns), or -1. */
+static long long run_delay_ns(void) {
+  FILE *f = fopen("/proc/thread-self/schedstat", "r");
+  if (f == NULL) return -1;
+  unsigned long long exec, delay;
+  int n = fscanf(f, "%llu %llu", &exec, &delay);
+  fclose(f);
+  return n == 2 ? (long long)delay : -1;
+}
+
 static volatile unsigned long sink;
 
 /* Spins until the thread has used `ms` of CPU. */
@@ -48,6 +62,7 @@ static void *serve(void *arg) {
   for (int i = 0; i < n_req; i++) {
     int id = (t + 1) * 1000 + i;
     lttng_ust_tracepoint(spanapp, request_begin, id);
+    long long d0 = run_delay_ns();
     long long w0 = now_ns(CLOCK_MONOTONIC);
     long long c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
     burn(busy_ms);
@@ -58,10 +73,11 @@ static void *serve(void *arg) {
     burn(busy_ms);
     long long c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
     long long w1 = now_ns(CLOCK_MONOTONIC);
+    long long d1 = run_delay_ns();
     lttng_ust_tracepoint(spanapp, request_end, id);
     pthread_mutex_lock(&out_lock);
-    fprintf(out, "%d %d %lld %lld %lld %lld\n", id, vtid, c1 - c0, s1 - s0,
-            (long long)sleep_ms * 1000000LL, w1 - w0);
+    fprintf(out, "%d %d %lld %lld %lld %lld %lld\n", id, vtid, c1 - c0, s1 - s0,
+            (long long)sleep_ms * 1000000LL, w1 - w0, d0 < 0 || d1 < 0 ? -1 : d1 - d0);
     pthread_mutex_unlock(&out_lock);
   }
   return NULL;
