@@ -62,8 +62,10 @@ static void *serve(void *arg) {
   for (int i = 0; i < n_req; i++) {
     int id = (t + 1) * 1000 + i;
     lttng_ust_tracepoint(spanapp, request_begin, id);
-    long long d0 = run_delay_ns();
+    /* The run-queue window inside the wall window: a wait between the two readings must not
+       be in the run-queue wait and out of the wall time. */
     long long w0 = now_ns(CLOCK_MONOTONIC);
+    long long d0 = run_delay_ns();
     long long c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
     burn(busy_ms);
     struct timespec req = {sleep_ms / 1000, (long)(sleep_ms % 1000) * 1000000L};
@@ -72,8 +74,8 @@ static void *serve(void *arg) {
     long long s1 = now_ns(CLOCK_MONOTONIC);
     burn(busy_ms);
     long long c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
-    long long w1 = now_ns(CLOCK_MONOTONIC);
     long long d1 = run_delay_ns();
+    long long w1 = now_ns(CLOCK_MONOTONIC);
     lttng_ust_tracepoint(spanapp, request_end, id);
     pthread_mutex_lock(&out_lock);
     fprintf(out, "%d %d %lld %lld %lld %lld %lld\n", id, vtid, c1 - c0, s1 - s0,
