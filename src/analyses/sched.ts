@@ -20,6 +20,7 @@ import { DurationStats } from './stats.js';
 import type { PeriodicOptions } from './periodic.js';
 import { PeriodicHandler } from './periodic.js';
 import type { Tick } from './ticks.js';
+import { getOrAdd } from '../util/map.js';
 
 /** A process as shown in a log row (its name and pid when the period ended). */
 export interface ProcView {
@@ -142,14 +143,7 @@ export class SchedHandler extends PeriodicHandler<LttProcs, PeriodData, SchedPer
     // view per process. A latency that another open period holds too gets a copy for this one;
     // the last period to close takes the latency itself.
     const views = new Map<LttProc, ProcView>();
-    const viewOf = (p: LttProc): ProcView => {
-      let v = views.get(p);
-      if (v === undefined) {
-        v = view(p);
-        views.set(p, v);
-      }
-      return v;
-    };
+    const viewOf = (p: LttProc): ProcView => getOrAdd(views, p, view);
     let copies: Map<SchedEvent, SchedEvent> | undefined;
     const events = pd.events.map((e): SchedEvent => {
       const wakee = viewOf(e.wakeeProc);
